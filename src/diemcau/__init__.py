@@ -1,0 +1,3 @@
+"""Điểm Cầu: study resolutions online, on JupyterHub."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The application database: SQLAlchemy 2 models, engine and Alembic migrations."""

@@ -1,0 +1,1 @@
+"""The domain core: dataclasses and pure rules. Nothing in this package performs I/O."""

@@ -44,6 +44,7 @@ class HubSettings(_Section):
     ip: str = Field("127.0.0.1", description="Address the public proxy listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the public proxy listens on.")
     hub_port: int = Field(8081, ge=1, le=65535, description="Port of the hub's internal API.")
+    proxy_api_port: int = Field(8001, ge=1, le=65535, description="Port of the proxy's own REST API (loopback).")
     api_port: int = Field(8090, ge=1, le=65535, description="Port of the Điểm Cầu API service.")
     authenticator: Literal["roster", "ldap", "oauth"] = Field(
         "roster", description="'roster' (built in); 'ldap'/'oauth' load hub_config/jupyterhub_config.d/*.py."

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from diemcau.core.course import is_enrolled
 from diemcau.core.orgtree import is_within
 
 
@@ -77,3 +78,27 @@ def can_manage_member(viewer: Viewer, member_org_path: str) -> bool:
 def can_manage_content(viewer: Viewer) -> bool:
     """May ``viewer`` create and edit courses and lectures?"""
     return viewer.has(Role.TRAINER) or viewer.is_admin
+
+
+def can_see_course(viewer: Viewer, audience_paths: list[str]) -> bool:
+    """May ``viewer`` see a course whose audience is these org unit subtrees?
+
+    Trainers and admins see every course; anyone sees the courses they are enrolled in; a secretary or
+    committee also sees the courses whose audience overlaps their scope (an audience above the scope covers
+    it, one below lies within it), so they can follow what their members study.
+    """
+    if can_manage_content(viewer):
+        return True
+    if viewer.org_path is not None and is_enrolled(viewer.org_path, audience_paths):
+        return True
+    return any(is_within(a, s) or is_within(s, a) for s in viewer.oversight_paths() for a in audience_paths)
+
+
+def can_read_org_unit(viewer: Viewer, unit_path: str) -> bool:
+    """May ``viewer`` see this org unit: their own unit, units in their oversight, or any unit for a trainer?
+
+    Trainers see the whole tree (not its members) because they choose each course's audience from it.
+    """
+    if unit_path == viewer.org_path or can_manage_content(viewer):
+        return True
+    return any(is_within(unit_path, scope) for scope in viewer.oversight_paths())

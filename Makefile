@@ -1,0 +1,47 @@
+# Điểm Cầu: set-up and entry points. Every set-up step is an idempotent script named ensure_*,
+# quick on a second run (stamps in .stamps/), so `make demo` and `make test` work on a fresh machine.
+#
+#   make demo    set up, initialise the demo data, and run the hub (Ctrl-C stops it)
+#   make test    set up (with Chromium and PostgreSQL) and run the test suite; PYTEST_ARGS="-k foo" passes on
+#   make bench   run the benchmarks
+#   make clean   remove the local data (var/) and the set-up stamps
+
+.DEFAULT_GOAL := help
+PYTEST_ARGS ?=
+
+# What runs the platform finds configurable-http-proxy in node_modules/.bin and the venv's commands
+# (jupyterhub-singleuser) before anything else on PATH.
+demo test bench: export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
+# A PostgreSQL that cannot be reached fails the run instead of skipping its tests (see tests/conftest.py).
+test: export DIEMCAU_REQUIRE_POSTGRES := 1
+
+.PHONY: help setup setup-test demo test bench clean
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+
+setup:
+	bash scripts/ensure_system.sh demo
+	bash scripts/ensure_venv.sh
+	bash scripts/ensure_node.sh
+
+setup-test:
+	bash scripts/ensure_system.sh test
+	bash scripts/ensure_venv.sh
+	bash scripts/ensure_node.sh
+	bash scripts/ensure_postgres.sh
+
+# exec: the recipe's shell gives way to the hub, so Ctrl-C and SIGTERM reach it directly and it stops cleanly.
+demo: setup
+	.venv/bin/diemcau init --demo
+	exec .venv/bin/diemcau hub
+
+test: setup-test
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	.venv/bin/python bench/portal_weight.py
+	.venv/bin/python bench/login_time.py
+
+clean:
+	rm -rf var .stamps

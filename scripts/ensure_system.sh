@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Install the Debian packages a profile needs, and only those that are missing.
+#
+#   scripts/ensure_system.sh demo   # make, Node.js + npm (for configurable-http-proxy), Python venv support
+#   scripts/ensure_system.sh test   # demo + Chromium, PostgreSQL (+contrib for unaccent), a font for screenshots
+#
+# Everything is checked first (dpkg-query / command -v), so a second run does no apt at all.
+# Browser tests drive Debian's /usr/bin/chromium through Playwright's executable_path: no browser is ever downloaded.
+set -euo pipefail
+
+usage() { echo "usage: $0 demo|test" >&2; exit 2; }
+[[ $# -eq 1 ]] || usage
+profile=$1
+[[ $profile == demo || $profile == test ]] || usage
+
+missing=()
+
+is_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+ensure_package() {  # ensure_package PACKAGE
+    is_installed "$1" || missing+=("$1")
+}
+
+ensure_command() {  # ensure_command COMMAND PACKAGE: a command may come from elsewhere (nodesource, pyenv)
+    command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+
+ensure_python_venv() {
+    # Same choice as ensure_venv.sh: python3.11, else python3 (Debian 12's python3 is 3.11).
+    local python
+    python=$(command -v python3.11 || command -v python3 || true)
+    if [[ -z $python ]]; then
+        missing+=(python3 python3-venv)
+    elif ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        missing+=(python3-venv)  # Debian splits ensurepip out of python3
+    fi
+}
+
+ensure_command make make
+ensure_command node nodejs
+ensure_command npm npm
+ensure_python_venv
+if [[ $profile == test ]]; then
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+    ensure_package fonts-dejavu-core  # Vietnamese glyphs in headless screenshots
+    ensure_package postgresql
+    ensure_package postgresql-contrib
+fi
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "ensure_system: missing ${missing[*]}, and this is not a Debian/Ubuntu machine; install them by hand" >&2
+    exit 1
+fi
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || { echo "ensure_system: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+fi
+
+echo "ensure_system: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,1 @@
+"""Thin apps on top of the core and adapters: CLI, API service, hub configuration."""

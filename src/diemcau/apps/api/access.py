@@ -1,0 +1,90 @@
+"""Authentication of every protected route: hub identity first, then the roster must know the member.
+
+Failures are exceptions turned into responses by ``install_handlers``: no identity gives a 401 JSON body to
+API clients and a redirect to Hub OAuth to browsers asking for a page; a hub user who is not an active member
+of the roster gets a 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Depends, FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from diemcau.adapters.db.accounts import find_member, viewer_of
+from diemcau.apps.api import records
+from diemcau.apps.api.context import ApiContext, context_of
+from diemcau.apps.api.identity import wants_login_redirect
+from diemcau.apps.api.pages import render_message
+from diemcau.core.roles import Viewer
+from diemcau.i18n import t
+
+
+class LoginRequired(Exception):
+    """The request carries no valid hub credential."""
+
+
+class Denied(Exception):
+    """The caller is known to the hub but may not use the service; ``code`` is a key under ``api.``."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated member: their authorization view and their roster record."""
+
+    viewer: Viewer
+    member: records.MemberRecord
+
+
+def _load_viewer(ctx: ApiContext, username: str) -> Caller:
+    with ctx.factory() as session:
+        row = find_member(session, username)
+        if row is None:
+            raise Denied("not_in_roster")
+        if not row.active:
+            raise Denied("inactive")
+        return Caller(viewer_of(row), records.member_record(row))
+
+
+async def current_caller(request: Request, ctx: ApiContext = Depends(context_of)) -> Caller:
+    """The member making the request (a FastAPI dependency on every protected route)."""
+    username = await ctx.identity.username_for(request)
+    if username is None:
+        raise LoginRequired()
+    return await run_in_threadpool(_load_viewer, ctx, username)
+
+
+def _is_page(request: Request) -> bool:
+    ctx = context_of(request)
+    return wants_login_redirect(request.method, request.url.path, request.headers.get("accept", ""), ctx.prefix)
+
+
+def _message_response(request: Request, status: int, message: str) -> Response:
+    if _is_page(request):
+        return HTMLResponse(render_message(message, context_of(request)), status_code=status)
+    return JSONResponse({"detail": message}, status_code=status)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Turn authentication failures into 401 / redirect / 403 responses."""
+
+    async def login_required(request: Request, _exc: Exception) -> Response:
+        if _is_page(request):
+            return context_of(request).identity.login_redirect(request)
+        response = JSONResponse({"detail": t("api.login_required")}, status_code=401)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    async def denied(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Denied)
+        return _message_response(request, 403, t(f"api.{exc.code}"))
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(Denied, denied)

@@ -1,0 +1,44 @@
+"""What every request handler shares: settings, identity, the database, the service prefix and the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+
+from diemcau.apps.api.identity import Identity
+from diemcau.settings import Settings
+
+DEFAULT_PREFIX = "/services/diemcau"
+# Deadlines are Vietnamese calendar dates; Vietnam keeps UTC+7 all year (no daylight saving).
+VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
+
+
+def vietnam_today() -> dt.date:
+    """Today's date in Vietnam."""
+    return dt.datetime.now(VIETNAM).date()
+
+
+def normalise_prefix(prefix: str) -> str:
+    """``services/diemcau/`` → ``/services/diemcau`` (routes append their own slash)."""
+    return "/" + prefix.strip("/") if prefix.strip("/") else ""
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """The app-wide dependencies, built once by ``create_app``."""
+
+    settings: Settings
+    identity: Identity
+    factory: sessionmaker[Session]
+    prefix: str = DEFAULT_PREFIX
+    hub_base_url: str = "/"
+    today: Callable[[], dt.date] = vietnam_today
+
+
+def context_of(request: Request) -> ApiContext:
+    """The app's context (a FastAPI dependency)."""
+    return request.app.state.context

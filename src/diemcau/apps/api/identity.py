@@ -1,0 +1,155 @@
+"""Who is calling: the hub user behind a request, and the Hub OAuth dance for browsers.
+
+The API trusts only JupyterHub. A caller proves who they are with a hub token, either in the
+``Authorization: token <t>`` (or ``Bearer``) header — notebooks and the studio send the user's own token —
+or, for a browser, in the cookie this service sets at the end of Hub OAuth. Cookie authentication is only
+accepted on safe methods (GET, HEAD): every write needs the header, so a cross-site form can never act with a
+member's cookie (defence in depth on top of ``SameSite=Lax``).
+
+``Identity`` is the narrow seam the app depends on; ``HubIdentity`` implements it with
+``jupyterhub.services.auth.HubOAuth``, which reads the environment the hub gives a managed service
+(``JUPYTERHUB_API_TOKEN``, ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_CLIENT_ID``, ``JUPYTERHUB_SERVICE_PREFIX``,
+``JUPYTERHUB_OAUTH_CALLBACK_URL``, ``JUPYTERHUB_HOST``, ``JUPYTERHUB_BASE_URL``) and caches token lookups.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from typing import Any, Protocol
+
+from fastapi import HTTPException
+from jupyterhub.services.auth import HubOAuth, check_scopes
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from tornado.httputil import url_concat
+from tornado.web import HTTPError as TornadoHTTPError
+from traitlets import TraitError
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+TOKEN_CACHE_SECONDS = 60
+_AUTH_HEADER = re.compile(r"^\s*(?:token|bearer)\s+(\S+)\s*$", re.IGNORECASE)
+
+
+class Identity(Protocol):
+    """Resolves requests to hub usernames and sends browsers to log in."""
+
+    async def username_for(self, request: Request) -> str | None:
+        """The hub username behind ``request``, or ``None`` when it carries no valid credential."""
+        ...
+
+    def login_redirect(self, request: Request) -> Response:
+        """The response sending a browser to log in, coming back to this request's URL afterwards."""
+        ...
+
+    async def complete_login(self, request: Request) -> Response:
+        """Finish a browser login at the OAuth callback."""
+        ...
+
+
+def token_from_header(value: str) -> str | None:
+    """The token in an ``Authorization: token <t>`` or ``Bearer <t>`` header value, if any."""
+    match = _AUTH_HEADER.match(value or "")
+    return match.group(1) if match else None
+
+
+def wants_login_redirect(method: str, path: str, accept: str, prefix: str) -> bool:
+    """Should an unauthenticated request be redirected to log in (a browser page) rather than get a 401?
+
+    Only GETs that accept HTML and are not under ``{prefix}/api/`` are pages; API clients always get JSON.
+    """
+    is_api = path.startswith(prefix.rstrip("/") + "/api/")
+    return method == "GET" and "text/html" in accept and not is_api
+
+
+def request_is_https(request: Request) -> bool:
+    """Did the browser use HTTPS (directly, or as the proxy in front reports)?"""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return (forwarded or request.url.scheme) == "https"
+
+
+class HubIdentity:
+    """The real identity: hub tokens checked against JupyterHub's API, browsers logged in with Hub OAuth.
+
+    Configuration comes from the hub's environment; pass ``HubOAuth`` traits (``api_token``,
+    ``oauth_client_id``, ``base_url``, ``api_url``, ``hub_prefix`` ...) to override it, as tests do.
+    """
+
+    def __init__(self, hub_auth: HubOAuth | None = None, **config: Any) -> None:
+        config.setdefault("cache_max_age", TOKEN_CACHE_SECONDS)
+        try:
+            self.hub_auth = hub_auth or HubOAuth(**config)
+        except TraitError as exc:
+            raise RuntimeError(
+                f"Hub OAuth is not configured ({exc}). Run the API as a JupyterHub-managed service "
+                "(c.JupyterHub.services), which sets JUPYTERHUB_API_TOKEN and JUPYTERHUB_CLIENT_ID."
+            ) from None
+        self._cookie_key = hashlib.sha256(b"diemcau-cookie:" + self.hub_auth.api_token.encode()).digest()
+
+    async def username_for(self, request: Request) -> str | None:
+        """The hub user owning the request's token (header, or cookie on safe methods)."""
+        token = token_from_header(request.headers.get("authorization", ""))
+        if token is None and request.method in SAFE_METHODS:
+            token = self._unsign(request.cookies.get(self.hub_auth.cookie_name, ""))
+        if not token:
+            return None
+        try:
+            model = await self.hub_auth.user_for_token(token, sync=False)
+        except TornadoHTTPError as exc:
+            raise HTTPException(503, "JupyterHub is not answering; try again shortly.") from exc
+        if not model or model.get("kind", "user") != "user":
+            return None
+        required = self.hub_auth.access_scopes
+        if required and not check_scopes(required, model.get("scopes", [])):
+            return None
+        return model["name"]
+
+    def login_redirect(self, request: Request) -> Response:
+        """Redirect to the hub's OAuth authorize URL, remembering state (and PKCE verifier) in a cookie."""
+        verifier, challenge, method = self.hub_auth.generate_pkce_code_challenge()
+        next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        state = self.hub_auth.generate_state(next_url, code_verifier=verifier)
+        params = {"state": state, "code_challenge": challenge, "code_challenge_method": method}
+        response = RedirectResponse(url_concat(self.hub_auth.login_url, params), status_code=302)
+        self._set_cookie(request, response, self.hub_auth.state_cookie_name, state, max_age=600)
+        return response
+
+    async def complete_login(self, request: Request) -> Response:
+        """``GET {prefix}oauth_callback``: check the state, exchange the code for a token, set the cookie."""
+        query = request.query_params
+        if query.get("error"):
+            raise HTTPException(400, f"OAuth error: {query.get('error_description') or query['error']}")
+        code, state = query.get("code"), query.get("state")
+        if not code or not state:
+            raise HTTPException(400, "OAuth callback without code or state; log in again.")
+        cookie_state = request.cookies.get(self.hub_auth.get_state_cookie_name(state), "")
+        if not hmac.compare_digest(cookie_state, state):
+            raise HTTPException(403, "OAuth state does not match; log in again.")
+        next_url = self.hub_auth.get_next_url(state)
+        verifier = self.hub_auth.get_code_verifier(state)
+        self.hub_auth.clear_oauth_state(state)
+        try:
+            token = await self.hub_auth.token_for_code(code, code_verifier=verifier, sync=False)
+        except TornadoHTTPError as exc:
+            raise HTTPException(502, "JupyterHub refused the login; log in again.") from exc
+        response = RedirectResponse(next_url, status_code=302)
+        response.delete_cookie(self.hub_auth.state_cookie_name, path=self.hub_auth.cookie_path)
+        self._set_cookie(request, response, self.hub_auth.cookie_name, self._sign(token))
+        return response
+
+    def _set_cookie(self, request: Request, response: Response, name: str, value: str, **kwargs: Any) -> None:
+        response.set_cookie(
+            name, value, path=self.hub_auth.cookie_path, httponly=True, samesite="lax",
+            secure=request_is_https(request) or self.hub_auth.cookie_host_prefix_enabled, **kwargs,
+        )  # fmt: skip
+
+    def _sign(self, token: str) -> str:
+        # Signed so nobody can plant their own token in a member's browser (session fixation).
+        mac = hmac.new(self._cookie_key, token.encode(), hashlib.sha256).digest()
+        return f"{token}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+    def _unsign(self, value: str) -> str | None:
+        token, _, _mac = value.rpartition(".")
+        return token if token and hmac.compare_digest(self._sign(token), value) else None

@@ -1,0 +1,158 @@
+"""Configure JupyterHub from Điểm Cầu settings: pure functions that only *set* values on a traitlets Config.
+
+``apply_config(settings, c, paths)`` is the whole story; each ``update_*`` helper owns one concern, so the
+configuration can be tested on a bare ``traitlets.config.Config`` without starting a hub.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+
+from diemcau.i18n import load_catalogue
+from diemcau.settings import Settings
+
+API_SERVICE_NAME = "diemcau"
+CULLER_SERVICE_NAME = "idle-culler"
+STAFF_GROUPS = ["role-trainer", "role-secretary", "role-committee", "role-admin"]
+
+
+@dataclass(frozen=True)
+class HubPaths:
+    """Where the hub finds its templates, its proxy and the Python that runs services."""
+
+    templates: Path
+    proxy_command: str
+    python: str
+    bin_path: str
+
+    @classmethod
+    def discover(cls, repo_root: Path) -> HubPaths:
+        """Locate the templates beside the config and the proxy in node_modules (or on PATH)."""
+        local_proxy = repo_root / "node_modules" / ".bin" / "configurable-http-proxy"
+        proxy = str(local_proxy) if local_proxy.exists() else (shutil.which("configurable-http-proxy") or "")
+        bin_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        return cls(repo_root / "hub_config" / "templates", proxy, sys.executable, bin_path)
+
+
+def update_network(c: Config, settings: Settings) -> None:
+    c.JupyterHub.bind_url = f"http://{settings.hub.ip}:{settings.hub.port}/"
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{settings.hub.hub_port}"
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.hub.proxy_api_port}"
+
+
+def update_state(c: Config, settings: Settings) -> None:
+    hub_dir = settings.hub_dir
+    c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
+    c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "jupyterhub-proxy.pid")
+
+
+def update_proxy(c: Config, paths: HubPaths) -> None:
+    if paths.proxy_command:
+        c.ConfigurableHTTPProxy.command = [paths.proxy_command]
+
+
+def update_auth(c: Config, settings: Settings) -> None:
+    if settings.hub.authenticator != "roster":
+        return  # LDAP/OAuth deployments configure it in hub_config/jupyterhub_config.d/*.py
+    c.JupyterHub.authenticator_class = "diemcau.apps.hub.authenticator.RosterAuthenticator"
+    c.RosterAuthenticator.database_url = settings.database_url
+    c.RosterAuthenticator.max_failed_logins = settings.auth.max_failed_logins
+    c.RosterAuthenticator.lockout_minutes = settings.auth.lockout_minutes
+    c.RosterAuthenticator.min_password_length = settings.auth.min_password_length
+
+
+def update_roles(c: Config) -> None:
+    """Members may use services (the portal) but not start servers; staff groups may start their own."""
+    c.JupyterHub.load_roles = [
+        {
+            "name": "user",
+            "description": "Every member: their own identity, and the Điểm Cầu services.",
+            "scopes": ["read:users:name!user", "read:users:groups!user", "access:services"],
+        },
+        {
+            "name": "diemcau-staff",
+            "description": "Trainers, secretaries, committees: their own Jupyter server for dashboards and grading.",
+            "scopes": ["self"],
+            # JupyterHub creates these groups if missing; the authenticator fills them at login.
+            "groups": STAFF_GROUPS,
+        },
+        {
+            "name": "diemcau-api",
+            "description": "The API service: look up users and groups to authorise requests.",
+            "scopes": ["read:users", "read:groups", "list:users"],
+            "services": [API_SERVICE_NAME],
+        },
+        {
+            "name": "idle-culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": [CULLER_SERVICE_NAME],
+        },
+    ]
+
+
+def update_spawner(c: Config, settings: Settings) -> None:
+    # One machine, no system users: staff servers run as the hub's user. Scale-out swaps in KubeSpawner.
+    c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
+    c.SimpleLocalProcessSpawner.home_dir_template = str(settings.hub_dir / "home" / "{username}")
+    c.Spawner.default_url = "/lab"
+
+
+def service_environment(settings: Settings, paths: HubPaths) -> dict[str, str]:
+    """Managed services inherit HOME; give them their own Jupyter dirs and the venv's bin on PATH."""
+    env = {
+        "DIEMCAU_HOME": str(settings.home),
+        "JUPYTER_DATA_DIR": str(settings.hub_dir / "service" / "jupyter"),
+        "IPYTHONDIR": str(settings.hub_dir / "service" / "ipython"),
+        "PATH": paths.bin_path,
+    }
+    for name, value in os.environ.items():
+        if name.startswith("DIEMCAU_") and name != "DIEMCAU_HOME":
+            env[name] = value
+    return env
+
+
+def update_services(c: Config, settings: Settings, paths: HubPaths) -> None:
+    env = service_environment(settings, paths)
+    c.JupyterHub.services = [
+        {
+            "name": API_SERVICE_NAME,
+            "display": True,
+            "url": f"http://127.0.0.1:{settings.hub.api_port}",
+            "command": [paths.python, "-m", "diemcau.apps.api"],
+            "environment": env,
+            "oauth_no_confirm": True,
+            "oauth_client_allowed_scopes": ["read:users:name!user", "read:users:groups!user"],
+        },
+        {
+            "name": CULLER_SERVICE_NAME,
+            "command": [paths.python, "-m", "jupyterhub_idle_culler", f"--timeout={settings.hub.cull_idle_seconds}"],
+            "environment": env,
+        },
+    ]
+
+
+def update_pages(c: Config, paths: HubPaths) -> None:
+    """Light Vietnamese login pages, and members land on the portal, not on JupyterLab."""
+    c.JupyterHub.template_paths = [str(paths.templates)]
+    c.JupyterHub.template_vars = {"msg": load_catalogue("vi")}
+    c.JupyterHub.default_url = f"/services/{API_SERVICE_NAME}/"
+
+
+def apply_config(settings: Settings, c: Config, paths: HubPaths) -> Config:
+    """Set every hub option that follows from the settings; returns ``c`` for convenience."""
+    update_network(c, settings)
+    update_state(c, settings)
+    update_proxy(c, paths)
+    update_auth(c, settings)
+    update_roles(c)
+    update_spawner(c, settings)
+    update_services(c, settings, paths)
+    update_pages(c, paths)
+    return c

@@ -1,0 +1,58 @@
+"""Load the demo province: org tree, roster, staff grants, passwords and the demo course (idempotent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters.course_files import load_courses
+from diemcau.adapters.db import accounts
+from diemcau.adapters.db.courses import upsert_course
+from diemcau.adapters.db.engine import transaction
+from diemcau.adapters.db.orgs import load_org_tree
+from diemcau.adapters.db.roster_store import import_roster
+from diemcau.core.roles import Role
+
+DEMO_DIR = Path(__file__).parent
+DEMO_PASSWORD = "diemcau2026"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """One demo account as printed for the person trying the platform."""
+
+    username: str
+    role: Role
+    scope: str | None
+    description: str
+
+
+DEMO_LOGINS = (
+    DemoLogin("42000002", Role.MEMBER, None, "Đảng viên, Chi bộ thôn Đông"),
+    DemoLogin("42000001", Role.SECRETARY, "cb-thon-dong", "Bí thư Chi bộ thôn Đông"),
+    DemoLogin("42000021", Role.COMMITTEE, "xa-thach-ha", "Cấp ủy xã Thạch Hà"),
+    DemoLogin("42000022", Role.TRAINER, None, "Báo cáo viên tỉnh"),
+    DemoLogin("42000023", Role.ADMIN, None, "Quản trị hệ thống"),
+)
+# Left without a password, so the activation flow can be tried with the code that seeding prints.
+DEMO_UNACTIVATED = "42000020"
+
+
+def seed_demo(factory: sessionmaker[Session], activation_days: int = 14) -> str:
+    """Load everything the demo needs; returns a fresh activation code for ``DEMO_UNACTIVATED``."""
+    import datetime as dt
+
+    load_org_tree(factory, DEMO_DIR / "orgs.yaml")
+    import_roster(factory, DEMO_DIR / "roster.csv")
+    for login in DEMO_LOGINS:
+        if login.role != Role.MEMBER:
+            accounts.grant_role(factory, login.username, login.role, login.scope)
+        accounts.set_password(factory, login.username, DEMO_PASSWORD)
+    with transaction(factory) as session:
+        for course in load_courses(DEMO_DIR / "courses"):
+            upsert_course(session, course)
+    return accounts.issue_activation_code(
+        factory, DEMO_UNACTIVATED, dt.timedelta(days=activation_days), reset_password=True
+    )

@@ -79,3 +79,12 @@ def sqlite_factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     ensure_schema(engine)
     yield make_sessionmaker(engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A real JupyterHub + proxy + API service on the demo province (shared by the whole session)."""
+    from diemcau.demo.seed import seed_demo
+    from tests.hubserver import start_hub
+
+    yield from start_hub(tmp_path_factory.mktemp("hub"), seed_demo)

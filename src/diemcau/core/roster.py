@@ -21,13 +21,9 @@ MAX_NAME_LENGTH = 255
 
 # Folded spellings (see fold_header) of the headers secretaries actually use, per column.
 HEADER_ALIASES: Mapping[str, frozenset[str]] = {
-    "card_number": frozenset(
-        {"so the dang vien", "so the", "so the dv", "ma dang vien", "ma dv", "card number", "card"}
-    ),
-    "full_name": frozenset({"ho va ten", "ho ten", "ho va ten dang vien", "full name", "name"}),
-    "org_unit": frozenset(
-        {"chi bo", "ma chi bo", "ten chi bo", "don vi", "to chuc dang", "ma to chuc dang", "org unit"}
-    ),
+    "card_number": frozenset({"so the dang vien", "so the", "so the dv", "ma dang vien", "ma dv", "card number"}),
+    "full_name": frozenset({"ho va ten", "ho ten", "ho va ten dang vien", "full name"}),
+    "org_unit": frozenset({"chi bo", "ma chi bo", "ten chi bo", "don vi", "to chuc dang", "org unit"}),
 }
 
 

@@ -18,6 +18,7 @@ from diemcau.adapters.db.accounts import find_member, viewer_of
 from diemcau.apps.api import records
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.identity import wants_login_redirect
+from diemcau.apps.api.links import logout_href
 from diemcau.apps.api.pages import render_message
 from diemcau.core.roles import Viewer
 from diemcau.i18n import t
@@ -68,7 +69,7 @@ def _is_page(request: Request) -> bool:
 
 def _message_response(request: Request, status: int, message: str) -> Response:
     if _is_page(request):
-        return HTMLResponse(render_message(message, context_of(request)), status_code=status)
+        return HTMLResponse(render_message(message, logout_href(context_of(request).hub_base_url)), status_code=status)
     return JSONResponse({"detail": message}, status_code=status)
 
 

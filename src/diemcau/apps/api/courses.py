@@ -1,0 +1,75 @@
+"""Course routes: the courses a viewer may see, with their own deadline and status; trainers create them.
+
+Enrollments are derived from each course's audience (``core.course.is_enrolled``), never stored. Until
+progress is recorded, every enrolled member's status derives from "not started".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from diemcau.apps.api import records
+from diemcau.apps.api.access import Caller, current_caller
+from diemcau.apps.api.context import ApiContext, context_of
+from diemcau.apps.api.schemas import CourseIn, CourseOut
+from diemcau.core.course import Course, days_left, derive_status, is_enrolled
+from diemcau.core.roles import Viewer, can_manage_content, can_see_course
+from diemcau.i18n import t
+
+router = APIRouter(tags=["courses"])
+
+
+def course_view(record: records.CourseRecord, viewer: Viewer, today: dt.date) -> CourseOut:
+    """A course as ``viewer`` sees it on ``today``: with their status when they are enrolled."""
+    course = record.course
+    enrolled = viewer.org_path is not None and is_enrolled(viewer.org_path, list(record.audience_paths))
+    status = derive_status(today, course.deadline, started=False, completed=False) if enrolled else None
+    return CourseOut(
+        id=course.id, title=course.title, resolutions=list(course.resolutions), audience=list(course.audience),
+        deadline=course.deadline, days_left=days_left(today, course.deadline), enrolled=enrolled,
+        status=None if status is None else str(status),
+    )  # fmt: skip
+
+
+def visible_courses(ctx: ApiContext, viewer: Viewer) -> list[CourseOut]:
+    """The courses ``viewer`` may see, soonest deadline first."""
+    today = ctx.today()
+    return [
+        course_view(record, viewer, today)
+        for record in records.load_courses(ctx.factory)
+        if can_see_course(viewer, list(record.audience_paths))
+    ]
+
+
+@router.get("/api/courses", response_model=list[CourseOut])
+def list_courses(caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)) -> list[CourseOut]:
+    """Members: the courses they must study. Secretaries, committees: also those of their units. Trainers: all."""
+    return visible_courses(ctx, caller.viewer)
+
+
+@router.get("/api/courses/{course_id}", response_model=CourseOut, responses={404: {"description": "Not visible."}})
+def read_course(
+    course_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+) -> CourseOut:
+    """One course; 404 alike for a missing course and one the viewer may not see."""
+    record = records.load_course(ctx.factory, course_id)
+    if record is None or not can_see_course(caller.viewer, list(record.audience_paths)):
+        raise HTTPException(404, t("api.course_not_found"))
+    return course_view(record, caller.viewer, ctx.today())
+
+
+@router.post("/api/courses", response_model=CourseOut, status_code=201, responses={403: {}, 409: {}, 422: {}})
+def create_course(
+    body: CourseIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+) -> CourseOut:
+    """Create a course (trainers and admins)."""
+    if not can_manage_content(caller.viewer):
+        raise HTTPException(403, t("api.forbidden"))
+    course = Course(body.id, body.title, tuple(body.resolutions), tuple(body.audience), body.deadline)
+    try:
+        record = records.create_course(ctx.factory, course)
+    except records.RecordError as exc:
+        raise HTTPException(409 if exc.code == "course_exists" else 422, t(f"api.{exc.code}")) from None
+    return course_view(record, caller.viewer, ctx.today())

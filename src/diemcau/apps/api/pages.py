@@ -1,0 +1,70 @@
+"""Server-rendered HTML for members: the portal and short messages, in Vietnamese from the catalogue.
+
+Pages are built for phones on weak rural links: no JavaScript, no web fonts, no CDN, a few kilobytes of
+HTML with inline CSS (Voila's first load is ~5 MB; see DESIGN.md). Jinja2 autoescaping is on for every
+template, so names from the roster are always text, never markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from diemcau.apps.api.links import Link
+from diemcau.apps.api.schemas import CourseOut
+from diemcau.i18n import t
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+
+
+def format_date(value: dt.date | None) -> str:
+    """A date as Vietnamese readers write it: ``dd/mm/yyyy``."""
+    return "" if value is None else value.strftime("%d/%m/%Y")
+
+
+def days_left_text(days: int | None) -> str:
+    """``Còn 5 ngày``, ``Hạn chót hôm nay``, ``Quá hạn 3 ngày`` or ``Không có hạn``."""
+    if days is None:
+        return t("portal.no_deadline")
+    if days == 0:
+        return t("portal.due_today")
+    return t("portal.days_left", days=days) if days > 0 else t("portal.days_overdue", days=-days)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["t"] = t
+    env.filters["vn_date"] = format_date
+    env.filters["days_left"] = days_left_text
+    return env
+
+
+_ENV = _environment()
+
+
+@dataclass(frozen=True)
+class PortalPage:
+    """What the portal shows one member."""
+
+    full_name: str
+    unit_name: str
+    courses: tuple[CourseOut, ...]
+    links: tuple[Link, ...]
+
+
+def render_portal(page: PortalPage) -> str:
+    """The member portal page."""
+    return _ENV.get_template("portal.html").render(page=page)
+
+
+def render_message(message: str, logout_href: str) -> str:
+    """A page that only says ``message`` (e.g. why the service refused), with a way to log out."""
+    return _ENV.get_template("message.html").render(message=message, logout_href=logout_href)

@@ -1,0 +1,49 @@
+"""The hub configuration, applied to a bare traitlets Config: no hub started."""
+
+from pathlib import Path
+
+from traitlets.config import Config
+
+from diemcau.apps.hub.config import HubPaths, apply_config
+from diemcau.settings import Settings
+
+PATHS = HubPaths(Path("/repo/hub_config/templates"), "/repo/node_modules/.bin/configurable-http-proxy", "/py", "/bin")
+
+
+def test_roster_login_and_portal_landing(settings: Settings) -> None:
+    """Does the config use the roster authenticator on the app database and land members on the portal?"""
+    c = apply_config(settings, Config(), PATHS)
+    assert c.JupyterHub.authenticator_class.endswith("RosterAuthenticator")
+    assert c.RosterAuthenticator.database_url == settings.database_url
+    assert c.JupyterHub.default_url == "/services/diemcau/"
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8000/"
+
+
+def test_state_lives_in_the_data_directory(settings: Settings) -> None:
+    """Are the hub's database, cookie secret and users' homes inside the data directory?"""
+    c = apply_config(settings, Config(), PATHS)
+    for value in (c.JupyterHub.db_url, c.JupyterHub.cookie_secret_file, c.SimpleLocalProcessSpawner.home_dir_template):
+        assert str(settings.home) in value
+
+
+def test_members_cannot_spawn_but_staff_can(settings: Settings) -> None:
+    """Does the default user role lack server scopes, while the staff groups get their own server?"""
+    roles = {r["name"]: r for r in apply_config(settings, Config(), PATHS).JupyterHub.load_roles}
+    assert not any("server" in scope or scope == "self" for scope in roles["user"]["scopes"])
+    assert roles["diemcau-staff"]["scopes"] == ["self"]
+    assert "role-secretary" in roles["diemcau-staff"]["groups"]
+
+
+def test_services_get_their_own_jupyter_dirs(settings: Settings) -> None:
+    """Do managed services get JUPYTER_DATA_DIR, IPYTHONDIR and the venv's bin on PATH (they inherit HOME)?"""
+    services = {s["name"]: s for s in apply_config(settings, Config(), PATHS).JupyterHub.services}
+    env = services["diemcau"]["environment"]
+    assert env["DIEMCAU_HOME"] == str(settings.home)
+    assert env["JUPYTER_DATA_DIR"].startswith(str(settings.home)) and env["PATH"] == "/bin"
+    assert "idle-culler" in services
+
+
+def test_other_authenticators_are_left_to_config_d(settings: Settings) -> None:
+    """With authenticator = 'ldap', is the roster authenticator left unset for jupyterhub_config.d to configure?"""
+    ldap = settings.model_copy(update={"hub": settings.hub.model_copy(update={"authenticator": "ldap"})})
+    assert "authenticator_class" not in apply_config(ldap, Config(), PATHS).JupyterHub

@@ -1,0 +1,118 @@
+"""The real hub: roster login through the login form, Vietnamese failures, lockout, activation, landing page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+
+from diemcau.adapters.db import accounts
+from diemcau.demo.seed import DEMO_PASSWORD, DEMO_UNACTIVATED
+from diemcau.i18n import t
+from tests.hubserver import HubProcess, login
+
+pytestmark = pytest.mark.hub
+
+
+def _error_text(html: str) -> str:
+    return html.replace("&#39;", "'").replace("&quot;", '"')
+
+
+def test_member_login_lands_on_portal_without_a_server(hub: HubProcess) -> None:
+    """Does a member's login land on the light portal, with groups mirrored and no single-user server spawned?"""
+    with httpx.Client() as client:
+        page = login(client, hub.url, "42000002", DEMO_PASSWORD)
+    assert page.status_code == 200
+    assert str(page.url).startswith(f"{hub.url}services/diemcau/")
+    assert "Trần Thị Bình" in page.text
+    user = hub.api("GET", "/users/42000002").json()
+    assert set(user["groups"]) >= {"org-tinh-demo", "org-xa-thach-ha", "org-cb-thon-dong", "role-member"}
+    assert user["servers"] == {} and user["admin"] is False
+
+
+def test_staff_groups_and_admin_flag(hub: HubProcess) -> None:
+    """Are a secretary's and an admin's roles mirrored into hub groups and the admin flag?"""
+    with httpx.Client() as client:
+        assert login(client, hub.url, "42000001", DEMO_PASSWORD).status_code == 200
+    with httpx.Client() as client:
+        assert login(client, hub.url, "42000023", DEMO_PASSWORD).status_code == 200
+    assert "role-secretary" in hub.api("GET", "/users/42000001").json()["groups"]
+    admin = hub.api("GET", "/users/42000023").json()
+    assert admin["admin"] is True and "role-admin" in admin["groups"]
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "key"),
+    [("42000003", "wrong-password", "login.not_activated"), ("99999999", "x", "login.unknown_user")],
+)
+def test_failures_are_explained_in_vietnamese(hub: HubProcess, username: str, password: str, key: str) -> None:
+    """Do an unknown card and an unactivated account each get their own Vietnamese message in the form?"""
+    with httpx.Client() as client:
+        page = login(client, hub.url, username, password)
+    assert page.status_code == 403
+    assert t(key) in _error_text(page.text)
+
+
+def test_wrong_password_then_lockout(hub: HubProcess) -> None:
+    """Does a wrong password say so, and does the fifth failure lock the account with its own message?"""
+    accounts.set_password(hub.factory, "42000004", "correct-horse")
+    with httpx.Client() as client:
+        first = login(client, hub.url, "42000004", "nope")
+        assert t("login.wrong_password") in _error_text(first.text)
+        for _ in range(4):
+            last = login(client, hub.url, "42000004", "nope")
+        assert t("login.locked", minutes=15) in _error_text(last.text)
+        # Even the right password is refused while locked.
+        locked = login(client, hub.url, "42000004", "correct-horse")
+        assert locked.status_code == 403 and t("login.locked", minutes=15) in _error_text(locked.text)
+    accounts.unlock(hub.factory, "42000004")
+    with httpx.Client() as client:
+        assert login(client, hub.url, "42000004", "correct-horse").status_code == 200
+
+
+def _activate(client: httpx.Client, hub: HubProcess, username: str, code: str, password: str) -> httpx.Response:
+    page = client.get(f"{hub.url}hub/activate")
+    xsrf = page.text.split('name="_xsrf" value="')[1].split('"')[0]
+    form = {"username": username, "code": code, "password": password, "confirm": password, "_xsrf": xsrf}
+    return client.post(f"{hub.url}hub/activate", data=form, follow_redirects=True)
+
+
+def test_activation_code_first_login(hub: HubProcess) -> None:
+    """Does a member activate with the secretary's code (typed in lowercase), set a password and land signed in?"""
+    with httpx.Client() as client:
+        page = _activate(client, hub, DEMO_UNACTIVATED, hub.activation_code.lower(), "mat-khau-moi")
+    assert page.status_code == 200 and str(page.url).startswith(f"{hub.url}services/diemcau/")
+    with httpx.Client() as client:
+        assert login(client, hub.url, DEMO_UNACTIVATED, "mat-khau-moi").status_code == 200
+    with httpx.Client() as client:  # the code is spent
+        again = _activate(client, hub, DEMO_UNACTIVATED, hub.activation_code, "another-one")
+    assert t("login.no_activation_code") in _error_text(again.text)
+
+
+def test_expired_and_wrong_activation_codes(hub: HubProcess) -> None:
+    """Do an expired code and a wrong code each get a clear message and leave the account without a password?"""
+    code = accounts.issue_activation_code(hub.factory, "42000005", dt.timedelta(seconds=-1))
+    with httpx.Client() as client:
+        expired = _activate(client, hub, "42000005", code, "mat-khau-moi")
+        wrong = _activate(client, hub, "42000005", "AAAAAAAA", "mat-khau-moi")
+    assert expired.status_code == 403 and t("login.activation_code_expired") in _error_text(expired.text)
+    assert wrong.status_code == 403 and t("login.wrong_activation_code") in _error_text(wrong.text)
+    outcome, _ = accounts.check_login(hub.factory, "42000005", "mat-khau-moi", accounts_policy())
+    assert outcome == "not_activated"
+
+
+def accounts_policy():  # type: ignore[no-untyped-def]
+    from diemcau.core.credentials import LockoutPolicy
+
+    return LockoutPolicy()
+
+
+def test_service_requires_login(hub: HubProcess) -> None:
+    """Does the API service send a browser to log in, and answer 401 to an API call without a token?"""
+    page = httpx.get(f"{hub.url}services/diemcau/", follow_redirects=True)
+    assert "/hub/login" in str(page.url)
+    assert httpx.get(f"{hub.url}services/diemcau/api/me").status_code == 401
+    token = hub.token_for("42000002")
+    me = httpx.get(f"{hub.url}services/diemcau/api/me", headers={"Authorization": f"token {token}"})
+    assert me.status_code == 200 and me.json()["username"] == "42000002"

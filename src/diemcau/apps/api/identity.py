@@ -58,10 +58,12 @@ def token_from_header(value: str) -> str | None:
 def wants_login_redirect(method: str, path: str, accept: str, prefix: str) -> bool:
     """Should an unauthenticated request be redirected to log in (a browser page) rather than get a 401?
 
-    Only GETs that accept HTML and are not under ``{prefix}/api/`` are pages; API clients always get JSON.
+    Only GETs outside ``{prefix}/api/`` and ``*.json`` are pages, when they accept HTML (or anything, as a
+    plain link-follower does); API clients always get JSON.
     """
-    is_api = path.startswith(prefix.rstrip("/") + "/api/")
-    return method == "GET" and "text/html" in accept and not is_api
+    is_api = path.startswith(prefix.rstrip("/") + "/api/") or path.endswith(".json")
+    accepts_html = "text/html" in accept or accept.strip() in ("", "*/*")
+    return method == "GET" and accepts_html and not is_api
 
 
 def request_is_https(request: Request) -> bool:
@@ -81,7 +83,7 @@ class HubIdentity:
         config.setdefault("cache_max_age", TOKEN_CACHE_SECONDS)
         try:
             self.hub_auth = hub_auth or HubOAuth(**config)
-        except TraitError as exc:
+        except (TraitError, ValueError) as exc:
             raise RuntimeError(
                 f"Hub OAuth is not configured ({exc}). Run the API as a JupyterHub-managed service "
                 "(c.JupyterHub.services), which sets JUPYTERHUB_API_TOKEN and JUPYTERHUB_CLIENT_ID."

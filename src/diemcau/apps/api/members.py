@@ -66,7 +66,9 @@ def list_members(
 
 
 @router.get("/api/members/{card}", response_model=MemberOut, responses=_NOT_VISIBLE)
-def read_member(card: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)) -> MemberOut:
+def read_member(
+    card: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+) -> MemberOut:
     """One member."""
     return member_view(_readable(ctx, caller, card))
 

@@ -26,7 +26,7 @@ def format_date(value: dt.date | None) -> str:
 
 
 def days_left_text(days: int | None) -> str:
-    """``Còn 5 ngày``, ``Hạn chót hôm nay``, ``Quá hạn 3 ngày`` or ``Không có hạn``."""
+    """Days left, due today, days overdue, or no deadline, as a sentence from the catalogue."""
     if days is None:
         return t("portal.no_deadline")
     if days == 0:

@@ -84,30 +84,30 @@ class ActivationHandler(BaseHandler):
     def roster(self) -> RosterAuthenticator:
         return self.authenticator  # type: ignore[return-value]
 
-    def _render(self, error: str = "", username: str = "", status: int = 200) -> None:
+    async def _render(self, error: str = "", username: str = "", status: int = 200) -> None:
         self.set_status(status)
-        html = self.render_template(
+        html = await self.render_template(
             "activate.html", error=error, username=username, xsrf=self.xsrf_token.decode("ascii"),
             next=self.get_argument("next", ""),
         )
         self.finish(html)
 
     async def get(self) -> None:
-        self._render(username=self.get_argument("username", ""))
+        await self._render(username=self.get_argument("username", ""))
 
     async def post(self) -> None:
         username = self.get_argument("username", "", strip=True)
         code = self.get_argument("code", "", strip=True)
         password = self.get_argument("password", "")
         if password != self.get_argument("confirm", ""):
-            return self._render(self.roster.failure_message("password_mismatch"), username, 400)
+            return await self._render(self.roster.failure_message("password_mismatch"), username, 400)
         try:
             account = await asyncio.to_thread(
                 accounts.activate, self.roster.session_factory, username, code, password,
                 self.roster.policy, self.roster.min_password_length,
             )
         except accounts.AccountError as error:
-            return self._render(self.roster.failure_message(error.code), username, 403)
+            return await self._render(self.roster.failure_message(error.code), username, 403)
         user = await self.auth_to_user(self.roster.auth_model(account))
         self.set_login_cookie(user)
         self.redirect(self.get_next_url(user))

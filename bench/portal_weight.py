@@ -1,0 +1,62 @@
+"""First-load weight of the member portal versus the stock JupyterHub home page, in real Chromium.
+
+Both pages are loaded cold (cache disabled) by the same logged-in member in the same run; the figure is the
+bytes on the wire (Chromium's encodedDataLength, so after gzip) and the request count.
+Run: `make bench` or `.venv/bin/python bench/portal_weight.py`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from diemcau.demo.seed import DEMO_PASSWORD, seed_demo  # noqa: E402
+from tests.browser import launch_chromium  # noqa: E402
+from tests.hubserver import start_hub  # noqa: E402
+
+BUDGET_BYTES = 300_000
+
+
+def cold_load(context, url: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Load ``url`` with the cache disabled; return (bytes on the wire, requests)."""
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    sizes: list[float] = []
+    cdp.on("Network.loadingFinished", lambda event: sizes.append(event["encodedDataLength"]))
+    page.goto(url, wait_until="networkidle")
+    page.close()
+    return int(sum(sizes)), len(sizes)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.contextmanager(start_hub)(Path(tmp), seed_demo) as hub:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            context = browser.new_context(viewport={"width": 360, "height": 740})
+            login = context.new_page()
+            login.goto(f"{hub.url}hub/login")
+            login.fill("#username_input", "42000002")
+            login.fill("#password_input", DEMO_PASSWORD)
+            login.click("#login_submit")
+            login.wait_for_url(f"{hub.url}services/diemcau/**")
+            login_bytes, login_requests = cold_load(context, f"{hub.url}hub/login?next=/x")
+            portal_bytes, portal_requests = cold_load(context, f"{hub.url}services/diemcau/")
+            stock_bytes, stock_requests = cold_load(context, f"{hub.url}hub/home")
+            browser.close()
+    print(f"login page (cold):          {login_bytes / 1000:8.1f} KB in {login_requests} requests")
+    print(f"member portal (cold):       {portal_bytes / 1000:8.1f} KB in {portal_requests} requests"
+          f"  (budget {BUDGET_BYTES / 1000:.0f} KB: {'within' if portal_bytes <= BUDGET_BYTES else 'OVER'})")
+    print(f"baseline: stock hub home:   {stock_bytes / 1000:8.1f} KB in {stock_requests} requests")
+    print(f"ratio baseline/portal:      {stock_bytes / portal_bytes:8.1f}x lighter")
+
+
+if __name__ == "__main__":
+    main()

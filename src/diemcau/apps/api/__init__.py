@@ -1,0 +1,1 @@
+"""The Điểm Cầu API service and member portal, run by JupyterHub as the managed service ``diemcau``."""

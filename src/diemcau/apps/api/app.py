@@ -1,0 +1,80 @@
+"""The API service: a JupyterHub-managed FastAPI app, the one writer of shared state.
+
+Every route lives under the service prefix (``/services/diemcau`` by default), because the hub's proxy
+forwards the full path to the service. All routes require a hub identity and an active roster member, with
+two deliberate exceptions: ``GET /health``, public so orchestrators can probe the process without a token
+(it returns ``{"status": "ok"}`` and nothing else), and ``GET /oauth_callback``, where a browser finishes
+logging in. Routes join the protected router, whose dependency authenticates them, so a new route cannot
+forget to. The OpenAPI description at ``{prefix}/openapi.json`` is authenticated too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+
+from diemcau.adapters.db.engine import make_engine, make_sessionmaker
+from diemcau.apps.api import courses, me, members, org_units, portal
+from diemcau.apps.api.access import current_caller, install_handlers
+from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, vietnam_today
+from diemcau.apps.api.identity import Identity
+from diemcau.apps.api.schemas import HealthOut
+from diemcau.i18n import t
+from diemcau.settings import Settings
+
+# Routes outside the OpenAPI description, on purpose; tests/test_api_authz.py checks nothing else hides.
+UNDOCUMENTED_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/oauth_callback")})
+
+
+def _public_router(identity: Identity) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health", response_model=HealthOut, tags=["health"])
+    def health() -> HealthOut:
+        """Liveness probe; public, and says nothing but ``ok``."""
+        return HealthOut()
+
+    @router.get("/oauth_callback", include_in_schema=False)
+    async def oauth_callback(request: Request) -> Response:
+        return await identity.complete_login(request)
+
+    return router
+
+
+def _protected_router(app: FastAPI) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(current_caller)])
+    for module in (portal, me, courses, org_units, members):
+        router.include_router(module.router)
+
+    @router.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict:
+        return app.openapi()
+
+    return router
+
+
+def create_app(
+    settings: Settings,
+    identity: Identity,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    prefix: str = DEFAULT_PREFIX,
+    hub_base_url: str = "/",
+    today: Callable[[], dt.date] = vietnam_today,
+) -> FastAPI:
+    """The API app. Without ``session_factory`` it opens ``settings.database_url`` (already migrated)."""
+    prefix = normalise_prefix(prefix)
+    factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
+    app = FastAPI(title=f"{t('app.name')} API", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.context = ApiContext(settings, identity, factory, prefix, hub_base_url, today)
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+    install_handlers(app)
+    app.include_router(_public_router(identity), prefix=prefix)
+    app.include_router(_protected_router(app), prefix=prefix)
+    return app

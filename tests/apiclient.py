@@ -1,0 +1,31 @@
+"""The API app on a seeded small province, with one bearer token per seeded user (see ``tests/seed.py``)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.apps.api.app import create_app
+from diemcau.settings import Settings
+from tests.fakes import StaticTokenIdentity
+from tests.seed import TODAY, seed_small_province
+
+PREFIX = "/services/diemcau"
+
+
+def token_of(role: str) -> str:
+    """The bearer token of the seeded user ``role``."""
+    return f"token-{role}"
+
+
+def seeded_client(settings: Settings, factory: sessionmaker[Session]) -> tuple[TestClient, dict]:
+    """A test client for the app on a freshly seeded database (the clock fixed at ``seed.TODAY``)."""
+    seeded = seed_small_province(factory)
+    identity = StaticTokenIdentity({token_of(role): name for role, name in seeded["users"].items()})
+    app = create_app(settings, identity, session_factory=factory, today=lambda: TODAY)
+    return TestClient(app, follow_redirects=False), seeded
+
+
+def auth(role: str | None, **headers: str) -> dict[str, str]:
+    """Request headers for ``role`` (``None``: anonymous)."""
+    return headers if role is None else {"Authorization": f"Bearer {token_of(role)}", **headers}

@@ -1,0 +1,198 @@
+"""The authorization matrix: every route of the API, for every kind of caller, with the expected answer.
+
+Routes are enumerated from the app's OpenAPI description, so a route missing from ``EXPECTED`` fails the
+test, and routes hidden from the description must be listed in ``app.UNDOCUMENTED_ROUTES``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.routing import iter_route_contexts
+
+from diemcau.apps.api.app import UNDOCUMENTED_ROUTES, create_app
+from tests.apiclient import PREFIX, auth, seeded_client
+from tests.fakes import StaticTokenIdentity
+
+ROLES = ("anonymous", "member", "other_cell", "secretary", "committee", "trainer", "admin")
+
+# What each list route returns, by the field that names a record.
+RECORD_KEYS = {"/api/courses": "id", "/api/members": "card", "/api/org-units": "code"}
+TARGET = {"card": "a1001", "course_id": "nq-cb-a1"}  # path parameters: the member of cell A1, its cell's course
+
+ALL_UNITS = {"tinh", "xa-a", "xa-b", "cb-a1", "cb-a2", "cb-b1"}
+ALL_COURSES = {"nq-tinh", "nq-xa-a", "nq-cb-a1", "nq-cb-b1"}
+CELL_A1 = {"a1001", "a1002", "a1003"}
+COMMUNE_A = CELL_A1 | {"a2001", "a2002"}
+ALL_MEMBERS = COMMUNE_A | {"b1001", "b1002", "b1003"}
+
+# Per role: a status code, or (status, exact set of records) for list routes. Anonymous requests ask for HTML,
+# so the portal page redirects to log in while every API route still answers 401.
+MANAGE_MEMBER = dict(anonymous=401, member=403, other_cell=404, secretary=200, committee=403, trainer=404, admin=200)
+EXPECTED: dict[tuple[str, str], dict[str, object]] = {
+    ("GET", "/health"): dict.fromkeys(ROLES, 200),
+    ("GET", "/"): {**dict.fromkeys(ROLES, 200), "anonymous": 302},
+    ("GET", "/api/me"): {**dict.fromkeys(ROLES, 200), "anonymous": 401},
+    ("GET", "/api/courses"): dict(
+        anonymous=401,
+        member=(200, {"nq-tinh", "nq-xa-a", "nq-cb-a1"}),
+        other_cell=(200, {"nq-tinh", "nq-xa-a"}),
+        secretary=(200, {"nq-tinh", "nq-xa-a", "nq-cb-a1"}),
+        committee=(200, {"nq-tinh", "nq-xa-a", "nq-cb-a1"}),
+        trainer=(200, ALL_COURSES),
+        admin=(200, ALL_COURSES),
+    ),
+    ("GET", "/api/courses/{course_id}"): dict(
+        anonymous=401, member=200, other_cell=404, secretary=200, committee=200, trainer=200, admin=200
+    ),
+    ("POST", "/api/courses"): dict(
+        anonymous=401, member=403, other_cell=403, secretary=403, committee=403, trainer=201, admin=201
+    ),
+    ("GET", "/api/org-units"): dict(
+        anonymous=401,
+        member=(200, {"cb-a1"}),
+        other_cell=(200, {"cb-a2"}),
+        secretary=(200, {"cb-a1"}),
+        committee=(200, {"xa-a", "cb-a1", "cb-a2"}),
+        trainer=(200, ALL_UNITS),
+        admin=(200, ALL_UNITS),
+    ),
+    ("GET", "/api/members"): dict(
+        anonymous=401,
+        member=(200, {"a1001"}),
+        other_cell=(200, {"a2001"}),
+        secretary=(200, CELL_A1),
+        committee=(200, COMMUNE_A),
+        trainer=(200, {"b1002"}),
+        admin=(200, ALL_MEMBERS),
+    ),
+    ("GET", "/api/members/{card}"): dict(
+        anonymous=401, member=200, other_cell=404, secretary=200, committee=200, trainer=404, admin=200
+    ),
+    ("POST", "/api/members/{card}/activation-code"): MANAGE_MEMBER,
+    ("POST", "/api/members/{card}/reset-password"): MANAGE_MEMBER,
+    ("POST", "/api/members/{card}/unlock"): MANAGE_MEMBER,
+}
+
+
+def documented_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(method, path below the prefix) for every operation in the OpenAPI description."""
+    paths = app.openapi()["paths"]
+    return {(method.upper(), path.removeprefix(PREFIX) or "/") for path, ops in paths.items() for method in ops}
+
+
+def request_body(method: str, path: str, role: str) -> dict | None:
+    if (method, path) == ("POST", "/api/courses"):
+        return {"id": f"new-{role.replace('_', '-')}", "title": "Chuyên đề mới", "audience": ["xa-b"]}
+    return None
+
+
+def test_every_documented_route_has_expectations(settings, sqlite_factory) -> None:
+    """Does the matrix cover exactly the routes the OpenAPI description lists?"""
+    app = create_app(settings, StaticTokenIdentity({}), session_factory=sqlite_factory)
+    assert documented_routes(app) == set(EXPECTED)
+
+
+def test_no_route_hides_from_the_description(settings, sqlite_factory) -> None:
+    """Is every route either documented (and so in the matrix) or deliberately undocumented?"""
+    app = create_app(settings, StaticTokenIdentity({}), session_factory=sqlite_factory)
+    routes = list(iter_route_contexts(app.routes))
+    assert len(routes) > len(EXPECTED)  # the walk really reached the included routers
+    hidden = {
+        (method, route.path.removeprefix(PREFIX))
+        for route in routes
+        if not getattr(route, "include_in_schema", True)
+        for method in route.methods or ()
+    }
+    assert hidden == UNDOCUMENTED_ROUTES
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(EXPECTED))
+def test_route_answers_each_role_as_expected(settings, sqlite_factory, method: str, path: str) -> None:
+    """Does each kind of caller get the status (and exactly the records) the matrix says?"""
+    client, seeded = seeded_client(settings, sqlite_factory)
+    url = PREFIX + path.format(**TARGET)
+    wrong = []
+    for role in ROLES:
+        expected = EXPECTED[(method, path)][role]
+        status, records = expected if isinstance(expected, tuple) else (expected, None)
+        headers = auth(None if role == "anonymous" else role, Accept="text/html,application/json")
+        response = client.request(method, url, headers=headers, json=request_body(method, path, role))
+        got = response.status_code
+        if got != status:
+            wrong.append(f"{role}: expected {status}, got {got} {response.text[:120]}")
+        elif records is not None:
+            names = {item[RECORD_KEYS[path]] for item in response.json()}
+            if names != records:
+                wrong.append(f"{role}: expected {sorted(records)}, got {sorted(names)}")
+    assert not wrong, f"{method} {path}\n" + "\n".join(wrong)
+
+
+def test_openapi_description_needs_login(settings, sqlite_factory) -> None:
+    """Is the OpenAPI description itself behind authentication?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    assert client.get(f"{PREFIX}/openapi.json").status_code == 401
+    response = client.get(f"{PREFIX}/openapi.json", headers=auth("member"))
+    assert response.status_code == 200 and f"{PREFIX}/api/me" in response.json()["paths"]
+
+
+@pytest.mark.parametrize("role", ["inactive", "stranger"])
+def test_hub_users_outside_the_active_roster_are_refused(settings, sqlite_factory, role: str) -> None:
+    """Does a hub user who is inactive or not in the roster get 403 on the API and on the portal?"""
+    client, seeded = seeded_client(settings, sqlite_factory)
+    client.app.state.context.identity.tokens["token-stranger"] = "nobody"
+    assert client.get(f"{PREFIX}/api/me", headers=auth(role)).status_code == 403
+    page = client.get(f"{PREFIX}/", headers=auth(role, Accept="text/html"))
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+
+
+def test_health_is_public_and_says_only_ok(settings, sqlite_factory) -> None:
+    """Does the public health probe reveal nothing but that the process answers?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    assert client.get(f"{PREFIX}/health").json() == {"status": "ok"}
+
+
+def test_member_list_filters_by_org_unit(settings, sqlite_factory) -> None:
+    """Does ``?org=`` narrow the list without widening what the viewer may read?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+
+    def cards(role: str, org: str) -> set[str]:
+        response = client.get(f"{PREFIX}/api/members", params={"org": org}, headers=auth(role))
+        return {m["card"] for m in response.json()}
+
+    assert cards("committee", "cb-a2") == {"a2001", "a2002"}
+    assert cards("secretary", "xa-a") == CELL_A1
+    assert cards("secretary", "cb-b1") == set()
+    assert cards("admin", "no-such-unit") == set()
+
+
+def test_course_creation_rejects_bad_input(settings, sqlite_factory) -> None:
+    """Are a taken id, an unknown audience and a malformed id refused with a reason?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    post = lambda body: client.post(f"{PREFIX}/api/courses", json=body, headers=auth("trainer"))  # noqa: E731
+    assert post({"id": "nq-tinh", "title": "x", "audience": ["tinh"]}).status_code == 409
+    assert post({"id": "moi", "title": "x", "audience": ["khong-co"]}).status_code == 422
+    assert post({"id": "Có Dấu", "title": "x", "audience": ["tinh"]}).status_code == 422
+    created = post({"id": "moi", "title": "x", "audience": ["cb-b1"], "deadline": "2026-04-01"})
+    assert created.status_code == 201 and created.json()["audience"] == ["cb-b1"]
+
+
+def test_activation_code_and_reset(settings, sqlite_factory) -> None:
+    """Does a secretary's new code expire after the configured days, and does a reset clear the password?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    issued = client.post(f"{PREFIX}/api/members/a1001/activation-code", headers=auth("secretary")).json()
+    assert issued["card"] == "a1001" and len(issued["activation_code"]) >= 6
+    reset = client.post(f"{PREFIX}/api/members/a1001/reset-password", headers=auth("secretary")).json()
+    assert reset["activation_code"] != issued["activation_code"]
+    member = client.get(f"{PREFIX}/api/members/a1001", headers=auth("secretary")).json()
+    assert member["activated"] is False and member["locked"] is False
+
+
+def test_my_courses_carry_deadline_and_status(settings, sqlite_factory) -> None:
+    """Does a member see days left and their derived status (overdue once the deadline passed)?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    courses = {c["id"]: c for c in client.get(f"{PREFIX}/api/courses", headers=auth("member")).json()}
+    assert courses["nq-tinh"]["days_left"] == 20 and courses["nq-tinh"]["status"] == "not_started"
+    assert courses["nq-xa-a"]["days_left"] == -2 and courses["nq-xa-a"]["status"] == "overdue"
+    assert courses["nq-cb-a1"]["deadline"] is None
+    committee = {c["id"]: c for c in client.get(f"{PREFIX}/api/courses", headers=auth("committee")).json()}
+    assert committee["nq-cb-a1"]["enrolled"] is False and committee["nq-cb-a1"]["status"] is None

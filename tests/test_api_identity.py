@@ -1,0 +1,138 @@
+"""HubIdentity without a hub: header parsing, page-vs-API login answers, and the OAuth callback's checks.
+
+The one HTTP call HubOAuth makes to the hub is answered by ``tests.fakes.OfflineHubOAuth``; the real hub is
+exercised by ``tests/test_hub_*.py``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from diemcau.apps.api.__main__ import bind_address
+from diemcau.apps.api.app import create_app
+from diemcau.apps.api.identity import HubIdentity, token_from_header, wants_login_redirect
+from tests.fakes import OfflineHubOAuth
+from tests.seed import seed_small_province
+
+PREFIX = "/services/diemcau"
+HUB_CONFIG = dict(
+    api_token="service-secret",
+    oauth_client_id="service-diemcau",
+    base_url=PREFIX + "/",
+    hub_prefix="/hub/",
+    api_url="http://127.0.0.1:8081/hub/api",
+    access_scopes={"access:services!service=diemcau"},
+)
+MEMBER_MODEL = {"kind": "user", "name": "a1001", "scopes": ["access:services!service=diemcau"]}
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [("token abc", "abc"), ("Bearer abc", "abc"), ("bearer  abc ", "abc"), ("Basic abc", None), ("", None),
+     ("token", None), ("token a b", None)],
+)  # fmt: skip
+def test_token_from_header(header: str, token: str | None) -> None:
+    """Are ``token`` and ``Bearer`` schemes read, case-insensitively, and anything else ignored?"""
+    assert token_from_header(header) == token
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "accept", "redirect"),
+    [
+        ("GET", f"{PREFIX}/", "text/html,application/xhtml+xml", True),
+        ("GET", f"{PREFIX}/", "*/*", True),
+        ("GET", f"{PREFIX}/", "application/json", False),
+        ("GET", f"{PREFIX}/api/me", "text/html", False),
+        ("POST", f"{PREFIX}/", "text/html", False),
+        ("GET", f"{PREFIX}/openapi.json", "*/*", False),
+    ],
+)
+def test_only_browser_pages_redirect_to_login(method: str, path: str, accept: str, redirect: bool) -> None:
+    """Is a login redirect reserved for browsers asking for a page, while API paths always get 401?"""
+    assert wants_login_redirect(method, path, accept, PREFIX) is redirect
+
+
+def test_bind_address_follows_the_hub() -> None:
+    """Does the service listen where the hub says, defaulting to loopback?"""
+    assert bind_address("http://127.0.0.1:10101", 8090) == ("127.0.0.1", 10101)
+    assert bind_address(None, 8090) == ("127.0.0.1", 8090)
+
+
+def test_missing_hub_environment_is_explained() -> None:
+    """Does running outside the hub say what to do instead of a bare traitlets error?"""
+    with pytest.raises(RuntimeError, match="managed service"):
+        HubIdentity(api_token="", oauth_client_id="x")
+
+
+@pytest.fixture
+def hub() -> OfflineHubOAuth:
+    return OfflineHubOAuth(users={"member-token": MEMBER_MODEL}, codes={"the-code": "member-token"}, **HUB_CONFIG)
+
+
+@pytest.fixture
+def client(settings, sqlite_factory, hub) -> TestClient:
+    seed_small_province(sqlite_factory)
+    app = create_app(settings, HubIdentity(hub), session_factory=sqlite_factory)
+    return TestClient(app, follow_redirects=False)
+
+
+def test_page_without_login_redirects_to_hub_oauth(client: TestClient, hub: OfflineHubOAuth) -> None:
+    """Does a browser get sent to the hub's authorize URL with state and PKCE, the state kept in a cookie?"""
+    response = client.get(f"{PREFIX}/?tab=1", headers={"Accept": "text/html"})
+    assert response.status_code == 302
+    location = urlsplit(response.headers["location"])
+    query = parse_qs(location.query)
+    assert location.path == "/hub/api/oauth2/authorize"
+    assert query["client_id"] == ["service-diemcau"] and query["response_type"] == ["code"]
+    assert query["redirect_uri"] == [f"{PREFIX}/oauth_callback"] and query["code_challenge_method"] == ["S256"]
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"service-diemcau-oauth-state={query['state'][0]};")
+    assert f"Path={PREFIX}/" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert hub.get_next_url(query["state"][0]) == f"{PREFIX}/?tab=1"
+
+
+def test_api_without_login_is_401(client: TestClient) -> None:
+    """Does an API client without a token get a JSON 401, not a redirect?"""
+    response = client.get(f"{PREFIX}/api/me", headers={"Accept": "text/html"})
+    assert response.status_code == 401 and "detail" in response.json()
+
+
+def test_oauth_callback_sets_cookie_and_returns(client: TestClient, hub: OfflineHubOAuth) -> None:
+    """Does a completed login set the token cookie, go back to the page, and then authenticate GETs only?"""
+    login = client.get(f"{PREFIX}/", headers={"Accept": "text/html"})
+    state = parse_qs(urlsplit(login.headers["location"]).query)["state"][0]
+    done = client.get(f"{PREFIX}/oauth_callback", params={"code": "the-code", "state": state})
+    assert done.status_code == 302 and done.headers["location"] == f"{PREFIX}/"
+    assert "service-diemcau=" in done.headers["set-cookie"]
+    assert client.get(f"{PREFIX}/api/me").json()["username"] == "a1001"
+    # Cookies never authorize writes: a cross-site form cannot act as the member.
+    assert client.post(f"{PREFIX}/api/members/a1001/unlock").status_code == 401
+
+
+def test_oauth_callback_rejects_a_foreign_state(client: TestClient) -> None:
+    """Is a callback whose state is not this browser's refused (login CSRF)?"""
+    client.get(f"{PREFIX}/", headers={"Accept": "text/html"})
+    response = client.get(f"{PREFIX}/oauth_callback", params={"code": "the-code", "state": "someone-elses"})
+    assert response.status_code == 403
+
+
+def test_forged_cookie_is_ignored(client: TestClient) -> None:
+    """Is an unsigned token planted in the cookie ignored?"""
+    client.cookies.set("service-diemcau", "member-token")
+    assert client.get(f"{PREFIX}/api/me").status_code == 401
+
+
+def test_header_token_is_checked_once_then_cached(client: TestClient, hub: OfflineHubOAuth) -> None:
+    """Are token lookups cached, so each request does not ask the hub again?"""
+    for _ in range(3):
+        assert client.get(f"{PREFIX}/api/me", headers={"Authorization": "token member-token"}).status_code == 200
+    assert len(hub.requests) == 1
+
+
+def test_token_without_the_service_scope_is_refused(client: TestClient, hub: OfflineHubOAuth) -> None:
+    """Is a hub token that may not access this service treated as no login?"""
+    hub.users["narrow-token"] = {**MEMBER_MODEL, "scopes": ["read:users:activity!user=a1001"]}
+    assert client.get(f"{PREFIX}/api/me", headers={"Authorization": "token narrow-token"}).status_code == 401

@@ -1,0 +1,234 @@
+"""The real ``diemcau`` command line, run in-process on a data directory and content folders in tmp."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import select
+from typer.testing import CliRunner, Result
+
+from diemcau.adapters.db.engine import make_engine, make_sessionmaker
+from diemcau.adapters.db.models import MemberRow, RoleGrantRow
+from diemcau.apps.cli import app
+from diemcau.core.credentials import ACTIVATION_ALPHABET, ACTIVATION_CODE_LENGTH
+from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_UNACTIVATED
+
+SOURCE_TREE = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """Environment pointing the CLI at a fresh data directory and content folders in tmp."""
+    return {
+        "DIEMCAU_HOME": str(tmp_path / "var"),
+        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
+        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
+        "DIEMCAU_CONFIG": str(tmp_path / "var" / "diemcau.toml"),
+        "DIEMCAU_DATABASE__URL": f"sqlite:///{tmp_path / 'var' / 'diemcau.sqlite'}",
+    }
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, env: dict[str, str], *args: str, code: int = 0) -> Result:
+    """Run the CLI with ``args`` and check its exit code."""
+    result = runner.invoke(app, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result
+
+
+@pytest.fixture
+def demo(runner: CliRunner, env: dict[str, str]) -> dict[str, str]:
+    """A data directory with the demo province loaded."""
+    invoke(runner, env, "init", "--demo")
+    return env
+
+
+def members(env: dict[str, str]) -> dict[str, bool]:
+    """card → active, read straight from the database the CLI wrote."""
+    engine = make_engine(env["DIEMCAU_DATABASE__URL"])
+    try:
+        with make_sessionmaker(engine)() as session:
+            return {card: active for card, active in session.execute(select(MemberRow.card_number, MemberRow.active))}
+    finally:
+        engine.dispose()
+
+
+def command_paths(command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
+    """Every command and group of the CLI, as argument paths, found by walking the command tree.
+
+    Duck-typed on ``list_commands`` because typer may ship its own copy of click's classes.
+    """
+    paths = [prefix]
+    if hasattr(command, "list_commands"):
+        ctx = type(command).context_class(command)
+        for name in command.list_commands(ctx):
+            paths.extend(command_paths(command.get_command(ctx, name), (*prefix, name)))
+    return paths
+
+
+ALL_COMMANDS = command_paths(typer.main.get_command(app))
+
+
+def test_the_walk_finds_the_known_commands() -> None:
+    """Does walking the CLI find the commands operators rely on (so the --help test covers new ones too)?"""
+    known = [("init",), ("hub",), ("org", "list"), ("roster", "import"), ("course", "create"), ("user", "grant")]
+    assert set(known) <= set(ALL_COMMANDS)
+    assert len(ALL_COMMANDS) >= 16
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "diemcau")
+def test_help_works_for_every_command(runner: CliRunner, env: dict[str, str], path: tuple[str, ...]) -> None:
+    """Does ``--help`` work for every command and subcommand, printing its usage?"""
+    result = invoke(runner, env, *path, "--help")
+    assert "Usage:" in result.output
+    assert not Path(env["DIEMCAU_HOME"]).exists()  # help touches nothing
+
+
+def test_init_demo_is_idempotent_and_prints_logins(runner: CliRunner, env: dict[str, str]) -> None:
+    """Does ``init --demo`` succeed twice, print the demo logins and activation code, and add no duplicates?"""
+    first = invoke(runner, env, "init", "--demo")
+    before = members(env)
+    second = invoke(runner, env, "init", "--demo")
+    for result in (first, second):
+        assert DEMO_PASSWORD in result.output
+        for login in DEMO_LOGINS:
+            assert login.username in result.output
+        assert f"{DEMO_UNACTIVATED}" in result.output and "activation code" in result.output
+        assert "Data directory ready" in result.output
+    assert members(env) == before
+    assert {login.username for login in DEMO_LOGINS} | {DEMO_UNACTIVATED} <= set(before)
+    assert (Path(env["DIEMCAU_HOME"]) / "diemcau.toml").exists()
+    assert not (Path(env["DIEMCAU_CONTENT__COURSES_DIR"])).exists()
+
+
+def test_org_list(runner: CliRunner, demo: dict[str, str]) -> None:
+    """Does ``org list`` show the demo tree indented by depth, and ``--json`` give its paths?"""
+    result = invoke(runner, demo, "org", "list")
+    assert "tinh-demo  Đảng bộ tỉnh Hà Tĩnh (demo)" in result.output
+    assert "    cb-thon-dong  Chi bộ thôn Đông" in result.output
+    units = json.loads(invoke(runner, demo, "org", "list", "--json").output)
+    assert {u["code"]: u["path"] for u in units}["cb-thon-dong"] == "/tinh-demo/xa-thach-ha/cb-thon-dong/"
+
+
+def test_roster_import_good_file(runner: CliRunner, demo: dict[str, str], tmp_path: Path) -> None:
+    """Does a good roster import create the new members and report it?"""
+    roster = tmp_path / "moi.csv"
+    roster.write_text("Số thẻ đảng viên,Họ và tên,Chi bộ\n43000001,Võ Thị Mới,cb-thon-tay\n", encoding="utf-8")
+    result = invoke(runner, demo, "roster", "import", str(roster))
+    assert "created=1" in result.output
+    assert members(demo)["43000001"] is True
+
+
+def test_roster_import_bad_file_imports_nothing(runner: CliRunner, demo: dict[str, str], tmp_path: Path) -> None:
+    """Does a roster with a bad row exit 1 with a Vietnamese message placing the error, importing no row?"""
+    roster = tmp_path / "loi.csv"
+    lines = ["Số thẻ đảng viên,Họ và tên,Chi bộ", "43000001,Võ Thị Mới,cb-thon-tay"]
+    lines.append("43000002,Đinh Văn Sai,chi-bo-khong-co")
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = members(demo)
+    result = invoke(runner, demo, "roster", "import", str(roster), code=1)
+    assert "Nothing was imported" in result.stderr
+    assert "Dòng 3, cột «Chi bộ»" in result.stderr
+    assert "không có tổ chức đảng «chi-bo-khong-co» trong hệ thống" in result.stderr
+    assert members(demo) == before
+
+
+def test_course_create_then_list(runner: CliRunner, demo: dict[str, str]) -> None:
+    """Does ``course create`` write course.yaml into the configured folder and show in ``course list --json``?"""
+    invoke(
+        runner, demo, "course", "create", "nq-18",
+        "--title", "Học tập Nghị quyết 18-NQ/TW", "--deadline", "2026-12-31",
+        "--resolution", "18-NQ/TW", "--audience", "xa-thach-ha", "--audience", "cb-thon-bac",
+    )  # fmt: skip
+    courses = {c["id"]: c for c in json.loads(invoke(runner, demo, "course", "list", "--json").output)}
+    assert courses["nq-18"]["title"] == "Học tập Nghị quyết 18-NQ/TW"
+    assert courses["nq-18"]["deadline"] == "2026-12-31"
+    assert sorted(courses["nq-18"]["audience"]) == ["cb-thon-bac", "xa-thach-ha"]
+    assert courses["nq-18"]["resolutions"] == ["18-NQ/TW"]
+    assert "nq-trung-uong-demo" in courses
+
+    written = Path(demo["DIEMCAU_CONTENT__COURSES_DIR"]) / "nq-18" / "course.yaml"
+    assert "Nghị quyết 18-NQ/TW" in written.read_text(encoding="utf-8")
+    assert not (SOURCE_TREE / "courses" / "nq-18").exists()
+    # The file is the source of truth: a later sync loads it again without complaint.
+    assert "1 course(s) loaded" in invoke(runner, demo, "course", "sync").output
+
+
+def test_course_create_with_invalid_deadline(runner: CliRunner, demo: dict[str, str]) -> None:
+    """Is a deadline not in YYYY-MM-DD refused with an example, writing no file?"""
+    result = invoke(runner, demo, "course", "create", "nq-18", "--title", "X", "--deadline", "31/12/2026", code=1)
+    assert "Invalid deadline '31/12/2026': use YYYY-MM-DD" in result.stderr
+    assert not (Path(demo["DIEMCAU_CONTENT__COURSES_DIR"]) / "nq-18").exists()
+
+
+def test_course_create_with_invalid_id_or_unknown_audience(runner: CliRunner, demo: dict[str, str]) -> None:
+    """Are a bad course id and an unknown audience unit refused, named in the message, writing nothing?"""
+    result = invoke(runner, demo, "course", "create", "NQ 18", "--title", "X", code=1)
+    assert "Invalid course id 'NQ 18'" in result.stderr
+    result = invoke(runner, demo, "course", "create", "nq-18", "--title", "X", "--audience", "khong-co", code=1)
+    assert "khong-co" in result.stderr
+    assert not (Path(demo["DIEMCAU_CONTENT__COURSES_DIR"]) / "nq-18").exists()
+    courses = json.loads(invoke(runner, demo, "course", "list", "--json").output)
+    assert "nq-18" not in [c["id"] for c in courses]
+
+
+def test_user_activation_code(runner: CliRunner, demo: dict[str, str]) -> None:
+    """Does ``user activation-code`` print an 8-character code and how long it is valid?"""
+    result = invoke(runner, demo, "user", "activation-code", "42000003")
+    code, rest = result.output.split(maxsplit=1)
+    assert len(code) == ACTIVATION_CODE_LENGTH and set(code) <= set(ACTIVATION_ALPHABET)
+    assert "valid 14 days" in rest
+
+
+def test_user_grant(runner: CliRunner, demo: dict[str, str]) -> None:
+    """Does ``user grant`` store the grant (once, when repeated) and confirm it?"""
+    for _ in range(2):
+        result = invoke(runner, demo, "user", "grant", "42000003", "secretary", "--org", "cb-thon-dong")
+        assert "42000003: secretary over cb-thon-dong" in result.output
+    engine = make_engine(demo["DIEMCAU_DATABASE__URL"])
+    with make_sessionmaker(engine)() as session:
+        roles = session.scalars(
+            select(RoleGrantRow.role).join(MemberRow).where(MemberRow.card_number == "42000003")
+        ).all()
+    engine.dispose()
+    assert roles == ["secretary"]
+
+
+def test_user_commands_on_unknown_card(runner: CliRunner, demo: dict[str, str]) -> None:
+    """Do user commands on a card nobody holds exit 1 with a message saying to check the card number?"""
+    for args in (("activation-code", "99999999"), ("grant", "99999999", "admin"), ("unlock", "99999999")):
+        result = invoke(runner, demo, "user", *args, code=1)
+        assert "unknown user: check the card number" in result.stderr
+
+
+def test_user_grant_over_unknown_org_unit(runner: CliRunner, demo: dict[str, str]) -> None:
+    """Is a grant over an org unit that does not exist refused with a clear message?"""
+    result = invoke(runner, demo, "user", "grant", "42000003", "secretary", "--org", "khong-co", code=1)
+    assert "unknown org unit" in result.stderr
+
+
+def test_malformed_settings_file(runner: CliRunner, env: dict[str, str]) -> None:
+    """Does a settings file with broken TOML make commands exit 1 naming the file and the problem?"""
+    settings_file = Path(env["DIEMCAU_HOME"]) / "diemcau.toml"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text("[hub\nport = 8000\n", encoding="utf-8")
+    for args in (("init",), ("org", "list"), ("course", "list")):
+        result = invoke(runner, env, *args, code=1)
+        assert str(settings_file) in result.stderr
+        assert "not valid TOML" in result.stderr
+
+
+def test_invalid_setting_value(runner: CliRunner, env: dict[str, str]) -> None:
+    """Does a well-formed settings file with a wrong value exit 1 naming the key?"""
+    settings_file = Path(env["DIEMCAU_HOME"]) / "diemcau.toml"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text("[hub]\nport = 99999999\n", encoding="utf-8")
+    result = invoke(runner, env, "init", code=1)
+    assert "'hub.port'" in result.stderr

@@ -1,0 +1,80 @@
+"""The member portal page: Vietnamese labels, dates as Vietnamese write them, staff links, escaping, weight."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+
+from sqlalchemy import update
+
+from diemcau.adapters.db.engine import transaction
+from diemcau.adapters.db.models import MemberRow
+from diemcau.apps.api.pages import days_left_text, format_date
+from diemcau.i18n import t
+from tests.apiclient import PREFIX, auth, seeded_client
+
+PAGE_BUDGET_BYTES = 300 * 1024  # the whole first load on a weak rural link (DESIGN.md)
+
+
+def portal(client, role: str):  # type: ignore[no-untyped-def]
+    response = client.get(f"{PREFIX}/", headers=auth(role, Accept="text/html"))
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    return response
+
+
+def test_member_sees_their_courses_with_vietnamese_status_and_dates(settings, sqlite_factory) -> None:
+    """Does a member see their own courses, deadline as dd/mm/yyyy, days left and a Vietnamese status badge?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    html = portal(client, "member").text
+    assert '<html lang="vi">' in html and 'name="viewport"' in html
+    assert t("portal.greeting", name="Nguyễn Văn An") in html and "Chi bộ thôn A1" in html
+    assert "Nghị quyết Đại hội Đảng bộ tỉnh" in html and "Chuyên đề chi bộ A1" in html
+    assert "Chuyên đề chi bộ B1" not in html  # another commune's course
+    assert "30/03/2026" in html and "Còn 20 ngày" in html and "Chưa bắt đầu" in html
+    assert "08/03/2026" in html and "Quá hạn" in html and "Quá hạn 2 ngày" in html
+
+
+def test_staff_links_only_for_staff(settings, sqlite_factory) -> None:
+    """Is the link to the Jupyter server (dashboards, grading) shown to staff only, and logout to everyone?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    member, secretary = portal(client, "member").text, portal(client, "secretary").text
+    assert "Bảng theo dõi &amp; chấm bài" not in member and 'href="/hub/spawn"' not in member
+    assert "Bảng theo dõi &amp; chấm bài" in secretary and 'href="/hub/spawn"' in secretary
+    assert 'href="/hub/logout"' in member and "Đăng xuất" in member
+
+
+def test_member_name_is_escaped(settings, sqlite_factory) -> None:
+    """Is a roster name containing markup shown as text, never run?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    with transaction(sqlite_factory) as session:
+        rename = update(MemberRow).where(MemberRow.card_number == "A1001").values(full_name="<script>x</script>")
+        session.execute(rename)
+    html = portal(client, "member").text
+    assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+
+
+def test_page_is_light_and_gzipped(settings, sqlite_factory) -> None:
+    """Is the first load far under the 300 KB budget, compressed, with nothing else to fetch?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    response = client.get(f"{PREFIX}/", headers=auth("secretary", Accept="text/html", **{"Accept-Encoding": "gzip"}))
+    assert response.headers["content-encoding"] == "gzip"
+    assert len(response.content) < PAGE_BUDGET_BYTES and len(response.content) < 15 * 1024
+    wire = gzip.compress(response.content)
+    assert len(wire) < 4 * 1024
+    html = response.text
+    assert "<script" not in html and "<link" not in html and "@import" not in html and "http" not in html
+
+
+def test_day_and_date_wording() -> None:
+    """Are dates dd/mm/yyyy and days-left sentences right at the edges?"""
+    assert format_date(dt.date(2026, 1, 5)) == "05/01/2026"
+    assert days_left_text(0) == "Hạn chót hôm nay"
+    assert days_left_text(1) == "Còn 1 ngày" and days_left_text(-3) == "Quá hạn 3 ngày"
+    assert days_left_text(None) == "Không có hạn"
+
+
+def test_refused_member_gets_a_readable_page(settings, sqlite_factory) -> None:
+    """Does an inactive member's browser get a Vietnamese explanation with a logout link, not JSON?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    response = client.get(f"{PREFIX}/", headers=auth("inactive", Accept="text/html"))
+    assert response.status_code == 403 and t("api.inactive") in response.text and "/hub/logout" in response.text

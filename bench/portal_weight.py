@@ -40,6 +40,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, contextlib.contextmanager(start_hub)(Path(tmp), seed_demo) as hub:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
+            anonymous = browser.new_context(viewport={"width": 360, "height": 740})
+            login_bytes, login_requests = cold_load(anonymous, f"{hub.url}hub/login")
             context = browser.new_context(viewport={"width": 360, "height": 740})
             login = context.new_page()
             login.goto(f"{hub.url}hub/login")
@@ -47,7 +49,6 @@ def main() -> None:
             login.fill("#password_input", DEMO_PASSWORD)
             login.click("#login_submit")
             login.wait_for_url(f"{hub.url}services/diemcau/**")
-            login_bytes, login_requests = cold_load(context, f"{hub.url}hub/login?next=/x")
             portal_bytes, portal_requests = cold_load(context, f"{hub.url}services/diemcau/")
             stock_bytes, stock_requests = cold_load(context, f"{hub.url}hub/home")
             browser.close()

@@ -47,3 +47,10 @@ def test_other_authenticators_are_left_to_config_d(settings: Settings) -> None:
     """With authenticator = 'ldap', is the roster authenticator left unset for jupyterhub_config.d to configure?"""
     ldap = settings.model_copy(update={"hub": settings.hub.model_copy(update={"authenticator": "ldap"})})
     assert "authenticator_class" not in apply_config(ldap, Config(), PATHS).JupyterHub
+
+
+def test_root_gets_allow_root_only_when_root(settings: Settings) -> None:
+    """Is --allow-root passed to staff servers only when the hub runs as root?"""
+    as_root = HubPaths(PATHS.templates, PATHS.proxy_command, PATHS.python, PATHS.bin_path, as_root=True)
+    assert apply_config(settings, Config(), as_root).Spawner.args == ["--allow-root"]
+    assert "args" not in apply_config(settings, Config(), PATHS).Spawner

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import httpx
 import pytest
@@ -116,3 +117,26 @@ def test_service_requires_login(hub: HubProcess) -> None:
     token = hub.token_for("42000002")
     me = httpx.get(f"{hub.url}services/diemcau/api/me", headers={"Authorization": f"token {token}"})
     assert me.status_code == 200 and me.json()["username"] == "42000002"
+
+
+def test_members_cannot_spawn_but_staff_can(hub: HubProcess) -> None:
+    """Is a member refused a single-user server, while a trainer gets one for dashboards and grading?"""
+    member = hub.token_for("42000002")
+    refused = httpx.post(
+        f"{hub.url}hub/api/users/42000002/server", headers={"Authorization": f"token {member}"}, timeout=30
+    )
+    assert refused.status_code == 403
+    with httpx.Client() as client:  # logging in puts the trainer in the staff groups
+        assert login(client, hub.url, "42000022", DEMO_PASSWORD).status_code == 200
+    trainer = hub.token_for("42000022")
+    started = httpx.post(
+        f"{hub.url}hub/api/users/42000022/server", headers={"Authorization": f"token {trainer}"}, timeout=60
+    )
+    assert started.status_code in (201, 202), hub.log()[-3000:]
+    try:
+        deadline = time.monotonic() + 60
+        while not hub.api("GET", "/users/42000022").json()["servers"].get("", {}).get("ready"):
+            assert time.monotonic() < deadline, hub.log()[-3000:]
+            time.sleep(0.2)
+    finally:
+        hub.api("DELETE", "/users/42000022/server")

@@ -30,6 +30,7 @@ class HubPaths:
     proxy_command: str
     python: str
     bin_path: str
+    as_root: bool = False
 
     @classmethod
     def discover(cls, repo_root: Path) -> HubPaths:
@@ -37,7 +38,8 @@ class HubPaths:
         local_proxy = repo_root / "node_modules" / ".bin" / "configurable-http-proxy"
         proxy = str(local_proxy) if local_proxy.exists() else (shutil.which("configurable-http-proxy") or "")
         bin_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-        return cls(repo_root / "hub_config" / "templates", proxy, sys.executable, bin_path)
+        templates = repo_root / "hub_config" / "templates"
+        return cls(templates, proxy, sys.executable, bin_path, as_root=os.geteuid() == 0)
 
 
 def update_network(c: Config, settings: Settings) -> None:
@@ -84,6 +86,11 @@ def update_roles(c: Config) -> None:
             "groups": STAFF_GROUPS,
         },
         {
+            "name": "server",
+            "description": "Single-user servers: the defaults, plus calling the API with the owner's identity.",
+            "scopes": ["users:activity!user", "access:servers!server", f"access:services!service={API_SERVICE_NAME}"],
+        },
+        {
             "name": "diemcau-api",
             "description": "The API service: look up users and groups to authorise requests.",
             "scopes": ["read:users", "read:groups", "list:users"],
@@ -97,11 +104,14 @@ def update_roles(c: Config) -> None:
     ]
 
 
-def update_spawner(c: Config, settings: Settings) -> None:
+def update_spawner(c: Config, settings: Settings, paths: HubPaths) -> None:
     # One machine, no system users: staff servers run as the hub's user. Scale-out swaps in KubeSpawner.
     c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
     c.SimpleLocalProcessSpawner.home_dir_template = str(settings.hub_dir / "home" / "{username}")
     c.Spawner.default_url = "/lab"
+    c.Spawner.environment = {"PATH": paths.bin_path}
+    if paths.as_root:  # a container or a CI machine; Jupyter Server refuses root unless told
+        c.Spawner.args = ["--allow-root"]
 
 
 def service_environment(settings: Settings, paths: HubPaths) -> dict[str, str]:
@@ -152,7 +162,7 @@ def apply_config(settings: Settings, c: Config, paths: HubPaths) -> Config:
     update_proxy(c, paths)
     update_auth(c, settings)
     update_roles(c)
-    update_spawner(c, settings)
+    update_spawner(c, settings, paths)
     update_services(c, settings, paths)
     update_pages(c, paths)
     return c

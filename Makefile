@@ -31,10 +31,10 @@ setup-test:
 	bash scripts/ensure_node.sh
 	bash scripts/ensure_postgres.sh
 
-# exec: the recipe's shell gives way to the hub, so Ctrl-C and SIGTERM reach it directly and it stops cleanly.
+# exec: the recipe's shell gives way to `diemcau hub`, which waits for the hub and stops it cleanly on Ctrl-C.
 demo: setup
 	.venv/bin/diemcau init --demo
-	exec .venv/bin/diemcau hub
+	exec .venv/bin/diemcau hub --demo-logins
 
 test: setup-test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)

@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.apps import setup_steps
+from diemcau.apps.hub_runner import restore_default_sigint
 from diemcau.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,6 +126,7 @@ def start_hub(tmp: Path, seed) -> Iterator[HubProcess]:  # type: ignore[no-untyp
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],
             cwd=settings.hub_dir, env=environ, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=restore_default_sigint,
         )
     url = f"http://127.0.0.1:{ports['PORT']}/"
     try:

@@ -223,9 +223,25 @@ def hub_config_path() -> Path:
     return here if here.exists() else Path(__file__).resolve().parents[3] / "hub_config" / "jupyterhub_config.py"
 
 
+def print_banner(settings: Settings, demo_logins: bool) -> None:
+    """Tell the person at the terminal where to go and, for the demo, how to log in."""
+    typer.secho(f"\nĐiểm Cầu is running: http://{settings.hub.ip}:{settings.hub.port}/   (Ctrl-C to stop)", bold=True)
+    if demo_logins:
+        from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD
+
+        typer.echo(f"Demo logins (password {DEMO_PASSWORD}):")
+        for login in DEMO_LOGINS:
+            typer.echo(f"  {login.username:<10} {login.role.value:<10} {login.description}")
+    typer.echo("")
+
+
 @app.command()
-def hub() -> None:
+def hub(
+    demo_logins: Annotated[bool, typer.Option(help="Print the demo logins once the hub is up.")] = False,
+) -> None:
     """Run JupyterHub with its proxy and the Điểm Cầu services (Ctrl-C stops everything)."""
+    from diemcau.apps.hub_runner import run_hub
+
     settings, factory = factory_or_exit()
     setup_steps.ensure_courses(settings, factory)
     config = hub_config_path()
@@ -235,10 +251,10 @@ def hub() -> None:
     env["DIEMCAU_CONTENT__COURSES_DIR"] = str(settings.courses_dir)
     env["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"] = str(settings.transcripts_dir)
     env["PATH"] = os.pathsep.join([str(repo / "node_modules" / ".bin"), str(Path(sys.executable).parent), env["PATH"]])
-    typer.echo(f"Điểm Cầu is starting at http://{settings.hub.ip}:{settings.hub.port}/  (Ctrl-C to stop)")
-    os.chdir(settings.hub_dir)
-    # exec: the hub becomes this process, so Ctrl-C reaches it directly and it stops its services cleanly.
-    os.execvpe(sys.executable, [sys.executable, "-m", "jupyterhub", "-f", str(config)], env)
+    command = [sys.executable, "-m", "jupyterhub", "-f", str(config)]
+    health = f"http://{settings.hub.ip}:{settings.hub.port}/services/diemcau/health"
+    status = run_hub(command, env, settings.hub_dir, health, lambda: print_banner(settings, demo_logins))
+    raise typer.Exit(status)
 
 
 def main() -> None:

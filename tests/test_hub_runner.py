@@ -1,0 +1,68 @@
+"""`diemcau hub`, as `make demo` runs it: the banner once the hub answers, and Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from diemcau.apps import setup_steps
+from diemcau.demo.seed import seed_demo
+from diemcau.settings import load_settings
+from tests.hubserver import REPO, free_port
+
+pytestmark = pytest.mark.hub
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_ctrl_c_stops_the_hub_its_proxy_and_services(tmp_path: Path) -> None:
+    """Does `diemcau hub --demo-logins` print the URL and logins, then stop with all its children on Ctrl-C?"""
+    env = {
+        **os.environ,
+        "DIEMCAU_HOME": str(tmp_path / "var"),
+        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
+        **{f"DIEMCAU_HUB__{name}": str(free_port()) for name in ("PORT", "HUB_PORT", "PROXY_API_PORT", "API_PORT")},
+    }
+    settings = load_settings(env)
+    setup_steps.ensure_data_dir(settings)
+    seed_demo(setup_steps.ensure_database(settings))
+    log = tmp_path / "hub.log"
+    with log.open("w") as out:
+        # A session of its own, as a terminal's foreground job: Ctrl-C reaches the whole process group.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "diemcau.apps.cli", "hub", "--demo-logins"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while "is running" not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.3)
+        text = log.read_text()
+        assert f"http://127.0.0.1:{settings.hub.port}/" in text and "42000001   secretary" in text, text[-3000:]
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=25)  # the hub would wait 30 s for a service that ignored SIGINT
+        assert process.returncode == 0
+        deadline = time.monotonic() + 10
+        while _group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _group_alive(process.pid), "a child of the hub outlived it"
+        # The API service runs in a session of its own: its port must be free again.
+        for port in (settings.hub.port, settings.hub.api_port):
+            with socket.socket() as sock:
+                assert sock.connect_ex(("127.0.0.1", port)) != 0, f"something still listens on {port}"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)

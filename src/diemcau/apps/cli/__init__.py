@@ -1,0 +1,23 @@
+"""The ``diemcau`` command line: set up a data directory, import rosters, manage courses and users, run the hub.
+
+The CLI is for operators, so it speaks English; messages meant for members and secretaries (roster errors,
+login failures) come from the Vietnamese message catalogue. Each command group lives in its own module.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from diemcau.apps.cli import course, org, platform, roster, user
+
+app = typer.Typer(help="Điểm Cầu: study Party resolutions online, on JupyterHub.", no_args_is_help=True)
+app.command()(platform.init)
+app.command()(platform.hub)
+app.add_typer(roster.app, name="roster")
+app.add_typer(org.app, name="org")
+app.add_typer(course.app, name="course")
+app.add_typer(user.app, name="user")
+
+
+def main() -> None:
+    app()

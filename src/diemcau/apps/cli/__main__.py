@@ -1,0 +1,3 @@
+from diemcau.apps.cli import main
+
+main()

@@ -1,0 +1,31 @@
+"""Helpers shared by the CLI's command groups: settings, the database, failing with a clear message."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.apps import setup_steps
+from diemcau.settings import Settings, SettingsError, load_settings
+
+
+def fail(message: str) -> None:
+    """Print ``message`` to stderr and exit with status 1."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def settings_or_exit() -> Settings:
+    """Load the settings, or exit with the message that names the bad key."""
+    try:
+        return load_settings()
+    except SettingsError as error:
+        fail(str(error))
+        raise  # unreachable
+
+
+def factory_or_exit() -> tuple[Settings, sessionmaker[Session]]:
+    """Settings plus a session factory on a ready (created, migrated) data directory."""
+    settings = settings_or_exit()
+    setup_steps.ensure_data_dir(settings)
+    return settings, setup_steps.ensure_database(settings)

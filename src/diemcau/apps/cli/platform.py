@@ -1,0 +1,73 @@
+"""``diemcau init`` and ``diemcau hub``: set up a data directory, and run the platform."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from diemcau.adapters import course_files
+from diemcau.adapters.db.courses import UnknownAudienceError
+from diemcau.apps import setup_steps
+from diemcau.apps.cli.common import factory_or_exit, fail
+from diemcau.settings import Settings
+
+
+def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, users and course.")] = False) -> None:
+    """Create the data directory, migrate the database and load the courses folder (idempotent)."""
+    settings, factory = factory_or_exit()
+    if demo:
+        from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_UNACTIVATED, seed_demo
+
+        code = seed_demo(factory, settings.auth.activation_code_days)
+        typer.echo("Demo province loaded. Logins (password for all: %s):" % DEMO_PASSWORD)
+        for login in DEMO_LOGINS:
+            typer.echo(f"  {login.username:<10} {login.role.value:<10} {login.description}")
+        typer.echo(f"  {DEMO_UNACTIVATED:<10} {'member':<10} not activated yet: activation code {code}")
+    try:
+        count = setup_steps.ensure_courses(settings, factory)
+    except (course_files.CourseFileError, UnknownAudienceError) as error:
+        fail(str(error))
+    typer.echo(f"Data directory ready: {settings.home} ({count} course file(s) loaded from {settings.courses_dir})")
+
+
+def hub_config_path() -> Path:
+    """hub_config/jupyterhub_config.py of this checkout (the package is installed in editable mode)."""
+    here = Path.cwd() / "hub_config" / "jupyterhub_config.py"
+    return here if here.exists() else Path(__file__).resolve().parents[4] / "hub_config" / "jupyterhub_config.py"
+
+
+def print_banner(settings: Settings, demo_logins: bool) -> None:
+    """Tell the person at the terminal where to go and, for the demo, how to log in."""
+    typer.secho(f"\nĐiểm Cầu is running: http://{settings.hub.ip}:{settings.hub.port}/   (Ctrl-C to stop)", bold=True)
+    if demo_logins:
+        from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD
+
+        typer.echo(f"Demo logins (password {DEMO_PASSWORD}):")
+        for login in DEMO_LOGINS:
+            typer.echo(f"  {login.username:<10} {login.role.value:<10} {login.description}")
+    typer.echo("")
+
+
+def hub(
+    demo_logins: Annotated[bool, typer.Option(help="Print the demo logins once the hub is up.")] = False,
+) -> None:
+    """Run JupyterHub with its proxy and the Điểm Cầu services (Ctrl-C stops everything)."""
+    from diemcau.apps.hub_runner import run_hub
+
+    settings, factory = factory_or_exit()
+    setup_steps.ensure_courses(settings, factory)
+    config = hub_config_path()
+    repo = config.parent.parent
+    env = dict(os.environ)
+    env["DIEMCAU_HOME"] = str(settings.home)
+    env["DIEMCAU_CONTENT__COURSES_DIR"] = str(settings.courses_dir)
+    env["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"] = str(settings.transcripts_dir)
+    env["PATH"] = os.pathsep.join([str(repo / "node_modules" / ".bin"), str(Path(sys.executable).parent), env["PATH"]])
+    command = [sys.executable, "-m", "jupyterhub", "-f", str(config)]
+    health = f"http://{settings.hub.ip}:{settings.hub.port}/services/diemcau/health"
+    status = run_hub(command, env, settings.hub_dir, health, lambda: print_banner(settings, demo_logins))
+    raise typer.Exit(status)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker
@@ -42,25 +42,45 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(environ)
 
 
-def _reset_postgres() -> None:
-    engine = create_engine(POSTGRES_URL)
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A database of this test session's own on the PostgreSQL server (so parallel runs never collide)."""
+    if not _postgres_available():
+        yield None
+        return
+    name = f"diemcau_test_{os.getpid()}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent"))
     engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database URL on each backend."""
+    """An empty database URL on each backend (the PostgreSQL one is this session's own database)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.sqlite'}"
-    if not _postgres_available():
+    url = request.getfixturevalue("postgres_url")
+    if url is None:
         if os.environ.get("DIEMCAU_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required but not reachable at {POSTGRES_URL}; run scripts/ensure_postgres.sh")
         pytest.skip("PostgreSQL not running (make test starts it)")
-    _reset_postgres()
-    return POSTGRES_URL
+    _reset_postgres(url)
+    return url
 
 
 @pytest.fixture

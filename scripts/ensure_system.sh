@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages a profile needs, and only those that are missing.
 #
-#   scripts/ensure_system.sh demo   # make, Node.js + npm (for configurable-http-proxy), Python venv support
+#   scripts/ensure_system.sh demo   # make, Node.js + npm (for configurable-http-proxy), Python venv support,
+#                                   # ffmpeg and espeak-ng (media and the demo lecture)
 #   scripts/ensure_system.sh test   # demo + Chromium, PostgreSQL (+contrib for unaccent), a font for screenshots
 #
 # Everything is checked first (dpkg-query / command -v), so a second run does no apt at all.
@@ -42,6 +43,8 @@ ensure_command make make
 ensure_command node nodejs
 ensure_command npm npm
 ensure_python_venv
+ensure_command ffmpeg ffmpeg     # ingest: probe, transcode, package HLS (ffprobe comes with it)
+ensure_command espeak-ng espeak-ng  # the demo lecture and test clips are synthesised Vietnamese speech
 if [[ $profile == test ]]; then
     [[ -x /usr/bin/chromium ]] || missing+=(chromium)
     ensure_package fonts-dejavu-core  # Vietnamese glyphs in headless screenshots

@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import ensure_schema
-from diemcau.adapters.db.models import Base
+from diemcau.adapters.db.schema import Base
 
 
 def test_models_and_migrations_agree(session_factory: sessionmaker[Session]) -> None:

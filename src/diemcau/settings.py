@@ -59,6 +59,15 @@ class AuthSettings(_Section):
     min_password_length: int = Field(8, ge=6, description="Shortest password a member may choose.")
 
 
+class JobsSettings(_Section):
+    backend: Literal["sqlite", "redis"] = Field(
+        "sqlite", description="Queue storage: 'sqlite' in the data directory (one machine), 'redis' to scale out."
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL when backend = 'redis'.")
+    workers: int = Field(1, ge=1, le=64, description="Worker threads of `diemcau worker` (ingest, transcription).")
+    retries: int = Field(2, ge=0, le=10, description="Retries of a job after a transient failure.")
+
+
 class Settings(_Section):
     """All settings. ``home`` is the data directory; the other paths derive from it."""
 
@@ -67,6 +76,7 @@ class Settings(_Section):
     content: ContentSettings = ContentSettings()
     hub: HubSettings = HubSettings()
     auth: AuthSettings = AuthSettings()
+    jobs: JobsSettings = JobsSettings()
 
     @property
     def database_url(self) -> str:

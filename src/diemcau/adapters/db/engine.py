@@ -45,7 +45,7 @@ def ensure_schema(engine: Engine) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")  # "heads": independent branches may coexist
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import typer
 
-from diemcau.apps.cli import course, org, platform, roster, user
+from diemcau.apps.cli import course, org, platform, roster, user, worker
 
 app = typer.Typer(help="Điểm Cầu: study Party resolutions online, on JupyterHub.", no_args_is_help=True)
 app.command()(platform.init)
 app.command()(platform.hub)
+app.command()(worker.worker)
 app.add_typer(roster.app, name="roster")
 app.add_typer(org.app, name="org")
 app.add_typer(course.app, name="course")

@@ -19,6 +19,7 @@ from diemcau.settings import Settings
 
 API_SERVICE_NAME = "diemcau"
 CULLER_SERVICE_NAME = "idle-culler"
+WORKER_SERVICE_NAME = "worker"
 STAFF_GROUPS = ["role-trainer", "role-secretary", "role-committee", "role-admin"]
 
 
@@ -143,6 +144,12 @@ def update_services(c: Config, settings: Settings, paths: HubPaths) -> None:
         {
             "name": CULLER_SERVICE_NAME,
             "command": [paths.python, "-m", "jupyterhub_idle_culler", f"--timeout={settings.hub.cull_idle_seconds}"],
+            "environment": env,
+        },
+        {
+            # The job consumer (ingest, transcription, grading); scale-out runs more of them on other nodes.
+            "name": WORKER_SERVICE_NAME,
+            "command": [paths.python, "-m", "diemcau.apps.cli", "worker"],
             "environment": env,
         },
     ]

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from diemcau.adapters.db.models import Base
+from diemcau.adapters.db.schema import Base
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -1,0 +1,9 @@
+"""The complete schema: every ORM model module is imported here, so ``Base.metadata`` knows every table.
+
+Alembic's env.py and the migration test read ``Base`` from this module. A new model module adds one import.
+"""
+
+from diemcau.adapters.db import models  # noqa: F401
+from diemcau.adapters.db.models import Base
+
+__all__ = ["Base"]

@@ -1,0 +1,23 @@
+"""``diemcau worker``: consume background jobs (ingest, transcription, grading) from the queue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from diemcau.apps.cli.common import factory_or_exit
+from diemcau.jobs.queue import configure_queue
+from diemcau.jobs.registry import load_tasks
+
+
+def worker(
+    workers: Annotated[Optional[int], typer.Option(help="Worker threads (default: jobs.workers).")] = None,  # noqa: UP007
+) -> None:
+    """Run a queue consumer until interrupted (the hub runs one as a managed service)."""
+    settings, _ = factory_or_exit()
+    queue = configure_queue(settings)
+    load_tasks()
+    consumer = queue.create_consumer(workers=workers or settings.jobs.workers, worker_type="thread")
+    typer.echo(f"worker: consuming {settings.jobs.backend} queue with {workers or settings.jobs.workers} thread(s)")
+    consumer.run()

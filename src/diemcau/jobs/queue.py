@@ -1,0 +1,34 @@
+"""The process-wide job queue (huey). Tasks register on ``huey``; ``configure_queue`` points it at storage.
+
+Storage follows the settings: a SQLite file in the data directory on the embedded default (durable across
+crashes: a task is removed from the queue only once it has finished), Redis when scaled out. Tasks are
+written to be idempotent and resumable, because huey re-runs a task whose worker died mid-way only if asked
+(retries) — each task records its own progress and checkpoints in the application database.
+"""
+
+from __future__ import annotations
+
+from huey import Huey, RedisHuey, SqliteHuey
+
+from diemcau.settings import Settings, load_settings
+
+QUEUE_NAME = "diemcau"
+
+
+def build_huey(settings: Settings) -> Huey:
+    """A huey instance on the storage the settings choose."""
+    if settings.jobs.backend == "redis":
+        return RedisHuey(QUEUE_NAME, url=settings.jobs.redis_url)
+    settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(QUEUE_NAME, filename=str(settings.jobs_dir / "queue.sqlite"))
+
+
+def configure_queue(settings: Settings) -> Huey:
+    """Point the process-wide ``huey`` at the storage for ``settings`` (tests and the CLI call this)."""
+    fresh = build_huey(settings)
+    huey.storage = fresh.storage
+    return huey
+
+
+huey: Huey = SqliteHuey(QUEUE_NAME, filename=":memory:")
+"""Tasks register on this instance at import; ``configure_queue`` gives it its real storage."""

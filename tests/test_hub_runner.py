@@ -66,3 +66,21 @@ def test_ctrl_c_stops_the_hub_its_proxy_and_services(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_busy_port_is_refused_with_a_way_out(tmp_path: Path) -> None:
+    """Does `diemcau hub` refuse to start on a taken port, name the setting, and start nothing?"""
+    from typer.testing import CliRunner
+
+    from diemcau.apps.cli import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"DIEMCAU_HOME": str(tmp_path / "var"), "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
+               "DIEMCAU_HUB__PROXY_API_PORT": str(port)}  # fmt: skip
+        result = CliRunner().invoke(app, ["hub"], env=env)
+    assert result.exit_code == 1
+    assert f"hub.proxy_api_port = {port}" in result.output and "DIEMCAU_HUB__PROXY_API_PORT" in result.output
+    assert not (tmp_path / "var" / "hub" / "jupyterhub.sqlite").exists()

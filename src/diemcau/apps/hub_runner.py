@@ -7,6 +7,7 @@ its proxy and services; this parent only waits for it. SIGTERM (from a superviso
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -39,6 +40,16 @@ def stop(process: subprocess.Popen) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.wait()
+
+
+def busy_ports(ports: dict[str, int], host: str = "127.0.0.1") -> dict[str, int]:
+    """Which of the named ports something already listens on (a second hub, a leftover proxy)."""
+    busy = {}
+    for name, port in ports.items():
+        with socket.socket() as sock:
+            if sock.connect_ex((host, port)) == 0:
+                busy[name] = port
+    return busy
 
 
 def restore_default_sigint() -> None:

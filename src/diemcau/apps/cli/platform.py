@@ -56,9 +56,16 @@ def hub(
     demo_logins: Annotated[bool, typer.Option(help="Print the demo logins once the hub is up.")] = False,
 ) -> None:
     """Run JupyterHub with its proxy and the Điểm Cầu services (Ctrl-C stops everything)."""
-    from diemcau.apps.hub_runner import run_hub
+    from diemcau.apps.hub_runner import busy_ports, run_hub
 
     settings, factory = factory_or_exit()
+    ports = {"port": settings.hub.port, "hub_port": settings.hub.hub_port,
+             "proxy_api_port": settings.hub.proxy_api_port, "api_port": settings.hub.api_port}  # fmt: skip
+    busy = busy_ports(ports)
+    if busy:
+        taken = ", ".join(f"hub.{name} = {port}" for name, port in busy.items())
+        fail(f"Port(s) already in use: {taken}. Stop the other hub (or a leftover configurable-http-proxy), "
+             f"or choose free ports, e.g. DIEMCAU_HUB__{next(iter(busy)).upper()}=<port>.")
     setup_steps.ensure_courses(settings, factory)
     config = hub_config_path()
     repo = config.parent.parent

@@ -3,7 +3,7 @@
 #
 #   scripts/ensure_system.sh demo   # make, Node.js + npm (for configurable-http-proxy), Python venv support,
 #                                   # ffmpeg and espeak-ng (media and the demo lecture)
-#   scripts/ensure_system.sh test   # demo + Chromium, PostgreSQL (+contrib for unaccent), a font for screenshots
+#   scripts/ensure_system.sh test   # demo + Chromium, PostgreSQL (+contrib for unaccent), poppler-utils (pdftoppm)
 #
 # Everything is checked first (dpkg-query / command -v), so a second run does no apt at all.
 # Browser tests drive Debian's /usr/bin/chromium through Playwright's executable_path: no browser is ever downloaded.
@@ -45,9 +45,10 @@ ensure_command npm npm
 ensure_python_venv
 ensure_command ffmpeg ffmpeg     # ingest: probe, transcode, package HLS (ffprobe comes with it)
 ensure_command espeak-ng espeak-ng  # the demo lecture and test clips are synthesised Vietnamese speech
+ensure_package fonts-dejavu-core   # Vietnamese glyphs in PDF reports (and headless screenshots)
 if [[ $profile == test ]]; then
     [[ -x /usr/bin/chromium ]] || missing+=(chromium)
-    ensure_package fonts-dejavu-core  # Vietnamese glyphs in headless screenshots
+    ensure_package poppler-utils  # pdftoppm: report pages checked as images
     ensure_package postgresql
     ensure_package postgresql-contrib
 fi

@@ -12,12 +12,20 @@ from fastapi.routing import iter_route_contexts
 from diemcau.apps.api.app import UNDOCUMENTED_ROUTES, create_app
 from tests.apiclient import PREFIX, auth, seeded_client
 from tests.fakes import StaticTokenIdentity
+from tests.media_fixtures import seed_lecture_media
+from tests.transcript_fixtures import LECTURE_ID, seed_lecture_transcript
+from tests.quiz_support import AUTHZ_QUIZ, AUTHZ_SUBMISSION, seed_authz_quiz
 
 ROLES = ("anonymous", "member", "other_cell", "secretary", "committee", "trainer", "admin")
 
 # What each list route returns, by the field that names a record.
-RECORD_KEYS = {"/api/courses": "id", "/api/members": "card", "/api/org-units": "code"}
+RECORD_KEYS = {"/api/courses": "id", "/api/members": "card", "/api/org-units": "code", "/api/lectures": "id"}
 TARGET = {"card": "a1001", "course_id": "nq-cb-a1"}  # path parameters: the member of cell A1, its cell's course
+TARGET |= {"lecture_id": LECTURE_ID, "index": "0", "fmt": "xlsx"}  # a ready lecture of that course, with a transcript
+TARGET |= {"path": "master.m3u8"}  # a media file of that lecture
+TARGET |= {"quiz_id": AUTHZ_QUIZ, "submission_id": AUTHZ_SUBMISSION}  # its quiz, and an attempt of a1001
+TARGET |= {"name": "player.js"}  # a static asset of the member pages
+RECORD_KEYS |= {"/api/quizzes/{course_id}": "quiz_id", "/api/quizzes/{course_id}/{quiz_id}/submissions": "member"}
 
 ALL_UNITS = {"tinh", "xa-a", "xa-b", "cb-a1", "cb-a2", "cb-b1"}
 ALL_COURSES = {"nq-tinh", "nq-xa-a", "nq-cb-a1", "nq-cb-b1"}
@@ -27,7 +35,11 @@ ALL_MEMBERS = COMMUNE_A | {"b1001", "b1002", "b1003"}
 
 # Per role: a status code, or (status, exact set of records) for list routes. Anonymous requests ask for HTML,
 # so the portal page redirects to log in while every API route still answers 401.
+READ_LECTURE = dict(anonymous=401, member=200, other_cell=404, secretary=200, committee=200, trainer=200, admin=200)
+CONTENT_ONLY = dict(anonymous=401, member=403, other_cell=403, secretary=403, committee=403, trainer=200, admin=200)
 MANAGE_MEMBER = dict(anonymous=401, member=403, other_cell=404, secretary=200, committee=403, trainer=404, admin=200)
+READ_QUIZ = dict(anonymous=401, member=200, other_cell=404, secretary=200, committee=200, trainer=200, admin=200)
+TAKE_QUIZ = dict(anonymous=401, member=204, other_cell=404, secretary=204, committee=403, trainer=403, admin=403)
 EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/health"): dict.fromkeys(ROLES, 200),
     ("GET", "/"): {**dict.fromkeys(ROLES, 200), "anonymous": 302},
@@ -71,6 +83,64 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/members/{card}/activation-code"): MANAGE_MEMBER,
     ("POST", "/api/members/{card}/reset-password"): MANAGE_MEMBER,
     ("POST", "/api/members/{card}/unlock"): MANAGE_MEMBER,
+    ("GET", "/api/lectures/{lecture_id}/transcript"): READ_LECTURE,
+    ("GET", "/api/lectures/{lecture_id}/captions.vtt"): READ_LECTURE,
+    ("PATCH", "/api/lectures/{lecture_id}/transcript/segments/{index}"): CONTENT_ONLY,
+    ("GET", "/api/lectures/{lecture_id}/transcript/history"): CONTENT_ONLY,
+    # Everyone logged in may search; which hits each role gets is tested in tests/test_search_api.py.
+    ("GET", "/api/search"): {**dict.fromkeys(ROLES, 200), "anonymous": 401},
+    ("GET", "/api/lectures"): dict(
+        anonymous=401, member=(200, {LECTURE_ID}), other_cell=(200, set()), secretary=(200, {LECTURE_ID}),
+        committee=(200, {LECTURE_ID}), trainer=(200, {LECTURE_ID}), admin=(200, {LECTURE_ID}),
+    ),
+    ("GET", "/api/lectures/{lecture_id}"): READ_LECTURE,
+    # Progress is always the caller's own: anyone who may watch the lecture may post and read theirs.
+    ("POST", "/api/lectures/{lecture_id}/progress"): READ_LECTURE,
+    ("GET", "/api/lectures/{lecture_id}/progress"): READ_LECTURE,
+    # Completion follows oversight: members their own row, trainers (content, not people) are refused.
+    ("GET", "/api/courses/{course_id}/completion"): dict(
+        anonymous=401, member=200, other_cell=404, secretary=200, committee=200, trainer=403, admin=200
+    ),
+    ("GET", "/api/courses/{course_id}/report.{fmt}"): dict(
+        anonymous=401, member=403, other_cell=403, secretary=200, committee=200, trainer=403, admin=200
+    ),
+    ("POST", "/api/screenings"): dict(
+        anonymous=401, member=403, other_cell=403, secretary=201, committee=403, trainer=403, admin=201
+    ),
+    # The player page and the search page (pages: anonymous browsers are sent to log in); the player's scripts.
+    ("GET", "/lectures/{lecture_id}"): {**READ_LECTURE, "anonymous": 302},
+    ("GET", "/search"): {**dict.fromkeys(ROLES, 200), "anonymous": 302},
+    ("GET", "/static/{name}"): {**dict.fromkeys(ROLES, 200), "anonymous": 302},
+    ("POST", "/api/lectures"): {**CONTENT_ONLY, "trainer": 202, "admin": 202},
+    ("POST", "/api/lectures/upload"): {**CONTENT_ONLY, "trainer": 422, "admin": 422},  # no file sent
+    ("GET", "/api/media/{lecture_id}/{path}"): READ_LECTURE,
+    # nginx auth_request passes on only 401 and 403, so refusals there are 403.
+    ("GET", "/api/media-auth/{lecture_id}/{path}"): dict(
+        anonymous=401, member=204, other_cell=403, secretary=204, committee=204, trainer=204, admin=204
+    ),
+    # Quizzes: read with the course, taken by those who study it, essays graded by the member's secretary.
+    ("GET", "/quizzes/{course_id}"): {**READ_QUIZ, "anonymous": 302},
+    ("GET", "/quizzes/{course_id}/{quiz_id}"): {**READ_QUIZ, "anonymous": 302},
+    ("GET", "/quizzes/{course_id}/{quiz_id}/grading"): dict(
+        anonymous=302, member=403, other_cell=404, secretary=200, committee=403, trainer=403, admin=200
+    ),
+    ("GET", "/api/quizzes/{course_id}"): {
+        **{role: (200, {AUTHZ_QUIZ}) for role in ROLES}, "anonymous": 401, "other_cell": 404
+    },
+    ("GET", "/api/quizzes/{course_id}/{quiz_id}"): READ_QUIZ,
+    ("PUT", "/api/quizzes/{course_id}/{quiz_id}/draft"): TAKE_QUIZ,
+    ("POST", "/api/quizzes/{course_id}/{quiz_id}/submissions"): {**TAKE_QUIZ, "member": 201, "secretary": 201},
+    ("GET", "/api/quizzes/{course_id}/{quiz_id}/submissions"): dict(
+        anonymous=401, member=(200, {"a1001"}), other_cell=404, secretary=(200, {"a1001"}), committee=(200, {"a1001"}),
+        trainer=(200, set()), admin=(200, {"a1001"}),
+    ),
+    ("GET", "/api/quiz-submissions/{submission_id}"): dict(
+        anonymous=401, member=200, other_cell=404, secretary=200, committee=200, trainer=404, admin=200
+    ),
+    # Past authorization, the category "?" is refused: so 422 marks who may grade.
+    ("POST", "/api/quiz-submissions/{submission_id}/essay-grade"): dict(
+        anonymous=401, member=403, other_cell=404, secretary=422, committee=403, trainer=404, admin=422
+    ),
 }
 
 
@@ -83,6 +153,20 @@ def documented_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-d
 def request_body(method: str, path: str, role: str) -> dict | None:
     if (method, path) == ("POST", "/api/courses"):
         return {"id": f"new-{role.replace('_', '-')}", "title": "Chuyên đề mới", "audience": ["xa-b"]}
+    if method == "PATCH" and path.startswith("/api/lectures/"):
+        return {"text": f"Kính thưa các đồng chí ({role})"}  # differs per role, so each edit is a change
+    if path.endswith("/progress") and method == "POST":
+        return {"events": [{"event_id": f"e-{role}", "kind": "heartbeat", "start": 0, "end": 10, "seq": 1}]}
+    if (method, path) == ("POST", "/api/screenings"):
+        return {"lecture_id": LECTURE_ID, "held_on": "2026-11-20", "members": ["a1001"]}
+    if path.endswith("/essay-grade"):
+        return {"category": "?"}
+    if (method, path) == ("PUT", "/api/quizzes/{course_id}/{quiz_id}/draft"):
+        return {"answers": {"q1": "A"}}
+    if (method, path) == ("POST", "/api/quizzes/{course_id}/{quiz_id}/submissions"):
+        return {"client_id": f"matrix-{role}", "answers": {"q1": "B"}}
+    if (method, path) == ("POST", "/api/lectures"):  # a URL nobody serves: queued, never fetched here
+        return {"course_id": "nq-cb-a1", "title": "Bài giảng mới", "url": f"http://127.0.0.1:9/{role}.mp4"}
     return None
 
 
@@ -110,6 +194,9 @@ def test_no_route_hides_from_the_description(settings, sqlite_factory) -> None:
 def test_route_answers_each_role_as_expected(settings, sqlite_factory, method: str, path: str) -> None:
     """Does each kind of caller get the status (and exactly the records) the matrix says?"""
     client, seeded = seeded_client(settings, sqlite_factory)
+    seed_lecture_transcript(settings.transcripts_dir, sqlite_factory)
+    seed_lecture_media(settings, sqlite_factory)
+    seed_authz_quiz(sqlite_factory)
     url = PREFIX + path.format(**TARGET)
     wrong = []
     for role in ROLES:

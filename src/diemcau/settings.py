@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_PREFIX = "DIEMCAU_"
 SETTINGS_FILE_NAME = "diemcau.toml"
@@ -68,6 +68,80 @@ class JobsSettings(_Section):
     retries: int = Field(2, ge=0, le=10, description="Retries of a job after a transient failure.")
 
 
+class MediaSettings(_Section):
+    max_duration_seconds: int = Field(4 * 3600, ge=1, description="Longest lecture accepted (seconds).")
+    max_size_mb: int = Field(4096, ge=1, description="Largest source file accepted (MiB), file or download.")
+    video_preset: str = Field("veryfast", description="x264 preset of the video ladder (speed against size).")
+    stale_after_seconds: int = Field(
+        30, ge=5, description="An ingest whose worker has not reported for this long is taken over by another."
+    )
+    retry_delay_seconds: int = Field(5, ge=0, description="Wait before retrying an ingest, times the attempt number.")
+
+
+class QuizSettings(_Section):
+    gradebook_url: str = Field(
+        "",
+        description="nbgrader gradebook URL, one database per course: must contain '{course}'. Empty: a SQLite "
+        "file per course, <data>/nbgrader/<course>/gradebook.db. PostgreSQL when scaled out, e.g. "
+        "'postgresql+psycopg://u:p@host/gradebook_{course}' (the database is created if missing).",
+    )
+    essay_categories: dict[str, float] = Field(
+        {"Xuất sắc": 100.0, "Tốt": 80.0, "Đạt": 50.0, "Không đạt": 0.0},
+        description="Grades a secretary gives a bài thu hoạch, best first, each with its share of the points (%).",
+    )
+
+    @field_validator("gradebook_url")
+    @classmethod
+    def _has_course_placeholder(cls, value: str) -> str:
+        if value and "{course}" not in value:
+            raise ValueError("must contain '{course}' (one gradebook database per course)")
+        return value
+
+    @field_validator("essay_categories")
+    @classmethod
+    def _shares_are_percent(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value or any(not 0 <= share <= 100 for share in value.values()):
+            raise ValueError("needs at least one category, each with a share between 0 and 100")
+        return value
+
+
+class SearchSettings(_Section):
+    backend: Literal["auto", "sqlite", "postgres"] = Field(
+        "auto", description="Search index: 'sqlite' (FTS5 file), 'postgres' (the app database); 'auto' follows it."
+    )
+    sqlite_path: Path = Field(Path("search.sqlite"), description="The SQLite index file, relative to the data dir.")
+
+
+class TranscriptionSettings(_Section):
+    model: str = Field(
+        "", description="A CTranslate2 Whisper model folder (large-v3, a PhoWhisper conversion ...). Empty: the "
+        "bundled multilingual base, assembled once into <data>/models/whisper-base."
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto': CUDA when a GPU is present, else CPU.")
+    compute_type: str = Field("auto", description="'auto': float16 on CUDA, int8 on CPU; or any CTranslate2 type.")
+    cpu_threads: int = Field(0, ge=0, le=256, description="Threads on CPU; 0 = one per core.")
+    batch_size: int = Field(1, ge=1, le=64, description="Windows decoded together (BatchedInferencePipeline) if > 1.")
+    beam_size: int = Field(5, ge=1, le=16, description="Beam search width.")
+    temperature: float = Field(0.0, ge=0, le=1, description="0: deterministic; no temperature fallback is used.")
+    condition_on_previous_text: bool = Field(False, description="False: no repetition loops carried across windows.")
+    no_repeat_ngram_size: int = Field(3, ge=0, le=10, description="Forbid repeating n-grams (0 = off).")
+    no_speech_threshold: float = Field(
+        1.0, ge=0, le=1, description="Skip a window whose no-speech probability exceeds this; 1.0 = never (VAD decides)."
+    )
+    glossary_prompt: bool = Field(True, description="Steer Party terms with courses/glossary.txt as initial prompt.")
+    vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero VAD speech probability threshold.")
+    vad_min_silence_ms: int = Field(1000, ge=100, description="Silence that ends a stretch of speech (ms).")
+    window_seconds: float = Field(30.0, ge=5, le=30, description="Longest decoding window, the unit of checkpoints.")
+
+
+class PlayerSettings(_Section):
+    hls_js: str = Field(
+        "", description="The hls.js build the player serves. Empty: node_modules/hls.js/dist/hls.light.min.js of the "
+        "source tree (scripts/ensure_node.sh installs it from package.json)."
+    )
+    heartbeat_seconds: int = Field(15, ge=5, le=120, description="How often the player reports progress while playing.")
+
+
 class Settings(_Section):
     """All settings. ``home`` is the data directory; the other paths derive from it."""
 
@@ -77,6 +151,11 @@ class Settings(_Section):
     hub: HubSettings = HubSettings()
     auth: AuthSettings = AuthSettings()
     jobs: JobsSettings = JobsSettings()
+    search: SearchSettings = SearchSettings()
+    quiz: QuizSettings = QuizSettings()
+    media: MediaSettings = MediaSettings()
+    transcription: TranscriptionSettings = TranscriptionSettings()
+    player: PlayerSettings = PlayerSettings()
 
     @property
     def database_url(self) -> str:

@@ -56,3 +56,19 @@ def seed_demo(factory: sessionmaker[Session], activation_days: int = 14) -> str:
     return accounts.issue_activation_code(
         factory, DEMO_UNACTIVATED, dt.timedelta(days=activation_days), reset_password=True
     )
+
+
+def publish_demo_lecture(settings, factory: sessionmaker[Session], on_progress=lambda record: None):  # type: ignore[no-untyped-def]
+    """Synthesise, publish and transcribe the demo lecture (runs the jobs here; idempotent: the same media is
+    recognised by its hash and reused). Returns the lecture's record."""
+    from diemcau.adapters.db.lectures import PublishRequest
+    from diemcau.demo.lecture import SPEAKER, TITLE, synthesize_demo_lecture
+    from diemcau.jobs import ingest
+    from diemcau.jobs.publish import publish, wait_for
+
+    ingest.use_settings(settings)
+    video = synthesize_demo_lecture(settings.home / "demo")
+    course = load_courses(DEMO_DIR / "courses")[0]
+    request = PublishRequest(str(video), course.id, TITLE, SPEAKER, course.resolutions[0], True, "demo")
+    published = publish(settings, factory, request)
+    return wait_for(settings, factory, published.lecture_id, on_progress)

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import importlib
 
-TASK_MODULES: tuple[str, ...] = ()
+TASK_MODULES: tuple[str, ...] = (
+    "diemcau.jobs.ingest",
+    "diemcau.jobs.transcribe_task",
+    "diemcau.jobs.quiz_tasks",
+    "diemcau.search.tasks",
+)
 
 
 def load_tasks() -> None:

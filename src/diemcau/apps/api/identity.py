@@ -3,8 +3,10 @@
 The API trusts only JupyterHub. A caller proves who they are with a hub token, either in the
 ``Authorization: token <t>`` (or ``Bearer``) header — notebooks and the studio send the user's own token —
 or, for a browser, in the cookie this service sets at the end of Hub OAuth. Cookie authentication is only
-accepted on safe methods (GET, HEAD): every write needs the header, so a cross-site form can never act with a
-member's cookie (defence in depth on top of ``SameSite=Lax``).
+accepted on safe methods (GET, HEAD), or on a write that carries the ``X-Diemcau-Request: 1`` header, which the
+portal's own scripts send (a quiz submission): a cross-site form cannot set a header, and a cross-origin script
+setting one needs a CORS preflight this service never grants, so no other site can act with a member's cookie
+(defence in depth on top of ``SameSite=Lax``).
 
 ``Identity`` is the narrow seam the app depends on; ``HubIdentity`` implements it with
 ``jupyterhub.services.auth.HubOAuth``, which reads the environment the hub gives a managed service
@@ -29,6 +31,7 @@ from tornado.web import HTTPError as TornadoHTTPError
 from traitlets import TraitError
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+SAME_ORIGIN_HEADER = "x-diemcau-request"  # set by the portal's scripts on writes (see the module docstring)
 TOKEN_CACHE_SECONDS = 60
 _AUTH_HEADER = re.compile(r"^\s*(?:token|bearer)\s+(\S+)\s*$", re.IGNORECASE)
 
@@ -93,7 +96,7 @@ class HubIdentity:
     async def username_for(self, request: Request) -> str | None:
         """The hub user owning the request's token (header, or cookie on safe methods)."""
         token = token_from_header(request.headers.get("authorization", ""))
-        if token is None and request.method in SAFE_METHODS:
+        if token is None and (request.method in SAFE_METHODS or request.headers.get(SAME_ORIGIN_HEADER) == "1"):
             token = self._unsign(request.cookies.get(self.hub_auth.cookie_name, ""))
         if not token:
             return None

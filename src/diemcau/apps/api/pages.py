@@ -8,7 +8,8 @@ template, so names from the roster are always text, never markup.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -51,6 +52,16 @@ _ENV = _environment()
 
 
 @dataclass(frozen=True)
+class PortalLecture:
+    """A ready lecture as the portal lists it: a link to the player and how much the member followed."""
+
+    id: str
+    title: str
+    duration_seconds: float | None
+    coverage_percent: float | None  # None: not watched yet
+
+
+@dataclass(frozen=True)
 class PortalPage:
     """What the portal shows one member."""
 
@@ -58,6 +69,7 @@ class PortalPage:
     unit_name: str
     courses: tuple[CourseOut, ...]
     links: tuple[Link, ...]
+    lectures: Mapping[str, tuple[PortalLecture, ...]] = field(default_factory=dict)  # by course id
 
 
 def render_portal(page: PortalPage) -> str:

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import typer
 
-from diemcau.apps.cli import course, org, platform, roster, user, worker
+from diemcau.apps.cli import (
+    course, lecture, org, platform, quiz, report, roster, search, transcribe, transcript, user, worker,
+)
 
 app = typer.Typer(help="Điểm Cầu: study Party resolutions online, on JupyterHub.", no_args_is_help=True)
 app.command()(platform.init)
 app.command()(platform.hub)
 app.command()(worker.worker)
+app.command()(report.report)
+app.command()(transcribe.transcribe)
 app.add_typer(roster.app, name="roster")
 app.add_typer(org.app, name="org")
 app.add_typer(course.app, name="course")
+app.add_typer(lecture.app, name="lecture")
 app.add_typer(user.app, name="user")
+app.add_typer(transcript.app, name="transcript")
+app.add_typer(search.app, name="search")
+app.add_typer(quiz.app, name="quiz")
 
 
 def main() -> None:

@@ -27,11 +27,32 @@ def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, u
         for login in DEMO_LOGINS:
             typer.echo(f"  {login.username:<10} {login.role.value:<10} {login.description}")
         typer.echo(f"  {DEMO_UNACTIVATED:<10} {'member':<10} not activated yet: activation code {code}")
+        publish_demo(settings, factory)
     try:
         count = setup_steps.ensure_courses(settings, factory)
     except (course_files.CourseFileError, UnknownAudienceError) as error:
         fail(str(error))
     typer.echo(f"Data directory ready: {settings.home} ({count} course file(s) loaded from {settings.courses_dir})")
+
+
+def publish_demo(settings: Settings, factory) -> None:  # type: ignore[no-untyped-def]
+    """Publish and transcribe the demo lecture, showing progress; a failure is reported, not fatal."""
+    from diemcau.demo.seed import publish_demo_lecture
+
+    typer.echo("Publishing and transcribing the demo lecture (first time: about a minute) ...")
+    shown: set[tuple[str, int]] = set()
+
+    def show(record) -> None:  # type: ignore[no-untyped-def]
+        key = (record.stage, int(record.progress) // 20)
+        if key not in shown:
+            shown.add(key)
+            typer.echo(f"  {record.stage or record.status}: {record.progress:.0f}%")
+
+    record = publish_demo_lecture(settings, factory, show)
+    if record.status != "ready":
+        typer.secho(f"Demo lecture not published: {record.error}", fg=typer.colors.YELLOW, err=True)
+        return
+    typer.echo(f"Demo lecture {record.id}: {record.status}, transcript {record.transcript}")
 
 
 def hub_config_path() -> Path:

@@ -1,0 +1,79 @@
+"""Transcription speed: real-time factor (RTF = processing time / audio length) of Whisper base int8 on CPU.
+
+Same model, same decoding options, same run, on a ≥5-minute espeak-ng lecture (bench/asr_lecture.py):
+  1. baseline: a plain ``WhisperModel.transcribe(file, ...)`` call, consumed to the end;
+  2. the plain call with faster-whisper's own VAD filter;
+  3. our pipeline (decode, VAD, windows, guards, normalise, checkpoint) — its overhead is the time spent
+     outside ``WhisperModel.transcribe``, as a share of the whole;
+  4. our pipeline, batched (``BatchedInferencePipeline``, ``batch_size`` windows at once).
+Each is printed with its ratio to the baseline, and its CER so a faster configuration is seen not to lose
+accuracy. Run: ``.venv/bin/python bench/asr_speed.py [--batch-size 8] [--passes 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from asr_lecture import build_lecture, cpu_threads  # noqa: E402
+
+from diemcau.adapters.whisper_model import load_whisper_model  # noqa: E402
+from diemcau.asr.pipeline import PipelineOptions, transcribe_audio  # noqa: E402
+from diemcau.asr.scoring import error_rates  # noqa: E402
+from diemcau.settings import load_settings  # noqa: E402
+
+
+def plain(model, audio: Path, options: PipelineOptions, vad: bool) -> tuple[float, str]:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    segments, _ = model.transcribe(str(audio), vad_filter=vad, **options.decoding.whisper_kwargs())
+    text = " ".join(s.text for s in segments)
+    return time.perf_counter() - started, text
+
+
+def pipeline(loaded, audio: Path, options: PipelineOptions) -> tuple[float, str, float]:  # type: ignore[no-untyped-def]
+    """Wall time, text, and the seconds spent inside the model's decoding calls."""
+    inside: list[float] = []
+    with tempfile.TemporaryDirectory() as checkpoint:
+        started = time.perf_counter()
+        transcript = transcribe_audio(loaded.model, loaded.describe(), audio, "bench", options, Path(checkpoint),
+                                      on_progress=lambda p: inside.append(p.result.decode_seconds))  # fmt: skip
+        return time.perf_counter() - started, transcript.text, sum(inside)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--passes", type=int, default=2, help="times each paragraph is read (2 → ~6 min)")
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="asr-speed-"))
+    settings = load_settings({"DIEMCAU_HOME": str(home / "var"), "DIEMCAU_CONTENT__COURSES_DIR": str(home)})
+    lecture = build_lecture(home, args.passes)
+    loaded = load_whisper_model(settings)
+    options = PipelineOptions()  # the defaults; no glossary prompt, so all runs decode the same way
+    print(f"lecture: {lecture.duration:.0f} s; model {loaded.name} {loaded.device}/{loaded.compute_type}, "
+          f"{cpu_threads()} threads, beam {options.decoding.beam_size}")  # fmt: skip
+    rows = []
+    seconds, text = plain(loaded.model, lecture.audio, options, vad=False)
+    rows.append(("baseline: WhisperModel.transcribe", seconds, text, None))
+    seconds, text = plain(loaded.model, lecture.audio, options, vad=True)
+    rows.append(("WhisperModel.transcribe, vad_filter=True", seconds, text, None))
+    seconds, text, inside = pipeline(loaded, lecture.audio, options)
+    rows.append(("pipeline (sequential windows)", seconds, text, inside))
+    seconds, text, inside = pipeline(loaded, lecture.audio, replace(options, batch_size=args.batch_size))
+    rows.append((f"pipeline, batched ({args.batch_size} windows)", seconds, text, inside))
+    base = rows[0][1]
+    print(f"{'configuration':45} {'seconds':>8} {'RTF':>6} {'× baseline':>10} {'CER':>6} {'overhead':>9}")
+    for name, seconds, text, inside in rows:
+        overhead = f"{100 * (seconds - inside) / seconds:8.1f}%" if inside is not None else ""
+        cer = error_rates(lecture.reference, text).cer
+        print(f"{name:45} {seconds:8.1f} {seconds / lecture.duration:6.3f} {base / seconds:9.2f}× {cer:6.3f} {overhead}")
+
+
+if __name__ == "__main__":
+    main()

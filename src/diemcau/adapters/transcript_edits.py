@@ -1,0 +1,182 @@
+"""Versioned corrections of the transcript store, and replacing a transcript without losing them.
+
+Every correction is one row in ``transcript_edits`` (who, when, the segment before and after) *and* a new
+``transcript.json``. ``apply_edit`` makes the two one logical operation: it stages the edit row in a
+database transaction, writes the transcript inside it, and commits only after the write succeeded; if the
+write fails there is no row, and if the commit fails the previous transcript is written back. A lecture's
+writers are serialised by the store's ``lecture_lock``.
+
+Re-transcription and caption import go through ``replace_transcript``: a lecture with corrections is only
+replaced with ``force`` (the CLI's ``--force``, the API's confirmation), the current file is kept as
+``transcript.prev.json``, and every correction is re-applied to the new transcript by time
+(``core.corrections.reapply_corrections``), so none is ever lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters.db.engine import transaction
+from diemcau.adapters.db.models import LectureRow
+from diemcau.adapters.db.models_transcript import TranscriptEditRow
+from diemcau.adapters.transcript_store import (
+    keep_previous,
+    lecture_lock,
+    load_transcript,
+    notify_changed,
+    write_transcript,
+)
+from diemcau.core.corrections import (
+    CorrectionError,
+    SegmentState,
+    TranscriptEdit,
+    apply_correction,
+    corrected_segment,
+    reapply_corrections,
+)
+from diemcau.core.transcript import Transcript
+
+__all__ = [
+    "CorrectedTranscriptError",
+    "CorrectionError",
+    "apply_edit",
+    "check_may_replace",
+    "correction_count",
+    "edit_history",
+    "reapply_corrections",
+    "replace_transcript",
+]
+
+
+class CorrectedTranscriptError(CorrectionError):
+    """The lecture's transcript has trainer corrections; replacing it needs ``force`` (they are re-applied)."""
+
+    def __init__(self, lecture_id: str, count: int) -> None:
+        super().__init__("transcript_corrected", lecture=lecture_id, count=count)
+        self.lecture_id = lecture_id
+        self.count = count
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def apply_edit(
+    factory: sessionmaker[Session],
+    transcripts_dir: Path,
+    lecture_id: str,
+    segment_index: int,
+    editor: str,
+    text: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+) -> Transcript:
+    """Correct one segment's text and/or timing, record the version, and return the new transcript.
+
+    Raises ``CorrectionError`` (``lecture_not_found``, ``transcript_missing``, ``transcript_partial`` while a
+    transcription is still writing partial results, or a rule of
+    ``core.corrections.corrected_segment``) with nothing written.
+    """
+    with lecture_lock(transcripts_dir, lecture_id):
+        transcript = load_transcript(transcripts_dir, lecture_id)
+        if transcript is None:
+            raise CorrectionError("transcript_missing", lecture=lecture_id)
+        if transcript.settings.get("partial"):  # the transcriber would overwrite the edit with its next part
+            raise CorrectionError("transcript_partial", lecture=lecture_id)
+        old, new = corrected_segment(transcript, segment_index, text, start, end)
+        updated = apply_correction(transcript, new)
+        _commit_with_write(factory, transcripts_dir, transcript, updated, _edit_row(lecture_id, editor, old, new))
+    notify_changed(lecture_id)
+    return updated
+
+
+def _edit_row(lecture_id: str, editor: str, old, new) -> TranscriptEditRow:  # type: ignore[no-untyped-def]
+    return TranscriptEditRow(
+        lecture_id=lecture_id, segment_index=old.index, editor=editor, at=_utcnow(),
+        before=SegmentState.of(old).to_dict(), after=SegmentState.of(new).to_dict(),
+    )  # fmt: skip
+
+
+def _commit_with_write(
+    factory: sessionmaker[Session], transcripts_dir: Path, previous: Transcript, updated: Transcript, row: object
+) -> None:
+    written = False
+    try:
+        with transaction(factory) as session:
+            if session.get(LectureRow, updated.lecture_id) is None:
+                raise CorrectionError("lecture_not_found", lecture=updated.lecture_id)
+            session.add(row)
+            session.flush()  # constraint errors surface before the file is touched
+            write_transcript(transcripts_dir, updated, notify=False)
+            written = True
+    except BaseException:
+        if written:  # the commit failed after the write: put the previous version back
+            write_transcript(transcripts_dir, previous, notify=False)
+        raise
+
+
+def edit_history(factory: sessionmaker[Session], lecture_id: str) -> list[TranscriptEdit]:
+    """Every correction of the lecture, oldest first."""
+    with factory() as session:
+        rows = session.scalars(
+            select(TranscriptEditRow)
+            .where(TranscriptEditRow.lecture_id == lecture_id)
+            .order_by(TranscriptEditRow.at, TranscriptEditRow.id)
+        ).all()
+        return [_edit_of(row) for row in rows]
+
+
+def _edit_of(row: TranscriptEditRow) -> TranscriptEdit:
+    return TranscriptEdit(
+        lecture_id=row.lecture_id, segment_index=row.segment_index, editor=row.editor, at=row.at,
+        before=SegmentState.from_dict(row.before), after=SegmentState.from_dict(row.after), id=row.id,
+    )  # fmt: skip
+
+
+def correction_count(factory: sessionmaker[Session], lecture_id: str) -> int:
+    """How many corrections the lecture has."""
+    with factory() as session:
+        query = select(func.count()).select_from(TranscriptEditRow).where(TranscriptEditRow.lecture_id == lecture_id)
+        return int(session.scalar(query) or 0)
+
+
+def check_may_replace(factory: sessionmaker[Session], transcripts_dir: Path, lecture_id: str, force: bool) -> None:
+    """Raise ``CorrectedTranscriptError`` when replacing the lecture's transcript needs ``force`` and lacks it.
+
+    Call it before starting long work (a transcription job) so the question is asked up front.
+    """
+    if force or load_transcript(transcripts_dir, lecture_id) is None:
+        return
+    count = correction_count(factory, lecture_id)
+    if count:
+        raise CorrectedTranscriptError(lecture_id, count)
+
+
+def replace_transcript(
+    factory: sessionmaker[Session],
+    transcripts_dir: Path,
+    transcript: Transcript,
+    force: bool = False,
+    keep_previous_copy: bool = True,
+) -> Transcript:
+    """Store a new transcript of a lecture (re-transcription, caption import) and return what was written.
+
+    A corrected transcript is replaced only with ``force``; corrections are re-applied to the new
+    transcript either way, and the current file is kept as ``transcript.prev.json`` unless
+    ``keep_previous_copy`` is False (for the second and later partial writes of one streaming run).
+    """
+    lecture_id = transcript.lecture_id
+    with lecture_lock(transcripts_dir, lecture_id):
+        check_may_replace(factory, transcripts_dir, lecture_id, force)
+        final = reapply_corrections(transcript, edit_history(factory, lecture_id))
+        if keep_previous_copy:
+            keep_previous(transcripts_dir, lecture_id)
+        write_transcript(transcripts_dir, final, notify=False)
+        stored = load_transcript(transcripts_dir, lecture_id)  # as written: times rounded to the millisecond
+    notify_changed(lecture_id)
+    assert stored is not None
+    return stored

@@ -1,0 +1,173 @@
+"""``GET /lectures/{lecture_id}``: the lecture player of the member portal (HTML + a small vanilla script).
+
+The page is server-rendered like the portal: title, the ``<video>`` element with the captions ``<track>``,
+the rendition and speed choices, the *Tải về* link and the whole transcript as text (so it shows at once and
+searches with the browser's own find). ``static/player.js`` then attaches the stream, follows the transcript,
+resumes where the member stopped and reports progress (see that file).
+
+Renditions: *Tự động* (the master playlist, adaptive), each video rung, and *Chỉ nghe*, which loads the
+audio-only media playlist as its own source — hls.js drops audio-only variants from a master that also has
+video, and a single-file m4a is no substitute on a weak link (its index alone is ~600 KB per hour, all read
+before the first sound). *Chỉ nghe* is the default where the browser reports a slow or data-saving link.
+``?t=SECONDS`` (a search hit's deep link) starts there; otherwise the player resumes from the progress API.
+
+Visibility is the lecture API's: a lecture the caller may not see is a 404 page, like a missing one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from diemcau.adapters.db.lecture_reads import load_lecture
+from diemcau.adapters.transcript_store import load_transcript
+from diemcau.apps.api import records
+from diemcau.apps.api.access import Caller, current_caller
+from diemcau.apps.api.assets import HLS_JS, asset_url
+from diemcau.apps.api.context import ApiContext, context_of
+from diemcau.apps.api.lecture_schemas import LectureOut, MediaOut
+from diemcau.apps.api.lectures import lecture_view, may_see, visible_courses
+from diemcau.apps.api.links import logout_href
+from diemcau.apps.api.pages import render_message
+from diemcau.core.lecture import LectureStatus
+from diemcau.core.roles import can_manage_content
+from diemcau.core.transcript import Segment
+from diemcau.i18n import t, load_catalogue
+
+router = APIRouter(tags=["player"])
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+SPEEDS = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+AUDIO = "audio"
+AUTO = "auto"
+# Messages the script shows; it gets them in the page, so it carries no text of its own.
+SCRIPT_TEXTS = (
+    "resume", "start_at", "from_start", "press_play", "coverage", "offline", "retrying", "unsupported",
+    "library_missing",
+)  # fmt: skip
+
+
+def clock(seconds: float | None) -> str:
+    """Seconds as a player shows them: ``m:ss`` below an hour (``05:07``), ``h:mm:ss`` above."""
+    total = max(0, int(seconds or 0))
+    hours, rest = divmod(total, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+def parse_start(value: str, duration: float | None) -> float | None:
+    """The ``?t=`` start time in seconds, or ``None`` for anything that is not a usable time.
+
+    Any string may arrive in a link: junk, negatives, NaN and infinities are ignored rather than refused, and a
+    time past the end is kept within the lecture.
+    """
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, duration) if duration else seconds
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """One entry of the rendition menu: what the member sees and the HLS playlist it loads."""
+
+    key: str
+    label: str
+    url: str
+
+
+def source_choices(media: MediaOut) -> tuple[SourceChoice, ...]:
+    """The rendition menu: *Tự động* and each video rung (lowest first) when there is video, then *Chỉ nghe*."""
+    audio = SourceChoice(AUDIO, t("player.audio_only"), media.audio_playlist)
+    if not media.has_video:
+        return (audio,)
+    rungs = sorted((r for r in media.renditions if r.height > 0), key=lambda r: r.height)
+    video = tuple(SourceChoice(r.name, r.label, r.url) for r in rungs)
+    return (SourceChoice(AUTO, t("player.auto"), media.master), *video, audio)
+
+
+@dataclass(frozen=True)
+class PlayerPage:
+    """What the player page shows."""
+
+    lecture: LectureOut
+    course_title: str
+    choices: tuple[SourceChoice, ...]
+    captions_url: str | None
+    segments: tuple[Segment, ...]
+    start: float | None
+    script_config: dict
+
+
+def _script_config(ctx: ApiContext, lecture: LectureOut, choices: tuple[SourceChoice, ...], start: float | None) -> dict:
+    api = f"{ctx.prefix}/api/lectures/{lecture.id}"
+    return {
+        "lecture": lecture.id, "duration": lecture.duration_seconds or 0, "start": start,
+        "choices": [vars(c) for c in choices], "progressUrl": f"{api}/progress",
+        "hlsScript": asset_url(ctx.settings, ctx.prefix, HLS_JS),
+        "heartbeatSeconds": ctx.settings.player.heartbeat_seconds,
+        "text": {key: load_catalogue("vi").get(f"player.{key}", "") for key in SCRIPT_TEXTS},
+    }  # fmt: skip
+
+
+def build_page(ctx: ApiContext, lecture: LectureOut, start: float | None) -> PlayerPage:
+    """The player page of a lecture the caller may see."""
+    course = records.load_course(ctx.factory, lecture.course_id)
+    transcript = load_transcript(ctx.settings.transcripts_dir, lecture.id)
+    segments = transcript.segments if transcript is not None else ()
+    choices = source_choices(lecture.media) if lecture.media is not None else ()
+    captions = f"{ctx.prefix}/api/lectures/{lecture.id}/captions.vtt" if segments else None
+    return PlayerPage(
+        lecture=lecture, course_title=course.course.title if course else lecture.course_id, choices=choices,
+        captions_url=captions, segments=segments, start=start,
+        script_config=_script_config(ctx, lecture, choices, start),
+    )  # fmt: skip
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(default=True), trim_blocks=True,
+        lstrip_blocks=True,
+    )  # fmt: skip
+    env.globals["t"] = t
+    env.filters["clock"] = clock
+    return env
+
+
+ENV = _environment()
+
+
+def render_player(page: PlayerPage, ctx: ApiContext) -> str:
+    """The player page's HTML."""
+    script = asset_url(ctx.settings, ctx.prefix, "player.js")
+    return ENV.get_template("player.html").render(
+        page=page, speeds=SPEEDS, prefix=ctx.prefix, script=script, ready=page.lecture.status == LectureStatus.READY
+    )
+
+
+def not_found_page(ctx: ApiContext) -> HTMLResponse:
+    """The 404 page of a lecture that does not exist or that the caller may not see (the same answer)."""
+    return HTMLResponse(render_message(t("media.lecture_not_found"), logout_href(ctx.hub_base_url)), 404)
+
+
+@router.get("/lectures/{lecture_id}", response_class=HTMLResponse, responses={404: {"description": "Not visible."}})
+def player_page(
+    lecture_id: str,
+    start: str = Query("", alias="t", description="Seconds from the start (a search hit's deep link)."),
+    caller: Caller = Depends(current_caller),
+    ctx: ApiContext = Depends(context_of),
+) -> HTMLResponse:
+    """The player of one lecture (HTML); ``?t=SECONDS`` starts there (the deep link of a search hit)."""
+    viewer = caller.viewer
+    record = load_lecture(ctx.factory, lecture_id, pending=can_manage_content(viewer))
+    if record is None or not may_see(viewer, record, visible_courses(ctx, viewer)):
+        return not_found_page(ctx)
+    lecture = lecture_view(ctx, viewer, record)
+    page = build_page(ctx, lecture, parse_start(start, lecture.duration_seconds))
+    return HTMLResponse(render_player(page, ctx))

@@ -1,0 +1,302 @@
+/* Điểm Cầu lecture player: attaches the HLS stream, follows the transcript, resumes, reports progress.
+ *
+ * No framework. The page carries everything this needs in #player-config (server-rendered, Vietnamese texts
+ * included). Streaming engine: hls.js where Media Source Extensions play H.264/AAC (loaded on demand from
+ * /static/, cached for a year), else the browser's own HLS (Safari, older iPhones).
+ *
+ * Progress: "heartbeat" = played from start to end since the last event (every heartbeatSeconds while
+ * playing, and on pause), "seek" = jumped to end, "ended" = reached the end. Events get a client id and go
+ * through a queue in localStorage, so a dropped connection or a closed tab loses nothing; the server
+ * ignores ids it has already seen, so replaying is always safe.
+ */
+(function () {
+  "use strict";
+  var config = JSON.parse(document.getElementById("player-config").textContent);
+  var video = document.getElementById("player");
+  var menu = document.getElementById("rendition");
+  var speedMenu = document.getElementById("speed");
+  var statusLine = document.getElementById("player-status");
+  var coverageLine = document.getElementById("coverage");
+  var pane = document.getElementById("transcript");
+  var lines = pane ? [].slice.call(pane.querySelectorAll("a[data-start]")) : [];
+  var starts = lines.map(function (a) { return parseFloat(a.getAttribute("data-start")); });
+  var QUEUE = "diemcau.progress.queue", SEQ = "diemcau.progress.seq", EPOCH = Date.UTC(2025, 0, 1);
+  var hls = null, hlsLoading = null, current = null, spanStart = null, lastTime = 0, timer = null;
+  var sending = false, shown = -1, transient = false;
+
+  function text(key, values) {
+    return (config.text[key] || "").replace(/\{(\w+)\}/g, function (_, name) { return values[name]; });
+  }
+  function say(message, passing) { statusLine.textContent = message; transient = !!passing; }
+  function playNow() { video.play().catch(function () { say(text("press_play", {}), true); }); }
+  function clock(seconds) {
+    var s = Math.max(0, Math.floor(seconds)), h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60;
+    var mm = (h && m < 10 ? "0" : "") + m, ss = (s % 60 < 10 ? "0" : "") + (s % 60);
+    return h ? h + ":" + mm + ":" + ss : (m < 10 ? "0" : "") + m + ":" + ss;
+  }
+  function load(key, fallback) {
+    try { var v = localStorage.getItem(key); return v === null ? fallback : JSON.parse(v); } catch (e) { return fallback; }
+  }
+  function save(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* full or off */ } }
+  function choice(key) { return config.choices.filter(function (c) { return c.key === key; })[0]; }
+
+  /* --- which rendition, which engine ---------------------------------------------------------------- */
+  function slowLink() {
+    var c = navigator.connection || {};
+    return !!c.saveData || /2g|3g/.test(c.effectiveType || "");
+  }
+  function firstChoice() {
+    var saved = load("diemcau.rendition", null);
+    if (saved && choice(saved)) return saved;
+    return slowLink() && choice("audio") ? "audio" : config.choices[0].key;
+  }
+  function mseWorks() {
+    var MS = window.ManagedMediaSource || window.MediaSource;
+    return !!(MS && MS.isTypeSupported && MS.isTypeSupported('video/mp4; codecs="avc1.42E01E,mp4a.40.2"'));
+  }
+  function loadHls() {
+    if (window.Hls) return Promise.resolve(window.Hls);
+    if (!hlsLoading) {
+      hlsLoading = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = config.hlsScript;
+        script.onload = function () { window.Hls ? resolve(window.Hls) : reject(); };
+        script.onerror = reject;
+        document.head.appendChild(script);
+      });
+    }
+    return hlsLoading;
+  }
+  function teardown() {
+    if (hls) { hls.destroy(); hls = null; }
+    video.removeAttribute("src");
+  }
+  function attachNative(source, at, play) {
+    // preload="none": nothing is fetched before play; the start position is applied once metadata is in.
+    video.src = source.url;
+    if (at > 0) video.addEventListener("loadedmetadata", function () { video.currentTime = at; }, { once: true });
+    if (play) playNow();
+  }
+  function attachHlsJs(Hls, source, at, play) {
+    // Only the playlist loads before play (autoStartLoad off): opening the page to read costs no segments.
+    var instance = new Hls({ autoStartLoad: false, startPosition: at > 0 ? at : -1, maxBufferLength: 30,
+                             maxMaxBufferLength: 60, backBufferLength: 30, capLevelToPlayerSize: true });
+    var recovered = 0, started = false;
+    function start() {
+      if (!started && hls === instance) { started = true; hls.startLoad(at > 0 ? at : -1); }
+    }
+    hls = instance;
+    hls.on(Hls.Events.ERROR, function (_, data) {
+      if (!data.fatal) return;
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+        say(text("retrying", {}), true);
+        setTimeout(function () { if (hls === instance) hls.startLoad(); }, 3000);
+      } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR && recovered++ < 3) {
+        hls.recoverMediaError();
+      } else {
+        say(text("unsupported", {}));
+      }
+    });
+    hls.loadSource(source.url);
+    hls.attachMedia(video);
+    if (play) { start(); playNow(); } else video.addEventListener("play", start, { once: true });
+  }
+  function attach(key, at, play) {
+    var source = choice(key) || config.choices[0];
+    current = source.key;
+    menu.value = source.key;
+    teardown();
+    video.defaultPlaybackRate = video.playbackRate = parseFloat(speedMenu.value);
+    if (mseWorks()) {
+      return loadHls().then(function (Hls) {
+        if (current === source.key) attachHlsJs(Hls, source, at, play);
+      }, function () {
+        if (video.canPlayType("application/vnd.apple.mpegurl")) attachNative(source, at, play);
+        else say(text("library_missing", {}));
+      });
+    }
+    if (video.canPlayType("application/vnd.apple.mpegurl")) return attachNative(source, at, play);
+    say(text("unsupported", {}));
+  }
+
+  /* --- progress events and their offline queue ------------------------------------------------------ */
+  function eventId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return [].map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+  function nextSeq() {
+    // Seconds since 2025 (fits a 32-bit column for decades), kept strictly increasing on this device.
+    var seq = Math.max(load(SEQ, 0) + 1, Math.floor((Date.now() - EPOCH) / 1000));
+    save(SEQ, seq);
+    return seq;
+  }
+  function record(kind, start, end) {
+    var queue = load(QUEUE, []);
+    queue.push({ lecture: config.lecture, url: config.progressUrl,
+                 event: { event_id: eventId(), kind: kind, start: start, end: end, seq: nextSeq() } });
+    save(QUEUE, queue.slice(-2000));
+  }
+  function closeSpan(kind) {
+    if (spanStart !== null && lastTime - spanStart >= 0.25) record(kind, spanStart, lastTime);
+    spanStart = video.paused ? null : lastTime;
+  }
+  function showCoverage(body) {
+    if (body && typeof body.coverage_percent === "number") {
+      coverageLine.textContent = text("coverage", { percent: Math.round(body.coverage_percent) });
+    }
+  }
+  function send(keepalive) {
+    var queue = load(QUEUE, []);
+    if (sending || !queue.length) return;
+    var url = queue[0].url, batch = queue.filter(function (q) { return q.url === url; }).slice(0, 200);
+    var ids = batch.map(function (q) { return q.event.event_id; });
+    sending = true;
+    fetch(url, {
+      method: "POST", credentials: "same-origin", keepalive: !!keepalive,
+      headers: { "Content-Type": "application/json", "X-Diemcau-Request": "1" },
+      body: JSON.stringify({ events: batch.map(function (q) { return q.event; }) })
+    }).then(function (response) {
+      var final = response.ok || (response.status >= 400 && response.status < 500 &&
+                                  [401, 408, 425, 429].indexOf(response.status) < 0);
+      if (final) {  // delivered, or refused for good (kept, it would block the queue forever)
+        save(QUEUE, load(QUEUE, []).filter(function (q) { return ids.indexOf(q.event.event_id) < 0; }));
+      }
+      return response.ok && url === config.progressUrl ? response.json().then(showCoverage) : null;
+    }).then(function () {
+      sending = false;
+      if (load(QUEUE, []).length && !keepalive) setTimeout(send, 1000);  // the rest of a long queue
+    }, function () {
+      sending = false;
+      say(text("offline", {}), true);  // kept; sent again when the browser is back online, or in 30 s
+    });
+  }
+  function pendingHere() {
+    return load(QUEUE, []).some(function (q) { return q.lecture === config.lecture; });
+  }
+
+  /* --- the transcript follows the sound ------------------------------------------------------------- */
+  function segmentAt(time) {
+    var low = 0, high = starts.length - 1, found = -1;
+    while (low <= high) {
+      var mid = (low + high) >> 1;
+      if (starts[mid] <= time) { found = mid; low = mid + 1; } else { high = mid - 1; }
+    }
+    return found;
+  }
+  function follow() {
+    var index = segmentAt(video.currentTime);
+    if (index === shown) return;
+    if (shown >= 0) lines[shown].classList.remove("now");
+    shown = index;
+    if (index < 0) return;
+    var line = lines[index];
+    line.classList.add("now");
+    var top = line.offsetTop - pane.offsetTop;
+    if (top < pane.scrollTop || top > pane.scrollTop + pane.clientHeight - line.offsetHeight) {
+      pane.scrollTop = top - pane.clientHeight / 3;
+    }
+  }
+  function playFrom(seconds) {
+    if (video.readyState < 1) attach(current, seconds, true);
+    else { video.currentTime = seconds; playNow(); }
+  }
+  lines.forEach(function (line, index) {
+    line.addEventListener("click", function (event) {
+      event.preventDefault();
+      playFrom(starts[index]);
+    });
+  });
+
+  /* --- media events --------------------------------------------------------------------------------- */
+  video.addEventListener("playing", function () {
+    if (spanStart === null) spanStart = video.currentTime;
+    if (transient) say("");
+    clearInterval(timer);
+    timer = setInterval(function () { closeSpan("heartbeat"); send(); }, config.heartbeatSeconds * 1000);
+  });
+  video.addEventListener("timeupdate", function () {
+    if (!video.seeking) lastTime = video.currentTime;
+    if (lines.length) follow();
+  });
+  video.addEventListener("pause", function () {
+    clearInterval(timer);
+    if (!video.ended) { closeSpan("heartbeat"); send(); }
+  });
+  video.addEventListener("seeking", function () {
+    var from = lastTime;
+    closeSpan("heartbeat");
+    spanStart = null;
+    record("seek", from, video.currentTime);
+  });
+  video.addEventListener("seeked", function () {
+    lastTime = video.currentTime;
+    if (!video.paused) spanStart = lastTime;
+  });
+  video.addEventListener("ended", function () {
+    record("ended", spanStart === null ? lastTime : spanStart, video.duration || lastTime);
+    spanStart = null;
+    send();
+  });
+  window.addEventListener("pagehide", function () { closeSpan("heartbeat"); send(true); });
+  window.addEventListener("online", function () { send(); });
+  setInterval(send, 30000);
+
+  /* --- the menus ------------------------------------------------------------------------------------ */
+  menu.addEventListener("change", function () {
+    var at = video.currentTime || lastTime, playing = !video.paused;
+    closeSpan("heartbeat");
+    spanStart = null;
+    save("diemcau.rendition", menu.value);
+    attach(menu.value, at, playing);
+  });
+  speedMenu.value = String(load("diemcau.speed", 1));
+  if (!speedMenu.value) speedMenu.value = "1";  // a stored speed no longer offered
+  speedMenu.addEventListener("change", function () {
+    video.defaultPlaybackRate = video.playbackRate = parseFloat(speedMenu.value);
+    save("diemcau.speed", parseFloat(speedMenu.value));
+  });
+
+  /* --- start: deep link, else where the member stopped ---------------------------------------------- */
+  function begin(at, message, play) {
+    if (message) say(message);
+    attach(firstChoice(), at, !!play);
+  }
+  function resumeFrom(position) {
+    var near = config.duration && position > config.duration - 10;
+    if (position > 5 && !near) {
+      begin(position, text("resume", { time: clock(position) }));
+      var restart = document.createElement("button");
+      restart.type = "button";
+      restart.textContent = config.text.from_start || "0:00";
+      restart.addEventListener("click", function () { playFrom(0); });
+      statusLine.appendChild(restart);
+    } else {
+      begin(0, "");
+    }
+  }
+  setInterval(function () {
+    if (!video.paused) save("diemcau.position." + config.lecture, Math.floor(video.currentTime));
+  }, 5000);
+  send();  // anything left from an earlier visit, of any lecture
+  if (typeof config.start === "number") {
+    begin(config.start, text("start_at", { time: clock(config.start) }), true);
+    return;
+  }
+  // This device's own position wins while its events are still queued (they are newer than the server's).
+  var local = load("diemcau.position." + config.lecture, null), decided = false;
+  function decide(position) {
+    if (!decided) { decided = true; resumeFrom(position); }
+  }
+  setTimeout(function () { decide(local || 0); }, 4000);  // a very slow link: do not hold the player back
+  fetch(config.progressUrl, { credentials: "same-origin" }).then(function (response) {
+    if (!response.ok) throw new Error(response.status);
+    return response.json();
+  }).then(function (body) {
+    showCoverage(body);
+    decide(local !== null && pendingHere() ? local : body.resume_position || 0);
+  }, function () {
+    decide(local || 0);
+  });
+})();

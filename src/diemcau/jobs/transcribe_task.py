@@ -1,0 +1,244 @@
+"""The transcription job: ``transcribe_lecture(lecture_id)`` on the huey queue, resumable after ``kill -9``.
+
+Work state lives in ``<data>/jobs/transcribe/<lecture_id>/``: the checkpoint (``windows.jsonl``, one line per
+finished window, see ``asr.checkpoint``), the request (``request.json``) and a lock file. The lock is an
+``flock`` held for the whole run, so the kernel releases it when the process dies, however it dies: a job
+marked *running* whose lock is free has lost its worker. huey drops a task once a worker has taken it, so
+each worker start (and a periodic task every minute) puts such jobs back on the queue, and the re-run skips
+every window its checkpoint holds. A crash therefore costs the window in flight (at most 30 s of audio, a
+few seconds of CPU) plus the restart: loading the model, decoding the audio and running the VAD again.
+
+Progress (stage and percent) goes to the ``jobs`` row as each window finishes. While a lecture has no
+transcript yet, the partial transcript is written to the store after the first window and then every
+``PARTIAL_EVERY_SECONDS``, so a long lecture becomes searchable while it is being transcribed; a
+re-transcription replaces the old transcript only when it is complete, through
+``transcript_edits.replace_transcript`` (corrections are re-applied).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from huey import crontab
+from huey.exceptions import RetryTask
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters.db import transcription_jobs as db
+from diemcau.adapters.transcript_edits import CorrectedTranscriptError, check_may_replace, replace_transcript
+from diemcau.adapters.transcript_import import error_message
+from diemcau.adapters.transcript_store import load_transcript, write_transcript
+from diemcau.adapters.whisper_model import ModelError, load_whisper_model
+from diemcau.asr.errors import TranscriptionError
+from diemcau.asr.pipeline import PipelineOptions, Progress, assemble, options_from_settings, transcribe_audio
+from diemcau.core.transcript import Transcript
+from diemcau.jobs.ingest import current_settings, factory_for
+from diemcau.jobs.queue import huey
+from diemcau.settings import Settings
+
+PARTIAL_EVERY_SECONDS = 20.0
+REQUEST_FILE = "request.json"
+AUDIO_PROVIDERS = ("diemcau.adapters.media_store", "diemcau.jobs.publish")  # whichever offers audio_path()
+log = logging.getLogger(__name__)
+
+
+def work_dir(settings: Settings, lecture_id: str) -> Path:
+    """The folder of a lecture's transcription work (checkpoint, request, lock)."""
+    return settings.jobs_dir / "transcribe" / lecture_id
+
+
+@contextlib.contextmanager
+def claim(folder: Path) -> Iterator[bool]:
+    """Hold the work folder's lock for the block; yields False (holding nothing) if another process has it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def is_claimed(folder: Path) -> bool:
+    """Is a live process transcribing in ``folder``?"""
+    if not folder.is_dir():
+        return False
+    with claim(folder) as claimed:
+        return not claimed
+
+
+def lecture_audio(settings: Settings, lecture_id: str) -> Path:
+    """The lecture's published audio file, from the media store; ``TranscriptionError('no_audio')`` if none."""
+    for name in AUDIO_PROVIDERS:
+        try:
+            finder = getattr(importlib.import_module(name), "audio_path", None)
+        except ImportError:
+            continue
+        if finder is not None:
+            try:
+                return Path(finder(settings, lecture_id))
+            except LookupError:
+                break
+    raise TranscriptionError("no_audio", lecture=lecture_id)
+
+
+class JobReporter:
+    """Reports each finished window to the ``jobs`` row, and publishes partial transcripts when allowed."""
+
+    def __init__(self, settings: Settings, factory: sessionmaker[Session], lecture_id: str, options: PipelineOptions,
+                 model_info: dict, on_progress: Callable[[Progress], None] | None = None) -> None:  # fmt: skip
+        self.settings, self.factory, self.lecture_id, self.on_progress = settings, factory, lecture_id, on_progress
+        self.options, self.model_info = options, model_info
+        current = load_transcript(settings.transcripts_dir, lecture_id)
+        self.partial_allowed = current is None or bool(current.settings.get("partial"))
+        self.last_partial = float("-inf")  # the first window is published at once, then every PARTIAL_EVERY_SECONDS
+
+    def __call__(self, progress: Progress) -> None:
+        db.report(self.factory, self.lecture_id, "transcribe", progress.percent)
+        due = time.monotonic() - self.last_partial >= PARTIAL_EVERY_SECONDS
+        if self.partial_allowed and due and len(progress.results) < len(progress.plan.windows):
+            partial = assemble(self.lecture_id, progress.plan, progress.results, self.model_info, self.options, True)
+            write_transcript(self.settings.transcripts_dir, partial)
+            self.last_partial = time.monotonic()
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+
+def _transcribe(settings: Settings, factory: sessionmaker[Session], lecture_id: str, audio: str, model: str,
+                force: bool, attempt: int, on_progress: Callable[[Progress], None] | None) -> Transcript:  # fmt: skip
+    check_may_replace(factory, settings.transcripts_dir, lecture_id, force)
+    audio_file = Path(audio) if audio else lecture_audio(settings, lecture_id)
+    db.report(factory, lecture_id, "load", 0.0)
+    try:
+        loaded = load_whisper_model(settings, model)
+    except ModelError as error:
+        raise TranscriptionError("model_missing", detail=str(error)) from error
+    options = options_from_settings(settings)
+    reporter = JobReporter(settings, factory, lecture_id, options, loaded.describe(), on_progress)
+    db.report(factory, lecture_id, "decode", 0.0)
+    transcript = transcribe_audio(loaded.model, loaded.describe(), audio_file, lecture_id, options,
+                                  work_dir(settings, lecture_id), attempt, reporter)  # fmt: skip
+    db.report(factory, lecture_id, "write", 100.0)
+    current = load_transcript(settings.transcripts_dir, lecture_id)
+    ours = current is not None and bool(current.settings.get("partial"))  # our own partial: replace it, always
+    replace_transcript(factory, settings.transcripts_dir, transcript, force=force or ours, keep_previous_copy=not ours)
+    return transcript
+
+
+def run_transcription(settings: Settings, lecture_id: str, audio: str = "", model: str = "", force: bool = False,
+                      on_progress: Callable[[Progress], None] | None = None) -> Transcript | None:  # fmt: skip
+    """Transcribe a lecture here and now (the task's body, and the CLI's ``--wait`` without a worker).
+
+    Returns the transcript, or None when another live process is already transcribing this lecture.
+    Raises ``TranscriptionError`` / ``CorrectedTranscriptError`` after recording the failure on the job.
+    """
+    factory, folder = factory_for(settings.database_url), work_dir(settings, lecture_id)
+    with claim(folder) as claimed:
+        if not claimed:
+            return None
+        attempt = db.start_job(factory, lecture_id)
+        (folder / REQUEST_FILE).write_text(json.dumps({"audio": audio, "model": model, "force": force}), "utf-8")
+        try:
+            transcript = _transcribe(settings, factory, lecture_id, audio, model, force, attempt, on_progress)
+        except TranscriptionError as error:
+            db.finish_job(factory, lecture_id, "failed", error.message())
+            if error.code.startswith("audio") or error.code == "no_audio":
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        except CorrectedTranscriptError as error:
+            db.finish_job(factory, lecture_id, "failed", error_message(error))
+            raise
+        db.finish_job(factory, lecture_id)
+        shutil.rmtree(folder, ignore_errors=True)
+    return transcript
+
+
+def enqueue_transcription(settings: Settings, lecture_id: str, audio: str = "", model: str = "",
+                          force: bool = False) -> str:  # fmt: skip
+    """Queue a lecture's transcription (the job row says *queued* at once); returns the job id."""
+    from diemcau.jobs.queue import configure_queue
+
+    job = db.queue_job(factory_for(settings.database_url), lecture_id)
+    configure_queue(settings)
+    transcribe_lecture(lecture_id, audio, model, force)
+    return job
+
+
+@huey.task()
+def transcribe_lecture(lecture_id: str, audio: str = "", model: str = "", force: bool = False) -> str:
+    """The queued transcription: done, failed, skipped (someone else has it) — or retried after a crash-like error."""
+    settings = current_settings()
+    job = db.load_job(factory_for(settings.database_url), lecture_id)
+    if job is not None and job.status not in ("queued", "running"):
+        return "skipped"  # a duplicate of a finished run (re-runs reset the job to queued first)
+    try:
+        done = run_transcription(settings, lecture_id, audio, model, force)
+    except (TranscriptionError, CorrectedTranscriptError):
+        return "failed"
+    except Exception as error:  # noqa: BLE001 - a bug or a lost database: retried, then reported
+        log.exception("transcription of %s failed unexpectedly", lecture_id)
+        factory = factory_for(settings.database_url)
+        job = db.load_job(factory, lecture_id)
+        message = TranscriptionError("internal", detail=str(error)[:300]).message()
+        db.finish_job(factory, lecture_id, "failed", message)
+        if job is not None and job.attempts <= settings.jobs.retries:
+            db.requeue_job(factory, lecture_id)
+            raise RetryTask(delay=5 * job.attempts) from error
+        return "failed"
+    return "done" if done is not None else "skipped"
+
+
+def recover_transcriptions(settings: Settings) -> list[str]:
+    """Queue again every job marked running whose worker is gone (its lock is free); returns the lecture ids."""
+    factory, recovered = factory_for(settings.database_url), []
+    for job in db.running_jobs(factory):
+        lecture_id = job.lecture_id or ""
+        folder = work_dir(settings, lecture_id)
+        if not lecture_id or is_claimed(folder):
+            continue
+        request = _read_request(folder)
+        db.requeue_job(factory, lecture_id)
+        transcribe_lecture(lecture_id, request.get("audio", ""), request.get("model", ""), request.get("force", False))
+        recovered.append(lecture_id)
+    if recovered:
+        log.info("re-queued transcriptions whose worker is gone: %s", ", ".join(recovered))
+    return recovered
+
+
+def _read_request(folder: Path) -> dict:
+    try:
+        return json.loads((folder / REQUEST_FILE).read_text("utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+@huey.periodic_task(crontab(minute="*"))
+def recover_transcription_jobs() -> None:
+    """Every minute: take over transcriptions whose worker stopped (another machine's crash, a kill -9)."""
+    recover_transcriptions(current_settings())
+
+
+_recovered_at_start = threading.Lock()
+
+
+@huey.on_startup("diemcau-transcription-recovery")
+def _on_worker_start() -> None:
+    """When a worker process starts (once, not per thread): resume what a crashed worker left behind."""
+    if not _recovered_at_start.acquire(blocking=False):
+        return
+    try:
+        recover_transcriptions(current_settings())
+    except Exception:  # noqa: BLE001 - recovery must never stop a worker from starting
+        log.exception("could not recover transcription jobs")

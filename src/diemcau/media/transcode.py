@@ -1,0 +1,115 @@
+"""Stage 3, transcode: one HLS rendition per ffmpeg run — audio-only "Chỉ nghe" first, then the video ladder.
+
+Audio-only is AAC mono at a nominal 40 kbps in 4-second segments, so a member on a 256 kbps link starts
+listening after one small segment (FFmpeg's AAC encoder overshoots on speech: ~55 kbps measured, ~60 kbps with
+the MPEG-TS framing; see docs/benchmarks.md). FFmpeg's built-in AAC encoder has no HE-AAC profile (that needs the non-free libfdk_aac,
+which Debian does not ship), so it is AAC-LC; for speech at 48 kbps mono the difference is small, and every
+player decodes LC. The video ladder (240p ~300 kbps, 360p, 720p) stops at the source's own height, and each
+video rendition carries its own audio so a phone needs one request per segment, not two.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from diemcau.media.ffmpeg import Progress, no_progress, run_ffmpeg
+from diemcau.media.types import MediaInfo, Rendition, RenditionSpec
+
+PLAYLIST = "index.m3u8"
+AUDIO = RenditionSpec("audio", "Chỉ nghe", 0, 0, 40, 4)
+LADDER = (
+    RenditionSpec("v240", "240p", 240, 250, 48, 6),
+    RenditionSpec("v360", "360p", 360, 550, 64, 6),
+    RenditionSpec("v720", "720p", 720, 1800, 96, 6),
+)
+AUDIO_CODEC = "mp4a.40.2"  # AAC-LC
+_H264_LEVEL = {240: ("3.0", "avc1.4d401e"), 360: ("3.0", "avc1.4d401e"), 720: ("3.1", "avc1.4d401f")}
+
+
+def plan_renditions(info: MediaInfo) -> tuple[RenditionSpec, ...]:
+    """Audio-only, then each ladder rung no taller than the source (pure).
+
+    A source shorter than the lowest rung still gets one video rendition, at its own (even) height.
+    """
+    if not info.has_video or info.height <= 0:
+        return (AUDIO,)
+    rungs = tuple(spec for spec in LADDER if spec.height <= info.height)
+    if not rungs:
+        height = max(2, info.height - info.height % 2)
+        low = LADDER[0]
+        rungs = (RenditionSpec(f"v{height}", f"{height}p", height, low.video_kbps, low.audio_kbps, low.segment_seconds),)
+    return (AUDIO, *rungs)
+
+
+def scaled_width(info: MediaInfo, height: int) -> int:
+    """The even width ``scale=-2:height`` gives this source (pure)."""
+    if info.height <= 0:
+        return 0
+    return max(2, round(info.width * height / info.height / 2) * 2)
+
+
+def _audio_args(spec: RenditionSpec) -> list[str]:
+    return ["-c:a", "aac", "-b:a", f"{spec.audio_kbps}k", "-ac", "1", "-ar", "44100"]
+
+
+def _video_args(spec: RenditionSpec, preset: str) -> list[str]:
+    level = _H264_LEVEL.get(spec.height, ("3.1", ""))[0]
+    kbps = spec.video_kbps
+    return [
+        "-vf", f"scale=-2:{spec.height}", "-fpsmax", "30", "-pix_fmt", "yuv420p",
+        "-c:v", "libx264", "-preset", preset, "-profile:v", "main", "-level", level,
+        "-b:v", f"{kbps}k", "-maxrate", f"{kbps * 6 // 5}k", "-bufsize", f"{kbps * 2}k",
+        # A key frame at every segment start, whatever the scene, so renditions switch cleanly.
+        "-force_key_frames", f"expr:gte(t,n_forced*{spec.segment_seconds})", "-sc_threshold", "0",
+    ]  # fmt: skip
+
+
+def _hls_args(spec: RenditionSpec, folder: Path) -> list[str]:
+    return [
+        "-f", "hls", "-hls_time", str(spec.segment_seconds), "-hls_playlist_type", "vod",
+        "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
+        "-hls_segment_filename", str(folder / "seg_%05d.ts"), str(folder / PLAYLIST),
+    ]  # fmt: skip
+
+
+def transcode(
+    source: Path, info: MediaInfo, spec: RenditionSpec, out_dir: Path, preset: str = "veryfast",
+    progress: Progress = no_progress,
+) -> Rendition:  # fmt: skip
+    """Encode one rendition of ``source`` into ``out_dir/<spec.name>/`` (cleared first: a rerun starts clean)."""
+    folder = out_dir / spec.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    if spec.height == 0:
+        streams = ["-map", "0:a:0", "-vn", *_audio_args(spec)]
+    else:
+        streams = ["-map", "0:v:0", "-map", "0:a:0", *_video_args(spec, preset), *_audio_args(spec)]
+    run_ffmpeg(["-i", str(source), *streams, *_hls_args(spec, folder)], info.duration_seconds, progress)
+    return measure(spec, info, folder)
+
+
+def segment_list(playlist: Path) -> list[tuple[float, str]]:
+    """(duration, file name) of each segment in a media playlist."""
+    segments, duration = [], 0.0
+    for line in playlist.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#EXTINF:"):
+            duration = float(line[len("#EXTINF:") :].split(",")[0])
+        elif line and not line.startswith("#"):
+            segments.append((duration, line))
+    return segments
+
+
+def measure(spec: RenditionSpec, info: MediaInfo, folder: Path) -> Rendition:
+    """The rendition's peak and average bit rates, from its segments' real sizes."""
+    segments = segment_list(folder / PLAYLIST)
+    sizes = [(seconds, (folder / name).stat().st_size) for seconds, name in segments]
+    total_bytes = sum(size for _, size in sizes)
+    total_seconds = sum(seconds for seconds, _ in sizes) or 1.0
+    peak = max((size * 8 / max(seconds, 0.5) for seconds, size in sizes), default=0.0)
+    codecs = AUDIO_CODEC if spec.height == 0 else f"{_H264_LEVEL.get(spec.height, ('', 'avc1.4d401f'))[1]},{AUDIO_CODEC}"
+    return Rendition(
+        name=spec.name, label=spec.label, playlist=f"{spec.name}/{PLAYLIST}", bandwidth=int(peak),
+        average_bandwidth=int(total_bytes * 8 / total_seconds), width=scaled_width(info, spec.height),
+        height=spec.height, codecs=codecs, bytes=total_bytes,
+    )  # fmt: skip

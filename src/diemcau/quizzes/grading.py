@@ -1,0 +1,142 @@
+"""Grading a stored submission, keeping the counted attempt in the gradebook, and grading essays.
+
+nbgrader's gradebook holds one submission per student, so it holds the attempt that counts: after an attempt
+is graded (and its result copied onto its row), ``keep_counted_attempt`` grades the counted attempt again when
+the gradebook now holds another one. Each step is idempotent and runs after the result is recorded, so
+attempts graded in any order, by any number of workers, end with the counted one in the gradebook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from functools import cache
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters.db import quizzes as store
+from diemcau.adapters.db.engine import make_engine, make_sessionmaker
+from diemcau.adapters.nbgrader.autograde import GradebookResult
+from diemcau.adapters.nbgrader.grader import ManualGrade, QuizGrader, QuizSubmission
+from diemcau.core.quiz_form import QuizForm
+from diemcau.core.quiz_rules import AttemptScore, counted_attempt
+from diemcau.core.quiz_spec import QuestionType
+from diemcau.settings import Settings
+
+
+class EssayGradeError(Exception):
+    """An essay grade the rules refuse; ``code`` is a catalogue key under ``quiz.``."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@cache
+def factory_for(url: str) -> sessionmaker[Session]:
+    """One session factory per database URL and process."""
+    return make_sessionmaker(make_engine(url))
+
+
+_graders: dict[tuple[str, str], QuizGrader] = {}
+
+
+def grader_for(settings: Settings, course_id: str) -> QuizGrader:
+    """This process's grader of ``course_id`` (one gradebook engine, quizzes cached)."""
+    key = (str(settings.nbgrader_dir), course_id)
+    if key not in _graders:
+        _graders[key] = QuizGrader(settings, course_id)
+    return _graders[key]
+
+
+def essay_ids(form: QuizForm) -> list[str]:
+    """The essay questions of a quiz."""
+    return [q.id for q in form.questions if q.type == QuestionType.ESSAY]
+
+
+def manual_grades(settings: Settings, form: QuizForm, record: store.SubmissionRecord) -> dict[str, ManualGrade]:
+    """The human grades to re-apply when this attempt is written to the gradebook (its essay grade)."""
+    if record.essay_category is None or record.essay_category not in settings.quiz.essay_categories:
+        return {}
+    share = settings.quiz.essay_categories[record.essay_category] / 100
+    points = {q.id: q.points for q in form.questions}
+    return {q_id: ManualGrade(points[q_id] * share, record.essay_comment) for q_id in essay_ids(form)}
+
+
+def feedback_of(result: GradebookResult) -> list[dict[str, Any]]:
+    """Per-question feedback from the gradebook: score, points, and whether a human has yet to grade it."""
+    return [
+        {"question": q.question_id, "score": q.score, "max": q.max_score, "pending": q.needs_manual_grade}
+        for q in result.questions
+    ]
+
+
+def _write(settings: Settings, form: QuizForm, record: store.SubmissionRecord) -> GradebookResult:
+    submission = QuizSubmission(
+        record.quiz_id, record.member, record.answers, record.submitted_at, manual_grades(settings, form, record)
+    )
+    return grader_for(settings, record.course_id).grade(submission)
+
+
+def keep_counted_attempt(settings: Settings, factory: sessionmaker[Session], form: QuizForm, member: str) -> None:
+    """Make the gradebook hold the member's counted attempt (best or last, per the quiz)."""
+    record = counted_submission(factory, form, member)
+    if record is None:
+        return
+    held = grader_for(settings, form.course_id).held_timestamp(form.quiz_id, member)
+    if held != record.submitted_at:
+        _write(settings, form, record)
+
+
+def grade_stored(settings: Settings, factory: sessionmaker[Session], submission_id: str) -> store.SubmissionRecord | None:
+    """Grade one stored submission (no-op once graded) and return it as stored afterwards."""
+    record = store.load_submission(factory, submission_id)
+    if record is None or record.status == store.GRADED:
+        return record
+    form = store.load_form(factory, record.course_id, record.quiz_id)
+    if form is None:
+        store.record_failure(factory, submission_id, f"quiz {record.course_id}/{record.quiz_id} is not released")
+        return store.load_submission(factory, submission_id)
+    result = _write(settings, form, record)
+    feedback = feedback_of(result)
+    store.record_result(factory, submission_id, result.score, result.max_score, feedback)
+    if form.rules.attempts > 1:  # with one attempt, the one just written is the one that counts
+        keep_counted_attempt(settings, factory, form, record.member)
+    return replace(record, status=store.GRADED, score=result.score, max_score=result.max_score, feedback=tuple(feedback))
+
+
+def counted_submission(factory: sessionmaker[Session], form: QuizForm, member: str) -> store.SubmissionRecord | None:
+    """The member's attempt that counts, among the graded ones."""
+    attempts = store.member_submissions(factory, member, form.course_id, form.quiz_id)
+    graded = [AttemptScore(a.attempt, a.score or 0.0) for a in attempts if a.status == store.GRADED]
+    counted = counted_attempt(form.rules.counts, graded)
+    return None if counted is None else next(a for a in attempts if a.attempt == counted.attempt)
+
+
+def grade_essay(
+    settings: Settings, factory: sessionmaker[Session], record: store.SubmissionRecord, category: str, comment: str,
+    grader_username: str,
+) -> store.SubmissionRecord:  # fmt: skip
+    """Record a secretary's grade of an attempt's essay, in the application database and in the gradebook.
+
+    Only the counted attempt (the one the gradebook holds) is graded; authorization is the caller's job.
+    """
+    if category not in settings.quiz.essay_categories:
+        raise EssayGradeError("unknown_category")
+    form = store.load_form(factory, record.course_id, record.quiz_id)
+    if form is None or not essay_ids(form):
+        raise EssayGradeError("no_essay")
+    counted = counted_submission(factory, form, record.member)
+    if counted is None or counted.id != record.id:
+        raise EssayGradeError("not_counted_attempt")
+    store.record_essay_grade(factory, record.id, category, comment, grader_username)
+    graded = store.load_submission(factory, record.id)
+    result = _write(settings, form, graded)  # the gradebook's submission, with the manual grade applied
+    store.record_result(factory, record.id, result.score, result.max_score, feedback_of(result))
+    return store.load_submission(factory, record.id)
+
+
+def now_utc() -> dt.datetime:
+    """The current moment, aware."""
+    return dt.datetime.now(dt.UTC)

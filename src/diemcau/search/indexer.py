@@ -1,0 +1,192 @@
+"""Indexing follows the content: one lecture at a time on each change, a full rebuild only on request.
+
+* a new transcript, a caption import, a correction: the transcript store calls its ``on_transcript_changed``
+  hooks with the lecture id; ``install_hooks`` subscribes ``index_lecture_from_store`` there, which re-reads
+  that one lecture's transcript and replaces its rows (documents kept);
+* a lecture unpublished (or deleted): ``sync_lecture`` (or ``remove_lecture``) removes its rows;
+* ``reindex_all`` (``diemcau search reindex``): rebuilds the whole index from ``transcripts/``.
+
+Only published lectures are indexed. Whether a lecture is published is asked of a ``PublishedLookup``
+(lecture id → bool), so the publishing workflow can be wired in without touching search; the default reads
+``lectures.status`` and counts ``ready`` and ``published`` as published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters import transcript_store
+from diemcau.adapters.db.models import LectureRow
+from diemcau.core.transcript import Segment, Transcript
+from diemcau.search.index import DEFAULT_PREFIX, LectureMeta, SearchIndex
+from diemcau.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PUBLISHED_STATUSES = frozenset({"ready", "published"})
+PublishedLookup = Callable[[str], bool]
+TranscriptLoader = Callable[[Path, str], "Transcript | None"]
+
+INDEXED, REMOVED, NO_TRANSCRIPT = "indexed", "removed", "no_transcript"
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    """What a full rebuild did."""
+
+    lectures: int
+    segments: int
+    skipped: tuple[str, ...]  # transcript folders with no published lecture behind them
+
+
+def open_index(settings: Settings, engine: Engine | None = None, prefix: str = DEFAULT_PREFIX) -> SearchIndex:
+    """The search index the settings choose: SQLite FTS5 in the data directory, or PostgreSQL.
+
+    ``auto`` follows the application database: PostgreSQL when it is PostgreSQL, else the SQLite file.
+    """
+    backend = settings.search.backend
+    if backend == "auto":
+        backend = "postgres" if settings.database_url.startswith("postgresql") else "sqlite"
+    if backend == "postgres":
+        from diemcau.search.postgres_index import PostgresSearchIndex
+
+        return PostgresSearchIndex(settings.database_url if engine is None else None, engine=engine, prefix=prefix)
+    from diemcau.search.sqlite_index import SqliteSearchIndex
+
+    return SqliteSearchIndex(settings.home / settings.search.sqlite_path, prefix=prefix)
+
+
+def lecture_meta(factory: sessionmaker[Session], lecture_id: str) -> LectureMeta | None:
+    """The metadata of a lecture from the application database, or ``None`` when there is no such lecture."""
+    with factory() as session:
+        row = session.get(LectureRow, lecture_id)
+        if row is None:
+            return None
+        created = row.created_at.date() if row.created_at else None
+        return LectureMeta(row.id, row.title, row.course_id, row.speaker or "", row.resolution or "", created)
+
+
+def published_in_database(factory: sessionmaker[Session]) -> PublishedLookup:
+    """The default lookup: a lecture is published when its ``lectures.status`` is ``ready`` or ``published``."""
+
+    def is_published(lecture_id: str) -> bool:
+        with factory() as session:
+            row = session.get(LectureRow, lecture_id)
+            return row is not None and row.status in PUBLISHED_STATUSES
+
+    return is_published
+
+
+def _segments(transcript: Transcript | None) -> tuple[Segment, ...]:
+    return transcript.segments if transcript is not None else ()
+
+
+def sync_lecture(
+    index: SearchIndex,
+    settings: Settings,
+    factory: sessionmaker[Session],
+    lecture_id: str,
+    *,
+    is_published: PublishedLookup | None = None,
+    load: TranscriptLoader = transcript_store.load_transcript,
+) -> str:
+    """Bring one lecture's rows in line with its transcript and status: ``indexed``, ``removed`` or
+    ``no_transcript`` (published, but nothing transcribed yet: its metadata is indexed, for documents)."""
+    published = (is_published or published_in_database(factory))(lecture_id)
+    meta = lecture_meta(factory, lecture_id)
+    if not published or meta is None:
+        index.remove_lecture(lecture_id)
+        return REMOVED
+    transcript = load(settings.transcripts_dir, lecture_id)
+    index.index_lecture(meta, _segments(transcript))
+    return INDEXED if transcript is not None else NO_TRANSCRIPT
+
+
+index_lecture_from_store = sync_lecture  # the name the transcript hook is known by
+
+
+def remove_lecture(index: SearchIndex, lecture_id: str) -> bool:
+    """Take an unpublished or deleted lecture out of the index; returns whether it was there."""
+    return index.remove_lecture(lecture_id)
+
+
+def _lecture_folders(transcripts_dir: Path) -> list[str]:
+    if not transcripts_dir.is_dir():
+        return []
+    return sorted(p.name for p in transcripts_dir.iterdir() if (p / transcript_store.JSON_NAME).is_file())
+
+
+def reindex_all(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    *,
+    index: SearchIndex | None = None,
+    is_published: PublishedLookup | None = None,
+    load: TranscriptLoader = transcript_store.load_transcript,
+) -> ReindexReport:
+    """Rebuild the whole index from ``transcripts/`` (published lectures only), in one transaction."""
+    own = index is None
+    index = index or open_index(settings)
+    published = is_published or published_in_database(factory)
+    skipped: list[str] = []
+    counted = [0]
+
+    metas = []
+    for lecture_id in _lecture_folders(settings.transcripts_dir):
+        meta = lecture_meta(factory, lecture_id)
+        if meta is None or not published(lecture_id):
+            skipped.append(lecture_id)
+        else:
+            metas.append(meta)
+    # Oldest first: within a ranking tier the most recently indexed rows come first, i.e. the newest lectures.
+    metas.sort(key=lambda m: (m.created_on or dt.date.min, m.lecture_id))
+
+    def lectures() -> Iterator[tuple[LectureMeta, tuple[Segment, ...]]]:
+        for meta in metas:
+            counted[0] += 1
+            yield meta, _segments(load(settings.transcripts_dir, meta.lecture_id))
+
+    try:
+        segments = index.rebuild(lectures())
+    finally:
+        if own:
+            index.close()
+    return ReindexReport(counted[0], segments, tuple(skipped))
+
+
+_installed: dict[tuple[str, str], Callable[[str], None]] = {}
+
+
+def install_hooks(settings: Settings, factory: sessionmaker[Session], index: SearchIndex | None = None) -> None:
+    """Subscribe the indexer to the transcript store's changes in this process (once per data directory).
+
+    Each write of a transcript (transcription, caption import, correction) then re-indexes that lecture. A
+    failure is logged by the store and never undoes the saved transcript; ``diemcau search reindex`` repairs.
+    """
+    key = (str(settings.home), str(settings.transcripts_dir))
+    if key in _installed:
+        return
+    target = index or open_index(settings)
+
+    def reindex(lecture_id: str) -> None:
+        outcome = sync_lecture(target, settings, factory, lecture_id)
+        log.info("search: lecture %s %s", lecture_id, outcome)
+
+    _installed[key] = reindex
+    transcript_store.on_transcript_changed.append(reindex)
+
+
+def uninstall_hooks(settings: Settings | None = None) -> None:
+    """Remove this module's hooks (for ``settings``' data directory, or all) from the transcript store."""
+    for key in list(_installed):
+        if settings is None or key == (str(settings.home), str(settings.transcripts_dir)):
+            hook = _installed.pop(key)
+            if hook in transcript_store.on_transcript_changed:
+                transcript_store.on_transcript_changed.remove(hook)

@@ -1,0 +1,207 @@
+"""The scale-out search backend: PostgreSQL full text in the application database.
+
+Tables (created by ``ensure_index``; the index is derived data, so no Alembic migration): ``search_lectures``
+(metadata) and ``search_segments`` (one row per segment or document passage) with two ``tsvector`` columns
+on the 'simple' configuration (no stemming, no stop words — Vietnamese has neither in PostgreSQL):
+
+* ``exact_tsv`` — our NFC lowercase tokens, diacritics kept;
+* ``folded_tsv`` — the same tokens through ``diemcau_fold()``: an IMMUTABLE SQL function wrapping ``unaccent``
+  (with its dictionary named, which is what makes it safe to call immutable) plus an explicit đ→d.
+
+Both have GIN indexes. Queries fold on the server with the same function, so index and query always agree.
+Phrases use ``phraseto_tsquery`` (``<->`` between adjacent words) on bound parameters — a query is never
+spliced into SQL or into tsquery syntax, so no input can break it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from diemcau.core.search_match import EXACT, Tier
+from diemcau.core.search_query import SearchQuery
+from diemcau.core.search_results import DOCUMENT, SPOKEN, SegmentMatch
+from diemcau.core.search_text import index_forms
+from diemcau.core.transcript import Segment
+from diemcau.search.index import (
+    DEFAULT_PREFIX,
+    LectureMeta,
+    LectureNotIndexed,
+    TieredSearch,
+    lecture_conditions,
+    meta_row,
+    passages,
+)
+
+FOLD_FUNCTION = """CREATE OR REPLACE FUNCTION diemcau_fold(text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT translate({schema}.unaccent('{schema}.unaccent'::regdictionary, $1), 'đĐ', 'dd') $$"""
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS search_lectures (
+        lecture_id varchar(64) PRIMARY KEY, title text NOT NULL, course_id text NOT NULL, speaker text NOT NULL,
+        resolution text NOT NULL, speaker_folded text NOT NULL, resolution_folded text NOT NULL, created_on text)""",
+    """CREATE TABLE IF NOT EXISTS search_segments (
+        id bigserial PRIMARY KEY, lecture_id varchar(64) NOT NULL, course_id text NOT NULL, kind text NOT NULL,
+        doc_name text NOT NULL DEFAULT '', page integer, start double precision, "end" double precision,
+        text text NOT NULL, exact_tsv tsvector NOT NULL, folded_tsv tsvector NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS search_segments_exact ON search_segments USING gin (exact_tsv)",
+    "CREATE INDEX IF NOT EXISTS search_segments_folded ON search_segments USING gin (folded_tsv)",
+    "CREATE INDEX IF NOT EXISTS search_segments_lecture ON search_segments (lecture_id, kind, doc_name)",
+    "CREATE INDEX IF NOT EXISTS search_segments_course ON search_segments (course_id)",
+)
+
+INSERT = text(
+    'INSERT INTO search_segments (lecture_id, course_id, kind, doc_name, page, start, "end", text, exact_tsv, '
+    "folded_tsv) VALUES (:lecture_id, :course_id, :kind, :doc_name, :page, :start, :end, :text, "
+    "to_tsvector('simple', :exact), to_tsvector('simple', diemcau_fold(:exact)))"
+)
+
+
+def tsquery_sql(tier: Tier) -> tuple[str, dict[str, str]]:
+    """The tsquery of a tier as SQL over bound parameters: each group a ``phraseto_tsquery``, ANDed (pure)."""
+    fold = "{}" if tier.column == EXACT else "diemcau_fold({})"
+    parts, params = [], {}
+    for i, group in enumerate(tier.groups):
+        params[f"g{i}"] = " ".join(group)
+        parts.append(f"phraseto_tsquery('simple', {fold.format(f':g{i}')})")
+    return " && ".join(parts), params
+
+
+class PostgresSearchIndex(TieredSearch):
+    """Search on PostgreSQL full text, in the database at ``url`` (or on ``engine``)."""
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None, prefix: str = DEFAULT_PREFIX) -> None:
+        if engine is None and url is None:
+            raise ValueError("PostgresSearchIndex needs a database URL or an engine")
+        self._owns_engine = engine is None
+        self.engine = engine if engine is not None else create_engine(url, pool_pre_ping=True)  # type: ignore[arg-type]
+        self.prefix = prefix
+        self.ensure_index()
+
+    def close(self) -> None:
+        """Dispose of the engine if this index created it."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def ensure_index(self) -> None:
+        """Create the unaccent extension, the fold function, tables and GIN indexes (idempotent)."""
+        with self.engine.connect() as db:
+            ready = db.execute(text("SELECT to_regclass('search_segments') IS NOT NULL AND "
+                                    "EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'diemcau_fold')")).scalar()  # fmt: skip
+        if ready:
+            return
+        with self.engine.begin() as db:
+            db.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent"))
+            if db.execute(text("SELECT 1 FROM pg_proc WHERE proname = 'diemcau_fold'")).first() is None:
+                schema = db.execute(text(
+                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                    "WHERE e.extname = 'unaccent'"
+                )).scalar_one()  # fmt: skip
+                db.execute(text(FOLD_FUNCTION.format(schema=f'"{schema}"')))
+            for statement in SCHEMA:
+                db.execute(text(statement))
+
+    def _delete_rows(self, db: Connection, lecture_id: str, kind: str | None = None, doc_name: str | None = None) -> None:
+        sql, params = "DELETE FROM search_segments WHERE lecture_id = :l", {"l": lecture_id}
+        if kind is not None:
+            sql, params = sql + " AND kind = :k AND doc_name = :d", {**params, "k": kind, "d": doc_name}
+        db.execute(text(sql), params)
+
+    def _insert_rows(self, db: Connection, lecture_id: str, course_id: str, rows: Iterable[tuple]) -> int:
+        batch = [
+            {"lecture_id": lecture_id, "course_id": course_id, "kind": kind, "doc_name": doc_name, "page": page,
+             "start": start, "end": end, "text": body, "exact": index_forms(body)[0]}
+            for kind, doc_name, page, start, end, body in rows
+        ]  # fmt: skip
+        if batch:
+            db.execute(INSERT, batch)
+        return len(batch)
+
+    def _store_lecture(self, db: Connection, meta: LectureMeta, segments: Iterable[Segment]) -> int:
+        self._delete_rows(db, meta.lecture_id, SPOKEN, "")
+        row = meta_row(meta)
+        updates = ", ".join(f"{key} = EXCLUDED.{key}" for key in row if key != "lecture_id")
+        db.execute(text(f"INSERT INTO search_lectures ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)}) "
+                        f"ON CONFLICT (lecture_id) DO UPDATE SET {updates}"), row)  # fmt: skip
+        db.execute(text("UPDATE search_segments SET course_id = :c WHERE lecture_id = :l"),
+                   {"c": meta.course_id, "l": meta.lecture_id})  # fmt: skip
+        spoken = ((SPOKEN, "", None, s.start, s.end, s.text) for s in segments if s.text.strip())
+        return self._insert_rows(db, meta.lecture_id, meta.course_id, spoken)
+
+    def index_lecture(self, meta: LectureMeta, segments: Iterable[Segment]) -> int:
+        """Replace a lecture's metadata and spoken segments, keeping its documents; returns segments indexed."""
+        with self.engine.begin() as db:
+            return self._store_lecture(db, meta, segments)
+
+    def index_document(self, lecture_id: str, doc_name: str, text_pages: Sequence[str]) -> int:
+        """Replace one document of an indexed lecture; raises ``LectureNotIndexed`` for an unknown lecture."""
+        with self.engine.begin() as db:
+            course = db.execute(text("SELECT course_id FROM search_lectures WHERE lecture_id = :l"),
+                                {"l": lecture_id}).scalar()  # fmt: skip
+            if course is None:
+                raise LectureNotIndexed(lecture_id)
+            self._delete_rows(db, lecture_id, DOCUMENT, doc_name)
+            rows = ((DOCUMENT, doc_name, page, None, None, body) for page, body in passages(text_pages))
+            return self._insert_rows(db, lecture_id, course, rows)
+
+    def remove_lecture(self, lecture_id: str) -> bool:
+        """Forget a lecture, its segments and its documents; returns whether it was indexed."""
+        with self.engine.begin() as db:
+            self._delete_rows(db, lecture_id)
+            result = db.execute(text("DELETE FROM search_lectures WHERE lecture_id = :l"), {"l": lecture_id})
+            return result.rowcount > 0
+
+    def rebuild(self, lectures: Iterable[tuple[LectureMeta, Iterable[Segment]]]) -> int:
+        """Empty the index and index ``lectures`` in one transaction."""
+        with self.engine.begin() as db:
+            db.execute(text("DELETE FROM search_segments"))
+            db.execute(text("DELETE FROM search_lectures"))
+            return sum(self._store_lecture(db, meta, segments) for meta, segments in lectures)
+
+    def lecture_ids(self) -> set[str]:
+        """The ids of every indexed lecture."""
+        with self.engine.connect() as db:
+            return set(db.execute(text("SELECT lecture_id FROM search_lectures")).scalars())
+
+    def _candidates(
+        self, tier: Tier, courses: frozenset[str] | None, query: SearchQuery, limit: int
+    ) -> list[tuple[int, float]]:
+        tsquery, params = tsquery_sql(tier)
+        column = f"{tier.column}_tsv"
+        sql = (f"SELECT id, -id FROM search_segments, (SELECT {tsquery} AS q) AS query "
+               f"WHERE {column} @@ query.q")  # fmt: skip
+        if courses is not None:
+            sql += " AND course_id = ANY(:courses)"
+            params["courses"] = sorted(courses)
+        conditions, lecture_params = lecture_conditions(query)
+        if conditions:
+            sql += f" AND lecture_id IN (SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)})"
+        try:
+            with self.engine.connect() as db:
+                rows = db.execute(text(sql + " ORDER BY id DESC LIMIT :limit"),
+                                  {**params, **lecture_params, "limit": limit})  # fmt: skip
+                return [(row[0], float(row[1])) for row in rows]
+        except DBAPIError:  # defence in depth: the query is built from bound parameters only
+            return []
+
+    def _places(self, ranked: dict[int, tuple[int, float]]) -> list[SegmentMatch]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                text('SELECT id, lecture_id, kind, start, "end", doc_name, page FROM search_segments '
+                     "WHERE id = ANY(:ids)"),
+                {"ids": list(ranked)},
+            ).all()  # fmt: skip
+        return [SegmentMatch(row[0], row[1], "", "", row[2], row[3], row[4], "", row[5], row[6], *ranked[row[0]])
+                for row in rows]  # fmt: skip
+
+    def _texts(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                text("SELECT s.id, l.title, l.course_id, s.text FROM search_segments s "
+                     "JOIN search_lectures l USING (lecture_id) WHERE s.id = ANY(:ids)"),
+                {"ids": ids},
+            ).all()  # fmt: skip
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}

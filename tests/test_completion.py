@@ -1,0 +1,80 @@
+"""Completion from real records: progress, screenings and the official report, scoped by the org tree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+
+from diemcau.adapters.db.completion import course_completion
+from diemcau.adapters.db.progress import record_events
+from diemcau.adapters.db.screenings import ScreeningRefused, record_screening
+from diemcau.adapters.reports.official import ReportError, official_report
+from diemcau.core.progress import EventKind, ProgressEvent
+from diemcau.core.roles import Grant, Role, Viewer
+from tests.seed import seed_small_province
+from tests.transcript_fixtures import LECTURE_ID, seed_lecture
+
+TODAY = dt.date(2026, 11, 22)
+
+
+def _seed(factory):  # type: ignore[no-untyped-def]
+    seeded = seed_small_province(factory)
+    seed_lecture(factory)  # a ready 600 s lecture in course nq-cb-a1 (audience: cell A1)
+    return seeded
+
+
+def _statuses(factory, scopes):  # type: ignore[no-untyped-def]
+    completion = course_completion(factory, "nq-cb-a1", scopes, TODAY)
+    return {m.card_number: (str(m.status), m.completion.missing) for m in completion.members}
+
+
+def test_watching_95_percent_completes_a_course_without_quizzes(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """With no quiz released, does 95 % watched complete the course, 50 % make it 'in progress', nothing 'not started'?"""
+    seeded = _seed(session_factory)
+    paths = seeded["paths"]
+    record_events(session_factory, "a1001", LECTURE_ID, 600, [ProgressEvent("e1", EventKind.HEARTBEAT, 0, 575, 1)])
+    record_events(session_factory, "a1002", LECTURE_ID, 600, [ProgressEvent("e1", EventKind.HEARTBEAT, 0, 300, 1)])
+    statuses = _statuses(session_factory, [paths["cb-a1"]])
+    assert statuses["a1001"] == ("completed", ())
+    assert statuses["a1002"] == ("in_progress", (f"lecture:{LECTURE_ID}",))
+    assert {s for card, (s, _) in statuses.items() if card not in ("a1001", "a1002")} <= {"not_started"}
+
+
+def test_screening_counts_and_is_scoped_to_the_secretarys_cell(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does a screening recorded by the cell's secretary complete attendees, and is another cell's member refused?"""
+    seeded = _seed(session_factory)
+    paths = seeded["paths"]
+    secretary = Viewer(seeded["users"]["secretary"], paths["cb-a1"], (Grant(Role.SECRETARY, paths["cb-a1"]),))
+    record_screening(session_factory, secretary, LECTURE_ID, TODAY, "Nhà văn hoá thôn", ["a1001"])
+    assert _statuses(session_factory, [paths["cb-a1"]])["a1001"] == ("completed", ())
+    with pytest.raises(ScreeningRefused) as refused:
+        record_screening(session_factory, secretary, LECTURE_ID, TODAY, "", ["a1001", "b1001"])
+    assert refused.value.code == "screening_members_outside" and "b1001" in refused.value.params["cards"]
+    completion = course_completion(session_factory, "nq-cb-a1", [paths["cb-a1"]], TODAY)
+    assert [m.card_number for m in completion.members if m.screened] == ["a1001"]  # nothing half-stored
+
+
+def test_scope_limits_who_is_counted(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does a scope outside the course audience count nobody, and an overdue deadline mark the unfinished?"""
+    seeded = _seed(session_factory)
+    assert course_completion(session_factory, "nq-cb-a1", [seeded["paths"]["cb-b1"]], TODAY).members == ()
+    late = course_completion(session_factory, "nq-cb-a1", [seeded["paths"]["cb-a1"]], dt.date(2099, 1, 1))
+    deadline = late.deadline
+    expected = "overdue" if deadline is not None else "not_started"
+    assert {str(m.status) for m in late.members} == {expected}
+
+
+def test_official_report_lists_who_is_not_done(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does the XLSX report for the commune list each member not yet done, and refuse an unknown unit?"""
+    _seed(sqlite_factory)
+    record_events(sqlite_factory, "a1001", LECTURE_ID, 600, [ProgressEvent("e1", EventKind.ENDED, 0, 600, 1)])
+    data, name = official_report(sqlite_factory, "xa-a", "nq-cb-a1", "xlsx", TODAY)
+    assert name == "bao-cao_xa-a_nq-cb-a1.xlsx"
+    not_done = load_workbook(BytesIO(data)).worksheets[1]
+    cards = [row[1] for row in not_done.iter_rows(min_row=2, values_only=True)]
+    assert "a1001" not in cards and cards  # the one who finished is not listed, others are
+    with pytest.raises(ReportError):
+        official_report(sqlite_factory, "khong-co", "nq-cb-a1", "pdf", TODAY)

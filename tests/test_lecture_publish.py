@@ -1,0 +1,277 @@
+"""Publishing lectures with the real CLI, real ffmpeg and real yt-dlp, on a bare data directory.
+
+No worker runs here, so ``--wait`` runs the jobs in-process — as ``make demo`` will.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner, Result
+
+from diemcau.adapters.db.engine import make_engine, make_sessionmaker
+from diemcau.adapters.db.models import JobRow, LectureRow
+from diemcau.adapters.db.models_media import IngestRunRow, LectureMediaRow
+from diemcau.apps.cli import app
+from diemcau.i18n import t
+from diemcau.jobs.ingest import transcriber
+from tests.media_fixtures import ffmpeg, make_speech, make_video
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Good and bad sources, generated once for the module."""
+    root = tmp_path_factory.mktemp("clips")
+    video = make_video(root / "video.mp4", seconds=3.0)
+    faststart = root / "faststart.mp4"
+    ffmpeg("-i", str(video), "-c", "copy", "-movflags", "+faststart", str(faststart))
+    data = video.read_bytes()
+    (root / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    fast = faststart.read_bytes()
+    (root / "truncated_faststart.mp4").write_bytes(fast[: len(fast) * 2 // 3])
+    (root / "empty.mp4").write_bytes(b"")
+    (root / "notes.mp4").write_text("Đây là ghi chú, không phải video.\n" * 20, encoding="utf-8")
+    (root / "page.html").write_text("<html><body><p>Không có video ở đây</p></body></html>", encoding="utf-8")
+    make_video(root / "silent.mp4", seconds=2.0, audio=False)
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=300:duration=8", "-ac", "2", str(root / "big.wav"))  # ~1.4 MiB
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=500:duration=0.01", "-t", "0", "-c:a", "aac", str(root / "zero.m4a"))
+    make_speech(root / "speech.m4a")
+    return {path.name: path for path in root.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def web(clips: dict[str, Path]) -> Iterator[str]:
+    """A local HTTP server in a thread, serving the clips folder."""
+    folder = next(iter(clips.values())).parent
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves the folder; anything under ``/down/`` answers 503, like a server in trouble."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/down/"):
+            self.send_error(503)
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A bare data directory with one course."""
+    environ = {
+        "DIEMCAU_HOME": str(tmp_path / "var"),
+        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
+        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
+        "DIEMCAU_CONFIG": str(tmp_path / "var" / "diemcau.toml"),
+        "DIEMCAU_MEDIA__MAX_SIZE_MB": "1",
+        "DIEMCAU_MEDIA__MAX_DURATION_SECONDS": "60",
+    }
+    invoke(environ, "course", "create", "nq1", "--title", "Nghị quyết 1")
+    invoke(environ, "course", "create", "nq2", "--title", "Nghị quyết 2")
+    return environ
+
+
+def invoke(env: dict[str, str], *args: str, code: int = 0) -> Result:
+    """Run the CLI and check its exit code."""
+    result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result
+
+
+def publish(env: dict[str, str], source: str, *extra: str, code: int = 0, course: str = "nq1") -> dict:
+    """``lecture publish SOURCE --wait --json``; returns the JSON of its last line."""
+    args = ["lecture", "publish", source, "--course", course, "--title", "Bài giảng", "--wait", "--json", *extra]
+    result = invoke(env, *args, code=code)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def media_root(env: dict[str, str]) -> Path:
+    return Path(env["DIEMCAU_HOME"]) / "media"
+
+
+def counts(env: dict[str, str]) -> tuple[int, int]:
+    """(lecture rows, lecture media rows) in the data directory's database."""
+    engine = make_engine(f"sqlite:///{Path(env['DIEMCAU_HOME']) / 'diemcau.sqlite'}")
+    try:
+        with make_sessionmaker(engine)() as session:
+            lectures = session.scalar(select(func.count()).select_from(LectureRow))
+            media = session.scalar(select(func.count()).select_from(LectureMediaRow))
+            return lectures or 0, media or 0
+    finally:
+        engine.dispose()
+
+
+def stage_runs(env: dict[str, str]) -> list[dict]:
+    """Each ingest run's count of stage starts."""
+    engine = make_engine(f"sqlite:///{Path(env['DIEMCAU_HOME']) / 'diemcau.sqlite'}")
+    try:
+        with make_sessionmaker(engine)() as session:
+            return [run.stage_runs for run in session.scalars(select(IngestRunRow).order_by(IngestRunRow.created_at))]
+    finally:
+        engine.dispose()
+
+
+def stray_files(env: dict[str, str]) -> list[Path]:
+    """Files left in the media store or in ingest work folders."""
+    home = Path(env["DIEMCAU_HOME"])
+    return [p for folder in (home / "media", home / "jobs" / "ingest") if folder.exists() for p in folder.rglob("*")]
+
+
+def duration_of(path: Path) -> float:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(out.stdout)
+
+
+def test_publish_local_video_makes_every_rendition(env: dict[str, str], clips: dict[str, Path]) -> None:
+    """Does a local video become a ready lecture with audio-only, a ladder capped at 240p, poster and m4a?"""
+    lecture = publish(env, str(clips["video.mp4"]), "--no-transcribe")
+    assert lecture["status"] == "ready" and lecture["transcript"] == "skipped"
+    folder = media_root(env) / lecture["sha256"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "audio", "audio.m4a", "manifest.json", "master.m3u8", "poster.jpg", "v240",
+    ]  # fmt: skip
+    master = (folder / "master.m3u8").read_text()
+    assert master.index("v240/index.m3u8") < master.index("audio/index.m3u8")
+    assert 'CODECS="mp4a.40.2"\naudio/index.m3u8' in master and "RESOLUTION=426x240" in master
+    assert abs(duration_of(folder / "audio.m4a") - 3.0) < 0.2
+    assert (folder / "poster.jpg").read_bytes()[:2] == b"\xff\xd8"
+    audio = (folder / "audio" / "index.m3u8").read_text()
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in audio and audio.rstrip().endswith("#EXT-X-ENDLIST")
+    assert counts(env) == (1, 1) and not list((Path(env["DIEMCAU_HOME"]) / "jobs" / "ingest").iterdir())
+
+
+def test_publish_speech_without_video(env: dict[str, str], clips: dict[str, Path]) -> None:
+    """Does a talk without video get the audio-only rendition, an m4a and a waveform poster only?"""
+    lecture = publish(env, str(clips["speech.m4a"]), "--no-transcribe")
+    manifest = json.loads((media_root(env) / lecture["sha256"] / "manifest.json").read_text())
+    assert [r["name"] for r in manifest["renditions"]] == ["audio"] and manifest["has_video"] is False
+    assert 30_000 < manifest["renditions"][0]["average_bandwidth"] < 70_000
+
+
+@pytest.mark.skipif(transcriber() is None, reason="no transcribe_lecture task registered")
+def test_wait_includes_the_transcription(env: dict[str, str], clips: dict[str, Path]) -> None:
+    """Without --no-transcribe, is the transcription queued after ingest, and does --wait return only once its
+    job is over?"""
+    lecture = publish(env, str(clips["speech.m4a"]))
+    assert lecture["status"] == "ready" and lecture["transcript"] == "queued"
+    engine = make_engine(f"sqlite:///{Path(env['DIEMCAU_HOME']) / 'diemcau.sqlite'}")
+    try:
+        with make_sessionmaker(engine)() as session:
+            jobs = {job.kind: job.status for job in session.scalars(select(JobRow))}
+    finally:
+        engine.dispose()
+    assert jobs["ingest"] == "done" and len(jobs) == 2 and all(status in ("done", "failed") for status in jobs.values())
+
+
+def test_publish_from_url(env: dict[str, str], web: str) -> None:
+    """Does a direct media link served over HTTP publish like a local file?"""
+    lecture = publish(env, f"{web}/video.mp4", "--no-transcribe")
+    assert lecture["status"] == "ready" and lecture["source"] == f"{web}/video.mp4"
+    assert (media_root(env) / lecture["sha256"] / "master.m3u8").is_file()
+
+
+def test_list_and_show(env: dict[str, str], clips: dict[str, Path]) -> None:
+    """Do ``lecture list`` and ``lecture show`` report the lecture and its status?"""
+    lecture = publish(env, str(clips["speech.m4a"]), "--speaker", "Đồng chí Bí thư", "--no-transcribe")
+    listed = json.loads(invoke(env, "lecture", "list", "--json").stdout)
+    assert [(r["id"], r["status"], r["speaker"]) for r in listed] == [(lecture["id"], "ready", "Đồng chí Bí thư")]
+    shown = invoke(env, "lecture", "show", lecture["id"]).stdout
+    assert f"id: {lecture['id']}" in shown and "status: ready" in shown
+    invoke(env, "lecture", "show", "khongco123", code=1)
+
+
+def test_republishing_the_same_file_reuses_the_media(env: dict[str, str], clips: dict[str, Path]) -> None:
+    """Does publishing the same bytes again give back the lecture, and another course reuse the media, with
+    one transcode in all?"""
+    first = publish(env, str(clips["video.mp4"]), "--no-transcribe")
+    again = publish(env, str(clips["video.mp4"]), "--no-transcribe")
+    assert again["id"] == first["id"] and again["existing"] is True
+    other = publish(env, str(clips["video.mp4"]), "--no-transcribe", course="nq2")
+    assert other["id"] != first["id"] and other["sha256"] == first["sha256"] and other["status"] == "ready"
+    runs = stage_runs(env)
+    assert len(runs) == 2 and runs[0]["rendition:audio"] == 1 and "rendition:audio" not in runs[1]
+    assert [p.name for p in media_root(env).iterdir() if not p.name.startswith(".")] == [first["sha256"]]
+
+
+BAD_FILES = [
+    ("empty.mp4", "empty"),
+    ("notes.mp4", "not_media"),
+    ("page.html", "not_media"),
+    ("truncated.mp4", "corrupt"),
+    ("truncated_faststart.mp4", "corrupt"),
+    ("silent.mp4", "no_audio"),
+    ("zero.m4a", "zero_length"),
+    ("big.wav", "too_large"),
+]
+
+
+@pytest.mark.parametrize(("name", "code"), BAD_FILES)
+def test_bad_file_is_refused_leaving_nothing(env: dict[str, str], clips: dict[str, Path], name: str, code: str) -> None:
+    """Is each bad source refused with its own Vietnamese message, with no lecture row and no stray files?"""
+    result = publish(env, str(clips[name]), code=1)
+    params = {"size_mb": round(clips[name].stat().st_size / 2**20, 1), "max_mb": 1} if code == "too_large" else {}
+    assert result["status"] == "failed" and result["error"] == t(f"media.{code}", **params)
+    assert counts(env) == (0, 0) and stray_files(env) == []
+
+
+def test_over_the_duration_limit_is_refused(env: dict[str, str], clips: dict[str, Path]) -> None:
+    """Is a lecture longer than ``media.max_duration_seconds`` refused, saying how long it is and the limit?"""
+    result = publish(env | {"DIEMCAU_MEDIA__MAX_DURATION_SECONDS": "2"}, str(clips["video.mp4"]), code=1)
+    assert result["error"] == t("media.too_long", duration="0:00:03", limit="0:00:02")
+    assert counts(env) == (0, 0) and stray_files(env) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "code"), [("missing.mp4", "url_not_found"), ("page.html", "url_not_media"), ("notes.mp4", "not_media")]
+)
+def test_bad_url_is_refused_leaving_nothing(env: dict[str, str], web: str, name: str, code: str) -> None:
+    """Is a URL that is missing, not media, or serves a non-media file refused clearly, leaving nothing?"""
+    url = f"{web}/{name}"
+    result = publish(env, url, code=1)
+    assert result["status"] == "failed" and result["error"] == t(f"media.{code}", url=url)
+    assert counts(env) == (0, 0) and stray_files(env) == []
+
+
+def test_missing_file_and_unknown_course_are_refused(env: dict[str, str], clips: dict[str, Path]) -> None:
+    """Are a missing file and an unknown course refused before anything starts?"""
+    result = publish(env, "/khong/co/tep.mp4", code=1)
+    assert result["error"] == t("media.file_not_found", path="/khong/co/tep.mp4")
+    result = publish(env, str(clips["video.mp4"]), code=1, course="khong-co")
+    assert result["error"] == t("media.course_not_found", course="khong-co")
+    assert counts(env) == (0, 0) and stray_files(env) == []
+
+
+
+def test_transient_failure_is_retried_then_reported(env: dict[str, str], web: str) -> None:
+    """Is a server error retried ``jobs.retries`` times before the lecture is refused with the reason?"""
+    url = f"{web}/down/bai-giang.mp4"
+    retrying = env | {"DIEMCAU_JOBS__RETRIES": "2", "DIEMCAU_MEDIA__RETRY_DELAY_SECONDS": "0"}
+    result = publish(retrying, url, code=1)
+    assert result["error"] == t("media.url_unavailable", url=url, status=503)
+    engine = make_engine(f"sqlite:///{Path(env['DIEMCAU_HOME']) / 'diemcau.sqlite'}")
+    try:
+        with make_sessionmaker(engine)() as session:
+            assert [(job.status, job.attempts) for job in session.scalars(select(JobRow))] == [("failed", 3)]
+    finally:
+        engine.dispose()
+    assert counts(env) == (0, 0) and stray_files(env) == []

@@ -1,0 +1,122 @@
+"""The media rules without encoding: ladder planning, playlists, safe paths, sniffing, the store, and the
+lecture records on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters.db import lectures as db
+from diemcau.adapters.db.engine import transaction
+from diemcau.adapters.db.lecture_reads import load_lecture, load_lectures, media_of
+from diemcau.adapters.media_store import LocalMediaStore
+from diemcau.core.lecture import is_valid_lecture_id, media_content_type, new_lecture_id, safe_media_path
+from diemcau.jobs.ingest import DbRunLog
+from diemcau.media.package import master_playlist
+from diemcau.media.probe import clock, looks_like_media
+from diemcau.media.transcode import plan_renditions, scaled_width
+from diemcau.media.types import MediaInfo, Rendition
+from tests.seed import seed_small_province
+
+
+@pytest.mark.parametrize(
+    ("height", "expected"),
+    [(1080, ["audio", "v240", "v360", "v720"]), (720, ["audio", "v240", "v360", "v720"]),
+     (480, ["audio", "v240", "v360"]), (240, ["audio", "v240"]), (144, ["audio", "v144"]), (0, ["audio"])],
+)  # fmt: skip
+def test_ladder_stops_at_the_source_height(height: int, expected: list[str]) -> None:
+    """Is the ladder capped at the source's height, with audio-only always first?"""
+    info = MediaInfo(60.0, has_video=height > 0, width=height * 16 // 9, height=height)
+    assert [spec.name for spec in plan_renditions(info)] == expected
+
+
+def test_scaled_width_is_even() -> None:
+    """Does a 4:3 source scaled to 240 lines get the even width ffmpeg's scale=-2 gives?"""
+    assert scaled_width(MediaInfo(1.0, True, 640, 480), 240) == 320
+    assert scaled_width(MediaInfo(1.0, True, 1280, 720), 360) == 640
+
+
+def test_master_playlist_lists_video_lowest_first_then_audio() -> None:
+    """Does the master list the video ladder by bandwidth, then the audio-only variant without RESOLUTION?"""
+    def rendition(name: str, height: int, bandwidth: int) -> Rendition:
+        codecs = "mp4a.40.2" if not height else "avc1.4d401e,mp4a.40.2"
+        return Rendition(name, name, f"{name}/index.m3u8", bandwidth, bandwidth - 10, height * 16 // 9, height, codecs, 1)
+
+    text = master_playlist([rendition("audio", 0, 52000), rendition("v360", 360, 700000), rendition("v240", 240, 320000)])
+    lines = text.splitlines()
+    assert [line for line in lines if not line.startswith("#")] == ["v240/index.m3u8", "v360/index.m3u8", "audio/index.m3u8"]
+    assert lines[-2] == '#EXT-X-STREAM-INF:BANDWIDTH=52000,AVERAGE-BANDWIDTH=51990,CODECS="mp4a.40.2"'
+
+
+@pytest.mark.parametrize(
+    ("path", "safe"),
+    [("master.m3u8", True), ("v240/seg_00001.ts", True), ("audio.m4a", True), ("poster.jpg", True),
+     ("../x.m3u8", False), ("a/../b.ts", False), ("/etc/passwd", False), (".staging/x.ts", False),
+     ("a/b/c.ts", False), ("v240/", False), ("run.py", False), ("", False), ("v240\\..\\x.ts", False)],
+)  # fmt: skip
+def test_safe_media_path(path: str, safe: bool) -> None:
+    """Are only plain names (one folder deep) of served kinds accepted?"""
+    assert (safe_media_path(path) is not None) is safe
+
+
+def test_content_types_and_ids() -> None:
+    """Do media names map to the types players expect, and are new lecture ids valid and distinct?"""
+    assert media_content_type("index.m3u8") == "application/vnd.apple.mpegurl"
+    assert media_content_type("seg_00000.ts") == "video/mp2t" and media_content_type("x.exe") is None
+    ids = {new_lecture_id() for _ in range(200)}
+    assert len(ids) == 200 and all(is_valid_lecture_id(i) and i[0] != "-" for i in ids)
+
+
+def test_sniffing_tells_damaged_media_from_other_files() -> None:
+    """Do container signatures mark a file as media (so a failed probe means damage, not a wrong file)?"""
+    assert looks_like_media(b"\x00\x00\x00\x20ftypisom" + bytes(20))
+    assert looks_like_media(b"ID3\x04\x00") and looks_like_media(b"\x1a\x45\xdf\xa3\x01")
+    assert not looks_like_media("Đây là ghi chú".encode()) and not looks_like_media(b"<html>")
+    assert clock(3725.4) == "1:02:05"
+
+
+def test_store_publishes_whole_folders_only(tmp_path: Path) -> None:
+    """Does ``put`` make a folder appear at once, keep the first copy on a second put, and refuse bad names?"""
+    store = LocalMediaStore(tmp_path / "media")
+    sha = "c" * 64
+    for copy in ("one", "two"):
+        folder = tmp_path / copy
+        folder.mkdir()
+        (folder / "master.m3u8").write_text(copy)
+        store.put(sha, folder)
+        assert not folder.exists()
+    assert store.has(sha) and store.local_path(sha, "master.m3u8").read_text() == "one"  # type: ignore[union-attr]
+    assert store.local_path(sha, "../x.m3u8") is None and sorted(p.name for p in (tmp_path / "media").iterdir()) == [sha]
+    with pytest.raises(ValueError):
+        store.has("../etc")
+    store.remove(sha)
+    assert not store.has(sha)
+
+
+def test_run_lifecycle_on_both_databases(session_factory: sessionmaker[Session]) -> None:
+    """On SQLite and PostgreSQL: does a run stay invisible to members until probed, claim once, checkpoint,
+    and finish as a ready lecture found again by its sha256?"""
+    seed_small_province(session_factory)
+    request = db.PublishRequest("/tmp/bai.mp4", "nq-cb-a1", "Bài 1", transcribe=False)
+    with transaction(session_factory) as session:
+        db.create_run(session, "run1", "lecABC123", request)
+    assert load_lecture(session_factory, "lecABC123") is None
+    assert load_lecture(session_factory, "lecABC123", pending=True).status == "processing"  # type: ignore[union-attr]
+    assert db.claim_run(session_factory, "run1", "host:1", lambda run: False)
+    assert not db.claim_run(session_factory, "run1", "host:2", lambda run: False)  # held by a live worker
+    assert db.claim_run(session_factory, "run1", "host:2", lambda run: True)  # taken over from a dead one
+    log = DbRunLog(session_factory, "run1")
+    log.started("fetch")
+    log.finished("fetch", {"path": "/x", "sha256": "d" * 64, "size_bytes": 1, "title": ""})
+    log.finished("probe", {"duration_seconds": 4.0, "has_video": False, "width": 0, "height": 0})
+    log.progress("probe", 12.5)
+    assert set(log.checkpoints()) == {"fetch", "probe"}
+    assert media_of(session_factory, "lecABC123") == ("nq-cb-a1", "processing", "d" * 64)
+    db.finish_run(session_factory, "run1", "skipped")
+    [record] = load_lectures(session_factory, {"nq-cb-a1"}, pending=True)
+    assert (record.status, record.progress, record.stage, record.duration_seconds) == ("ready", 100.0, "done", 4.0)
+    with session_factory() as session:
+        assert db.existing_lecture(session, "nq-cb-a1", sha256="d" * 64) == "lecABC123"
+        assert db.existing_lecture(session, "nq-tinh", sha256="d" * 64) is None

@@ -1,0 +1,161 @@
+"""The transcription job and ``diemcau transcribe``: progress in ``jobs``, failures recorded, crash and resume.
+
+The crash test runs real ``diemcau worker`` processes on the SQLite queue, kills one with SIGKILL in the middle
+of a lecture, and checks that the next worker finishes it from the checkpoint without decoding again the
+windows the first one had finished.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from diemcau.adapters.db import transcription_jobs as jobs
+from diemcau.adapters.transcript_edits import apply_edit
+from diemcau.adapters.transcript_store import load_transcript
+from diemcau.apps import setup_steps
+from diemcau.apps.cli import app
+from diemcau.asr.errors import TranscriptionError
+from diemcau.jobs.ingest import factory_for, use_settings
+from diemcau.jobs.transcribe_task import enqueue_transcription, run_transcription, work_dir
+from diemcau.settings import Settings, load_settings
+from tests.asr_fixtures import asr_environ, asr_settings, clips, whisper_dir  # noqa: F401 - fixtures
+from tests.transcript_fixtures import seed_lecture
+
+LECTURE = "lecJob0001"
+GREEDY = {"DIEMCAU_TRANSCRIPTION__BEAM_SIZE": "1"}  # these tests are about jobs, not accuracy: decode faster
+BIN = Path(sys.executable).parent
+
+
+def ready(settings: Settings, lecture_id: str = LECTURE):  # type: ignore[no-untyped-def]
+    """A migrated data directory with the lecture's row; the job runner's session factory."""
+    setup_steps.ensure_data_dir(settings)
+    setup_steps.ensure_database(settings)
+    use_settings(settings)
+    factory = factory_for(settings.database_url)
+    seed_lecture(factory, lecture_id)
+    return factory
+
+
+def test_corrupt_audio_fails_the_job_with_a_message_and_writes_nothing(
+    asr_settings: Settings, clips: dict[str, Path]  # noqa: F811
+) -> None:
+    """Does a corrupt file fail the job with the trainer's (Vietnamese) message, leaving no transcript or work?"""
+    factory = ready(asr_settings)
+    with pytest.raises(TranscriptionError):
+        run_transcription(asr_settings, LECTURE, audio=str(clips["corrupt"]))
+    job = jobs.load_job(factory, LECTURE)
+    assert job is not None and job.status == "failed" and "Không đọc được âm thanh" in job.error
+    assert load_transcript(asr_settings.transcripts_dir, LECTURE) is None
+    assert not work_dir(asr_settings, LECTURE).exists()
+
+
+def cli(environ: dict[str, str], *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, ["transcribe", *args], env=environ)
+
+
+def test_cli_refuses_what_it_cannot_do(tmp_path: Path, whisper_dir: Path) -> None:  # noqa: F811
+    """Are an unknown lecture, a missing audio file and a missing model folder refused with a clear message?"""
+    environ = asr_environ(tmp_path, whisper_dir)
+    ready(load_settings(environ))
+    unknown = cli(environ, "nosuchlecture", "--audio", str(tmp_path / "a.wav"))
+    assert unknown.exit_code == 1 and "No lecture 'nosuchlecture'" in unknown.output
+    no_audio = cli(environ, LECTURE, "--audio", str(tmp_path / "a.wav"))
+    assert no_audio.exit_code == 1 and "not found" in no_audio.output
+    no_media = cli(environ, LECTURE)
+    assert no_media.exit_code == 1 and "has no audio yet" in no_media.output
+    no_model = cli(environ, LECTURE, "--audio", __file__, "--model", str(tmp_path / "large-v3"))
+    assert no_model.exit_code == 1 and "transcription.model" in no_model.output
+
+
+def test_cli_wait_transcribes_here_and_keeps_corrections(
+    tmp_path: Path, whisper_dir: Path, clips: dict[str, Path]  # noqa: F811
+) -> None:
+    """With --wait and no worker, is the lecture transcribed in-process with its job done at 100 %; is a
+    corrected transcript replaced only with --force, and does the correction survive the re-transcription?"""
+    environ = asr_environ(tmp_path, whisper_dir, **GREEDY)
+    settings = load_settings(environ)
+    factory = ready(settings)
+    first = cli(environ, LECTURE, "--audio", str(clips["speech"]), "--wait")
+    assert first.exit_code == 0, first.output
+    job = jobs.load_job(factory, LECTURE)
+    assert job is not None and (job.status, job.progress, job.attempts) == ("done", 100.0, 1)
+    transcript = load_transcript(settings.transcripts_dir, LECTURE)
+    assert transcript is not None and transcript.segments
+    assert not work_dir(settings, LECTURE).exists(), "the checkpoint is removed once the transcript is stored"
+
+    apply_edit(factory, settings.transcripts_dir, LECTURE, 0, "trainer1", text="Thưa các đồng chí, hôm nay")
+    refused = cli(environ, LECTURE, "--audio", str(clips["speech"]), "--wait")
+    assert refused.exit_code == 1 and "--force" in refused.output
+    forced = cli(environ, LECTURE, "--audio", str(clips["speech"]), "--wait", "--force")
+    assert forced.exit_code == 0, forced.output
+    again = load_transcript(settings.transcripts_dir, LECTURE)
+    assert again is not None and again.segments[0].text == "Thưa các đồng chí, hôm nay"
+
+
+def _worker(environ: dict[str, str], log: Path) -> subprocess.Popen:
+    env = {**os.environ, **environ, "PYTHONUNBUFFERED": "1"}
+    handle = log.open("ab")
+    return subprocess.Popen([str(BIN / "diemcau"), "worker"], env=env, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _windows_done(checkpoint: Path) -> int:
+    try:
+        return max(0, len(checkpoint.read_text().splitlines()) - 1)
+    except FileNotFoundError:
+        return 0
+
+
+def test_a_killed_worker_is_resumed_from_its_checkpoint(
+    tmp_path: Path, whisper_dir: Path, clips: dict[str, Path]  # noqa: F811
+) -> None:
+    """After SIGKILL mid-lecture, does the next worker finish the job without redoing the finished windows?"""
+    environ = asr_environ(tmp_path, whisper_dir, DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS="8", **GREEDY)
+    settings = load_settings(environ)
+    factory = ready(settings)
+    enqueue_transcription(settings, LECTURE, audio=str(clips["lecture"]))
+    checkpoint = work_dir(settings, LECTURE) / "windows.jsonl"
+    transcript_path = settings.transcripts_dir / LECTURE / "transcript.json"
+    log = tmp_path / "worker.log"
+    first = _worker(environ, log)
+    try:
+        first_window = lambda: _windows_done(checkpoint) >= 1 and transcript_path.is_file()  # noqa: E731
+        _wait(first_window, 120, "the first finished window")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    killed_after = _windows_done(checkpoint)
+    job = jobs.load_job(factory, LECTURE)
+    assert job is not None and job.status == "running" and 0 < job.progress < 100, "killed mid-lecture"
+    partial = load_transcript(settings.transcripts_dir, LECTURE)
+    assert partial is not None and partial.settings["partial"] is True, "searchable while being transcribed"
+
+    second = _worker(environ, log)
+    try:
+        _wait(lambda: jobs.load_job(factory, LECTURE).status in ("done", "failed"), 150, "the resumed job")
+    finally:
+        second.send_signal(signal.SIGINT)
+        second.wait(30)
+    job = jobs.load_job(factory, LECTURE)
+    assert job is not None and job.status == "done", log.read_text()[-2000:]
+    transcript = load_transcript(settings.transcripts_dir, LECTURE)
+    assert transcript is not None and transcript.segments and transcript.settings["partial"] is False
+    attempts = transcript.settings["window_attempts"]
+    assert len(attempts) == transcript.settings["windows"] == 4
+    assert transcript.settings["resumed_windows"] == killed_after >= 1
+    assert attempts == [1] * killed_after + [2] * (4 - killed_after), "finished windows are never decoded again"

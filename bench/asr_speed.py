@@ -58,21 +58,22 @@ def main() -> None:
     options = PipelineOptions()  # the defaults; no glossary prompt, so all runs decode the same way
     print(f"lecture: {lecture.duration:.0f} s; model {loaded.name} {loaded.device}/{loaded.compute_type}, "
           f"{cpu_threads()} threads, beam {options.decoding.beam_size}")  # fmt: skip
-    rows = []
-    seconds, text = plain(loaded.model, lecture.audio, options, vad=False)
-    rows.append(("baseline: WhisperModel.transcribe", seconds, text, None))
-    seconds, text = plain(loaded.model, lecture.audio, options, vad=True)
-    rows.append(("WhisperModel.transcribe, vad_filter=True", seconds, text, None))
-    seconds, text, inside = pipeline(loaded, lecture.audio, options)
-    rows.append(("pipeline (sequential windows)", seconds, text, inside))
-    seconds, text, inside = pipeline(loaded, lecture.audio, replace(options, batch_size=args.batch_size))
-    rows.append((f"pipeline, batched ({args.batch_size} windows)", seconds, text, inside))
-    base = rows[0][1]
-    print(f"{'configuration':45} {'seconds':>8} {'RTF':>6} {'× baseline':>10} {'CER':>6} {'overhead':>9}")
-    for name, seconds, text, inside in rows:
-        overhead = f"{100 * (seconds - inside) / seconds:8.1f}%" if inside is not None else ""
+    runs = [
+        ("baseline: WhisperModel.transcribe", lambda: plain(loaded.model, lecture.audio, options, vad=False)),
+        ("WhisperModel.transcribe, vad_filter=True", lambda: plain(loaded.model, lecture.audio, options, vad=True)),
+        ("pipeline (sequential windows)", lambda: pipeline(loaded, lecture.audio, options)),
+        (f"pipeline, batched ({args.batch_size} windows)",
+         lambda: pipeline(loaded, lecture.audio, replace(options, batch_size=args.batch_size))),
+    ]  # fmt: skip
+    print(f"{'configuration':45} {'seconds':>8} {'RTF':>6} {'× baseline':>10} {'CER':>6} {'overhead':>9}", flush=True)
+    base = 0.0
+    for name, measure in runs:
+        seconds, text, *inside = measure()
+        base = base or seconds
+        overhead = f"{100 * (seconds - inside[0]) / seconds:8.1f}%" if inside else ""
         cer = error_rates(lecture.reference, text).cer
-        print(f"{name:45} {seconds:8.1f} {seconds / lecture.duration:6.3f} {base / seconds:9.2f}× {cer:6.3f} {overhead}")
+        print(f"{name:45} {seconds:8.1f} {seconds / lecture.duration:6.3f} {base / seconds:9.2f}× {cer:6.3f} {overhead}",
+              flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Search speed at N lecture-hours: index build throughput, query latency p50/p95, index size, against LIKE.
 
     .venv/bin/python bench/search_speed.py 100 1000 [10000] [--dir /tmp/search-bench] [--reps 5]
+    .venv/bin/python bench/search_speed.py 100 --postgres postgresql+psycopg://…/scratch   # the other backend
 
 For each size, one pass of ``bench/search_corpus.py`` feeds both
 * the SQLite FTS5 index (``SqliteSearchIndex.rebuild``: the ``diemcau search reindex`` path, then 'optimize'),
@@ -31,7 +32,9 @@ from search_corpus import CorpusGenerator  # noqa: E402
 from diemcau.core.search_query import parse_query  # noqa: E402
 from diemcau.core.search_text import fold, fold_token  # noqa: E402
 from diemcau.search.index import LectureMeta  # noqa: E402
+from diemcau.search.postgres_index import PostgresSearchIndex  # noqa: E402
 from diemcau.search.sqlite_index import SqliteSearchIndex  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 LIMIT = 20
 
@@ -132,17 +135,23 @@ def size_of(*paths: Path) -> int:
     return sum(p.stat().st_size for p in paths if p.exists())
 
 
-def measure(hours: int, folder: Path, reps: int) -> dict[str, float]:
+def measure(hours: int, folder: Path, reps: int, postgres: str | None = None) -> dict[str, float]:
     """Build both stores for ``hours`` lecture-hours and time the query set on each."""
     folder.mkdir(parents=True, exist_ok=True)
-    index = SqliteSearchIndex(folder / "search.sqlite")
+    index = SqliteSearchIndex(folder / "search.sqlite") if postgres is None else PostgresSearchIndex(postgres)
     baseline = Baseline(folder / "naive.sqlite")
     generator, outside, counts = CorpusGenerator(), [0.0], [0, 0]
     started = time.perf_counter()
     index.rebuild(feed(generator, hours, baseline, outside, counts))
     build = time.perf_counter() - started - outside[0]  # the index's own work only
     baseline.finish()
-    index._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if postgres is None:
+        index._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        index_bytes = size_of(folder / "search.sqlite")
+    else:
+        with index.engine.begin() as db:
+            db.execute(text("ANALYZE search_segments"))
+            index_bytes = db.execute(text("SELECT pg_total_relation_size('search_segments')")).scalar()
     queries = query_set(generator)
     ours = latencies(lambda q: index.search(q, limit=LIMIT), queries, reps)
     naive_reps = max(1, reps // 5) if hours >= 1000 else reps
@@ -151,7 +160,7 @@ def measure(hours: int, folder: Path, reps: int) -> dict[str, float]:
     slowest = max(zip(ours, [q for _ in range(reps) for _, q in queries]), key=lambda pair: pair[0])
     result = {
         "hours": hours, "segments": counts[0], "words": counts[1], "build_s": build,
-        "baseline_build_s": baseline.seconds, "index_mb": size_of(folder / "search.sqlite") / 2**20,
+        "baseline_build_s": baseline.seconds, "index_mb": index_bytes / 2**20,
         "baseline_mb": size_of(folder / "naive.sqlite") / 2**20, "p50": percentile(ours, 0.5),
         "p95": percentile(ours, 0.95), "like_p50": percentile(naive, 0.5), "like_p95": percentile(naive, 0.95),
         "first_p50": percentile(first, 0.5), "first_p95": percentile(first, 0.95), "load": os.getloadavg()[0],
@@ -178,11 +187,12 @@ def main() -> None:
     parser.add_argument("hours", nargs="*", type=int, default=[100, 1000])
     parser.add_argument("--dir", type=Path, default=None, help="Where to build (default: a temp dir, removed).")
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--postgres", metavar="URL", help="Measure the PostgreSQL backend in this (scratch!) database.")
     args = parser.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="search-bench-"))
     try:
         for hours in args.hours:
-            print(report(measure(hours, root / f"h{hours}", args.reps)), flush=True)
+            print(report(measure(hours, root / f"h{hours}", args.reps, args.postgres)), flush=True)
     finally:
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -104,6 +104,14 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/courses/{course_id}/report.{fmt}"): dict(
         anonymous=401, member=403, other_cell=403, secretary=200, committee=200, trainer=403, admin=200
     ),
+    # Dashboard aggregates: completion ones follow the report's scope, lecture analytics are for content managers.
+    ("GET", "/api/courses/{course_id}/completion/units"): dict(
+        anonymous=401, member=403, other_cell=403, secretary=200, committee=200, trainer=403, admin=200
+    ),
+    ("GET", "/api/courses/{course_id}/completion/history"): dict(
+        anonymous=401, member=403, other_cell=403, secretary=200, committee=200, trainer=403, admin=200
+    ),
+    ("GET", "/api/lectures/{lecture_id}/analytics"): CONTENT_ONLY,
     ("POST", "/api/screenings"): dict(
         anonymous=401, member=403, other_cell=403, secretary=201, committee=403, trainer=403, admin=201
     ),

@@ -67,7 +67,13 @@ def test_submit_through_the_api_and_get_the_gradebook_score(quiz) -> None:  # ty
     assert body["status"] == "graded" and body["member"] == "a1001" and body["attempt"] == 1 and not body["late"]
     assert (body["score"], body["max_score"], body["passed"]) == (4.0, 10.0, None)  # the essay awaits the secretary
     feedback = {f["question"]: (f["score"], f["pending"]) for f in body["feedback"]}
-    assert feedback == {"q1": (0, False), "q2": (2, False), "q3": (1, False), "q4": (1, False), "bai_thu_hoach": (0, True)}
+    assert feedback == {
+        "q1": (0, False),
+        "q2": (2, False),
+        "q3": (1, False),
+        "q4": (1, False),
+        "bai_thu_hoach": (0, True),
+    }
     assert _gradebook_score(settings, "a1001") == 4.0
     mine = client.get(QUIZ_URL, headers=auth("member")).json()
     assert mine["attempts_used"] == 1 and mine["counted_score"] == 4.0 and mine["submissions"][0]["id"] == body["id"]

@@ -41,7 +41,15 @@ def test_released_notebook_has_no_answers_or_hidden_tests(settings: Settings, re
     root = course_root(settings, COURSE)
     source, release = _sources(notebook_path(root, "source", "kt")), _sources(notebook_path(root, "release", "kt"))
     assert "BEGIN HIDDEN TESTS" in source and "answer = 'B'" in source and "'Hà Nội'" in source
-    for secret in ("HIDDEN TESTS", "BEGIN SOLUTION", "_diemcau_check(", "'key'", "answer = 'B'", "Hà Nội", "['A', 'C']"):
+    for secret in (
+        "HIDDEN TESTS",
+        "BEGIN SOLUTION",
+        "_diemcau_check(",
+        "'key'",
+        "answer = 'B'",
+        "Hà Nội",
+        "['A', 'C']",
+    ):
         assert secret not in release, secret
     assert "Câu một?" in release and "answer = None" in release
     metadata = json.dumps([c.metadata for c in read_notebook(notebook_path(root, "release", "kt")).cells])
@@ -104,7 +112,9 @@ def test_grades_and_feedback_of_a_submission(settings: Settings, released) -> No
     root = course_root(settings, COURSE)
     submitted = read_notebook(notebook_path(root, "submitted", "kt", "a1001"))
     assert "HIDDEN TESTS" not in "".join(c.source for c in submitted.cells)  # what the member sent, nothing more
-    assert (notebook_path(root, "submitted", "kt", "a1001").parent / "timestamp.txt").read_text().startswith("2026-03-10")
+    assert (
+        (notebook_path(root, "submitted", "kt", "a1001").parent / "timestamp.txt").read_text().startswith("2026-03-10")
+    )
     graded = read_notebook(notebook_path(root, "autograded", "kt", "a1001"))
     errors = [o for c in graded.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert len(errors) == 3  # q1, q2, q4

@@ -1,7 +1,7 @@
 """Quiz spec files: ``<courses_dir>/<course>/quizzes/<quiz>.yaml``, read with the line of every field.
 
 YAML is composed into nodes first so each field keeps its line; the values are then validated by
-``core.quiz_spec.parse_quiz``. Every problem becomes one line ``file:line: field: message`` with the message
+``core.quiz_spec_check.parse_quiz``. Every problem becomes one line ``file:line: field: message`` with the message
 in Vietnamese from the catalogue (trainers write these files).
 """
 
@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from diemcau.core.quiz_spec import QuizSpec, QuizSpecError, SpecProblem, field_name, parse_quiz
+from diemcau.core.quiz_spec import QuizSpec, QuizSpecError, SpecProblem, field_name
+from diemcau.core.quiz_spec_check import parse_quiz
 from diemcau.i18n import t
 
 QUIZZES_DIR = "quizzes"

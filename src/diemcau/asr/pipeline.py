@@ -18,7 +18,13 @@ from typing import Any
 from diemcau.asr.audio import Audio, load_audio
 from diemcau.asr.checkpoint import Checkpoint, fingerprint
 from diemcau.asr.coverage import covered_seconds
-from diemcau.asr.decoding import DecodingOptions, WindowResult, transcribe_batch, transcribe_window
+from diemcau.asr.decoding import (
+    LEAD_IN_SECONDS,
+    DecodingOptions,
+    WindowResult,
+    transcribe_batch,
+    transcribe_window,
+)
 from diemcau.asr.normalise import normalise_segments
 from diemcau.asr.prompt import GLOSSARY_FILE, glossary_prompt, load_glossary
 from diemcau.asr.vad import SpeechSpan, VadSettings, detect_speech
@@ -28,6 +34,7 @@ from diemcau.i18n import t
 from diemcau.settings import Settings
 
 ASR_VERSION = 1
+WHISPER_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,9 @@ class Plan:
 def plan_audio(audio: Audio, options: PipelineOptions) -> Plan:
     """Stages 2–3: the speech spans and decoding windows of ``audio``."""
     speech = detect_speech(audio, options.vad)
-    return Plan(audio, speech, plan_windows(speech, options.window_seconds))
+    # Whisper sees 30 s at a time, and each window is decoded after its lead-in of silence.
+    longest = min(options.window_seconds, WHISPER_SECONDS - LEAD_IN_SECONDS)
+    return Plan(audio, speech, plan_windows(speech, longest))
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,12 @@ def form_from_dict(data: Mapping[str, Any]) -> QuizForm:
     """The inverse of :func:`form_to_dict`."""
     questions = tuple(
         FormQuestion(
-            q["id"], QuestionType(q["type"]), q["text"], float(q["points"]),
-            tuple(FormOption(o["id"], o["text"]) for o in q.get("options", ())), int(q.get("min_words", 0)),
+            q["id"],
+            QuestionType(q["type"]),
+            q["text"],
+            float(q["points"]),
+            tuple(FormOption(o["id"], o["text"]) for o in q.get("options", ())),
+            int(q.get("min_words", 0)),
         )  # fmt: skip
         for q in data["questions"]
     )

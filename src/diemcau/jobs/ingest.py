@@ -199,7 +199,15 @@ def execute_run(settings: Settings, run_id: str) -> str:
     state = hand_to_transcriber(settings, run.lecture_id, bool(run.request.get("transcribe", True)))
     db.finish_run(factory, run_id, str(state))
     shutil.rmtree(ctx.work_dir, ignore_errors=True)
+    _reindex(run.lecture_id)
     return "done"
+
+
+def _reindex(lecture_id: str) -> None:
+    """The lecture just became ready: index whatever transcript it has (imported captions, or a re-publish)."""
+    from diemcau.search.tasks import reindex_lecture  # the search module registers its own tasks
+
+    reindex_lecture(lecture_id)
 
 
 def _failed(settings: Settings, factory: sessionmaker[Session], run: IngestRunRow, owner: str, error: MediaError) -> str:

@@ -42,7 +42,9 @@ def current_settings() -> Settings:
 
 def ensure_queue(settings: Settings) -> Huey:
     """Point the process-wide queue at ``settings``' storage, once per process (enqueuing is on a hot path)."""
-    key = f"{settings.jobs.backend}:{settings.jobs.redis_url if settings.jobs.backend == 'redis' else settings.jobs_dir}"
+    key = (
+        f"{settings.jobs.backend}:{settings.jobs.redis_url if settings.jobs.backend == 'redis' else settings.jobs_dir}"
+    )
     if _queue_for != [key]:
         configure_queue(settings)
         _queue_for[:] = [key]

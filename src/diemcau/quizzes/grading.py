@@ -8,7 +8,6 @@ attempts graded in any order, by any number of workers, end with the counted one
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 from functools import cache
 from typing import Any
@@ -89,7 +88,9 @@ def keep_counted_attempt(settings: Settings, factory: sessionmaker[Session], for
         _write(settings, form, record)
 
 
-def grade_stored(settings: Settings, factory: sessionmaker[Session], submission_id: str) -> store.SubmissionRecord | None:
+def grade_stored(
+    settings: Settings, factory: sessionmaker[Session], submission_id: str
+) -> store.SubmissionRecord | None:
     """Grade one stored submission (no-op once graded) and return it as stored afterwards."""
     record = store.load_submission(factory, submission_id)
     if record is None or record.status == store.GRADED:
@@ -103,7 +104,9 @@ def grade_stored(settings: Settings, factory: sessionmaker[Session], submission_
     store.record_result(factory, submission_id, result.score, result.max_score, feedback)
     if form.rules.attempts > 1:  # with one attempt, the one just written is the one that counts
         keep_counted_attempt(settings, factory, form, record.member)
-    return replace(record, status=store.GRADED, score=result.score, max_score=result.max_score, feedback=tuple(feedback))
+    return replace(
+        record, status=store.GRADED, score=result.score, max_score=result.max_score, feedback=tuple(feedback)
+    )
 
 
 def counted_submission(factory: sessionmaker[Session], form: QuizForm, member: str) -> store.SubmissionRecord | None:
@@ -135,8 +138,3 @@ def grade_essay(
     result = _write(settings, form, graded)  # the gradebook's submission, with the manual grade applied
     store.record_result(factory, record.id, result.score, result.max_score, feedback_of(result))
     return store.load_submission(factory, record.id)
-
-
-def now_utc() -> dt.datetime:
-    """The current moment, aware."""
-    return dt.datetime.now(dt.UTC)

@@ -38,3 +38,18 @@ def release(
     """Release ``courses/<course_id>/quizzes/<quiz_id>.yaml`` (from ``courses_dir``, default the settings')."""
     spec = load_quiz_file(quiz_path(courses_dir or settings.courses_dir, course_id, quiz_id), course_id)
     return release_spec(settings, factory, spec)
+
+
+def release_course_quizzes(settings: Settings, factory: sessionmaker[Session], courses_dir: Path) -> list[QuizForm]:
+    """Release every quiz spec of every course folder under ``courses_dir`` whose course is loaded (idempotent).
+
+    For ``diemcau init --demo`` (the demo course's quiz) and ``course sync``; a spec error stops before any
+    quiz is released.
+    """
+    from diemcau.adapters.quiz_files import load_course_quizzes
+
+    with factory() as session:
+        known = {course_id for (course_id,) in session.query(CourseRow.id)}
+    specs = [spec for folder in sorted(courses_dir.glob("*/")) if folder.name in known
+             for spec in load_course_quizzes(courses_dir, folder.name)]  # fmt: skip
+    return [release_spec(settings, factory, spec) for spec in specs]

@@ -43,7 +43,9 @@ def gradebook_scores(settings: Settings, course_id: str, quiz_id: str) -> dict[s
         return {s.student_id: (s.score, s.max_score) for s in assignment.submissions}
 
 
-def quiz_results(settings: Settings, factory: sessionmaker[Session], course_id: str, quiz_id: str) -> list[MemberResult]:
+def quiz_results(
+    settings: Settings, factory: sessionmaker[Session], course_id: str, quiz_id: str
+) -> list[MemberResult]:
     """Every member who submitted, by card number (raises ``LookupError`` for a quiz never released)."""
     form = store.load_form(factory, course_id, quiz_id)
     if form is None:

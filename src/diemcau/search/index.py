@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
@@ -151,8 +152,16 @@ class TieredSearch:
         """``id → (title, course_id, text)`` for the rows that made it into hits."""
         raise NotImplementedError
 
+    def _reading(self) -> AbstractContextManager[object]:
+        """Held around one search's reads (PostgreSQL: one connection for all of them)."""
+        return nullcontext()
+
     def search(self, query: SearchQuery | str, limit: int = 20, filters: SearchFilters = SearchFilters()) -> list[Hit]:
         """The best hits for ``query`` (see ``core.search_match`` for the order); never raises on a bad query."""
+        with self._reading():
+            return self._search(query, limit, filters)
+
+    def _search(self, query: SearchQuery | str, limit: int, filters: SearchFilters) -> list[Hit]:
         parsed = query if isinstance(query, SearchQuery) else parse_query(query)
         limit = max(1, min(int(limit), MAX_LIMIT))
         courses = effective_courses(parsed, filters)

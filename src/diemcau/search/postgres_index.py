@@ -15,7 +15,9 @@ spliced into SQL or into tsquery syntax, so no input can break it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -79,7 +81,22 @@ class PostgresSearchIndex(TieredSearch):
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else create_engine(url, pool_pre_ping=True)  # type: ignore[arg-type]
         self.prefix = prefix
+        self._local = threading.local()
         self.ensure_index()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """One connection for all the reads of one search (each checkout costs a round trip or two)."""
+        with self.engine.connect() as db:
+            self._local.db = db
+            try:
+                yield db
+            finally:
+                self._local.db = None
+
+    def _db(self) -> AbstractContextManager[Connection]:
+        held = getattr(self._local, "db", None)
+        return nullcontext(held) if held is not None else self.engine.connect()
 
     def close(self) -> None:
         """Dispose of the engine if this index created it."""
@@ -179,16 +196,17 @@ class PostgresSearchIndex(TieredSearch):
         conditions, lecture_params = lecture_conditions(query)
         if conditions:
             sql += f" AND lecture_id IN (SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)})"
-        try:
-            with self.engine.connect() as db:
+        with self._db() as db:
+            try:
                 rows = db.execute(text(sql + " ORDER BY id DESC LIMIT :limit"),
                                   {**params, **lecture_params, "limit": limit})  # fmt: skip
                 return [(row[0], float(row[1])) for row in rows]
-        except DBAPIError:  # defence in depth: the query is built from bound parameters only
-            return []
+            except DBAPIError:  # defence in depth: the query is built from bound parameters only
+                db.rollback()  # the held connection stays usable for the rest of the search
+                return []
 
     def _places(self, ranked: dict[int, tuple[int, float]]) -> list[SegmentMatch]:
-        with self.engine.connect() as db:
+        with self._db() as db:
             rows = db.execute(
                 text('SELECT id, lecture_id, kind, start, "end", doc_name, page FROM search_segments '
                      "WHERE id = ANY(:ids)"),
@@ -198,7 +216,7 @@ class PostgresSearchIndex(TieredSearch):
                 for row in rows]  # fmt: skip
 
     def _texts(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
-        with self.engine.connect() as db:
+        with self._db() as db:
             rows = db.execute(
                 text("SELECT s.id, l.title, l.course_id, s.text FROM search_segments s "
                      "JOIN search_lectures l USING (lecture_id) WHERE s.id = ANY(:ids)"),

@@ -4,6 +4,7 @@ Alembic's env.py and the migration test read ``Base`` from this module. A new mo
 """
 
 from diemcau.adapters.db import models  # noqa: F401
+from diemcau.adapters.db import models_dashboards  # noqa: F401
 from diemcau.adapters.db import models_media  # noqa: F401
 from diemcau.adapters.db import models_progress  # noqa: F401
 from diemcau.adapters.db import models_quiz  # noqa: F401

@@ -88,12 +88,17 @@ def _ensure_student(connection: Connection, student_id: str) -> None:
         connection.execute(insert(Student).values(id=student_id))
 
 
-def _submitted_notebook(connection: Connection, layout: QuizLayout, student_id: str, timestamp: dt.datetime) -> tuple[str, bool]:
+def _submitted_notebook(
+    connection: Connection, layout: QuizLayout, student_id: str, timestamp: dt.datetime
+) -> tuple[str, bool]:
     """The submitted notebook id for this student (created with its submission when new) and whether it is new."""
     found = connection.execute(
         select(SubmittedAssignment.id, SubmittedNotebook.id.label("nb"))
         .join(SubmittedNotebook, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
-        .where(SubmittedAssignment.assignment_id == layout.assignment_id, SubmittedAssignment.student_id == student_id)
+        .where(
+            SubmittedAssignment.assignment_id == layout.assignment_id, SubmittedAssignment.student_id == student_id,
+            SubmittedNotebook.notebook_id == layout.notebook_id,  # so the (notebook_id, assignment_id) index serves
+        )
     ).first()
     if found is not None:
         connection.execute(
@@ -110,7 +115,9 @@ def _submitted_notebook(connection: Connection, layout: QuizLayout, student_id: 
         )
     )
     connection.execute(
-        insert(SubmittedNotebook).values(id=notebook_id, assignment_id=submission_id, notebook_id=layout.notebook_id, flagged=False)
+        insert(SubmittedNotebook).values(
+            id=notebook_id, assignment_id=submission_id, notebook_id=layout.notebook_id, flagged=False
+        )
     )
     return notebook_id, True
 
@@ -159,16 +166,29 @@ def save_grades(
         )
 
 
+def held_notebook_id(connection: Connection, layout: QuizLayout, student_id: str) -> str | None:
+    """The id of the submitted notebook the gradebook holds for ``student_id``, or ``None``."""
+    return connection.scalar(
+        select(SubmittedNotebook.id)
+        .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+        .where(
+            SubmittedAssignment.assignment_id == layout.assignment_id, SubmittedAssignment.student_id == student_id,
+            SubmittedNotebook.notebook_id == layout.notebook_id,
+        )
+    )
+
+
 def stored_grades(connection: Connection, layout: QuizLayout, student_id: str) -> list[StoredGrade]:
     """The grades of ``student_id``'s submission, in cell order of the layout."""
+    notebook_id = held_notebook_id(connection, layout, student_id)
+    cells = {cell_id: name for name, (cell_id, _points) in layout.grade_cells.items()}
+    # cell_id first: nbgrader's only index on grade is (cell_id, notebook_id), so this stays a lookup, not a scan
     rows = connection.execute(
-        select(_BASE_CELL.c.name, _GRADE.c.auto_score, _GRADE.c.manual_score, _GRADE.c.needs_manual_grade)
-        .join(_BASE_CELL, _BASE_CELL.c.id == _GRADE.c.cell_id)
-        .join(SubmittedNotebook, SubmittedNotebook.id == _GRADE.c.notebook_id)
-        .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
-        .where(SubmittedAssignment.assignment_id == layout.assignment_id, SubmittedAssignment.student_id == student_id)
+        select(_GRADE.c.cell_id, _GRADE.c.auto_score, _GRADE.c.manual_score, _GRADE.c.needs_manual_grade).where(
+            _GRADE.c.cell_id.in_(list(cells)), _GRADE.c.notebook_id == notebook_id
+        )
     )
-    by_name = {name: (auto, manual, flag) for name, auto, manual, flag in rows}
+    by_name = {cells[cell_id]: (auto, manual, flag) for cell_id, auto, manual, flag in rows}
     return [
         StoredGrade(name, *by_name[name][:2], points, bool(by_name[name][2]))
         for name, (_cell, points) in layout.grade_cells.items()
@@ -177,16 +197,16 @@ def stored_grades(connection: Connection, layout: QuizLayout, student_id: str) -
 
 
 def set_manual_grade(
-    connection: Connection, layout: QuizLayout, student_id: str, cell_name: str, score: float | None, comment: str | None
+    connection: Connection,
+    layout: QuizLayout,
+    student_id: str,
+    cell_name: str,
+    score: float | None,
+    comment: str | None,
 ) -> None:
     """A human's grade and comment on one cell of a student's submission (``None`` clears them)."""
     cell_id = layout.grade_cells[cell_name][0]
-    submitted = (
-        select(SubmittedNotebook.id)
-        .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
-        .where(SubmittedAssignment.assignment_id == layout.assignment_id, SubmittedAssignment.student_id == student_id)
-        .scalar_subquery()
-    )
+    submitted = held_notebook_id(connection, layout, student_id)
     connection.execute(
         update(_GRADE).where(_GRADE.c.notebook_id == submitted, _GRADE.c.cell_id == cell_id)
         .values(manual_score=score, needs_manual_grade=score is None)

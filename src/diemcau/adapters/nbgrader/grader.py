@@ -96,9 +96,7 @@ def automatic_grades(
 def result_of(grades: list[StoredGrade], late_seconds: float) -> GradebookResult:
     """The gradebook's view of a submission: total score, points and per-cell grades."""
     questions = tuple(QuestionGrade(g.name, g.score, g.max_score, g.needs_manual_grade) for g in grades)
-    return GradebookResult(
-        sum(g.score for g in grades), sum(g.max_score for g in grades), late_seconds, questions
-    )
+    return GradebookResult(sum(g.score for g in grades), sum(g.max_score for g in grades), late_seconds, questions)
 
 
 def _late_seconds(submitted_at: dt.datetime, duedate: dt.datetime | None) -> float:
@@ -197,11 +195,3 @@ class QuizGrader:
             self._apply_manual(connection, layout, submission)
         with Gradebook(self.db_url, self.course_id) as gradebook:
             return read_result(gradebook, submission.quiz_id, submission.student_id)
-
-    def set_manual(self, quiz_id: str, student_id: str, cell: str, grade: ManualGrade | None) -> GradebookResult:
-        """Record (or clear) a human's grade of one cell of the submission the gradebook holds."""
-        _released, layout = self._quiz(quiz_id)
-        with self.engine.begin() as connection:
-            score, comment = (grade.score, grade.comment) if grade else (None, None)
-            set_manual_grade(connection, layout, student_id, cell, score, comment)
-            return result_of(stored_grades(connection, layout, student_id), 0.0)

@@ -9,7 +9,6 @@ form read back here from the released notebook (so nothing a member sees can com
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ from nbgrader.converters import GenerateAssignment
 from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 
-from diemcau.adapters.nbgrader.course_dir import course_root, ensure_course_dir, gradebook_url, nbgrader_config
+from diemcau.adapters.nbgrader.course_dir import ensure_course_dir, gradebook_url, nbgrader_config
 from diemcau.adapters.nbgrader.source_notebook import build_source_notebook
 from diemcau.core.quiz_form import FormOption, FormQuestion, QuizForm
 from diemcau.core.quiz_rules import rules_from_dict
@@ -77,8 +76,12 @@ def form_of_notebook(notebook: NotebookNode) -> QuizForm:
     meta = notebook.metadata["diemcau"]
     questions = tuple(
         FormQuestion(
-            q["question"], QuestionType(q["type"]), q["text"], float(q["points"]),
-            tuple(FormOption(o["id"], o["text"]) for o in q["options"]), int(q.get("min_words", 0)),
+            q["question"],
+            QuestionType(q["type"]),
+            q["text"],
+            float(q["points"]),
+            tuple(FormOption(o["id"], o["text"]) for o in q["options"]),
+            int(q.get("min_words", 0)),
         )  # fmt: skip
         for q in (cell.metadata.get("diemcau", {}) for cell in notebook.cells)
         if q.get("role") == "question"
@@ -98,16 +101,3 @@ def release_quiz(settings, spec: QuizSpec) -> QuizForm:  # type: ignore[no-untyp
     """Generate the quiz in its course's nbgrader directory and return the form members will see."""
     released = generate(settings, spec)
     return form_of_notebook(read_notebook(released))
-
-
-def released_form(settings, course_id: str, quiz_id: str) -> QuizForm | None:  # type: ignore[no-untyped-def]
-    """The form of an already released quiz, read from its released notebook, or ``None``."""
-    path = notebook_path(course_root(settings, course_id), "release", quiz_id)
-    return form_of_notebook(read_notebook(path)) if path.exists() else None
-
-
-def dump_form(form: QuizForm) -> str:
-    """The form as pretty JSON (for the CLI)."""
-    from diemcau.core.quiz_form import form_to_dict
-
-    return json.dumps(form_to_dict(form), ensure_ascii=False, indent=2)

@@ -32,9 +32,15 @@ def answer_source(value: Any) -> str:
 
 def submitted_notebook(released: NotebookNode, answers: Mapping[str, Any]) -> NotebookNode:
     """The released notebook as the member would have filled it in (``released`` itself is left untouched)."""
-    # Cells are copied one level deep: grading replaces a cell's source and outputs, never edits its metadata.
+    # Code cells (answers, tests) are copied one level deep: grading replaces their source and outputs, never
+    # their metadata. Markdown cells other than the essay are never changed, so they are shared.
     notebook = NotebookNode(released)
-    notebook.cells = [NotebookNode(cell) for cell in released.cells]
+    notebook.cells = [
+        NotebookNode(cell)
+        if cell.cell_type == "code" or cell.metadata.get("diemcau", {}).get("role") == "essay"
+        else cell
+        for cell in released.cells
+    ]
     for cell in notebook.cells:
         role = cell.metadata.get("diemcau", {}).get("role")
         question_id = cell.metadata.get("diemcau", {}).get("question")

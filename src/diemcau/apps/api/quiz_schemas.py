@@ -82,7 +82,9 @@ class SubmissionIn(BaseModel):
         min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
         description="Chosen by the client once per attempt; sending it again returns the stored attempt.",
     )  # fmt: skip
-    member: str | None = Field(None, description="Optional; if given it must be the caller (members submit only for themselves).")
+    member: str | None = Field(
+        None, description="Optional; if given it must be the caller (members submit only for themselves)."
+    )
     answers: dict[str, AnswerValue] = Field(default_factory=dict, max_length=500)
 
 

@@ -46,7 +46,9 @@ def visible_course(ctx: ApiContext, caller: Caller, course_id: str) -> records.C
     return record
 
 
-def visible_quiz(ctx: ApiContext, caller: Caller, course_id: str, quiz_id: str) -> tuple[records.CourseRecord, QuizForm]:
+def visible_quiz(
+    ctx: ApiContext, caller: Caller, course_id: str, quiz_id: str
+) -> tuple[records.CourseRecord, QuizForm]:
     """The course and the released quiz, or 404."""
     course = visible_course(ctx, caller, course_id)
     form = store.load_form(ctx.factory, course_id, quiz_id)

@@ -105,7 +105,8 @@ async def _wait_for_grade(ctx: ApiContext, record: store.SubmissionRecord, secon
 
 @router.post(
     "/api/quizzes/{course_id}/{quiz_id}/submissions", response_model=SubmissionOut, status_code=201,
-    responses={200: {"description": "A replay: the attempt stored earlier."}, 403: {}, **_NOT_VISIBLE, 409: {}, 422: {}},
+    responses={200: {"description": "A replay: the attempt stored earlier."}, 403: {}, **_NOT_VISIBLE, 409: {},
+               422: {}},
 )  # fmt: skip
 async def submit(
     course_id: str, quiz_id: str, body: SubmissionIn, response: Response,
@@ -120,7 +121,9 @@ async def submit(
     return submission_view(record, form)
 
 
-@router.get("/api/quizzes/{course_id}/{quiz_id}/submissions", response_model=list[SubmissionOut], responses=_NOT_VISIBLE)
+@router.get(
+    "/api/quizzes/{course_id}/{quiz_id}/submissions", response_model=list[SubmissionOut], responses=_NOT_VISIBLE
+)
 def list_submissions(
     course_id: str, quiz_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> list[SubmissionOut]:
@@ -167,7 +170,9 @@ def grade_submission_essay(
         known = ", ".join(ctx.settings.quiz.essay_categories)
         raise HTTPException(422, t("quiz.unknown_category", known=known))
     try:
-        graded = grade_essay(ctx.settings, ctx.factory, record, body.category, body.comment.strip(), caller.viewer.username)
+        graded = grade_essay(
+            ctx.settings, ctx.factory, record, body.category, body.comment.strip(), caller.viewer.username
+        )
     except EssayGradeError as exc:
         raise HTTPException(409, t(f"quiz.{exc.code}")) from None
     return submission_view(graded, _form_of(ctx, graded))

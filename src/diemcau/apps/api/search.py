@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from diemcau.adapters.db.dashboards import record_search_terms
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
@@ -100,6 +101,7 @@ async def search(
         if course is not None:
             courses = frozenset({course}) if courses is None or course in courses else frozenset()
         hits = index_of(request.app).search(q, limit=limit, filters=SearchFilters(courses))
+        record_search_terms(ctx.factory, q, (hit.lecture_id for hit in hits))  # counts only, for lecture analytics
         return [SearchHitOut(**hit.as_dict()) for hit in hits]
 
     return await run_in_threadpool(run)

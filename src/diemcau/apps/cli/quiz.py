@@ -36,7 +36,9 @@ def quiz_validate(
 def quiz_release(
     course_id: Annotated[str, typer.Argument(metavar="COURSE")],
     quiz_id: Annotated[str, typer.Argument(metavar="QUIZ")],
-    source: Annotated[Optional[Path], typer.Option("--from", help="Courses folder (default: content.courses_dir).")] = None,  # noqa: UP007
+    source: Annotated[
+        Optional[Path], typer.Option("--from", help="Courses folder (default: content.courses_dir).")
+    ] = None,  # noqa: UP007
 ) -> None:
     """Compile the spec to an nbgrader notebook, generate the assignment and open it to members (idempotent)."""
     from diemcau.adapters.nbgrader.release import ReleaseError

@@ -110,7 +110,14 @@ def update_spawner(c: Config, settings: Settings, paths: HubPaths) -> None:
     c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
     c.SimpleLocalProcessSpawner.home_dir_template = str(settings.hub_dir / "home" / "{username}")
     c.Spawner.default_url = "/lab"
-    c.Spawner.environment = {"PATH": paths.bin_path}
+    # Notebooks (Voila dashboards, search) call the API straight on loopback with the user's own token.
+    api_url = f"http://127.0.0.1:{settings.hub.api_port}/services/{API_SERVICE_NAME}"
+    c.Spawner.environment = {"PATH": paths.bin_path, "DIEMCAU_API_URL": api_url}
+    # Staff servers open in the repo's notebooks/ so /user/<name>/voila/render/cell.ipynb works; Voila's settings
+    # (extension denylist, kernel culling) come from hub_config/jupyter_server_config.py on JUPYTER_CONFIG_PATH.
+    hub_config = paths.templates.parent
+    c.Spawner.notebook_dir = str(hub_config.parent / "notebooks")
+    c.Spawner.environment["JUPYTER_CONFIG_PATH"] = str(hub_config)
     if paths.as_root:  # a container or a CI machine; Jupyter Server refuses root unless told
         c.Spawner.args = ["--allow-root"]
 

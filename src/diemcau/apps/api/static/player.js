@@ -1,8 +1,11 @@
 /* Điểm Cầu lecture player: attaches the HLS stream, follows the transcript, resumes, reports progress.
  *
- * No framework. The page carries everything this needs in #player-config (server-rendered, Vietnamese texts
- * included). Streaming engine: hls.js where Media Source Extensions play H.264/AAC (loaded on demand from
- * /static/, cached for a year), else the browser's own HLS (Safari, older iPhones).
+ * No framework. The page inlines this script right after the player (a weak link pays no extra request for
+ * it) and carries everything it needs in #player-config: sources, resume position, Vietnamese texts.
+ * Streaming engine, per source: Chỉ nghe uses the browser's own HLS where there is one (Safari, iPhones,
+ * Android, recent Chrome) — one audio playlist has nothing to adapt, and skipping hls.js (120 KB gzipped,
+ * ~4 s at 256 kbps) is what lets it start in under 3 s on a first visit. Video uses hls.js where Media
+ * Source Extensions play H.264/AAC (loaded on demand from /static/, cached for a year), else native HLS.
  *
  * Progress: "heartbeat" = played from start to end since the last event (every heartbeatSeconds while
  * playing, and on pause), "seek" = jumped to end, "ended" = reached the end. Events get a client id and go
@@ -17,9 +20,7 @@
   var speedMenu = document.getElementById("speed");
   var statusLine = document.getElementById("player-status");
   var coverageLine = document.getElementById("coverage");
-  var pane = document.getElementById("transcript");
-  var lines = pane ? [].slice.call(pane.querySelectorAll("a[data-start]")) : [];
-  var starts = lines.map(function (a) { return parseFloat(a.getAttribute("data-start")); });
+  var pane = null, lines = [], starts = [];  // the transcript, wired once the page has finished arriving
   var QUEUE = "diemcau.progress.queue", SEQ = "diemcau.progress.seq", EPOCH = Date.UTC(2025, 0, 1);
   var hls = null, hlsLoading = null, current = null, spanStart = null, lastTime = 0, timer = null;
   var sending = false, shown = -1, transient = false;
@@ -50,6 +51,7 @@
     if (saved && choice(saved)) return saved;
     return slowLink() && choice("audio") ? "audio" : config.choices[0].key;
   }
+  function nativeHls() { return !!video.canPlayType("application/vnd.apple.mpegurl"); }
   function mseWorks() {
     var MS = window.ManagedMediaSource || window.MediaSource;
     return !!(MS && MS.isTypeSupported && MS.isTypeSupported('video/mp4; codecs="avc1.42E01E,mp4a.40.2"'));
@@ -78,6 +80,7 @@
     if (play) playNow();
   }
   function attachHlsJs(Hls, source, at, play) {
+    play = play || !video.paused;  // ▶ pressed while hls.js was still arriving (attaching resets the element)
     // Only the playlist loads before play (autoStartLoad off): opening the page to read costs no segments.
     var instance = new Hls({ autoStartLoad: false, startPosition: at > 0 ? at : -1, maxBufferLength: 30,
                              maxMaxBufferLength: 60, backBufferLength: 30, capLevelToPlayerSize: true });
@@ -102,20 +105,24 @@
     if (play) { start(); playNow(); } else video.addEventListener("play", start, { once: true });
   }
   function attach(key, at, play) {
+    // A ▶ pressed before the stream was attached (hls.js still downloading on a slow link) is not lost:
+    // attaching resets the element, so carry the wish over.
+    play = play || !video.paused;
     var source = choice(key) || config.choices[0];
     current = source.key;
     menu.value = source.key;
     teardown();
     video.defaultPlaybackRate = video.playbackRate = parseFloat(speedMenu.value);
+    if (source.key === "audio" && nativeHls()) return attachNative(source, at, play);
     if (mseWorks()) {
       return loadHls().then(function (Hls) {
         if (current === source.key) attachHlsJs(Hls, source, at, play);
       }, function () {
-        if (video.canPlayType("application/vnd.apple.mpegurl")) attachNative(source, at, play);
+        if (nativeHls()) attachNative(source, at, play);
         else say(text("library_missing", {}));
       });
     }
-    if (video.canPlayType("application/vnd.apple.mpegurl")) return attachNative(source, at, play);
+    if (nativeHls()) return attachNative(source, at, play);
     say(text("unsupported", {}));
   }
 
@@ -186,6 +193,7 @@
     return found;
   }
   function follow() {
+    if (!lines.length) return;
     var index = segmentAt(video.currentTime);
     if (index === shown) return;
     if (shown >= 0) lines[shown].classList.remove("now");
@@ -202,12 +210,19 @@
     if (video.readyState < 1) attach(current, seconds, true);
     else { video.currentTime = seconds; playNow(); }
   }
-  lines.forEach(function (line, index) {
-    line.addEventListener("click", function (event) {
-      event.preventDefault();
-      playFrom(starts[index]);
+  function wireTranscript() {
+    pane = document.getElementById("transcript");
+    lines = pane ? [].slice.call(pane.querySelectorAll("a[data-start]")) : [];
+    starts = lines.map(function (a) { return parseFloat(a.getAttribute("data-start")); });
+    lines.forEach(function (line, index) {
+      line.addEventListener("click", function (event) {
+        event.preventDefault();
+        playFrom(starts[index]);
+      });
     });
-  });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wireTranscript);
+  else wireTranscript();
 
   /* --- media events --------------------------------------------------------------------------------- */
   video.addEventListener("playing", function () {
@@ -218,7 +233,7 @@
   });
   video.addEventListener("timeupdate", function () {
     if (!video.seeking) lastTime = video.currentTime;
-    if (lines.length) follow();
+    follow();
   });
   video.addEventListener("pause", function () {
     clearInterval(timer);
@@ -285,18 +300,6 @@
     return;
   }
   // This device's own position wins while its events are still queued (they are newer than the server's).
-  var local = load("diemcau.position." + config.lecture, null), decided = false;
-  function decide(position) {
-    if (!decided) { decided = true; resumeFrom(position); }
-  }
-  setTimeout(function () { decide(local || 0); }, 4000);  // a very slow link: do not hold the player back
-  fetch(config.progressUrl, { credentials: "same-origin" }).then(function (response) {
-    if (!response.ok) throw new Error(response.status);
-    return response.json();
-  }).then(function (body) {
-    showCoverage(body);
-    decide(local !== null && pendingHere() ? local : body.resume_position || 0);
-  }, function () {
-    decide(local || 0);
-  });
+  var local = load("diemcau.position." + config.lecture, null);
+  resumeFrom(local !== null && pendingHere() ? local : config.resume || 0);
 })();

@@ -1,0 +1,27 @@
+"""Jupyter Server settings for staff servers (the hub puts this folder on their ``JUPYTER_CONFIG_PATH``).
+
+Staff open the Voila dashboards at ``/user/<name>/voila/render/cell.ipynb`` (``committee.ipynb``,
+``lecture.ipynb``, ``search.ipynb``); the server's root is the repository's ``notebooks/`` folder
+(``c.Spawner.notebook_dir`` in ``diemcau.apps.hub.config.update_spawner``). Measured on voila 0.5.13 (DESIGN.md):
+
+* every installed JupyterLab extension loads on each Voila page, used or not — nbgrader's and the notebook
+  app's cost ~220 KB of a 5.2 MB cold load — so the ones a dashboard never uses are denied here; the widget
+  manager and plotly's renderer stay;
+* leaving a Voila page did not shut its kernel (the shutdown call got a 403) and 14 kernels piled up, so idle
+  kernels are culled: a dashboard kernel nobody is connected to is stopped after 10 idle minutes. Connected
+  kernels are left alone, so a page (or a JupyterLab notebook) still open keeps working; the hub's idle-culler
+  stops the whole server after ``hub.cull_idle_seconds``.
+"""
+
+c = get_config()  # noqa: F821 (provided by Jupyter)
+
+c.VoilaConfiguration.extension_denylist = [
+    "@jupyter/nbgrader",  # the grading UI lives in the API's pages and JupyterLab, never in a dashboard
+    "@jupyter-notebook/lab-extension",
+    "@voila-dashboards/jupyterlab-preview",  # the preview button is a JupyterLab tool
+]
+
+c.MappingKernelManager.cull_idle_timeout = 600  # seconds idle before a kernel is stopped
+c.MappingKernelManager.cull_interval = 60  # how often idle kernels are looked for
+c.MappingKernelManager.cull_connected = False  # a page still open keeps its kernel
+c.MappingKernelManager.cull_busy = False

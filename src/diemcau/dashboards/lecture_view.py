@@ -1,0 +1,65 @@
+"""The lecture analytics view-model (for trainers): the audience drop-off curve and the most searched terms.
+
+Input is ``GET /api/lectures/{id}/analytics``: for each time bucket of the lecture, the share of its online
+viewers who watched the middle of that stretch (from their merged watched intervals), and the searches whose
+hits included the lecture. Members who only attended a group screening have no timeline and are not in it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from diemcau.i18n import t
+
+
+@dataclass(frozen=True)
+class DropOff:
+    """The curve, with the stretch where most viewers left."""
+
+    title: str
+    viewers: int
+    minutes: tuple[float, ...]  # the middle of each bucket, in minutes
+    shares: tuple[float, ...]
+    steepest_minute: float | None  # the start of the stretch where the share has fallen most from the one before
+    steepest_drop: float
+    end_share: float  # share who watched the last stretch
+
+
+def drop_off(analytics: Mapping) -> DropOff:
+    """The curve of an analytics answer, and where it falls most."""
+    buckets = analytics["buckets"]
+    minutes = tuple(round((b["start"] + b["end"]) / 120.0, 3) for b in buckets)
+    shares = tuple(b["share"] for b in buckets)
+    drops = [(shares[i] - shares[i + 1], -i) for i in range(len(shares) - 1)]  # the earliest of equal drops
+    drop, where = max(drops, default=(0.0, None))
+    steepest = buckets[1 - where]["start"] / 60.0 if where is not None and drop > 0 else None
+    return DropOff(analytics["title"], analytics["viewers"], minutes, shares, steepest, round(max(drop, 0.0), 1),
+                   shares[-1] if shares else 0.0)  # fmt: skip
+
+
+def clock(minutes: float) -> str:
+    """``12:30`` (minutes:seconds), or ``1:02:03`` past the hour."""
+    whole = int(round(minutes * 60))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def summary_text(view: DropOff) -> str:
+    """How many watched, how many reached the end, and where most left."""
+    if not view.viewers:
+        return t("dashboard.lecture_no_viewers")
+    parts = [t("dashboard.lecture_viewers", viewers=view.viewers, end=f"{view.end_share:g}")]
+    if view.steepest_minute is not None:
+        parts.append(t("dashboard.lecture_steepest", at=clock(view.steepest_minute), drop=f"{view.steepest_drop:g}"))
+    return " ".join(parts)
+
+
+def terms_html(terms: Sequence[Mapping]) -> str:
+    """The most searched terms as an escaped table (searches are typed by members: never trust them as HTML)."""
+    if not terms:
+        return f"<p>{html.escape(t('dashboard.no_terms'))}</p>"
+    head = f"<tr><th>{html.escape(t('dashboard.column_term'))}</th><th>{html.escape(t('dashboard.column_count'))}</th></tr>"
+    rows = "".join(f"<tr><td>{html.escape(term['term'])}</td><td>{term['count']}</td></tr>" for term in terms)
+    return f"<table class='diemcau-terms'>{head}{rows}</table>"

@@ -1,0 +1,164 @@
+"""The dashboard notebooks (``notebooks/cell|committee|lecture.ipynb``) executed headless by nbclient against the
+real API on a loopback port, with each viewer's own token: do they show the right numbers, and only in scope?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
+
+import httpx
+
+from diemcau.i18n import t
+
+from diemcau.core.transcript import Segment
+from diemcau.search.index import LectureMeta
+from diemcau.search.indexer import open_index
+from tests.apiclient import auth, token_of
+from tests.transcript_fixtures import LECTURE_ID
+from tests.dashboard_fixtures import RunningApi, running_api, seed_cell_course
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@pytest.fixture
+def api(settings, sqlite_factory) -> Iterator[RunningApi]:  # type: ignore[no-untyped-def]
+    """The API over the seeded cell course."""
+    with running_api(settings, sqlite_factory, seed_cell_course(sqlite_factory)) as running:
+        yield running
+
+
+def execute(name: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, extra: str = "") -> nbformat.NotebookNode:
+    """Run a notebook as Voila would (top to bottom, fresh kernel); ``extra`` is a cell appended to act on it."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    if extra:
+        notebook.cells.append(new_code_cell(extra))
+    NotebookClient(notebook, timeout=120, kernel_name="python3", store_widget_state=True).execute()
+    return notebook
+
+
+def printed(notebook: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
+
+
+def widget_values(notebook: nbformat.NotebookNode) -> str:
+    """Every HTML and text widget's value (what the page shows), joined."""
+    states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    kinds = {"HTMLModel", "TextareaModel"}
+    return "\n".join(str(w["state"].get("value", "")) for w in states.values() if w["model_name"] in kinds)
+
+
+def no_errors(notebook: nbformat.NotebookNode) -> bool:
+    return all(o.get("output_type") != "error" for cell in notebook.cells for o in cell.get("outputs", []))
+
+
+def test_cell_dashboard_shows_the_secretarys_cell(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does the secretary's page show 1 completed of 2 in cell A1, their reminder, and no other cell's member?"""
+    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),
+                                      "DIEMCAU_COURSE": "nq-cb-a1"}, monkeypatch)  # fmt: skip
+    assert no_errors(notebook)
+    assert "Hoàn thành 1/2 đảng viên (50%)" in printed(notebook)
+    shown = widget_values(notebook)
+    assert "Nguyễn Văn An" in shown and "Trần Thị Bình" in shown
+    assert "Phạm Thị Dung" not in shown and "Vũ Thị Giang" not in shown and "Lê Văn Cường" not in shown
+    assert "1. Đ/c Trần Thị Bình (a1002): xem bài giảng «Bài giảng 1» (đã xem 50%); xem bài giảng «Bài giảng 2» (đã xem 0%)." in shown
+
+
+
+def test_cell_dashboard_records_a_group_screening(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does the screening form (clicked headless) record a1002 at both lectures and turn them 'completed'?"""
+    clicks = f"""
+for lecture in ("lec-two", "{LECTURE_ID}"):
+    lecture_pick.value, members_pick.value, place_box.value = lecture, ("a1002",), "Nhà văn hoá thôn"
+    record_button.click()
+    print(screening_message.value)
+print(cell_view.summary_text(state["view"]))
+"""  # fmt: skip
+    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),
+                                      "DIEMCAU_COURSE": "nq-cb-a1"}, monkeypatch, extra=clicks)  # fmt: skip
+    out = printed(notebook)
+    assert "Đã ghi nhận 1 đồng chí dự học bài «Bài giảng 2»." in out and "dự học bài «Bài giảng 1»." in out
+    assert out.rstrip().endswith("Hoàn thành 2/2 đảng viên (100%)")
+    assert "100% (2/2 bài) – 2 bài học tập trung" in widget_values(notebook)
+    assert "Tất cả các đồng chí đã hoàn thành." in widget_values(notebook)
+
+
+def test_cell_dashboard_ignores_a_unit_outside_the_secretarys_cell(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked for cell B1 by the environment, does a secretary of A1 still see only A1's members?"""
+    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),
+                                      "DIEMCAU_COURSE": "nq-tinh", "DIEMCAU_ORG": "cb-b1"}, monkeypatch)  # fmt: skip
+    shown = widget_values(notebook)
+    assert "Nguyễn Văn An" in shown and "Vũ Thị Giang" not in shown and "Hoàng Văn Em" not in shown
+    assert "(còn 20 ngày)" in shown
+
+
+def test_cell_dashboard_shows_overdue_for_a_committee(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does a commune committee opening cell A2 on an overdue course see both members 'Quá hạn' and the delay?"""
+    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("committee"),
+                                      "DIEMCAU_COURSE": "nq-xa-a", "DIEMCAU_ORG": "cb-a2"}, monkeypatch)  # fmt: skip
+    shown = widget_values(notebook)
+    assert "Phạm Thị Dung" in shown and "Nguyễn Văn An" not in shown
+    assert shown.count(">Quá hạn</b>") == 2 and "Hoàn thành 0/2 đảng viên (0%)" in printed(notebook)
+    assert "(đã quá hạn 2 ngày)" in shown
+
+
+def test_cell_dashboard_explains_a_refused_token(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a token the API refuses, does the page say (in Vietnamese) to log in, without a traceback?"""
+    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": "wrong"}, monkeypatch)
+    assert no_errors(notebook)
+    assert t("api.login_required") in widget_values(notebook)
+
+
+def test_committee_dashboard_counts_by_sub_unit(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does the commune committee see 1 of 2 done in its commune, cell A1 as the slowest unit with members,
+    and the watching line reaching 1 member on 5 March?"""
+    notebook = execute("committee.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("committee"),
+                                           "DIEMCAU_COURSE": "nq-cb-a1"}, monkeypatch)  # fmt: skip
+    assert no_errors(notebook)
+    out = printed(notebook)
+    assert "Đảng bộ xã A: hoàn thành 1/2 đảng viên (50%)" in out
+    assert "Chi bộ thôn A1 50%" in out and "Chi bộ thôn A2" not in out.splitlines()[-1]  # A2 has nobody enrolled
+    shown = widget_values(notebook)
+    assert "Đến hôm nay 1/2 đảng viên đã xem hết các bài giảng." in shown
+    figures = plotly_figures(notebook)
+    watched = next(trace for fig in figures for trace in fig["data"] if trace.get("name") == "Đã xem hết bài giảng")
+    assert watched["x"][0] == "2026-03-05" and watched["y"] == [50.0] * 6  # 5 to 10 March (the API's today)
+
+
+def test_lecture_dashboard_draws_the_drop_off_and_terms(settings, api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does a trainer see 2 viewers, half of them leaving at 5:00, and the searches that found the lecture?"""
+    index = open_index(settings)
+    index.index_lecture(LectureMeta(LECTURE_ID, "Bài giảng 1", "nq-cb-a1"), [Segment(0, 10, 20, "Đảng viên gương mẫu")])
+    index.close()
+    for query in ("Đảng  viên", "đảng viên", "gương mẫu <script>"):
+        httpx.get(f"{api.url}/api/search", params={"q": query}, headers=auth("member")).raise_for_status()
+    notebook = execute("lecture.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("trainer"),
+                                         "DIEMCAU_LECTURE": LECTURE_ID}, monkeypatch)  # fmt: skip
+    assert no_errors(notebook)
+    assert "2 đảng viên đã xem trực tuyến; 50% xem đến đoạn cuối." in printed(notebook)
+    assert "quanh phút 5:00 (giảm 50 điểm phần trăm)" in printed(notebook)
+    shown = widget_values(notebook)
+    assert "<td>đảng viên</td><td>2</td>" in shown
+    curve = plotly_figures(notebook)[0]["data"][0]["y"]
+    assert curve[:20] == [100.0] * 20 and curve[20:] == [50.0] * 20
+
+
+def test_lecture_dashboard_refuses_a_secretary(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does a secretary opening the lecture page get the API's Vietnamese refusal instead of numbers?"""
+    notebook = execute("lecture.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),
+                                         "DIEMCAU_LECTURE": LECTURE_ID}, monkeypatch)  # fmt: skip
+    assert no_errors(notebook) and "đảng viên đã xem" not in printed(notebook)
+    assert "Đồng chí không có quyền thực hiện thao tác này." in widget_values(notebook)
+
+
+def plotly_figures(notebook: nbformat.NotebookNode) -> list[dict]:
+    """The plotly figures the page drew (inside Output widgets' captured outputs)."""
+    states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return [o["data"]["application/vnd.plotly.v1+json"] for w in states.values() if w["model_name"] == "OutputModel"
+            for o in w["state"].get("outputs", []) if "application/vnd.plotly.v1+json" in o.get("data", {})]

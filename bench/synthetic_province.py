@@ -75,9 +75,12 @@ def _progress_rows(rng: random.Random, card: str) -> list[dict]:
     return rows
 
 
-def seed_synthetic(factory: sessionmaker[Session], members: int, communes: int, deadline: dt.date, seed: int = 7) -> Synthetic:
-    """Seed ``members`` members in ``communes`` communes, their course, lectures and progress; returns the keys."""
-    rng = random.Random(seed)
+def seed_synthetic(
+    factory: sessionmaker[Session], members: int, communes: int, deadline: dt.date, seed: int = 7, progress: bool = True
+) -> Synthetic:
+    """Seed ``members`` members in ``communes`` communes, their course, lectures and (unless ``progress`` is
+    false) their progress and one screening; returns the keys."""
+    rng, with_progress = random.Random(seed), progress
     with transaction(factory) as session:
         codes, ids, cells = _units(session, communes, members)
         session.execute(insert(CourseRow), [dict(id=COURSE, title="Nghị quyết (thử tải)", resolutions=["NQ"],
@@ -92,13 +95,14 @@ def seed_synthetic(factory: sessionmaker[Session], members: int, communes: int, 
                 number += 1
                 card = f"s{number:07d}"
                 member_rows.append(dict(card_number=card, full_name=f"Đảng viên {number}", org_unit_id=ids[cell], active=True))
-                progress += _progress_rows(rng, card)
+                progress += _progress_rows(rng, card) if with_progress else []
         for start in range(0, len(member_rows), BATCH):
             session.execute(insert(MemberRow), member_rows[start:start + BATCH])
         for start in range(0, len(progress), BATCH):
             session.execute(insert(LectureProgressRow), progress[start:start + BATCH])
         _grants(session, ids, cells)
-        _screening(session, ids, cells)
+        if with_progress:
+            _screening(session, ids, cells)
     first_cell = cells[0][0]
     return Synthetic(tuple(codes), first_cell, "s0000001", "s0000002", "s0000003", len(member_rows))
 

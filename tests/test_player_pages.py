@@ -52,7 +52,8 @@ def script_config(html: str) -> dict:
 
 
 def test_player_page_has_the_player_in_vietnamese(client) -> None:  # type: ignore[no-untyped-def]
-    """Does a member get the lecture's player: Vietnamese labels, Chỉ nghe, speeds, Tải về, captions, transcript?"""
+    """Does a member get the lecture's player: Vietnamese labels, Chỉ nghe, speeds, Tải về, captions and the
+    transcript?"""
     html = page(client, PAGE)
     assert '<html lang="vi">' in html and 'name="viewport"' in html
     assert "Bài giảng 1" in html and 'id="player"' in html and 'preload="none"' in html
@@ -60,8 +61,10 @@ def test_player_page_has_the_player_in_vietnamese(client) -> None:  # type: igno
         assert t(label) in html
     assert all(f"{speed}×" in html for speed in ("0,75", "1", "1,25", "1,5", "1,75", "2"))
     assert f'href="{PREFIX}/api/media/{LECTURE_ID}/audio.m4a" download' in html
-    assert f'<track kind="captions" srclang="vi" label="{t("player.captions")}" src="{PREFIX}/api/lectures/{LECTURE_ID}/captions.vtt" default>' in html
-    assert '<a href="?t=3" data-start="3.0" data-end="6.0"><time>00:03</time><span>hôm nay chúng ta học tập nghị quyết</span></a>' in html
+    captions = f"{PREFIX}/api/lectures/{LECTURE_ID}/captions.vtt"
+    assert f'<track kind="captions" srclang="vi" label="{t("player.captions")}" src="{captions}" default>' in html
+    line = '<a href="?t=3" data-start="3.0" data-end="6.0"><time>00:03</time><span>hôm nay chúng ta học tập nghị quyết'
+    assert line + "</span></a>" in html
     assert "diemcau.progress.queue" in html  # the player's script, inlined: no extra request on a weak link
 
 
@@ -105,7 +108,7 @@ def test_processing_lecture(client, sqlite_factory) -> None:  # type: ignore[no-
     assert 'id="player"' not in html and "player-config" not in html
 
 
-def test_lecture_without_transcript_has_no_captions(client, sqlite_factory, settings) -> None:  # type: ignore[no-untyped-def]
+def test_lecture_without_transcript_has_no_captions(client, settings) -> None:  # type: ignore[no-untyped-def]
     """Without a transcript, is there no captions track and a plain note instead of the transcript pane?"""
     (settings.transcripts_dir / LECTURE_ID / "transcript.json").unlink()
     html = page(client, PAGE)
@@ -197,7 +200,8 @@ def test_only_known_assets_are_served(client, name: str) -> None:  # type: ignor
 
 
 def post_progress(client, events: list[dict]) -> dict:  # type: ignore[no-untyped-def]
-    response = client.post(f"{PREFIX}/api/lectures/{LECTURE_ID}/progress", json={"events": events}, headers=auth("member"))
+    url = f"{PREFIX}/api/lectures/{LECTURE_ID}/progress"
+    response = client.post(url, json={"events": events}, headers=auth("member"))
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -206,7 +210,8 @@ def test_portal_lists_ready_lectures_with_coverage(client, sqlite_factory) -> No
     """Does each course list its ready lectures, linked to the player, as not watched and then with coverage?"""
     seed_lecture(sqlite_factory, "lecProcessing", status="processing")
     html = page(client, f"{PREFIX}/")
-    assert f'<a href="lectures/{LECTURE_ID}">Bài giảng 1</a> <span class="meta">{t("player.not_watched")}</span>' in html
+    listed = f'<a href="lectures/{LECTURE_ID}">Bài giảng 1</a> <span class="meta">{t("player.not_watched")}</span>'
+    assert listed in html
     assert "lecProcessing" not in html
     body = post_progress(client, [{"event_id": "e1", "kind": "heartbeat", "start": 0, "end": 300, "seq": 1}])
     assert body["coverage_percent"] == pytest.approx(50)
@@ -226,10 +231,11 @@ def test_portal_has_a_search_box(client) -> None:  # type: ignore[no-untyped-def
 # --- the search page --------------------------------------------------------------------------------------
 
 
-def index_lecture(settings, text: str, lecture_id: str = LECTURE_ID, course: str = "nq-cb-a1") -> None:  # type: ignore[no-untyped-def]
+def index_lecture(settings, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Index cell A1's lecture with ``text`` said at 125 s."""
     index = open_index(settings)
     segments = [Segment(0, 0.0, 2.5, "Kính thưa các đồng chí"), Segment(1, 125.0, 131.0, text)]
-    index.index_lecture(LectureMeta(lecture_id, "Bài giảng 1", course), segments)
+    index.index_lecture(LectureMeta(LECTURE_ID, "Bài giảng 1", "nq-cb-a1"), segments)
     index.close()
 
 
@@ -237,7 +243,8 @@ def test_search_page_links_each_hit_to_the_player_at_its_time(client, settings) 
     """Does a hit show the title, the time as mm:ss, the highlighted snippet, and open the player there?"""
     index_lecture(settings, "hôm nay chúng ta học tập nghị quyết")
     html = page(client, f"{PREFIX}/search?q=nghi+quyet")
-    assert f'<a href="{PREFIX}/lectures/{LECTURE_ID}?t=125">Bài giảng 1 · <time>{t("player.play_from", time="02:05")}</time></a>' in html
+    moment = t("player.play_from", time="02:05")
+    assert f'<a href="{PREFIX}/lectures/{LECTURE_ID}?t=125">Bài giảng 1 · <time>{moment}</time></a>' in html
     assert "<p>hôm nay chúng ta học tập <mark>nghị</mark> <mark>quyết</mark></p>" in html
     assert t("search.hits_for", count=1, query="nghi quyet") in html
     assert 'value="nghi quyet"' in html

@@ -184,3 +184,26 @@ def _drop_database(admin_url: str, url: str) -> None:
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
     engine.dispose()
+
+
+def test_essay_categories_come_from_the_settings(settings: Settings, released) -> None:
+    """Does a deployment's own list of essay grades (and their shares of the points) decide the essay score?"""
+    from diemcau.adapters.db.quizzes import SubmissionRecord
+    from diemcau.quizzes.grading import manual_grades
+
+    _spec, form = released
+    custom = settings.model_copy(update={"quiz": QuizSettings(essay_categories={"Hoàn thành": 100, "Chưa": 0})})
+    record = SubmissionRecord(
+        "s", COURSE, "kt", "a1001", "An", "/cb/", 1, "c", {}, NOW, False, "graded", essay_category="Hoàn thành",
+        essay_comment="Tốt",
+    )  # fmt: skip
+    assert manual_grades(custom, form, record) == {"bai_thu_hoach": ManualGrade(5.0, "Tốt")}
+    assert manual_grades(settings, form, record) == {}  # not a category of the default list
+
+
+def test_a_gradebook_url_without_a_course_is_refused() -> None:
+    """Is a shared gradebook URL (no ``{course}``) refused at start-up, naming the key?"""
+    from diemcau.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="quiz.gradebook_url"):
+        load_settings({"DIEMCAU_HOME": "/nonexistent", "DIEMCAU_QUIZ__GRADEBOOK_URL": "postgresql://db/gradebook"})

@@ -188,7 +188,8 @@ def table_html(lines: Sequence[MemberLine], view: CellView) -> str:
                      total=view.lectures_total)  # fmt: skip
         if line.screened:
             coverage += " " + t("dashboard.screened_mark", count=line.screened)
-        cells = [f"{html.escape(line.full_name)}<br><small>{html.escape(line.card)} · {html.escape(line.unit_name)}</small>",
+        who = f"{html.escape(line.full_name)}<br><small>{html.escape(line.card)} · {html.escape(line.unit_name)}</small>"
+        cells = [who,
                  f"<b style='color:{colour}'>{html.escape(line.status_label)}</b>", html.escape(coverage),
                  html.escape(line.quiz_score), html.escape(line.essay_grade), deadline,
                  html.escape("; ".join(line.todo))]  # fmt: skip

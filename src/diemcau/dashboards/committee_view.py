@@ -111,7 +111,8 @@ def summary_text(lines: Sequence[UnitLine]) -> str:
     top = top_unit(lines)
     if top is None:
         return t("dashboard.no_members")
-    return t("dashboard.committee_summary", unit=top.name, done=top.completed, total=top.total, percent=round(top.percent))
+    percent = round(top.percent)
+    return t("dashboard.committee_summary", unit=top.name, done=top.completed, total=top.total, percent=percent)
 
 
 def tree_html(lines: Sequence[UnitLine], max_level: int = 2) -> str:

@@ -60,6 +60,7 @@ def terms_html(terms: Sequence[Mapping]) -> str:
     """The most searched terms as an escaped table (searches are typed by members: never trust them as HTML)."""
     if not terms:
         return f"<p>{html.escape(t('dashboard.no_terms'))}</p>"
-    head = f"<tr><th>{html.escape(t('dashboard.column_term'))}</th><th>{html.escape(t('dashboard.column_count'))}</th></tr>"
+    head = "".join(f"<th>{html.escape(t('dashboard.column_' + c))}</th>" for c in ("term", "count"))
+    head = f"<tr>{head}</tr>"
     rows = "".join(f"<tr><td>{html.escape(term['term'])}</td><td>{term['count']}</td></tr>" for term in terms)
     return f"<table class='diemcau-terms'>{head}{rows}</table>"

@@ -56,7 +56,9 @@ def _vietnam_day(moment: dt.datetime) -> dt.date:
     return (moment + VIETNAM_OFFSET).date()
 
 
-def _lecture_days(session: Session, rule: CompletionRule, lectures: list[str], cards: set[str]) -> dict[str, dict[str, dt.date]]:
+def _lecture_days(
+    session: Session, rule: CompletionRule, lectures: list[str], cards: set[str]
+) -> dict[str, dict[str, dt.date]]:
     days: dict[str, dict[str, dt.date]] = defaultdict(dict)
     watched = select(LectureProgressRow.member, LectureProgressRow.lecture_id, LectureProgressRow.updated_at).where(
         LectureProgressRow.lecture_id.in_(lectures), LectureProgressRow.coverage_percent >= rule.min_watched_percent

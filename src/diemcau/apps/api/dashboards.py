@@ -134,9 +134,10 @@ def _analytics(ctx: ApiContext, lecture_id: str, buckets: int) -> LectureAnalyti
     duration = record.duration_seconds or 0.0
     viewers, shares = audience_curve(viewer_intervals(ctx.factory, lecture_id), duration, buckets if duration else 0)
     width = duration / buckets if duration else 0.0
+    stretches = [BucketOut(start=round(i * width, 1), end=round((i + 1) * width, 1), share=s) for i, s in enumerate(shares)]
     return LectureAnalyticsOut(
         lecture_id=record.id, title=record.title, duration_seconds=duration, viewers=viewers,
-        buckets=[BucketOut(start=round(i * width, 1), end=round((i + 1) * width, 1), share=s) for i, s in enumerate(shares)],
+        buckets=stretches,
         top_terms=[TermOut(term=term, count=n) for term, n in top_search_terms(ctx.factory, lecture_id)],
     )  # fmt: skip
 

@@ -2,8 +2,8 @@
 
 The page is server-rendered like the portal: title, the ``<video>`` element with the captions ``<track>``,
 the rendition and speed choices, the *Tải về* link and the whole transcript as text (so it shows at once and
-searches with the browser's own find). ``static/player.js`` then attaches the stream, follows the transcript,
-resumes where the member stopped and reports progress (see that file).
+searches with the browser's own find). ``static/player.js``, inlined, then attaches the stream, follows the
+transcript, resumes where the member stopped and reports progress (see that file).
 
 Renditions: *Tự động* (the master playlist, adaptive), each video rung, and *Chỉ nghe*, which loads the
 audio-only media playlist as its own source — hls.js drops audio-only variants from a master that also has
@@ -60,7 +60,7 @@ SCRIPT_TEXTS = (
 
 
 def clock(seconds: float | None) -> str:
-    """Seconds as a player shows them: ``m:ss`` below an hour (``05:07``), ``h:mm:ss`` above."""
+    """Seconds as a player shows them: ``mm:ss`` below an hour (``05:07``), ``h:mm:ss`` above."""
     total = max(0, int(seconds or 0))
     hours, rest = divmod(total, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"

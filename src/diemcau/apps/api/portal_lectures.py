@@ -11,7 +11,9 @@ from diemcau.apps.api.pages import PortalLecture
 from diemcau.core.lecture import LectureStatus
 
 
-def lectures_by_course(ctx: ApiContext, username: str, course_ids: Iterable[str]) -> dict[str, tuple[PortalLecture, ...]]:
+def lectures_by_course(
+    ctx: ApiContext, username: str, course_ids: Iterable[str]
+) -> dict[str, tuple[PortalLecture, ...]]:
     """Per course id, its ready lectures in course order, each with the member's coverage (``None``: not
     watched yet). Lectures still processing are left out: members cannot play them."""
     ready = [r for r in load_lectures(ctx.factory, set(course_ids)) if r.status == LectureStatus.READY]

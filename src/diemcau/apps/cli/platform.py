@@ -27,6 +27,7 @@ def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, u
         for login in DEMO_LOGINS:
             typer.echo(f"  {login.username:<10} {login.role.value:<10} {login.description}")
         typer.echo(f"  {DEMO_UNACTIVATED:<10} {'member':<10} not activated yet: activation code {code}")
+        release_demo_quizzes(settings, factory)
         publish_demo(settings, factory)
     try:
         count = setup_steps.ensure_courses(settings, factory)
@@ -35,9 +36,20 @@ def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, u
     typer.echo(f"Data directory ready: {settings.home} ({count} course file(s) loaded from {settings.courses_dir})")
 
 
+def release_demo_quizzes(settings: Settings, factory) -> None:  # type: ignore[no-untyped-def]
+    """Release the demo course's quizzes through nbgrader (idempotent)."""
+    from diemcau.demo.seed import DEMO_DIR
+    from diemcau.quizzes.publish import release_course_quizzes
+
+    forms = release_course_quizzes(settings, factory, DEMO_DIR / "courses")
+    typer.echo(f"Demo quizzes released: {', '.join(f.quiz_id for f in forms) or 'none'}")
+
+
 def publish_demo(settings: Settings, factory) -> None:  # type: ignore[no-untyped-def]
     """Publish and transcribe the demo lecture, showing progress; a failure is reported, not fatal."""
+    from diemcau.adapters.transcript_store import transcript_exists
     from diemcau.demo.seed import publish_demo_lecture
+    from diemcau.search.indexer import install_hooks
 
     typer.echo("Publishing and transcribing the demo lecture (first time: about a minute) ...")
     shown: set[tuple[str, int]] = set()
@@ -48,11 +60,13 @@ def publish_demo(settings: Settings, factory) -> None:  # type: ignore[no-untype
             shown.add(key)
             typer.echo(f"  {record.stage or record.status}: {record.progress:.0f}%")
 
+    install_hooks(settings, factory)  # the transcript written here is indexed for search as it is written
     record = publish_demo_lecture(settings, factory, show)
     if record.status != "ready":
         typer.secho(f"Demo lecture not published: {record.error}", fg=typer.colors.YELLOW, err=True)
         return
-    typer.echo(f"Demo lecture {record.id}: {record.status}, transcript {record.transcript}")
+    transcribed = "transcribed" if transcript_exists(settings.transcripts_dir, record.id) else "not transcribed"
+    typer.echo(f"Demo lecture {record.id}: {record.status}, {transcribed}")
 
 
 def hub_config_path() -> Path:

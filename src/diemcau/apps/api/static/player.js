@@ -36,9 +36,14 @@
     return h ? h + ":" + mm + ":" + ss : (m < 10 ? "0" : "") + m + ":" + ss;
   }
   function load(key, fallback) {
-    try { var v = localStorage.getItem(key); return v === null ? fallback : JSON.parse(v); } catch (e) { return fallback; }
+    try {
+      var value = localStorage.getItem(key);
+      return value === null ? fallback : JSON.parse(value);
+    } catch (e) { return fallback; }
   }
-  function save(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* full or off */ } }
+  function save(key, value) {
+    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* storage full or disabled */ }
+  }
   function choice(key) { return config.choices.filter(function (c) { return c.key === key; })[0]; }
 
   /* --- which rendition, which engine ---------------------------------------------------------------- */

@@ -1,0 +1,192 @@
+"""Progress-event ingest through the API: sustained events/s, p99 latency, and no event lost across a crash.
+
+    .venv/bin/python bench/progress_ingest.py [--members 1000] [--rate 1000] [--seconds 30] [--clients 2]
+                                              [--no-kill] [--db postgresql+psycopg://...]
+
+1,000 simulated members each send a heartbeat (one event: the 15 s of lecture they just played) every 15 s
+of *their* time; time is compressed so that together they offer ``--rate`` events/s (1,000/s: each member
+every second). The API runs as its own process (``bench/api_server.py``: uvicorn, one worker) on SQLite
+(WAL) by default. At 40 % of the run it is killed with SIGKILL and started again on the same port; clients
+retry the same event (same client event id) until it is acknowledged. At the end the stored events are
+counted: every event sent must be there exactly once. Latency is per HTTP request (the attempt that got the
+answer); 'steady' excludes events that met the outage. Clients back off (0.2 s doubling to 5 s) and wait up to
+600 s for an answer, because a request abandoned on timeout is still served and its retry doubles the work. Baseline: the same load offered to a run without the
+crash (``--no-kill`` prints it alone), and the goal of 1,000 events/s at p99 ≤ 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+from synthetic_province import LECTURES, seed_synthetic  # noqa: E402
+
+from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker  # noqa: E402
+from diemcau.adapters.db.models_progress import ProgressEventRow  # noqa: E402
+
+PREFIX = "/services/diemcau"
+HEARTBEAT = 15.0
+errors: dict[str, int] = {}  # per client process: why attempts failed (printed at the end)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_api(db_url: str, port: int, tokens: Path, home: Path) -> subprocess.Popen:
+    """The API as its own process; returns once it answers /health."""
+    script = Path(__file__).with_name("api_server.py")
+    process = subprocess.Popen([sys.executable, str(script), db_url, str(port), str(tokens), str(home)])
+    deadline = time.monotonic() + 240  # imports alone take ~30 s on a busy 2-core machine
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{PREFIX}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("the API did not start")
+
+
+async def member_loop(client: httpx.AsyncClient, url: str, card: str, offset: float, interval: float, count: int,
+                      t0: float, out: list) -> None:  # fmt: skip
+    """Send ``count`` heartbeats on schedule; retry each until acknowledged."""
+    headers = {"Authorization": f"Bearer token-{card}"}
+    for seq in range(count):
+        await asyncio.sleep(max(0.0, t0 + offset + seq * interval - time.monotonic()))
+        body = {"events": [{"event_id": f"{card}-{seq}", "kind": "heartbeat", "start": seq * HEARTBEAT,
+                            "end": (seq + 1) * HEARTBEAT, "seq": seq}]}  # fmt: skip
+        first, failed, backoff = time.monotonic(), False, 0.2
+        while True:
+            sent = time.monotonic()
+            try:
+                response = await client.post(url, json=body, headers=headers)
+                if response.status_code == 200:
+                    out.append((first - t0, time.monotonic() - sent, time.monotonic() - first, failed))
+                    break
+                errors[f"HTTP {response.status_code}"] = errors.get(f"HTTP {response.status_code}", 0) + 1
+            except httpx.HTTPError as error:
+                errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
+            failed = True
+            await asyncio.sleep(backoff)  # back off: a restarting server must not be buried in retries
+            backoff = min(backoff * 2, 5.0)
+
+
+def run_clients(args: tuple) -> list:
+    """One client process: its share of the members, on one event loop."""
+    port, cards, interval, count, t0_wall = args
+
+    async def main() -> list:
+        out: list = []
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        url = f"http://127.0.0.1:{port}{PREFIX}/api/lectures/{LECTURES[0]}/progress"
+        t0 = time.monotonic() + (t0_wall - time.time())
+        # A long timeout: a request given up on is work the server still does, and its retry doubles it.
+        async with httpx.AsyncClient(limits=limits, timeout=600) as client:
+            await asyncio.gather(*(member_loop(client, url, card, (i / len(cards)) * interval, interval, count, t0, out)
+                                   for i, card in enumerate(cards)))  # fmt: skip
+        if errors:
+            print(f"  client retries: {errors}")
+        return out
+
+    return asyncio.run(main())
+
+
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """User + system CPU the process has used so far (Linux /proc), independent of other load on the machine."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
+
+
+def report(label: str, results: list, wall: float, kill_at: float | None) -> None:
+    latencies = [r[1] for r in results]
+    steady = [r[1] for r in results if not r[3]]
+    acked = [r[2] for r in results]
+    print(f"{label}: {len(results)} events acknowledged in {wall:.1f} s = {len(results) / wall:,.0f} events/s")
+    print(f"  request latency  p50 {statistics.median(latencies) * 1000:6.1f} ms   p99 {percentile(latencies, 99) * 1000:6.1f} ms"
+          f"   steady p99 {percentile(steady, 99) * 1000:6.1f} ms   max {max(latencies) * 1000:6.0f} ms")
+    if kill_at is not None:
+        before = [r for r in results if r[0] < kill_at]
+        print(f"  before the crash: {len(before) / kill_at:,.0f} events/s; events that met the outage: {sum(r[3] for r in results)},"
+              f" worst time to acknowledgement {max(acked):.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=1000.0, help="events/s offered by all members together")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--no-kill", action="store_true")
+    parser.add_argument("--db", default="")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        db_url = args.db or f"sqlite:///{home / 'bench.db'}"
+        engine = make_engine(db_url)
+        ensure_schema(engine)
+        seed_synthetic(make_sessionmaker(engine), args.members, 1, dt.date(2026, 12, 31), progress=False)
+        cards = [f"s{n:07d}" for n in range(1, args.members + 1)]
+        tokens = home / "tokens.json"
+        tokens.write_text(json.dumps({f"token-{c}": c for c in cards}), encoding="utf-8")
+        port = free_port()
+        api = start_api(db_url, port, tokens, home)
+        cpu_start, cpu_used = cpu_seconds(api), 0.0
+        interval = args.members / args.rate  # each member's compressed 15 s
+        count = max(1, int(args.seconds / interval))
+        t0_wall = time.time() + 1.0
+        slices = [(port, cards[i :: args.clients], interval, count, t0_wall) for i in range(args.clients)]
+        kill_at = None if args.no_kill else 1.0 + 0.4 * args.seconds
+        with multiprocessing.Pool(args.clients) as pool:
+            pending = pool.map_async(run_clients, slices)
+            if kill_at is not None:
+                time.sleep(max(0.0, t0_wall + kill_at - 1.0 - time.time()))
+                cpu_used += cpu_seconds(api) - cpu_start
+                api.send_signal(signal.SIGKILL)
+                api.wait()
+                down = time.monotonic()
+                api = start_api(db_url, port, tokens, home)
+                cpu_start = cpu_seconds(api)
+                print(f"API killed at {kill_at - 1.0:.1f} s and answering again after {time.monotonic() - down:.1f} s")
+            results = [r for part in pending.get() for r in part]
+        wall = max(r[0] + r[2] for r in results)
+        cpu_used += cpu_seconds(api) - cpu_start
+        api.send_signal(signal.SIGINT)
+        api.wait(timeout=30)
+        with make_sessionmaker(engine)() as session:
+            stored = session.scalar(select(func.count()).select_from(ProgressEventRow))
+        sent = args.members * count
+        print(f"offered {args.rate:,.0f} events/s: {args.members} members x {count} heartbeats (every {interval:.2f} s)"
+              f" over {args.seconds:.0f} s, {args.clients} client processes, {os.cpu_count()} CPUs")
+        report("run" if kill_at is None else "run with a crash", results, wall, None if kill_at is None else kill_at - 1.0)
+        print(f"API process CPU: {cpu_used * 1000 / len(results):.2f} ms per event -> {len(results) / cpu_used:,.0f} events/s"
+              " per fully available core (excludes start-up imports)")
+        print(f"events sent {sent:,}, acknowledged {len(results):,}, stored {stored:,}, lost {sent - stored:,}")
+        print("goal: >= 1,000 events/s with p99 <= 100 ms, and 0 lost; load average %.1f %.1f %.1f" % os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()

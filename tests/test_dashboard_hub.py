@@ -1,0 +1,38 @@
+"""The dashboards under Voila inside the real hub: a secretary's own server renders ``cell.ipynb``."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+
+from diemcau.demo.seed import DEMO_PASSWORD
+from diemcau.i18n import t
+from tests.hubserver import HubProcess, login
+
+pytestmark = pytest.mark.hub
+SECRETARY = "42000001"  # Chi bộ thôn Đông
+
+
+def test_voila_renders_the_cell_dashboard_in_a_secretarys_server(hub: HubProcess) -> None:
+    """Does /user/<secretary>/voila/render/cell.ipynb execute with the server's own token and show their cell?"""
+    with httpx.Client() as client:  # logging in puts the secretary in the staff groups
+        assert login(client, hub.url, SECRETARY, DEMO_PASSWORD).status_code == 200
+    token = hub.token_for(SECRETARY)
+    headers = {"Authorization": f"token {token}"}
+    started = httpx.post(f"{hub.url}hub/api/users/{SECRETARY}/server", headers=headers, timeout=60)
+    assert started.status_code in (201, 202), hub.log()[-3000:]
+    try:
+        deadline = time.monotonic() + 180
+        while not hub.api("GET", f"/users/{SECRETARY}").json()["servers"].get("", {}).get("ready"):
+            assert time.monotonic() < deadline, hub.log()[-3000:]
+            time.sleep(0.3)
+        page = httpx.get(f"{hub.url}user/{SECRETARY}/voila/render/cell.ipynb", headers=headers, timeout=300)
+        assert page.status_code == 200, page.text[-2000:]
+        assert "Traceback" not in page.text, page.text[-3000:]
+        assert re.search(r"Hoàn thành \d+/\d+ đảng viên \(\d+%\)", page.text), page.text[-3000:]  # printed by the page
+        assert t("api.login_required") not in page.text and t("dashboard.unreachable") not in page.text
+    finally:
+        hub.api("DELETE", f"/users/{SECRETARY}/server")

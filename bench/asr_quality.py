@@ -42,20 +42,20 @@ def main() -> None:
             "pipeline, glossary prompt": with_prompt}  # fmt: skip
     print(f"lecture: {lecture.duration:.0f} s, {len(lecture.reference.split())} words; synthetic speech: "
           "a regression signal only")
-    print(f"{'configuration':36} {'WER':>6} {'CER':>6} {'RTF':>6}  guards fired", flush=True)
+    print(f"{'configuration':36} {'WER':>6} {'CER':>6} {'CPU RTF':>7}  guards fired", flush=True)
 
     def show(name: str, text: str, seconds: float, notes: list[str]) -> None:
         rates = error_rates(lecture.reference, text)
         fired = ", ".join(f"{code}×{notes.count(code)}" for code in sorted(set(notes))) or "-"
-        print(f"{name:36} {rates.wer:6.3f} {rates.cer:6.3f} {seconds / lecture.duration:6.3f}  {fired}", flush=True)
+        print(f"{name:36} {rates.wer:6.3f} {rates.cer:6.3f} {seconds / lecture.duration:7.3f}  {fired}", flush=True)
 
-    started = time.perf_counter()
+    started = time.process_time()
     segments, _ = loaded.model.transcribe(str(lecture.audio), **PipelineOptions().decoding.whisper_kwargs())
-    show("baseline: WhisperModel.transcribe", " ".join(s.text for s in segments), time.perf_counter() - started, [])
+    show("baseline: WhisperModel.transcribe", " ".join(s.text for s in segments), time.process_time() - started, [])
     for name, options in runs.items():
-        started = time.perf_counter()
+        started = time.process_time()
         transcript = transcribe_audio(loaded.model, loaded.describe(), lecture.audio, "bench", options)
-        show(name, transcript.text, time.perf_counter() - started, [n["code"] for n in transcript.settings["notes"]])
+        show(name, transcript.text, time.process_time() - started, [n["code"] for n in transcript.settings["notes"]])
 
 if __name__ == "__main__":
     main()

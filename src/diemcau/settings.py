@@ -130,7 +130,9 @@ class TranscriptionSettings(_Section):
     )
     glossary_prompt: bool = Field(True, description="Steer Party terms with courses/glossary.txt as initial prompt.")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero VAD speech probability threshold.")
-    vad_min_silence_ms: int = Field(1000, ge=100, description="Silence that ends a stretch of speech (ms).")
+    vad_min_silence_ms: int = Field(
+        300, ge=100, description="Silence that ends a stretch of speech (ms); short, so windows fill up to 30 s."
+    )
     window_seconds: float = Field(30.0, ge=5, le=30, description="Longest decoding window, the unit of checkpoints.")
 
 

@@ -24,7 +24,7 @@ class VadSettings:
     """Silero VAD options (faster-whisper's ``VadOptions``); ``max_speech`` keeps spans inside one window."""
 
     threshold: float = 0.5
-    min_silence_ms: int = 1000
+    min_silence_ms: int = 300
     speech_pad_ms: int = 400
     max_speech: float = 29.0
 

@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=2, help="times each paragraph is read (2 → ~6 min)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="asr-quality-"))
-    settings = load_settings({"DIEMCAU_HOME": str(home / "var"), "DIEMCAU_CONTENT__COURSES_DIR": str(REPO / "courses")})
+    settings = load_settings({"DIEMCAU_HOME": str(home / "var"), "DIEMCAU_CONTENT__COURSES_DIR": str(REPO / "courses"),
+                              "DIEMCAU_TRANSCRIPTION__GLOSSARY_PROMPT": "true"})  # fmt: skip
     lecture = build_lecture(home, args.passes)
     loaded = load_whisper_model(settings)
     with_prompt = options_from_settings(settings)

@@ -3,11 +3,11 @@
 The player's client — Debian's Chromium driving the real player page — runs in a network namespace whose
 veth link to the host is shaped to 256 kbps each way with 300 ms of round trip (see ``throttle_link.py`` for
 how, on a kernel without netem). The server is a real hub with the demo province and a generated 640×360
-lecture (the playing time plus 2 minutes) published through the real pipeline. For each rendition, a fresh browser (cold cache) logs in,
-opens the player and presses ▶ the moment the page shows; we record when sound starts (the media element's
-``playing``) and every stall (``waiting`` → ``playing``) over 5 minutes of playback, plus the bytes on the
-wire. A second visit with the cache warm (page assets, hls.js), at a moment of the lecture the first visit
-never fetched (a search hit's ``?t=``), gives the repeat-visit start.
+lecture (the playing time plus 2 minutes) published through the real pipeline. For each rendition, a fresh
+browser (cold cache) logs in, opens the player and presses ▶ the moment the page shows; we record when sound
+starts (the media element's ``playing``) and every stall (``waiting`` → ``playing``) over 5 minutes of
+playback, plus the bytes on the wire. A second visit with the cache warm (page assets, hls.js), at a moment of
+the lecture the first visit never fetched (a search hit's ``?t=``), gives the repeat-visit start.
 
 Run (root, for the namespace): ``.venv/bin/python bench/player_throttled.py [--minutes 5] [--mode netns|cdp]``.
 ``--mode cdp`` (or a machine where the namespace cannot be made) throttles with Chromium's own
@@ -31,13 +31,14 @@ sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from throttle_link import HOST_IP, DelayRelay, LinkSpec, namespace, netem_available  # noqa: E402
 
-SPEECH = "Kính thưa các đồng chí, hôm nay chúng ta học tập, quán triệt nghị quyết của Ban Chấp hành Trung ương."
-# (name, rendition, hide the browser's own HLS?, label). Chromium has native HLS, so hls.js plays Chỉ nghe only
-# where it is hidden — as in Firefox; video goes through hls.js either way.
+SPEECH = "Kính thưa các đồng chí, hôm nay chúng ta học tập, quán triệt nghị quyết của Ban Chấp hành Trung ương"
+# (name, rendition, hide the browser's own HLS?, demo login, label). Chromium has native HLS, so hls.js plays
+# Chỉ nghe only where that is hidden — as in Firefox; video goes through hls.js either way. Each scenario is
+# another demo account (all enrolled in the demo course), so none resumes where the one before stopped.
 SCENARIOS = (
-    ("audio", "audio", False, "Chỉ nghe, browser's own HLS"),
-    ("audio-hlsjs", "audio", True, "Chỉ nghe, hls.js (no native HLS)"),
-    ("v360", "v360", False, "360p via hls.js (baseline)"),
+    ("audio", "audio", False, "42000002", "Chỉ nghe, browser's own HLS"),
+    ("audio-hlsjs", "audio", True, "42000001", "Chỉ nghe, hls.js (no native HLS)"),
+    ("v360", "v360", False, "42000021", "360p via hls.js (baseline)"),
 )
 HIDE_NATIVE_HLS = (
     "const can = HTMLMediaElement.prototype.canPlayType; HTMLMediaElement.prototype.canPlayType ="
@@ -73,7 +74,8 @@ def make_source(folder: Path, minutes: float) -> Path:
     subprocess.run(["espeak-ng", "-v", "vi", "-s", "150", "-w", str(wav), SPEECH], check=True)
     source, seconds = folder / "source.mp4", str(minutes * 60)
     subprocess.run([
-        "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={seconds}",
+        "ffmpeg", "-nostdin", "-v", "error", "-y",
+        "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={seconds}",
         "-stream_loop", "-1", "-i", str(wav), "-t", seconds, "-map", "0:v", "-map", "1:a",
         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-c:a", "aac", "-b:a", "96k", str(source),
     ], check=True)  # fmt: skip
@@ -107,9 +109,9 @@ def client(job: dict) -> dict:
                 "uploadThroughput": SPEC.rate_kbit * 1000 / 8,
             })  # fmt: skip
         received = [0.0]
-        cdp.on("Network.loadingFinished", lambda event: received.__setitem__(0, received[0] + event["encodedDataLength"]))
+        cdp.on("Network.loadingFinished", lambda e: received.__setitem__(0, received[0] + e["encodedDataLength"]))
         page.goto(f"{job['url']}hub/login")
-        page.fill("#username_input", "42000002")
+        page.fill("#username_input", job["user"])
         page.fill("#password_input", DEMO_PASSWORD)
         page.click("#login_submit")
         page.wait_for_url("**/services/diemcau/**")
@@ -185,9 +187,9 @@ def measure(mode: str, minutes: float) -> tuple[str, dict[str, dict]]:
         hub_port = int(hub.url.rsplit(":", 1)[1].strip("/"))
         if mode == "cdp":
             label = "Chromium CDP throttling (Network.emulateNetworkConditions: 300 ms per request, 32 KB/s)"
-            for name, choice, hide, _ in SCENARIOS:
+            for name, choice, hide, user, _ in SCENARIOS:
                 job = {"url": hub.url, "lecture": lecture, "choice": choice, "seconds": minutes * 60, "cdp": True,
-                       "hide_native": hide}  # fmt: skip
+                       "hide_native": hide, "user": user}  # fmt: skip
                 results[name] = run_client(job, None)
             return label, results
         netem_error = netem_available()
@@ -198,20 +200,22 @@ def measure(mode: str, minutes: float) -> tuple[str, dict[str, dict]]:
             one_way = 0.0 if not netem_error else SPEC.rtt_ms / 2000
             with DelayRelay((HOST_IP, hub_port), ("127.0.0.1", hub_port), one_way):
                 url = f"http://{HOST_IP}:{hub_port}/"
-                for name, choice, hide, _ in SCENARIOS:
+                for name, choice, hide, user, _ in SCENARIOS:
                     job = {"url": url, "lecture": lecture, "choice": choice, "seconds": minutes * 60, "cdp": False,
-                           "hide_native": hide}  # fmt: skip
+                           "hide_native": hide, "user": user}  # fmt: skip
                     results[name] = run_client(job, ns)
     return label, results
 
 
 def report(label: str, results: dict[str, dict], minutes: float) -> None:
     print(f"link: {label}; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'rendition':<34} {'start cold':>10} {'start warm':>10} {'stalls':>6} {'stalled s':>9} {'MB':>6}")
-    for key, _, _, name in SCENARIOS:
+    print(f"{'rendition':<34} {'start cold':>10} {'start warm':>10} {'stalls':>6} {'stalled s':>9} {'MB':>6} "
+          f"{'reached':>8}")
+    for key, _, _, _, name in SCENARIOS:
         cold, warm = results[key]["cold"], results[key]["warm"]
         print(f"{name:<34} {cold['playing'] / 1000:>9.2f}s {warm['playing'] / 1000:>9.2f}s "
-              f"{len(cold['stalls']):>6} {sum(cold['stalls']) / 1000:>9.1f} {cold['bytes'] / 1e6:>6.2f}")  # fmt: skip
+              f"{len(cold['stalls']):>6} {sum(cold['stalls']) / 1000:>9.1f} {cold['bytes'] / 1e6:>6.2f} "
+              f"{cold['position']:>7.0f}s")  # fmt: skip
     audio, video = results["audio"]["cold"], results["v360"]["cold"]
     print(f"start-up ratio 360p / Chỉ nghe: {video['playing'] / audio['playing']:.1f}x; goal < 3 s and 0 stalls "
           f"over {minutes:g} min: {'met' if audio['playing'] < 3000 and not audio['stalls'] else 'NOT met'}")

@@ -22,6 +22,7 @@ SENTENCES = (
     "Cấp ủy báo cáo kết quả học tập lên cấp trên.",
 )
 CLIP_TEXT = " ".join(SENTENCES[:2])
+CLOSING = "Xin cảm ơn các đồng chí."
 
 
 def asr_environ(tmp_path: Path, model_dir: Path, **extra: str) -> dict[str, str]:
@@ -60,10 +61,11 @@ def asr_settings(tmp_path: Path, whisper_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Generated audio: ``speech`` (two sentences, ~10 s, m4a), ``silence`` (5 s), ``corrupt``, ``lecture``
-    (four sentences with pauses, ~25 s, for window-by-window work)."""
+    (four sentences with pauses, ~23 s, for window-by-window work), ``short_lecture`` (three, ~14 s)."""
     folder = tmp_path_factory.mktemp("clips")
     speech = [Utterance(text, pause_after=0.8) for text in SENTENCES[:2]]
     lecture = [Utterance(text, "vi", 160, pause_after=2.5) for text in SENTENCES]
+    short = [Utterance(text, "vi", 170, pause_after=2.0) for text in (SENTENCES[1], SENTENCES[3], CLOSING)]
     corrupt = folder / "corrupt.m4a"
     corrupt.write_bytes(b"\x00\x00\x00\x18ftypM4A " + os.urandom(4096))
     return {
@@ -71,4 +73,5 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "silence": silence(folder / "silence.wav", 5.0),
         "corrupt": corrupt,
         "lecture": synthesize(lecture, folder / "lecture.wav"),
+        "short_lecture": synthesize(short, folder / "short_lecture.wav"),
     }

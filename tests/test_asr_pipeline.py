@@ -21,8 +21,9 @@ from diemcau.asr.scoring import error_rates
 from diemcau.core.transcript import Transcript
 from tests.asr_fixtures import CLIP_TEXT, SENTENCES, clips, whisper, whisper_dir  # noqa: F401 - fixtures
 
-CER_BOUND = 0.55  # measured 0.32 (two-sentence clip) and 0.34–0.37 (four-sentence lecture)
+CER_BOUND = 0.55  # measured 0.32 (two-sentence clip, beam 5) and 0.34–0.42 (four-sentence lecture, beam 5 or 1)
 OPTIONS = PipelineOptions()
+GREEDY = replace(OPTIONS, decoding=replace(OPTIONS.decoding, beam_size=1))  # twice as fast; for window tests
 
 
 def run(model: LoadedModel, audio: Path, options: PipelineOptions = OPTIONS, **kwargs) -> Transcript:  # type: ignore[no-untyped-def]
@@ -101,7 +102,7 @@ def test_unreadable_audio_is_a_clear_error(whisper: LoadedModel, clips: dict[str
 
 def test_every_window_of_a_lecture_is_covered(whisper: LoadedModel, clips: dict[str, Path]) -> None:  # noqa: F811
     """With short windows, is each sentence's speech covered by the output, none dropped, error bounded?"""
-    transcript = run(whisper, clips["lecture"], replace(OPTIONS, window_seconds=10.0))
+    transcript = run(whisper, clips["lecture"], replace(GREEDY, window_seconds=10.0))
     assert transcript.settings["windows"] >= 3
     assert transcript.settings["coverage"] > 0.75
     assert error_rates(" ".join(SENTENCES), transcript.text).cer < CER_BOUND
@@ -109,7 +110,7 @@ def test_every_window_of_a_lecture_is_covered(whisper: LoadedModel, clips: dict[
 
 def test_batched_decoding_gives_the_same_kind_of_transcript(whisper: LoadedModel, clips: dict[str, Path]) -> None:  # noqa: F811
     """Does the batched pipeline (several windows at once) keep times in lecture order and the error bounded?"""
-    transcript = run(whisper, clips["lecture"], replace(OPTIONS, window_seconds=10.0, batch_size=4))
+    transcript = run(whisper, clips["lecture"], replace(GREEDY, window_seconds=10.0, batch_size=4))
     assert transcript.settings["windows"] >= 3 and transcript.settings["batch_size"] == 4
     starts = [s.start for s in transcript.segments]
     assert starts == sorted(starts) and transcript.segments[-1].end <= transcript.settings["audio_seconds"]

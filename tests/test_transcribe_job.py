@@ -107,11 +107,13 @@ def _worker(environ: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+    started = deadline = time.monotonic()
+    deadline += timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.2)
+    print(f"waited {time.monotonic() - started:.1f} s for {what}")
 
 
 def _windows_done(checkpoint: Path) -> int:
@@ -125,10 +127,10 @@ def test_a_killed_worker_is_resumed_from_its_checkpoint(
     tmp_path: Path, whisper_dir: Path, clips: dict[str, Path]  # noqa: F811
 ) -> None:
     """After SIGKILL mid-lecture, does the next worker finish the job without redoing the finished windows?"""
-    environ = asr_environ(tmp_path, whisper_dir, DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS="8", **GREEDY)
+    environ = asr_environ(tmp_path, whisper_dir, DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS="5", **GREEDY)
     settings = load_settings(environ)
     factory = ready(settings)
-    enqueue_transcription(settings, LECTURE, audio=str(clips["lecture"]))
+    enqueue_transcription(settings, LECTURE, audio=str(clips["short_lecture"]))
     checkpoint = work_dir(settings, LECTURE) / "windows.jsonl"
     transcript_path = settings.transcripts_dir / LECTURE / "transcript.json"
     log = tmp_path / "worker.log"
@@ -155,7 +157,7 @@ def test_a_killed_worker_is_resumed_from_its_checkpoint(
     assert job is not None and job.status == "done", log.read_text()[-2000:]
     transcript = load_transcript(settings.transcripts_dir, LECTURE)
     assert transcript is not None and transcript.segments and transcript.settings["partial"] is False
-    attempts = transcript.settings["window_attempts"]
-    assert len(attempts) == transcript.settings["windows"] == 4
-    assert transcript.settings["resumed_windows"] == killed_after >= 1
-    assert attempts == [1] * killed_after + [2] * (4 - killed_after), "finished windows are never decoded again"
+    attempts, windows = transcript.settings["window_attempts"], transcript.settings["windows"]
+    assert len(attempts) == windows >= 3 and 1 <= killed_after < windows
+    assert transcript.settings["resumed_windows"] == killed_after
+    assert attempts == [1] * killed_after + [2] * (windows - killed_after), "finished windows are never decoded again"

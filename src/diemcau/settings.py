@@ -128,7 +128,9 @@ class TranscriptionSettings(_Section):
     no_speech_threshold: float = Field(
         1.0, ge=0, le=1, description="Skip a window whose no-speech probability exceeds this; 1.0 = never (VAD decides)."
     )
-    glossary_prompt: bool = Field(True, description="Steer Party terms with courses/glossary.txt as initial prompt.")
+    glossary_prompt: bool = Field(
+        False, description="Steer Party terms with courses/glossary.txt as initial prompt (see docs/transcription.md)."
+    )
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero VAD speech probability threshold.")
     vad_min_silence_ms: int = Field(
         300, ge=100, description="Silence that ends a stretch of speech (ms); short, so windows fill up to 30 s."

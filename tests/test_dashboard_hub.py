@@ -17,7 +17,8 @@ SECRETARY = "42000001"  # Chi bộ thôn Đông
 
 
 def test_voila_renders_the_cell_dashboard_in_a_secretarys_server(hub: HubProcess) -> None:
-    """Does /user/<secretary>/voila/render/cell.ipynb execute with the server's own token and show their cell?"""
+    """Does /user/<secretary>/voila/render/cell.ipynb execute with the server's own token, show their cell's
+    numbers, and load only the lab extensions a dashboard uses?"""
     with httpx.Client() as client:  # logging in puts the secretary in the staff groups
         assert login(client, hub.url, SECRETARY, DEMO_PASSWORD).status_code == 200
     token = hub.token_for(SECRETARY)
@@ -34,5 +35,7 @@ def test_voila_renders_the_cell_dashboard_in_a_secretarys_server(hub: HubProcess
         assert "Traceback" not in page.text, page.text[-3000:]
         assert re.search(r"Hoàn thành \d+/\d+ đảng viên \(\d+%\)", page.text), page.text[-3000:]  # printed by the page
         assert t("api.login_required") not in page.text and t("dashboard.unreachable") not in page.text
+        # hub_config/jupyter_server_config.py reached the server: nbgrader's lab extension is not sent to the page
+        assert "jupyterlab-plotly" in page.text and "@jupyter/nbgrader" not in page.text
     finally:
         hub.api("DELETE", f"/users/{SECRETARY}/server")

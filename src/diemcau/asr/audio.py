@@ -12,7 +12,7 @@ from diemcau.asr.errors import TranscriptionError
 SAMPLE_RATE = 16000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds a numpy array: compare by identity
 class Audio:
     """Decoded audio: mono float32 samples at ``SAMPLE_RATE``; ``source`` is the file it came from."""
 

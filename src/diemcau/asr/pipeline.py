@@ -65,7 +65,7 @@ def options_from_settings(settings: Settings) -> PipelineOptions:
     return PipelineOptions(decoding_options, vad, conf.window_seconds, conf.batch_size)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds a numpy array: compare by identity
 class Plan:
     """The audio, the speech VAD found in it, and the windows that will be decoded."""
 

@@ -14,7 +14,7 @@ segment (``without_timestamps``), which cannot skip ahead.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -32,6 +32,7 @@ NO_TEXT = "no_text"
 # Measured: when a window starts right on speech (a file that opens with a voice), base skipped the whole
 # first sentence in 2 of 2 cases; half a second of silence before the window fixed both.
 LEAD_IN_SECONDS = 0.5
+TAIL_TOLERANCE_SECONDS = 0.7  # VAD pads speech by 0.4 s; a segment ending this close to the end has covered it
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,23 @@ def lead_in(audio: Audio, window: Window) -> np.ndarray:
     return np.concatenate([silence, audio.clip(window.start, window.end)])
 
 
+def until_speech_ends(raw: Iterable[Any], speech_end: float) -> Iterator[Any]:
+    """faster-whisper's segments up to the one that reaches ``speech_end`` (window time), then stop.
+
+    After each 30-s pass faster-whisper seeks to the last word and decodes what is left as another full pass;
+    in a window cut to its speech, what is left is padding (where base invents a word or two). Stopping the
+    lazy generator once the speech is covered saves that pass; if the output stops short, it runs on.
+    """
+    for segment in raw:
+        yield segment
+        if segment.end >= speech_end - TAIL_TOLERANCE_SECONDS:
+            return
+
+
 def _decode(model: Any, audio: Audio, window: Window, kwargs: dict[str, Any]) -> tuple[Segment, ...]:
     raw, _ = model.transcribe(lead_in(audio, window), vad_filter=False, **kwargs)
-    return to_segments(raw, window.start - LEAD_IN_SECONDS, window.start)
+    speech_end = window.speech[-1].end - window.start + LEAD_IN_SECONDS if window.speech else float("inf")
+    return to_segments(until_speech_ends(raw, speech_end), window.start - LEAD_IN_SECONDS, window.start)
 
 
 def text_of(segments: Sequence[Segment]) -> str:

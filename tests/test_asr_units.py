@@ -11,7 +11,7 @@ import pytest
 from diemcau.adapters.whisper_model import ModelError, assemble_model, check_model_dir, ensure_whisper_model
 from diemcau.asr.checkpoint import Checkpoint, fingerprint
 from diemcau.asr.coverage import covered_seconds, drops_speech
-from diemcau.asr.decoding import DecodingOptions, WindowResult
+from diemcau.asr.decoding import DecodingOptions, WindowResult, until_speech_ends
 from diemcau.asr.normalise import normalise_segments, normalise_text
 from diemcau.asr.prompt import glossary_prompt, is_prompt_echo, load_glossary
 from diemcau.asr.scoring import error_rates, normalise_for_scoring, number_words
@@ -181,3 +181,23 @@ def test_a_missing_model_folder_is_named_not_fetched(settings: Settings, tmp_pat
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match="no model.bin"):
         check_model_dir(tmp_path / "empty")
+
+
+class Seg:
+    """A faster-whisper segment, as far as ``until_speech_ends`` reads it."""
+
+    def __init__(self, end: float) -> None:
+        self.end = end
+
+
+def test_decoding_stops_once_the_speech_is_covered() -> None:
+    """Is the lazy decoder left alone once a segment reaches the end of the speech (no wasted tail pass),
+    but followed further when the output stops short?"""
+
+    def passes():  # type: ignore[no-untyped-def]
+        yield Seg(4.0)
+        yield Seg(9.6)
+        raise AssertionError("a second pass over the padding was started")
+
+    assert [s.end for s in until_speech_ends(passes(), speech_end=10.0)] == [4.0, 9.6]
+    assert [s.end for s in until_speech_ends(iter([Seg(3.0), Seg(5.0), Seg(10.0)]), 12.0)] == [3.0, 5.0, 10.0]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 from diemcau.adapters.db import quizzes as store
 from diemcau.apps import setup_steps
 from diemcau.apps.cli import app
-from diemcau.demo.seed import DEMO_DIR
+from diemcau.demo.seed import DEMO_DIR, seed_demo
 from diemcau.quizzes.grading import factory_for, grade_stored
 from diemcau.settings import load_settings
 
@@ -54,8 +54,9 @@ def test_validate_lists_every_problem_with_file_and_line(env: dict[str, str], tm
 
 
 def test_release_then_results_from_the_gradebook(env: dict[str, str]) -> None:
-    """Does `quiz release` open the demo quiz, and `quiz results --json` report the gradebook's score?"""
-    invoke(env, "init", "--demo")
+    """Does `quiz release` open a quiz, and `quiz results --json` report the gradebook's score?"""
+    invoke(env, "init")  # the demo province and course without `--demo`, which releases the quiz itself
+    seed_demo(factory_for(load_settings(env).database_url))
     assert "is not released" in invoke(env, "quiz", "results", COURSE, "kiem-tra-nq57", code=1).output
     released = invoke(env, "quiz", "release", COURSE, "kiem-tra-nq57", "--from", str(DEMO_DIR / "courses"))
     assert "released nq-trung-uong-demo/kiem-tra-nq57: 5 question(s), 10 point(s)" in released.output

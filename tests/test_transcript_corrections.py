@@ -37,9 +37,13 @@ def lecture(session_factory: sessionmaker[Session], tmp_path: Path) -> Path:
 @pytest.fixture
 def changed() -> list[str]:
     seen: list[str] = []
-    store.on_transcript_changed.append(seen.append)
+
+    def hook(_folder: Path, lecture_id: str) -> None:
+        seen.append(lecture_id)
+
+    store.on_transcript_changed.append(hook)
     yield seen
-    store.on_transcript_changed.remove(seen.append)
+    store.on_transcript_changed.remove(hook)
 
 
 def _rows(factory: sessionmaker[Session]) -> int:

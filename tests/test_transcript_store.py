@@ -24,9 +24,13 @@ FILES = ["transcript.json", "transcript.srt", "transcript.txt", "transcript.vtt"
 def changed() -> list[str]:
     """The lecture ids the store announced while the test ran."""
     seen: list[str] = []
-    store.on_transcript_changed.append(seen.append)
+
+    def hook(_folder: Path, lecture_id: str) -> None:
+        seen.append(lecture_id)
+
+    store.on_transcript_changed.append(hook)
     yield seen
-    store.on_transcript_changed.remove(seen.append)
+    store.on_transcript_changed.remove(hook)
 
 
 def _visible(folder: Path) -> list[str]:
@@ -143,7 +147,7 @@ def test_keep_previous_copies_the_current_json(tmp_path: Path) -> None:
 def test_a_failing_hook_does_not_undo_the_write(tmp_path: Path, changed: list[str]) -> None:
     """Does a broken subscriber get skipped while the others still hear of the change?"""
 
-    def broken(_lecture_id: str) -> None:
+    def broken(_folder: Path, _lecture_id: str) -> None:
         raise RuntimeError("index down")
 
     store.on_transcript_changed.insert(0, broken)

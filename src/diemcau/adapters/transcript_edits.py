@@ -90,7 +90,7 @@ def apply_edit(
         old, new = corrected_segment(transcript, segment_index, text, start, end)
         updated = apply_correction(transcript, new)
         _commit_with_write(factory, transcripts_dir, transcript, updated, _edit_row(lecture_id, editor, old, new))
-    notify_changed(lecture_id)
+    notify_changed(transcripts_dir, lecture_id)
     return updated
 
 
@@ -177,6 +177,6 @@ def replace_transcript(
             keep_previous(transcripts_dir, lecture_id)
         write_transcript(transcripts_dir, final, notify=False)
         stored = load_transcript(transcripts_dir, lecture_id)  # as written: times rounded to the millisecond
-    notify_changed(lecture_id)
+    notify_changed(transcripts_dir, lecture_id)
     assert stored is not None
     return stored

@@ -11,8 +11,8 @@ derived file one version ahead of the JSON; ``repair_outputs`` re-renders them f
 write replaces them anyway. Writers of one lecture are serialised by ``lecture_lock`` (a re-entrant,
 cross-process file lock), so two writers cannot interleave their renames.
 
-**Hooks.** ``on_transcript_changed`` is a list of callables ``hook(lecture_id)`` run after every successful
-write: a transcription, a caption import, a correction, a restore. Search appends its indexer here
+**Hooks.** ``on_transcript_changed`` is a list of callables ``hook(transcripts_dir, lecture_id)`` run after
+every successful write: a transcription, a caption import, a correction, a restore. Search appends its indexer here
 (``transcript_store.on_transcript_changed.append(reindex)``). A hook that raises is logged and skipped:
 the transcript on disk is the truth, and the index can be rebuilt from it.
 """
@@ -45,8 +45,8 @@ DERIVED: dict[str, Callable[[Transcript], str]] = {
 }
 _LECTURE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-on_transcript_changed: list[Callable[[str], None]] = []
-"""Called with the lecture id after every write (transcription, import, correction). See the module doc."""
+on_transcript_changed: list[Callable[[Path, str], None]] = []
+"""Called with the transcripts folder and the lecture id after every write (transcription, import, correction). See the module doc."""
 
 
 def lecture_dir(transcripts_dir: Path, lecture_id: str) -> Path:
@@ -95,7 +95,7 @@ def write_transcript(transcripts_dir: Path, transcript: Transcript, notify: bool
             os.replace(temp, folder / name)
         _fsync_dir(folder)
     if notify:
-        notify_changed(transcript.lecture_id)
+        notify_changed(transcripts_dir, transcript.lecture_id)
     return folder
 
 
@@ -126,11 +126,11 @@ def repair_outputs(transcripts_dir: Path, lecture_id: str) -> list[str]:
     return sorted(stale)
 
 
-def notify_changed(lecture_id: str) -> None:
-    """Run every ``on_transcript_changed`` hook with ``lecture_id``; a failing hook is logged, not raised."""
+def notify_changed(transcripts_dir: Path, lecture_id: str) -> None:
+    """Run every ``on_transcript_changed`` hook with the folder and ``lecture_id``; a failing hook is logged."""
     for hook in list(on_transcript_changed):
         try:
-            hook(lecture_id)
+            hook(transcripts_dir, lecture_id)
         except Exception:  # noqa: BLE001 - one broken subscriber must not undo or block a saved transcript
             log.exception("transcript hook %r failed for lecture %s", hook, lecture_id)
 

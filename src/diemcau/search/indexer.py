@@ -161,7 +161,7 @@ def reindex_all(
     return ReindexReport(counted[0], segments, tuple(skipped))
 
 
-_installed: dict[tuple[str, str], Callable[[str], None]] = {}
+_installed: dict[tuple[str, str], Callable[[Path, str], None]] = {}
 
 
 def install_hooks(settings: Settings, factory: sessionmaker[Session], index: SearchIndex | None = None) -> None:
@@ -175,7 +175,9 @@ def install_hooks(settings: Settings, factory: sessionmaker[Session], index: Sea
         return
     target = index or open_index(settings)
 
-    def reindex(lecture_id: str) -> None:
+    def reindex(transcripts_dir: Path, lecture_id: str) -> None:
+        if transcripts_dir.resolve() != settings.transcripts_dir.resolve():
+            return  # another data directory's transcript (tests, or two deployments in one process)
         outcome = sync_lecture(target, settings, factory, lecture_id)
         log.info("search: lecture %s %s", lecture_id, outcome)
 

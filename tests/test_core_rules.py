@@ -282,3 +282,14 @@ def test_depth_and_parent_path() -> None:
     assert root.parent_path is None
     assert commune.parent_path == "/ht/"
     assert cell.parent_path == "/ht/xa-a/"
+
+
+def test_a_course_with_nothing_published_is_complete_for_nobody() -> None:
+    """Is a course without lectures, quizzes or essay left incomplete (missing 'content'), not done by everyone?"""
+    from diemcau.core.completion import MemberRecords, evaluate
+    from diemcau.core.course import CompletionRule
+
+    verdict = evaluate(CompletionRule(essay_required=False), (), (), MemberRecords(coverage={}))
+    assert (verdict.completed, verdict.started, verdict.missing) == (False, False, ("content",))
+    with_lecture = evaluate(CompletionRule(essay_required=False), ("L1",), (), MemberRecords(coverage={"L1": 100.0}))
+    assert with_lecture.completed and with_lecture.missing == ()

@@ -42,8 +42,14 @@ def evaluate(
     records: MemberRecords,
     passing_grades: tuple[str, ...] = DEFAULT_PASSING_ESSAY_GRADES,
 ) -> Completion:
-    """Apply the course's rule to a member's records; ``missing`` names each unmet condition."""
+    """Apply the course's rule to a member's records; ``missing`` names each unmet condition.
+
+    A course with nothing to do yet (no published lecture, no released quiz, no essay) is complete for nobody:
+    its one missing condition is ``content`` until the trainers publish something.
+    """
     missing: list[str] = []
+    if not lectures and not quizzes and not rule.essay_required:
+        missing.append("content")
     for lecture in lectures:
         watched = records.coverage.get(lecture, 0.0) >= rule.min_watched_percent
         screened = rule.screening_counts and lecture in records.screened

@@ -94,6 +94,8 @@ def todo_items(member: Mapping, lecture_titles: Mapping[str, str], quizzes: Mapp
         elif kind == "essay":
             grade = member.get("essay_grade")
             items.append(t("dashboard.todo_essay_again", grade=grade) if grade else t("dashboard.todo_essay"))
+        elif kind == "content":
+            items.append(t("dashboard.todo_content"))
     return tuple(items)
 
 

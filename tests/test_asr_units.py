@@ -201,3 +201,38 @@ def test_decoding_stops_once_the_speech_is_covered() -> None:
 
     assert [s.end for s in until_speech_ends(passes(), speech_end=10.0)] == [4.0, 9.6]
     assert [s.end for s in until_speech_ends(iter([Seg(3.0), Seg(5.0), Seg(10.0)]), 12.0)] == [3.0, 5.0, 10.0]
+
+
+def _segment(text: str, probability: float | None) -> Segment:
+    words = () if probability is None else tuple(
+        Word(float(i), float(i) + 0.5, " " + w, probability) for i, w in enumerate(text.split())
+    )
+    return Segment(0, 0.0, 3.0, text, words)
+
+
+def test_channel_promotions_are_always_dropped_and_sign_offs_only_when_unsure() -> None:
+    """Are Whisper's invented YouTube sign-offs dropped (promotion always, a thank-you only when the model was
+    unsure), while the lecture's own words stay?"""
+    from diemcau.asr.hallucination import drop_hallucinations
+
+    promotion = _segment("Hãy subscribe cho kênh Ghiền Mì Gõ để không bỏ lỡ những video hấp dẫn", 0.9)
+    unsure_thanks = _segment("Cảm ơn các bạn đã theo dõi", 0.3)
+    sure_thanks = _segment("Cảm ơn các bạn đã theo dõi", 0.9)
+    lecture = _segment("Nghị quyết Đại hội đại biểu toàn quốc lần thứ mười ba của Đảng", 0.4)
+    kept, dropped = drop_hallucinations([promotion, lecture, unsure_thanks, sure_thanks])
+    assert (kept, dropped) == ((lecture, sure_thanks), 2)
+    assert drop_hallucinations([_segment("Hẹn gặp lại các bạn trong những video tiếp theo", None)]) == ((), 1)
+
+
+def test_the_decoding_guard_notes_each_dropped_hallucination() -> None:
+    """Does the window guard drop an invented sign-off and say so in the window's notes (nothing silent)?"""
+    from diemcau.asr.decoding import HALLUCINATION, guard
+    from diemcau.asr.vad import SpeechSpan
+    from diemcau.asr.windows import Window
+
+    window = Window(0, 0.0, 6.0, (SpeechSpan(0.0, 3.0),))
+    speech = Segment(0, 0.0, 3.0, "Chi bộ học tập nghị quyết", ())
+    invented = Segment(1, 3.0, 6.0, "Hãy subscribe cho kênh để không bỏ lỡ những video hấp dẫn", ())
+    # model and audio are only used to decode again, which covered speech without a prompt never needs
+    kept, notes = guard(None, None, window, DecodingOptions(), (speech, invented))  # type: ignore[arg-type]
+    assert (kept, notes) == ((speech,), (HALLUCINATION,))

@@ -8,7 +8,8 @@ Whisper marks synthetic or noisy Vietnamese speech as "no speech" with p≈0.95.
 
 Two guards keep audio from being lost: a window whose output echoes the glossary prompt is decoded again
 without it, and a window whose segments leave too much of its speech uncovered is decoded again as one
-segment (``without_timestamps``), which cannot skip ahead.
+segment (``without_timestamps``), which cannot skip ahead. A third drops the sign-offs of video channels that
+Whisper invents over silence and noise (``hallucination.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from diemcau.asr.audio import Audio
 from diemcau.asr.coverage import drops_speech, uncovered_seconds
+from diemcau.asr.hallucination import drop_hallucinations
 from diemcau.asr.prompt import is_prompt_echo
 from diemcau.asr.windows import Window
 from diemcau.core.transcript import Segment, Word
@@ -29,6 +31,7 @@ from diemcau.core.transcript import Segment, Word
 PROMPT_ECHO = "prompt_echo"
 COVERAGE_RETRY = "coverage_retry"
 NO_TEXT = "no_text"
+HALLUCINATION = "hallucination"
 # Measured: when a window starts right on speech (a file that opens with a voice), base skipped the whole
 # first sentence in 2 of 2 cases; half a second of silence before the window fixed both.
 LEAD_IN_SECONDS = 0.5
@@ -108,7 +111,7 @@ def text_of(segments: Sequence[Segment]) -> str:
 
 def guard(model: Any, audio: Audio, window: Window, options: DecodingOptions, segments: tuple[Segment, ...],
           ) -> tuple[tuple[Segment, ...], tuple[str, ...]]:  # fmt: skip
-    """Apply the echo and coverage guards to a window's first decoding; returns the segments to keep."""
+    """Apply the echo, coverage and hallucination guards to a window's first decoding; returns what to keep."""
     notes: list[str] = []
     if is_prompt_echo(text_of(segments), options.initial_prompt):
         notes.append(PROMPT_ECHO)
@@ -119,6 +122,9 @@ def guard(model: Any, audio: Audio, window: Window, options: DecodingOptions, se
         retry = _decode(model, audio, window, options.whisper_kwargs() | {"without_timestamps": True})
         if uncovered_seconds(window.speech, retry) < uncovered_seconds(window.speech, segments):
             segments = retry
+    segments, dropped = drop_hallucinations(segments)
+    if dropped:
+        notes.append(HALLUCINATION)
     if not any(s.text.strip() for s in segments):
         notes.append(NO_TEXT)
     return segments, tuple(notes)

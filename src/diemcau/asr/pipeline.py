@@ -33,7 +33,7 @@ from diemcau.core.transcript import Transcript
 from diemcau.i18n import t
 from diemcau.settings import Settings
 
-ASR_VERSION = 1
+ASR_VERSION = 2  # 2: hallucinated channel sign-offs dropped
 WHISPER_SECONDS = 30.0
 
 
@@ -170,7 +170,8 @@ def transcribe_audio(
     plan = plan_audio(load_audio(audio_path), options)
     checkpoint, done = None, {}
     if checkpoint_dir is not None:
-        work = {"audio": audio_sha256(audio_path), "model": dict(model_info), **options.describe()}
+        work = {"audio": audio_sha256(audio_path), "model": dict(model_info), "asr_version": ASR_VERSION,
+                **options.describe()}
         checkpoint = Checkpoint(checkpoint_dir, fingerprint(work))
         done = checkpoint.load()
         checkpoint.start()

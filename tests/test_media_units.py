@@ -120,3 +120,27 @@ def test_run_lifecycle_on_both_databases(session_factory: sessionmaker[Session])
     with session_factory() as session:
         assert db.existing_lecture(session, "nq-cb-a1", sha256="d" * 64) == "lecABC123"
         assert db.existing_lecture(session, "nq-tinh", sha256="d" * 64) is None
+
+
+def test_audio_starts_with_short_segments_then_steady_ones() -> None:
+    """Are the audio-only cuts 1 s, 3 s, then every 4 s, never at or past the end?"""
+    from diemcau.media.transcode import AUDIO, audio_cut_times
+
+    assert audio_cut_times(AUDIO, 20.0) == [1, 3, 7, 11, 15, 19]
+    assert audio_cut_times(AUDIO, 2.5) == [1]
+    assert audio_cut_times(AUDIO, 0.8) == []
+
+
+def test_the_audio_rendition_is_a_vod_playlist_with_a_short_first_segment(tmp_path: Path) -> None:
+    """Does real ffmpeg give the audio-only playlist VOD tags and segments of about 1, 2, then 4 seconds?"""
+    from diemcau.media.transcode import AUDIO, PLAYLIST, segment_list, transcode
+    from tests.media_fixtures import make_video
+
+    source = make_video(tmp_path / "talk.mp4", seconds=12.0)
+    rendition = transcode(source, MediaInfo(12.0, True, 426, 240), AUDIO, tmp_path / "out")
+    playlist = tmp_path / "out" / "audio" / PLAYLIST
+    text = playlist.read_text(encoding="utf-8")
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
+    lengths = [round(seconds) for seconds, _ in segment_list(playlist)]
+    assert lengths[:3] == [1, 2, 4] and abs(sum(s for s, _ in segment_list(playlist)) - 12.0) < 0.3
+    assert rendition.bytes == sum((tmp_path / "out" / "audio" / name).stat().st_size for _, name in segment_list(playlist))

@@ -1,7 +1,7 @@
 """Stage 3, transcode: one HLS rendition per ffmpeg run — audio-only "Chỉ nghe" first, then the video ladder.
 
-Audio-only is AAC mono at a nominal 40 kbps in 4-second segments, so a member on a 256 kbps link starts
-listening after one small segment (FFmpeg's AAC encoder overshoots on speech: ~55 kbps measured, ~60 kbps with
+Audio-only is AAC mono at a nominal 40 kbps in 4-second segments, except the first two, of 1 and 2 seconds
+(``AUDIO_RAMP``): a member on a 256 kbps link starts listening after one ~7 KB segment instead of ~28 KB (FFmpeg's AAC encoder overshoots on speech: ~55 kbps measured, ~60 kbps with
 the MPEG-TS framing; see docs/benchmarks.md). FFmpeg's built-in AAC encoder has no HE-AAC profile (that needs the non-free libfdk_aac,
 which Debian does not ship), so it is AAC-LC; for speech at 48 kbps mono the difference is small, and every
 player decodes LC. The video ladder (240p ~300 kbps, 360p, 720p) stops at the source's own height, and each
@@ -23,6 +23,9 @@ LADDER = (
     RenditionSpec("v360", "360p", 360, 550, 64, 6),
     RenditionSpec("v720", "720p", 720, 1800, 96, 6),
 )
+# The first audio segments' lengths (s), before the steady segment_seconds. FFmpeg's hls muxer cannot vary
+# them for a VOD playlist (hls_init_time applies to every segment then), so audio uses the segment muxer.
+AUDIO_RAMP = (1, 2)
 AUDIO_CODEC = "mp4a.40.2"  # AAC-LC
 _H264_LEVEL = {240: ("3.0", "avc1.4d401e"), 360: ("3.0", "avc1.4d401e"), 720: ("3.1", "avc1.4d401f")}
 
@@ -73,6 +76,36 @@ def _hls_args(spec: RenditionSpec, folder: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def audio_cut_times(spec: RenditionSpec, duration: float) -> list[float]:
+    """Where the audio-only rendition is cut: after each ``AUDIO_RAMP`` length, then every segment_seconds."""
+    cuts, at = [], 0.0
+    for length in AUDIO_RAMP:
+        at += length
+        cuts.append(at)
+    while at + spec.segment_seconds < duration:
+        at += spec.segment_seconds
+        cuts.append(at)
+    return [cut for cut in cuts if cut < duration]
+
+
+def _ramped_audio_args(spec: RenditionSpec, folder: Path, duration: float) -> list[str]:
+    times = ",".join(f"{cut:g}" for cut in audio_cut_times(spec, duration)) or f"{spec.segment_seconds}"
+    return [
+        "-f", "segment", "-segment_times", times, "-segment_format", "mpegts",
+        "-segment_list", str(folder / PLAYLIST), "-segment_list_type", "m3u8", str(folder / "seg_%05d.ts"),
+    ]  # fmt: skip
+
+
+def _as_vod_playlist(playlist: Path) -> None:
+    """The segment muxer's list, with the tags the hls muxer writes for VOD (and without the obsolete one)."""
+    lines = [line for line in playlist.read_text(encoding="utf-8").splitlines() if line != "#EXT-X-ALLOW-CACHE:YES"]
+    at = lines.index("#EXT-X-VERSION:3") + 1 if "#EXT-X-VERSION:3" in lines else 1
+    lines[at:at] = ["#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    temp = playlist.with_suffix(".tmp")
+    temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    temp.replace(playlist)
+
+
 def transcode(
     source: Path, info: MediaInfo, spec: RenditionSpec, out_dir: Path, preset: str = "veryfast",
     progress: Progress = no_progress,
@@ -82,10 +115,13 @@ def transcode(
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     if spec.height == 0:
-        streams = ["-map", "0:a:0", "-vn", *_audio_args(spec)]
+        streams = ["-map", "0:a:0", "-vn", *_audio_args(spec), *_ramped_audio_args(spec, folder, info.duration_seconds)]
     else:
-        streams = ["-map", "0:v:0", "-map", "0:a:0", *_video_args(spec, preset), *_audio_args(spec)]
-    run_ffmpeg(["-i", str(source), *streams, *_hls_args(spec, folder)], info.duration_seconds, progress)
+        streams = ["-map", "0:v:0", "-map", "0:a:0", *_video_args(spec, preset), *_audio_args(spec),
+                   *_hls_args(spec, folder)]  # fmt: skip
+    run_ffmpeg(["-i", str(source), *streams], info.duration_seconds, progress)
+    if spec.height == 0:
+        _as_vod_playlist(folder / PLAYLIST)
     return measure(spec, info, folder)
 
 

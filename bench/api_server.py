@@ -1,5 +1,8 @@
 """Run the real API app under uvicorn for benchmarks: ``api_server.py DB_URL PORT TOKENS_JSON HOME [TODAY]``.
 
+``DIEMCAU_*`` settings in the environment apply (``DIEMCAU_PERF__...`` for baselines); ``DIEMCAU_BENCH_WORKERS=N``
+runs N uvicorn worker processes.
+
 Tokens map to usernames through ``tests.fakes.StaticTokenIdentity`` (the hub's token check is the one edge
 left out); everything behind it — roster lookup, authorization, the database writes — is the real service.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,14 +25,26 @@ from diemcau.settings import load_settings  # noqa: E402
 from tests.fakes import StaticTokenIdentity  # noqa: E402
 
 
-def main() -> None:
-    url, port, tokens, home = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
-    today = dt.date.fromisoformat(sys.argv[5]) if len(sys.argv) > 5 else dt.date.today()
-    settings = load_settings({"DIEMCAU_HOME": home, "DIEMCAU_DATABASE__URL": url})
+def build_app():  # type: ignore[no-untyped-def]
+    """The app from the command line saved in ``DIEMCAU_BENCH_ARGV`` (each uvicorn worker process builds its own)."""
+    url, _port, tokens, home, *rest = json.loads(os.environ["DIEMCAU_BENCH_ARGV"])
+    today = dt.date.fromisoformat(rest[0]) if rest else dt.date.today()
+    # Settings from the environment too (e.g. DIEMCAU_PERF__GROUP_COMMIT=false for a baseline).
+    environ = {k: v for k, v in os.environ.items() if k.startswith("DIEMCAU_") and not k.startswith("DIEMCAU_BENCH")}
+    settings = load_settings({**environ, "DIEMCAU_HOME": home, "DIEMCAU_DATABASE__URL": url})
     factory = make_sessionmaker(make_engine(url))
-    identity = StaticTokenIdentity(json.loads(tokens.read_text(encoding="utf-8")))
-    app = create_app(settings, identity, session_factory=factory, today=lambda: today)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    identity = StaticTokenIdentity(json.loads(Path(tokens).read_text(encoding="utf-8")))
+    return create_app(settings, identity, session_factory=factory, today=lambda: today)
+
+
+def main() -> None:
+    os.environ["DIEMCAU_BENCH_ARGV"] = json.dumps(sys.argv[1:])
+    port, workers = int(sys.argv[2]), int(os.environ.get("DIEMCAU_BENCH_WORKERS", "1"))
+    if workers > 1:  # worker processes import the app by name
+        uvicorn.run("api_server:build_app", factory=True, workers=workers, app_dir=str(Path(__file__).parent),
+                    host="127.0.0.1", port=port, log_level="warning", access_log=False)  # fmt: skip
+    else:
+        uvicorn.run(build_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

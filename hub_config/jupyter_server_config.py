@@ -11,9 +11,16 @@ Staff open the Voila dashboards at ``/user/<name>/voila/render/cell.ipynb`` (``c
   kernels are culled: a dashboard kernel nobody is connected to is stopped after 10 idle minutes. Connected
   kernels are left alone, so a page (or a JupyterLab notebook) still open keeps working; the hub's idle-culler
   stops the whole server after ``hub.cull_idle_seconds``.
+
+The trainer studio runs here too, through jupyter-server-proxy (``diemcau.apps.studio.launch``).
 """
 
 c = get_config()  # noqa: F821 (provided by Jupyter)
+
+# The trainer studio (Streamlit) at /user/<name>/studio/, behind this server's hub login; see docs/studio.md.
+from diemcau.apps.studio.launch import SERVER_NAME, server_proxy_entry  # noqa: E402
+
+c.ServerProxy.servers = {SERVER_NAME: server_proxy_entry()}
 
 c.VoilaConfiguration.extension_denylist = [
     "@jupyter/nbgrader",  # the grading UI lives in the API's pages and JupyterLab, never in a dashboard

@@ -14,7 +14,9 @@ from tests.apiclient import PREFIX, auth, seeded_client
 from tests.fakes import StaticTokenIdentity
 from tests.media_fixtures import seed_lecture_media
 from tests.transcript_fixtures import LECTURE_ID, seed_lecture_transcript
-from tests.quiz_support import AUTHZ_QUIZ, AUTHZ_SUBMISSION, seed_authz_quiz
+from tests.quiz_support import AUTHZ_QUIZ, AUTHZ_SUBMISSION, quiz_yaml, seed_authz_quiz
+from tests.question_fixtures import AUTHZ_QUESTION, SECRETARYS_QUESTION, seed_authz_questions
+from tests.material_fixtures import AUTHZ_MATERIAL, seed_lecture_material
 
 ROLES = ("anonymous", "member", "other_cell", "secretary", "committee", "trainer", "admin")
 
@@ -25,7 +27,11 @@ TARGET |= {"lecture_id": LECTURE_ID, "index": "0", "fmt": "xlsx"}  # a ready lec
 TARGET |= {"path": "master.m3u8"}  # a media file of that lecture
 TARGET |= {"quiz_id": AUTHZ_QUIZ, "submission_id": AUTHZ_SUBMISSION}  # its quiz, and an attempt of a1001
 TARGET |= {"name": "player.js"}  # a static asset of the member pages
+TARGET |= {"question_id": AUTHZ_QUESTION, "unit": "cb-a1"}  # a1001's question on that lecture, and its cell
+TARGET |= {"material_name": AUTHZ_MATERIAL}  # a PDF attached to that lecture
 RECORD_KEYS |= {"/api/quizzes/{course_id}": "quiz_id", "/api/quizzes/{course_id}/{quiz_id}/submissions": "member"}
+RECORD_KEYS |= dict.fromkeys(("/api/lectures/{lecture_id}/questions", "/api/questions/inbox",
+                              "/api/org-units/{unit}/questions/unanswered"), "id")
 
 ALL_UNITS = {"tinh", "xa-a", "xa-b", "cb-a1", "cb-a2", "cb-b1"}
 ALL_COURSES = {"nq-tinh", "nq-xa-a", "nq-cb-a1", "nq-cb-b1"}
@@ -149,6 +155,36 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/quiz-submissions/{submission_id}/essay-grade"): dict(
         anonymous=401, member=403, other_cell=404, secretary=422, committee=403, trainer=404, admin=422
     ),
+    # Studio quiz authoring (trainers, admins): a valid spec validates and previews; the release body is invalid,
+    # so 422 marks who may release without running nbgrader here.
+    ("POST", "/api/studio/quizzes/{course_id}/{quiz_id}/validate"): CONTENT_ONLY,
+    ("POST", "/api/studio/quizzes/{course_id}/{quiz_id}/preview"): CONTENT_ONLY,
+    ("POST", "/api/studio/quizzes/{course_id}/{quiz_id}/release"): {**CONTENT_ONLY, "trainer": 422, "admin": 422},
+    # Questions (two unanswered ones from cell A1, see tests/question_fixtures.py): anyone who sees the lecture asks;
+    # a member sees their own, the secretary and committee their cell's, trainers of the course all, to answer them.
+    ("POST", "/api/lectures/{lecture_id}/questions"): {**READ_LECTURE, **dict.fromkeys(
+        ("member", "secretary", "committee", "trainer", "admin"), 201)},
+    ("GET", "/api/lectures/{lecture_id}/questions"): {
+        **{role: (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}) for role in ROLES}, "anonymous": 401,
+        "member": (200, {AUTHZ_QUESTION}), "other_cell": 404,
+    },
+    ("POST", "/api/questions/{question_id}/answer"): dict(
+        anonymous=401, member=403, other_cell=404, secretary=403, committee=403, trainer=200, admin=200
+    ),
+    ("GET", "/api/questions/inbox"): {
+        **dict.fromkeys(ROLES, 403), "anonymous": 401, "trainer": (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}),
+        "admin": (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}),
+    },
+    ("GET", "/api/org-units/{unit}/questions/unanswered"): {
+        **dict.fromkeys(ROLES, 403), "anonymous": 401,
+        **{role: (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}) for role in ("secretary", "committee", "admin")},
+    },
+    # Materials: trainers (content managers) attach and remove, whoever sees the lecture lists and downloads. No
+    # file is sent, so 422 marks who may attach; the trainer removes the material first, so the admin finds none.
+    ("POST", "/api/lectures/{lecture_id}/materials"): {**CONTENT_ONLY, "trainer": 422, "admin": 422},
+    ("GET", "/api/lectures/{lecture_id}/materials"): READ_LECTURE,
+    ("GET", "/api/lectures/{lecture_id}/materials/{material_name}"): READ_LECTURE,
+    ("DELETE", "/api/lectures/{lecture_id}/materials/{material_name}"): {**CONTENT_ONLY, "trainer": 204, "admin": 404},
 }
 
 
@@ -169,6 +205,12 @@ def request_body(method: str, path: str, role: str) -> dict | None:
         return {"lecture_id": LECTURE_ID, "held_on": "2026-11-20", "members": ["a1001"]}
     if path.endswith("/essay-grade"):
         return {"category": "?"}
+    if (method, path) == ("POST", "/api/lectures/{lecture_id}/questions"):
+        return {"moment": 12.5, "text": f"Câu hỏi của {role}"}
+    if (method, path) == ("POST", "/api/questions/{question_id}/answer"):
+        return {"text": f"Trả lời ({role})", "scope": "cell"}
+    if path.startswith("/api/studio/quizzes/"):
+        return {"yaml": "title: ''\nquestions: []\n" if path.endswith("/release") else quiz_yaml()}
     if (method, path) == ("PUT", "/api/quizzes/{course_id}/{quiz_id}/draft"):
         return {"answers": {"q1": "A"}}
     if (method, path) == ("POST", "/api/quizzes/{course_id}/{quiz_id}/submissions"):
@@ -205,6 +247,8 @@ def test_route_answers_each_role_as_expected(settings, sqlite_factory, method: s
     seed_lecture_transcript(settings.transcripts_dir, sqlite_factory)
     seed_lecture_media(settings, sqlite_factory)
     seed_authz_quiz(sqlite_factory)
+    seed_authz_questions(sqlite_factory)
+    seed_lecture_material(settings, sqlite_factory, LECTURE_ID)
     url = PREFIX + path.format(**TARGET)
     wrong = []
     for role in ROLES:

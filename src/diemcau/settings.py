@@ -146,6 +146,32 @@ class PlayerSettings(_Section):
     heartbeat_seconds: int = Field(15, ge=5, le=120, description="How often the player reports progress while playing.")
 
 
+class MaterialsSettings(_Section):
+    max_bytes: int = Field(
+        50 * 1024 * 1024, ge=1, description="Largest material (PDF, DOCX, PPTX) a trainer may attach, in bytes."
+    )
+    max_unpacked_bytes: int = Field(
+        512 * 1024 * 1024, ge=1, description="Largest total a DOCX/PPTX package may unpack to (refuses zip bombs)."
+    )
+
+
+class PerfSettings(_Section):
+    caller_seconds: float = Field(
+        5.0, ge=0, le=300, description="API processes keep each resolved caller (member, unit, grants) this long: a "
+        "revoked grant or a deactivated member takes effect within it. 0 = off."
+    )
+    lecture_seconds: float = Field(
+        5.0, ge=0, le=300, description="API processes keep each lecture's visibility facts (course audience, status, "
+        "duration) this long. 0 = off."
+    )
+    max_entries: int = Field(20_000, ge=0, description="Most entries each of those caches holds per API process.")
+    group_commit: bool = Field(
+        True, description="Progress events from concurrent requests share one transaction (one commit, one fsync); "
+        "each request is answered only after that commit."
+    )
+    group_commit_max: int = Field(256, ge=1, le=10_000, description="Most requests one shared progress commit carries.")
+
+
 class Settings(_Section):
     """All settings. ``home`` is the data directory; the other paths derive from it."""
 
@@ -160,6 +186,8 @@ class Settings(_Section):
     media: MediaSettings = MediaSettings()
     transcription: TranscriptionSettings = TranscriptionSettings()
     player: PlayerSettings = PlayerSettings()
+    materials: MaterialsSettings = MaterialsSettings()
+    perf: PerfSettings = PerfSettings()
 
     @property
     def database_url(self) -> str:

@@ -1,7 +1,8 @@
 """The committee dashboard's view-model: completion by sub-unit down the tree, slowest first, and over time.
 
-Inputs are ``GET /api/courses/{id}/completion/units`` (status counts per unit, each member counted up the tree)
-and ``GET /api/courses/{id}/completion/history``.
+Inputs are ``GET /api/courses/{id}/completion/units`` (status counts per unit, each member counted up the tree),
+``GET /api/courses/{id}/completion/history`` and ``GET /api/org-units/{unit}/questions/unanswered`` (members'
+questions still waiting for a trainer's answer, oldest first).
 
 What the time series shows, honestly: for each day, how many members within scope had met the *watching*
 condition on every lecture (watched to the course's threshold, or attended a group screening). A lecture is
@@ -129,3 +130,37 @@ def tree_html(lines: Sequence[UnitLine], max_level: int = 2) -> str:
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     style = "<style>.diemcau-tree td,.diemcau-tree th{padding:3px 8px;text-align:left}</style>"
     return f"{style}<table class='diemcau-tree'><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+@dataclass(frozen=True)
+class WaitingQuestion:
+    """A member's question still waiting for an answer, and for how many days."""
+
+    lecture_title: str
+    moment_label: str
+    unit_name: str
+    asker_name: str
+    text: str
+    age_days: int
+
+
+def waiting_questions(answer: Sequence[Mapping]) -> list[WaitingQuestion]:
+    """The unanswered-questions answer as lines, longest waiting first."""
+    lines = [WaitingQuestion(q["lecture_title"], q["moment_label"], q["unit_name"], q.get("asker_name") or "",
+                             q["text"], q["age_days"]) for q in answer]  # fmt: skip
+    return sorted(lines, key=lambda line: -line.age_days)
+
+
+def questions_html(lines: Sequence[WaitingQuestion]) -> str:
+    """The waiting questions as an escaped table (members typed them: never trust them as HTML)."""
+    if not lines:
+        return f"<p>{html.escape(t('questions.dashboard_none'))}</p>"
+    summary = t("questions.dashboard_summary", count=len(lines), days=lines[0].age_days)
+    columns = ("age", "unit", "asker", "lecture", "moment", "question")
+    head = "".join(f"<th>{html.escape(t('questions.column_' + c))}</th>" for c in columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (q.age_days, q.unit_name, q.asker_name,
+                                                                  q.lecture_title, q.moment_label, q.text)) + "</tr>"
+        for q in lines
+    )  # fmt: skip
+    return f"<p>{html.escape(summary)}</p><table class='diemcau-tree'><tr>{head}</tr>{rows}</table>"

@@ -1,8 +1,11 @@
-"""The lecture analytics view-model (for trainers): the audience drop-off curve and the most searched terms.
+"""The lecture analytics view-model (for trainers): the audience drop-off curve, the most searched terms, and
+questions and replays along the lecture.
 
 Input is ``GET /api/lectures/{id}/analytics``: for each time bucket of the lecture, the share of its online
 viewers who watched the middle of that stretch (from their merged watched intervals), and the searches whose
 hits included the lecture. Members who only attended a group screening have no timeline and are not in it.
+Each bucket also carries the questions asked within it and how many times it was watched again (replayed
+seconds over its length, counted at ingest: see ``core.replays``); ``most_replayed`` lists 10 s stretches.
 """
 
 from __future__ import annotations
@@ -64,3 +67,36 @@ def terms_html(terms: Sequence[Mapping]) -> str:
     head = f"<tr>{head}</tr>"
     rows = "".join(f"<tr><td>{html.escape(term['term'])}</td><td>{term['count']}</td></tr>" for term in terms)
     return f"<table class='diemcau-terms'>{head}{rows}</table>"
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Questions asked and times watched again, per bucket (``minutes`` as in ``DropOff``)."""
+
+    minutes: tuple[float, ...]
+    questions: tuple[int, ...]
+    replays: tuple[float, ...]
+    total_questions: int
+
+
+def moments(analytics: Mapping) -> Moments:
+    """The per-bucket questions and replays of an analytics answer (zero where an older API sent none)."""
+    buckets = analytics["buckets"]
+    minutes = tuple(round((b["start"] + b["end"]) / 120.0, 3) for b in buckets)
+    asked, again = tuple(b.get("questions", 0) for b in buckets), tuple(b.get("replays", 0.0) for b in buckets)
+    return Moments(minutes, asked, again, analytics.get("questions", 0))
+
+
+def replayed_line(stretch: Mapping) -> str:
+    """``05:00–05:10: được xem lại 4 lần`` for one of ``most_replayed``."""
+    start, end = clock(stretch["start"] / 60), clock(stretch["end"] / 60)
+    return t("questions.replay_line", start=start, end=end, times=f"{stretch['times']:g}")
+
+
+def replayed_html(analytics: Mapping) -> str:
+    """The most replayed stretches as an escaped list."""
+    stretches = analytics.get("most_replayed", [])
+    if not stretches:
+        return f"<p>{html.escape(t('questions.replays_none'))}</p>"
+    items = "".join(f"<li>{html.escape(replayed_line(r))}</li>" for r in stretches)
+    return f"<ol class='diemcau-replays'>{items}</ol>"

@@ -4,7 +4,13 @@
   hooks with the lecture id; ``install_hooks`` subscribes ``index_lecture_from_store`` there, which re-reads
   that one lecture's transcript and replaces its rows (documents kept);
 * a lecture unpublished (or deleted): ``sync_lecture`` (or ``remove_lecture``) removes its rows;
-* ``reindex_all`` (``diemcau search reindex``): rebuilds the whole index from ``transcripts/``.
+* ``reindex_all`` (``diemcau search reindex``): rebuilds the whole index from ``transcripts/``, with the
+  lectures' attached materials (documents).
+
+Documents (lecture materials) come from a ``DocumentLoader`` (lecture id → ``(name, page texts)``); the default
+reads the stored materials (``diemcau.materials.documents.documents_of``). They are indexed when a lecture
+enters the index (``sync_lecture`` on a lecture not indexed before) and on a rebuild, right after the one
+transaction that rebuilds the transcripts; an upload indexes its own document as it is stored.
 
 Only published lectures are indexed. Whether a lecture is published is asked of a ``PublishedLookup``
 (lecture id → bool), so the publishing workflow can be wired in without touching search; the default reads
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters import transcript_store
+from diemcau.adapters.db.materials import lectures_with_materials
 from diemcau.adapters.db.models import LectureRow
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.search.index import DEFAULT_PREFIX, LectureMeta, SearchIndex
@@ -33,6 +40,7 @@ log = logging.getLogger(__name__)
 PUBLISHED_STATUSES = frozenset({"ready", "published"})
 PublishedLookup = Callable[[str], bool]
 TranscriptLoader = Callable[[Path, str], "Transcript | None"]
+DocumentLoader = Callable[[str], Iterable[tuple[str, Sequence[str]]]]  # lecture id → (document name, pages)
 
 INDEXED, REMOVED, NO_TRANSCRIPT = "indexed", "removed", "no_transcript"
 
@@ -44,6 +52,7 @@ class ReindexReport:
     lectures: int
     segments: int
     skipped: tuple[str, ...]  # transcript folders with no published lecture behind them
+    documents: int = 0  # attached materials indexed
 
 
 def open_index(settings: Settings, engine: Engine | None = None, prefix: str = DEFAULT_PREFIX) -> SearchIndex:
@@ -84,6 +93,26 @@ def published_in_database(factory: sessionmaker[Session]) -> PublishedLookup:
     return is_published
 
 
+def stored_documents(settings: Settings, factory: sessionmaker[Session]) -> DocumentLoader:
+    """The default document loader: the lecture's stored materials, their text re-read from the files."""
+    from diemcau.materials.documents import documents_of  # materials call the indexer too: import when used
+
+    return lambda lecture_id: documents_of(settings, factory, lecture_id)
+
+
+def index_documents(index: SearchIndex, documents: DocumentLoader, lecture_id: str) -> int:
+    """Index every document ``documents`` yields for an indexed lecture; returns how many. One that fails is
+    logged and skipped: documents never stop a lecture's transcript from being searchable."""
+    count = 0
+    for name, pages in documents(lecture_id):
+        try:
+            index.index_document(lecture_id, name, pages)
+            count += 1
+        except Exception:  # noqa: BLE001 - logged; `diemcau search reindex` repairs
+            log.exception("search: document %r of lecture %s not indexed", name, lecture_id)
+    return count
+
+
 def _segments(transcript: Transcript | None) -> tuple[Segment, ...]:
     return transcript.segments if transcript is not None else ()
 
@@ -96,16 +125,22 @@ def sync_lecture(
     *,
     is_published: PublishedLookup | None = None,
     load: TranscriptLoader = transcript_store.load_transcript,
+    documents: DocumentLoader | None = None,
 ) -> str:
     """Bring one lecture's rows in line with its transcript and status: ``indexed``, ``removed`` or
-    ``no_transcript`` (published, but nothing transcribed yet: its metadata is indexed, for documents)."""
+    ``no_transcript`` (published, but nothing transcribed yet: its metadata is indexed, for documents).
+
+    A lecture entering the index also gets its documents (``documents``, default: its stored materials)."""
     published = (is_published or published_in_database(factory))(lecture_id)
     meta = lecture_meta(factory, lecture_id)
     if not published or meta is None:
         index.remove_lecture(lecture_id)
         return REMOVED
+    entering = lecture_id not in index.lecture_ids()
     transcript = load(settings.transcripts_dir, lecture_id)
     index.index_lecture(meta, _segments(transcript))
+    if entering:
+        index_documents(index, documents or stored_documents(settings, factory), lecture_id)
     return INDEXED if transcript is not None else NO_TRANSCRIPT
 
 
@@ -130,19 +165,22 @@ def reindex_all(
     index: SearchIndex | None = None,
     is_published: PublishedLookup | None = None,
     load: TranscriptLoader = transcript_store.load_transcript,
+    documents: DocumentLoader | None = None,
 ) -> ReindexReport:
-    """Rebuild the whole index from ``transcripts/`` (published lectures only), in one transaction."""
+    """Rebuild the whole index from ``transcripts/`` (published lectures only) in one transaction, then index
+    the documents of every published lecture (lectures with materials but no transcript included)."""
     own = index is None
     index = index or open_index(settings)
     published = is_published or published_in_database(factory)
+    folders = _lecture_folders(settings.transcripts_dir)
     skipped: list[str] = []
     counted = [0]
 
     metas = []
-    for lecture_id in _lecture_folders(settings.transcripts_dir):
+    for lecture_id in sorted(set(folders) | lectures_with_materials(factory)):
         meta = lecture_meta(factory, lecture_id)
         if meta is None or not published(lecture_id):
-            skipped.append(lecture_id)
+            skipped.extend([lecture_id] if lecture_id in folders else [])
         else:
             metas.append(meta)
     # Oldest first: within a ranking tier the most recently indexed rows come first, i.e. the newest lectures.
@@ -153,12 +191,14 @@ def reindex_all(
             counted[0] += 1
             yield meta, _segments(load(settings.transcripts_dir, meta.lecture_id))
 
+    loader = documents or stored_documents(settings, factory)
     try:
         segments = index.rebuild(lectures())
+        indexed = sum(index_documents(index, loader, meta.lecture_id) for meta in metas)
     finally:
         if own:
             index.close()
-    return ReindexReport(counted[0], segments, tuple(skipped))
+    return ReindexReport(counted[0], segments, tuple(skipped), indexed)
 
 
 _installed: dict[tuple[str, str], Callable[[Path, str], None]] = {}

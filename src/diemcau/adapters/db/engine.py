@@ -14,11 +14,16 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
+# How long a SQLite writer waits for the write lock before "database is locked": writers queue behind each
+# other (API, job workers, CLI) rather than fail; a progress burst on a busy machine took over 5 s.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def _enable_sqlite_wal(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
-    # WAL lets readers proceed while the one writer writes; busy_timeout rides out short write locks.
+    # WAL lets readers proceed while the one writer writes; busy_timeout makes writers wait for the lock.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -52,8 +57,26 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def _begin_immediate(session: Session) -> None:
+    """On SQLite, take the write lock when the transaction starts (``BEGIN IMMEDIATE``).
+
+    The driver otherwise begins a transaction lazily at its first write. A transaction that read first and
+    then writes after another writer committed cannot wait for the lock: SQLite fails it at once with
+    "database is locked" (its snapshot is stale), whatever the busy timeout. Taking the lock up front makes
+    every writer wait its turn (up to ``SQLITE_BUSY_TIMEOUT_MS``) instead; readers are not affected (WAL).
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll everything back on any error."""
+    """One unit of work: commit on success, roll everything back on any error (on SQLite it holds the write
+    lock from the start, so concurrent writers queue instead of failing)."""
     with factory() as session, session.begin():
+        _begin_immediate(session)
         yield session

@@ -3,32 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models_progress import LectureProgressRow, ProgressEventRow
+from diemcau.adapters.db.replays import add_replays
 from diemcau.core.progress import Progress, ProgressEvent, summarise, unique_events
+from diemcau.core.replays import replayed_spans, seconds_by_bucket
 
 MAX_EVENTS_PER_POST = 500
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_PROGRESS = LectureProgressRow.__table__
+_SUMMARY = [_PROGRESS.c[name] for name in ("intervals", "watched_seconds", "coverage_percent", "resume_position", "last_seq")]
 
 
-def _new_events(session: Session, member: str, lecture_id: str, events: Sequence[ProgressEvent]) -> list[ProgressEvent]:
-    ids = [e.event_id for e in events]
-    known = set(
-        session.scalars(
-            select(ProgressEventRow.event_id).where(
-                ProgressEventRow.member == member,
-                ProgressEventRow.lecture_id == lecture_id,
-                ProgressEventRow.event_id.in_(ids),
-            )
-        )
-    )
-    return [e for e in unique_events(events) if e.event_id not in known]
+def _insert_new(session: Session, member: str, lecture_id: str, events: Sequence[ProgressEvent]) -> list[ProgressEvent]:
+    """Store the events not seen before in one ``INSERT … ON CONFLICT DO NOTHING … RETURNING``; returns them.
+
+    The unique key (member, lecture, client event id) decides what is new, so two requests carrying the same
+    offline queue cannot both count it, and known ids need no separate read."""
+    unique = unique_events(events)
+    if not unique:
+        return []
+    insert = _INSERTS[session.get_bind().dialect.name]
+    rows = [{"member": member, "lecture_id": lecture_id, "event_id": e.event_id, "kind": str(e.kind),
+             "start": e.start, "end": e.end, "seq": e.seq} for e in unique]  # fmt: skip
+    table = ProgressEventRow.__table__  # Core, not ORM: a cached statement, sent as one multi-row INSERT
+    statement = (
+        insert(table).on_conflict_do_nothing(index_elements=["member", "lecture_id", "event_id"])
+        .returning(table.c.event_id)
+    )  # fmt: skip
+    stored = set(session.execute(statement, rows).scalars())
+    return [e for e in unique if e.event_id in stored]
 
 
-def _as_progress(row: LectureProgressRow | None) -> Progress:
+def _as_progress(row: Any) -> Progress:  # a LectureProgressRow, or a Core row of its ``_SUMMARY`` columns
     if row is None:
         return Progress((), 0.0, 0.0, 0.0)
     intervals = tuple((a, b) for a, b in row.intervals)
@@ -40,24 +53,34 @@ def record_events(
 ) -> Progress:
     """Store events not seen before and merge them into the member's progress; replays change nothing."""
     with transaction(factory) as session:
-        fresh = _new_events(session, member, lecture_id, events)
-        row = session.get(LectureProgressRow, (member, lecture_id), with_for_update=True)
-        if not fresh:
-            return _as_progress(row)
-        for e in fresh:
-            session.add(ProgressEventRow(member=member, lecture_id=lecture_id, event_id=e.event_id,
-                                         kind=str(e.kind), start=e.start, end=e.end, seq=e.seq))  # fmt: skip
-        prior = [tuple(i) for i in row.intervals] if row else []
-        merged = summarise(fresh, duration, prior=prior)
-        if row is None:
-            row = LectureProgressRow(member=member, lecture_id=lecture_id)
-            session.add(row)
-        newest = max(fresh, key=lambda e: e.seq)
-        row.intervals = [list(i) for i in merged.intervals]
-        row.watched_seconds, row.coverage_percent = merged.watched_seconds, merged.coverage_percent
-        if newest.seq >= (row.last_seq if row.last_seq is not None else -1):
-            row.resume_position, row.last_seq = merged.resume_position, newest.seq
+        return record_events_in(session, member, lecture_id, duration, events)
+
+
+def record_events_in(
+    session: Session, member: str, lecture_id: str, duration: float, events: Sequence[ProgressEvent]
+) -> Progress:
+    """``record_events`` inside the caller's transaction (``group_commit.GroupWriter`` shares one among requests).
+
+    Core statements, not the ORM unit of work: this runs on every heartbeat of every playing member."""
+    key = (_PROGRESS.c.member == member) & (_PROGRESS.c.lecture_id == lecture_id)
+    row = session.execute(select(*_SUMMARY).where(key).with_for_update()).first()
+    fresh = _insert_new(session, member, lecture_id, events)
+    if not fresh:
         return _as_progress(row)
+    prior = [tuple(i) for i in row.intervals] if row else []
+    merged = summarise(fresh, duration, prior=prior)
+    # Merging forgets stretches watched again; count them first (one UPSERT for the batch).
+    add_replays(session, lecture_id, seconds_by_bucket(replayed_spans(fresh, duration, prior)))
+    newest = max(fresh, key=lambda e: e.seq)
+    last_seq = row.last_seq if row is not None and row.last_seq is not None else -1
+    resume, seq = (merged.resume_position, newest.seq) if newest.seq >= last_seq else (row.resume_position, last_seq)
+    values = {"intervals": [list(i) for i in merged.intervals], "watched_seconds": merged.watched_seconds,
+              "coverage_percent": merged.coverage_percent, "resume_position": resume, "last_seq": seq}  # fmt: skip
+    if row is None:
+        session.execute(insert(_PROGRESS).values(member=member, lecture_id=lecture_id, **values))
+    else:
+        session.execute(update(_PROGRESS).where(key).values(**values))  # the column's onupdate stamps updated_at
+    return Progress(tuple(merged.intervals), merged.watched_seconds, merged.coverage_percent, resume)
 
 
 def load_progress(factory: sessionmaker[Session], member: str, lecture_id: str) -> Progress:

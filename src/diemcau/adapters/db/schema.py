@@ -5,9 +5,12 @@ Alembic's env.py and the migration test read ``Base`` from this module. A new mo
 
 from diemcau.adapters.db import models  # noqa: F401
 from diemcau.adapters.db import models_dashboards  # noqa: F401
+from diemcau.adapters.db import models_materials  # noqa: F401
 from diemcau.adapters.db import models_media  # noqa: F401
 from diemcau.adapters.db import models_progress  # noqa: F401
 from diemcau.adapters.db import models_quiz  # noqa: F401
+from diemcau.adapters.db import models_questions  # noqa: F401
+from diemcau.adapters.db import models_replays  # noqa: F401
 from diemcau.adapters.db import models_transcript  # noqa: F401
 from diemcau.adapters.db.models import Base
 

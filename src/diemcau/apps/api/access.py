@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from diemcau.adapters.db.accounts import find_member, viewer_of
 from diemcau.apps.api import records
+from diemcau.apps.api.caches import caches_for
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.identity import wants_login_redirect
 from diemcau.apps.api.links import logout_href
@@ -59,7 +60,12 @@ async def current_caller(request: Request, ctx: ApiContext = Depends(context_of)
     username = await ctx.identity.username_for(request)
     if username is None:
         raise LoginRequired()
-    return await run_in_threadpool(_load_viewer, ctx, username)
+    # Kept a few seconds per process (``settings.perf.caller_seconds``); refusals are never kept.
+    callers = caches_for(ctx.factory, ctx.settings.perf).callers
+    found = callers.get(username)
+    if found is not None:
+        return found
+    return callers.put(username, await run_in_threadpool(_load_viewer, ctx, username))
 
 
 def _is_page(request: Request) -> bool:

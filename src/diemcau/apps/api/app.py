@@ -22,8 +22,9 @@ from starlette.responses import Response
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.apps.api import (
     assets, completion, courses, dashboards, lectures, me, media, members, org_units, player, portal, progress, quiz_pages, quizzes, search,
-    search_pages, transcripts,
+    questions, search_pages, studio_quizzes, transcripts,
 )
+from diemcau.apps.api import materials
 from diemcau.apps.api.access import current_caller, install_handlers
 from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, vietnam_today
 from diemcau.apps.api.identity import Identity
@@ -53,7 +54,8 @@ def _public_router(identity: Identity) -> APIRouter:
 def _protected_router(app: FastAPI) -> APIRouter:
     router = APIRouter(dependencies=[Depends(current_caller)])
     for module in (portal, me, courses, org_units, members, transcripts, search, lectures, media, quizzes, quiz_pages, progress,
-                   player, search_pages, assets, completion, dashboards):
+                   player, search_pages, assets, completion, dashboards, studio_quizzes, questions,
+                   materials):
         router.include_router(module.router)
 
     @router.get("/openapi.json", include_in_schema=False)

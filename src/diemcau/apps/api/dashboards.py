@@ -3,7 +3,8 @@
 * ``GET /api/courses/{id}/completion/units?org=``: status counts per org unit down the tree, so a committee's
   page for a province receives one row per unit instead of one per member.
 * ``GET /api/courses/{id}/completion/history?org=``: members who had watched every lecture, day by day.
-* ``GET /api/lectures/{id}/analytics?buckets=``: the audience drop-off curve and the searches that found it.
+* ``GET /api/lectures/{id}/analytics?buckets=``: the audience drop-off curve, the searches that found it, and
+  per stretch the questions asked and how often it was watched again (``core.replays``).
 
 Completion aggregates follow the completion route's scope (secretary: cell, committee: subtree, admin: all;
 members and trainers refused); lecture analytics are for those who manage content (trainers, admins) and
@@ -21,11 +22,15 @@ from starlette.concurrency import run_in_threadpool
 from diemcau.adapters.db.completion import course_completion
 from diemcau.adapters.db.dashboards import top_search_terms, viewer_intervals, watching_days
 from diemcau.adapters.db.lecture_reads import load_lecture
+from diemcau.adapters.db.questions import moments_of
+from diemcau.adapters.db.replays import load_replays
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.completion import _scopes as completion_scopes
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.core.completion_tree import audience_curve, tally_units, watched_by_day
+from diemcau.core.questions import counts_by_bucket
+from diemcau.core.replays import most_replayed, rebucket
 from diemcau.core.roles import can_manage_content
 from diemcau.i18n import t
 
@@ -69,6 +74,14 @@ class BucketOut(BaseModel):
     start: float
     end: float
     share: float = Field(description="Percent of viewers who watched the middle of this stretch.")
+    questions: int = Field(0, description="Questions asked at a moment within this stretch.")
+    replays: float = Field(0.0, description="Times this stretch was watched again (replayed seconds / its length).")
+
+
+class ReplayedOut(BaseModel):
+    start: float
+    end: float
+    times: float = Field(description="Times this 10 s stretch was watched again, by anyone.")
 
 
 class TermOut(BaseModel):
@@ -83,6 +96,8 @@ class LectureAnalyticsOut(BaseModel):
     viewers: int = Field(description="Members who watched some of it online (screenings have no timeline).")
     buckets: list[BucketOut]
     top_terms: list[TermOut] = Field(description="Searches whose hits included this lecture, most frequent first.")
+    questions: int = Field(0, description="Questions asked on this lecture.")
+    most_replayed: list[ReplayedOut] = Field(default_factory=list, description="Stretches watched again most often.")
 
 
 def _oversight(ctx: ApiContext, caller: Caller, org: str | None) -> list[str]:
@@ -134,11 +149,15 @@ def _analytics(ctx: ApiContext, lecture_id: str, buckets: int) -> LectureAnalyti
     duration = record.duration_seconds or 0.0
     viewers, shares = audience_curve(viewer_intervals(ctx.factory, lecture_id), duration, buckets if duration else 0)
     width = duration / buckets if duration else 0.0
-    stretches = [BucketOut(start=round(i * width, 1), end=round((i + 1) * width, 1), share=s) for i, s in enumerate(shares)]
+    moments, replayed = moments_of(ctx.factory, lecture_id), load_replays(ctx.factory, lecture_id)
+    asked, again = counts_by_bucket(moments, duration, len(shares)), rebucket(replayed, duration, len(shares))
+    stretches = [BucketOut(start=round(i * width, 1), end=round((i + 1) * width, 1), share=s, questions=asked[i],
+                           replays=again[i]) for i, s in enumerate(shares)]  # fmt: skip
     return LectureAnalyticsOut(
         lecture_id=record.id, title=record.title, duration_seconds=duration, viewers=viewers,
         buckets=stretches,
         top_terms=[TermOut(term=term, count=n) for term, n in top_search_terms(ctx.factory, lecture_id)],
+        questions=len(moments), most_replayed=[ReplayedOut(**vars(r)) for r in most_replayed(replayed, duration)],
     )  # fmt: skip
 
 
@@ -147,7 +166,8 @@ async def lecture_analytics(
     lecture_id: str, buckets: int = Query(40, ge=1, le=500), caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
 ) -> LectureAnalyticsOut:  # fmt: skip
-    """For trainers and admins: the share of viewers who watched each stretch, and the most searched terms."""
+    """For trainers and admins: per stretch the share of viewers who watched it, the questions asked and the
+    times watched again; the most replayed stretches and the most searched terms."""
     if not can_manage_content(caller.viewer):
         raise HTTPException(403, t("api.forbidden"))
     return await run_in_threadpool(_analytics, ctx, lecture_id, buckets)

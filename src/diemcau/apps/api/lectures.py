@@ -99,9 +99,15 @@ def list_lectures(
     return [lecture_view(ctx, caller.viewer, r) for r in found if may_see(caller.viewer, r, courses)]
 
 
+def course_if_visible(ctx: ApiContext, viewer: Viewer, course_id: str) -> set[str]:
+    """``{course_id}`` if ``viewer`` may see that course, else empty: one course read, not all of them."""
+    found = records.load_course(ctx.factory, course_id)
+    return {course_id} if found is not None and can_see_course(viewer, list(found.audience_paths)) else set()
+
+
 def _visible_lecture(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> LectureRecord:
     record = load_lecture(ctx.factory, lecture_id, pending=can_manage_content(viewer))
-    if record is None or not may_see(viewer, record, visible_courses(ctx, viewer)):
+    if record is None or not may_see(viewer, record, course_if_visible(ctx, viewer, record.course_id)):
         raise HTTPException(404, t("media.lecture_not_found"))
     return record
 

@@ -20,7 +20,7 @@ Visibility is the lecture API's: a lecture the caller may not see is a 404 page,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query
@@ -38,8 +38,10 @@ from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.lecture_schemas import LectureOut, MediaOut
 from diemcau.apps.api.lectures import lecture_view, may_see, visible_courses
 from diemcau.apps.api.links import logout_href
+from diemcau.apps.api.materials import MaterialOut, lecture_materials
 from diemcau.apps.api.pages import render_message
 from diemcau.core.lecture import LectureStatus
+from diemcau.core.material import normal_name
 from diemcau.core.progress import Progress
 from diemcau.core.roles import can_manage_content
 from diemcau.core.transcript import Segment
@@ -112,6 +114,9 @@ class PlayerPage:
     start: float | None
     progress: Progress
     script_config: dict
+    materials: tuple[MaterialOut, ...] = ()  # the "Tài liệu" block
+    doc: str = ""  # a search hit in a material (``?doc=NAME&page=N``): that material, and the page
+    doc_page: int = 1
 
 
 def _script_config(
@@ -141,6 +146,15 @@ def build_page(ctx: ApiContext, username: str, lecture: LectureOut, start: float
         captions_url=captions, segments=segments, start=start, progress=progress,
         script_config=_script_config(ctx, lecture, choices, start, progress),
     )  # fmt: skip
+
+
+def with_materials(ctx: ApiContext, page: PlayerPage, doc: str, doc_page: str) -> PlayerPage:
+    """The page with the lecture's materials, and the material a search hit points at (if it exists); like
+    ``?t=``, a junk page number is ignored rather than refused."""
+    materials = tuple(lecture_materials(ctx, page.lecture.id))
+    doc = normal_name(doc) if any(m.name == normal_name(doc) for m in materials) else ""
+    number = int(doc_page) if doc_page.isdigit() and len(doc_page) < 7 else 1
+    return replace(page, materials=materials, doc=doc, doc_page=max(1, number))
 
 
 def _environment() -> Environment:
@@ -185,6 +199,8 @@ def not_found_page(ctx: ApiContext) -> HTMLResponse:
 def player_page(
     lecture_id: str,
     start: str = Query("", alias="t", description="Seconds from the start (a search hit's deep link)."),
+    doc: str = Query("", description="A material's name (a document search hit's link)."),
+    doc_page: str = Query("1", alias="page", description="The page of that material the hit is on."),
     caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
 ) -> HTMLResponse:
@@ -195,4 +211,5 @@ def player_page(
         return not_found_page(ctx)
     lecture = lecture_view(ctx, viewer, record)
     page = build_page(ctx, viewer.username, lecture, parse_start(start, lecture.duration_seconds))
+    page = with_materials(ctx, page, doc, doc_page)
     return HTMLResponse(render_player(page, ctx))

@@ -2,21 +2,32 @@
 
 A member posts only their own progress: the member is the caller, never a parameter. Coverage is clamped
 to the lecture's duration, and events are idempotent by their client id, so an offline queue can replay.
+
+This is the hottest route (every playing member, every heartbeat), so: the lecture's visibility facts are read
+from its one course and kept a few seconds per process (``apps.api.caches``), and the events of concurrent
+requests are written in one shared transaction (``adapters.db.group_commit``) — each answered after the
+commit that stored its events, so an acknowledged event survives the process being killed.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, load_progress, record_events
+from diemcau.adapters.db.group_commit import writer_for
+from diemcau.adapters.db.lecture_access import LectureAccess, load_lecture_access
+from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, load_progress, record_events, record_events_in
 from diemcau.apps.api.access import Caller, current_caller
+from diemcau.apps.api.caches import caches_for
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.lectures import _visible_lecture
+from diemcau.core.lecture import LectureStatus
 from diemcau.core.progress import EventKind, Progress, ProgressEvent
+from diemcau.core.roles import Viewer, can_manage_content, can_see_course
 from diemcau.i18n import t
 
 router = APIRouter(tags=["progress"])
@@ -45,11 +56,38 @@ class ProgressOut(BaseModel):
                    watched_seconds=progress.watched_seconds)  # fmt: skip
 
 
-def _duration(ctx: ApiContext, caller: Caller, lecture_id: str) -> float:
-    record = _visible_lecture(ctx, caller.viewer, lecture_id)
-    if not record.duration_seconds:
+def _load_access(ctx: ApiContext, caller: Caller, lecture_id: str) -> LectureAccess:
+    access = load_lecture_access(ctx.factory, lecture_id)
+    if access is None:  # no lecture row: unknown (404), or a publish under way that staff may see (409)
+        _visible_lecture(ctx, caller.viewer, lecture_id)
         raise HTTPException(409, t("progress.not_playable"))
-    return record.duration_seconds
+    return access
+
+
+def _playable_duration(viewer: Viewer, access: LectureAccess) -> float:
+    """The lecture's duration, if ``viewer`` may watch it (else 404, as for a lecture that does not exist)."""
+    ready = access.status == LectureStatus.READY or can_manage_content(viewer)
+    if not (ready and can_see_course(viewer, list(access.audience_paths))):
+        raise HTTPException(404, t("media.lecture_not_found"))
+    if not access.duration_seconds:
+        raise HTTPException(409, t("progress.not_playable"))
+    return access.duration_seconds
+
+
+async def _duration(ctx: ApiContext, caller: Caller, lecture_id: str) -> float:
+    lectures = caches_for(ctx.factory, ctx.settings.perf).lectures
+    access = lectures.get(lecture_id)
+    if access is None:
+        access = lectures.put(lecture_id, await run_in_threadpool(_load_access, ctx, caller, lecture_id))
+    return _playable_duration(caller.viewer, access)
+
+
+async def _record(ctx: ApiContext, member: str, lecture_id: str, duration: float, events: list[ProgressEvent]) -> Progress:
+    perf = ctx.settings.perf
+    if not perf.group_commit:
+        return await run_in_threadpool(record_events, ctx.factory, member, lecture_id, duration, events)
+    writer = writer_for(ctx.factory, perf.group_commit_max)
+    return await asyncio.wrap_future(writer.submit(lambda s: record_events_in(s, member, lecture_id, duration, events)))
 
 
 @router.post("/api/lectures/{lecture_id}/progress", response_model=ProgressOut)
@@ -57,10 +95,9 @@ async def post_progress(
     lecture_id: str, body: EventsIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> ProgressOut:
     """Record the caller's player events for a lecture they may watch; returns the merged progress."""
-    duration = await run_in_threadpool(_duration, ctx, caller, lecture_id)
+    duration = await _duration(ctx, caller, lecture_id)
     events = [ProgressEvent(e.event_id, EventKind(e.kind), e.start, e.end, e.seq) for e in body.events]
-    progress = await run_in_threadpool(record_events, ctx.factory, caller.viewer.username, lecture_id, duration, events)
-    return ProgressOut.of(progress)
+    return ProgressOut.of(await _record(ctx, caller.viewer.username, lecture_id, duration, events))
 
 
 @router.get("/api/lectures/{lecture_id}/progress", response_model=ProgressOut)
@@ -68,5 +105,5 @@ async def get_progress(
     lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> ProgressOut:
     """The caller's own progress on a lecture (where to resume)."""
-    await run_in_threadpool(_duration, ctx, caller, lecture_id)
+    await _duration(ctx, caller, lecture_id)
     return ProgressOut.of(await run_in_threadpool(load_progress, ctx.factory, caller.viewer.username, lecture_id))

@@ -11,6 +11,7 @@ import typer
 from diemcau.apps.cli import (
     course, lecture, org, platform, quiz, report, roster, search, transcribe, transcript, user, worker,
 )
+from diemcau.apps.cli import material
 
 app = typer.Typer(help="Điểm Cầu: study Party resolutions online, on JupyterHub.", no_args_is_help=True)
 app.command()(platform.init)
@@ -21,6 +22,7 @@ app.command()(transcribe.transcribe)
 app.add_typer(roster.app, name="roster")
 app.add_typer(org.app, name="org")
 app.add_typer(course.app, name="course")
+lecture.app.command("attach")(material.lecture_attach)  # materials: their own module, in the lecture group
 app.add_typer(lecture.app, name="lecture")
 app.add_typer(user.app, name="user")
 app.add_typer(transcript.app, name="transcript")

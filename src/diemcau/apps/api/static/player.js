@@ -228,6 +228,7 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wireTranscript);
   else wireTranscript();
+  window.diemcauPlayer = { playFrom: playFrom, clock: clock };  // for the questions part below
 
   /* --- media events --------------------------------------------------------------------------------- */
   video.addEventListener("playing", function () {
@@ -307,4 +308,124 @@
   // This device's own position wins while its events are still queued (they are newer than the server's).
   var local = load("diemcau.position." + config.lecture, null);
   resumeFrom(local !== null && pendingHere() ? local : config.resume || 0);
+})();
+
+/* --- questions: ask at the current moment; answered questions as marks on the timeline -------------------
+ * Owned by apps/api/questions.py. #questions-config (in the page) carries the API URL, the duration and the
+ * texts. GET lists what this member may see (their own, their cell's answered ones, those published to all);
+ * POST asks at the moment the button was pressed. A mark or a time seeks the player there.
+ */
+(function () {
+  "use strict";
+  var node = document.getElementById("questions-config");
+  if (!node) return;
+  var config = JSON.parse(node.textContent), player = window.diemcauPlayer;
+  var video = document.getElementById("player"), marks = document.getElementById("q-marks");
+  var askButton = document.getElementById("q-ask"), form = document.getElementById("q-form");
+  var box = document.getElementById("q-text"), sendButton = document.getElementById("q-send");
+  var statusLine = document.getElementById("q-status"), list = document.getElementById("q-list");
+  var moment = 0;
+
+  function text(key, values) {
+    return (config.text[key] || "").replace(/\{(\w+)\}/g, function (_, name) { return values[name]; });
+  }
+  function make(tag, className, content) {
+    var element = document.createElement(tag);
+    if (className) element.className = className;
+    if (content !== undefined) element.textContent = content;
+    return element;
+  }
+  function seek(q) {
+    if (player) player.playFrom(q.moment);
+    else video.currentTime = q.moment;
+  }
+  function timeLink(q) {
+    var link = make("a", "q-time", player.clock(q.moment));
+    link.href = "?t=" + Math.floor(q.moment);
+    link.addEventListener("click", function (event) { event.preventDefault(); seek(q); });
+    return link;
+  }
+  function item(q) {
+    var li = make("li"), head = make("p"), who = q.mine ? text("mine", {}) : text("from_cell", { unit: q.unit_name });
+    li.id = "q-" + q.id;
+    head.appendChild(timeLink(q));
+    head.appendChild(document.createTextNode(q.text));
+    li.appendChild(head);
+    li.appendChild(make("p", "meta", who + (q.answered && q.scope === "all" ? " · " + text("published", {}) : "")));
+    if (!q.answered) {
+      li.appendChild(make("p", "meta", text("waiting", {})));
+      return li;
+    }
+    var answer = make("div", "q-answer");
+    answer.appendChild(make("b", "", text("answer_label", {}) + (q.answered_by_name ? " (" + q.answered_by_name + ")" : "") + ": "));
+    answer.appendChild(document.createTextNode(q.answer));
+    li.appendChild(answer);
+    return li;
+  }
+  function mark(q) {
+    var button = make("button");
+    button.type = "button";
+    button.style.left = Math.min(100, 100 * q.moment / config.duration) + "%";
+    button.title = player.clock(q.moment) + " · " + q.text;
+    button.setAttribute("aria-label", button.title);
+    button.addEventListener("click", function () {
+      seek(q);
+      var li = document.getElementById("q-" + q.id);
+      if (li && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
+    });
+    return button;
+  }
+  function show(questions) {
+    list.textContent = "";
+    marks.textContent = "";
+    if (!questions.length) list.appendChild(make("li", "meta", text("none", {})));
+    questions.forEach(function (q) {
+      list.appendChild(item(q));
+      if (q.answered && config.duration > 0) marks.appendChild(mark(q));
+    });
+    marks.hidden = !marks.firstChild;
+  }
+  function refresh() {
+    return fetch(config.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { if (!response.ok) throw response; return response.json(); })
+      .then(show, function () { statusLine.textContent = text("load_failed", {}); });
+  }
+  function close() {
+    form.hidden = true;
+    askButton.hidden = false;
+  }
+  askButton.addEventListener("click", function () {
+    moment = Math.max(0, Math.min(video.currentTime || 0, config.duration || 0));
+    document.getElementById("q-moment").textContent = text("ask_at", { time: player.clock(moment) });
+    form.hidden = false;
+    askButton.hidden = true;
+    statusLine.textContent = "";
+    box.focus();
+  });
+  document.getElementById("q-cancel").addEventListener("click", close);
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    sendButton.disabled = true;
+    statusLine.textContent = text("sending", {});
+    fetch(config.url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-Diemcau-Request": "1" },
+      body: JSON.stringify({ moment: moment, text: box.value })
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (response.ok) return body;
+        var refused = new Error(typeof body.detail === "string" ? body.detail : text("failed", {}));
+        refused.fromServer = true;  // a Vietnamese reason to show as it is
+        throw refused;
+      });
+    }).then(function () {
+      box.value = "";
+      close();
+      statusLine.textContent = text("sent", {});
+      return refresh();
+    }).catch(function (error) {
+      statusLine.textContent = error && error.fromServer ? error.message : text("failed", {});  // the text stays
+    }).then(function () { sendButton.disabled = false; });
+  });
+  refresh();
 })();

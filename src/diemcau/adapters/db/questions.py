@@ -1,0 +1,150 @@
+"""Storing questions and answers, and the reads behind the player, the trainers' inbox and the committees.
+
+Reads prefilter in SQL (by lecture, course, or an org subtree as a path prefix, see ``core.orgtree``) and
+the routes then apply ``core.questions.can_see_question`` to every row, so the SQL never widens visibility.
+Validation happens before any transaction opens: a refused question or answer writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters.db.engine import transaction
+from diemcau.adapters.db.models import LectureRow, MemberRow, OrgUnitRow
+from diemcau.adapters.db.models_questions import LectureQuestionRow as Q
+from diemcau.core.questions import Question, Scope, check_moment, clean_answer, clean_text, is_course_trainer
+from diemcau.core.roles import Viewer
+
+
+def utcnow() -> dt.datetime:
+    """Now, as naive UTC (the database stores naive UTC)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _question(row: Q) -> Question:
+    return Question(
+        id=row.id, lecture_id=row.lecture_id, course_id=row.course_id, asker=row.asker, asker_path=row.asker_path,
+        moment=row.moment, text=row.text, created_at=row.created_at, answer=row.answer, answered_by=row.answered_by,
+        answered_at=row.answered_at, scope=Scope(row.scope),
+    )  # fmt: skip
+
+
+def ask(
+    factory: sessionmaker[Session], *, lecture_id: str, course_id: str, duration: float | None, asker: str,
+    asker_path: str, moment: float, text: str, now: dt.datetime | None = None,
+) -> Question:  # fmt: skip
+    """Store a question at ``moment`` of a lecture; ``QuestionError`` (nothing written) for bad text or moment."""
+    cleaned, at = clean_text(text), check_moment(moment, duration)
+    with transaction(factory) as session:
+        row = Q(lecture_id=lecture_id, course_id=course_id, asker=asker, asker_path=asker_path, moment=at,
+                text=cleaned, created_at=now or utcnow(), scope=str(Scope.CELL))  # fmt: skip
+        session.add(row)
+        session.flush()
+        return _question(row)
+
+
+def load_question(factory: sessionmaker[Session], question_id: int) -> Question | None:
+    """One question, or ``None``."""
+    with factory() as session:
+        row = session.get(Q, question_id)
+        return None if row is None else _question(row)
+
+
+def answer(
+    factory: sessionmaker[Session], question_id: int, *, text: str, scope: Scope, by: str,
+    now: dt.datetime | None = None,
+) -> Question | None:  # fmt: skip
+    """Answer (or re-answer, e.g. to publish to all) a question; ``None`` when it does not exist.
+
+    ``QuestionError`` (nothing written) for an empty answer. Authorization is the caller's business.
+    """
+    cleaned = clean_answer(text)
+    with transaction(factory) as session:
+        row = session.get(Q, question_id, with_for_update=True)
+        if row is None:
+            return None
+        row.answer, row.answered_by, row.scope = cleaned, by, str(Scope(scope))
+        row.answered_at = now or utcnow()
+        return _question(row)
+
+
+def _answered():  # type: ignore[no-untyped-def]
+    return Q.answered_at.is_not(None)
+
+
+def _viewer_filter(viewer: Viewer, audience_paths: Sequence[str]):  # type: ignore[no-untyped-def]
+    """The SQL form of ``core.questions.can_see_question`` (a prefilter; the pure rule is applied after)."""
+    if is_course_trainer(viewer, audience_paths):
+        return None
+    conditions = [Q.asker == viewer.username, and_(_answered(), Q.scope == str(Scope.ALL))]
+    if viewer.org_path:
+        conditions.append(and_(_answered(), Q.asker_path == viewer.org_path))
+    conditions += [Q.asker_path.startswith(scope, autoescape=True) for scope in viewer.oversight_paths()]
+    return or_(false(), *conditions)
+
+
+def questions_of_lecture(
+    factory: sessionmaker[Session], lecture_id: str, viewer: Viewer, audience_paths: Sequence[str]
+) -> list[Question]:
+    """The lecture's questions that may concern ``viewer`` (still to be checked with ``can_see_question``)."""
+    query = select(Q).where(Q.lecture_id == lecture_id)
+    condition = _viewer_filter(viewer, audience_paths)
+    if condition is not None:
+        query = query.where(condition)
+    with factory() as session:
+        return [_question(row) for row in session.scalars(query.order_by(Q.moment, Q.created_at, Q.id))]
+
+
+def inbox(factory: sessionmaker[Session], course_ids: Iterable[str], *, unanswered_only: bool) -> list[Question]:
+    """Questions of these courses (a trainer's), unanswered first and oldest first."""
+    query = select(Q).where(Q.course_id.in_(sorted(set(course_ids))))
+    if unanswered_only:
+        query = query.where(Q.answered_at.is_(None))
+    query = query.order_by(Q.answered_at.is_not(None), Q.created_at, Q.id)
+    with factory() as session:
+        return [_question(row) for row in session.scalars(query)]
+
+
+def unanswered_under(
+    factory: sessionmaker[Session], org_path: str, course_id: str | None = None, limit: int = 500
+) -> list[Question]:
+    """Unanswered questions asked within the subtree at ``org_path``, oldest first."""
+    query = select(Q).where(Q.answered_at.is_(None), Q.asker_path.startswith(org_path, autoescape=True))
+    if course_id is not None:
+        query = query.where(Q.course_id == course_id)
+    with factory() as session:
+        return [_question(row) for row in session.scalars(query.order_by(Q.created_at, Q.id).limit(limit))]
+
+
+def moments_of(factory: sessionmaker[Session], lecture_id: str) -> list[float]:
+    """The moment of every question asked on a lecture (for analytics: counts only)."""
+    with factory() as session:
+        return list(session.scalars(select(Q.moment).where(Q.lecture_id == lecture_id)))
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Names to show with questions: members by card number, cells by org path, lectures by id."""
+
+    names: dict[str, str]
+    units: dict[str, str]
+    lectures: dict[str, str]
+
+
+def labels(factory: sessionmaker[Session], questions: Sequence[Question]) -> Labels:
+    """The names of the askers and answerers, the askers' cells and the lectures of ``questions``."""
+    if not questions:
+        return Labels({}, {}, {})
+    cards = sorted({q.asker for q in questions} | {q.answered_by for q in questions if q.answered_by})
+    paths, lectures = sorted({q.asker_path for q in questions}), sorted({q.lecture_id for q in questions})
+    card = func.lower(MemberRow.card_number)
+    with factory() as session:
+        names = session.execute(select(card, MemberRow.full_name).where(card.in_(cards)))
+        units = session.execute(select(OrgUnitRow.path, OrgUnitRow.name).where(OrgUnitRow.path.in_(paths)))
+        titles = session.execute(select(LectureRow.id, LectureRow.title).where(LectureRow.id.in_(lectures)))
+        return Labels(dict(names.all()), dict(units.all()), dict(titles.all()))

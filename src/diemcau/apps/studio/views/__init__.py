@@ -1,0 +1,1 @@
+"""One module per studio page; each has ``render(api)``."""

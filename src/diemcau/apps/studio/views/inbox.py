@@ -1,0 +1,69 @@
+"""Inbox: members' questions pinned to moments of lectures; the trainer answers for the cell or for all."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from diemcau.apps.studio.client import ApiError, StudioClient
+from diemcau.apps.studio.unsure import escape_markdown
+from diemcau.apps.studio.views.common import route_missing_notice, show_error
+from diemcau.i18n import t
+
+SCOPES = ("cell", "all")
+
+
+def moment(seconds: float | None) -> str:
+    """``125.0`` → ``02:05`` (the moment a question is pinned to)."""
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{rest:02d}"
+
+
+def render(api: StudioClient) -> None:
+    """The inbox page."""
+    st.header(t("studio.page_inbox"))
+    courses = {c["id"]: c["title"] for c in api.courses()}
+    course = st.selectbox(t("studio.field_course"), [None, *courses], key="inbox_course",
+                          format_func=lambda c: t("studio.all_courses") if c is None else courses[c])  # fmt: skip
+    everything = st.toggle(t("studio.show_answered"), key="inbox_all")
+    if notice := st.session_state.pop("inbox_notice", None):
+        st.success(notice)
+    try:
+        questions = api.inbox(course, "all" if everything else "unanswered")
+    except ApiError as error:
+        if not route_missing_notice(error):
+            show_error(error)
+        return
+    if not questions:
+        st.info(t("studio.inbox_empty"))
+        return
+    for question in questions:
+        _question(api, question)
+
+
+def _question(api: StudioClient, q: dict) -> None:
+    qid = str(q.get("id"))
+    moment_label = q.get("moment_label") or moment(q.get("moment"))
+    where = " · ".join(x for x in (q.get("lecture_title", ""), moment_label) if x)
+    who = " · ".join(x for x in (q.get("asker_name") or q.get("asker") or "", q.get("unit_name", "")) if x)
+    with st.container(border=True):
+        st.markdown(f"**{escape_markdown(q.get('text', ''))}**")  # a member's words, shown as typed
+        st.caption(" — ".join(x for x in (who, where) if x))
+        if q.get("answered"):
+            scope = t(f"studio.scope_{q.get('scope', 'cell')}")
+            st.success(t("studio.answer_shown", answer=q.get("answer") or "", scope=scope))
+            return
+        with st.form(f"answer-{qid}"):
+            text = st.text_area(t("studio.field_answer_text"), key=f"answer-text-{qid}")
+            scope = st.radio(t("studio.field_scope"), SCOPES, key=f"answer-scope-{qid}", horizontal=True,
+                             format_func=lambda s: t(f"studio.scope_{s}"))  # fmt: skip
+            sent = st.form_submit_button(t("studio.answer_button"))
+        if sent:
+            try:
+                api.answer_question(qid, text, scope)
+            except ApiError as error:
+                show_error(error)
+                return
+            st.session_state["inbox_notice"] = t("studio.answered")
+            st.rerun()  # the answered question leaves the list

@@ -1,0 +1,58 @@
+"""Materials: attach the resolution text and slides (PDF, DOCX, PPTX) to a lecture, see what is attached.
+
+The API extracts the text and makes it searchable; a file it cannot read is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from diemcau.apps.studio.client import ApiError, StudioClient
+from diemcau.apps.studio.unsure import escape_markdown
+from diemcau.apps.studio.views.common import pick_lecture, route_missing_notice, show_error
+from diemcau.i18n import t
+
+ACCEPTED = ["pdf", "docx", "pptx"]
+
+
+def render(api: StudioClient) -> None:
+    """The materials page."""
+    st.header(t("studio.page_materials"))
+    lecture = pick_lecture(api, "materials_lecture", ready_only=False)
+    if lecture is None:
+        return
+    try:
+        attached = api.materials(lecture["id"])
+    except ApiError as error:
+        if not route_missing_notice(error):
+            show_error(error)
+        return
+    _listing(attached)
+    with st.form("materials_form", clear_on_submit=True):
+        upload = st.file_uploader(t("studio.field_material"), type=ACCEPTED)
+        replace = st.checkbox(t("studio.field_replace"))
+        sent = st.form_submit_button(t("studio.attach_button"), type="primary")
+    if sent:
+        if upload is None:
+            st.error(t("studio.material_required"))
+            return
+        try:
+            attached = api.attach_material(lecture["id"], upload.name, upload.getvalue(), replace=replace)
+        except ApiError as error:
+            if not route_missing_notice(error):
+                show_error(error)
+            return
+        st.success(attached.get("notice") or t("studio.material_attached", name=upload.name))
+
+
+def _listing(attached: list[dict]) -> None:
+    if not attached:
+        st.info(t("studio.no_materials"))
+        return
+    for item in attached:
+        details = [str(item[k]) for k in ("kind_label", "size_label") if item.get(k)]
+        if item.get("pages"):
+            details.append(t("studio.material_pages", pages=item["pages"]))
+        if item.get("searchable") is False:
+            details.append(t("studio.material_not_searchable"))
+        st.markdown(f"- **{escape_markdown(item.get('name', ''))}** · {' · '.join(details)}")

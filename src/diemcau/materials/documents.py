@@ -1,0 +1,76 @@
+"""Materials in search: a material's pages become document passages of its lecture in the search index.
+
+* ``index_material`` — after an upload: replace that document's passages. When the lecture is not in the
+  index yet, it asks the indexer to bring the lecture in (``sync_lecture``), which indexes every stored material
+  of a published lecture; an unpublished lecture's materials wait for its publication (``pending``).
+* ``unindex_material`` — after a removal: the document's passages go.
+* ``documents_of`` — every searchable material of a lecture, re-read from its file: what the indexer uses when a
+  lecture enters the index and on ``diemcau search reindex``.
+
+Search is derived data: a failure here is logged and never undoes an upload or a removal;
+``diemcau search reindex`` repairs the index.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters.db.materials import list_materials
+from diemcau.adapters.material_files import MaterialFiles, materials_root
+from diemcau.materials.errors import MaterialError
+from diemcau.materials.extract import extract
+from diemcau.search.index import LectureNotIndexed, SearchIndex
+from diemcau.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INDEXED, PENDING, FAILED = "indexed", "pending", "failed"
+
+
+def index_material(
+    index: SearchIndex, settings: Settings, factory: sessionmaker[Session], lecture_id: str, name: str,
+    pages: Sequence[str],
+) -> str:  # fmt: skip
+    """Put a material's pages in the index: ``indexed``, ``pending`` (lecture not published) or ``failed``."""
+    from diemcau.search.indexer import REMOVED, sync_lecture  # the indexer calls back into documents_of
+
+    try:
+        try:
+            index.index_document(lecture_id, name, pages)
+            return INDEXED
+        except LectureNotIndexed:
+            return PENDING if sync_lecture(index, settings, factory, lecture_id) == REMOVED else INDEXED
+    except Exception:  # noqa: BLE001 - the upload stands; `diemcau search reindex` repairs the index
+        log.exception("search: material %r of lecture %s not indexed", name, lecture_id)
+        return FAILED
+
+
+def unindex_material(index: SearchIndex, lecture_id: str, name: str) -> None:
+    """Remove a material's passages from the index (nothing to do when the lecture is not indexed)."""
+    try:
+        index.index_document(lecture_id, name, [])
+    except LectureNotIndexed:
+        pass
+    except Exception:  # noqa: BLE001 - the removal stands; `diemcau search reindex` repairs the index
+        log.exception("search: passages of material %r of lecture %s not removed", name, lecture_id)
+
+
+def documents_of(
+    settings: Settings, factory: sessionmaker[Session], lecture_id: str
+) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """``(name, page texts)`` of each stored material of a lecture that has text, re-read from its file."""
+    files = MaterialFiles(materials_root(settings))
+    for record in list_materials(factory, lecture_id):
+        if not record.has_text:
+            continue
+        path = files.local_path(lecture_id, record.stored_name)
+        if path is None:
+            log.error("materials: file of %r (lecture %s) is missing", record.name, lecture_id)
+            continue
+        try:
+            yield record.name, extract(path, settings.materials.max_unpacked_bytes).pages
+        except MaterialError as error:
+            log.error("materials: %r (lecture %s) no longer reads: %s", record.name, lecture_id, error.code)

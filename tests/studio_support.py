@@ -1,0 +1,65 @@
+"""The studio under Streamlit's AppTest, talking to the real API app in-process as the seeded trainer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+from streamlit.testing.v1 import AppTest
+
+from diemcau.adapters.transcript_store import write_transcript
+from diemcau.apps.studio.client import StudioClient
+from diemcau.apps.studio.launch import APP_SCRIPT
+from diemcau.core.transcript import Word
+from diemcau.i18n import t
+from diemcau.settings import Settings
+from tests.apiclient import PREFIX, token_of
+from tests.media_fixtures import FAKE_SHA, ffmpeg, seed_lecture_media
+from tests.transcript_fixtures import LECTURE_ID, sample_transcript
+
+UNSURE_SEGMENT = 2  # "của ban chấp hành trung ương": Whisper was unsure of "chấp"
+
+
+def studio_client(api: TestClient, role: str = "trainer") -> StudioClient:
+    """A studio client on the in-process API, with ``role``'s token, as the trainer's server would build it."""
+    headers = {"Authorization": f"token {token_of(role)}"}
+    http = TestClient(api.app, base_url=f"http://testserver{PREFIX}", headers=headers)
+    return StudioClient(http)
+
+
+def studio(client: StudioClient, page: str | None = None) -> AppTest:
+    """The studio script run once with ``client``, on ``page`` (a key of ``app.PAGES``) if given."""
+    at = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
+    at.session_state["studio_client"] = client
+    at.run()
+    if page is not None:
+        at.sidebar.radio(key="page").set_value(page).run()
+    return at
+
+
+def seed_correctable_lecture(settings: Settings, factory: sessionmaker[Session]) -> str:
+    """The ready lecture of course nq-cb-a1 with real audio (a 14 s tone) and a transcript with one unsure word."""
+    seed_lecture_media(settings, factory)
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=300:sample_rate=44100:duration=14", "-c:a", "aac",
+           "-movflags", "+faststart", str(settings.media_dir / FAKE_SHA / "audio.m4a"))  # fmt: skip
+    transcript = sample_transcript()
+    segments = list(transcript.segments)
+    words = list(segments[UNSURE_SEGMENT].words)
+    words[2] = Word(words[2].start, words[2].end, words[2].text, 0.21)
+    segments[UNSURE_SEGMENT] = replace(segments[UNSURE_SEGMENT], words=tuple(words))
+    write_transcript(settings.transcripts_dir, replace(transcript, segments=tuple(segments)))
+    return LECTURE_ID
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page shows as text (markdown, captions, alerts, headers), one item a line."""
+    parts = [e.value for kind in ("markdown", "caption", "success", "info", "warning", "error", "header", "subheader")
+             for e in getattr(at, kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+def button(at: AppTest, label_key: str):  # type: ignore[no-untyped-def]
+    """The button (or form submit button) labelled with the catalogue's ``label_key``."""
+    label = t(label_key)
+    return next(b for b in at.button if b.label == label)

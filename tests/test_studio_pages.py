@@ -1,0 +1,243 @@
+"""The trainer studio's pages under Streamlit's AppTest, against the real API app in-process.
+
+The studio only talks to the API (``apps.studio.client``); here its client is a ``TestClient`` on the app with
+the seeded trainer's token, so every page runs the real routes, database, ffmpeg and transcript store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from diemcau.apps import setup_steps
+from diemcau.apps.studio.unsure import escape_markdown
+from diemcau.i18n import t
+from diemcau.jobs.publish import drain_queue, is_finished
+from tests.apiclient import PREFIX, auth, seeded_client
+from tests.media_fixtures import make_video
+from tests.studio_support import UNSURE_SEGMENT, button, seed_correctable_lecture, studio, studio_client, texts
+from tests.transcript_fixtures import LECTURE_ID
+
+
+@pytest.fixture
+def api(settings):  # type: ignore[no-untyped-def]
+    """The API on the seeded small province (trainer b1002), on the settings' own database (jobs use it too)."""
+    setup_steps.ensure_data_dir(settings)
+    factory = setup_steps.ensure_database(settings)
+    client, _ = seeded_client(settings, factory)
+    return client, settings, factory
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3-second test video with a tone."""
+    return make_video(tmp_path_factory.mktemp("studio-media") / "bai-giang.mp4", seconds=3.0)
+
+
+def fill_publish_form(at, title: str, name: str, content: bytes) -> None:  # type: ignore[no-untyped-def]
+    """Type a title, attach a file, untick transcription, and press Publish."""
+    next(w for w in at.text_input if w.label == t("studio.field_title")).input(title)
+    at.file_uploader[0].set_value((name, content, "video/mp4"))
+    next(c for c in at.checkbox if c.label == t("studio.field_transcribe")).uncheck()
+    button(at, "studio.publish_button").click().run()
+
+
+def test_publish_an_upload_and_follow_it_to_ready(api, video: Path) -> None:
+    """Does an uploaded file become a lecture whose steps the page shows, ending ready with transcription
+    skipped as asked?"""
+    client, settings, factory = api
+    at = studio(studio_client(client), "publish")
+    assert not at.exception, at.exception
+    fill_publish_form(at, "Học tập Nghị quyết 57", video.name, video.read_bytes())
+    assert not at.error, [e.value for e in at.error]
+    lecture_id = at.session_state["publish_lecture"]
+    assert t("studio.published", title="Học tập Nghị quyết 57", id=lecture_id) in texts(at)
+    drain_queue(settings, lambda: is_finished(factory, lecture_id), idle_sleep=0.05)  # what a worker does
+    at.run()
+    shown = texts(at)
+    assert t("studio.ready", title="Học tập Nghị quyết 57") in shown
+    assert f"{t('studio.step_transcode')}: {t('studio.state_done')}" in shown
+    assert f"{t('studio.step_transcribe')}: {t('studio.state_skipped')}" in shown
+    lecture = client.get(f"{PREFIX}/api/lectures/{lecture_id}", headers=auth("member")).json()
+    assert lecture["status"] == "ready" and lecture["title"] == "Học tập Nghị quyết 57"
+
+
+def test_a_corrupt_upload_shows_the_apis_reason(api, video: Path) -> None:
+    """Is a video cut short refused with the API's Vietnamese reason, and nothing followed?"""
+    client, _settings, _factory = api
+    at = studio(studio_client(client), "publish")
+    cut = video.read_bytes()[: video.stat().st_size // 2]
+    fill_publish_form(at, "Bài giảng hỏng", "hong.mp4", cut)
+    assert [e.value for e in at.error] == [t("media.corrupt")]
+    assert "publish_lecture" not in at.session_state
+    assert client.get(f"{PREFIX}/api/lectures", headers=auth("trainer")).json() == []
+
+
+def test_publish_needs_a_title_and_one_source(api) -> None:
+    """Without a title, or without a file or link, does the page say what is missing and send nothing?"""
+    client, _settings, _factory = api
+    at = studio(studio_client(client), "publish")
+    button(at, "studio.publish_button").click().run()
+    assert [e.value for e in at.error] == [t("studio.title_required")]
+    next(w for w in at.text_input if w.label == t("studio.field_title")).input("Bài giảng")
+    button(at, "studio.publish_button").click().run()
+    assert [e.value for e in at.error] == [t("studio.file_or_url")]
+
+
+def test_correct_a_segment_saves_a_version(api) -> None:
+    """Does "next unsure segment" go to the segment with a low-probability word, highlighted, with its audio,
+    and does saving a new text reach the API's transcript as a versioned edit by the trainer?"""
+    client, settings, factory = api
+    seed_correctable_lecture(settings, factory)
+    at = studio(studio_client(client), "correct")
+    assert not at.exception, at.exception
+    assert t("studio.unsure_summary", unsure=1, total=4) in texts(at)
+    button(at, "studio.next_unsure").click().run()
+    assert at.number_input(key="correct_number").value == UNSURE_SEGMENT + 1
+    assert ":orange-background[chấp]" in texts(at)
+    assert len(at.get("audio")) == 1
+    area = next(a for a in at.text_area if a.label == t("studio.field_text"))
+    assert area.value == "của ban chấp hành trung ương"
+    area.input("của Ban Chấp hành Trung ương Đảng")
+    button(at, "studio.save_button").click().run()
+    assert t("studio.saved", version=1) in texts(at), texts(at)
+    transcript = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/transcript", headers=auth("member")).json()
+    assert transcript["segments"][UNSURE_SEGMENT]["text"] == "của Ban Chấp hành Trung ương Đảng"
+    history = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/transcript/history", headers=auth("trainer")).json()
+    assert [(e["segment_index"], e["editor"], e["after"]["text"]) for e in history] == [
+        (UNSURE_SEGMENT, "b1002", "của Ban Chấp hành Trung ương Đảng")
+    ]
+    assert t("studio.unsure_summary", unsure=0, total=4) in texts(at)  # a corrected segment is no longer unsure
+
+
+def test_a_refused_correction_shows_the_reason(api) -> None:
+    """Is an end before the start refused by the API, its Vietnamese reason shown, the transcript unchanged?"""
+    client, settings, factory = api
+    seed_correctable_lecture(settings, factory)
+    at = studio(studio_client(client), "correct")
+    next(n for n in at.number_input if n.label == t("studio.field_start")).set_value(3.0)  # after its end, 2.5
+    button(at, "studio.save_button").click().run()
+    assert [e.value for e in at.error] == [t("transcript.edit_end_before_start", start=3, end=2.5)], texts(at)
+    history = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/transcript/history", headers=auth("trainer")).json()
+    assert history == []
+
+
+def fill_quiz(at, *, title: str, answer: str) -> None:  # type: ignore[no-untyped-def]
+    """One single-choice question with three options, for the cell course."""
+    at.selectbox(key="quiz_course").set_value("nq-cb-a1")
+    at.text_input(key="quiz_id").input("kiem-tra-studio")
+    at.text_input(key="quiz_title").input(title)
+    at.text_area(key="quiz_q0_text").input("Nghị quyết 57 bàn về nội dung nào?")
+    at.text_area(key="quiz_q0_options").input("Khoa học, công nghệ\nKinh tế tư nhân\nHội nhập quốc tế")
+    at.text_input(key="quiz_q0_letters").input(answer)
+    at.run()
+
+
+def test_quiz_preview_shows_the_members_view(api) -> None:
+    """Does a valid form preview as a member sees it: the question and its options, no answer key?"""
+    client, _settings, _factory = api
+    at = studio(studio_client(client), "quiz")
+    fill_quiz(at, title="Kiểm tra Nghị quyết 57", answer="A")
+    button(at, "studio.preview_button").click().run()
+    assert not at.error, [e.value for e in at.error]
+    shown = texts(at)
+    assert t("studio.preview_heading", title="Kiểm tra Nghị quyết 57") in shown
+    assert "Nghị quyết 57 bàn về nội dung nào?" in shown
+    radio = at.radio(key="preview-q1")
+    assert radio.options == ["A. Khoa học, công nghệ", "B. Kinh tế tư nhân", "C. Hội nhập quốc tế"]
+    assert radio.disabled and radio.value is None
+
+
+def test_an_invalid_quiz_lists_every_problem_with_its_field(api) -> None:
+    """Does a form without a title and with an answer that is no option list both problems by field?"""
+    client, _settings, _factory = api
+    at = studio(studio_client(client), "quiz")
+    fill_quiz(at, title="", answer="D")
+    button(at, "studio.preview_button").click().run()
+    assert [e.value for e in at.error] == [t("studio.quiz_invalid", count=2)]
+    problems = "\n".join(m.value for m in at.markdown)
+    assert "`title`" in problems and "`questions[1].answer`" in problems
+    assert escape_markdown(t("quiz_spec.missing")) in problems
+    assert escape_markdown(t("quiz_spec.answer_not_option", answer="D", known="A, B, C")) in problems
+
+
+def test_release_from_the_form(api) -> None:
+    """Does Release open the quiz to members and save its spec in the course folder?"""
+    client, settings, _factory = api
+    at = studio(studio_client(client), "quiz")
+    fill_quiz(at, title="Kiểm tra Nghị quyết 57", answer="A")
+    button(at, "studio.release_button").click().run()
+    assert not at.error and not at.exception, (texts(at), at.exception)
+    assert (settings.courses_dir / "nq-cb-a1" / "quizzes" / "kiem-tra-studio.yaml").exists()
+    quiz = client.get(f"{PREFIX}/api/quizzes/nq-cb-a1/kiem-tra-studio", headers=auth("member"))
+    assert quiz.status_code == 200 and quiz.json()["title"] == "Kiểm tra Nghị quyết 57"
+
+
+@pytest.mark.parametrize("page", ["materials", "inbox"])
+def test_materials_and_inbox_pages_follow_the_api(api, page: str) -> None:
+    """Where the API lacks the page's route (404 Not Found), does the page say "not available yet" instead of
+    failing — and once the route is there, does the page draw without an error?"""
+    client, settings, factory = api
+    seed_correctable_lecture(settings, factory)
+    route = "/api/lectures/{lecture_id}/materials" if page == "materials" else "/api/questions/inbox"
+    present = f"{PREFIX}{route}" in client.app.openapi()["paths"]
+    at = studio(studio_client(client), page)
+    assert not at.exception and not at.error, (at.exception, texts(at))
+    assert (t("studio.not_available") in texts(at)) is not present
+
+
+def _has_route(client: TestClient, method: str, route: str) -> bool:
+    return method.lower() in client.app.openapi()["paths"].get(f"{PREFIX}{route}", {})
+
+
+def test_attach_a_material_from_the_page(api) -> None:
+    """Does a PDF attached on the materials page reach the lecture, with the API's notice shown, and an
+    encrypted one get the API's reason?"""
+    client, settings, factory = api
+    if not _has_route(client, "post", "/api/lectures/{lecture_id}/materials"):
+        pytest.skip("the materials routes are not in the API yet")
+    from tests.material_fixtures import make_encrypted_pdf, pdf_bytes
+
+    seed_correctable_lecture(settings, factory)
+    at = studio(studio_client(client), "materials")
+    at.file_uploader[0].set_value(("Nghị quyết 57.pdf", pdf_bytes(), "application/pdf"))
+    button(at, "studio.attach_button").click().run()
+    assert not at.error and len(at.success) == 1, texts(at)
+    listed = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/materials", headers=auth("member")).json()
+    assert [m["name"] for m in listed] == ["Nghị quyết 57.pdf"]
+    at.run()
+    assert "**Nghị quyết 57.pdf**" in texts(at)
+    locked = make_encrypted_pdf(Path(settings.home) / "khoa.pdf").read_bytes()
+    at.file_uploader[0].set_value(("khoa.pdf", locked, "application/pdf"))
+    button(at, "studio.attach_button").click().run()
+    assert len(at.error) == 1 and at.error[0].value, texts(at)
+
+
+def test_answer_a_question_from_the_inbox(api) -> None:
+    """Does the inbox list members' unanswered questions, and an answer for everyone reach the API?"""
+    client, settings, factory = api
+    if not _has_route(client, "get", "/api/questions/inbox"):
+        pytest.skip("the questions routes are not in the API yet")
+    from tests.question_fixtures import AUTHZ_QUESTION, seed_authz_questions
+
+    seed_correctable_lecture(settings, factory)
+    seed_authz_questions(factory)
+    at = studio(studio_client(client), "inbox")
+    assert "**Câu hỏi của a1001**" in texts(at) and "**Câu hỏi của a1002**" in texts(at)
+    at.text_area(key=f"answer-text-{AUTHZ_QUESTION}").input("Nghị quyết được ban hành năm 2024.")
+    at.radio(key=f"answer-scope-{AUTHZ_QUESTION}").set_value("all")
+    next(b for b in at.button if b.label == t("studio.answer_button")).click().run()
+    assert t("studio.answered") in texts(at) and "**Câu hỏi của a1001**" not in texts(at), texts(at)
+    mine = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/questions", headers=auth("member")).json()
+    answered = next(q for q in mine if q["id"] == AUTHZ_QUESTION)
+    assert answered["answer"] == "Nghị quyết được ban hành năm 2024." and answered["scope"] == "all"
+
+
+def test_a_member_gets_no_studio(api) -> None:
+    """Does a member's token (were one to reach the studio) get the trainers-only notice and no page?"""
+    client, _settings, _factory = api
+    at = studio(studio_client(client, "member"))
+    assert [w.value for w in at.warning] == [t("studio.trainers_only")]
+    assert not at.sidebar.radio

@@ -152,9 +152,12 @@ def test_a_trainer_corrects_a_segment_and_search_finds_it(hub: HubProcess, train
         expect(page.get_by_text(signed_in)).to_be_visible(timeout=90_000)  # the API resolved the server's token
         page.get_by_text(t("studio.page_correct"), exact=True).click()
         page.get_by_role("button", name=t("studio.next_unsure")).click()
-        area = page.get_by_label(t("studio.field_text"))
-        expect(area).to_have_value(LINES[2][2], timeout=30_000)
-        area.fill(CORRECTED)
+        # While Streamlit re-runs, the previous segment's form stays on the page until the new one replaces it.
+        fields = page.get_by_label(t("studio.field_text"))
+        expect(page.locator("textarea", has_text=LINES[2][2])).to_have_count(1, timeout=60_000)
+        expect(fields).to_have_count(1, timeout=60_000)
+        expect(fields).to_have_value(LINES[2][2])
+        fields.fill(CORRECTED)
         page.get_by_role("button", name=t("studio.save_button")).click()
         expect(page.get_by_text(t("studio.saved", version=1))).to_be_visible(timeout=30_000)
         upload_through_the_proxy(page)

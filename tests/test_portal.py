@@ -78,3 +78,11 @@ def test_refused_member_gets_a_readable_page(settings, sqlite_factory) -> None:
     client, _ = seeded_client(settings, sqlite_factory)
     response = client.get(f"{PREFIX}/", headers=auth("inactive", Accept="text/html"))
     assert response.status_code == 403 and t("api.inactive") in response.text and "/hub/logout" in response.text
+
+
+def test_trainers_get_a_link_to_the_studio_and_others_do_not(settings, sqlite_factory) -> None:
+    """Is the studio (in the trainer's own server) offered to trainers only, through the hub's user-redirect?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    link = 'href="/hub/user-redirect/studio/"'
+    assert link in portal(client, "trainer").text and "Phòng soạn bài giảng" in portal(client, "trainer").text
+    assert link not in portal(client, "member").text and link not in portal(client, "secretary").text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from diemcau.core.roles import Viewer
+from diemcau.core.roles import Viewer, can_manage_content
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,15 @@ def logout_href(hub_base_url: str) -> str:
 
 
 def links_for(viewer: Viewer, hub_base_url: str, prefix: str) -> list[Link]:
-    """Links for ``viewer``: staff also get their Jupyter server (Voila dashboards, nbgrader).
+    """Links for ``viewer``: staff also get their Jupyter server (Voila dashboards, nbgrader), trainers the studio.
 
     Members are not offered a server: they study in the light portal, and a login needs no server.
-    ``/hub/spawn`` starts the server if needed and lands on ``/user/<name>/``.
+    ``/hub/spawn`` starts the server if needed and lands on ``/user/<name>/``; ``/hub/user-redirect/studio/``
+    starts it too and lands on the studio that jupyter-server-proxy runs there (docs/studio.md).
     """
     links = [Link("portal", prefix.rstrip("/") + "/")]
+    if can_manage_content(viewer):
+        links.append(Link("studio", _hub_url(hub_base_url, "hub/user-redirect/studio")))
     if viewer.is_staff:
         links.append(Link("server", _hub_url(hub_base_url, "hub/spawn").rstrip("/")))
     links.append(Link("logout", logout_href(hub_base_url)))

@@ -5,14 +5,21 @@ One run, one data directory, one 20-question choice-only quiz released through n
 - baseline 1: ``nbgrader autograde`` from the CLI, one submission per call (what the issue measured: ~6.6 s);
 - baseline 2: nbgrader's ``Autograde`` converter in-process, stock preprocessors (a kernel per submission);
 - the same converter with ``EvaluateWithoutKernel`` (our preprocessor, no kernel);
-- ``QuizGrader`` in one process (nbgrader's steps on the notebook in memory, one gradebook transaction);
+- ``QuizGrader`` in one process (nbgrader's steps on the notebook in memory), one gradebook transaction per
+  submission, then ``grade_many`` with a batch of 100 in one transaction;
+- the worker's whole path in one process (load rows, grade, write results back): one submission at a time
+  (``grade_stored``) against a batch (``grade_quiz``, what the workers run);
 - the system: the API service (uvicorn, one process) storing submissions and queueing them, two huey *process*
   workers grading them, and a load generator posting as distinct members at a fixed rate. A rate counts as
   sustained when every submission is graded and the queue drains within a second of the last one. Latency is
   submit→score: from the moment the request is sent to the ``graded_at`` the worker stamps on the row.
+  ``--previous-src DIR`` runs the same load, in the same run, on another source tree first (the code before a
+  change: ``git archive <rev> src | tar -x -C DIR``) and prints the ratio.
 
-The hub's token check is the one edge replaced (``BenchTokenIdentity``: the bearer token is the username);
-everything else is the real service. Run: `.venv/bin/python bench/quiz_grading.py` (``--rates 40,60``).
+CPU time per submission (psutil: API process + worker processes) does not depend on what else the machine runs;
+wall-clock figures do. The hub's token check is the one edge replaced (``BenchTokenIdentity``: the bearer token is
+the username); everything else is the real service. Run: `.venv/bin/python bench/quiz_grading.py` (``--rates
+40,60``).
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -121,16 +130,45 @@ def time_converter(settings, rounds: int, kernel: bool) -> float:  # type: ignor
     return statistics.median(times[1:])  # the first call pays imports and caches
 
 
-def time_grader(settings, rounds: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Wall and CPU seconds per submission of QuizGrader in this one process."""
+def time_grader(settings, rounds: int, batch: int = 1) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Wall and CPU seconds per submission of QuizGrader in this one process, ``batch`` per gradebook transaction."""
     from diemcau.adapters.nbgrader.grader import QuizGrader, QuizSubmission
 
     grader = QuizGrader(settings, COURSE)
-    grader.grade(QuizSubmission(QUIZ, "warm", answers_for(1), dt.datetime.now(dt.UTC)))
+    grader.grade(QuizSubmission(QUIZ, f"warm{batch}", answers_for(1), dt.datetime.now(dt.UTC)))
     start, cpu = time.perf_counter(), time.process_time()
-    for n in range(rounds):
-        grader.grade(QuizSubmission(QUIZ, f"g{n}", answers_for(n), dt.datetime.now(dt.UTC)))
+    for first in range(0, rounds, batch):
+        grader.grade_many([
+            QuizSubmission(QUIZ, f"g{batch}-{n}", answers_for(n), dt.datetime.now(dt.UTC))
+            for n in range(first, min(rounds, first + batch))
+        ])  # fmt: skip
     return (time.perf_counter() - start) / rounds, (time.process_time() - cpu) / rounds
+
+
+def time_worker_path(settings, factory, first: int, rounds: int, batch: bool) -> float:  # type: ignore[no-untyped-def]
+    """CPU seconds per submission of the worker's whole path in this process (no queue): stored rows loaded,
+    graded, results written back; one at a time (``grade_stored``) or as the workers do (``grade_quiz``)."""
+    from diemcau.adapters.db import quizzes as store
+    from diemcau.jobs import quiz_tasks
+    from diemcau.quizzes.grading import grade_stored
+
+    form = store.load_form(factory, COURSE, QUIZ)
+    now = dt.datetime.now(dt.UTC)
+    ids = [
+        store.store_submission(factory, f"9{n:07d}", form, f"inproc-{n:08d}", answers_for(n), now)[0].id
+        for n in range(first, first + rounds)
+    ]  # fmt: skip
+    quiz_tasks.use_settings(settings)
+    quiz_tasks.ensure_queue(settings)
+    cpu = time.process_time()
+    if batch:
+        quiz_tasks.grade_quiz.call_local(COURSE, QUIZ)
+    else:
+        for submission_id in ids:
+            grade_stored(settings, factory, submission_id)
+    spent = (time.process_time() - cpu) / rounds
+    assert all(store.load_submission(factory, i).status == store.GRADED for i in ids)
+    return spent
 
 
 class BenchTokenIdentity:
@@ -173,44 +211,84 @@ def work(processes: int) -> None:
     queue.create_consumer(workers=processes, worker_type="process", periodic=False, initial_delay=0.01).run()
 
 
-def _spawn(role: str, home: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, role, *args], env=environment(home), cwd=REPO)
+def _spawn(role: str, home: Path, source: Path | None, *args: str) -> subprocess.Popen:
+    env = environment(home)
+    if source is not None:  # another source tree's diemcau before the installed one
+        env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
+    return subprocess.Popen([sys.executable, __file__, role, *args], env=env, cwd=REPO)
 
 
-async def _post(client, port: int, n: int, sent: dict[str, float]):  # type: ignore[no-untyped-def]
-    import httpx
+class RawHttpClient:
+    """A minimal HTTP/1.1 keep-alive client for the load generator. httpx spent 5-19 ms CPU per request here, as
+    much as the service it measures, on the same two cores; this spends well under one."""
 
-    card = f"9{n:07d}"
-    url = f"http://127.0.0.1:{port}/services/diemcau/api/quizzes/{COURSE}/{QUIZ}/submissions"
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def _exchange(self, connection, request: bytes) -> tuple[int, bytes, bool]:  # type: ignore[no-untyped-def]
+        reader, writer = connection
+        writer.write(request)
+        status = int((await reader.readline()).split(b" ", 2)[1])
+        length, keep = 0, True
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+            elif name.lower() == b"connection" and value.strip().lower() == b"close":
+                keep = False
+        return status, await reader.readexactly(length), keep
+
+    async def post_json(self, path: str, body: dict[str, object], headers: dict[str, str]) -> tuple[int, bytes]:
+        """POST ``body`` as JSON; ``(status, response body)``."""
+        data = json.dumps(body).encode()
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        request = f"{head}Content-Length: {len(data)}\r\n\r\n".encode() + data
+        for attempt in range(3):  # a keep-alive connection the server just closed: send again (same client id)
+            connection = self.idle.pop() if self.idle else await asyncio.open_connection("127.0.0.1", self.port)
+            try:
+                status, payload, keep = await self._exchange(connection, request)
+            except (ConnectionError, asyncio.IncompleteReadError, IndexError, ValueError):
+                connection[1].close()
+                if attempt == 2:
+                    raise
+                continue
+            if keep:
+                self.idle.append(connection)
+            else:
+                connection[1].close()
+            return status, payload
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        for _reader, writer in self.idle:
+            writer.close()
+
+
+async def _post(client: RawHttpClient, n: int, sent: dict[str, float]) -> None:
+    path = f"/services/diemcau/api/quizzes/{COURSE}/{QUIZ}/submissions"
     sent_at = time.time()
-    for attempt in range(3):  # a keep-alive connection the server just closed: send again (same client id)
-        try:
-            response = await client.post(
-                url, json={"client_id": f"bench-{n:08d}", "answers": answers_for(n)},
-                headers={"Authorization": f"Bearer {card}"},
-            )  # fmt: skip
-            break
-        except httpx.TransportError:
-            if attempt == 2:
-                raise
-    response.raise_for_status()
-    sent[response.json()["id"]] = sent_at
+    status, payload = await client.post_json(
+        path, {"client_id": f"bench-{n:08d}", "answers": answers_for(n)}, {"Authorization": f"Bearer 9{n:07d}"}
+    )
+    if status not in (200, 201):
+        raise RuntimeError(f"submission {n}: HTTP {status} {payload[:200]!r}")
+    sent[json.loads(payload)["id"]] = sent_at
 
 
 async def offer_load(port: int, rate: float, seconds: float, first: int) -> tuple[dict[str, float], float]:
     """Post ``rate`` submissions per second for ``seconds`` (open loop); returns send times by submission id."""
-    import httpx
-
     sent: dict[str, float] = {}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        start, tasks = time.monotonic(), []
-        for i in range(int(rate * seconds)):
-            delay = start + i / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(_post(client, port, first + i, sent)))
-        await asyncio.gather(*tasks)
+    client = RawHttpClient(port)
+    start, tasks = time.monotonic(), []
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(_post(client, first + i, sent)))
+    await asyncio.gather(*tasks)
+    client.close()
     return sent, time.time()
 
 
@@ -247,15 +325,18 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run_rate(factory, port: int, rate: float, seconds: float, first: int, pids: tuple[int, int]) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    before = [cpu_seconds(pid) for pid in pids]
+    before, client = [cpu_seconds(pid) for pid in pids], time.process_time()
     sent, last_sent = asyncio.run(offer_load(port, rate, seconds, first))
+    client = time.process_time() - client
     graded = graded_times(factory, set(sent), timeout=180)
     api_cpu, worker_cpu = (cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True))
     latencies = sorted(graded[i] - sent[i] for i in graded)
     drained = max(graded.values()) - last_sent if graded else float("inf")
+    span = max(graded.values()) - min(sent.values()) if graded else float("inf")
     return {
-        "rate": rate, "count": len(sent), "graded": len(graded),
-        "throughput": len(graded) / (max(graded.values()) - min(sent.values())) if graded else 0.0,
+        "rate": rate, "count": len(sent), "graded": len(graded), "throughput": len(graded) / span,
+        "sent_rate": (len(sent) - 1) / (max(sent.values()) - min(sent.values())),
+        "cores": (api_cpu + worker_cpu) / span, "client_ms": client / len(sent) * 1000,
         "p50": statistics.median(latencies), "p95": latencies[int(0.95 * (len(latencies) - 1))], "drain": drained,
         "api_ms": api_cpu / len(sent) * 1000, "worker_ms": worker_cpu / len(sent) * 1000,
     }  # fmt: skip
@@ -273,23 +354,41 @@ def wait_for_port(port: int) -> None:
     raise RuntimeError("API did not start")
 
 
-def system(home: Path, factory, rates: list[float], seconds: float, processes: int) -> list[dict[str, float]]:  # type: ignore[no-untyped-def]
+def system(  # type: ignore[no-untyped-def]
+    home: Path, factory, rates: list[float], seconds: float, processes: int, first: int, source: Path | None = None
+) -> list[dict[str, float]]:
     from tests.hubserver import free_port
 
     port = free_port()
-    server, worker = _spawn("serve", home, str(port)), _spawn("work", home, str(processes))
+    server, worker = _spawn("serve", home, source, str(port)), _spawn("work", home, source, str(processes))
     try:
         wait_for_port(port)
-        asyncio.run(offer_load(port, 5, 1, first=0))  # warm-up: imports, caches, gradebook layout
-        results, first = [], 1000
+        asyncio.run(offer_load(port, 5, 1, first=first - 10))  # warm-up: imports, caches, gradebook layout
+        results = []
         for rate in rates:
             results.append(run_rate(factory, port, rate, seconds, first, (server.pid, worker.pid)))
             first += int(rate * seconds)
         return results
     finally:
+        worker.send_signal(signal.SIGINT)  # huey's graceful stop: a grading task at work finishes first
+        server.terminate()
         for process in (server, worker):
-            process.terminate()
             process.wait(timeout=30)
+
+
+def _print_steps(title: str, steps: list[dict[str, float]]) -> None:
+    print(title)
+    for s in steps:
+        print(f"  offered {s['rate']:3.0f}/s: {s['count']:4.0f} sent ({s['sent_rate']:.1f}/s), "
+              f"{s['graded']:4.0f} graded, sustained {s['throughput']:5.1f}/s, p50 {s['p50']:5.2f} s, "
+              f"p95 {s['p95']:5.2f} s, drained {s['drain']:+5.2f} s after the last")  # fmt: skip
+        cpu = s["api_ms"] + s["worker_ms"]
+        print(
+            f"      CPU per submission: API {s['api_ms']:.1f} ms + grading {s['worker_ms']:.1f} ms = {cpu:.1f} ms "
+            f"→ capacity of 2 idle cores ≈ {2000 / cpu:.0f}/s"
+        )
+        print(f"      the API and workers got {s['cores']:.2f} cores while it ran; the load generator (this process) "
+              f"used {s['client_ms']:.1f} ms CPU per request")  # fmt: skip
 
 
 def main() -> None:
@@ -298,37 +397,47 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="Length of each load step.")
     parser.add_argument("--processes", type=int, default=2, help="Grading worker processes.")
     parser.add_argument("--cli-rounds", type=int, default=3)
+    parser.add_argument("--previous-src", type=Path, help="Also run the system on this source tree (its src/).")
     options = parser.parse_args()
     rates = [float(r) for r in options.rates.split(",")]
+    per_run = int(sum(rates) * options.seconds) + 100
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        members = 1000 + int(sum(rates) * options.seconds) + 100
-        settings, factory = prepare(home, members)
+        settings, factory = prepare(home, 2000 + 2 * per_run)
         cli = time_cli(settings, options.cli_rounds)
         stock = time_converter(settings, 3, kernel=True)
         fast_converter = time_converter(settings, 5, kernel=False)
-        grader_wall, grader_cpu = time_grader(settings, 200)
-        steps = system(home, factory, rates, options.seconds, options.processes)
+        one_wall, one_cpu = time_grader(settings, 200)
+        many_wall, many_cpu = time_grader(settings, 200, batch=100)
+        path_one = time_worker_path(settings, factory, 0, 200, batch=False)
+        path_batch = time_worker_path(settings, factory, 200, 500, batch=True)
+        previous = (
+            system(home, factory, rates, options.seconds, options.processes, 1000, options.previous_src)
+            if options.previous_src else None
+        )  # fmt: skip
+        steps = system(home, factory, rates, options.seconds, options.processes, 1000 + per_run)
     print(f"{QUESTIONS}-question choice-only quiz, {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f}")
     per = "ms per submission"
     print(f"baseline `nbgrader autograde` CLI (kernel):    {cli * 1000:9.0f} {per} (median of {options.cli_rounds})")
     print(f"baseline Autograde in-process (kernel):        {stock * 1000:9.0f} {per} (median of 3)")
     print(f"Autograde in-process + EvaluateWithoutKernel:  {fast_converter * 1000:9.0f} {per} (median of 5)")
-    print(f"QuizGrader in-process (one process):           {grader_wall * 1000:9.1f} ms wall, "
-          f"{grader_cpu * 1000:.1f} ms CPU per submission")  # fmt: skip
-    print(
-        "system: API (1 process) + huey workers "
-        f"({options.processes} processes), open-loop load, submit→score from the request to graded_at:"
-    )
-    for s in steps:
-        print(f"  offered {s['rate']:5.0f}/s  {s['count']:5.0f} sent  {s['graded']:5.0f} graded  "
-              f"sustained {s['throughput']:6.1f}/s  p50 {s['p50']:5.2f} s  p95 {s['p95']:5.2f} s  "
-              f"drained {s['drain']:+5.2f} s after the last")  # fmt: skip
-        cpu = s["api_ms"] + s["worker_ms"]
-        print(
-            f"      CPU per submission: API {s['api_ms']:.1f} ms + grading {s['worker_ms']:.1f} ms = {cpu:.1f} ms "
-            f"→ capacity of 2 idle cores ≈ {2000 / cpu:.0f}/s"
-        )
+    print(f"QuizGrader, one per gradebook transaction:     {one_wall * 1000:9.1f} ms wall, "
+          f"{one_cpu * 1000:.1f} ms CPU")  # fmt: skip
+    print(f"QuizGrader.grade_many, 100 per transaction:    {many_wall * 1000:9.1f} ms wall, "
+          f"{many_cpu * 1000:.1f} ms CPU ({one_cpu / many_cpu:.1f}x less CPU)")  # fmt: skip
+    print(f"worker path in-process, one at a time:         {path_one * 1000:9.1f} {per} (CPU)")
+    print(f"worker path in-process, batches (grade_quiz):  {path_batch * 1000:9.1f} {per} (CPU) "
+          f"({path_one / path_batch:.1f}x less)")  # fmt: skip
+    print(f"system: API (1 process) + huey workers ({options.processes} processes), open-loop load, "
+          "submit→score from the request to graded_at:")  # fmt: skip
+    if previous:
+        _print_steps(f"  previous source tree ({options.previous_src}):", previous)
+    _print_steps("  this source tree:", steps)
+    if previous:
+        for old, new in zip(previous, steps, strict=True):
+            old_cpu, new_cpu = old["api_ms"] + old["worker_ms"], new["api_ms"] + new["worker_ms"]
+            print(f"  at {new['rate']:.0f}/s: CPU per submission {old_cpu:.1f} → {new_cpu:.1f} ms "
+                  f"({old_cpu / new_cpu:.2f}x), p95 {old['p95']:.2f} → {new['p95']:.2f} s")  # fmt: skip
     best = max(
         (s for s in steps if s["graded"] == s["count"] and s["p95"] <= 3), key=lambda s: s["throughput"], default=None
     )

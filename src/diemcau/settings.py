@@ -157,12 +157,13 @@ class MaterialsSettings(_Section):
 
 class PerfSettings(_Section):
     caller_seconds: float = Field(
-        5.0, ge=0, le=300, description="API processes keep each resolved caller (member, unit, grants) this long: a "
-        "revoked grant or a deactivated member takes effect within it. 0 = off."
+        60.0, ge=0, le=300, description="API processes keep each resolved caller (member, unit, grants) this long: a "
+        "revoked grant or a deactivated member takes effect within it (the hub keeps token checks 60 s too). Longer "
+        "than the player's heartbeat, or every heartbeat misses. 0 = off."
     )
     lecture_seconds: float = Field(
-        5.0, ge=0, le=300, description="API processes keep each lecture's visibility facts (course audience, status, "
-        "duration) this long. 0 = off."
+        60.0, ge=0, le=300, description="API processes keep each lecture's visibility facts (course audience, status, "
+        "duration) this long: a withdrawn lecture or a changed audience takes effect within it. 0 = off."
     )
     max_entries: int = Field(20_000, ge=0, description="Most entries each of those caches holds per API process.")
     group_commit: bool = Field(

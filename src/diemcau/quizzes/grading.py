@@ -1,4 +1,5 @@
-"""Grading a stored submission, keeping the counted attempt in the gradebook, and grading essays.
+"""Grading stored submissions (a batch of one quiz at a time), keeping the counted attempt in the gradebook, and
+grading essays.
 
 nbgrader's gradebook holds one submission per student, so it holds the attempt that counts: after an attempt
 is graded (and its result copied onto its row), ``keep_counted_attempt`` grades the counted attempt again when
@@ -8,7 +9,7 @@ attempts graded in any order, by any number of workers, end with the counted one
 
 from __future__ import annotations
 
-from dataclasses import replace
+import logging
 from functools import cache
 from typing import Any
 
@@ -16,12 +17,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db import quizzes as store
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker
+from diemcau.adapters.db.quiz_batches import GradedResult, record_results, waiting_submissions
 from diemcau.adapters.nbgrader.autograde import GradebookResult
 from diemcau.adapters.nbgrader.grader import ManualGrade, QuizGrader, QuizSubmission
 from diemcau.core.quiz_form import QuizForm
 from diemcau.core.quiz_rules import AttemptScore, counted_attempt
 from diemcau.core.quiz_spec import QuestionType
 from diemcau.settings import Settings
+
+
+log = logging.getLogger(__name__)
 
 
 class EssayGradeError(Exception):
@@ -71,11 +76,14 @@ def feedback_of(result: GradebookResult) -> list[dict[str, Any]]:
     ]
 
 
-def _write(settings: Settings, form: QuizForm, record: store.SubmissionRecord) -> GradebookResult:
-    submission = QuizSubmission(
+def _submission(settings: Settings, form: QuizForm, record: store.SubmissionRecord) -> QuizSubmission:
+    return QuizSubmission(
         record.quiz_id, record.member, record.answers, record.submitted_at, manual_grades(settings, form, record)
     )
-    return grader_for(settings, record.course_id).grade(submission)
+
+
+def _write(settings: Settings, form: QuizForm, record: store.SubmissionRecord) -> GradebookResult:
+    return grader_for(settings, record.course_id).grade(_submission(settings, form, record))
 
 
 def keep_counted_attempt(settings: Settings, factory: sessionmaker[Session], form: QuizForm, member: str) -> None:
@@ -88,6 +96,43 @@ def keep_counted_attempt(settings: Settings, factory: sessionmaker[Session], for
         _write(settings, form, record)
 
 
+def grade_batch(settings: Settings, factory: sessionmaker[Session], records: list[store.SubmissionRecord]) -> int:
+    """Grade stored submissions of one quiz together: their grades go into the gradebook in one transaction and
+    their results onto their rows in another. A submission nbgrader refuses is marked failed (with the reason for
+    the operator); a database error is raised, and the batch is graded again (grading is idempotent). Returns
+    how many were graded."""
+    if not records:
+        return 0
+    course_id, quiz_id = records[0].course_id, records[0].quiz_id
+    if any((r.course_id, r.quiz_id) != (course_id, quiz_id) for r in records):
+        raise ValueError("a batch holds submissions of one quiz")
+    form = store.load_form(factory, course_id, quiz_id)
+    if form is None:
+        for record in records:
+            store.record_failure(factory, record.id, f"quiz {course_id}/{quiz_id} is not released")
+        return 0
+    outcomes = grader_for(settings, course_id).grade_many([_submission(settings, form, r) for r in records])
+    graded = []
+    for record, outcome in zip(records, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            log.error("grading %s failed: %s: %s", record.id, type(outcome).__name__, outcome)
+            store.record_failure(factory, record.id, f"{type(outcome).__name__}: {outcome}")
+        else:
+            graded.append(GradedResult(record.id, outcome.score, outcome.max_score, feedback_of(outcome)))
+    record_results(factory, graded)
+    if form.rules.attempts > 1:  # with one attempt, the one just written is the one that counts
+        for member in dict.fromkeys(r.member for r in records):
+            keep_counted_attempt(settings, factory, form, member)
+    return len(graded)
+
+
+def grade_waiting(settings: Settings, factory: sessionmaker[Session], course_id: str, quiz_id: str, limit: int) -> int:
+    """Grade up to ``limit`` of the submissions of a quiz that wait, oldest first; returns how many were waiting."""
+    records = waiting_submissions(factory, course_id, quiz_id, limit)
+    grade_batch(settings, factory, records)
+    return len(records)
+
+
 def grade_stored(
     settings: Settings, factory: sessionmaker[Session], submission_id: str
 ) -> store.SubmissionRecord | None:
@@ -95,18 +140,8 @@ def grade_stored(
     record = store.load_submission(factory, submission_id)
     if record is None or record.status == store.GRADED:
         return record
-    form = store.load_form(factory, record.course_id, record.quiz_id)
-    if form is None:
-        store.record_failure(factory, submission_id, f"quiz {record.course_id}/{record.quiz_id} is not released")
-        return store.load_submission(factory, submission_id)
-    result = _write(settings, form, record)
-    feedback = feedback_of(result)
-    store.record_result(factory, submission_id, result.score, result.max_score, feedback)
-    if form.rules.attempts > 1:  # with one attempt, the one just written is the one that counts
-        keep_counted_attempt(settings, factory, form, record.member)
-    return replace(
-        record, status=store.GRADED, score=result.score, max_score=result.max_score, feedback=tuple(feedback)
-    )
+    grade_batch(settings, factory, [record])
+    return store.load_submission(factory, submission_id)
 
 
 def counted_submission(factory: sessionmaker[Session], form: QuizForm, member: str) -> store.SubmissionRecord | None:

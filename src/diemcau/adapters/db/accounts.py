@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import MemberRow, OrgUnitRow, RoleGrantRow
@@ -56,11 +56,14 @@ def normalise_username(username: str) -> str:
 
 
 def find_member(session: Session, username: str) -> MemberRow | None:
-    """The member whose card number is ``username`` (case-insensitive), with org unit and grants loaded."""
+    """The member whose card number is ``username`` (case-insensitive), with org unit and grants loaded.
+
+    ``lower(card_number)`` is served by the index ``ix_members_card_number_lower`` (``models_perf``)."""
     query = (
         select(MemberRow)
         .where(func.lower(MemberRow.card_number) == normalise_username(username))
-        .options(selectinload(MemberRow.org_unit), selectinload(MemberRow.grants).selectinload(RoleGrantRow.org_unit))
+        # Two queries, not four: the unit joined in, the grants with their units in one more.
+        .options(joinedload(MemberRow.org_unit), selectinload(MemberRow.grants).joinedload(RoleGrantRow.org_unit))
     )
     return session.scalars(query).first()
 

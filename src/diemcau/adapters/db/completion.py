@@ -11,13 +11,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from diemcau.adapters.db import quizzes as quiz_store
 from diemcau.adapters.db.models import CourseRow, LectureRow, MemberRow, OrgUnitRow
 from diemcau.adapters.db.models_progress import LectureProgressRow, ScreeningAttendanceRow, ScreeningRow
-from diemcau.adapters.db.orgs import to_org_unit
 from diemcau.core.completion import DEFAULT_PASSING_ESSAY_GRADES, Completion, MemberRecords, evaluate
 from diemcau.core.course import CompletionRule, CourseStatus, derive_status
 from diemcau.core.orgtree import OrgUnit
@@ -53,35 +52,63 @@ class CourseCompletion:
     members: tuple[MemberCompletion, ...]
 
 
-def _enrolled(session: Session, course: CourseRow, scopes: list[str]) -> list[MemberRow]:
+@dataclass(frozen=True)
+class _Enrolled:
+    card: str  # lowercase, as progress and quiz records name members
+    full_name: str
+    unit: OrgUnit
+
+
+def _enrolment(course: CourseRow, scopes: list[str]) -> list[ColumnElement[bool]] | None:
+    """The WHERE clauses selecting the course's active members within ``scopes`` (``None``: nobody)."""
     audience = [OrgUnitRow.path.startswith(u.path, autoescape=True) for u in course.audience]
     within = [OrgUnitRow.path.startswith(p, autoescape=True) for p in scopes]
     if not audience or not within:
-        return []
+        return None
+    return [MemberRow.active.is_(True), or_(*audience), or_(*within)]
+
+
+def _enrolled(session: Session, where: list[ColumnElement[bool]]) -> list[_Enrolled]:
+    """Card, name and unit only (no ORM rows): a province has 100,000 members and a few thousand units."""
     query = (
-        select(MemberRow).join(MemberRow.org_unit).where(MemberRow.active.is_(True), or_(*audience), or_(*within))
-        .options(selectinload(MemberRow.org_unit)).order_by(OrgUnitRow.path, MemberRow.full_name)
+        select(MemberRow.card_number, MemberRow.full_name, OrgUnitRow.code, OrgUnitRow.name, OrgUnitRow.kind,
+               OrgUnitRow.path)
+        .join(OrgUnitRow, OrgUnitRow.id == MemberRow.org_unit_id).where(*where)
+        .order_by(OrgUnitRow.path, MemberRow.full_name)
     )  # fmt: skip
-    return list(session.scalars(query))
-
-
-def _coverage(session: Session, cards: list[str], lectures: list[str]) -> dict[str, dict[str, float]]:
-    found: dict[str, dict[str, float]] = defaultdict(dict)
-    query = select(LectureProgressRow).where(
-        LectureProgressRow.member.in_(cards), LectureProgressRow.lecture_id.in_(lectures)
-    )
-    for row in session.scalars(query):
-        found[row.member][row.lecture_id] = row.coverage_percent
+    units: dict[str, OrgUnit] = {}
+    found = []
+    for card, name, code, unit_name, kind, path in session.execute(query):
+        unit = units.get(path) or units.setdefault(path, OrgUnit(code=code, name=unit_name, kind=kind, path=path))
+        found.append(_Enrolled(card.lower(), name, unit))
     return found
 
 
-def _screened(session: Session, cards: list[str], lectures: list[str]) -> dict[str, set[str]]:
+def _coverage(session: Session, where: list[ColumnElement[bool]], lectures: list[str]) -> dict[str, dict[str, float]]:
+    """Coverage per member and lecture: three columns (never the watched-interval JSON), the members chosen
+    by the same scope in SQL rather than by a list of 100,000 card numbers."""
+    found: dict[str, dict[str, float]] = defaultdict(dict)
+    member = func.lower(MemberRow.card_number)  # served by ix_members_card_number_lower
+    query = (
+        select(LectureProgressRow.member, LectureProgressRow.lecture_id, LectureProgressRow.coverage_percent)
+        .join(MemberRow, member == LectureProgressRow.member)
+        .join(OrgUnitRow, OrgUnitRow.id == MemberRow.org_unit_id)
+        .where(LectureProgressRow.lecture_id.in_(lectures), *where)
+    )  # fmt: skip
+    for card, lecture, coverage in session.execute(query):
+        found[card][lecture] = coverage
+    return found
+
+
+def _screened(session: Session, where: list[ColumnElement[bool]], lectures: list[str]) -> dict[str, set[str]]:
     found: dict[str, set[str]] = defaultdict(set)
     query = (
         select(ScreeningAttendanceRow.member, ScreeningRow.lecture_id)
         .join(ScreeningRow, ScreeningRow.id == ScreeningAttendanceRow.screening_id)
-        .where(ScreeningAttendanceRow.member.in_(cards), ScreeningRow.lecture_id.in_(lectures))
-    )
+        .join(MemberRow, func.lower(MemberRow.card_number) == ScreeningAttendanceRow.member)
+        .join(OrgUnitRow, OrgUnitRow.id == MemberRow.org_unit_id)
+        .where(ScreeningRow.lecture_id.in_(lectures), *where)
+    )  # fmt: skip
     for member, lecture in session.execute(query):
         found[member].add(lecture)
     return found
@@ -135,9 +162,11 @@ def course_completion(
             return None
         rule = CompletionRule(**course.completion_rule) if course.completion_rule else CompletionRule()
         lectures = [lecture.id for lecture in course.lectures if lecture.status == READY]
-        members = _enrolled(session, course, scopes)
-        cards = [m.card_number.lower() for m in members]
-        coverage, screened = _coverage(session, cards, lectures), _screened(session, cards, lectures)
+        where = _enrolment(course, scopes)
+        members = [] if where is None else _enrolled(session, where)
+        found = where is not None and bool(lectures)
+        coverage = _coverage(session, where, lectures) if found else {}
+        screened = _screened(session, where, lectures) if found else {}
         title, deadline = course.title, course.deadline
     quizzes, has_essay, standings = _quiz_standings(factory, course_id, scopes)
     # A condition the course offers no way to meet (no quiz released, no essay question) is not required.
@@ -145,14 +174,14 @@ def course_completion(
                           rule.essay_required and has_essay)  # fmt: skip
     results = []
     for member in members:
-        card = member.card_number.lower()
+        card = member.card
         standing = standings.get(card) or _QuizStanding(set(), set(), {})
         records = MemberRecords(coverage.get(card, {}), frozenset(screened.get(card, set())),
                                 frozenset(standing.passed), frozenset(standing.attempted), standing.essay,
                                 standing.essay_submitted)  # fmt: skip
         verdict = evaluate(rule, tuple(lectures), quizzes, records)
         status = derive_status(today, deadline, verdict.started, verdict.completed)
-        results.append(MemberCompletion(card, member.full_name, to_org_unit(member.org_unit), status, verdict,
+        results.append(MemberCompletion(card, member.full_name, member.unit, status, verdict,
                                         dict(records.coverage), records.screened, dict(standing.scores),
                                         standing.essay))  # fmt: skip
     return CourseCompletion(course_id, title, deadline, tuple(lectures), quizzes, tuple(results))

@@ -29,9 +29,8 @@ class LectureAccess:
 def load_lecture_access(factory: sessionmaker[Session], lecture_id: str) -> LectureAccess | None:
     """The facts for one lecture, or ``None`` when it has no lecture row (unknown, or a publish under way)."""
     with factory() as session:
-        found = session.execute(
-            select(LectureRow.course_id, LectureRow.status, LectureRow.duration_seconds).where(LectureRow.id == lecture_id)
-        ).first()
+        columns = select(LectureRow.course_id, LectureRow.status, LectureRow.duration_seconds)
+        found = session.execute(columns.where(LectureRow.id == lecture_id)).first()
         if found is None:
             return None
         paths = session.scalars(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,9 +16,20 @@ from diemcau.core.progress import Progress, ProgressEvent, summarise, unique_eve
 from diemcau.core.replays import replayed_spans, seconds_by_bucket
 
 MAX_EVENTS_PER_POST = 500
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 _PROGRESS = LectureProgressRow.__table__
-_SUMMARY = [_PROGRESS.c[name] for name in ("intervals", "watched_seconds", "coverage_percent", "resume_position", "last_seq")]
+_EVENTS = ProgressEventRow.__table__
+_FIELDS = ("intervals", "watched_seconds", "coverage_percent", "resume_position", "last_seq")
+# Statements built once, run with parameters: building and cache-keying them per heartbeat cost more CPU than
+# running them.
+_KEY = (_PROGRESS.c.member == bindparam("m")) & (_PROGRESS.c.lecture_id == bindparam("l"))
+_READ_ROW = select(*(_PROGRESS.c[f] for f in _FIELDS)).where(_KEY).with_for_update()
+_UPDATE_ROW = update(_PROGRESS).where(_KEY).values({f: bindparam(f"new_{f}") for f in _FIELDS})
+_INSERT_ROW = insert(_PROGRESS)
+_INSERT_EVENTS = {
+    name: dialect_insert(_EVENTS).on_conflict_do_nothing(index_elements=["member", "lecture_id", "event_id"])
+    .returning(_EVENTS.c.event_id)
+    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}  # fmt: skip
 
 
 def _insert_new(session: Session, member: str, lecture_id: str, events: Sequence[ProgressEvent]) -> list[ProgressEvent]:
@@ -29,15 +40,10 @@ def _insert_new(session: Session, member: str, lecture_id: str, events: Sequence
     unique = unique_events(events)
     if not unique:
         return []
-    insert = _INSERTS[session.get_bind().dialect.name]
     rows = [{"member": member, "lecture_id": lecture_id, "event_id": e.event_id, "kind": str(e.kind),
              "start": e.start, "end": e.end, "seq": e.seq} for e in unique]  # fmt: skip
-    table = ProgressEventRow.__table__  # Core, not ORM: a cached statement, sent as one multi-row INSERT
-    statement = (
-        insert(table).on_conflict_do_nothing(index_elements=["member", "lecture_id", "event_id"])
-        .returning(table.c.event_id)
-    )  # fmt: skip
-    stored = set(session.execute(statement, rows).scalars())
+    # Core with a list of rows: sent as one multi-row INSERT (SQLAlchemy's "insertmanyvalues").
+    stored = set(session.execute(_INSERT_EVENTS[session.get_bind().dialect.name], rows).scalars())
     return [e for e in unique if e.event_id in stored]
 
 
@@ -62,8 +68,8 @@ def record_events_in(
     """``record_events`` inside the caller's transaction (``group_commit.GroupWriter`` shares one among requests).
 
     Core statements, not the ORM unit of work: this runs on every heartbeat of every playing member."""
-    key = (_PROGRESS.c.member == member) & (_PROGRESS.c.lecture_id == lecture_id)
-    row = session.execute(select(*_SUMMARY).where(key).with_for_update()).first()
+    key = {"m": member, "l": lecture_id}
+    row = session.execute(_READ_ROW, key).first()
     fresh = _insert_new(session, member, lecture_id, events)
     if not fresh:
         return _as_progress(row)
@@ -74,12 +80,12 @@ def record_events_in(
     newest = max(fresh, key=lambda e: e.seq)
     last_seq = row.last_seq if row is not None and row.last_seq is not None else -1
     resume, seq = (merged.resume_position, newest.seq) if newest.seq >= last_seq else (row.resume_position, last_seq)
-    values = {"intervals": [list(i) for i in merged.intervals], "watched_seconds": merged.watched_seconds,
-              "coverage_percent": merged.coverage_percent, "resume_position": resume, "last_seq": seq}  # fmt: skip
+    values = dict(zip(_FIELDS, ([list(i) for i in merged.intervals], merged.watched_seconds, merged.coverage_percent,
+                                resume, seq), strict=True))  # fmt: skip
     if row is None:
-        session.execute(insert(_PROGRESS).values(member=member, lecture_id=lecture_id, **values))
-    else:
-        session.execute(update(_PROGRESS).where(key).values(**values))  # the column's onupdate stamps updated_at
+        session.execute(_INSERT_ROW, {"member": member, "lecture_id": lecture_id, **values})
+    else:  # the column's onupdate stamps updated_at (the dashboards' history reads it)
+        session.execute(_UPDATE_ROW, {**key, **{f"new_{f}": v for f, v in values.items()}})
     return Progress(tuple(merged.intervals), merged.watched_seconds, merged.coverage_percent, resume)
 
 

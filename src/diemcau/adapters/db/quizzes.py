@@ -8,12 +8,13 @@ attempt number) keep a replay or a race from ever creating a second row.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import and_, bindparam, false, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,7 +82,8 @@ def _member(session: Session, username: str) -> _Member | None:
     return None if found is None else _Member(found[0], found[1].lower(), found[2], found[3])
 
 
-def _record(row: QuizSubmissionRow, member: MemberRow | _Member, path: str | None = None) -> SubmissionRecord:
+def record_of(row: QuizSubmissionRow, member: MemberRow | _Member, path: str | None = None) -> SubmissionRecord:
+    """A submission row as a record, with its member (and the member's org unit path)."""
     if isinstance(member, MemberRow):
         member = _Member(member.id, member.card_number.lower(), member.full_name, path or member.org_unit.path)
     return SubmissionRecord(
@@ -102,29 +104,32 @@ def save_release(factory: sessionmaker[Session], form: QuizForm) -> None:
         row.opens_at, row.closes_at = _naive_utc(form.rules.opens), _naive_utc(form.rules.closes)
         row.released_at = utcnow()
         session.add(row)
+    for key in [k for k in _forms if k[1:] == (form.course_id, form.quiz_id)]:
+        _forms.pop(key, None)  # this process sees the new release at once, whichever factory it reads through
 
 
-_forms: dict[tuple[int, str, str], tuple[dt.datetime, QuizForm]] = {}
+FORM_RECHECK_SECONDS = 2.0
+_forms: dict[tuple[int, str, str], tuple[dt.datetime, float, QuizForm]] = {}
 
 
 def load_form(factory: sessionmaker[Session], course_id: str, quiz_id: str) -> QuizForm | None:
-    """The released form of a quiz, or ``None``. Parsed forms are kept per process until the quiz is released
-    again (one small query checks ``released_at``): every submission needs the form."""
-    key = (id(factory), course_id, quiz_id)
+    """The released form of a quiz, or ``None``. Every submission needs the form, so each process keeps it parsed,
+    keyed by its release time: a quiz released again is seen here within ``FORM_RECHECK_SECONDS`` (at once in the
+    process that released it), a quiz not released is looked up every time."""
+    key, now = (id(factory), course_id, quiz_id), time.monotonic()
+    cached = _forms.get(key)
+    if cached is not None and now - cached[1] < FORM_RECHECK_SECONDS:
+        return cached[2]
+    where = (QuizRow.course_id == course_id, QuizRow.quiz_id == quiz_id)
     with factory() as session:
-        released_at = session.scalar(
-            select(QuizRow.released_at).where(QuizRow.course_id == course_id, QuizRow.quiz_id == quiz_id)
-        )
+        released_at = session.scalar(select(QuizRow.released_at).where(*where))
         if released_at is None:
+            _forms.pop(key, None)
             return None
-        cached = _forms.get(key)
         if cached is None or cached[0] != released_at:
-            form_data = session.scalar(
-                select(QuizRow.form).where(QuizRow.course_id == course_id, QuizRow.quiz_id == quiz_id)
-            )
-            cached = (released_at, form_from_dict(form_data))
-            _forms[key] = cached
-        return cached[1]
+            cached = (released_at, now, form_from_dict(session.scalar(select(QuizRow.form).where(*where))))
+        _forms[key] = (released_at, now, cached[2])
+        return cached[2]
 
 
 def list_forms(factory: sessionmaker[Session], course_ids: list[str]) -> list[QuizForm]:
@@ -134,33 +139,57 @@ def list_forms(factory: sessionmaker[Session], course_ids: list[str]) -> list[Qu
         return [form_from_dict(row.form) for row in session.scalars(query)]
 
 
+# Built once: constructing a statement costs more than running it, and this one runs on every submission.
+_MEMBER_AND_ATTEMPTS = (
+    select(MemberRow.id, MemberRow.card_number, MemberRow.full_name, OrgUnitRow.path, QuizSubmissionRow.client_id,
+           QuizSubmissionRow.id)
+    .join(OrgUnitRow, OrgUnitRow.id == MemberRow.org_unit_id)
+    .outerjoin(QuizSubmissionRow, and_(
+        QuizSubmissionRow.member_id == MemberRow.id, QuizSubmissionRow.course_id == bindparam("course_id"),
+        QuizSubmissionRow.quiz_id == bindparam("quiz_id"),
+    ))
+    .where(MemberRow.card_number.in_(bindparam("cards", expanding=True)))
+)  # fmt: skip
+_INSERT_SUBMISSION = insert(QuizSubmissionRow.__table__)
+
+
+def _member_and_attempts(
+    session: Session, username: str, form: QuizForm
+) -> tuple[_Member | None, list[tuple[str, str]]]:
+    """The member and their earlier attempts at the quiz ``(client id, submission id)``, in one query."""
+    found = session.execute(
+        _MEMBER_AND_ATTEMPTS,
+        {"course_id": form.course_id, "quiz_id": form.quiz_id, "cards": sorted(card_spellings(username))},
+    ).all()
+    if not found:
+        return None, []
+    first = found[0]
+    member = _Member(first[0], first[1].lower(), first[2], first[3])
+    return member, [(row[4], row[5]) for row in found if row[0] == member.id and row[5] is not None]
+
+
 def _store_once(
     factory: sessionmaker[Session], username: str, form: QuizForm, client_id: str, answers: Mapping[str, Any],
     now: dt.datetime,
 ) -> tuple[SubmissionRecord, bool]:  # fmt: skip
     with transaction(factory) as session:
-        member = _member(session, username)
+        member, earlier = _member_and_attempts(session, username, form)
         if member is None:
             raise LookupError(username)
-        earlier = session.execute(
-            select(QuizSubmissionRow.client_id, QuizSubmissionRow.id).where(
-                QuizSubmissionRow.member_id == member.id, QuizSubmissionRow.course_id == form.course_id,
-                QuizSubmissionRow.quiz_id == form.quiz_id,
-            )
-        ).all()  # fmt: skip
         replayed = next((row_id for known, row_id in earlier if known == client_id), None)
         if replayed is not None:
-            return _record(session.get(QuizSubmissionRow, replayed), member), False
-        used = len(earlier)
-        admission = admit(form.rules, now, used)  # raises SubmissionRefused
-        row = QuizSubmissionRow(
-            id=uuid.uuid4().hex, course_id=form.course_id, quiz_id=form.quiz_id, member_id=member.id,
-            client_id=client_id, attempt=admission.attempt, answers=dict(answers), submitted_at=_naive_utc(now),
-            late=admission.late, status=RECEIVED, grading_error="",
+            return record_of(session.get(QuizSubmissionRow, replayed), member), False
+        admission = admit(form.rules, now, len(earlier))  # raises SubmissionRefused
+        record = SubmissionRecord(
+            uuid.uuid4().hex, form.course_id, form.quiz_id, member.card, member.name, member.path, admission.attempt,
+            client_id, dict(answers), now.astimezone(dt.UTC), admission.late, RECEIVED,
         )  # fmt: skip
-        session.add(row)
-        session.flush()
-        return _record(row, member), True
+        session.execute(_INSERT_SUBMISSION, {
+            "id": record.id, "course_id": record.course_id, "quiz_id": record.quiz_id, "member_id": member.id,
+            "client_id": client_id, "attempt": record.attempt, "answers": record.answers,
+            "submitted_at": _naive_utc(now), "late": record.late, "status": RECEIVED, "grading_error": "",
+        })  # fmt: skip
+        return record, True
 
 
 def store_submission(
@@ -177,7 +206,8 @@ def store_submission(
     return _store_once(factory, username, form, client_id, answers, now)
 
 
-def _query_with_member():  # type: ignore[no-untyped-def]
+def query_with_member():  # type: ignore[no-untyped-def]
+    """``(submission row, member row, org unit path)`` rows, for ``record_of``; callers add the conditions."""
     return (
         select(QuizSubmissionRow, MemberRow, OrgUnitRow.path)
         .join(MemberRow, MemberRow.id == QuizSubmissionRow.member_id)
@@ -188,32 +218,32 @@ def _query_with_member():  # type: ignore[no-untyped-def]
 def load_submission(factory: sessionmaker[Session], submission_id: str) -> SubmissionRecord | None:
     """One submission by id, or ``None``."""
     with factory() as session:
-        found = session.execute(_query_with_member().where(QuizSubmissionRow.id == submission_id)).first()
-        return None if found is None else _record(*found)
+        found = session.execute(query_with_member().where(QuizSubmissionRow.id == submission_id)).first()
+        return None if found is None else record_of(*found)
 
 
 def member_submissions(
     factory: sessionmaker[Session], username: str, course_id: str, quiz_id: str
 ) -> list[SubmissionRecord]:
     """A member's attempts at a quiz, first attempt first."""
-    query = _query_with_member().where(
+    query = query_with_member().where(
         MemberRow.card_number.in_(card_spellings(username)), QuizSubmissionRow.course_id == course_id,
         QuizSubmissionRow.quiz_id == quiz_id,
     ).order_by(QuizSubmissionRow.attempt)  # fmt: skip
     with factory() as session:
-        return [_record(*found) for found in session.execute(query)]
+        return [record_of(*found) for found in session.execute(query)]
 
 
 def quiz_submissions(
     factory: sessionmaker[Session], course_id: str, quiz_id: str, within: list[str] | None = None
 ) -> list[SubmissionRecord]:
     """Every attempt at a quiz, optionally only of members within these org subtrees, by member then attempt."""
-    query = _query_with_member().where(QuizSubmissionRow.course_id == course_id, QuizSubmissionRow.quiz_id == quiz_id)
+    query = query_with_member().where(QuizSubmissionRow.course_id == course_id, QuizSubmissionRow.quiz_id == quiz_id)
     if within is not None:
         query = query.where(or_(false(), *(OrgUnitRow.path.startswith(p, autoescape=True) for p in within)))
     query = query.order_by(MemberRow.card_number, QuizSubmissionRow.attempt)
     with factory() as session:
-        return [_record(*found) for found in session.execute(query)]
+        return [record_of(*found) for found in session.execute(query)]
 
 
 def ungraded_ids(factory: sessionmaker[Session], stored_before: dt.datetime | None = None) -> list[str]:

@@ -7,6 +7,7 @@ from diemcau.adapters.db import models  # noqa: F401
 from diemcau.adapters.db import models_dashboards  # noqa: F401
 from diemcau.adapters.db import models_materials  # noqa: F401
 from diemcau.adapters.db import models_media  # noqa: F401
+from diemcau.adapters.db import models_perf  # noqa: F401
 from diemcau.adapters.db import models_progress  # noqa: F401
 from diemcau.adapters.db import models_quiz  # noqa: F401
 from diemcau.adapters.db import models_questions  # noqa: F401

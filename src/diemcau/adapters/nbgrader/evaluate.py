@@ -19,6 +19,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from diemcau.adapters.nbgrader.source_notebook import ANSWER_NAME, CHECK_FUNCTION, SETUP_SOURCE
+from diemcau.adapters.nbgrader.submission import set_plain
 from diemcau.core.quiz_answers import WrongAnswer, check_cell
 
 _NOT_EVALUABLE = object()
@@ -67,16 +68,17 @@ def check_call(source: str) -> tuple[str, dict] | None:
 def evaluation_plan(notebook: NotebookNode) -> list[tuple[NotebookNode, str, Any]] | None:
     """Each code cell with what to do (``setup``, ``answer`` + value, ``check`` + call); ``None``: needs a kernel."""
     plan = []
-    for cell in notebook.cells:
-        if cell.cell_type != "code" or not cell.source.strip():
+    for cell in notebook["cells"]:
+        source = cell["source"]
+        if cell["cell_type"] != "code" or not source.strip():
             continue
-        if cell.source.strip() == SETUP_SOURCE:
+        if source.strip() == SETUP_SOURCE:
             plan.append((cell, "setup", None))
-        elif (value := answer_literal(cell.source)) is not _NOT_EVALUABLE:
+        elif (value := answer_literal(source)) is not _NOT_EVALUABLE:
             plan.append((cell, "answer", value))
-        elif (call := check_call(cell.source)) is not None:
+        elif (call := check_call(source)) is not None:
             plan.append((cell, "check", call))
-        elif all(not line.strip() or line.lstrip().startswith("#") for line in cell.source.splitlines()):
+        elif all(not line.strip() or line.lstrip().startswith("#") for line in source.splitlines()):
             plan.append((cell, "none", None))  # comments only, as a released test cell is
         else:
             return None
@@ -93,7 +95,7 @@ def evaluate(plan: list[tuple[NotebookNode, str, Any]]) -> None:
     """Give each code cell of an evaluation plan the outputs a kernel would have produced."""
     answer: Any = None
     for count, (cell, kind, payload) in enumerate(plan, start=1):
-        cell.outputs, cell.execution_count = [], count
+        outputs: list[NotebookNode] = []
         if kind == "answer":
             answer = payload
         elif kind == "check":
@@ -101,7 +103,9 @@ def evaluate(plan: list[tuple[NotebookNode, str, Any]]) -> None:
             try:
                 check_cell(question_id, answer, rule)
             except (WrongAnswer, ValueError, KeyError) as exc:
-                cell.outputs = [_error(exc)]
+                outputs = [_error(exc)]
+        set_plain(cell, "outputs", outputs)
+        set_plain(cell, "execution_count", count)
 
 
 class EvaluateWithoutKernel(Execute):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
+import threading
 from pathlib import Path
 
 import nbformat
@@ -38,11 +38,19 @@ def notebook_path(root: Path, step: str, quiz_id: str, student_id: str | None = 
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a reader never sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
+    """Write ``text`` to ``path`` through a temporary file beside it, so a reader never sees half of it.
+
+    The temporary name is this process's and thread's own (no random name to draw), and the folder is created
+    only when missing: grading writes three files per submission through here."""
+    temporary = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    try:
+        handle = os.open(temporary, flags, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(temporary, flags, 0o600)
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(text.encode("utf-8"))
     os.replace(temporary, path)
 
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,25 +31,49 @@ def answer_source(value: Any) -> str:
     return f"{ANSWER_NAME} = {value!r}"
 
 
+def set_plain(node: NotebookNode, key: str, value: Any) -> None:
+    """``node[key] = value`` for a value that needs no conversion (a string, a number, a list of nodes).
+
+    ``NotebookNode.__setitem__`` walks every value it is given to turn dicts into nodes; grading sets a few
+    hundred values per submission, all plain already, so it writes them as ``dict`` does."""
+    dict.__setitem__(node, key, value)
+
+
 def submitted_notebook(released: NotebookNode, answers: Mapping[str, Any]) -> NotebookNode:
     """The released notebook as the member would have filled it in (``released`` itself is left untouched)."""
     # Code cells (answers, tests) are copied one level deep: grading replaces their source and outputs, never
     # their metadata. Markdown cells other than the essay are never changed, so they are shared.
+    cells = []
+    for cell in released["cells"]:
+        role_of = cell["metadata"].get("diemcau")
+        role, question_id = (role_of.get("role"), role_of.get("question")) if role_of else (None, None)
+        if cell["cell_type"] == "code" or role == "essay":
+            cell = NotebookNode(cell)
+            if role == "answer" and question_id in answers:
+                set_plain(cell, "source", answer_source(answers[question_id]))
+            elif role == "essay" and question_id in answers:
+                set_plain(cell, "source", str(answers[question_id]))
+        cells.append(cell)
     notebook = NotebookNode(released)
-    notebook.cells = [
-        NotebookNode(cell)
-        if cell.cell_type == "code" or cell.metadata.get("diemcau", {}).get("role") == "essay"
-        else cell
-        for cell in released.cells
-    ]
-    for cell in notebook.cells:
-        role = cell.metadata.get("diemcau", {}).get("role")
-        question_id = cell.metadata.get("diemcau", {}).get("question")
-        if role == "answer" and question_id in answers:
-            cell.source = answer_source(answers[question_id])
-        elif role == "essay" and question_id in answers:
-            cell.source = str(answers[question_id])
+    set_plain(notebook, "cells", cells)
     return notebook
+
+
+def cells_json(released: NotebookNode) -> dict[int, str]:
+    """The JSON of each cell of ``released``, by the cell's ``id()``: what ``notebook_json`` reuses for the cells a
+    filled-in notebook shares with it (every markdown cell but the essay: half of the bytes)."""
+    return {id(cell): json.dumps(cell, ensure_ascii=False) for cell in released["cells"]}
+
+
+def notebook_json(notebook: NotebookNode, shared: Mapping[int, str]) -> str:
+    """``json.dumps(notebook, ensure_ascii=False)``, reusing the JSON of cells it shares with the released notebook
+    (``cells_json`` of it: the notebook must come from ``submitted_notebook`` of that same released notebook)."""
+    cells = ", ".join(shared.get(id(cell)) or json.dumps(cell, ensure_ascii=False) for cell in notebook["cells"])
+    fields = (
+        f"{json.dumps(key)}: " + (f"[{cells}]" if key == "cells" else json.dumps(value, ensure_ascii=False))
+        for key, value in notebook.items()
+    )
+    return "{" + ", ".join(fields) + "}"
 
 
 def format_timestamp(moment: dt.datetime) -> str:

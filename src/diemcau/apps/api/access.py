@@ -55,7 +55,13 @@ def _load_viewer(ctx: ApiContext, username: str) -> Caller:
         return Caller(viewer_of(row), records.member_record(row))
 
 
-async def current_caller(request: Request, ctx: ApiContext = Depends(context_of)) -> Caller:
+async def api_context(request: Request) -> ApiContext:
+    """``context_of`` as an ``async`` dependency: FastAPI runs a plain ``def`` dependency in its thread pool, a
+    hop per request that the hottest routes (every player heartbeat) need not pay."""
+    return context_of(request)
+
+
+async def current_caller(request: Request, ctx: ApiContext = Depends(api_context)) -> Caller:
     """The member making the request (a FastAPI dependency on every protected route)."""
     username = await ctx.identity.username_for(request)
     if username is None:

@@ -53,8 +53,10 @@ def _public_router(identity: Identity) -> APIRouter:
 
 def _protected_router(app: FastAPI) -> APIRouter:
     router = APIRouter(dependencies=[Depends(current_caller)])
-    for module in (portal, me, courses, org_units, members, transcripts, search, lectures, media, quizzes, quiz_pages, progress,
-                   player, search_pages, assets, completion, dashboards, studio_quizzes, questions,
+    # progress first: routes are tried in order, and every playing member's heartbeat would otherwise be
+    # matched against ~70 routes before its own (a third of the request's CPU on FastAPI 0.163).
+    for module in (progress, portal, me, courses, org_units, members, transcripts, search, lectures, media, quizzes,
+                   quiz_pages, player, search_pages, assets, completion, dashboards, studio_quizzes, questions,
                    materials):
         router.include_router(module.router)
 

@@ -4,10 +4,11 @@ Every progress heartbeat used to resolve its caller (member, unit, grants) and i
 (course audience, status, duration) from the database: ~7 ms of a ~17 ms request. Both change rarely, so
 each process keeps them for a few seconds:
 
-* **caller** by hub username, ``caller_seconds`` (default 5 s): a revoked grant, a member deactivated or
-  moved to another cell takes effect within that many seconds in each API process (the hub already caches
-  token checks for 60 s, so a logged-out token lives longer than this);
-* **lecture** facts by lecture id, ``lecture_seconds`` (default 5 s): a lecture withdrawn, or a course's
+* **caller** by hub username, ``caller_seconds`` (default 60 s): a revoked grant, a member deactivated or
+  moved to another cell takes effect within that many seconds in each API process. Why 60: it must outlast the
+  player's 15 s heartbeat or every heartbeat misses, and the hub keeps its own token checks 60 s
+  (``identity.TOKEN_CACHE_SECONDS``), so a token revoked at the hub already lives that long;
+* **lecture** facts by lecture id, ``lecture_seconds`` (default 60 s): a lecture withdrawn, or a course's
   audience changed, takes effect within that many seconds.
 
 Refusals are never cached (an unknown or inactive member, a lecture not found), so a member added to the

@@ -21,9 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from diemcau.adapters.db.group_commit import writer_for
 from diemcau.adapters.db.lecture_access import LectureAccess, load_lecture_access
 from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, load_progress, record_events, record_events_in
-from diemcau.apps.api.access import Caller, current_caller
+from diemcau.apps.api.access import Caller, api_context, current_caller
 from diemcau.apps.api.caches import caches_for
-from diemcau.apps.api.context import ApiContext, context_of
+from diemcau.apps.api.context import ApiContext
 from diemcau.apps.api.lectures import _visible_lecture
 from diemcau.core.lecture import LectureStatus
 from diemcau.core.progress import EventKind, Progress, ProgressEvent
@@ -82,7 +82,9 @@ async def _duration(ctx: ApiContext, caller: Caller, lecture_id: str) -> float:
     return _playable_duration(caller.viewer, access)
 
 
-async def _record(ctx: ApiContext, member: str, lecture_id: str, duration: float, events: list[ProgressEvent]) -> Progress:
+async def _record(
+    ctx: ApiContext, member: str, lecture_id: str, duration: float, events: list[ProgressEvent]
+) -> Progress:
     perf = ctx.settings.perf
     if not perf.group_commit:
         return await run_in_threadpool(record_events, ctx.factory, member, lecture_id, duration, events)
@@ -92,7 +94,7 @@ async def _record(ctx: ApiContext, member: str, lecture_id: str, duration: float
 
 @router.post("/api/lectures/{lecture_id}/progress", response_model=ProgressOut)
 async def post_progress(
-    lecture_id: str, body: EventsIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+    lecture_id: str, body: EventsIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(api_context)
 ) -> ProgressOut:
     """Record the caller's player events for a lecture they may watch; returns the merged progress."""
     duration = await _duration(ctx, caller, lecture_id)
@@ -102,7 +104,7 @@ async def post_progress(
 
 @router.get("/api/lectures/{lecture_id}/progress", response_model=ProgressOut)
 async def get_progress(
-    lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+    lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(api_context)
 ) -> ProgressOut:
     """The caller's own progress on a lecture (where to resume)."""
     await _duration(ctx, caller, lecture_id)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from diemcau.adapters.db import quizzes as store
-from diemcau.apps.api.access import Caller, current_caller
+from diemcau.apps.api.access import Caller, api_context, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.quiz_schemas import DraftIn, EssayGradeIn, QuizOut, QuizSummaryOut, SubmissionIn, SubmissionOut
 from diemcau.apps.api.quiz_views import (
@@ -91,7 +91,7 @@ def _store(ctx: ApiContext, caller: Caller, course_id: str, quiz_id: str, body: 
     except SubmissionRefused as exc:
         raise HTTPException(409, t(f"quiz.{exc.code}", **exc.params)) from None
     if created:
-        enqueue_grading(ctx.settings, record.id)
+        enqueue_grading(ctx.settings, record.course_id, record.quiz_id)
     return form, record, created
 
 
@@ -111,7 +111,7 @@ async def _wait_for_grade(ctx: ApiContext, record: store.SubmissionRecord, secon
 async def submit(
     course_id: str, quiz_id: str, body: SubmissionIn, response: Response,
     wait: float = Query(0, ge=0, le=30, description="Seconds to wait for the grade before answering."),
-    caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of),
+    caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(api_context),
 ) -> SubmissionOut:  # fmt: skip
     """Submit an attempt for oneself: stored first, then graded on the queue. 201 new, 200 replayed."""
     form, record, created = await run_in_threadpool(_store, ctx, caller, course_id, quiz_id, body)

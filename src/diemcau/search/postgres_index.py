@@ -111,6 +111,8 @@ class PostgresSearchIndex(TieredSearch):
         if ready:
             return
         with self.engine.begin() as db:
+            # Two API workers starting on a fresh database would race on CREATE FUNCTION/TABLE: one at a time.
+            db.execute(text("SELECT pg_advisory_xact_lock(hashtext('diemcau_search_schema'))"))
             db.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent"))
             if db.execute(text("SELECT 1 FROM pg_proc WHERE proname = 'diemcau_fold'")).first() is None:
                 schema = db.execute(text(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,16 +20,21 @@ from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_UNACTIVATED
 SOURCE_TREE = Path(__file__).resolve().parents[1]
 
 
+def env_for(root: Path) -> dict[str, str]:
+    """Environment pointing the CLI at a data directory and content folders under ``root``."""
+    return {
+        "DIEMCAU_HOME": str(root / "var"),
+        "DIEMCAU_CONTENT__COURSES_DIR": str(root / "courses"),
+        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(root / "transcripts"),
+        "DIEMCAU_CONFIG": str(root / "var" / "diemcau.toml"),
+        "DIEMCAU_DATABASE__URL": f"sqlite:///{root / 'var' / 'diemcau.sqlite'}",
+    }
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """Environment pointing the CLI at a fresh data directory and content folders in tmp."""
-    return {
-        "DIEMCAU_HOME": str(tmp_path / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-        "DIEMCAU_CONFIG": str(tmp_path / "var" / "diemcau.toml"),
-        "DIEMCAU_DATABASE__URL": f"sqlite:///{tmp_path / 'var' / 'diemcau.sqlite'}",
-    }
+    return env_for(tmp_path)
 
 
 @pytest.fixture
@@ -43,11 +49,24 @@ def invoke(runner: CliRunner, env: dict[str, str], *args: str, code: int = 0) ->
     return result
 
 
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `init --demo` per module (it publishes and transcribes the demo lecture: ~25 s), copied per test."""
+    root = tmp_path_factory.mktemp("demo-template")
+    invoke(CliRunner(), env_for(root), "init", "--demo")
+    return root
+
+
 @pytest.fixture
-def demo(runner: CliRunner, env: dict[str, str]) -> dict[str, str]:
-    """A data directory with the demo province loaded."""
-    invoke(runner, env, "init", "--demo")
-    return env
+def demo(demo_template: Path, tmp_path: Path) -> dict[str, str]:
+    """A data directory of this test's own with the demo province loaded (a copy of the module's template)."""
+    for folder in ("var", "courses", "transcripts"):
+        if (demo_template / folder).exists():
+            shutil.copytree(demo_template / folder, tmp_path / folder, dirs_exist_ok=True)
+    config = tmp_path / "var" / "diemcau.toml"
+    if config.exists():
+        config.write_text(config.read_text(encoding="utf-8").replace(str(demo_template), str(tmp_path)), encoding="utf-8")
+    return env_for(tmp_path)
 
 
 def members(env: dict[str, str]) -> dict[str, bool]:

@@ -66,7 +66,8 @@ async def current_caller(request: Request, ctx: ApiContext = Depends(api_context
     username = await ctx.identity.username_for(request)
     if username is None:
         raise LoginRequired()
-    # Kept a few seconds per process (``settings.perf.caller_seconds``); refusals are never kept.
+    # Kept per process for ``settings.perf.caller_seconds`` (60 s: a revoked grant takes effect within a minute,
+    # as the hub's own token cache); refusals are never kept.
     callers = caches_for(ctx.factory, ctx.settings.perf).callers
     found = callers.get(username)
     if found is not None:

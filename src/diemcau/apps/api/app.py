@@ -21,10 +21,9 @@ from starlette.responses import Response
 
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.apps.api import (
-    assets, completion, courses, dashboards, lectures, me, media, members, org_units, player, portal, progress, quiz_pages, quizzes, search,
-    questions, search_pages, studio_quizzes, transcripts,
+    assets, completion, courses, dashboards, lectures, materials, me, media, members, org_units, player, portal, progress,
+    questions, quiz_pages, quizzes, search, search_pages, studio_quizzes, transcripts,
 )
-from diemcau.apps.api import materials
 from diemcau.apps.api.access import current_caller, install_handlers
 from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, vietnam_today
 from diemcau.apps.api.identity import Identity

@@ -13,6 +13,7 @@ import pytest
 
 from diemcau.adapters.whisper_model import LoadedModel, load_whisper_model
 from diemcau.settings import Settings, load_settings
+from tests.data_dirs import data_dir_environ
 from tests.speech import Utterance, silence, synthesize
 
 SENTENCES = (
@@ -27,13 +28,7 @@ CLOSING = "Xin cảm ơn các đồng chí."
 
 def asr_environ(tmp_path: Path, model_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for settings on a fresh data directory that use the session's model folder."""
-    return {
-        "DIEMCAU_HOME": str(tmp_path / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-        "DIEMCAU_TRANSCRIPTION__MODEL": str(model_dir),
-        **extra,
-    }
+    return data_dir_environ(tmp_path, DIEMCAU_TRANSCRIPTION__MODEL=str(model_dir), **extra)
 
 
 @pytest.fixture(scope="session")

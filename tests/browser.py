@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from diemcau.demo.seed import DEMO_PASSWORD
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling Google on this closed network.
 CHROMIUM_ARGS = [
@@ -22,3 +24,12 @@ def launch_chromium(playwright):  # type: ignore[no-untyped-def]
     if not CHROMIUM.exists():
         raise RuntimeError("Chromium is missing: run `bash scripts/ensure_system.sh test` (make test does)")
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def log_in(page, hub_url: str, card: str, password: str = DEMO_PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    """Log ``card`` in through the hub's login form and wait for the portal (or the page asked for)."""
+    page.goto(f"{hub_url}hub/login")
+    page.fill("#username_input", card)
+    page.fill("#password_input", password)
+    page.click("#login_submit")
+    page.wait_for_url(f"{hub_url}services/diemcau/**")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker
 from diemcau.settings import Settings, load_settings
+from tests.data_dirs import data_dir_environ
 
 POSTGRES_URL = os.environ.get(
     "DIEMCAU_TEST_POSTGRES_URL", "postgresql+psycopg://diemcau:diemcau@127.0.0.1:5432/diemcau_test"
@@ -34,12 +35,7 @@ def _postgres_available() -> bool:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings on a fresh data directory; content folders in tmp too, never in the source tree."""
-    environ = {
-        "DIEMCAU_HOME": str(tmp_path / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-    }
-    return load_settings(environ)
+    return load_settings(data_dir_environ(tmp_path))
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.apps import setup_steps
 from diemcau.apps.hub_runner import restore_default_sigint
 from diemcau.settings import Settings, load_settings
+from tests.data_dirs import data_dir_environ
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_SERVICE = "test-admin"
@@ -78,6 +80,26 @@ def login(client: httpx.Client, hub_url: str, username: str, password: str) -> h
     )
 
 
+@contextmanager
+def running_server(hub: HubProcess, username: str, password: str) -> Iterator[str]:
+    """``username``'s own Jupyter server, started with their token after a login put them in the staff groups;
+    yields the token and stops the server afterwards."""
+    with httpx.Client() as client:
+        assert login(client, hub.url, username, password).status_code == 200
+    token = hub.token_for(username)
+    started = httpx.post(f"{hub.url}hub/api/users/{username}/server", headers={"Authorization": f"token {token}"},
+                         timeout=60)  # fmt: skip
+    assert started.status_code in (201, 202), hub.log()[-3000:]
+    try:
+        deadline = time.monotonic() + 180
+        while not hub.api("GET", f"/users/{username}").json()["servers"].get("", {}).get("ready"):
+            assert time.monotonic() < deadline, hub.log()[-3000:]
+            time.sleep(0.3)
+        yield token
+    finally:
+        hub.api("DELETE", f"/users/{username}/server")
+
+
 def _write_wrapper_config(home: Path, token: str) -> Path:
     wrapper = home / "test_jupyterhub_config.py"
     wrapper.write_text(
@@ -109,9 +131,7 @@ def start_hub(tmp: Path, seed) -> Iterator[HubProcess]:  # type: ignore[no-untyp
     ports = {name: free_port() for name in ("PORT", "HUB_PORT", "PROXY_API_PORT", "API_PORT")}
     environ = {
         **os.environ,
-        "DIEMCAU_HOME": str(tmp / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp / "transcripts"),
+        **data_dir_environ(tmp),
         **{f"DIEMCAU_HUB__{name}": str(port) for name, port in ports.items()},
         "PATH": os.pathsep.join([str(REPO / "node_modules" / ".bin"), str(Path(sys.executable).parent), os.environ["PATH"]]),
     }

@@ -16,19 +16,14 @@ from diemcau.adapters.db.models import MemberRow, RoleGrantRow
 from diemcau.apps.cli import app
 from diemcau.core.credentials import ACTIVATION_ALPHABET, ACTIVATION_CODE_LENGTH
 from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_UNACTIVATED
+from tests.data_dirs import data_dir_environ, sqlite_url
 
 SOURCE_TREE = Path(__file__).resolve().parents[1]
 
 
 def env_for(root: Path) -> dict[str, str]:
     """Environment pointing the CLI at a data directory and content folders under ``root``."""
-    return {
-        "DIEMCAU_HOME": str(root / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(root / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(root / "transcripts"),
-        "DIEMCAU_CONFIG": str(root / "var" / "diemcau.toml"),
-        "DIEMCAU_DATABASE__URL": f"sqlite:///{root / 'var' / 'diemcau.sqlite'}",
-    }
+    return data_dir_environ(root, DIEMCAU_DATABASE__URL=sqlite_url(root))
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 
 import httpx
 import pytest
 
 from diemcau.demo.seed import DEMO_PASSWORD
 from diemcau.i18n import t
-from tests.hubserver import HubProcess, login
+from tests.hubserver import HubProcess, running_server
 
 pytestmark = pytest.mark.hub
 SECRETARY = "42000001"  # Chi bộ thôn Đông
@@ -19,17 +18,8 @@ SECRETARY = "42000001"  # Chi bộ thôn Đông
 def test_voila_renders_the_cell_dashboard_in_a_secretarys_server(hub: HubProcess) -> None:
     """Does /user/<secretary>/voila/render/cell.ipynb execute with the server's own token, show their cell's
     numbers, and load only the lab extensions a dashboard uses?"""
-    with httpx.Client() as client:  # logging in puts the secretary in the staff groups
-        assert login(client, hub.url, SECRETARY, DEMO_PASSWORD).status_code == 200
-    token = hub.token_for(SECRETARY)
-    headers = {"Authorization": f"token {token}"}
-    started = httpx.post(f"{hub.url}hub/api/users/{SECRETARY}/server", headers=headers, timeout=60)
-    assert started.status_code in (201, 202), hub.log()[-3000:]
-    try:
-        deadline = time.monotonic() + 180
-        while not hub.api("GET", f"/users/{SECRETARY}").json()["servers"].get("", {}).get("ready"):
-            assert time.monotonic() < deadline, hub.log()[-3000:]
-            time.sleep(0.3)
+    with running_server(hub, SECRETARY, DEMO_PASSWORD) as token:
+        headers = {"Authorization": f"token {token}"}
         page = httpx.get(f"{hub.url}user/{SECRETARY}/voila/render/cell.ipynb", headers=headers, timeout=300)
         assert page.status_code == 200, page.text[-2000:]
         assert "Traceback" not in page.text, page.text[-3000:]
@@ -37,5 +27,3 @@ def test_voila_renders_the_cell_dashboard_in_a_secretarys_server(hub: HubProcess
         assert t("api.login_required") not in page.text and t("dashboard.unreachable") not in page.text
         # hub_config/jupyter_server_config.py reached the server: nbgrader's lab extension is not sent to the page
         assert "jupyterlab-plotly" in page.text and "@jupyter/nbgrader" not in page.text
-    finally:
-        hub.api("DELETE", f"/users/{SECRETARY}/server")

@@ -22,6 +22,7 @@ from diemcau.i18n import t
 from diemcau.jobs.publish import drain_queue, is_finished
 from diemcau.settings import Settings, load_settings
 from tests.apiclient import PREFIX, auth, seeded_client
+from tests.data_dirs import data_dir_environ
 from tests.media_fixtures import make_video
 
 
@@ -33,11 +34,7 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def make_api(home: Path) -> tuple[TestClient, Settings, sessionmaker[Session]]:
     """The API on a seeded province, its settings pointing at the same database as the app."""
-    settings = load_settings({
-        "DIEMCAU_HOME": str(home / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(home / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(home / "transcripts"),
-    })  # fmt: skip
+    settings = load_settings(data_dir_environ(home))
     setup_steps.ensure_data_dir(settings)
     factory = setup_steps.ensure_database(settings)
     client, _ = seeded_client(settings, factory)

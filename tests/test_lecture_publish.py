@@ -23,6 +23,7 @@ from diemcau.adapters.db.models_media import IngestRunRow, LectureMediaRow
 from diemcau.apps.cli import app
 from diemcau.i18n import t
 from diemcau.jobs.ingest import transcriber
+from tests.data_dirs import data_dir_environ
 from tests.media_fixtures import ffmpeg, make_speech, make_video
 
 
@@ -75,14 +76,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """A bare data directory with one course."""
-    environ = {
-        "DIEMCAU_HOME": str(tmp_path / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-        "DIEMCAU_CONFIG": str(tmp_path / "var" / "diemcau.toml"),
-        "DIEMCAU_MEDIA__MAX_SIZE_MB": "1",
-        "DIEMCAU_MEDIA__MAX_DURATION_SECONDS": "60",
-    }
+    environ = data_dir_environ(tmp_path, DIEMCAU_MEDIA__MAX_SIZE_MB="1", DIEMCAU_MEDIA__MAX_DURATION_SECONDS="60")
     invoke(environ, "course", "create", "nq1", "--title", "Nghị quyết 1")
     invoke(environ, "course", "create", "nq2", "--title", "Nghị quyết 2")
     return environ

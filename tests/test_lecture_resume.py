@@ -17,6 +17,7 @@ from sqlalchemy import select
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.adapters.db.models import LectureRow
 from diemcau.adapters.db.models_media import IngestRunRow
+from tests.data_dirs import data_dir_environ
 from tests.media_fixtures import make_video
 
 DIEMCAU = str(Path(sys.executable).with_name("diemcau"))
@@ -25,13 +26,7 @@ DIEMCAU = str(Path(sys.executable).with_name("diemcau"))
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """A data directory with one course, as environment for subprocesses."""
-    environ = {
-        **os.environ,
-        "DIEMCAU_HOME": str(tmp_path / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-        "DIEMCAU_CONFIG": str(tmp_path / "var" / "diemcau.toml"),
-    }
+    environ = {**os.environ, **data_dir_environ(tmp_path)}
     subprocess.run([DIEMCAU, "course", "create", "nq1", "--title", "Nghị quyết"], env=environ, check=True)
     return environ
 

@@ -12,19 +12,14 @@ from diemcau.adapters.db.engine import make_engine, make_sessionmaker, transacti
 from diemcau.adapters.db.models import CourseRow, LectureRow
 from diemcau.apps.cli import app
 from diemcau.i18n import t
+from tests.data_dirs import data_dir_environ, sqlite_url
 from tests.material_fixtures import make_encrypted_pdf, make_pdf, make_scanned_pdf
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """A fresh data directory with one ready lecture ``lecture57``, set up by ``diemcau init``."""
-    environ = {
-        "DIEMCAU_HOME": str(tmp_path / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-        "DIEMCAU_CONFIG": str(tmp_path / "var" / "diemcau.toml"),
-        "DIEMCAU_DATABASE__URL": f"sqlite:///{tmp_path / 'var' / 'diemcau.sqlite'}",
-    }
+    environ = data_dir_environ(tmp_path, DIEMCAU_DATABASE__URL=sqlite_url(tmp_path))
     invoke(environ, "init")
     engine = make_engine(environ["DIEMCAU_DATABASE__URL"])
     with transaction(make_sessionmaker(engine)) as session:

@@ -7,38 +7,21 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from diemcau.demo.seed import DEMO_DIR, DEMO_PASSWORD
+from diemcau.demo.seed import DEMO_DIR
 from diemcau.i18n import t
 from diemcau.quizzes.publish import release
-from tests.browser import launch_chromium
+from tests.browser import launch_chromium, log_in
+from tests.demo_quiz_page import DEMO_QUIZ, ESSAY, answer_the_demo_quiz
 from tests.hubserver import HubProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
-COURSE, QUIZ = "nq-trung-uong-demo", "kiem-tra-nq57"
+COURSE, QUIZ = "nq-trung-uong-demo", DEMO_QUIZ
 PHONE = {"width": 360, "height": 740}
-ESSAY = " ".join(["Tôi sẽ gương mẫu học tập và vận động chi bộ ứng dụng chuyển đổi số trong sinh hoạt."] * 3)
-
-
-def log_in(page: Page, hub: HubProcess, card: str) -> None:
-    page.goto(f"{hub.url}hub/login")
-    page.fill("#username_input", card)
-    page.fill("#password_input", DEMO_PASSWORD)
-    page.click("#login_submit")
-    page.wait_for_url(f"{hub.url}services/diemcau/**")
 
 
 def fits_the_screen(page: Page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-
-
-def answer_the_quiz(page: Page) -> None:
-    page.get_by_label("Đột phá phát triển khoa học, công nghệ, đổi mới sáng tạo và chuyển đổi số quốc gia").check()
-    for option in ("Khoa học, công nghệ", "Đổi mới sáng tạo", "Chuyển đổi số"):
-        page.get_by_label(option, exact=True).check()
-    page.locator("fieldset[data-question=q3]").get_by_label(t("quiz.false")).check()
-    page.fill("input[name=q4]", "bo chinh tri")  # typed without marks, as on a phone without a Vietnamese keyboard
-    page.fill("textarea[name=bai_thu_hoach]", ESSAY)
 
 
 def test_a_member_takes_the_quiz_on_a_phone_and_the_secretary_grades_it(hub: HubProcess) -> None:
@@ -49,12 +32,12 @@ def test_a_member_takes_the_quiz_on_a_phone_and_the_secretary_grades_it(hub: Hub
         browser = launch_chromium(playwright)
         member = browser.new_context(viewport=PHONE, locale="vi-VN")
         page = member.new_page()
-        log_in(page, hub, "42000002")
+        log_in(page, hub.url, "42000002")
         page.click("a.quiz-link")
         page.click(f"a[href$='/quizzes/{COURSE}/{QUIZ}']")
         expect(page.locator("h1")).to_have_text("Kiểm tra nhận thức về Nghị quyết 57-NQ/TW")
         assert fits_the_screen(page)
-        answer_the_quiz(page)
+        answer_the_demo_quiz(page)
         page.reload()  # the page is lost (say the phone ran out of battery): the answers are still there
         expect(page.locator("input[name=q4]")).to_have_value("bo chinh tri")
         expect(page.locator("textarea[name=bai_thu_hoach]")).to_have_value(ESSAY)
@@ -69,7 +52,7 @@ def test_a_member_takes_the_quiz_on_a_phone_and_the_secretary_grades_it(hub: Hub
         assert fits_the_screen(page)
 
         secretary = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
-        log_in(secretary, hub, "42000001")
+        log_in(secretary, hub.url, "42000001")
         secretary.goto(f"{hub.url}services/diemcau/quizzes/{COURSE}/{QUIZ}/grading")
         card = secretary.locator("section[data-member='42000002']")
         expect(card).to_contain_text(ESSAY[:40])

@@ -15,6 +15,7 @@ from diemcau.apps.cli import app
 from diemcau.demo.seed import DEMO_DIR, seed_demo
 from diemcau.quizzes.grading import factory_for, grade_stored
 from diemcau.settings import load_settings
+from tests.data_dirs import data_dir_environ
 
 DEMO_QUIZ = DEMO_DIR / "courses" / "nq-trung-uong-demo" / "quizzes" / "kiem-tra-nq57.yaml"
 COURSE = "nq-trung-uong-demo"
@@ -23,12 +24,7 @@ COURSE = "nq-trung-uong-demo"
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """Environment pointing the CLI at a fresh data directory and content folders in tmp."""
-    return {
-        "DIEMCAU_HOME": str(tmp_path / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-        "DIEMCAU_CONFIG": str(tmp_path / "var" / "diemcau.toml"),
-    }
+    return data_dir_environ(tmp_path)
 
 
 def invoke(env: dict[str, str], *args: str, code: int = 0) -> Result:

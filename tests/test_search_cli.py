@@ -13,18 +13,13 @@ from diemcau.adapters.db.models import CourseRow, LectureRow
 from diemcau.adapters.transcript_store import write_transcript
 from diemcau.apps.cli import app
 from diemcau.core.transcript import Segment, Transcript
+from tests.data_dirs import data_dir_environ, sqlite_url
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """Environment pointing the CLI at a fresh data directory and content folders in tmp."""
-    return {
-        "DIEMCAU_HOME": str(tmp_path / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-        "DIEMCAU_CONFIG": str(tmp_path / "var" / "diemcau.toml"),
-        "DIEMCAU_DATABASE__URL": f"sqlite:///{tmp_path / 'var' / 'diemcau.sqlite'}",
-    }
+    return data_dir_environ(tmp_path, DIEMCAU_DATABASE__URL=sqlite_url(tmp_path))
 
 
 def invoke(env: dict[str, str], *args: str, code: int = 0) -> Result:

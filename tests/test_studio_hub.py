@@ -9,7 +9,6 @@ with the server's own hub token (``JUPYTERHUB_API_TOKEN``), as in production.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -21,11 +20,12 @@ from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.lectures import utcnow
 from diemcau.adapters.db.models_media import LectureMediaRow
 from diemcau.adapters.transcript_store import write_transcript
+from diemcau.apps.studio.views.correct import clock
 from diemcau.core.transcript import Segment, Transcript, Word
 from diemcau.demo.seed import DEMO_PASSWORD
 from diemcau.i18n import t
-from tests.browser import launch_chromium
-from tests.hubserver import HubProcess, login
+from tests.browser import launch_chromium, log_in
+from tests.hubserver import HubProcess, login, running_server
 from tests.media_fixtures import make_speech
 from tests.transcript_fixtures import seed_lecture
 
@@ -34,6 +34,7 @@ TRAINER = "42000022"  # báo cáo viên tỉnh
 MEMBER = "42000002"  # Chi bộ thôn Đông
 COURSE = "nq-trung-uong-demo"
 LECTURE = "lecStudioHub"
+TITLE = "Chuyển đổi số trong công tác tuyên giáo"  # other tests of the session add lectures to the same course
 LINES = [  # words Whisper would have written, one segment each; "Hương Khê" is what the trainer adds
     (0.0, 2.0, "Thưa các đồng chí báo cáo viên"),
     (2.0, 4.0, "chuyên đề hôm nay về chuyển đổi số"),
@@ -52,7 +53,7 @@ def _words(text: str, start: float, end: float, unsure: int | None) -> tuple[Wor
 
 def seed_studio_lecture(hub: HubProcess) -> str:
     """A ready lecture of the demo course with real audio and a transcript whose third segment is unsure."""
-    seed_lecture(hub.factory, LECTURE, course_id=COURSE)
+    seed_lecture(hub.factory, LECTURE, course_id=COURSE, title=TITLE)
     sha = "cd" * 32
     media = hub.settings.media_dir / sha
     media.mkdir(parents=True, exist_ok=True)
@@ -80,17 +81,8 @@ def start_server(hub: HubProcess, user: str) -> httpx.Response:
 def trainer_server(hub: HubProcess) -> Iterator[str]:
     """The trainer's running server (after a login put them in the staff groups) and a lecture to correct."""
     seed_studio_lecture(hub)
-    with httpx.Client() as client:
-        assert login(client, hub.url, TRAINER, DEMO_PASSWORD).status_code == 200
-    assert start_server(hub, TRAINER).status_code in (201, 202), hub.log()[-3000:]
-    try:
-        deadline = time.monotonic() + 180
-        while not hub.api("GET", f"/users/{TRAINER}").json()["servers"].get("", {}).get("ready"):
-            assert time.monotonic() < deadline, hub.log()[-3000:]
-            time.sleep(0.3)
-        yield hub.token_for(TRAINER)
-    finally:
-        hub.api("DELETE", f"/users/{TRAINER}/server")
+    with running_server(hub, TRAINER, DEMO_PASSWORD) as token:
+        yield token
 
 
 def test_the_trainers_studio_answers_through_their_server(hub: HubProcess, trainer_server: str) -> None:
@@ -134,6 +126,35 @@ def upload_through_the_proxy(page) -> None:  # type: ignore[no-untyped-def]
     expect(page.get_by_text(t("media.not_media"))).to_be_visible(timeout=60_000)
 
 
+def heading(number: int) -> str:
+    """The correction page's heading of segment ``number`` (counted from 1) of the seeded lecture."""
+    start, end, _text = LINES[number - 1]
+    return t("studio.segment_heading", number=number, start=clock(start), end=clock(end))
+
+
+def choose_lecture(page) -> None:  # type: ignore[no-untyped-def]
+    """Pick the seeded lecture in the correction page's lecture box (the session's other tests add lectures
+    to the same course, and the box starts on the first by id) and wait for its first segment."""
+    expect(page.get_by_role("heading", name=t("studio.page_correct"))).to_be_visible(timeout=60_000)
+    label = page.get_by_test_id("stWidgetLabel").get_by_text(t("studio.field_lecture"), exact=True)
+    page.get_by_test_id("stSelectbox").filter(has=label).click()
+    page.get_by_role("option", name=re.compile(re.escape(TITLE))).click()
+    wait_for_the_only_segment(page, LINES[0][2])
+
+
+def wait_for_the_only_segment(page, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the page shows one segment form and its text is ``text``: while Streamlit re-runs, the
+    previous lecture's or segment's form stays on the page until the new one replaces it."""
+    page.wait_for_function(
+        """([label, text]) => {
+             const fields = document.querySelectorAll(`textarea[aria-label="${label}"]`);
+             return fields.length === 1 && fields[0].value === text;
+           }""",
+        arg=[t("studio.field_text"), text],
+        timeout=60_000,
+    )
+
+
 @pytest.mark.browser
 def test_a_trainer_corrects_a_segment_and_search_finds_it(hub: HubProcess, trainer_server: str) -> None:
     """In Chromium, logged in as the trainer: does the studio (calling the API with the server's own token)
@@ -142,22 +163,16 @@ def test_a_trainer_corrects_a_segment_and_search_finds_it(hub: HubProcess, train
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
-        page.goto(f"{hub.url}hub/login")
-        page.fill("#username_input", TRAINER)
-        page.fill("#password_input", DEMO_PASSWORD)
-        page.click("#login_submit")
-        page.wait_for_url(f"{hub.url}services/diemcau/**")
+        log_in(page, hub.url, TRAINER)
         page.goto(f"{hub.url}user/{TRAINER}/studio/")
         signed_in = re.compile(re.escape(t("studio.signed_in", name="@", card=TRAINER)).replace("@", ".+"))
         expect(page.get_by_text(signed_in)).to_be_visible(timeout=90_000)  # the API resolved the server's token
         page.get_by_text(t("studio.page_correct"), exact=True).click()
+        choose_lecture(page)
         page.get_by_role("button", name=t("studio.next_unsure")).click()
-        # While Streamlit re-runs, the previous segment's form stays on the page until the new one replaces it.
-        fields = page.get_by_label(t("studio.field_text"))
-        expect(page.locator("textarea", has_text=LINES[2][2])).to_have_count(1, timeout=60_000)
-        expect(fields).to_have_count(1, timeout=60_000)
-        expect(fields).to_have_value(LINES[2][2])
-        fields.fill(CORRECTED)
+        wait_for_the_only_segment(page, LINES[2][2])
+        expect(page.get_by_text(heading(3))).to_be_visible()
+        page.get_by_label(t("studio.field_text"), exact=True).fill(CORRECTED)
         page.get_by_role("button", name=t("studio.save_button")).click()
         expect(page.get_by_text(t("studio.saved", version=1))).to_be_visible(timeout=30_000)
         upload_through_the_proxy(page)

@@ -13,6 +13,7 @@ from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionm
 from diemcau.adapters.transcript_edits import apply_edit
 from diemcau.apps.cli import app
 from diemcau.core.captions import parse_vtt
+from tests.data_dirs import data_dir_environ
 from tests.transcript_fixtures import LECTURE_ID, seed_lecture
 
 VTT = """WEBVTT
@@ -39,13 +40,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     ensure_schema(engine)
     seed_lecture(make_sessionmaker(engine))
     engine.dispose()
-    return {
-        "DIEMCAU_HOME": str(tmp_path / "var"),
-        "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
-        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-        "DIEMCAU_CONFIG": str(tmp_path / "var" / "diemcau.toml"),
-        "DIEMCAU_DATABASE__URL": url,
-    }
+    return data_dir_environ(tmp_path, DIEMCAU_DATABASE__URL=url)
 
 
 def invoke(env: dict[str, str], *args: str, code: int = 0) -> Result:

@@ -38,7 +38,11 @@ def sample_transcript(lecture_id: str = LECTURE_ID, with_words: bool = True) -> 
 
 
 def seed_lecture(
-    factory: sessionmaker[Session], lecture_id: str = LECTURE_ID, course_id: str = "nq-cb-a1", status: str = "ready"
+    factory: sessionmaker[Session],
+    lecture_id: str = LECTURE_ID,
+    course_id: str = "nq-cb-a1",
+    status: str = "ready",
+    title: str = "Bài giảng 1",
 ) -> str:
     """Insert a lecture row (and its course when missing); idempotent."""
     with transaction(factory) as session:
@@ -46,7 +50,7 @@ def seed_lecture(
             session.add(CourseRow(id=course_id, title="Chuyên đề", resolutions=[], completion_rule={}))
             session.flush()
         if session.get(LectureRow, lecture_id) is None:
-            session.add(LectureRow(id=lecture_id, course_id=course_id, title="Bài giảng 1", status=status,
+            session.add(LectureRow(id=lecture_id, course_id=course_id, title=title, status=status,
                                    duration_seconds=600.0))
     return lecture_id
 

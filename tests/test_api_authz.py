@@ -171,6 +171,10 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/questions/{question_id}/answer"): dict(
         anonymous=401, member=403, other_cell=404, secretary=403, committee=403, trainer=200, admin=200
     ),
+    # Hiding follows answering: the trainer hides a1001's question, the admin then restores it.
+    ("POST", "/api/questions/{question_id}/hide"): dict(
+        anonymous=401, member=403, other_cell=404, secretary=403, committee=403, trainer=200, admin=200
+    ),
     ("GET", "/api/questions/inbox"): {
         **dict.fromkeys(ROLES, 403), "anonymous": 401, "trainer": (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}),
         "admin": (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}),
@@ -209,6 +213,8 @@ def request_body(method: str, path: str, role: str) -> dict | None:
         return {"moment": 12.5, "text": f"Câu hỏi của {role}"}
     if (method, path) == ("POST", "/api/questions/{question_id}/answer"):
         return {"text": f"Trả lời ({role})", "scope": "cell"}
+    if (method, path) == ("POST", "/api/questions/{question_id}/hide"):
+        return {"hidden": role != "admin", "reason": f"Ẩn bởi {role}"}
     if path.startswith("/api/studio/quizzes/"):
         return {"yaml": "title: ''\nquestions: []\n" if path.endswith("/release") else quiz_yaml()}
     if (method, path) == ("PUT", "/api/quizzes/{course_id}/{quiz_id}/draft"):

@@ -173,3 +173,68 @@ def test_analytics_count_questions_and_replays(api) -> None:  # type: ignore[no-
     assert [b["replays"] for b in analytics["buckets"]] == [0.0, round((4 * 10 + 2 * 20) / 60, 2)] + [0.0] * 8
     assert [(r["start"], r["end"], r["times"]) for r in analytics["most_replayed"]] == [
         (60.0, 70.0, 4.0), (70.0, 80.0, 2.0), (80.0, 90.0, 2.0)]
+
+
+def hide(client, qid: int, role: str, hidden: bool = True, reason: str = ""):  # type: ignore[no-untyped-def]
+    return post(client, f"/api/questions/{qid}/hide", role, {"hidden": hidden, "reason": reason})
+
+
+def test_a_trainer_hides_a_question_and_restores_it(api) -> None:  # type: ignore[no-untyped-def]
+    """Trainer hides an answered question → cellmate and other cell no longer see it, the asker sees it marked
+    (without the reason), the committee's unanswered list and the inbox drop it, ``?hidden=true`` lists it →
+    restored, everyone sees it again."""
+    path = f"/api/lectures/{COMMUNE_LECTURE}/questions"
+    qid = post(api, path, "member", {"moment": 5, "text": "Câu hỏi lạc đề?"}).json()["id"]
+    waiting = post(api, path, "cellmate", {"moment": 9, "text": "Câu hỏi trùng?"}).json()["id"]
+    post(api, f"/api/questions/{qid}/answer", "trainer", {"text": "Đã trả lời.", "scope": "all"})
+    assert [q["id"] for q in seen(api, "cellmate")] == [qid, waiting]
+    assert [q["id"] for q in seen(api, "other_cell")] == [qid]
+
+    hidden = hide(api, qid, "trainer", reason=" Không liên quan đến bài giảng ")
+    assert hidden.status_code == 200, hidden.text
+    assert (hidden.json()["hidden"], hidden.json()["hidden_reason"]) == (True, "Không liên quan đến bài giảng")
+    assert [q["id"] for q in seen(api, "cellmate")] == [waiting]  # their own, not the hidden one
+    assert seen(api, "other_cell") == [] and [q["id"] for q in seen(api, "secretary")] == [waiting]
+    mine = seen(api, "member")
+    assert [(q["id"], q["hidden"], q["hidden_reason"], q["answer"]) for q in mine] == [
+        (qid, True, None, "Đã trả lời.")]  # fmt: skip
+    assert [(q["id"], q["hidden"]) for q in seen(api, "trainer")] == [(qid, True), (waiting, False)]
+
+    # An unanswered question hidden leaves the committee's list (and so its count) and the trainer's inbox.
+    assert [q["id"] for q in get(api, "/api/org-units/xa-a/questions/unanswered", "committee").json()] == [waiting]
+    assert hide(api, waiting, "trainer").json()["hidden_reason"] is None  # no reason given
+    assert get(api, "/api/org-units/xa-a/questions/unanswered", "committee").json() == []
+    assert [(q["id"], q["hidden"]) for q in seen(api, "cellmate")] == [(waiting, True)]  # its asker still sees it
+    assert get(api, "/api/org-units/cb-a1/questions/unanswered", "secretary").json() == []
+    assert get(api, "/api/questions/inbox", "trainer", state="all").json() == []
+    listed = get(api, "/api/questions/inbox", "trainer", state="all", hidden="true").json()
+    assert [(q["id"], q["hidden"]) for q in listed] == [(waiting, True), (qid, True)]  # unanswered first
+    assert get(api, f"/api/lectures/{COMMUNE_LECTURE}/analytics", "trainer", buckets=10).json()["questions"] == 0
+
+    restored = hide(api, waiting, "trainer", hidden=False)
+    assert (restored.json()["hidden"], restored.json()["hidden_reason"]) == (False, None)
+    assert [q["id"] for q in get(api, "/api/org-units/xa-a/questions/unanswered", "committee").json()] == [waiting]
+    assert hide(api, qid, "admin", hidden=False).status_code == 200  # admins moderate too
+    assert [q["id"] for q in seen(api, "other_cell")] == [qid] and not seen(api, "member")[0]["hidden"]
+    with api.factory() as session:
+        still = select(LectureQuestionRow.hidden_by).where(LectureQuestionRow.hidden_at.is_not(None))
+        assert session.scalars(still).all() == []
+
+
+def test_only_trainers_of_the_course_hide(api) -> None:  # type: ignore[no-untyped-def]
+    """Is hiding refused to the asker, the secretary and the committee (403) and to those who cannot see the
+    question (404), a reason past 200 characters refused in Vietnamese — nothing written each time?"""
+    asked = post(api, f"/api/lectures/{COMMUNE_LECTURE}/questions", "member", {"moment": 5, "text": "Câu hỏi?"})
+    qid = asked.json()["id"]
+    for role in ("member", "secretary", "committee"):
+        refused = hide(api, qid, role)
+        assert (refused.status_code, refused.json()["detail"]) == (403, t("questions.trainers_only"))
+    for role in ("member_b", "cellmate"):  # another commune's member; a cellmate while unanswered
+        refused = hide(api, qid, role)
+        assert (refused.status_code, refused.json()["detail"]) == (404, t("questions.not_found"))
+    long = hide(api, qid, "trainer", reason="x" * 201)
+    assert (long.status_code, long.json()["detail"]) == (422, t("questions.reason_too_long", max=200))
+    assert hide(api, 999, "trainer").status_code == 404
+    with api.factory() as session:
+        assert session.scalar(select(LectureQuestionRow.hidden_at)) is None
+    assert [q["id"] for q in seen(api, "secretary")] == [qid]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.lectures import PublishRequest
 from diemcau.adapters.db.models_questions import LectureQuestionRow
-from diemcau.adapters.db.questions import answer, ask
+from diemcau.adapters.db.questions import answer, ask, hide
 from diemcau.core.questions import Scope
 from diemcau.apps.setup_steps import ensure_data_dir, ensure_database
 from diemcau.i18n import t
@@ -41,7 +41,8 @@ def factory(settings) -> Iterator[sessionmaker[Session]]:  # type: ignore[no-unt
 
 def test_member_asks_at_the_current_moment_on_a_phone(settings, factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Does the mark of an answered question seek to its moment, and does 'Đặt câu hỏi' pin a question to the
-    moment the player is at — with a Vietnamese refusal for a too short one, and nothing overflowing 360 px?"""
+    moment the player is at — with a Vietnamese refusal for a too short one, and nothing overflowing 360 px? Once
+    a trainer hides it, does the member still see it, with the note saying so?"""
     seeded = seed_small_province(factory)
     source = make_video(tmp_path / "bai-giang.mp4", seconds=20.0, size="320x180", tone=660)
     lecture_id = publish(settings, factory, PublishRequest(str(source), "nq-xa-a", "Bài giảng hỏi đáp",
@@ -80,6 +81,14 @@ def test_member_asks_at_the_current_moment_on_a_phone(settings, factory, tmp_pat
         page.wait_for_function("document.querySelectorAll('#q-list li').length === 2")
         assert page.is_hidden("#q-form") and page.is_visible("#q-ask")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+        with factory() as session:  # a trainer hides the member's question: they still see it, with a note
+            mine = session.scalar(select(LectureQuestionRow.id).where(LectureQuestionRow.asker == "a1001"))
+        hide(factory, mine, hidden=True, reason="Trùng lặp", by="b1002")
+        page.reload()
+        page.wait_for_selector(f"#q-{mine} .q-hidden")
+        assert page.inner_text(f"#q-{mine} .q-hidden") == t("questions.hidden_note")
+        assert "Trùng lặp" not in page.inner_text("#q-list")  # the reason is for the trainers
         assert errors == []
         browser.close()
     with factory() as session:

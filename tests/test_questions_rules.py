@@ -8,8 +8,8 @@ import pytest
 
 from diemcau.core.progress import EventKind, ProgressEvent
 from diemcau.core.questions import (
-    Question, QuestionError, Scope, by_moment, can_see_question, check_moment, clean_answer, clean_text,
-    counts_by_bucket, inbox_order, is_course_trainer, may_see_asker, unanswered_by_age,
+    Question, QuestionError, Scope, by_moment, can_see_question, check_moment, clean_answer, clean_reason, clean_text,
+    counts_by_bucket, hidden_from, inbox_order, is_course_trainer, may_moderate, may_see_asker, unanswered_by_age,
 )  # fmt: skip
 from diemcau.core.replays import most_replayed, rebucket, replayed_spans, seconds_by_bucket
 from diemcau.core.roles import Grant, Role, Viewer
@@ -106,6 +106,37 @@ def test_only_the_asker_and_overseers_see_the_askers_name() -> None:
     q = answered(Scope.ALL)
     assert may_see_asker(member, q) and may_see_asker(secretary, q) and may_see_asker(committee, q)
     assert not may_see_asker(trainer, q) and not may_see_asker(cellmate, q)
+
+
+def hidden(q: Question) -> Question:
+    return Question(**{**q.__dict__, "hidden_at": T0 + dt.timedelta(days=2), "hidden_by": "b1002"})
+
+
+def test_a_hidden_question_is_seen_by_its_asker_and_the_trainers_only() -> None:
+    """Hidden, even answered and published to all: do only the asker and the course's trainers still see it —
+    not cellmates, other cells, the secretary or the committee?"""
+    for q in (hidden(question()), hidden(answered(Scope.ALL))):
+        assert [sees(v, q) for v in (member, trainer, commune_trainer, admin)] == [True] * 4
+        assert [sees(v, q) for v in (cellmate, other_cell, secretary, committee, far_trainer)] == [False] * 5
+    assert hidden_from(cellmate, True, "a1001", AUDIENCE) and not hidden_from(cellmate, False, "a1001", AUDIENCE)
+    assert not hidden_from(member, True, "a1001", AUDIENCE) and not hidden_from(commune_trainer, True, "x", AUDIENCE)
+
+
+def test_whoever_answers_may_hide_and_a_reason_is_short() -> None:
+    """Do the course's trainers and admins moderate, secretaries and committees not; is a reason stripped,
+    blank meaning none, and one past 200 characters refused?"""
+    assert may_moderate(trainer, AUDIENCE) and may_moderate(admin, AUDIENCE) and may_moderate(commune_trainer, AUDIENCE)
+    assert not any(may_moderate(v, AUDIENCE) for v in (member, secretary, committee, far_trainer))
+    assert clean_reason("  Trùng lặp  ") == "Trùng lặp" and clean_reason("  ") is None and clean_reason(None) is None
+    with pytest.raises(QuestionError) as refused:
+        clean_reason("x" * 201)
+    assert refused.value.code == "reason_too_long"
+
+
+def test_a_hidden_question_no_longer_waits() -> None:
+    """Does a hidden unanswered question leave the committees' list by age?"""
+    waiting = unanswered_by_age([question(id=5), hidden(question(id=6))], T0 + dt.timedelta(days=1))
+    assert [w.question.id for w in waiting] == [5]
 
 
 def test_orders() -> None:

@@ -114,6 +114,44 @@ def test_inbox_and_unanswered_under_a_subtree(factory) -> None:  # type: ignore[
     assert store.moments_of(factory, LECTURE_ID) == [10, 20, 30]
 
 
+def test_a_hidden_question_leaves_the_reads_of_others(factory) -> None:  # type: ignore[no-untyped-def]
+    """Hidden with a reason: does it stay for its asker and the trainers, leave cellmates', the secretary's, the
+    committee's and the analytics' reads, show in the inbox's hidden list only — and come back when restored?"""
+    answered = ask(factory, "a1001", A1, 10)
+    store.answer(factory, answered.id, text="Trả lời chung.", scope=Scope.ALL, by="b1002")
+    waiting = ask(factory, "a1002", A1, 20, days_ago=3)
+    for question in (answered, waiting):
+        hidden = store.hide(factory, question.id, hidden=True, reason="  Trùng lặp ", by="b1002", now=T0)
+        assert hidden is not None and hidden.hidden
+        assert (hidden.hidden_at, hidden.hidden_by, hidden.hidden_reason) == (T0, "b1002", "Trùng lặp")
+        assert store.load_question(factory, question.id) == hidden  # read back the same from the database
+    trainer = Viewer("b1002", "/tinh/xa-b/cb-b1/", (Grant(Role.TRAINER, None),))
+    cellmate, secretary = Viewer("a1004", A1), Viewer("a1003", A1, (Grant(Role.SECRETARY, A1),))
+    committee = Viewer("a2002", A2, (Grant(Role.COMMITTEE, "/tinh/xa-a/"),))
+
+    def reads(viewer: Viewer) -> list[int]:
+        return [q.id for q in store.questions_of_lecture(factory, LECTURE_ID, viewer, AUDIENCE)
+                if can_see_question(viewer, q, AUDIENCE)]  # fmt: skip
+
+    assert reads(trainer) == [answered.id, waiting.id] and reads(Viewer("a1001", A1)) == [answered.id]
+    assert reads(cellmate) == [] and reads(secretary) == [] and reads(committee) == []
+    assert store.questions_of_lecture(factory, LECTURE_ID, committee, AUDIENCE) == []  # the SQL leaves them out too
+    assert store.unanswered_under(factory, "/tinh/xa-a/") == [] and store.moments_of(factory, LECTURE_ID) == []
+    assert store.inbox(factory, ["nq-cb-a1"], unanswered_only=False) == []
+    hidden_inbox = store.inbox(factory, ["nq-cb-a1"], unanswered_only=False, hidden=True)
+    assert [q.id for q in hidden_inbox] == [waiting.id, answered.id]  # unanswered first
+    with pytest.raises(QuestionError):
+        store.hide(factory, waiting.id, hidden=True, reason="x" * 201, by="b1002")
+    assert store.load_question(factory, waiting.id).hidden_reason == "Trùng lặp"  # the refusal wrote nothing
+
+    restored = store.hide(factory, waiting.id, hidden=False, reason="ignored", by="b1003")
+    assert restored is not None and not restored.hidden
+    assert (restored.hidden_by, restored.hidden_reason) == (None, None)
+    assert [q.id for q in store.unanswered_under(factory, "/tinh/xa-a/")] == [waiting.id]
+    assert reads(secretary) == [waiting.id] and store.moments_of(factory, LECTURE_ID) == [20]
+    assert store.hide(factory, 999, hidden=True, reason=None, by="b1002") is None
+
+
 def play(factory: sessionmaker[Session], member: str, *spans: tuple[str, float, float, int]) -> None:
     events = [ProgressEvent(eid, EventKind.HEARTBEAT, start, end, seq) for eid, start, end, seq in spans]
     record_events(factory, member, LECTURE_ID, 600.0, events)

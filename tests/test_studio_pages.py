@@ -235,6 +235,36 @@ def test_answer_a_question_from_the_inbox(api) -> None:
     assert answered["answer"] == "Nghị quyết được ban hành năm 2024." and answered["scope"] == "all"
 
 
+def test_hide_a_question_from_the_inbox_and_restore_it(api) -> None:
+    """Does «Ẩn câu hỏi» with a reason take the question out of the inbox and away from its cell, the hidden
+    list show it with the reason, and «Khôi phục câu hỏi» bring it back?"""
+    client, settings, factory = api
+    if not _has_route(client, "post", "/api/questions/{question_id}/hide"):
+        pytest.skip("the hide route is not in the API yet")
+    from tests.question_fixtures import AUTHZ_QUESTION, seed_authz_questions
+
+    seed_correctable_lecture(settings, factory)
+    seed_authz_questions(factory)
+    at = studio(studio_client(client), "inbox")
+    at.text_input(key=f"hide-reason-{AUTHZ_QUESTION}").input("Câu hỏi lạc đề")
+    at.button(key=f"hide-button-{AUTHZ_QUESTION}").click().run()
+    assert not at.exception and not at.error, (at.exception, texts(at))
+    assert t("studio.hidden_done") in texts(at) and "**Câu hỏi của a1001**" not in texts(at), texts(at)
+    assert "**Câu hỏi của a1002**" in texts(at)  # the other question stays
+    secretary = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/questions", headers=auth("secretary")).json()
+    assert AUTHZ_QUESTION not in [q["id"] for q in secretary]
+    asker = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/questions", headers=auth("member")).json()
+    assert [(q["id"], q["hidden"]) for q in asker] == [(AUTHZ_QUESTION, True)]
+
+    at.toggle(key="inbox_hidden").set_value(True).run()
+    assert "**Câu hỏi của a1001**" in texts(at) and "**Câu hỏi của a1002**" not in texts(at), texts(at)
+    assert t("studio.hidden_shown", reason="Câu hỏi lạc đề") in texts(at)
+    at.button(key=f"restore-{AUTHZ_QUESTION}").click().run()
+    assert t("studio.restored") in texts(at) and t("studio.hidden_empty") in texts(at), texts(at)
+    secretary = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/questions", headers=auth("secretary")).json()
+    assert AUTHZ_QUESTION in [q["id"] for q in secretary]
+
+
 def test_a_member_gets_no_studio(api) -> None:
     """Does a member's token (were one to reach the studio) get the trainers-only notice and no page?"""
     client, _settings, _factory = api

@@ -9,6 +9,10 @@ Who sees a question (``can_see_question``), given that they may already see its 
 * a secretary or committee whose oversight covers the asker's cell, always (so unanswered questions
   can be chased up the tree); an admin everywhere.
 
+A trainer of the course (``may_moderate``, the same rule as answering) may hide a question: abusive, off-topic
+or a duplicate. A hidden question is then seen only by its asker (told that a trainer hid it) and the course's
+trainers, who may restore it (``hidden_from``); it no longer waits for an answer (``unanswered_by_age``).
+
 The rules are pure and are checked again on every record the database prefilters, so the SQL can never
 widen what a viewer sees.
 """
@@ -26,6 +30,7 @@ from diemcau.core.roles import Role, Viewer
 MIN_TEXT = 3
 MAX_TEXT = 1000
 MAX_ANSWER = 5000
+MAX_REASON = 200
 
 
 class Scope(StrEnum):
@@ -59,10 +64,17 @@ class Question:
     answered_by: str | None = None
     answered_at: dt.datetime | None = None
     scope: Scope = Scope.CELL
+    hidden_at: dt.datetime | None = None
+    hidden_by: str | None = None  # the trainer who hid it
+    hidden_reason: str | None = None  # for the trainers only
 
     @property
     def answered(self) -> bool:
         return self.answer is not None
+
+    @property
+    def hidden(self) -> bool:
+        return self.hidden_at is not None
 
 
 def clean_text(text: str) -> str:
@@ -94,6 +106,14 @@ def clean_answer(text: str) -> str:
     return cleaned
 
 
+def clean_reason(reason: str | None) -> str | None:
+    """Why a question is hidden, stripped (``None`` when blank); ``QuestionError`` past 200 characters."""
+    cleaned = (reason or "").strip()
+    if len(cleaned) > MAX_REASON:
+        raise QuestionError("reason_too_long", max=MAX_REASON)
+    return cleaned or None
+
+
 def _overlaps(scope: str | None, audience_paths: Sequence[str]) -> bool:
     if scope is None:
         return True
@@ -117,11 +137,26 @@ def oversees(viewer: Viewer, org_path: str) -> bool:
     return any(is_within(org_path, scope) for scope in viewer.oversight_paths())
 
 
+def may_moderate(viewer: Viewer, audience_paths: Sequence[str]) -> bool:
+    """May ``viewer`` hide and restore the course's questions (and see why one was hidden)? Whoever answers
+    them: the course's trainers and admins."""
+    return is_course_trainer(viewer, audience_paths)
+
+
+def hidden_from(viewer: Viewer, hidden: bool, asker: str, audience_paths: Sequence[str]) -> bool:
+    """Does hiding keep a question from ``viewer``? Everyone but its asker and those who may restore it."""
+    return hidden and asker != viewer.username and not may_moderate(viewer, audience_paths)
+
+
 def can_see_question(viewer: Viewer, question: Question, audience_paths: Sequence[str]) -> bool:
     """May ``viewer`` (who may see the lecture) see this question? See the module docstring."""
     if question.asker == viewer.username:
         return True
-    if is_course_trainer(viewer, audience_paths) or oversees(viewer, question.asker_path):
+    if is_course_trainer(viewer, audience_paths):
+        return True
+    if hidden_from(viewer, question.hidden, question.asker, audience_paths):
+        return False
+    if oversees(viewer, question.asker_path):
         return True
     if not question.answered:
         return False
@@ -153,8 +188,8 @@ class Waiting:
 
 
 def unanswered_by_age(questions: Iterable[Question], now: dt.datetime) -> list[Waiting]:
-    """The unanswered questions, oldest first, each with its age in whole days at ``now``."""
-    waiting = [q for q in questions if not q.answered]
+    """The unanswered questions not hidden, oldest first, each with its age in whole days at ``now``."""
+    waiting = [q for q in questions if not q.answered and not q.hidden]
     waiting.sort(key=lambda q: (q.created_at, q.id))
     return [Waiting(q, max(0, (now - q.created_at).days)) for q in waiting]
 

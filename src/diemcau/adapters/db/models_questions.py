@@ -31,3 +31,7 @@ class LectureQuestionRow(Base):
     answered_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     scope: Mapped[str] = mapped_column(String(8), default="cell")
+    # Moderation (migration questions2): set while a trainer keeps the question from everyone but its asker.
+    hidden_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    hidden_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    hidden_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)

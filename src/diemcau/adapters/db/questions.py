@@ -2,6 +2,7 @@
 
 Reads prefilter in SQL (by lecture, course, or an org subtree as a path prefix, see ``core.orgtree``) and
 the routes then apply ``core.questions.can_see_question`` to every row, so the SQL never widens visibility.
+Hidden questions (moderation) stay in the table; the reads for members, committees and analytics leave them out.
 Validation happens before any transaction opens: a refused question or answer writes nothing.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import LectureRow, MemberRow, OrgUnitRow
 from diemcau.adapters.db.models_questions import LectureQuestionRow as Q
+from diemcau.core import questions as rules
 from diemcau.core.questions import Question, Scope, check_moment, clean_answer, clean_text, is_course_trainer
 from diemcau.core.roles import Viewer
 
@@ -30,7 +32,8 @@ def _question(row: Q) -> Question:
     return Question(
         id=row.id, lecture_id=row.lecture_id, course_id=row.course_id, asker=row.asker, asker_path=row.asker_path,
         moment=row.moment, text=row.text, created_at=row.created_at, answer=row.answer, answered_by=row.answered_by,
-        answered_at=row.answered_at, scope=Scope(row.scope),
+        answered_at=row.answered_at, scope=Scope(row.scope), hidden_at=row.hidden_at, hidden_by=row.hidden_by,
+        hidden_reason=row.hidden_reason,
     )  # fmt: skip
 
 
@@ -73,6 +76,25 @@ def answer(
         return _question(row)
 
 
+def hide(
+    factory: sessionmaker[Session], question_id: int, *, hidden: bool, reason: str | None, by: str,
+    now: dt.datetime | None = None,
+) -> Question | None:  # fmt: skip
+    """Hide a question (``hidden``) with an optional reason, or restore it; ``None`` when it does not exist.
+
+    Restoring clears who hid it and why. ``QuestionError`` (nothing written) for a reason past 200 characters.
+    Authorization is the caller's business.
+    """
+    cleaned = rules.clean_reason(reason) if hidden else None
+    with transaction(factory) as session:
+        row = session.get(Q, question_id, with_for_update=True)
+        if row is None:
+            return None
+        row.hidden_at = (now or utcnow()) if hidden else None
+        row.hidden_by, row.hidden_reason = (by, cleaned) if hidden else (None, None)
+        return _question(row)
+
+
 def _answered():  # type: ignore[no-untyped-def]
     return Q.answered_at.is_not(None)
 
@@ -81,11 +103,12 @@ def _viewer_filter(viewer: Viewer, audience_paths: Sequence[str]):  # type: igno
     """The SQL form of ``core.questions.can_see_question`` (a prefilter; the pure rule is applied after)."""
     if is_course_trainer(viewer, audience_paths):
         return None
-    conditions = [Q.asker == viewer.username, and_(_answered(), Q.scope == str(Scope.ALL))]
+    shown = Q.hidden_at.is_(None)  # hidden ones: their asker only, besides the trainers
+    conditions = [and_(_answered(), Q.scope == str(Scope.ALL))]
     if viewer.org_path:
         conditions.append(and_(_answered(), Q.asker_path == viewer.org_path))
     conditions += [Q.asker_path.startswith(scope, autoescape=True) for scope in viewer.oversight_paths()]
-    return or_(false(), *conditions)
+    return or_(Q.asker == viewer.username, and_(shown, or_(false(), *conditions)))
 
 
 def questions_of_lecture(
@@ -100,9 +123,13 @@ def questions_of_lecture(
         return [_question(row) for row in session.scalars(query.order_by(Q.moment, Q.created_at, Q.id))]
 
 
-def inbox(factory: sessionmaker[Session], course_ids: Iterable[str], *, unanswered_only: bool) -> list[Question]:
-    """Questions of these courses (a trainer's), unanswered first and oldest first."""
+def inbox(
+    factory: sessionmaker[Session], course_ids: Iterable[str], *, unanswered_only: bool, hidden: bool = False
+) -> list[Question]:
+    """Questions of these courses (a trainer's), unanswered first and oldest first: those not hidden, or with
+    ``hidden`` the hidden ones only."""
     query = select(Q).where(Q.course_id.in_(sorted(set(course_ids))))
+    query = query.where(Q.hidden_at.is_not(None) if hidden else Q.hidden_at.is_(None))
     if unanswered_only:
         query = query.where(Q.answered_at.is_(None))
     query = query.order_by(Q.answered_at.is_not(None), Q.created_at, Q.id)
@@ -113,8 +140,9 @@ def inbox(factory: sessionmaker[Session], course_ids: Iterable[str], *, unanswer
 def unanswered_under(
     factory: sessionmaker[Session], org_path: str, course_id: str | None = None, limit: int = 500
 ) -> list[Question]:
-    """Unanswered questions asked within the subtree at ``org_path``, oldest first."""
-    query = select(Q).where(Q.answered_at.is_(None), Q.asker_path.startswith(org_path, autoescape=True))
+    """Unanswered questions asked within the subtree at ``org_path`` and not hidden, oldest first."""
+    query = select(Q).where(Q.answered_at.is_(None), Q.hidden_at.is_(None))
+    query = query.where(Q.asker_path.startswith(org_path, autoescape=True))
     if course_id is not None:
         query = query.where(Q.course_id == course_id)
     with factory() as session:
@@ -122,9 +150,9 @@ def unanswered_under(
 
 
 def moments_of(factory: sessionmaker[Session], lecture_id: str) -> list[float]:
-    """The moment of every question asked on a lecture (for analytics: counts only)."""
+    """The moment of every question asked on a lecture and not hidden (for analytics: counts only)."""
     with factory() as session:
-        return list(session.scalars(select(Q.moment).where(Q.lecture_id == lecture_id)))
+        return list(session.scalars(select(Q.moment).where(Q.lecture_id == lecture_id, Q.hidden_at.is_(None))))
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,15 @@
 * ``POST /api/lectures/{id}/questions``: anyone who may see the lecture asks, pinned to a moment.
 * ``GET /api/lectures/{id}/questions``: what the caller may see of them, in the lecture's order.
 * ``POST /api/questions/{id}/answer``: a trainer of the course answers (again, to edit or publish to all).
-* ``GET /api/questions/inbox``: a trainer's questions across their courses, unanswered and oldest first.
+* ``POST /api/questions/{id}/hide``: a trainer of the course hides a question (or restores it).
+* ``GET /api/questions/inbox``: a trainer's questions across their courses, unanswered and oldest first
+  (``?hidden=true``: the hidden ones).
 * ``GET /api/org-units/{unit}/questions/unanswered``: a secretary's or committee's unanswered questions
   within a unit of their oversight, oldest first with their age in days.
 
 Who sees what is ``core.questions.can_see_question``, checked on every row. A lecture the caller may not
-see is a 404, as everywhere. Fellow members and trainers see the asker's cell, not the asker's name.
+see is a 404, as everywhere. Fellow members and trainers see the asker's cell, not the asker's name. A hidden
+question is seen by its asker (marked hidden, without the reason) and the course's trainers only.
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ from diemcau.apps.api.player import clock
 from diemcau.core.orgtree import is_within
 from diemcau.core.questions import (
     Question, QuestionError, Scope, Waiting, by_moment, can_see_question, inbox_order, is_course_trainer,
-    may_see_asker, unanswered_by_age,
+    may_moderate, may_see_asker, unanswered_by_age,
 )  # fmt: skip
 from diemcau.core.roles import Role, Viewer
 from diemcau.i18n import t
 
 router = APIRouter(tags=["questions"])
 STATES = ("unanswered", "all")
+Audiences = dict[str, tuple[str, ...]]  # course id → the org paths of its audience
 
 
 class QuestionIn(BaseModel):
@@ -45,6 +49,11 @@ class QuestionIn(BaseModel):
 class AnswerIn(BaseModel):
     text: str
     scope: str = Field("cell", description="cell: the asker's cell sees the answer; all: all who see the lecture.")
+
+
+class HideIn(BaseModel):
+    hidden: bool = Field(description="true: hide from everyone but the asker and the trainers; false: restore.")
+    reason: str | None = Field(None, description="Why (optional, at most 200 characters); shown to trainers only.")
 
 
 class QuestionOut(BaseModel):
@@ -65,13 +74,15 @@ class QuestionOut(BaseModel):
     answered_at: dt.datetime | None
     answered_by_name: str | None
     scope: str
+    hidden: bool = Field(description="A trainer hid it: only its asker and the course's trainers see it.")
+    hidden_reason: str | None = Field(description="Why it was hidden: for those who may hide it only.")
 
 
 class WaitingOut(QuestionOut):
     age_days: int = Field(description="Whole days since it was asked.")
 
 
-def _out(viewer: Viewer, q: Question, labels: store.Labels) -> dict:
+def _out(viewer: Viewer, q: Question, labels: store.Labels, moderator: bool) -> dict:
     named = may_see_asker(viewer, q)
     return dict(
         id=q.id, lecture_id=q.lecture_id, lecture_title=labels.lectures.get(q.lecture_id, ""), course_id=q.course_id,
@@ -79,13 +90,15 @@ def _out(viewer: Viewer, q: Question, labels: store.Labels) -> dict:
         mine=q.asker == viewer.username, asker=q.asker if named else None,
         asker_name=labels.names.get(q.asker) if named else None, unit_name=labels.units.get(q.asker_path, ""),
         answered=q.answered, answer=q.answer, answered_at=q.answered_at,
-        answered_by_name=labels.names.get(q.answered_by or ""), scope=str(q.scope),
+        answered_by_name=labels.names.get(q.answered_by or ""), scope=str(q.scope), hidden=q.hidden,
+        hidden_reason=q.hidden_reason if moderator else None,
     )  # fmt: skip
 
 
-def _outs(ctx: ApiContext, viewer: Viewer, found: list[Question]) -> list[QuestionOut]:
+def _outs(ctx: ApiContext, viewer: Viewer, found: list[Question], audiences: Audiences) -> list[QuestionOut]:
+    """The questions as the API shows them to ``viewer``; ``audiences``: each course's audience paths."""
     labels = store.labels(ctx.factory, found)
-    return [QuestionOut(**_out(viewer, q, labels)) for q in found]
+    return [QuestionOut(**_out(viewer, q, labels, may_moderate(viewer, audiences[q.course_id]))) for q in found]
 
 
 def _refused(error: QuestionError) -> HTTPException:
@@ -108,7 +121,7 @@ def _ask(ctx: ApiContext, caller: Caller, lecture_id: str, body: QuestionIn) -> 
         )  # fmt: skip
     except QuestionError as error:
         raise _refused(error) from None
-    return _outs(ctx, viewer, [question])[0]
+    return _outs(ctx, viewer, [question], {record.course_id: _audience(ctx, record.course_id)})[0]
 
 
 @router.post("/api/lectures/{lecture_id}/questions", response_model=QuestionOut, status_code=201,
@@ -125,7 +138,8 @@ def _lecture_questions(ctx: ApiContext, caller: Caller, lecture_id: str) -> list
     record = _visible_lecture(ctx, viewer, lecture_id)
     audience = _audience(ctx, record.course_id)
     found = store.questions_of_lecture(ctx.factory, record.id, viewer, audience)
-    return _outs(ctx, viewer, by_moment(q for q in found if can_see_question(viewer, q, audience)))
+    visible = by_moment(q for q in found if can_see_question(viewer, q, audience))
+    return _outs(ctx, viewer, visible, {record.course_id: audience})
 
 
 @router.get("/api/lectures/{lecture_id}/questions", response_model=list[QuestionOut],
@@ -138,14 +152,21 @@ async def lecture_questions(
     return await run_in_threadpool(_lecture_questions, ctx, caller, lecture_id)
 
 
-def _answer(ctx: ApiContext, caller: Caller, question_id: int, body: AnswerIn) -> QuestionOut:
-    viewer = caller.viewer
+def _trainers_question(ctx: ApiContext, viewer: Viewer, question_id: int) -> tuple[Question, tuple[str, ...]]:
+    """The question and its course's audience, when ``viewer`` is one of its trainers; 404 when they may not
+    see it, 403 when they see it but may not answer or hide it."""
     question = store.load_question(ctx.factory, question_id)
     audience = _audience(ctx, question.course_id) if question else ()
     if question is None or not can_see_question(viewer, question, audience):
         raise HTTPException(404, t("questions.not_found"))
     if not is_course_trainer(viewer, audience):
         raise HTTPException(403, t("questions.trainers_only"))
+    return question, audience
+
+
+def _answer(ctx: ApiContext, caller: Caller, question_id: int, body: AnswerIn) -> QuestionOut:
+    viewer = caller.viewer
+    question, audience = _trainers_question(ctx, viewer, question_id)
     if body.scope not in (Scope.CELL, Scope.ALL):
         raise HTTPException(422, t("questions.bad_scope"))
     try:
@@ -154,7 +175,7 @@ def _answer(ctx: ApiContext, caller: Caller, question_id: int, body: AnswerIn) -
         raise _refused(error) from None
     if answered is None:  # deleted in between (the course went away)
         raise HTTPException(404, t("questions.not_found"))
-    return _outs(ctx, viewer, [answered])[0]
+    return _outs(ctx, viewer, [answered], {question.course_id: audience})[0]
 
 
 @router.post("/api/questions/{question_id}/answer", response_model=QuestionOut,
@@ -166,7 +187,30 @@ async def answer_question(
     return await run_in_threadpool(_answer, ctx, caller, question_id, body)
 
 
-def _inbox(ctx: ApiContext, caller: Caller, course: str | None, state: str) -> list[QuestionOut]:
+def _hide(ctx: ApiContext, caller: Caller, question_id: int, body: HideIn) -> QuestionOut:
+    viewer = caller.viewer
+    question, audience = _trainers_question(ctx, viewer, question_id)
+    try:
+        changed = store.hide(ctx.factory, question_id, hidden=body.hidden, reason=body.reason, by=viewer.username)
+    except QuestionError as error:
+        raise _refused(error) from None
+    if changed is None:  # deleted in between (the course went away)
+        raise HTTPException(404, t("questions.not_found"))
+    return _outs(ctx, viewer, [changed], {question.course_id: audience})[0]
+
+
+@router.post("/api/questions/{question_id}/hide", response_model=QuestionOut,
+             responses={403: {}, 404: {"description": "No such question, or not visible."}, 422: {}})  # fmt: skip
+async def hide_question(
+    question_id: int, body: HideIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+) -> QuestionOut:
+    """Hide a question (trainers of its course): abusive, off-topic or a duplicate. Only its asker, told it was
+    hidden, and the course's trainers still see it; it leaves the committees' unanswered lists. ``hidden=false``
+    restores it."""
+    return await run_in_threadpool(_hide, ctx, caller, question_id, body)
+
+
+def _inbox(ctx: ApiContext, caller: Caller, course: str | None, state: str, hidden: bool) -> list[QuestionOut]:
     viewer = caller.viewer
     if not (viewer.has(Role.TRAINER) or viewer.is_admin):
         raise HTTPException(403, t("questions.inbox_trainers_only"))
@@ -178,18 +222,20 @@ def _inbox(ctx: ApiContext, caller: Caller, course: str | None, state: str) -> l
         if course not in courses:
             raise HTTPException(404, t("api.course_not_found"))
         courses = {course: courses[course]}
-    found = store.inbox(ctx.factory, courses, unanswered_only=state == "unanswered")
-    return _outs(ctx, viewer, inbox_order(q for q in found if can_see_question(viewer, q, courses[q.course_id])))
+    found = store.inbox(ctx.factory, courses, unanswered_only=state == "unanswered", hidden=hidden)
+    visible = inbox_order(q for q in found if can_see_question(viewer, q, courses[q.course_id]))
+    return _outs(ctx, viewer, visible, courses)
 
 
 @router.get("/api/questions/inbox", response_model=list[QuestionOut], responses={403: {}, 404: {}, 422: {}})
 async def question_inbox(
     course: str | None = Query(None, description="Narrow to one course."),
     state: str = Query("unanswered", description="unanswered (default) or all."),
+    hidden: bool = Query(False, description="true: the hidden questions only; false (default): those not hidden."),
     caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of),
 ) -> list[QuestionOut]:  # fmt: skip
     """A trainer's inbox: questions of the courses they answer for, unanswered first, the oldest on top."""
-    return await run_in_threadpool(_inbox, ctx, caller, course, state)
+    return await run_in_threadpool(_inbox, ctx, caller, course, state, hidden)
 
 
 def _waiting(ctx: ApiContext, caller: Caller, unit_code: str, course: str | None) -> list[WaitingOut]:
@@ -205,7 +251,8 @@ def _waiting(ctx: ApiContext, caller: Caller, unit_code: str, course: str | None
     visible = [q for q in found if can_see_question(viewer, q, audiences[q.course_id])]
     waiting: list[Waiting] = unanswered_by_age(visible, store.utcnow())
     labels = store.labels(ctx.factory, visible)
-    return [WaitingOut(**_out(viewer, w.question, labels), age_days=w.age_days) for w in waiting]
+    return [WaitingOut(**_out(viewer, w.question, labels, may_moderate(viewer, audiences[w.question.course_id])),
+                       age_days=w.age_days) for w in waiting]  # fmt: skip
 
 
 @router.get("/api/org-units/{unit}/questions/unanswered", response_model=list[WaitingOut],

@@ -159,11 +159,15 @@ class StudioClient:
         files = {"file": (filename, content, "application/octet-stream")}
         return self._json("POST", f"/api/lectures/{lecture_id}/materials", params=params, files=files)
 
-    def inbox(self, course: str | None = None, state: str = "unanswered") -> list[dict]:
-        """Members' questions to answer (``state``: unanswered or all)."""
-        params = {"state": state} | ({"course": course} if course else {})
+    def inbox(self, course: str | None = None, state: str = "unanswered", hidden: bool = False) -> list[dict]:
+        """Members' questions to answer (``state``: unanswered or all); with ``hidden``, the hidden ones only."""
+        params = {"state": state} | ({"course": course} if course else {}) | ({"hidden": "true"} if hidden else {})
         return self._json("GET", "/api/questions/inbox", params=params)
 
     def answer_question(self, question_id: str, text: str, scope: str = "cell") -> dict:
         """Answer a question for the asker's cell (``cell``) or for everyone (``all``)."""
         return self._json("POST", f"/api/questions/{question_id}/answer", json={"text": text, "scope": scope})
+
+    def hide_question(self, question_id: str, hidden: bool, reason: str = "") -> dict:
+        """Hide a question from everyone but its asker and the trainers (``hidden``), or restore it."""
+        return self._json("POST", f"/api/questions/{question_id}/hide", json={"hidden": hidden, "reason": reason})

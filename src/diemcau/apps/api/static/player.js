@@ -352,6 +352,7 @@
     head.appendChild(document.createTextNode(q.text));
     li.appendChild(head);
     li.appendChild(make("p", "meta", who + (q.answered && q.scope === "all" ? " · " + text("published", {}) : "")));
+    if (q.hidden) li.appendChild(make("p", "meta q-hidden", text("hidden_note", {})));  // the asker's own, hidden
     if (!q.answered) {
       li.appendChild(make("p", "meta", text("waiting", {})));
       return li;
@@ -381,7 +382,7 @@
     if (!questions.length) list.appendChild(make("li", "meta", text("none", {})));
     questions.forEach(function (q) {
       list.appendChild(item(q));
-      if (q.answered && config.duration > 0) marks.appendChild(mark(q));
+      if (q.answered && !q.hidden && config.duration > 0) marks.appendChild(mark(q));
     });
     marks.hidden = !marks.firstChild;
   }

@@ -1,7 +1,8 @@
 """Progress-event ingest through the API: sustained events/s, p99 latency, and no event lost across a crash.
 
     .venv/bin/python bench/progress_ingest.py [--members 1000] [--rate 1000] [--seconds 30] [--clients 2]
-                                              [--batch 1] [--no-kill] [--no-baseline] [--workers 1]
+                                              [--batch 1] [--no-kill] [--no-baseline] [--fast-path-off]
+                                              [--workers 1]
                                               [--db postgresql+psycopg://.../a_scratch_database]
 
 1,000 simulated members each send a heartbeat (one event: the 15 s of lecture they just played) every 15 s
@@ -18,9 +19,11 @@ request abandoned on timeout is still served and its retry doubles the work.
 Figures: sustained events/s and p99 depend on what else the machine runs; **API CPU per event** (from /proc,
 start-up excluded) does not. Baseline, in the same run (``--no-baseline`` skips it): the same load against the
 same code with the hot-path settings off (``DIEMCAU_PERF__CALLER_SECONDS=0``, ``..._LECTURE_SECONDS=0``,
-``..._GROUP_COMMIT=false``: caller and lecture read from the database on every request, one transaction per
-request), printed with the ratio; and the goal of 1,000 events/s at p99 ≤ 100 ms. ``--db`` drops and recreates
-the public schema of the database it names: give it a scratch database.
+``..._GROUP_COMMIT=false``, ``..._FAST_PROGRESS=false``: caller and lecture read from the database on every
+request, one transaction per request, through FastAPI's routing), printed with the ratio; ``--fast-path-off``
+adds a run with only ``perf.fast_progress`` off (what the fast path alone saves); and the goal of 1,000 events/s
+at p99 ≤ 100 ms. ``--db`` drops and recreates the public schema of the database it names: give it a scratch
+database.
 """
 
 from __future__ import annotations
@@ -162,9 +165,11 @@ def report(label: str, results: list, wall: float, kill_at: float | None) -> dic
     return {"rate": len(results) / wall, "p99": percentile(latencies, 99)}
 
 
-# The baseline: the same code with the hot-path settings off (no caller/lecture cache, a transaction per request).
+# The baseline: the same code with the hot-path settings off (no caller/lecture cache, a transaction per request,
+# every post through FastAPI's routing).
+FAST_PATH_OFF_ENV = {"DIEMCAU_PERF__FAST_PROGRESS": "false"}
 BASELINE_ENV = {"DIEMCAU_PERF__CALLER_SECONDS": "0", "DIEMCAU_PERF__LECTURE_SECONDS": "0",
-                "DIEMCAU_PERF__GROUP_COMMIT": "false"}  # fmt: skip
+                "DIEMCAU_PERF__GROUP_COMMIT": "false", **FAST_PATH_OFF_ENV}  # fmt: skip
 
 
 def run_once(args: argparse.Namespace, label: str, env: dict[str, str]) -> dict:
@@ -237,12 +242,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--no-kill", action="store_true")
     parser.add_argument("--no-baseline", action="store_true", help="skip the run with the hot-path settings off")
+    parser.add_argument("--fast-path-off", action="store_true", help="also run with only perf.fast_progress off")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (PostgreSQL: the scale-out)")
     parser.add_argument("--db", default="", help="a server database to use (its public schema is dropped first)")
     parser.add_argument("--batch", type=int, default=1, help="heartbeats per request (an offline queue, or a player"
                         " that sends every minute)")
     args = parser.parse_args()
     new = run_once(args, "hot path on (default settings)", {})
+    if args.fast_path_off:
+        slow = run_once(args, "default settings but perf.fast_progress off", FAST_PATH_OFF_ENV)
+        print(
+            f"API CPU per event {new['cpu_ms']:.2f} ms vs {slow['cpu_ms']:.2f} ms with the fast path off:"
+            f" {slow['cpu_ms'] / new['cpu_ms']:.2f}x less; p99 {new['p99'] * 1000:,.0f} vs {slow['p99'] * 1000:,.0f} ms"
+        )
     if not args.no_baseline:
         old = run_once(args, "baseline: caches and group commit off", BASELINE_ENV)
         print(f"API CPU per event {new['cpu_ms']:.2f} ms vs baseline {old['cpu_ms']:.2f} ms:"

@@ -171,6 +171,12 @@ class PerfSettings(_Section):
         "each request is answered only after that commit."
     )
     group_commit_max: int = Field(256, ge=1, le=10_000, description="Most requests one shared progress commit carries.")
+    fast_progress: bool = Field(
+        True,
+        description="A player's progress post (POST …/api/lectures/{id}/progress) is served ahead of FastAPI's "
+        "routing and dependency solving, with the same checks and the same answers; off = through FastAPI like every "
+        "other route.",
+    )
 
 
 class Settings(_Section):

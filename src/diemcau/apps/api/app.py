@@ -27,6 +27,7 @@ from diemcau.apps.api import (
 from diemcau.apps.api.access import current_caller, install_handlers
 from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, vietnam_today
 from diemcau.apps.api.identity import Identity
+from diemcau.apps.api.progress_fast_path import ProgressFastPath
 from diemcau.apps.api.schemas import HealthOut
 from diemcau.i18n import t
 from diemcau.settings import Settings
@@ -81,6 +82,8 @@ def create_app(
     app = FastAPI(title=f"{t('app.name')} API", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.context = ApiContext(settings, identity, factory, prefix, hub_base_url, today)
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    if settings.perf.fast_progress:  # added last, so outermost: ahead of GZip (see progress_fast_path)
+        app.add_middleware(ProgressFastPath, prefix=prefix)
     install_handlers(app)
     app.include_router(_public_router(identity), prefix=prefix)
     app.include_router(_protected_router(app), prefix=prefix)

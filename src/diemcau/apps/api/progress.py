@@ -92,14 +92,24 @@ async def _record(
     return await asyncio.wrap_future(writer.submit(lambda s: record_events_in(s, member, lecture_id, duration, events)))
 
 
+async def ingest(ctx: ApiContext, caller: Caller, lecture_id: str, body: EventsIn) -> ProgressOut:
+    """Record the caller's events on a lecture they may watch, answering after the commit that stored them.
+
+    The one body of ``POST …/progress``, shared by the FastAPI route and ``progress_fast_path`` so they cannot
+    drift; refusals are ``HTTPException`` (404 / 409)."""
+    duration = await _duration(ctx, caller, lecture_id)
+    events = [ProgressEvent(e.event_id, EventKind(e.kind), e.start, e.end, e.seq) for e in body.events]
+    return ProgressOut.of(await _record(ctx, caller.viewer.username, lecture_id, duration, events))
+
+
+# With ``settings.perf.fast_progress`` on, ``progress_fast_path.ProgressFastPath`` answers these posts first
+# (the same helpers, the same answers); this route still describes them (OpenAPI) and serves them otherwise.
 @router.post("/api/lectures/{lecture_id}/progress", response_model=ProgressOut)
 async def post_progress(
     lecture_id: str, body: EventsIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(api_context)
 ) -> ProgressOut:
     """Record the caller's player events for a lecture they may watch; returns the merged progress."""
-    duration = await _duration(ctx, caller, lecture_id)
-    events = [ProgressEvent(e.event_id, EventKind(e.kind), e.start, e.end, e.seq) for e in body.events]
-    return ProgressOut.of(await _record(ctx, caller.viewer.username, lecture_id, duration, events))
+    return await ingest(ctx, caller, lecture_id, body)
 
 
 @router.get("/api/lectures/{lecture_id}/progress", response_model=ProgressOut)

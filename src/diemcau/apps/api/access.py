@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from diemcau.adapters.db.accounts import find_member, viewer_of
+from diemcau.adapters.db.caller_lookup import load_caller_facts
 from diemcau.apps.api import records
 from diemcau.apps.api.caches import caches_for
 from diemcau.apps.api.context import ApiContext, context_of
@@ -47,12 +47,15 @@ class Caller:
 
 def _load_viewer(ctx: ApiContext, username: str) -> Caller:
     with ctx.factory() as session:
-        row = find_member(session, username)
-        if row is None:
-            raise Denied("not_in_roster")
-        if not row.active:
-            raise Denied("inactive")
-        return Caller(viewer_of(row), records.member_record(row))
+        facts = load_caller_facts(session, username)
+    if facts is None:
+        raise Denied("not_in_roster")
+    if not facts.active:
+        raise Denied("inactive")
+    viewer = Viewer(facts.card, facts.unit.path, facts.grants)
+    member = records.MemberRecord(facts.card, facts.full_name, facts.unit, facts.active, facts.activated,
+                                  facts.locked_until, facts.roles, facts.activation_expires_at)  # fmt: skip
+    return Caller(viewer, member)
 
 
 async def api_context(request: Request) -> ApiContext:

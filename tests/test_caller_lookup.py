@@ -1,0 +1,47 @@
+"""The one-query caller lookup gives exactly what the ORM reading gave (``find_member`` + ``viewer_of`` +
+``member_record``), for every member of a seeded province, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters.db import accounts
+from diemcau.adapters.db.accounts import find_member, viewer_of
+from diemcau.adapters.db.caller_lookup import load_caller_facts
+from diemcau.apps.api.records import member_record
+from diemcau.core.roles import Role, Viewer
+from tests.seed import MEMBERS, seed_small_province
+
+
+def test_every_member_reads_the_same_as_through_the_orm(session_factory: sessionmaker[Session]) -> None:
+    """Same viewer (unit path, grants with scopes) and same member record (unit, roles, account state),
+    several grants, a grant everywhere, an inactive member, a password and a lock included."""
+    seed_small_province(session_factory)
+    accounts.grant_role(session_factory, "A1002", Role.TRAINER, "xa-a")  # a second grant, with a scope
+    accounts.set_password(session_factory, "A1001", "mat-khau-dai-du")
+    accounts.issue_activation_code(session_factory, "A2001", dt.timedelta(days=3))
+    for _key, card, *_rest in MEMBERS:
+        with session_factory() as session:
+            row = find_member(session, card.lower())
+            facts = load_caller_facts(session, card.lower())
+            assert row is not None and facts is not None
+            expected = member_record(row)
+            viewer, orm_viewer = Viewer(facts.card, facts.unit.path, facts.grants), viewer_of(row)
+            assert (viewer.username, viewer.org_path) == (orm_viewer.username, orm_viewer.org_path), card
+            assert set(viewer.grants) == set(orm_viewer.grants), card  # the ORM's order is the backend's
+            assert (facts.card, facts.full_name, facts.unit, facts.active, facts.activated, facts.roles) == (
+                expected.card, expected.full_name, expected.unit, expected.active, expected.activated, expected.roles
+            ), card  # fmt: skip
+            assert (facts.locked_until, facts.activation_expires_at) == (
+                expected.locked_until, expected.activation_expires_at
+            ), card  # fmt: skip
+
+
+def test_an_unknown_card_is_none_and_case_does_not_matter(session_factory: sessionmaker[Session]) -> None:
+    seed_small_province(session_factory)
+    with session_factory() as session:
+        assert load_caller_facts(session, "Z9999") is None
+        upper, lower = load_caller_facts(session, "A1002"), load_caller_facts(session, "a1002")
+    assert upper == lower and upper is not None and upper.roles == (Role.MEMBER, Role.SECRETARY)

@@ -166,6 +166,11 @@ class PerfSettings(_Section):
         "duration) this long: a withdrawn lecture or a changed audience takes effect within it. 0 = off."
     )
     max_entries: int = Field(20_000, ge=0, description="Most entries each of those caches holds per API process.")
+    api_workers: int = Field(
+        1, ge=1, le=64, description="Processes serving the API service (uvicorn workers on one port). One process "
+        "uses one core: with several cores, 2 or more take more progress posts at lower latency (docs/benchmarks.md); "
+        "on SQLite their writes queue for the one write lock, on PostgreSQL they do not."
+    )
     group_commit: bool = Field(
         True, description="Progress events from concurrent requests share one transaction (one commit, one fsync); "
         "each request is answered only after that commit."

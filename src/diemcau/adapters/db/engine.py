@@ -28,13 +28,20 @@ def _enable_sqlite_wal(dbapi_connection, _record) -> None:  # type: ignore[no-un
     cursor.close()
 
 
+# Connections kept open per process. The API reads from its thread pool (40 threads): with SQLAlchemy's default
+# of 5, a burst of reads opened and closed "overflow" connections each time (on SQLite three PRAGMAs each), which
+# was most of the CPU of a progress post whose caller was not cached (bench/progress_ingest.py).
+SQLITE_POOL_SIZE, POSTGRES_POOL_SIZE, POOL_OVERFLOW = 40, 10, 20
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url``; SQLite connections get WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=SQLITE_POOL_SIZE,
+                               max_overflow=POOL_OVERFLOW)  # fmt: skip
         event.listen(engine, "connect", _enable_sqlite_wal)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POSTGRES_POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def alembic_config(url: str) -> Config:

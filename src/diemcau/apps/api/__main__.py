@@ -11,6 +11,7 @@ import os
 from urllib.parse import urlsplit
 
 import uvicorn
+from fastapi import FastAPI
 
 from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker
 from diemcau.apps.api.app import create_app
@@ -19,6 +20,7 @@ from diemcau.apps.api.identity import HubIdentity
 from diemcau.settings import load_settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
+APP_FACTORY = "diemcau.apps.api.__main__:build_app"  # by name: also when this module runs as ``__main__``
 
 
 def bind_address(service_url: str | None, default_port: int) -> tuple[str, int]:
@@ -27,22 +29,32 @@ def bind_address(service_url: str | None, default_port: int) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
-def main() -> None:
-    """Load settings, migrate, and serve until signalled."""
+def build_app() -> FastAPI:
+    """The service's app from the settings and the hub's environment (also each worker process's factory)."""
     settings = load_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_url)
-    ensure_schema(engine)
-    app = create_app(
+    return create_app(
         settings,
         HubIdentity(),
-        session_factory=make_sessionmaker(engine),
+        session_factory=make_sessionmaker(make_engine(settings.database_url)),
         prefix=os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX),
         hub_base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/"),
     )
+
+
+def main() -> None:
+    """Load settings, migrate, and serve until signalled (``perf.api_workers`` processes on one port)."""
+    settings = load_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)  # once, before any worker starts
+    engine.dispose()
     host, port = bind_address(os.environ.get("JUPYTERHUB_SERVICE_URL"), settings.hub.api_port)
-    # uvicorn handles SIGINT/SIGTERM itself; the timeout keeps slow clients from delaying the stop.
-    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, proxy_headers=True)
+    workers = settings.perf.api_workers
+    # uvicorn handles SIGINT/SIGTERM itself; the timeout keeps slow clients from delaying the stop. Worker
+    # processes import the app by name and build their own (engine, caches, group-commit writer).
+    app: FastAPI | str = build_app() if workers == 1 else APP_FACTORY
+    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, proxy_headers=True,
+                workers=workers, factory=workers > 1)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 a bài thu hoạch, their cell secretary grades it *Đạt*, and the cell dashboard — Voila in the secretary's own
 server, reading the API with that server's token — shows the member as *hoàn thành*.
 
-The course is one of this test's own (audience: the member's cell; the demo's completion rule and quiz), so
-what other tests of the session add to the demo course cannot change the member's status.
+The course is one of this test's own (the demo's completion rule and quiz) for Chi bộ thôn Bắc, whose members
+no other test of the session uses: what other tests add to the demo course cannot change this member's status,
+and this course never shows on the portal of the members other tests log in as.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from diemcau.adapters.db import accounts
 from diemcau.adapters.db.courses import upsert_course
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.lectures import PublishRequest
+from diemcau.core.roles import Role
 from diemcau.demo.seed import DEMO_DIR, DEMO_PASSWORD
 from diemcau.i18n import t
 from diemcau.jobs.publish import publish, wait_for
@@ -34,9 +36,11 @@ from tests.media_fixtures import make_video
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 COURSE = "nq-hoan-thanh-e2e"
-TITLE = "Học tập Nghị quyết 57 tại Chi bộ thôn Đông"
-MEMBER = "42000003"  # Lê Văn Cường, Chi bộ thôn Đông: no other test of the session uses this member
-SECRETARY = "42000001"  # Bí thư Chi bộ thôn Đông
+TITLE = "Học tập Nghị quyết 57 tại Chi bộ thôn Bắc"
+CELL = "cb-thon-bac"
+MEMBER = "42000015"  # Vũ Văn Tuấn, Chi bộ thôn Bắc
+SECRETARY = "42000014"  # Phan Thị Thảo, made secretary of Chi bộ thôn Bắc by the fixture
+IDLE = "42000016"  # Đinh Thị Uyên, same cell, does nothing
 PHONE = {"width": 360, "height": 740}
 
 
@@ -45,21 +49,23 @@ def write_course(courses: Path) -> None:
     shutil.copytree(DEMO_DIR / "courses" / "nq-trung-uong-demo", courses / COURSE)
     path = courses / COURSE / "course.yaml"
     course = yaml.safe_load(path.read_text(encoding="utf-8"))
-    course.update(id=COURSE, title=TITLE, audience=["cb-thon-dong"])
+    course.update(id=COURSE, title=TITLE, audience=[CELL])
     path.write_text(yaml.safe_dump(course, allow_unicode=True), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def lecture(hub: HubProcess, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The course loaded and its quiz released, one 10-second lecture published through the real pipeline, and
-    a password for the member."""
+    """The course loaded and its quiz released, one 10-second lecture published through the real pipeline, the
+    cell's secretary, and passwords for both."""
     folder = tmp_path_factory.mktemp("completion")
     write_course(folder / "courses")
     with transaction(hub.factory) as session:
         for course in load_courses(folder / "courses"):
             upsert_course(session, course)
     release(hub.settings, hub.factory, COURSE, DEMO_QUIZ, folder / "courses")
-    accounts.set_password(hub.factory, MEMBER, DEMO_PASSWORD)
+    accounts.grant_role(hub.factory, SECRETARY, Role.SECRETARY, CELL)
+    for card in (MEMBER, SECRETARY):
+        accounts.set_password(hub.factory, card, DEMO_PASSWORD)
     video = make_video(folder / "bai-giang.mp4", seconds=10.0, size="640x360", tone=659)
     request = PublishRequest(str(video), COURSE, "Đột phá khoa học, công nghệ", "Báo cáo viên", transcribe=False)
     lecture_id = publish(hub.settings, hub.factory, request).lecture_id
@@ -141,6 +147,6 @@ def test_a_member_completes_the_course_and_the_cell_dashboard_says_so(hub: HubPr
             expect(row).to_contain_text(t("status.completed"), timeout=60_000)
             expect(row).to_contain_text("Đạt")
             expect(row).to_contain_text("7.5/10")
-            idle = secretary.locator("table.diemcau-cell tr", has_text="42000004")  # Phạm Thị Dung, same cell
+            idle = secretary.locator("table.diemcau-cell tr", has_text=IDLE)
             expect(idle).to_contain_text(t("status.not_started"))
         browser.close()

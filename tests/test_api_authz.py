@@ -14,7 +14,7 @@ from tests.apiclient import PREFIX, auth, seeded_client
 from tests.fakes import StaticTokenIdentity
 from tests.media_fixtures import seed_lecture_media
 from tests.transcript_fixtures import LECTURE_ID, seed_lecture_transcript
-from tests.quiz_support import AUTHZ_QUIZ, AUTHZ_SUBMISSION, quiz_yaml, seed_authz_quiz
+from tests.quiz_support import AUTHZ_QUIZ, AUTHZ_SUBMISSION, quiz_yaml, seed_authz_quiz, write_spec
 from tests.question_fixtures import AUTHZ_QUESTION, SECRETARYS_QUESTION, seed_authz_questions
 from tests.material_fixtures import AUTHZ_MATERIAL, seed_lecture_material
 
@@ -157,6 +157,8 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ),
     # Studio quiz authoring (trainers, admins): a valid spec validates and previews; the release body is invalid,
     # so 422 marks who may release without running nbgrader here.
+    # Opening the quiz's saved spec (written beside the seeded quiz; it holds the answer keys) is authoring too.
+    ("GET", "/api/studio/quizzes/{course_id}/{quiz_id}"): CONTENT_ONLY,
     ("POST", "/api/studio/quizzes/{course_id}/{quiz_id}/validate"): CONTENT_ONLY,
     ("POST", "/api/studio/quizzes/{course_id}/{quiz_id}/preview"): CONTENT_ONLY,
     ("POST", "/api/studio/quizzes/{course_id}/{quiz_id}/release"): {**CONTENT_ONLY, "trainer": 422, "admin": 422},
@@ -253,6 +255,7 @@ def test_route_answers_each_role_as_expected(settings, sqlite_factory, method: s
     seed_lecture_transcript(settings.transcripts_dir, sqlite_factory)
     seed_lecture_media(settings, sqlite_factory)
     seed_authz_quiz(sqlite_factory)
+    write_spec(settings, quiz_yaml(attempts=3), AUTHZ_QUIZ)
     seed_authz_questions(sqlite_factory)
     seed_lecture_material(settings, sqlite_factory, LECTURE_ID)
     url = PREFIX + path.format(**TARGET)

@@ -6,17 +6,20 @@ the seeded trainer's token, so every page runs the real routes, database, ffmpeg
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from diemcau.apps import setup_steps
+from diemcau.apps.studio.quiz_yaml import QuestionValues, QuizValues, to_yaml
 from diemcau.apps.studio.unsure import escape_markdown
 from diemcau.i18n import t
 from diemcau.jobs.publish import drain_queue, is_finished
 from tests.apiclient import PREFIX, auth, seeded_client
 from tests.media_fixtures import make_video
+from tests.quiz_support import AUTHZ_QUIZ, seed_authz_quiz
 from tests.studio_support import UNSURE_SEGMENT, button, seed_correctable_lecture, studio, studio_client, texts
 from tests.transcript_fixtures import LECTURE_ID
 
@@ -173,6 +176,58 @@ def test_release_from_the_form(api) -> None:
     assert (settings.courses_dir / "nq-cb-a1" / "quizzes" / "kiem-tra-studio.yaml").exists()
     quiz = client.get(f"{PREFIX}/api/quizzes/nq-cb-a1/kiem-tra-studio", headers=auth("member"))
     assert quiz.status_code == 200 and quiz.json()["title"] == "Kiểm tra Nghị quyết 57"
+
+
+RELEASED = QuizValues(
+    "Kiểm tra Nghị quyết 57", "Ôn tập sau buổi học.", 70, 2, "last", "refuse", dt.date(2026, 1, 1),
+    dt.date(2099, 12, 31), False, True,
+    (QuestionValues("q1", "single", "Nghị quyết 57 bàn về nội dung nào?", 1.0, "Khoa học, công nghệ\nKinh tế tư nhân",
+                    "A"),
+     QuestionValues("q2", "multiple", "Những gì là đột phá?", 2.0, "Thể chế\nNhân lực\nHạ tầng", "A, C"),
+     QuestionValues("q3", "true_false", "Nghị quyết ban hành năm 2020?", 1.0, answer="sai"),
+     QuestionValues("q4", "short", "Cơ quan nào ban hành?", 1.5, answer="Bộ Chính trị\nBCT"),
+     QuestionValues("bai", "essay", "Viết bài thu hoạch.", 5.0, min_words=20)),
+)  # fmt: skip
+
+
+def test_open_a_released_quiz_fix_it_and_release_again(api) -> None:
+    """Does opening a released quiz fill the form with everything it holds (the form writes back the very YAML it
+    was released from), and does releasing a corrected title replace it for members?"""
+    client, settings, _factory = api
+    spec = to_yaml(RELEASED)
+    released = client.post(f"{PREFIX}/api/studio/quizzes/nq-cb-a1/on-tap/release", json={"yaml": spec},
+                           headers=auth("trainer"))  # fmt: skip
+    assert released.status_code == 200, released.text
+    at = studio(studio_client(client), "quiz")
+    at.selectbox(key="quiz_course").set_value("nq-cb-a1").run()
+    at.selectbox(key="quiz_open_pick_nq-cb-a1").set_value("on-tap")
+    at.button(key="quiz_open_button").click().run()
+    assert not at.exception and not at.error, (texts(at), at.exception)
+    assert t("studio.quiz_opened", title=RELEASED.title, quiz="on-tap") in texts(at) and not at.warning
+    assert at.text_input(key="quiz_id").value == "on-tap" and at.number_input(key="quiz_count").value == 5
+    assert at.text_area(key="quiz_q1_options").value == "Thể chế\nNhân lực\nHạ tầng"
+    assert at.radio(key="quiz_q2_tf").value == "sai" and at.number_input(key="quiz_q4_min_words").value == 20
+    assert at.code[0].value == spec.rstrip("\n")  # the element keeps no final newline
+    at.text_input(key="quiz_title").input("Kiểm tra Nghị quyết 57 (đã sửa)").run()
+    button(at, "studio.release_button").click().run()
+    assert not at.error and not at.exception, (texts(at), at.exception)
+    saved = (settings.courses_dir / "nq-cb-a1" / "quizzes" / "on-tap.yaml").read_text(encoding="utf-8")
+    assert saved == spec.replace(RELEASED.title, "Kiểm tra Nghị quyết 57 (đã sửa)")
+    quiz = client.get(f"{PREFIX}/api/quizzes/nq-cb-a1/on-tap", headers=auth("member"))
+    assert quiz.status_code == 200 and quiz.json()["title"] == "Kiểm tra Nghị quyết 57 (đã sửa)"
+
+
+def test_a_released_quiz_without_its_file_says_so(api) -> None:
+    """Is a released quiz whose spec is not in the course folder refused with the API's reason, leaving the form
+    as the trainer left it?"""
+    client, _settings, factory = api
+    seed_authz_quiz(factory)  # released (in the database) with no file in the course folder
+    at = studio(studio_client(client), "quiz")
+    at.selectbox(key="quiz_course").set_value("nq-cb-a1").run()
+    at.text_input(key="quiz_title").input("Bài đang soạn").run()
+    at.button(key="quiz_open_button").click().run()
+    assert [e.value for e in at.error] == [t("studio.quiz_spec_not_found", quiz=AUTHZ_QUIZ)]
+    assert at.text_input(key="quiz_title").value == "Bài đang soạn"
 
 
 @pytest.mark.parametrize("page", ["materials", "inbox"])

@@ -1,5 +1,5 @@
-"""Quiz authoring routes of the studio: validate, preview as a member, release — through the real app, nbgrader
-included; who may call them is in tests/test_api_authz.py."""
+"""Quiz authoring routes of the studio: open a saved spec, validate, preview as a member, release — through the
+real app, nbgrader included; who may call them is in tests/test_api_authz.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from diemcau.adapters.db.models_quiz import QuizRow
 from diemcau.i18n import t
 from tests.apiclient import PREFIX, auth, seeded_client
-from tests.quiz_support import quiz_yaml, sharing_database
+from tests.quiz_support import quiz_yaml, sharing_database, write_spec
 
 BASE = f"{PREFIX}/api/studio/quizzes/nq-cb-a1"
 WRONG = """\
@@ -94,6 +94,50 @@ def test_a_wrong_release_leaves_nothing(client, settings, sqlite_factory) -> Non
     assert not (settings.courses_dir / "nq-cb-a1" / "quizzes").exists()
     with sqlite_factory() as session:
         assert session.scalar(select(func.count()).select_from(QuizRow)) == 0
+
+
+def test_a_saved_spec_opens_as_written(client, settings) -> None:  # type: ignore[no-untyped-def]
+    """Does a trainer (and an admin) get the course folder's spec exactly as written, for the form to open?"""
+    text = quiz_yaml() + "# sửa tay\n"
+    write_spec(settings, text, "tuan-1")
+    for role in ("trainer", "admin"):
+        response = client.get(f"{BASE}/tuan-1", headers=auth(role))
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            "course_id": "nq-cb-a1", "quiz_id": "tuan-1", "yaml": text, "spec_file": "nq-cb-a1/quizzes/tuan-1.yaml",
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize("role", ["member", "secretary"])
+def test_members_and_secretaries_cannot_read_a_spec(client, settings, role: str) -> None:  # type: ignore
+    """Is the spec — answer keys included — refused to a member and to a cell secretary, as the other studio
+    routes are?"""
+    write_spec(settings, quiz_yaml(), "tuan-1")
+    response = client.get(f"{BASE}/tuan-1", headers=auth(role))
+    assert response.status_code == 403 and response.json()["detail"] == t("api.forbidden")
+    assert "Hà Nội" not in response.text
+
+
+def test_a_quiz_without_a_saved_spec_is_404(client) -> None:  # type: ignore[no-untyped-def]
+    """Does a quiz with no file in the course folder get a 404 that says so in Vietnamese?"""
+    response = client.get(f"{BASE}/chua-co", headers=auth("trainer"))
+    assert response.status_code == 404
+    assert response.json()["detail"] == t("studio.quiz_spec_not_found", quiz="chua-co")
+
+
+def test_a_released_quiz_opens_again_and_releases_again(client, settings) -> None:  # type: ignore
+    """Does a released quiz open with the text it was released from, and does releasing a corrected text replace
+    the file and what members see?"""
+    text = quiz_yaml(essay=False)
+    assert client.post(f"{BASE}/tuan-1/release", json={"yaml": text}, headers=auth("trainer")).status_code == 200
+    opened = client.get(f"{BASE}/tuan-1", headers=auth("trainer")).json()["yaml"]
+    assert opened == text
+    fixed = opened.replace("Kiểm tra chuyên đề chi bộ", "Kiểm tra chuyên đề chi bộ (đã sửa)")
+    again = client.post(f"{BASE}/tuan-1/release", json={"yaml": fixed}, headers=auth("trainer"))
+    assert again.status_code == 200, again.text
+    assert client.get(f"{BASE}/tuan-1", headers=auth("trainer")).json()["yaml"] == fixed
+    member = client.get(f"{PREFIX}/api/quizzes/nq-cb-a1/tuan-1", headers=auth("member")).json()
+    assert member["title"] == "Kiểm tra chuyên đề chi bộ (đã sửa)"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from traitlets.config import Config
 
 from diemcau.apps.studio.client import ApiError, StudioClient, error_message
 from diemcau.apps.studio.launch import APP_SCRIPT, SERVER_NAME, server_proxy_entry, streamlit_command
-from diemcau.apps.studio.quiz_yaml import QuestionValues, QuizValues, to_yaml
+from diemcau.apps.studio.quiz_yaml import QUESTION_TYPES, OpenedQuiz, QuestionValues, QuizValues, from_yaml, to_yaml
 from diemcau.apps.studio.stages import StepState, is_settled, lecture_steps
 from diemcau.apps.studio.unsure import escape_markdown, highlighted, is_unsure, next_unsure, unsure_words
 from diemcau.apps.studio.views.correct import segment_changes
@@ -112,6 +112,60 @@ def test_the_quiz_form_writes_the_spec_format() -> None:
         {"id": "bai", "type": "essay", "text": "Viết bài thu hoạch.", "points": 5.0, "min_words": 20},
     ]  # fmt: skip
     assert spec["shuffle"] == {"questions": True, "options": False} and spec["opens"] == dt.date(2026, 1, 1)
+
+
+EVERY_TYPE = (
+    QuestionValues("q1", "single", "Câu một?", 1.0, "Đúng\nSai", "A"),
+    QuestionValues("q2", "multiple", "Câu hai?", 2.0, "A1\nA2\nA3", "A, C"),
+    QuestionValues("q3", "true_false", "Đúng không?", 1.0, answer="sai"),
+    QuestionValues("q4", "short", "Thủ đô?", 1.5, answer="Hà Nội\nHN"),
+    QuestionValues("bai", "essay", "Viết bài thu hoạch.", 5.0, min_words=20),
+)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        QuizValues("Kiểm tra NQ 57", "Mô tả\nhai dòng", 70, 2, "last", "refuse", dt.date(2026, 1, 1),
+                   dt.date(2026, 6, 30), True, False, EVERY_TYPE),
+        QuizValues("Ôn tập", "", 50, 1, "best", "accept", None, None, True, True,
+                   (QuestionValues("q1", "multiple", "Chọn?", 0.5, "Một\nHai", "B"),
+                    QuestionValues("q2", "true_false", "Đúng?", 1.0, answer="đúng"),
+                    QuestionValues("tu_luan", "essay", "Viết.", 10.0))),
+    ],
+)  # fmt: skip
+def test_the_form_reads_back_what_it_wrote(form: QuizValues) -> None:
+    """Does form → YAML → form give the same form, for every question type the form has, with nothing dropped?"""
+    assert {q.type for q in EVERY_TYPE} == set(QUESTION_TYPES)
+    assert from_yaml(to_yaml(form)) == OpenedQuiz(form, ())
+
+
+def test_a_hand_written_spec_opens_naming_what_the_form_cannot_hold() -> None:
+    """Does a spec written by hand (docs/quizzes.md's shorthands) fill the form, and are the fields the form
+    cannot hold as written — a time of day, a fractional pass mark, exact diacritics — named?"""
+    opened = from_yaml(
+        "title: Kiểm tra\npass_mark: 66.4\ncloses: 2027-06-30 17:00\nshuffle: true\nquestions:\n"
+        "  - {id: q1, type: true_false, text: Đúng không, answer: false}\n"
+        "  - {id: q2, type: short, text: Ai ban hành, answer: Bộ Chính trị, accept_no_diacritics: false}\n"
+        "  - {id: q3, type: single, text: Chọn, options: [Một, Hai], answer: B, accept_no_diacritics: true}\n"
+    )
+    assert opened.dropped == ("closes", "questions[2].accept_no_diacritics", "pass_mark")
+    form = opened.values
+    assert (form.pass_mark, form.attempts, form.counts, form.late) == (66, 1, "best", "accept")
+    assert form.closes == dt.date(2027, 6, 30) and form.opens is None
+    assert form.shuffle_questions and form.shuffle_options
+    assert form.questions == (
+        QuestionValues("q1", "true_false", "Đúng không", 1.0, answer="sai"),
+        QuestionValues("q2", "short", "Ai ban hành", 1.0, answer="Bộ Chính trị"),
+        QuestionValues("q3", "single", "Chọn", 1.0, "Một\nHai", "B"),
+    )
+
+
+@pytest.mark.parametrize("text", ["title: [a\n", "- một\n- hai\n", ""])
+def test_a_spec_that_is_no_yaml_mapping_does_not_open(text: str) -> None:
+    """Is a file that is not a YAML mapping refused (the page says so) rather than half filling the form?"""
+    with pytest.raises(ValueError):
+        from_yaml(text)
 
 
 def test_the_server_proxy_entry_runs_streamlit_under_the_prefix() -> None:

@@ -1,4 +1,4 @@
-"""Quiz authoring for the studio: validate a spec's YAML, preview it as a member sees it, release it.
+"""Quiz authoring for the studio: open a saved spec, validate its YAML, preview it as a member sees it, release it.
 
 Trainers and admins only (``core.roles.can_manage_content``; trainers manage every course's content), on a
 course that exists. The YAML goes through exactly what ``diemcau quiz validate`` and ``quiz release`` use:
@@ -7,6 +7,7 @@ course that exists. The YAML goes through exactly what ``diemcau quiz validate``
 ``quizzes.publish.release_spec`` (nbgrader's generate_assignment, then the form stored for members). A release
 also writes the spec to ``<courses_dir>/<course>/quizzes/<quiz>.yaml`` — only after nbgrader and the database
 accepted it, through a temporary file — so the course folder keeps the quiz as plain text, as if written by hand.
+That file is what the studio opens again to edit a released quiz (``GET``, the text as saved).
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ class PreviewOut(BaseModel):
     late: str
     opens: dt.datetime | None
     closes: dt.datetime | None
+
+
+class SpecOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    course_id: str
+    quiz_id: str
+    yaml: str = Field(description="The saved spec as written (by the studio or by hand), for the form to open.")
+    spec_file: str = Field(description="Where it is saved, relative to the courses folder.")
 
 
 class ReleaseOut(BaseModel):
@@ -148,6 +157,27 @@ def preview_quiz(
         total_points=form.total_points, pass_percent=rules.pass_percent, attempts_allowed=rules.attempts,
         counts=rules.counts.value, late=rules.late.value, opens=rules.opens, closes=rules.closes,
     )  # fmt: skip
+
+
+@router.get(
+    "/api/studio/quizzes/{course_id}/{quiz_id}", response_model=SpecOut,
+    responses={403: _REFUSED[403], 404: {"description": "No such course, or no saved spec of that quiz."}},
+)  # fmt: skip
+def read_spec(
+    course_id: str, quiz_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+) -> SpecOut:
+    """The saved spec of a quiz (``<courses_dir>/<course>/quizzes/<quiz>.yaml``), for the studio's form to open
+    it again; it is not validated here (the form sends it back through validate or release)."""
+    _authorise(ctx, caller, course_id, quiz_id)
+    target = quiz_path(ctx.settings.courses_dir, course_id, quiz_id)
+    try:
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HTTPException(404, t("studio.quiz_spec_not_found", quiz=quiz_id)) from None
+    except UnicodeDecodeError:
+        raise HTTPException(422, t("quiz_spec.not_utf8")) from None
+    spec_file = str(target.relative_to(ctx.settings.courses_dir))
+    return SpecOut(course_id=course_id, quiz_id=quiz_id, yaml=text, spec_file=spec_file)
 
 
 def _release(ctx: ApiContext, spec: QuizSpec, text: str) -> str:

@@ -135,6 +135,14 @@ class StudioClient:
         return self._call("GET", f"/api/media/{lecture_id}/{path}").content
 
     # quizzes
+    def quizzes(self, course_id: str) -> list[dict]:
+        """The released quizzes of a course (``quiz_id``, ``title``, rules)."""
+        return self._json("GET", f"/api/quizzes/{course_id}")
+
+    def quiz_spec(self, course_id: str, quiz_id: str) -> dict:
+        """The saved spec of a quiz: ``{yaml, spec_file, ...}`` (an ``ApiError`` 404 when there is none)."""
+        return self._json("GET", f"/api/studio/quizzes/{course_id}/{quiz_id}")
+
     def quiz_validate(self, course_id: str, quiz_id: str, spec_yaml: str) -> dict:
         """``{valid, problems, ...}`` for a spec's YAML."""
         return self._json("POST", f"/api/studio/quizzes/{course_id}/{quiz_id}/validate", json={"yaml": spec_yaml})

@@ -1,21 +1,28 @@
 """Quiz authoring: a form that writes the spec YAML, then validate, preview (as a member sees it), release.
 
 The form only shapes what the trainer typed (``quiz_yaml``); every rule is checked by the API with the same
-code as ``diemcau quiz validate``, and each problem is shown with its field.
+code as ``diemcau quiz validate``, and each problem is shown with its field. A released quiz can be opened
+again: its saved spec fills the form (``quiz_yaml.from_yaml``), and releasing replaces it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import streamlit as st
 
 from diemcau.apps.studio.client import ApiError, StudioClient
-from diemcau.apps.studio.quiz_yaml import QuestionValues, QuizValues, to_yaml
+from diemcau.apps.studio.quiz_yaml import QUESTION_TYPES, QuestionValues, QuizValues, from_yaml, to_yaml
 from diemcau.apps.studio.unsure import escape_markdown
 from diemcau.apps.studio.views.common import pick_course, show_error
 from diemcau.i18n import t
 
-TYPES = ("single", "multiple", "true_false", "short", "essay")
+TYPES = QUESTION_TYPES
 RESULT_KEY = "quiz_result"
+# Streamlit's default range is ten years either side of today; an opened quiz may close later ("never", in effect).
+DATE_RANGE = {"min_value": dt.date(2000, 1, 1), "max_value": dt.date(2100, 12, 31)}
+OPENED_KEY = "quiz_opened"  # what opening a quiz gave: (quiz id, OpenedQuiz) or an ApiError, shown once
 
 
 def render(api: StudioClient) -> None:
@@ -24,6 +31,7 @@ def render(api: StudioClient) -> None:
     course = pick_course(api, "quiz_course")
     if course is None:
         return
+    _open_existing(api, course)
     quiz_id = st.text_input(t("studio.field_quiz_id"), key="quiz_id", help=t("studio.quiz_id_help")).strip()
     values = _quiz_fields()
     spec_yaml = to_yaml(values)
@@ -43,6 +51,77 @@ def render(api: StudioClient) -> None:
         _act(api, action, course, quiz_id, spec_yaml)
 
 
+def _open_existing(api: StudioClient, course: str) -> None:
+    """Pick a released quiz of the course and fill the form from its saved spec."""
+    try:
+        released = {q["quiz_id"]: q["title"] for q in api.quizzes(course)}
+    except ApiError as error:
+        show_error(error)
+        released = {}
+    if released:
+        with st.expander(t("studio.open_quiz_heading")):
+            st.selectbox(t("studio.field_open_quiz"), list(released), key=f"quiz_open_pick_{course}",
+                         format_func=lambda q: f"{released[q]} ({q})")  # fmt: skip
+            st.button(t("studio.open_quiz_button"), key="quiz_open_button", on_click=_open, args=(api, course))
+            st.caption(t("studio.rerelease_note"))
+    opened = st.session_state.pop(OPENED_KEY, None)
+    if isinstance(opened, ApiError):
+        show_error(opened)
+    elif opened is not None:
+        quiz_id, result = opened
+        st.success(t("studio.quiz_opened", title=result.values.title, quiz=quiz_id))
+        if result.dropped:
+            st.warning(t("studio.quiz_open_dropped", fields=", ".join(result.dropped)))
+
+
+def _open(api: StudioClient, course: str) -> None:
+    """Button callback (it runs before the widgets exist, so it may set their values): fill the form."""
+    quiz_id = st.session_state.get(f"quiz_open_pick_{course}")  # one per course: each has its own quizzes
+    try:
+        opened = from_yaml(api.quiz_spec(course, quiz_id)["yaml"])
+    except ApiError as error:
+        st.session_state[OPENED_KEY] = error
+        return
+    except ValueError:
+        st.session_state[OPENED_KEY] = ApiError(422, t("studio.quiz_spec_unreadable", quiz=quiz_id))
+        return
+    for key in [k for k in st.session_state if str(k).startswith("quiz_q")]:  # the previous quiz's questions
+        del st.session_state[key]
+    st.session_state.update(form_state(quiz_id, opened.values))
+    st.session_state[OPENED_KEY] = (quiz_id, opened)
+
+
+def form_state(quiz_id: str, values: QuizValues) -> dict[str, Any]:
+    """The session state (widget key → value) that shows ``values`` in the form below."""
+    state: dict[str, Any] = {
+        "quiz_id": quiz_id, "quiz_title": values.title, "quiz_description": values.description,
+        "quiz_pass_mark": int(values.pass_mark), "quiz_attempts": values.attempts, "quiz_counts": values.counts,
+        "quiz_late": values.late, "quiz_opens": values.opens, "quiz_closes": values.closes,
+        "quiz_shuffle_q": values.shuffle_questions, "quiz_shuffle_o": values.shuffle_options,
+        "quiz_count": max(1, len(values.questions)),
+    }  # fmt: skip
+    for i, q in enumerate(values.questions):
+        state |= _question_state(i, q)
+    return state
+
+
+def _question_state(i: int, q: QuestionValues) -> dict[str, Any]:
+    default_points = 10.0 if q.type == "essay" else 1.0
+    state: dict[str, Any] = {
+        f"quiz_q{i}_id": q.id, f"quiz_q{i}_type": q.type, f"quiz_q{i}_text": q.text,
+        f"quiz_q{i}_points_{q.type == 'essay'}": float(default_points if q.points is None else q.points),
+    }  # fmt: skip
+    if q.type in ("single", "multiple"):
+        state |= {f"quiz_q{i}_options": q.options, f"quiz_q{i}_letters": q.answer}
+    elif q.type == "true_false":
+        state[f"quiz_q{i}_tf"] = q.answer or "đúng"
+    elif q.type == "short":
+        state[f"quiz_q{i}_short"] = q.answer
+    else:
+        state[f"quiz_q{i}_min_words"] = q.min_words
+    return state
+
+
 def _quiz_fields() -> QuizValues:
     title = st.text_input(t("studio.field_quiz_title"), key="quiz_title")
     description = st.text_area(t("studio.field_description"), key="quiz_description", height=80)
@@ -54,8 +133,8 @@ def _quiz_fields() -> QuizValues:
     late = d.selectbox(t("studio.field_late"), ("accept", "refuse"), key="quiz_late",
                        format_func=lambda v: t(f"studio.late_{v}"))  # fmt: skip
     e, f, g, h = st.columns(4)
-    opens = e.date_input(t("studio.field_opens"), value=None, key="quiz_opens", format="DD/MM/YYYY")
-    closes = f.date_input(t("studio.field_closes"), value=None, key="quiz_closes", format="DD/MM/YYYY")
+    opens = e.date_input(t("studio.field_opens"), value=None, key="quiz_opens", format="DD/MM/YYYY", **DATE_RANGE)
+    closes = f.date_input(t("studio.field_closes"), value=None, key="quiz_closes", format="DD/MM/YYYY", **DATE_RANGE)
     shuffle_q = g.checkbox(t("studio.field_shuffle_questions"), key="quiz_shuffle_q")
     shuffle_o = h.checkbox(t("studio.field_shuffle_options"), key="quiz_shuffle_o")
     count = st.number_input(t("studio.field_question_count"), 1, 100, 1, key="quiz_count")

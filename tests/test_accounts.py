@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db import accounts
 from diemcau.adapters.db.accounts import AccountError, activate, check_login, grant_role, issue_activation_code
+from diemcau.adapters.db.caller_lookup import load_caller_facts
 from diemcau.adapters.db.models import MemberRow, RoleGrantRow
 from diemcau.adapters.db.orgs import load_org_tree
 from diemcau.adapters.db.roster_store import import_roster
@@ -297,10 +298,10 @@ def test_viewer_scopes(factory: sessionmaker[Session]) -> None:
     grant_role(factory, "2001", Role.COMMITTEE, "xa-a")
     grant_role(factory, "AB1001", Role.ADMIN, None)
     with factory() as session:
-        secretary = accounts.viewer_of(accounts.find_member(session, "1002"))  # type: ignore[arg-type]
-        committee = accounts.viewer_of(accounts.find_member(session, "2001"))  # type: ignore[arg-type]
-        admin = accounts.viewer_of(accounts.find_member(session, "ab1001"))  # type: ignore[arg-type]
-        plain = accounts.viewer_of(accounts.find_member(session, "1010"))  # type: ignore[arg-type]
+        secretary, committee, admin, plain = (
+            load_caller_facts(session, card).viewer  # type: ignore[union-attr]
+            for card in ("1002", "2001", "ab1001", "1010")
+        )
 
     assert secretary.username == "1002" and secretary.org_path == "/ht/xa-a/cb-1/"
     assert secretary.grants == (Grant(Role.SECRETARY, "/ht/xa-a/cb-1/"),)

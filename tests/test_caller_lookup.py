@@ -1,5 +1,5 @@
-"""The one-query caller lookup gives exactly what the ORM reading gave (``find_member`` + ``viewer_of`` +
-``member_record``), for every member of a seeded province, on SQLite and PostgreSQL."""
+"""The one-query caller lookup gives exactly what the ORM reading gives (``find_member`` with its unit and
+grants, ``member_record``), for every member of a seeded province, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import datetime as dt
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db import accounts
-from diemcau.adapters.db.accounts import find_member, viewer_of
+from diemcau.adapters.db.accounts import find_member
 from diemcau.adapters.db.caller_lookup import load_caller_facts
 from diemcau.apps.api.records import member_record
-from diemcau.core.roles import Role, Viewer
+from diemcau.core.roles import Grant, Role
 from tests.seed import MEMBERS, seed_small_province
 
 
@@ -28,9 +28,9 @@ def test_every_member_reads_the_same_as_through_the_orm(session_factory: session
             facts = load_caller_facts(session, card.lower())
             assert row is not None and facts is not None
             expected = member_record(row)
-            viewer, orm_viewer = Viewer(facts.card, facts.unit.path, facts.grants), viewer_of(row)
-            assert (viewer.username, viewer.org_path) == (orm_viewer.username, orm_viewer.org_path), card
-            assert set(viewer.grants) == set(orm_viewer.grants), card  # the ORM's order is the backend's
+            orm_grants = {Grant(Role(g.role), g.org_unit.path if g.org_unit else None) for g in row.grants}
+            assert (facts.viewer.username, facts.viewer.org_path) == (row.card_number.lower(), row.org_unit.path), card
+            assert set(facts.viewer.grants) == orm_grants, card  # the ORM's order is the backend's
             assert (facts.card, facts.full_name, facts.unit, facts.active, facts.activated, facts.roles) == (
                 expected.card, expected.full_name, expected.unit, expected.active, expected.activated, expected.roles
             ), card  # fmt: skip

@@ -10,35 +10,16 @@ writers wait up to ``SQLITE_BUSY_TIMEOUT_MS``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from diemcau.adapters.db.engine import (
-    SQLITE_BUSY_TIMEOUT_MS,
-    ensure_schema,
-    make_engine,
-    make_sessionmaker,
-    transaction,
-)
+from diemcau.adapters.db.engine import SQLITE_BUSY_TIMEOUT_MS, transaction
 from diemcau.adapters.db.models_progress import LectureProgressRow, ProgressEventRow
 from diemcau.adapters.db.progress import load_progress, record_events
 from diemcau.core.progress import EventKind, ProgressEvent
 
 THREADS, WRITES = 8, 25
-
-
-@pytest.fixture
-def file_factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """A migrated SQLite file (not memory: the lock being tested is the file's)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'writers.sqlite'}")
-    ensure_schema(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def _run_threads(target) -> list[BaseException]:  # type: ignore[no-untyped-def]
@@ -60,10 +41,10 @@ def _run_threads(target) -> list[BaseException]:  # type: ignore[no-untyped-def]
     return errors
 
 
-def test_concurrent_inserts_all_land(file_factory: sessionmaker[Session]) -> None:
+def test_concurrent_inserts_all_land(sqlite_factory: sessionmaker[Session]) -> None:
     """Do 8 threads each committing 25 small transactions at once all succeed — none refused with "database is
     locked" — and every row land?"""
-    factory = file_factory
+    factory = sqlite_factory
 
     def writer(n: int) -> None:
         for i in range(WRITES):
@@ -76,10 +57,10 @@ def test_concurrent_inserts_all_land(file_factory: sessionmaker[Session]) -> Non
         assert session.scalar(select(func.count()).select_from(ProgressEventRow)) == THREADS * WRITES
 
 
-def test_read_modify_write_loses_no_update(file_factory: sessionmaker[Session]) -> None:
+def test_read_modify_write_loses_no_update(sqlite_factory: sessionmaker[Session]) -> None:
     """Do 8 threads each incrementing one shared counter 25 times (read it, then write it + 1, in one
     transaction) end at exactly 200 — no increment lost, no error?"""
-    factory = file_factory
+    factory = sqlite_factory
     with transaction(factory) as session:
         session.add(LectureProgressRow(member="counter", lecture_id="lec", intervals=[], last_seq=0))
 
@@ -96,10 +77,10 @@ def test_read_modify_write_loses_no_update(file_factory: sessionmaker[Session]) 
         assert counter is not None and counter.last_seq == THREADS * WRITES
 
 
-def test_concurrent_progress_for_one_member_merges_every_event(file_factory: sessionmaker[Session]) -> None:
+def test_concurrent_progress_for_one_member_merges_every_event(sqlite_factory: sessionmaker[Session]) -> None:
     """Do 8 threads posting different heartbeats of the same member and lecture at once all count — the first
     ones not colliding on creating the progress row, later ones not merging into a stale one?"""
-    factory = file_factory
+    factory = sqlite_factory
 
     def player(n: int) -> None:
         for i in range(WRITES):
@@ -111,10 +92,10 @@ def test_concurrent_progress_for_one_member_merges_every_event(file_factory: ses
     assert load_progress(factory, "m", "lec").watched_seconds == THREADS * WRITES * 10.0
 
 
-def test_a_sqlite_transaction_holds_the_write_lock_from_its_start(file_factory: sessionmaker[Session]) -> None:
+def test_a_sqlite_transaction_holds_the_write_lock_from_its_start(sqlite_factory: sessionmaker[Session]) -> None:
     """Does ``transaction`` on SQLite begin ``IMMEDIATE`` (in a transaction before any statement of its own),
     with writers told to wait up to the busy timeout?"""
-    factory = file_factory
+    factory = sqlite_factory
     with transaction(factory) as session:
         raw = session.connection().connection.dbapi_connection
         assert raw is not None and raw.in_transaction

@@ -10,7 +10,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from diemcau.apps import setup_steps
 from diemcau.apps.studio.quiz_yaml import QuestionValues, QuizValues, to_yaml
@@ -18,7 +17,9 @@ from diemcau.apps.studio.unsure import escape_markdown
 from diemcau.i18n import t
 from diemcau.jobs.publish import drain_queue, is_finished
 from tests.apiclient import PREFIX, auth, seeded_client
+from tests.material_fixtures import make_encrypted_pdf, pdf_bytes
 from tests.media_fixtures import make_video
+from tests.question_fixtures import AUTHZ_QUESTION, seed_authz_questions
 from tests.quiz_support import AUTHZ_QUIZ, seed_authz_quiz
 from tests.studio_support import UNSURE_SEGMENT, button, seed_correctable_lecture, studio, studio_client, texts
 from tests.transcript_fixtures import LECTURE_ID
@@ -243,17 +244,10 @@ def test_materials_and_inbox_pages_follow_the_api(api, page: str) -> None:
     assert (t("studio.not_available") in texts(at)) is not present
 
 
-def _has_route(client: TestClient, method: str, route: str) -> bool:
-    return method.lower() in client.app.openapi()["paths"].get(f"{PREFIX}{route}", {})
-
-
 def test_attach_a_material_from_the_page(api) -> None:
     """Does a PDF attached on the materials page reach the lecture, with the API's notice shown, and an
     encrypted one get the API's reason?"""
     client, settings, factory = api
-    if not _has_route(client, "post", "/api/lectures/{lecture_id}/materials"):
-        pytest.skip("the materials routes are not in the API yet")
-    from tests.material_fixtures import make_encrypted_pdf, pdf_bytes
 
     seed_correctable_lecture(settings, factory)
     at = studio(studio_client(client), "materials")
@@ -273,9 +267,6 @@ def test_attach_a_material_from_the_page(api) -> None:
 def test_answer_a_question_from_the_inbox(api) -> None:
     """Does the inbox list members' unanswered questions, and an answer for everyone reach the API?"""
     client, settings, factory = api
-    if not _has_route(client, "get", "/api/questions/inbox"):
-        pytest.skip("the questions routes are not in the API yet")
-    from tests.question_fixtures import AUTHZ_QUESTION, seed_authz_questions
 
     seed_correctable_lecture(settings, factory)
     seed_authz_questions(factory)
@@ -294,9 +285,6 @@ def test_hide_a_question_from_the_inbox_and_restore_it(api) -> None:
     """Does «Ẩn câu hỏi» with a reason take the question out of the inbox and away from its cell, the hidden
     list show it with the reason, and «Khôi phục câu hỏi» bring it back?"""
     client, settings, factory = api
-    if not _has_route(client, "post", "/api/questions/{question_id}/hide"):
-        pytest.skip("the hide route is not in the API yet")
-    from tests.question_fixtures import AUTHZ_QUESTION, seed_authz_questions
 
     seed_correctable_lecture(settings, factory)
     seed_authz_questions(factory)

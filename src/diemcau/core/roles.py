@@ -6,6 +6,7 @@ they manage, an admin everything. Grants are scoped to an org unit path; ``None`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -22,6 +23,11 @@ class Role(StrEnum):
 
 
 STAFF_ROLES = frozenset({Role.TRAINER, Role.SECRETARY, Role.COMMITTEE, Role.ADMIN})
+
+
+def roles_held(granted: Iterable[Role]) -> tuple[Role, ...]:
+    """``member`` first (every member is one), then the other roles granted, sorted."""
+    return (Role.MEMBER, *sorted(set(granted) - {Role.MEMBER}))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from diemcau.core.credentials import (
     new_activation_code,
     normalise_activation_code,
 )
-from diemcau.core.roles import Grant, Role, Viewer
+from diemcau.core.roles import Role, roles_held
 
 
 class AccountError(Exception):
@@ -70,15 +70,9 @@ def find_member(session: Session, username: str) -> MemberRow | None:
 
 def account_of(member: MemberRow) -> Account:
     """The hub's view of a member: org units from the root down and the roles held."""
-    roles = (Role.MEMBER, *sorted({Role(g.role) for g in member.grants} - {Role.MEMBER}))
+    roles = roles_held(Role(g.role) for g in member.grants)
     org_codes = tuple(member.org_unit.path.strip("/").split("/"))
     return Account(member.card_number.lower(), member.full_name, org_codes, roles)
-
-
-def viewer_of(member: MemberRow) -> Viewer:
-    """The authorization view of a member: their unit and their grants with scope paths."""
-    grants = tuple(Grant(Role(g.role), g.org_unit.path if g.org_unit else None) for g in member.grants)
-    return Viewer(member.card_number.lower(), member.org_unit.path, grants)
 
 
 def _record_failure(member: MemberRow, now: dt.datetime, policy: LockoutPolicy) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from diemcau.adapters.db.accounts import normalise_username
 from diemcau.adapters.db.models import MemberRow, OrgUnitRow, RoleGrantRow
 from diemcau.core.orgtree import OrgUnit
-from diemcau.core.roles import Grant, Role
+from diemcau.core.roles import Grant, Role, Viewer, roles_held
 
 _members, _grants = MemberRow.__table__, RoleGrantRow.__table__
 _unit, _scope = OrgUnitRow.__table__.alias("unit"), OrgUnitRow.__table__.alias("scope")
@@ -54,8 +54,12 @@ class CallerFacts:
 
     @property
     def roles(self) -> tuple[Role, ...]:
-        """``member`` first, then the other roles held, sorted (as ``records.member_record``)."""
-        return (Role.MEMBER, *sorted({g.role for g in self.grants} - {Role.MEMBER}))
+        return roles_held(g.role for g in self.grants)
+
+    @property
+    def viewer(self) -> Viewer:
+        """The authorization view: the member's unit and their grants with scope paths."""
+        return Viewer(self.card, self.unit.path, self.grants)
 
 
 def load_caller_facts(session: Session, username: str) -> CallerFacts | None:

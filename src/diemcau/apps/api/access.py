@@ -52,10 +52,9 @@ def _load_viewer(ctx: ApiContext, username: str) -> Caller:
         raise Denied("not_in_roster")
     if not facts.active:
         raise Denied("inactive")
-    viewer = Viewer(facts.card, facts.unit.path, facts.grants)
     member = records.MemberRecord(facts.card, facts.full_name, facts.unit, facts.active, facts.activated,
                                   facts.locked_until, facts.roles, facts.activation_expires_at)  # fmt: skip
-    return Caller(viewer, member)
+    return Caller(facts.viewer, member)
 
 
 async def api_context(request: Request) -> ApiContext:

@@ -17,6 +17,7 @@ question is seen by its asker (marked hidden, without the reason) and the course
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
@@ -164,18 +165,27 @@ def _trainers_question(ctx: ApiContext, viewer: Viewer, question_id: int) -> tup
     return question, audience
 
 
-def _answer(ctx: ApiContext, caller: Caller, question_id: int, body: AnswerIn) -> QuestionOut:
+def _changed_by_trainer(
+    ctx: ApiContext, caller: Caller, question_id: int, change: Callable[[str], Question | None]
+) -> QuestionOut:
+    """Apply ``change`` (given the trainer's username) to a question of a course the caller trains, and answer
+    the changed question as they see it; the store's refusals become 422 (or their own status)."""
     viewer = caller.viewer
     question, audience = _trainers_question(ctx, viewer, question_id)
-    if body.scope not in (Scope.CELL, Scope.ALL):
-        raise HTTPException(422, t("questions.bad_scope"))
     try:
-        answered = store.answer(ctx.factory, question_id, text=body.text, scope=Scope(body.scope), by=viewer.username)
+        changed = change(viewer.username)
     except QuestionError as error:
         raise _refused(error) from None
-    if answered is None:  # deleted in between (the course went away)
+    if changed is None:  # deleted in between (the course went away)
         raise HTTPException(404, t("questions.not_found"))
-    return _outs(ctx, viewer, [answered], {question.course_id: audience})[0]
+    return _outs(ctx, viewer, [changed], {question.course_id: audience})[0]
+
+
+def _answer(ctx: ApiContext, caller: Caller, question_id: int, body: AnswerIn) -> QuestionOut:
+    if body.scope not in (Scope.CELL, Scope.ALL):
+        raise HTTPException(422, t("questions.bad_scope"))
+    return _changed_by_trainer(ctx, caller, question_id, lambda by: store.answer(
+        ctx.factory, question_id, text=body.text, scope=Scope(body.scope), by=by))  # fmt: skip
 
 
 @router.post("/api/questions/{question_id}/answer", response_model=QuestionOut,
@@ -188,15 +198,8 @@ async def answer_question(
 
 
 def _hide(ctx: ApiContext, caller: Caller, question_id: int, body: HideIn) -> QuestionOut:
-    viewer = caller.viewer
-    question, audience = _trainers_question(ctx, viewer, question_id)
-    try:
-        changed = store.hide(ctx.factory, question_id, hidden=body.hidden, reason=body.reason, by=viewer.username)
-    except QuestionError as error:
-        raise _refused(error) from None
-    if changed is None:  # deleted in between (the course went away)
-        raise HTTPException(404, t("questions.not_found"))
-    return _outs(ctx, viewer, [changed], {question.course_id: audience})[0]
+    return _changed_by_trainer(ctx, caller, question_id, lambda by: store.hide(
+        ctx.factory, question_id, hidden=body.hidden, reason=body.reason, by=by))  # fmt: skip
 
 
 @router.post("/api/questions/{question_id}/hide", response_model=QuestionOut,

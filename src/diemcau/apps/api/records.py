@@ -18,7 +18,7 @@ from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import CourseRow, MemberRow, OrgUnitRow
 from diemcau.core.course import Course
 from diemcau.core.orgtree import OrgUnit
-from diemcau.core.roles import Role, Viewer
+from diemcau.core.roles import Role, Viewer, roles_held
 
 
 class RecordError(Exception):
@@ -57,7 +57,7 @@ def _unit(row: OrgUnitRow) -> OrgUnit:
 
 def member_record(row: MemberRow) -> MemberRecord:
     """The API's view of a member row (grants and org unit loaded)."""
-    roles = (Role.MEMBER, *sorted({Role(g.role) for g in row.grants} - {Role.MEMBER}))
+    roles = roles_held(Role(g.role) for g in row.grants)
     return MemberRecord(
         row.card_number.lower(), row.full_name, _unit(row.org_unit), row.active, row.password_hash is not None,
         row.locked_until, roles, row.activation_expires_at,

@@ -20,7 +20,8 @@ from diemcau.adapters.db.group_commit import GroupWriter
 from diemcau.adapters.db.lecture_access import load_lecture_access
 from diemcau.adapters.db.models import MemberRow
 from diemcau.adapters.db.models_progress import ProgressEventRow
-from diemcau.adapters.db.progress import load_progress, record_events, record_events_in
+from diemcau.adapters.db.models_replays import ReplayBucketRow
+from diemcau.adapters.db.progress import EventsPost, load_progress, record_events, record_posts_in
 from diemcau.apps.api.caches import TtlCache, caches_for
 from diemcau.core.progress import EventKind, ProgressEvent
 from diemcau.settings import load_settings
@@ -43,6 +44,10 @@ class FakeClock:
 
 def _beat(event_id: str, start: float, seq: int) -> ProgressEvent:
     return ProgressEvent(event_id, EventKind.HEARTBEAT, start, start + 15.0, seq)
+
+
+def _post(member: str, *events: ProgressEvent, lecture: str = "lec") -> EventsPost:
+    return EventsPost(member, lecture, 600.0, events)
 
 
 def _body(*ids: str) -> dict:
@@ -175,6 +180,70 @@ def test_one_batch_stores_new_events_once(session_factory) -> None:  # type: ign
     assert again.resume_position == 45.0
 
 
+def _mixed_posts(lecture: str) -> list[EventsPost]:
+    """Posts as a busy batch brings them: the same member twice, an offline queue replayed (ids already seen,
+    in this post and the last), out-of-order seqs, a seek, overlaps that replay stretches, two lectures."""
+    seek = ProgressEvent("s1", EventKind.SEEK, 0, 300, 9)
+    ended = ProgressEvent("end", EventKind.ENDED, 585, 600, 4)
+    other = f"{lecture}-b"
+    return [
+        _post("m1", _beat("a", 0, 1), _beat("b", 15, 2), lecture=lecture),
+        _post("m2", _beat("a", 100, 1), lecture=lecture),
+        _post("m1", _beat("b", 15, 2), _beat("c", 10, 3), _beat("c", 10, 3), lecture=lecture),  # b known, c twice
+        _post("m1", _beat("a", 40, 1), lecture=other),  # same member and id, other lecture: new
+        _post("m2", _beat("z", 90, 0), seek, lecture=lecture),
+        _post("m2", _beat("y", 50, 5), ended, lecture=lecture),  # older seq than the seek: resume stays
+        _post("m3", _beat("a", 0, 1), lecture=lecture),
+        _post("m3", _beat("a", 0, 1), lecture=lecture),  # the whole post replayed
+        _post("m1", _beat("d", 0, 7), _beat("e", 5, 6), lecture=other),
+    ]
+
+
+def _stored(session: Session, lecture: str) -> tuple[list, int, list]:
+    lectures = (lecture, f"{lecture}-b")
+    summaries = session.execute(
+        text("SELECT member, substr(lecture_id, 2), intervals, watched_seconds, coverage_percent, resume_position,"
+             " last_seq FROM lecture_progress WHERE lecture_id IN (:a, :b) ORDER BY 1, 2"),
+        {"a": lectures[0], "b": lectures[1]},
+    ).all()  # fmt: skip
+    events = session.scalar(select(func.count()).where(ProgressEventRow.lecture_id.in_(lectures)))
+    replays = session.execute(
+        select(func.substr(ReplayBucketRow.lecture_id, 2), ReplayBucketRow.bucket, ReplayBucketRow.replayed_seconds)
+        .where(ReplayBucketRow.lecture_id.in_(lectures)).order_by(ReplayBucketRow.lecture_id, ReplayBucketRow.bucket)
+    ).all()  # fmt: skip
+    return [tuple(row) for row in summaries], events, [tuple(row) for row in replays]
+
+
+def test_a_batch_stores_and_answers_as_posts_one_by_one_would(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does recording a busy batch in one go (what the group writer does) give every post the answer, and leave
+    the summaries, events and replay counters, that recording the posts one after another gives, on both
+    backends? (Lecture ids ``Slec``/``Blec`` keep the two runs apart; ``substr`` drops the letter to compare.)"""
+    for lecture in ("Slec", "Blec"):  # an id stored before, in both runs
+        record_events(session_factory, "m1", lecture, 600.0, [_beat("a", 0, 1)])
+    one_by_one = [record_events(session_factory, p.member, p.lecture_id, p.duration, p.events)
+                  for p in _mixed_posts("Slec")]  # fmt: skip
+    with transaction(session_factory) as session:
+        batched = record_posts_in(session, _mixed_posts("Blec"))
+    assert batched == one_by_one
+    assert [p.resume_position for p in batched[4:6]] == [300.0, 300.0]  # the late, older event moves nothing
+    with session_factory() as session:
+        assert _stored(session, "Blec") == _stored(session, "Slec")
+        assert _stored(session, "Blec")[2]  # the batch did replay stretches
+
+
+def test_plain_work_and_batched_items_keep_their_order(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """In one shared commit, does plain work see the batched items queued before it, and not those after?"""
+    writer = GroupWriter(sqlite_factory)
+    gate = threading.Event()
+    writer.submit(lambda session: gate.wait(10))
+    first = writer.submit_item(record_posts_in, _post("o", _beat("a", 0, 1)))
+    seen = writer.submit(lambda s: s.scalar(select(func.count()).select_from(ProgressEventRow)))
+    after = writer.submit_item(record_posts_in, _post("o", _beat("b", 15, 2)))
+    gate.set()
+    assert first.result(timeout=60).watched_seconds == 15.0
+    assert (seen.result(timeout=60), after.result(timeout=60).watched_seconds) == (1, 30.0)
+
+
 def test_shared_commit_answers_each_request_with_its_own_progress(  # type: ignore[no-untyped-def]
     session_factory,
 ) -> None:
@@ -183,9 +252,8 @@ def test_shared_commit_answers_each_request_with_its_own_progress(  # type: igno
     writer = GroupWriter(session_factory, max_batch=64)
     gate = threading.Event()
     writer.submit(lambda session: gate.wait(10))  # holds the writer so the rest queue up and share commits
-    futures = {m: writer.submit(lambda s, m=m: record_events_in(s, f"m{m}", "lec", 600.0, [_beat(f"e{m}", 0, 1)]))
-               for m in range(20)}  # fmt: skip
-    twice = writer.submit(lambda s: record_events_in(s, "m3", "lec", 600.0, [_beat("e3b", 15, 2)]))
+    futures = {m: writer.submit_item(record_posts_in, _post(f"m{m}", _beat(f"e{m}", 0, 1))) for m in range(20)}
+    twice = writer.submit_item(record_posts_in, _post("m3", _beat("e3b", 15, 2)))
     gate.set()
     wait([*futures.values(), twice], timeout=60)
     assert all(f.result().watched_seconds == 15.0 for f in futures.values())
@@ -201,11 +269,10 @@ def test_a_failing_request_fails_alone(sqlite_factory) -> None:  # type: ignore[
     writer.submit(lambda session: gate.wait(10))
 
     def broken(session: Session) -> None:
-        record_events_in(session, "bad", "lec", 600.0, [_beat("b", 0, 1)])
+        record_posts_in(session, [_post("bad", _beat("b", 0, 1))])
         raise ValueError("refused")
 
-    good = [writer.submit(lambda s, m=m: record_events_in(s, f"g{m}", "lec", 600.0, [_beat("e", 0, 1)]))
-            for m in range(3)]  # fmt: skip
+    good = [writer.submit_item(record_posts_in, _post(f"g{m}", _beat("e", 0, 1))) for m in range(3)]
     bad = writer.submit(broken)
     gate.set()
     wait([*good, bad], timeout=60)
@@ -220,7 +287,7 @@ def test_a_cancelled_request_is_not_written(sqlite_factory) -> None:  # type: ig
     writer = GroupWriter(sqlite_factory)
     gate = threading.Event()
     held = writer.submit(lambda session: gate.wait(10))
-    gone = writer.submit(lambda s: record_events_in(s, "gone", "lec", 600.0, [_beat("e", 0, 1)]))
+    gone = writer.submit_item(record_posts_in, _post("gone", _beat("e", 0, 1)))
     assert gone.cancel()
     gate.set()
     held.result(timeout=60)
@@ -236,7 +303,7 @@ def test_the_writer_thread_stops_when_idle_and_starts_again(sqlite_factory) -> N
     assert first is not None
     first.join(timeout=30)
     assert not first.is_alive()
-    assert writer.submit(lambda s: record_events_in(s, "m", "lec", 600.0, [_beat("e", 0, 1)])).result(timeout=30)
+    assert writer.submit_item(record_posts_in, _post("m", _beat("e", 0, 1))).result(timeout=30)
 
 
 def test_group_commit_off_writes_per_request(tmp_path, sqlite_factory) -> None:  # type: ignore[no-untyped-def]

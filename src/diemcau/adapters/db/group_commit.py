@@ -7,6 +7,11 @@ request queued meanwhile (at most ``max_batch``), runs them in order in one tran
 then answers each caller — durability is that of a transaction per request (an answer means committed; a
 process killed before the commit answered nobody, and the clients send again).
 
+Work comes in two shapes: ``submit(work)``, a function of the session run as it is, and
+``submit_item(batch, item)``, where consecutive items for the same ``batch`` function are handed to it together
+(``batch(session, items)`` returns one result per item): the progress ingest reads and writes a whole batch
+of heartbeats in a fixed number of statements rather than a few per request.
+
 If the shared transaction fails, each of its requests is run again in a transaction of its own, so one bad
 request fails alone. The thread starts on the first write and stops after ``idle_seconds`` without any.
 """
@@ -25,7 +30,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db.engine import transaction
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - an item of a batch
 Work = Callable[[Session], Any]
+Batch = Callable[[Session, list[Any]], list[Any]]
+Queued = tuple[Batch, Any, Future]
+
+
+def _each(session: Session, works: list[Work]) -> list[Any]:
+    """The batch function of plain ``submit``: each unit of work in turn."""
+    return [work(session) for work in works]
 
 
 class GroupWriter:
@@ -33,22 +46,26 @@ class GroupWriter:
 
     def __init__(self, factory: sessionmaker[Session], max_batch: int = 256, idle_seconds: float = 30.0) -> None:
         self.factory, self.max_batch, self.idle_seconds = factory, max_batch, idle_seconds
-        self._queue: queue.SimpleQueue[tuple[Work, Future]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Queued] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.commits = 0  # transactions committed (shared or single), for benchmarks and tests
 
     def submit(self, work: Callable[[Session], T]) -> Future[T]:
         """Queue ``work(session)``; the future holds its result once committed, or its exception."""
+        return self.submit_item(_each, work)
+
+    def submit_item(self, batch: Callable[[Session, list[I]], list[T]], item: I) -> Future[T]:
+        """Queue ``item`` for ``batch(session, [..., item, ...])``; the future holds its result once committed."""
         future: Future[T] = Future()
-        self._queue.put((work, future))
+        self._queue.put((batch, item, future))
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="diemcau-group-commit", daemon=True)
                 self._thread.start()
         return future
 
-    def _next_batch(self) -> list[tuple[Work, Future]] | None:
+    def _next_batch(self) -> list[Queued] | None:
         try:
             batch = [self._queue.get(timeout=self.idle_seconds)]
         except queue.Empty:
@@ -66,24 +83,40 @@ class GroupWriter:
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
-            live = [(work, future) for work, future in batch if future.set_running_or_notify_cancel()]
+            live = [queued for queued in batch if queued[2].set_running_or_notify_cancel()]
             if live:
                 self._commit(live)
 
-    def _commit(self, batch: list[tuple[Work, Future]]) -> None:
+    def _commit(self, batch: list[Queued]) -> None:
         try:
             with transaction(self.factory) as session:
-                results = [work(session) for work, _ in batch]
+                results = [result for run in _runs(batch) for result in _run(session, run)]
         except BaseException as error:  # noqa: BLE001 - handed to the callers, never lost
             if len(batch) == 1:
-                batch[0][1].set_exception(error)
+                batch[0][2].set_exception(error)
             else:
-                for item in batch:
-                    self._commit([item])
+                for queued in batch:
+                    self._commit([queued])
             return
         self.commits += 1
-        for (_, future), result in zip(batch, results, strict=True):
+        for (_, _, future), result in zip(batch, results, strict=True):
             future.set_result(result)
+
+
+def _run(session: Session, run: list[Queued]) -> list[Any]:
+    """A run's results: its batch function called once with all its items."""
+    return run[0][0](session, [item for _, item, _ in run])
+
+
+def _runs(batch: list[Queued]) -> list[list[Queued]]:
+    """The batch cut into runs of consecutive items for the same batch function (the order is kept)."""
+    runs: list[list[Queued]] = []
+    for queued in batch:
+        if runs and runs[-1][0][0] is queued[0]:
+            runs[-1].append(queued)
+        else:
+            runs.append([queued])
+    return runs
 
 
 _WRITERS: weakref.WeakKeyDictionary[sessionmaker[Session], GroupWriter] = weakref.WeakKeyDictionary()

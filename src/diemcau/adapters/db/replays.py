@@ -21,23 +21,30 @@ from diemcau.adapters.db.models_replays import ReplayBucketRow
 from diemcau.core.progress import EventKind, ProgressEvent
 from diemcau.core.replays import replayed_spans, seconds_by_bucket
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_TABLE = ReplayBucketRow.__table__
 
 
-def add_replays(session: Session, lecture_id: str, seconds: Mapping[int, float]) -> None:
-    """Add replayed seconds to a lecture's stretches: one ``INSERT … ON CONFLICT DO UPDATE`` statement, sent
-    once with a row per stretch (Core and a fixed statement, so SQLAlchemy compiles it once per process)."""
+def _upsert(dialect_insert):  # type: ignore[no-untyped-def]
+    statement = dialect_insert(_TABLE)
+    return statement.on_conflict_do_update(
+        index_elements=[_TABLE.c.lecture_id, _TABLE.c.bucket],
+        set_={"replayed_seconds": _TABLE.c.replayed_seconds + statement.excluded.replayed_seconds},
+    )
+
+
+# Built once: building and cache-keying the statement per batch of heartbeats cost more than running it.
+_UPSERTS = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+
+
+def add_replays(session: Session, seconds: Mapping[tuple[str, int], float]) -> None:
+    """Add replayed seconds to lectures' stretches, keyed by (lecture id, stretch index): one
+    ``INSERT … ON CONFLICT DO UPDATE`` statement, sent once with a row per stretch (each key at most once, as
+    PostgreSQL requires of one statement)."""
     if not seconds:
         return
-    insert = _INSERTS[session.get_bind().dialect.name]
-    table = ReplayBucketRow.__table__
-    statement = insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.lecture_id, table.c.bucket],
-        set_={"replayed_seconds": table.c.replayed_seconds + statement.excluded.replayed_seconds},
-    )
-    rows = [{"lecture_id": lecture_id, "bucket": k, "replayed_seconds": v} for k, v in sorted(seconds.items())]
-    session.execute(statement, rows)
+    rows = [{"lecture_id": lecture_id, "bucket": k, "replayed_seconds": v}
+            for (lecture_id, k), v in sorted(seconds.items())]  # fmt: skip
+    session.execute(_UPSERTS[session.get_bind().dialect.name], rows)
 
 
 def load_replays(factory: sessionmaker[Session], lecture_id: str) -> dict[int, float]:
@@ -61,5 +68,5 @@ def rebuild_replays(factory: sessionmaker[Session], lecture_id: str, duration: f
             for k, v in seconds_by_bucket(replayed_spans(events, duration)).items():
                 total[k] += v
         session.execute(delete(ReplayBucketRow).where(ReplayBucketRow.lecture_id == lecture_id))
-        add_replays(session, lecture_id, {k: round(v, 3) for k, v in total.items()})
+        add_replays(session, {(lecture_id, k): round(v, 3) for k, v in total.items()})
         return dict(total)

@@ -5,8 +5,8 @@ to the lecture's duration, and events are idempotent by their client id, so an o
 
 This is the hottest route (every playing member, every heartbeat), so: the lecture's visibility facts are read
 from its one course and kept a few seconds per process (``apps.api.caches``), and the events of concurrent
-requests are written in one shared transaction (``adapters.db.group_commit``) — each answered after the
-commit that stored its events, so an acknowledged event survives the process being killed.
+requests are written in one shared transaction (``adapters.db.group_commit``), a batch in a few statements —
+each answered after the commit that stored its events, so an acknowledged event survives the process being killed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from diemcau.adapters.db.group_commit import writer_for
 from diemcau.adapters.db.lecture_access import LectureAccess, load_lecture_access
-from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, load_progress, record_events, record_events_in
+from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, EventsPost, load_progress, record_events, record_posts_in
 from diemcau.apps.api.access import Caller, api_context, current_caller
 from diemcau.apps.api.caches import caches_for
 from diemcau.apps.api.context import ApiContext
@@ -89,7 +89,8 @@ async def _record(
     if not perf.group_commit:
         return await run_in_threadpool(record_events, ctx.factory, member, lecture_id, duration, events)
     writer = writer_for(ctx.factory, perf.group_commit_max)
-    return await asyncio.wrap_future(writer.submit(lambda s: record_events_in(s, member, lecture_id, duration, events)))
+    post = EventsPost(member, lecture_id, duration, events)
+    return await asyncio.wrap_future(writer.submit_item(record_posts_in, post))
 
 
 async def ingest(ctx: ApiContext, caller: Caller, lecture_id: str, body: EventsIn) -> ProgressOut:

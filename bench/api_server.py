@@ -18,11 +18,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import uvicorn  # noqa: E402
+from tests.fakes import StaticTokenIdentity  # noqa: E402
 
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker  # noqa: E402
 from diemcau.apps.api.app import create_app  # noqa: E402
+from diemcau.apps.api.heap import freeze_startup_heap  # noqa: E402
 from diemcau.settings import load_settings  # noqa: E402
-from tests.fakes import StaticTokenIdentity  # noqa: E402
 
 
 def build_app():  # type: ignore[no-untyped-def]
@@ -34,7 +35,10 @@ def build_app():  # type: ignore[no-untyped-def]
     settings = load_settings({**environ, "DIEMCAU_HOME": home, "DIEMCAU_DATABASE__URL": url})
     factory = make_sessionmaker(make_engine(url))
     identity = StaticTokenIdentity(json.loads(Path(tokens).read_text(encoding="utf-8")))
-    return create_app(settings, identity, session_factory=factory, today=lambda: today)
+    app = create_app(settings, identity, session_factory=factory, today=lambda: today)
+    if os.environ.get("DIEMCAU_BENCH_GC_FREEZE", "1") == "1":  # as the service's own build_app does
+        freeze_startup_heap()
+    return app
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db import accounts
 from diemcau.adapters.db.accounts import find_member
-from diemcau.adapters.db.caller_lookup import load_caller_facts
+from diemcau.adapters.db.caller_lookup import load_caller_facts, load_callers_facts
 from diemcau.apps.api.records import member_record
 from diemcau.core.roles import Grant, Role
 from tests.seed import MEMBERS, seed_small_province
@@ -45,3 +45,16 @@ def test_an_unknown_card_is_none_and_case_does_not_matter(session_factory: sessi
         assert load_caller_facts(session, "Z9999") is None
         upper, lower = load_caller_facts(session, "A1002"), load_caller_facts(session, "a1002")
     assert upper == lower and upper is not None and upper.roles == (Role.MEMBER, Role.SECRETARY)
+
+
+def test_many_callers_in_one_read_are_each_as_read_alone(session_factory: sessionmaker[Session]) -> None:
+    """Does the batched read (the API's coalesced cache misses) give every member exactly what reading them one
+    at a time gives — grants in order, names as typed or upper-cased — and leave unknown names out?"""
+    seed_small_province(session_factory)
+    accounts.grant_role(session_factory, "A1002", Role.TRAINER, "xa-a")
+    cards = [card for _key, card, *_rest in MEMBERS]
+    with session_factory() as session:
+        alone = {card.lower(): load_caller_facts(session, card) for card in cards}
+        together = load_callers_facts(session, [*(c.upper() for c in cards), " z9999 ", cards[0].lower()])
+    assert together == alone and len(together) == len(cards)
+    assert together["a1002"].grants[-1].role == Role.TRAINER  # granted last, listed last

@@ -8,6 +8,7 @@ a bad request alone, and that the lookups use their indexes on both backends.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import wait
 
 import pytest
@@ -21,7 +22,7 @@ from diemcau.adapters.db.lecture_access import load_lecture_access
 from diemcau.adapters.db.models import MemberRow
 from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.models_replays import ReplayBucketRow
-from diemcau.adapters.db.progress import EventsPost, load_progress, record_events, record_posts_in
+from diemcau.adapters.db.progress import _READ_ROWS, EventsPost, load_progress, record_events, record_posts_in
 from diemcau.apps.api.caches import TtlCache, caches_for
 from diemcau.core.progress import EventKind, ProgressEvent
 from diemcau.settings import load_settings
@@ -67,6 +68,30 @@ def test_cache_entry_expires_after_its_seconds() -> None:
     clock.now += 0.2
     assert cache.get("a") is None
     assert cache.get_or_load("a", lambda: "second") == "second" and cache.get("a") == "second"
+
+
+def test_jitter_spreads_expiry_below_the_seconds_never_above() -> None:
+    """With jitter, does an entry drawn at the top of the spread expire early (a crowd's entries no longer all
+    expire at once) while one drawn at the bottom lives its full seconds (the revocation bound holds)?"""
+    clock, draws = FakeClock(), iter([1.0, 0.0])
+    cache: TtlCache[str] = TtlCache(10.0, 10, clock, jitter=0.2, rand=lambda: next(draws))
+    cache.put("early", "x")
+    cache.put("full", "y")
+    clock.now += 8.1
+    assert (cache.get("early"), cache.get("full")) == (None, "y")
+    clock.now += 2.0
+    assert cache.get("full") is None
+
+
+def test_api_caches_spread_a_crowds_expiry(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """Do the API's own caches draw lifetimes (a thousand members stored in the same instant expire over a
+    stretch of time, within the configured seconds)?"""
+    callers = caches_for(sqlite_factory, load_settings({}).perf).callers
+    for n in range(1000):
+        callers.put(f"m{n}", n)
+    expiries = [expiry for expiry, _value in callers._entries.values()]
+    assert max(expiries) - min(expiries) > 0.1 * callers.seconds
+    assert max(expiries) <= time.monotonic() + callers.seconds
 
 
 def test_cache_is_bounded_dropping_the_oldest() -> None:
@@ -262,6 +287,18 @@ def test_shared_commit_answers_each_request_with_its_own_progress(  # type: igno
     assert writer.commits < 22
 
 
+def test_writes_arriving_back_to_back_wait_to_share_a_commit(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """With ``gather_seconds``, is a write that follows the previous batch closely held for the next one, so two
+    writes a little apart share one commit (without it, each would commit alone)?"""
+    writer = GroupWriter(sqlite_factory, gather_seconds=1.0)
+    assert writer.submit_item(record_posts_in, _post("w", _beat("a", 0, 1))).result(timeout=30).watched_seconds == 15
+    second = writer.submit_item(record_posts_in, _post("w", _beat("b", 15, 2)))
+    time.sleep(0.05)
+    third = writer.submit_item(record_posts_in, _post("w", _beat("c", 30, 3)))
+    assert (second.result(timeout=30).watched_seconds, third.result(timeout=30).watched_seconds) == (30.0, 45.0)
+    assert writer.commits == 2
+
+
 def test_a_failing_request_fails_alone(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
     """When one request in a shared commit raises, is it alone answered with the error and the others stored?"""
     writer = GroupWriter(sqlite_factory)
@@ -337,3 +374,13 @@ def test_card_lookup_uses_the_lowercase_index(session_factory) -> None:  # type:
         assert find_member(session, "a1001") is not None and find_member(session, " A1001 ") is not None
         plan = _plan(session, select(MemberRow.id).where(func.lower(MemberRow.card_number) == "a1001"))
     assert "ix_members_card_number_lower" in plan and "SCAN members" not in plan and "Seq Scan" not in plan
+
+
+def test_a_batch_reads_its_summaries_through_the_primary_key(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does the batch's summary read search the (member, lecture) key rather than scan every member's progress,
+    on both backends?"""
+    statement = _READ_ROWS.params(members=["a1001", "a1002"], lectures=["lec"])
+    with session_factory() as session:
+        plan = _plan(session, statement)
+    assert ("sqlite_autoindex_lecture_progress_1" in plan or "lecture_progress_pkey" in plan), plan
+    assert "SCAN lecture_progress" not in plan and "Seq Scan" not in plan, plan

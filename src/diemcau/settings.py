@@ -176,6 +176,12 @@ class PerfSettings(_Section):
         "each request is answered only after that commit."
     )
     group_commit_max: int = Field(256, ge=1, le=10_000, description="Most requests one shared progress commit carries.")
+    gather_ms: float = Field(
+        4.0, ge=0, le=100, description="How long the API gathers concurrent work into one database round: while "
+        "progress posts arrive back to back the shared commit waits this long after the first for more (an isolated "
+        "post is never held), and cache misses wait this long for others to read with (a round per request costs a "
+        "few times the CPU under load). 0 = never wait."
+    )
     fast_progress: bool = Field(
         True,
         description="A player's progress post (POST …/api/lectures/{id}/progress) is served ahead of FastAPI's "

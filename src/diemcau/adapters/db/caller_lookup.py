@@ -4,16 +4,20 @@ Every API request resolves its caller. The API keeps each for 60 s, so a playing
 15 s) misses one request in four, and through the ORM a miss cost two queries and a graph of objects (~2–5 ms of
 CPU: the largest share of progress ingest once the caches were in place; docs/benchmarks.md). This reads the
 same facts with one statement over ``members ⋈ org_units ⟕ role_grants ⟕ org_units`` (one row per grant), served
-by the ``lower(card_number)`` index. ``tests/test_caller_lookup.py`` checks it against the ORM reading for every
-member of a seeded province, on SQLite and PostgreSQL.
+by the ``lower(card_number)`` index. ``load_callers_facts`` reads many callers in the same one statement (the API
+coalesces the cache misses of concurrent requests: a crowd that arrived together misses together).
+``tests/test_caller_lookup.py`` checks both against the ORM reading for every member of a seeded province, on
+SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from diemcau.adapters.db.accounts import normalise_username
@@ -34,7 +38,7 @@ _QUERY = (
         .outerjoin(_grants, _grants.c.member_id == _members.c.id)
         .outerjoin(_scope, _grants.c.org_unit_id == _scope.c.id)
     )
-    .where(func.lower(_members.c.card_number) == bindparam("username"))
+    .where(func.lower(_members.c.card_number).in_(bindparam("usernames", expanding=True)))
     .order_by(_grants.c.id)
 )  # fmt: skip
 
@@ -64,9 +68,21 @@ class CallerFacts:
 
 def load_caller_facts(session: Session, username: str) -> CallerFacts | None:
     """The member whose card number is ``username`` (case-insensitive), or ``None``."""
-    rows = session.execute(_QUERY, {"username": normalise_username(username)}).all()
-    if not rows:
-        return None
+    return load_callers_facts(session, [username]).get(normalise_username(username))
+
+
+def load_callers_facts(session: Session, usernames: Iterable[str]) -> dict[str, CallerFacts]:
+    """The members whose card numbers are among ``usernames`` (case-insensitive), keyed by normalised username
+    (``accounts.normalise_username``); names of no member are left out."""
+    wanted = sorted({normalise_username(name) for name in usernames})
+    rows_of: dict[str, list[Row]] = defaultdict(list)
+    for row in session.execute(_QUERY, {"usernames": wanted}):
+        rows_of[row[0].lower()].append(row)
+    return {card: _facts(rows) for card, rows in rows_of.items()}
+
+
+def _facts(rows: list[Row]) -> CallerFacts:
+    """One member's facts from their rows (one per grant, in grant order)."""
     card, name, active, activated, locked_until, expires, code, unit_name, kind, path = rows[0][:10]
     grants = tuple(Grant(Role(row[10]), row[11]) for row in rows if row[10] is not None)
     unit = OrgUnit(code, unit_name, kind, path)

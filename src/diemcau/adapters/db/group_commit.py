@@ -12,6 +12,12 @@ Work comes in two shapes: ``submit(work)``, a function of the session run as it 
 (``batch(session, items)`` returns one result per item): the progress ingest reads and writes a whole batch
 of heartbeats in a fixed number of statements rather than a few per request.
 
+Requests that arrive one at a time would each find the writer idle and commit alone — at a thousand heartbeats a
+second, a thousand commits. So when writes arrive back to back (the previous batch was taken less than two
+``gather_seconds`` ago), the writer waits up to ``gather_seconds`` after the first for more, as PostgreSQL's
+``commit_delay`` does: a few milliseconds on each answer under load, against a commit per request; an isolated
+write is never held.
+
 If the shared transaction fails, each of its requests is run again in a transaction of its own, so one bad
 request fails alone. The thread starts on the first write and stops after ``idle_seconds`` without any.
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -44,8 +51,11 @@ def _each(session: Session, works: list[Work]) -> list[Any]:
 class GroupWriter:
     """One writer thread for a database; ``submit`` a unit of work, get a future resolved after its commit."""
 
-    def __init__(self, factory: sessionmaker[Session], max_batch: int = 256, idle_seconds: float = 30.0) -> None:
+    def __init__(self, factory: sessionmaker[Session], max_batch: int = 256, idle_seconds: float = 30.0,
+                 gather_seconds: float = 0.0) -> None:  # fmt: skip
         self.factory, self.max_batch, self.idle_seconds = factory, max_batch, idle_seconds
+        self.gather_seconds = gather_seconds
+        self._last_taken = float("-inf")
         self._queue: queue.SimpleQueue[Queued] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -74,11 +84,16 @@ class GroupWriter:
                     self._thread = None
                     return None
             return []
+        now = time.monotonic()
+        busy = now - self._last_taken < 2 * self.gather_seconds
+        deadline = now + self.gather_seconds if busy else now
         while len(batch) < self.max_batch:
+            remaining = deadline - time.monotonic()
             try:
-                batch.append(self._queue.get_nowait())
+                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
             except queue.Empty:
                 break
+        self._last_taken = now
         return batch
 
     def _run(self) -> None:
@@ -123,10 +138,10 @@ _WRITERS: weakref.WeakKeyDictionary[sessionmaker[Session], GroupWriter] = weakre
 _CREATE = threading.Lock()
 
 
-def writer_for(factory: sessionmaker[Session], max_batch: int = 256) -> GroupWriter:
-    """The group writer of this database in this process (created on first use)."""
+def writer_for(factory: sessionmaker[Session], max_batch: int = 256, gather_seconds: float = 0.0) -> GroupWriter:
+    """The group writer of this database in this process (created on first use, with these settings)."""
     with _CREATE:
         found = _WRITERS.get(factory)
         if found is None:
-            found = _WRITERS[factory] = GroupWriter(factory, max_batch)
+            found = _WRITERS[factory] = GroupWriter(factory, max_batch, gather_seconds=gather_seconds)
         return found

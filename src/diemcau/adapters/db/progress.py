@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,13 +23,15 @@ _FIELDS = ("intervals", "watched_seconds", "coverage_percent", "resume_position"
 # Statements built once, run with parameters: building and cache-keying them per heartbeat cost more CPU than
 # running them.
 _KEY = (_PROGRESS.c.member == bindparam("m")) & (_PROGRESS.c.lecture_id == bindparam("l"))
-_KEYS = tuple_(_PROGRESS.c.member, _PROGRESS.c.lecture_id)
+# The batch's members × its lectures, a superset of its keys that the primary key serves on both backends (SQLite
+# scans the whole table for a row-value ``(member, lecture_id) IN (VALUES …)``); the caller keeps its own keys.
 _READ_ROWS = (
     select(_PROGRESS.c.member, _PROGRESS.c.lecture_id, *(_PROGRESS.c[f] for f in _FIELDS))
-    .where(_KEYS.in_(bindparam("keys", expanding=True)))
+    .where(_PROGRESS.c.member.in_(bindparam("members", expanding=True)),
+           _PROGRESS.c.lecture_id.in_(bindparam("lectures", expanding=True)))
     .order_by(_PROGRESS.c.member, _PROGRESS.c.lecture_id)  # rows locked in one order by every writer
     .with_for_update()
-)
+)  # fmt: skip
 _UPDATE_ROW = update(_PROGRESS).where(_KEY).values({f: bindparam(f"new_{f}") for f in _FIELDS})
 _INSERT_ROW = insert(_PROGRESS)
 _INSERT_EVENTS = {
@@ -138,8 +140,10 @@ def record_posts_in(session: Session, posts: Sequence[EventsPost]) -> list[Progr
     statements whatever the batch's size: read the summaries, insert the events, insert the new summaries,
     update the changed ones, add the replays. Core statements, not the ORM unit of work: this runs for every
     heartbeat of every playing member."""
-    keys = list(dict.fromkeys(post.key for post in posts))
-    summaries = {(row.member, row.lecture_id): _summary_of(row) for row in session.execute(_READ_ROWS, {"keys": keys})}
+    keys = {post.key for post in posts}
+    wanted = {"members": sorted({m for m, _ in keys}), "lectures": sorted({lecture for _, lecture in keys})}
+    summaries = {key: _summary_of(row) for row in session.execute(_READ_ROWS, wanted)
+                 if (key := (row.member, row.lecture_id)) in keys}  # fmt: skip
     replays: dict[tuple[str, int], float] = {}
     results = []
     for post, fresh in zip(posts, _insert_new(session, posts), strict=True):

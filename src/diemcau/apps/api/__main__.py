@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker
 from diemcau.apps.api.app import create_app
 from diemcau.apps.api.context import DEFAULT_PREFIX
+from diemcau.apps.api.heap import freeze_startup_heap
 from diemcau.apps.api.identity import HubIdentity
 from diemcau.settings import load_settings
 
@@ -30,15 +31,18 @@ def bind_address(service_url: str | None, default_port: int) -> tuple[str, int]:
 
 
 def build_app() -> FastAPI:
-    """The service's app from the settings and the hub's environment (also each worker process's factory)."""
+    """The service's app from the settings and the hub's environment (also each worker process's factory), with
+    the start-up heap frozen out of the garbage collector's full passes (``heap``)."""
     settings = load_settings()
-    return create_app(
+    app = create_app(
         settings,
         HubIdentity(),
         session_factory=make_sessionmaker(make_engine(settings.database_url)),
         prefix=os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX),
         hub_base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/"),
     )
+    freeze_startup_heap()
+    return app
 
 
 def main() -> None:

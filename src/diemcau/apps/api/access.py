@@ -7,16 +7,21 @@ of the roster gets a 403.
 
 from __future__ import annotations
 
+import functools
+import threading
+import weakref
 from dataclasses import dataclass
 
 from fastapi import Depends, FastAPI
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from diemcau.adapters.db.caller_lookup import load_caller_facts
+from diemcau.adapters.db.accounts import normalise_username
+from diemcau.adapters.db.caller_lookup import CallerFacts, load_callers_facts
 from diemcau.apps.api import records
 from diemcau.apps.api.caches import caches_for
+from diemcau.apps.api.coalesced_loads import CoalescedLoader
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.identity import wants_login_redirect
 from diemcau.apps.api.links import logout_href
@@ -45,9 +50,8 @@ class Caller:
     member: records.MemberRecord
 
 
-def _load_viewer(ctx: ApiContext, username: str) -> Caller:
-    with ctx.factory() as session:
-        facts = load_caller_facts(session, username)
+def _caller_of(facts: CallerFacts | None) -> Caller:
+    """The caller these facts describe, or the refusal of a member not (or no longer) on the roster."""
     if facts is None:
         raise Denied("not_in_roster")
     if not facts.active:
@@ -55,6 +59,32 @@ def _load_viewer(ctx: ApiContext, username: str) -> Caller:
     member = records.MemberRecord(facts.card, facts.full_name, facts.unit, facts.active, facts.activated,
                                   facts.locked_until, facts.roles, facts.activation_expires_at)  # fmt: skip
     return Caller(facts.viewer, member)
+
+
+def _load_callers(factory: sessionmaker[Session], usernames: list[str]) -> dict[str, Caller | Denied]:
+    """Each hub username's caller, or its refusal, read in one query (``CoalescedLoader``'s ``load_many``)."""
+    with factory() as session:
+        facts = load_callers_facts(session, usernames)
+    found: dict[str, Caller | Denied] = {}
+    for name in usernames:
+        try:
+            found[name] = _caller_of(facts.get(normalise_username(name)))
+        except Denied as refusal:
+            found[name] = refusal
+    return found
+
+
+_LOADERS: weakref.WeakKeyDictionary[sessionmaker[Session], CoalescedLoader[str, Caller]] = weakref.WeakKeyDictionary()
+_LOADERS_LOCK = threading.Lock()
+
+
+def _caller_loader(factory: sessionmaker[Session], gather_seconds: float = 0.0) -> CoalescedLoader[str, Caller]:
+    """The loader of this database's callers in this process (created on first use, with ``gather_seconds``)."""
+    with _LOADERS_LOCK:
+        found = _LOADERS.get(factory)
+        if found is None:
+            found = _LOADERS[factory] = CoalescedLoader(functools.partial(_load_callers, factory), gather_seconds)
+        return found
 
 
 async def api_context(request: Request) -> ApiContext:
@@ -74,7 +104,9 @@ async def current_caller(request: Request, ctx: ApiContext = Depends(api_context
     found = callers.get(username)
     if found is not None:
         return found
-    return callers.put(username, await run_in_threadpool(_load_viewer, ctx, username))
+    # Misses of concurrent requests are read together (a crowd that arrived together misses together).
+    loader = _caller_loader(ctx.factory, ctx.settings.perf.gather_ms / 1000)
+    return callers.put(username, await loader.load(username))
 
 
 def _is_page(request: Request) -> bool:

@@ -11,6 +11,8 @@ each process keeps them for a few seconds:
 * **lecture** facts by lecture id, ``lecture_seconds`` (default 60 s): a lecture withdrawn, or a course's
   audience changed, takes effect within that many seconds.
 
+Each entry lives a random 80–100 % of its seconds (``JITTER``): members who started a lecture together would
+otherwise all miss in the same instant every minute; spread, their misses cost no more but queue behind nothing.
 Refusals are never cached (an unknown or inactive member, a lecture not found), so a member added to the
 roster gets in at once. ``0`` seconds turns a cache off (the benchmark's baseline). Caches are per database
 (keyed by the session factory), so two apps in one process never share entries.
@@ -18,6 +20,7 @@ roster gets in at once. ``0`` seconds turns a cache off (the benchmark's baselin
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import weakref
@@ -31,16 +34,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.settings import PerfSettings
 
 V = TypeVar("V")
+JITTER = 0.2  # the API's caches: an entry lives between 80 % and 100 % of its seconds
 
 
 class TtlCache(Generic[V]):
-    """At most ``max_entries`` values, each kept ``seconds``; the least recently stored goes first when full.
+    """At most ``max_entries`` values, each kept ``seconds`` (less a random share of up to ``jitter`` of it);
+    the least recently stored goes first when full.
 
-    Thread-safe: the API resolves callers in its thread pool. ``clock`` is injectable for tests.
+    Thread-safe: the API resolves callers in its thread pool. ``clock`` and ``rand`` are injectable for tests.
     """
 
-    def __init__(self, seconds: float, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, seconds: float, max_entries: int, clock: Callable[[], float] = time.monotonic,
+                 jitter: float = 0.0, rand: Callable[[], float] = random.random) -> None:  # fmt: skip
         self.seconds, self.max_entries, self._clock = seconds, max_entries, clock
+        self.jitter, self._rand = jitter, rand
         self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -66,7 +73,8 @@ class TtlCache(Generic[V]):
         if self.enabled:
             with self._lock:
                 self._entries.pop(key, None)
-                self._entries[key] = (self._clock() + self.seconds, value)
+                lifetime = self.seconds * (1.0 - self.jitter * self._rand()) if self.jitter else self.seconds
+                self._entries[key] = (self._clock() + lifetime, value)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
         return value
@@ -104,8 +112,8 @@ def caches_for(factory: sessionmaker[Session], settings: PerfSettings) -> ApiCac
             found = _BY_FACTORY.get(factory)
             if found is None:
                 found = ApiCaches(
-                    TtlCache(settings.caller_seconds, settings.max_entries),
-                    TtlCache(settings.lecture_seconds, settings.max_entries),
+                    TtlCache(settings.caller_seconds, settings.max_entries, jitter=JITTER),
+                    TtlCache(settings.lecture_seconds, settings.max_entries, jitter=JITTER),
                 )
                 _BY_FACTORY[factory] = found
     return found

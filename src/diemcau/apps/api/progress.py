@@ -88,7 +88,7 @@ async def _record(
     perf = ctx.settings.perf
     if not perf.group_commit:
         return await run_in_threadpool(record_events, ctx.factory, member, lecture_id, duration, events)
-    writer = writer_for(ctx.factory, perf.group_commit_max)
+    writer = writer_for(ctx.factory, perf.group_commit_max, perf.gather_ms / 1000)
     post = EventsPost(member, lecture_id, duration, events)
     return await asyncio.wrap_future(writer.submit_item(record_posts_in, post))
 

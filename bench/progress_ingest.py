@@ -168,6 +168,12 @@ def report(label: str, results: list, wall: float, kill_at: float | None) -> dic
           f"   steady p99 {percentile(steady, 99) * 1000:6.1f} ms   max {max(latencies) * 1000:6.0f} ms")
     print(f"  second half of the run (caches as warm as they get): p50 {statistics.median(second_half) * 1000:6.1f} ms"
           f"   p99 {percentile(second_half, 99) * 1000:6.1f} ms")
+    by_second: dict[int, float] = {}
+    for sent_at, latency, *_ in results:
+        by_second[int(sent_at)] = max(by_second.get(int(sent_at), 0.0), latency)
+    worst = sorted(by_second.items(), key=lambda item: -item[1])[:3]
+    print("  slowest seconds of the run (pauses: garbage collection, cache expiry, a crash): "
+          + ", ".join(f"{second} s: {latency * 1000:.0f} ms" for second, latency in worst))  # fmt: skip
     if kill_at is not None:
         before = [r for r in results if r[0] + r[2] < kill_at]  # acknowledged before the kill
         print(f"  acknowledged before the crash: {len(before) / kill_at:,.0f} events/s; events that met the outage or"

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from diemcau.adapters.db import caller_lookup
 from diemcau.adapters.db.accounts import find_member
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.group_commit import GroupWriter
@@ -374,6 +375,9 @@ def test_card_lookup_uses_the_lowercase_index(session_factory) -> None:  # type:
         assert find_member(session, "a1001") is not None and find_member(session, " A1001 ") is not None
         plan = _plan(session, select(MemberRow.id).where(func.lower(MemberRow.card_number) == "a1001"))
     assert "ix_members_card_number_lower" in plan and "SCAN members" not in plan and "Seq Scan" not in plan
+    with session_factory() as session:  # the caller lookup, many cards at once (coalesced cache misses)
+        plan = _plan(session, caller_lookup._QUERY.params(usernames=["a1001", "a1002"]))
+    assert "ix_members_card_number_lower" in plan and "SCAN members" not in plan and "Seq Scan" not in plan, plan
 
 
 def test_a_batch_reads_its_summaries_through_the_primary_key(session_factory) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from diemcau.adapters.db.accounts import normalise_username
@@ -38,7 +38,7 @@ _QUERY = (
         .outerjoin(_grants, _grants.c.member_id == _members.c.id)
         .outerjoin(_scope, _grants.c.org_unit_id == _scope.c.id)
     )
-    .where(func.lower(_members.c.card_number).in_(bindparam("usernames", expanding=True)))
+    .where(func.lower(_members.c.card_number).in_(bindparam("usernames", expanding=True, type_=String)))
     .order_by(_grants.c.id)
 )  # fmt: skip
 

@@ -61,8 +61,14 @@ def _caller_of(facts: CallerFacts | None) -> Caller:
     return Caller(facts.viewer, member)
 
 
-def _load_callers(factory: sessionmaker[Session], usernames: list[str]) -> dict[str, Caller | Denied]:
-    """Each hub username's caller, or its refusal, read in one query (``CoalescedLoader``'s ``load_many``)."""
+def _load_callers(
+    factory_ref: weakref.ref[sessionmaker[Session]], usernames: list[str]
+) -> dict[str, Caller | Denied]:
+    """Each hub username's caller, or its refusal, read in one query (``CoalescedLoader``'s ``load_many``).
+    The factory by weak reference: the loader is the value of a weak mapping keyed by it."""
+    factory = factory_ref()
+    if factory is None:  # the app and its database are gone; nothing is waiting for an answer that matters
+        raise LookupError("the API's database was closed")
     with factory() as session:
         facts = load_callers_facts(session, usernames)
     found: dict[str, Caller | Denied] = {}
@@ -83,7 +89,8 @@ def _caller_loader(factory: sessionmaker[Session], gather_seconds: float = 0.0) 
     with _LOADERS_LOCK:
         found = _LOADERS.get(factory)
         if found is None:
-            found = _LOADERS[factory] = CoalescedLoader(functools.partial(_load_callers, factory), gather_seconds)
+            load = functools.partial(_load_callers, weakref.ref(factory))
+            found = _LOADERS[factory] = CoalescedLoader(load, gather_seconds)
         return found
 
 

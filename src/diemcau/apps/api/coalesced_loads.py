@@ -45,6 +45,7 @@ class CoalescedLoader(Generic[K, V]):
         self._load_many, self.gather_seconds = load_many, gather_seconds
         self._open: _Round[K, V] | None = None
         self._lock = threading.Lock()  # apps in tests may run event loops in several threads
+        self._running: set[asyncio.Task] = set()  # the loop keeps tasks only weakly: hold each round until done
         self.rounds = 0  # calls of ``load_many``, for tests and benchmarks
 
     async def load(self, key: K) -> V:
@@ -68,7 +69,9 @@ class CoalescedLoader(Generic[K, V]):
         with self._lock:
             if self._open is closing:
                 self._open = None
-        closing.loop.create_task(self._finish(closing))
+        task = closing.loop.create_task(self._finish(closing))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     async def _finish(self, closing: _Round[K, V]) -> None:
         keys = list(closing.waiting)

@@ -1,6 +1,6 @@
 """The API process's heap after start-up, kept out of the garbage collector's full passes.
 
-Importing FastAPI, SQLAlchemy, pydantic and the app leaves about a million long-lived objects. CPython's full
+Importing FastAPI, SQLAlchemy, pydantic and the app leaves ~440,000 long-lived tracked objects. CPython's full
 (generation 2) collection walks all of them: 230–270 ms each on this machine, during which the event loop answers
 nobody — the whole-run p99 of the progress ingest bench was those pauses (docs/benchmarks.md). ``gc.freeze``
 moves everything alive at the end of start-up into a permanent generation that collections skip; what the

@@ -78,3 +78,26 @@ def test_official_report_lists_who_is_not_done(sqlite_factory) -> None:  # type:
     assert "a1001" not in cards and cards  # the one who finished is not listed, others are
     with pytest.raises(ReportError):
         official_report(sqlite_factory, "khong-co", "nq-cb-a1", "pdf", TODAY)
+
+
+def test_members_own_course_status_is_the_dashboards(settings, session_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does a member who watched the lecture see 'completed' on their own course list, as the dashboard says,
+    while a cell-mate who watched nothing still sees 'not started'?"""
+    from tests.apiclient import PREFIX, auth, seeded_client
+    from tests.seed import TODAY as SEED_TODAY
+
+    client, seeded = seeded_client(settings, session_factory)
+    seed_lecture(session_factory)
+    record_events(session_factory, "a1001", LECTURE_ID, 600, [ProgressEvent("e1", EventKind.HEARTBEAT, 0, 590, 1)])
+    dashboard = course_completion(session_factory, "nq-cb-a1", [seeded["paths"]["cb-a1"]], SEED_TODAY)
+    assert {m.card_number: str(m.status) for m in dashboard.members}["a1001"] == "completed"
+
+    def own_status(role: str) -> str:
+        courses = client.get(f"{PREFIX}/api/courses", headers=auth(role)).json()
+        return next(c["status"] for c in courses if c["id"] == "nq-cb-a1")
+
+    assert own_status("member") == "completed"
+    assert own_status("secretary") == "not_started"
+    portal = client.get(f"{PREFIX}/", headers=auth("member")).text
+    entry = portal.split("Chuyên đề chi bộ A1", 1)[1].split("</li>", 1)[0]
+    assert "Hoàn thành" in entry and "Chưa bắt đầu" not in entry

@@ -59,13 +59,17 @@ class _Enrolled:
     unit: OrgUnit
 
 
-def _enrolment(course: CourseRow, scopes: list[str]) -> list[ColumnElement[bool]] | None:
-    """The WHERE clauses selecting the course's active members within ``scopes`` (``None``: nobody)."""
+def _enrolment(course: CourseRow, scopes: list[str], member: str | None) -> list[ColumnElement[bool]] | None:
+    """The WHERE clauses selecting the course's active members within ``scopes`` (``None``: nobody), or only
+    ``member`` (a lowercase card number) among them."""
     audience = [OrgUnitRow.path.startswith(u.path, autoescape=True) for u in course.audience]
     within = [OrgUnitRow.path.startswith(p, autoescape=True) for p in scopes]
     if not audience or not within:
         return None
-    return [MemberRow.active.is_(True), or_(*audience), or_(*within)]
+    where = [MemberRow.active.is_(True), or_(*audience), or_(*within)]
+    if member is not None:
+        where.append(func.lower(MemberRow.card_number) == member)  # served by ix_members_card_number_lower
+    return where
 
 
 def _enrolled(session: Session, where: list[ColumnElement[bool]]) -> list[_Enrolled]:
@@ -153,16 +157,18 @@ def _best_grade(grades: list[str]) -> str | None:
 
 
 def course_completion(
-    factory: sessionmaker[Session], course_id: str, scopes: list[str], today: dt.date
+    factory: sessionmaker[Session], course_id: str, scopes: list[str], today: dt.date, member: str | None = None
 ) -> CourseCompletion | None:
-    """Completion of every active enrolled member within ``scopes`` (org paths); ``None`` for no such course."""
+    """Completion of every active enrolled member within ``scopes`` (org paths), or only of ``member`` (a card
+    number) when given; ``None`` for no such course."""
+    member = None if member is None else member.lower()
     with factory() as session:
         course = session.get(CourseRow, course_id, options=[selectinload(CourseRow.audience)])
         if course is None:
             return None
         rule = CompletionRule(**course.completion_rule) if course.completion_rule else CompletionRule()
         lectures = [lecture.id for lecture in course.lectures if lecture.status == READY]
-        where = _enrolment(course, scopes)
+        where = _enrolment(course, scopes, member)
         members = [] if where is None else _enrolled(session, where)
         found = where is not None and bool(lectures)
         coverage = _coverage(session, where, lectures) if found else {}
@@ -185,3 +191,13 @@ def course_completion(
                                         dict(records.coverage), records.screened, dict(standing.scores),
                                         standing.essay))  # fmt: skip
     return CourseCompletion(course_id, title, deadline, tuple(lectures), quizzes, tuple(results))
+
+
+def member_status(
+    factory: sessionmaker[Session], course_id: str, card: str, org_path: str, today: dt.date
+) -> CourseStatus | None:
+    """One member's own status in a course, by the same derivation as the dashboards (``None``: not enrolled)."""
+    found = course_completion(factory, course_id, [org_path], today, member=card)
+    if found is None or not found.members:
+        return None
+    return found.members[0].status

@@ -1,7 +1,8 @@
 """Course routes: the courses a viewer may see, with their own deadline and status; trainers create them.
 
-Enrollments are derived from each course's audience (``core.course.is_enrolled``), never stored. Until
-progress is recorded, every enrolled member's status derives from "not started".
+Enrollments are derived from each course's audience (``core.course.is_enrolled``), never stored. An enrolled
+viewer's own status comes from the same derivation as the dashboards (``adapters.db.completion``): progress,
+screenings, quiz and essay against the course's rule and deadline.
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.schemas import CourseIn, CourseOut
-from diemcau.core.course import Course, days_left, derive_status, is_enrolled
+from diemcau.adapters.db.completion import member_status
+from diemcau.core.course import Course, days_left, is_enrolled
 from diemcau.core.roles import Viewer, can_manage_content, can_see_course
 from diemcau.i18n import t
 
 router = APIRouter(tags=["courses"])
 
 
-def course_view(record: records.CourseRecord, viewer: Viewer, today: dt.date) -> CourseOut:
-    """A course as ``viewer`` sees it on ``today``: with their status when they are enrolled."""
+def course_view(ctx: ApiContext, record: records.CourseRecord, viewer: Viewer, today: dt.date) -> CourseOut:
+    """A course as ``viewer`` sees it on ``today``: with their own status when they are enrolled."""
     course = record.course
     enrolled = viewer.org_path is not None and is_enrolled(viewer.org_path, list(record.audience_paths))
-    status = derive_status(today, course.deadline, started=False, completed=False) if enrolled else None
+    status = member_status(ctx.factory, course.id, viewer.username, viewer.org_path, today) if enrolled else None
     return CourseOut(
         id=course.id, title=course.title, resolutions=list(course.resolutions), audience=list(course.audience),
         deadline=course.deadline, days_left=days_left(today, course.deadline), enrolled=enrolled,
@@ -37,7 +39,7 @@ def visible_courses(ctx: ApiContext, viewer: Viewer) -> list[CourseOut]:
     """The courses ``viewer`` may see, soonest deadline first."""
     today = ctx.today()
     return [
-        course_view(record, viewer, today)
+        course_view(ctx, record, viewer, today)
         for record in records.load_courses(ctx.factory)
         if can_see_course(viewer, list(record.audience_paths))
     ]
@@ -57,7 +59,7 @@ def read_course(
     record = records.load_course(ctx.factory, course_id)
     if record is None or not can_see_course(caller.viewer, list(record.audience_paths)):
         raise HTTPException(404, t("api.course_not_found"))
-    return course_view(record, caller.viewer, ctx.today())
+    return course_view(ctx, record, caller.viewer, ctx.today())
 
 
 @router.post("/api/courses", response_model=CourseOut, status_code=201, responses={403: {}, 409: {}, 422: {}})
@@ -72,4 +74,4 @@ def create_course(
         record = records.create_course(ctx.factory, course)
     except records.RecordError as exc:
         raise HTTPException(409 if exc.code == "course_exists" else 422, t(f"api.{exc.code}")) from None
-    return course_view(record, caller.viewer, ctx.today())
+    return course_view(ctx, record, caller.viewer, ctx.today())

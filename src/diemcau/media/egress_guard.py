@@ -38,20 +38,27 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-
 log = logging.getLogger(__name__)
 
 
-class Resolver(Protocol):
-    """Turns a host name into the addresses to connect to (the system's DNS; a fake in tests)."""
+class Network(Protocol):
+    """Names to addresses, addresses to connections: the system's DNS and sockets, or a fake in tests."""
 
     def resolve(self, host: str, port: int) -> list[IPAddress]:
         """The addresses of ``host``; raises ``OSError`` when it has none."""
         ...
 
+    def connect(self, address: IPAddress, port: int, timeout: float) -> socket.socket:
+        """A connection to exactly ``address``; raises ``OSError`` when it cannot be made."""
+        ...
 
-class SystemResolver:
-    """The system resolver (``getaddrinfo``)."""
+
+class SystemNetwork:
+    """The system resolver (``getaddrinfo``) and plain TCP connections."""
 
     def resolve(self, host: str, port: int) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
+
+    def connect(self, address: IPAddress, port: int, timeout: float) -> socket.socket:
+        return socket.create_connection((str(address), port), timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ def close_proxy_exemptions() -> None:
     ffmpeg connects directly to any host ``no_proxy`` names (often ``localhost,127.0.0.1``): that would be a
     way around the guard. The worker's fetches have no business with exemptions, so there are none.
     """
-    for name in ("no_proxy", "NO_PROXY"):
+    for name in ("no_proxy", "NO_PROXY"):  # noqa: SIM112 - ffmpeg reads the lower-case one
         if os.environ.pop(name, None) is not None:
             log.warning("ignoring %s in the worker: every media fetch goes through the egress guard", name)
 
@@ -87,9 +94,9 @@ class EgressGuard:
     ``proxy_url`` is what the clients are given; ``refusals`` what was not connected, and why.
     """
 
-    def __init__(self, policy: EgressPolicy, resolver: Resolver | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, policy: EgressPolicy, network: Network | None = None, timeout: float = 30.0) -> None:
         self.policy = policy
-        self.resolver: Resolver = resolver or SystemResolver()
+        self.network: Network = network or SystemNetwork()
         self.timeout = timeout
         self._refusals: list[Refusal] = []
         self._lock = threading.Lock()
@@ -125,7 +132,7 @@ class EgressGuard:
         server.server_bind()
         server.server_activate()
         self._server = server
-        threading.Thread(target=server.serve_forever, name="egress-guard", daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), name="egress-guard", daemon=True).start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
@@ -143,7 +150,7 @@ class EgressGuard:
             addresses = [ipaddress.ip_address(host)]
         except ValueError:
             try:
-                addresses = self.resolver.resolve(host, port)
+                addresses = self.network.resolve(host, port)
             except (OSError, UnicodeError):
                 raise self._refuse(host, port, "unresolvable", 502) from None
         if not self.policy.permits_all(addresses):
@@ -151,7 +158,7 @@ class EgressGuard:
             raise self._refuse(host, port, "forbidden", 403)
         for address in addresses:
             try:
-                return socket.create_connection((str(address), port), timeout=self.timeout)
+                return self.network.connect(address, port, self.timeout)
             except OSError:
                 continue
         raise self._refuse(host, port, "unreachable", 502)

@@ -24,7 +24,7 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import DownloadError, UnsupportedError, determine_protocol
 
 from diemcau.core.egress import EgressPolicy
-from diemcau.media.egress_guard import EgressGuard, Resolver
+from diemcau.media.egress_guard import EgressGuard, Network
 from diemcau.media.errors import MediaError
 from diemcau.media.ffmpeg import Progress, no_progress
 from diemcau.media.types import FetchedSource, Limits
@@ -154,11 +154,11 @@ def _ydl_options(work_dir: Path, limits: Limits, progress: Progress, proxy: str)
 
 def fetch_url(
     url: str, work_dir: Path, limits: Limits, progress: Progress = no_progress,
-    egress: EgressPolicy = EgressPolicy(), resolver: Resolver | None = None,
+    egress: EgressPolicy = EgressPolicy(), network: Network | None = None,
 ) -> FetchedSource:  # fmt: skip
     """Download ``url`` with yt-dlp into ``work_dir``, every connection through a guard on ``egress``
-    (``resolver`` names hosts for the guard: the system's DNS unless a test gives its own)."""
-    with EgressGuard(egress, resolver) as guard:
+    (``network`` resolves and connects for the guard: the system's, unless a test gives a fake one)."""
+    with EgressGuard(egress, network) as guard:
         try:
             with _GuardedYoutubeDL(_ydl_options(work_dir, limits, progress, guard.proxy_url), url) as ydl:
                 info = ydl.extract_info(url, download=True) or {}

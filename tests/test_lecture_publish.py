@@ -294,9 +294,15 @@ def test_transient_failure_is_retried_then_reported(env: dict[str, str], web: st
 
 @pytest.mark.parametrize(
     ("name", "code", "private"),
-    [("missing.mp4", "url_not_found", "true"), ("page.html", "url_not_media", "true"), ("video.mp4", "url_unreachable", "false")],
-)  # fmt: skip
-def test_permanent_fetch_error_is_not_retried(env: dict[str, str], web: str, name: str, code: str, private: str) -> None:
+    [
+        ("missing.mp4", "url_not_found", "true"),
+        ("page.html", "url_not_media", "true"),
+        ("video.mp4", "url_unreachable", "false"),
+    ],
+)
+def test_permanent_fetch_error_is_not_retried(
+    env: dict[str, str], web: str, name: str, code: str, private: str
+) -> None:
     """Are a 404, a page that is not media and a refused address failed at the first attempt, not retried?"""
     url = f"{web}/{name}"
     retrying = env | {"DIEMCAU_JOBS__RETRIES": "2", "DIEMCAU_MEDIA__FETCH_PRIVATE_NETWORKS": private}

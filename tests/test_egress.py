@@ -288,3 +288,21 @@ def test_unreachable_destination_is_retried(tmp_path: Path) -> None:
         fetch_url(url, tmp_path, LIMITS, egress=EgressPolicy(allow_private=True))
     assert (error.value.code, error.value.transient) == ("url_unreachable", True)
     assert error.value.message() == t("media.url_unreachable", url=url)
+
+
+@pytest.mark.parametrize("scheme", ["rtsp", "rtmp", "mms"])
+def test_protocols_the_guard_cannot_see_are_refused(
+    media: Path, origin: tuple[int, list[str]], listener: tuple[int, list[socket.socket]], tmp_path: Path, scheme: str
+) -> None:
+    """Is a page's media link in a protocol other than HTTP(S)/HLS (which a helper program would open itself,
+    around the guard) refused as not media — even with private networks allowed — and never connected?"""
+    port, _hits = origin
+    target, accepted = listener
+    (media / f"{scheme}.html").write_text(
+        f'<html><body><video controls><source src="{scheme}://127.0.0.1:{target}/bai-giang.mp4" type="video/mp4">'
+        "</video></body></html>"
+    )
+    url = f"http://127.0.0.1:{port}/{scheme}.html"
+    with pytest.raises(MediaError) as error:
+        fetch_url(url, tmp_path, LIMITS, egress=EgressPolicy(allow_private=True))
+    assert error.value.message() == t("media.url_not_media", url=url) and accepted == []

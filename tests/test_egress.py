@@ -109,6 +109,20 @@ def test_guard_refuses_before_connecting(listener: tuple[int, list[socket.socket
     assert accepted == [] and (internet is None or internet.connected == [])
 
 
+@pytest.mark.parametrize(
+    "request_line",
+    ["GET /api/routes HTTP/1.1", "GET https://{target}/ HTTP/1.1", "CONNECT 127.0.0.1 HTTP/1.1", "HELLO"],
+)
+def test_guard_refuses_what_it_cannot_check(listener: tuple[int, list[socket.socket]], request_line: str) -> None:
+    """Are requests without a destination the guard can check (origin form, an https:// target, a CONNECT
+    without a port, garbage) answered 400 and never forwarded, even with private networks allowed?"""
+    port, accepted = listener
+    with EgressGuard(EgressPolicy(allow_private=True)) as guard:
+        line = request_line.format(target=f"127.0.0.1:{port}")
+        assert ask(guard, f"{line}\r\nHost: 127.0.0.1:{port}\r\n\r\n").split()[1] == "400"
+    assert accepted == []
+
+
 def test_guard_connects_to_the_address_it_checked(listener: tuple[int, list[socket.socket]]) -> None:
     """Does the guard resolve the name itself and connect to the address it checked (so a second DNS answer
     cannot send the connection elsewhere)?"""

@@ -127,10 +127,8 @@ class EgressGuard:
             def handle(self) -> None:
                 guard._serve(self.request)
 
-        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
-        server.server_bind()
-        server.server_activate()
         self._server = server
         threading.Thread(target=server.serve_forever, args=(0.05,), name="egress-guard", daemon=True).start()
         return self
@@ -172,17 +170,8 @@ class EgressGuard:
         client.settimeout(self.timeout)
         with self._tracked(client):
             try:
-                head, rest = _read_head(client)
-                method, target, headers = _parse_head(head)
-                if method == "CONNECT":
-                    host, port = _authority(target)
-                    upstream = self.connect(host, port)
-                    client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    first = rest
-                else:
-                    host, port, path = _absolute_http(target)
-                    upstream = self.connect(host, port)
-                    first = _forwarded_head(method, path, headers) + rest
+                host, port, reply, first = _request(client)
+                upstream = self.connect(host, port)
             except _Refused as refused:
                 _answer(client, refused.status)
                 return
@@ -191,8 +180,11 @@ class EgressGuard:
                 return
             with self._tracked(upstream):
                 upstream.settimeout(self.timeout)
-                if first:
+                try:
+                    client.sendall(reply)
                     upstream.sendall(first)
+                except OSError:
+                    return
                 _pipe(client, upstream, self.timeout * 2)
 
     @contextmanager
@@ -205,6 +197,18 @@ class EgressGuard:
             with self._lock:
                 self._open.discard(sock)
             sock.close()
+
+
+def _request(client: socket.socket) -> tuple[str, int, bytes, bytes]:
+    """Read a request to the proxy: (host, port, what the client is answered once connected, what the origin
+    is sent first). CONNECT opens a tunnel; an absolute ``http://`` request is forwarded in origin form."""
+    head, rest = _read_head(client)
+    method, target, headers = _parse_head(head)
+    if method == "CONNECT":
+        host, port = _authority(target)
+        return host, port, b"HTTP/1.1 200 Connection established\r\n\r\n", rest
+    host, port, path = _absolute_http(target)
+    return host, port, b"", _forwarded_head(method, path, headers) + rest
 
 
 def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -70,8 +72,6 @@ class FakeInternet:
     """
 
     def __init__(self, names: dict[str, list[str]], routes: dict[str, int] | None = None, pass_through: bool = True):
-        import ipaddress
-
         self.names = {host: [ipaddress.ip_address(a) for a in addresses] for host, addresses in names.items()}
         self.routes = {ipaddress.ip_address(a): port for a, port in (routes or {}).items()}
         self.pass_through = pass_through
@@ -85,8 +85,6 @@ class FakeInternet:
 
     def connect(self, address: Any, port: int, timeout: float) -> Any:
         """A routed address reaches its loopback port; loopback itself is connected only if ``pass_through``."""
-        import socket
-
         self.connected.append((str(address), port))
         if address in self.routes:
             return socket.create_connection(("127.0.0.1", self.routes[address]), timeout=timeout)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -58,3 +60,34 @@ class OfflineHubOAuth(HubOAuth):
             token = kwargs["headers"]["Authorization"].split(" ", 1)[1]
             return self.users.get(token)
         raise AssertionError(f"unexpected hub request {method} {url}")
+
+
+class FakeInternet:
+    """Stands in for DNS and the internet at the egress guard's edge (``media.egress_guard.Network``).
+
+    ``names`` maps host names to the addresses DNS would give; ``routes`` maps addresses (public-looking ones,
+    say) to a port on this machine's loopback, where a test server plays that host. Every other address is
+    connected for real only if ``pass_through`` — so no test ever reaches the real internet. The guard's own
+    rule (resolve, check every address, connect to a checked one) runs for real in front of it.
+    """
+
+    def __init__(self, names: dict[str, list[str]], routes: dict[str, int] | None = None, pass_through: bool = True):
+        self.names = {host: [ipaddress.ip_address(a) for a in addresses] for host, addresses in names.items()}
+        self.routes = {ipaddress.ip_address(a): port for a, port in (routes or {}).items()}
+        self.pass_through = pass_through
+        self.connected: list[tuple[str, int]] = []
+
+    def resolve(self, host: str, port: int) -> list[Any]:
+        """The addresses given for ``host``; an unknown name does not resolve."""
+        if host not in self.names:
+            raise OSError(f"{host}: name not known to the fake internet")
+        return list(self.names[host])
+
+    def connect(self, address: Any, port: int, timeout: float) -> Any:
+        """A routed address reaches its loopback port; loopback itself is connected only if ``pass_through``."""
+        self.connected.append((str(address), port))
+        if address in self.routes:
+            return socket.create_connection(("127.0.0.1", self.routes[address]), timeout=timeout)
+        if self.pass_through and address.is_loopback:
+            return socket.create_connection((str(address), port), timeout=timeout)
+        raise OSError(f"{address}: no route in the fake internet")

@@ -32,9 +32,9 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_video(tmp_path_factory.mktemp("api-media") / "bai-giang.mp4", seconds=5.0, size="640x360")
 
 
-def make_api(home: Path) -> tuple[TestClient, Settings, sessionmaker[Session]]:
-    """The API on a seeded province, its settings pointing at the same database as the app."""
-    settings = load_settings(data_dir_environ(home))
+def make_api(home: Path, **env: str) -> tuple[TestClient, Settings, sessionmaker[Session]]:
+    """The API on a seeded province, its settings (``env`` overrides) pointing at the same database as the app."""
+    settings = load_settings(data_dir_environ(home, **env))
     setup_steps.ensure_data_dir(settings)
     factory = setup_steps.ensure_database(settings)
     client, _ = seeded_client(settings, factory)
@@ -169,6 +169,12 @@ def test_processing_lecture_is_for_staff_only(api, video: Path) -> None:  # type
 
 
 @pytest.fixture
+def url_api(tmp_path: Path) -> tuple[TestClient, Settings, sessionmaker[Session]]:
+    """A fresh API whose publish-by-URL may reach private networks (the test's media server is on loopback)."""
+    return make_api(tmp_path, DIEMCAU_MEDIA__FETCH_PRIVATE_NETWORKS="true")
+
+
+@pytest.fixture
 def web(video: Path) -> Iterator[str]:
     """A local HTTP server serving the test video's folder."""
     handler = functools.partial(_QuietHandler, directory=str(video.parent))
@@ -183,10 +189,10 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def test_publish_from_url_through_the_api(api, web: str) -> None:  # type: ignore[no-untyped-def]
+def test_publish_from_url_through_the_api(url_api, web: str) -> None:  # type: ignore[no-untyped-def]
     """Does a URL publish queue at once (202), become ready once the jobs ran, and a second post of the
     same URL give back the same lecture (200)?"""
-    client, settings, factory = api
+    client, settings, factory = url_api
     body = {"course_id": "nq-cb-a1", "title": "Bài giảng từ đường dẫn", "url": f"{web}/bai-giang.mp4", "transcribe": False}
     first = client.post(f"{PREFIX}/api/lectures", json=body, headers=auth("trainer"))
     assert first.status_code == 202 and first.json()["status"] == "processing"
@@ -197,9 +203,9 @@ def test_publish_from_url_through_the_api(api, web: str) -> None:  # type: ignor
     assert lecture["status"] == "ready" and lecture["transcript"] == "skipped"
 
 
-def test_url_error_shows_in_the_job_for_the_trainer(api, web: str) -> None:  # type: ignore[no-untyped-def]
+def test_url_error_shows_in_the_job_for_the_trainer(url_api, web: str) -> None:  # type: ignore[no-untyped-def]
     """Does a URL that turns out missing leave no lecture, but tell the trainer why?"""
-    client, settings, factory = api
+    client, settings, factory = url_api
     url = f"{web}/khong-co.mp4"
     body = {"course_id": "nq-cb-a1", "title": "Bài giảng", "url": url}
     lecture_id = client.post(f"{PREFIX}/api/lectures", json=body, headers=auth("trainer")).json()["id"]
@@ -209,3 +215,17 @@ def test_url_error_shows_in_the_job_for_the_trainer(api, web: str) -> None:  # t
     assert client.get(f"{PREFIX}/api/lectures", headers=auth("trainer")).json() == []
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(LectureRow)) == 0
+
+
+def test_internal_address_is_refused_in_vietnamese(api, web: str) -> None:  # type: ignore[no-untyped-def]
+    """With the default settings, is a URL on the platform's own loopback (where the hub's and the proxy's APIs
+    listen) refused with the one Vietnamese message — no status code, no exception text?"""
+    client, settings, factory = api
+    assert settings.media.fetch_private_networks is False
+    url = f"{web}/bai-giang.mp4"
+    body = {"course_id": "nq-cb-a1", "title": "Bài giảng", "url": url, "transcribe": False}
+    lecture_id = client.post(f"{PREFIX}/api/lectures", json=body, headers=auth("trainer")).json()["id"]
+    run_jobs(settings, factory, lecture_id)
+    failed = client.get(f"{PREFIX}/api/lectures/{lecture_id}", headers=auth("trainer")).json()
+    assert failed["status"] == "failed" and failed["error"] == t("media.url_unreachable", url=url)
+    assert "Error" not in failed["error"] and "403" not in failed["error"]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import json
+import socket
+import struct
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -61,11 +63,19 @@ def web(clips: dict[str, Path]) -> Iterator[str]:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    """Serves the folder; anything under ``/down/`` answers 503, like a server in trouble."""
+    """Serves the folder and records what was asked (``hits``); anything under ``/down/`` answers 503, like a
+    server in trouble, and anything under ``/reset/`` gets its connection reset."""
+
+    hits: list[str] = []
 
     def do_GET(self) -> None:
+        self.hits.append(self.path)
         if self.path.startswith("/down/"):
             self.send_error(503)
+            return
+        if self.path.startswith("/reset/"):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
             return
         super().do_GET()
 
@@ -75,8 +85,12 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """A bare data directory with one course."""
-    environ = data_dir_environ(tmp_path, DIEMCAU_MEDIA__MAX_SIZE_MB="1", DIEMCAU_MEDIA__MAX_DURATION_SECONDS="60")
+    """A bare data directory with one course; publish-by-URL may reach private networks (the test server is on
+    loopback)."""
+    environ = data_dir_environ(
+        tmp_path, DIEMCAU_MEDIA__MAX_SIZE_MB="1", DIEMCAU_MEDIA__MAX_DURATION_SECONDS="60",
+        DIEMCAU_MEDIA__FETCH_PRIVATE_NETWORKS="true",
+    )  # fmt: skip
     invoke(environ, "course", "create", "nq1", "--title", "Nghị quyết 1")
     invoke(environ, "course", "create", "nq2", "--title", "Nghị quyết 2")
     return environ
@@ -256,16 +270,80 @@ def test_missing_file_and_unknown_course_are_refused(env: dict[str, str], clips:
 
 
 
-def test_transient_failure_is_retried_then_reported(env: dict[str, str], web: str) -> None:
-    """Is a server error retried ``jobs.retries`` times before the lecture is refused with the reason?"""
-    url = f"{web}/down/bai-giang.mp4"
-    retrying = env | {"DIEMCAU_JOBS__RETRIES": "2", "DIEMCAU_MEDIA__RETRY_DELAY_SECONDS": "0"}
-    result = publish(retrying, url, code=1)
-    assert result["error"] == t("media.url_unavailable", url=url, status=503)
+def jobs_of(env: dict[str, str]) -> list[tuple[str, int]]:
+    """(status, attempts) of every job in the data directory."""
     engine = make_engine(f"sqlite:///{Path(env['DIEMCAU_HOME']) / 'diemcau.sqlite'}")
     try:
         with make_sessionmaker(engine)() as session:
-            assert [(job.status, job.attempts) for job in session.scalars(select(JobRow))] == [("failed", 3)]
+            return [(job.status, job.attempts) for job in session.scalars(select(JobRow))]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("path", "code"), [("down", "url_unavailable"), ("reset", "url_unreachable")])
+def test_transient_failure_is_retried_then_reported(env: dict[str, str], web: str, path: str, code: str) -> None:
+    """Is a server error or a reset connection retried ``jobs.retries`` times before the lecture is refused
+    with the reason?"""
+    url = f"{web}/{path}/bai-giang.mp4"
+    retrying = env | {"DIEMCAU_JOBS__RETRIES": "2", "DIEMCAU_MEDIA__RETRY_DELAY_SECONDS": "0"}
+    result = publish(retrying, url, code=1)
+    assert result["error"] == t(f"media.{code}", url=url, status=503)
+    assert jobs_of(env) == [("failed", 3)]
     assert counts(env) == (0, 0) and stray_files(env) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "private"),
+    [
+        ("missing.mp4", "url_not_found", "true"),
+        ("page.html", "url_not_media", "true"),
+        ("video.mp4", "url_unreachable", "false"),
+    ],
+)
+def test_permanent_fetch_error_is_not_retried(
+    env: dict[str, str], web: str, name: str, code: str, private: str
+) -> None:
+    """Are a 404, a page that is not media and a refused address failed at the first attempt, not retried?"""
+    url = f"{web}/{name}"
+    retrying = env | {"DIEMCAU_JOBS__RETRIES": "2", "DIEMCAU_MEDIA__FETCH_PRIVATE_NETWORKS": private}
+    result = publish(retrying, url, code=1)
+    assert result["error"] == t(f"media.{code}", url=url)
+    assert jobs_of(env) == [("failed", 1)]
+
+
+def test_internal_addresses_are_refused_alike(env: dict[str, str], web: str) -> None:
+    """With private networks closed (the default), does every loopback destination — a media file, a missing
+    path, a web page, a database-like port that speaks no HTTP, a closed port — get the same message, and
+    does none of them receive a single request (so publish-by-URL cannot scan the platform's network)?"""
+    closed = env | {"DIEMCAU_MEDIA__FETCH_PRIVATE_NETWORKS": "false"}
+    listener = socket.create_server(("127.0.0.1", 0))
+    unused = socket.create_server(("127.0.0.1", 0))
+    unused_port = unused.getsockname()[1]
+    unused.close()
+    _QuietHandler.hits.clear()
+    urls = [f"{web}/video.mp4", f"{web}/missing.mp4", f"{web}/page.html",
+            f"http://127.0.0.1:{listener.getsockname()[1]}/", f"http://localhost:{unused_port}/"]  # fmt: skip
+    try:
+        for url in urls:
+            assert publish(closed, url, code=1)["error"] == t("media.url_unreachable", url=url)
+        listener.settimeout(0.01)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing ever connected to it
+    finally:
+        listener.close()
+    assert _QuietHandler.hits == [] and counts(env) == (0, 0) and stray_files(env) == []
+
+
+def test_unexpected_failure_shows_no_exception_text(
+    env: dict[str, str], clips: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Does an unexpected failure (the store's staging folder is a file) tell the trainer, in Vietnamese, to ask
+    an administrator — without the exception's text or a server path — while the log keeps the exception?"""
+    root = media_root(env) / ".staging"
+    root.parent.mkdir(parents=True, exist_ok=True)
+    root.write_text("không phải thư mục")
+    result = publish(env | {"DIEMCAU_JOBS__RETRIES": "0"}, str(clips["video.mp4"]), code=1)
+    assert result["status"] == "failed" and result["error"] == t("media.internal")
+    shown = invoke(env, "lecture", "show", result["id"]).output
+    assert t("media.internal") in shown and "Errno" not in shown and str(root) not in shown
+    assert any(record.exc_info and str(root) in str(record.exc_info[1]) for record in caplog.records)

@@ -76,6 +76,11 @@ class MediaSettings(_Section):
         30, ge=5, description="An ingest whose worker has not reported for this long is taken over by another."
     )
     retry_delay_seconds: int = Field(5, ge=0, description="Wait before retrying an ingest, times the attempt number.")
+    fetch_private_networks: bool = Field(
+        False,
+        description="Let publish-by-URL reach loopback and private networks (an intranet media server); "
+        "cloud metadata addresses stay closed. See docs/security/ssrf.md.",
+    )
 
 
 class QuizSettings(_Section):

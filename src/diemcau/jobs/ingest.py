@@ -30,6 +30,7 @@ from diemcau.adapters.db import lectures as db
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.adapters.db.models_media import IngestRunRow
 from diemcau.adapters.media_store import LocalMediaStore
+from diemcau.core.egress import EgressPolicy
 from diemcau.core.lecture import TranscriptState
 from diemcau.jobs import registry
 from diemcau.jobs.queue import huey
@@ -86,7 +87,8 @@ def context_for(settings: Settings, run: IngestRunRow) -> IngestContext:
     """The pipeline context of a run."""
     store = LocalMediaStore(settings.media_dir)
     preset = settings.media.video_preset
-    return IngestContext(run.request["source"], work_dir(settings, run.id), limits_of(settings), store, preset)
+    egress = EgressPolicy(allow_private=settings.media.fetch_private_networks)
+    return IngestContext(run.request["source"], work_dir(settings, run.id), limits_of(settings), store, preset, egress)
 
 
 class DbRunLog:
@@ -211,7 +213,10 @@ def _reindex(lecture_id: str) -> None:
 
 
 def _failed(settings: Settings, factory: sessionmaker[Session], run: IngestRunRow, owner: str, error: MediaError) -> str:
+    """A transient error is retried up to ``jobs.retries`` times; a permanent one (404, not media, a refused
+    address) fails the run at once. The trainer reads the catalogue's message; the log keeps the details."""
     attempts = _attempts(factory, run.id)
+    log.warning("ingest %s, attempt %d: %s (%s)", run.id, attempts, error, "transient" if error.transient else "final")
     if error.transient and attempts <= settings.jobs.retries:
         db.release_run(factory, run.id, owner)
         return "retry"

@@ -153,6 +153,7 @@ def run_transcription(settings: Settings, lecture_id: str, audio: str = "", mode
         try:
             transcript = _transcribe(settings, factory, lecture_id, audio, model, force, attempt, on_progress)
         except TranscriptionError as error:
+            log.warning("transcription of %s failed: %s", lecture_id, error)  # details here, the message on the job
             db.finish_job(factory, lecture_id, "failed", error.message())
             if error.code.startswith("audio") or error.code == "no_audio":
                 shutil.rmtree(folder, ignore_errors=True)

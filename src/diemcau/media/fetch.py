@@ -2,6 +2,12 @@
 
 URLs go through yt-dlp's Python API, so any site yt-dlp supports works, as do direct media links and HLS
 playlists (its generic extractor). Its failures become ``MediaError`` codes a trainer can act on.
+
+Every connection of a URL fetch goes through an ``EgressGuard`` (see ``egress_guard.py``): yt-dlp's requests,
+its native HLS downloader's playlist and segments, and ``ffmpeg`` when yt-dlp hands a stream to it. Nothing else
+may download: ``_GuardedYoutubeDL`` refuses any protocol but HTTP(S) and HLS, and live streams (which only
+ffmpeg records). A destination the guard refuses, or cannot reach, gets one message (``url_unreachable``)
+that does not tell what answered there.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from urllib.parse import urlsplit
 
 import yt_dlp
 from yt_dlp.networking.exceptions import HTTPError, TransportError
-from yt_dlp.utils import DownloadError, UnsupportedError
+from yt_dlp.utils import DownloadError, UnsupportedError, determine_protocol
 
+from diemcau.core.egress import EgressPolicy
+from diemcau.media.egress_guard import EgressGuard, Network
 from diemcau.media.errors import MediaError
 from diemcau.media.ffmpeg import Progress, no_progress
 from diemcau.media.types import FetchedSource, Limits
@@ -25,6 +33,12 @@ CHUNK = 1 << 20
 SOURCE_STEM = "source"
 # Sites often offer separate video and audio: take both, but nothing above 720p (the ladder's top).
 URL_FORMAT = "bv*[height<=720]+ba/b[height<=720]/bv*+ba/b"
+# What yt-dlp may download with: its own HTTP and HLS downloaders (through the guard). RTMP, RTSP, MMS, DASH and
+# the rest would run programs (rtmpdump, mpv, ffmpeg) that open their own connections.
+DOWNLOAD_PROTOCOLS = frozenset({"http", "https", "m3u8", "m3u8_native"})
+# When yt-dlp's HLS downloader hands a stream to ffmpeg (AES-128 without pycryptodomex, unusual features), ffmpeg
+# gets the guard as its proxy and may speak nothing but HTTP(S) to it: no file, udp, rtp or bare tcp URLs.
+FFMPEG_PROTOCOLS = "http,https,tls,tcp,httpproxy,crypto,data"
 log = logging.getLogger(__name__)
 
 
@@ -33,11 +47,13 @@ def is_url(source: str) -> bool:
     return urlsplit(source).scheme in ("http", "https")
 
 
-def fetch(source: str, work_dir: Path, limits: Limits, progress: Progress = no_progress) -> FetchedSource:
-    """Bring ``source`` (a path or an http(s) URL) into ``work_dir`` and hash it."""
+def fetch(
+    source: str, work_dir: Path, limits: Limits, progress: Progress = no_progress, egress: EgressPolicy = EgressPolicy()
+) -> FetchedSource:
+    """Bring ``source`` (a path or an http(s) URL, fetched within ``egress``) into ``work_dir`` and hash it."""
     work_dir.mkdir(parents=True, exist_ok=True)
     if is_url(source):
-        return fetch_url(source, work_dir, limits, progress)
+        return fetch_url(source, work_dir, limits, progress, egress)
     return fetch_file(Path(source), work_dir, limits, progress)
 
 
@@ -91,7 +107,24 @@ class _QuietLogger:
         log.info(msg)
 
 
-def _ydl_options(work_dir: Path, limits: Limits, progress: Progress) -> dict[str, Any]:
+class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
+    """yt-dlp that downloads only with the downloaders that go through the guard (``DOWNLOAD_PROTOCOLS``)."""
+
+    def __init__(self, params: dict[str, Any], url: str) -> None:
+        super().__init__(params)
+        self.source_url = url
+
+    def dl(self, name: str, info: dict[str, Any], subtitle: bool = False, test: bool = False) -> Any:
+        for fmt in info.get("requested_formats") or [info]:
+            protocol = determine_protocol(fmt)
+            if info.get("is_live") or fmt.get("is_live") or protocol not in DOWNLOAD_PROTOCOLS:
+                log.info("refusing to download %s with protocol %s (live: %s)", fmt.get("url"), protocol,
+                         bool(info.get("is_live")))  # fmt: skip
+                raise MediaError("url_not_media", url=self.source_url)
+        return super().dl(name, info, subtitle, test)
+
+
+def _ydl_options(work_dir: Path, limits: Limits, progress: Progress, proxy: str) -> dict[str, Any]:
     def hook(status: dict[str, Any]) -> None:
         total = status.get("total_bytes") or status.get("total_bytes_estimate")
         if status.get("status") == "downloading" and total:
@@ -106,19 +139,33 @@ def _ydl_options(work_dir: Path, limits: Limits, progress: Progress) -> dict[str
         "noprogress": True,
         "progress_hooks": [hook],
         "retries": 2,
+        "fragment_retries": 2,
+        "skip_unavailable_fragments": False,  # a lecture with holes is no lecture; and a refused segment is final
         "socket_timeout": 30,
         "overwrites": True,
         "cachedir": False,
+        # The guard, for yt-dlp's own requests and (as http_proxy) for any ffmpeg it starts.
+        "proxy": proxy,
+        "hls_prefer_native": True,
+        "external_downloader": {"default": "native"},
+        "external_downloader_args": {"ffmpeg_i": ["-protocol_whitelist", FFMPEG_PROTOCOLS, "-http_proxy", proxy]},
     }
 
 
-def fetch_url(url: str, work_dir: Path, limits: Limits, progress: Progress = no_progress) -> FetchedSource:
-    """Download ``url`` with yt-dlp into ``work_dir``."""
-    try:
-        with yt_dlp.YoutubeDL(_ydl_options(work_dir, limits, progress)) as ydl:
-            info = ydl.extract_info(url, download=True) or {}
-    except DownloadError as error:
-        raise url_error(error, url) from None
+def fetch_url(
+    url: str, work_dir: Path, limits: Limits, progress: Progress = no_progress,
+    egress: EgressPolicy = EgressPolicy(), network: Network | None = None,
+) -> FetchedSource:  # fmt: skip
+    """Download ``url`` with yt-dlp into ``work_dir``, every connection through a guard on ``egress``
+    (``network`` resolves and connects for the guard: the system's, unless a test gives a fake one)."""
+    with EgressGuard(egress, network) as guard:
+        try:
+            with _GuardedYoutubeDL(_ydl_options(work_dir, limits, progress, guard.proxy_url), url) as ydl:
+                info = ydl.extract_info(url, download=True) or {}
+        except DownloadError as error:
+            raise url_error(error, url, guard) from None
+        if guard.refused("forbidden"):  # yt-dlp may carry on past a refused request (another format, a fallback)
+            raise MediaError("url_unreachable", url=url)
     downloads = info.get("requested_downloads") or [{}]
     path = Path(downloads[0].get("filepath") or "")
     if not path.is_file():
@@ -147,8 +194,14 @@ def _causes(error: BaseException) -> list[BaseException]:
     return chain
 
 
-def url_error(error: DownloadError, url: str) -> MediaError:
-    """The ``MediaError`` for a yt-dlp failure: missing page, not media, unreachable, or server trouble."""
+def url_error(error: DownloadError, url: str, guard: EgressGuard | None = None) -> MediaError:
+    """The ``MediaError`` for a yt-dlp failure: refused or unreachable destination, missing page, not media, or
+    server trouble. yt-dlp's own words go to the log, never to the trainer."""
+    log.warning("fetching %s failed: %s", url, error)
+    if guard is not None and guard.refused("forbidden"):
+        return MediaError("url_unreachable", url=url)  # the same words as a network failure, and not retried
+    if guard is not None and (guard.refused("unreachable") or guard.refused("unresolvable")):
+        return MediaError("url_unreachable", transient=True, url=url)
     for cause in _causes(error):
         if isinstance(cause, HTTPError):
             if cause.status in (404, 410):
@@ -160,8 +213,7 @@ def url_error(error: DownloadError, url: str) -> MediaError:
             return MediaError("url_not_media", url=url)
         if isinstance(cause, TransportError):
             return MediaError("url_unreachable", transient=True, url=url)
-    detail = str(error).removeprefix("ERROR: ")[:300]
-    return MediaError("url_failed", url=url, detail=detail)
+    return MediaError("url_failed", url=url)
 
 
 def discard(work_dir: Path) -> None:

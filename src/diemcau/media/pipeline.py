@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from diemcau.adapters.media_store import MediaStore
+from diemcau.core.egress import EgressPolicy
 from diemcau.media.audio_file import AUDIO_FILE, make_audio_file
 from diemcau.media.fetch import fetch
 from diemcau.media.ffmpeg import Progress
@@ -35,6 +36,7 @@ class IngestContext:
     limits: Limits
     store: MediaStore
     preset: str = "veryfast"
+    egress: EgressPolicy = EgressPolicy()  # where a URL fetch may connect
 
     @property
     def out_dir(self) -> Path:
@@ -90,7 +92,7 @@ def reused(ctx: IngestContext, done: Checkpoints) -> bool:
 
 
 def _fetch(ctx: IngestContext, done: Checkpoints, progress: Progress) -> dict[str, Any]:
-    return fetch(ctx.source, ctx.work_dir, ctx.limits, progress).to_json()
+    return fetch(ctx.source, ctx.work_dir, ctx.limits, progress, ctx.egress).to_json()
 
 
 def _probe(ctx: IngestContext, done: Checkpoints, progress: Progress) -> dict[str, Any]:

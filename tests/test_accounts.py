@@ -1,4 +1,4 @@
-"""Member accounts on SQLite and PostgreSQL: password login, lockout, activation codes, role grants, viewers."""
+"""Member accounts on SQLite and PostgreSQL: password login, throttling, activation codes, role grants, viewers."""
 
 from __future__ import annotations
 
@@ -10,12 +10,20 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db import accounts
-from diemcau.adapters.db.accounts import AccountError, activate, check_login, grant_role, issue_activation_code
+from diemcau.adapters.db.accounts import (
+    AccountError,
+    LoginResult,
+    activate,
+    check_login,
+    grant_role,
+    issue_activation_code,
+)
 from diemcau.adapters.db.caller_lookup import load_caller_facts
-from diemcau.adapters.db.models import MemberRow, RoleGrantRow
+from diemcau.adapters.db.models import LoginThrottleRow, MemberRow, RoleGrantRow
 from diemcau.adapters.db.orgs import load_org_tree
 from diemcau.adapters.db.roster_store import import_roster
-from diemcau.core.credentials import LockoutPolicy, LoginOutcome
+from diemcau.adapters.passwords import SecretVerifier
+from diemcau.core.credentials import LoginOutcome, ThrottlePolicy, refusal_key
 from diemcau.core.roles import Grant, Role, can_manage_member, can_read_member
 
 ORG_TREE = """\
@@ -47,7 +55,9 @@ AB1001,Nguyễn Văn An,cb-1
 """
 
 PASSWORD = "mat-khau-dung"
-POLICY = LockoutPolicy(max_failed=3, lockout=dt.timedelta(minutes=15))
+POLICY = ThrottlePolicy()
+ADDRESS = "203.0.113.7"
+VERIFIER = SecretVerifier()
 NOW = dt.datetime(2026, 3, 1, 8, 0, 0)
 DAYS_14 = dt.timedelta(days=14)
 
@@ -66,11 +76,18 @@ def factory(session_factory: sessionmaker[Session], tmp_path: Path) -> sessionma
     return session_factory
 
 
-def member_state(factory: sessionmaker[Session], card: str) -> tuple[int, dt.datetime | None, bool, bool]:
-    """(failed logins, locked until, has password, has activation code) as stored."""
+def member_state(factory: sessionmaker[Session], card: str) -> tuple[bool, bool]:
+    """(has password, has activation code) as stored."""
     with factory() as session:
         row = session.scalars(select(MemberRow).where(MemberRow.card_number == card)).one()
-        return row.failed_logins, row.locked_until, row.password_hash is not None, row.activation_code_hash is not None
+        return row.password_hash is not None, row.activation_code_hash is not None
+
+
+def throttle_counters(factory: sessionmaker[Session]) -> dict[tuple[str, str], int]:
+    """Every stored throttle counter with failures: (scope, key) -> failures."""
+    with factory() as session:
+        rows = session.scalars(select(LoginThrottleRow).where(LoginThrottleRow.failures > 0))
+        return {(row.scope, row.key): row.failures for row in rows}
 
 
 def grants_of(factory: sessionmaker[Session], card: str) -> list[tuple[str, int | None]]:
@@ -82,86 +99,95 @@ def grants_of(factory: sessionmaker[Session], card: str) -> list[tuple[str, int 
 # --- check_login -------------------------------------------------------------------------------------------
 
 
+def login(factory: sessionmaker[Session], card: str, password: str, now: dt.datetime = NOW) -> LoginResult:
+    return check_login(factory, card, password, address=ADDRESS, policy=POLICY, verifier=VERIFIER, now=now)
+
+
+def activate_as(
+    factory: sessionmaker[Session], card: str, code: str, password: str, now: dt.datetime | None = None
+) -> accounts.Account:
+    return activate(factory, card, code, password, 8, address=ADDRESS, policy=POLICY, verifier=VERIFIER, now=now)
+
+
 def test_unknown_card_is_unknown_user(factory: sessionmaker[Session]) -> None:
-    """Is a card number nobody holds reported as an unknown user, with no account?"""
-    assert check_login(factory, "999999", PASSWORD, POLICY, NOW) == (LoginOutcome.UNKNOWN_USER, None)
+    """Is a card number nobody holds refused as an unknown user, with no account?"""
+    assert login(factory, "999999", PASSWORD) == LoginResult(LoginOutcome.UNKNOWN_USER)
 
 
 def test_inactive_member_cannot_log_in(factory: sessionmaker[Session]) -> None:
     """Is a deactivated member refused as inactive even with the right password?"""
-    assert check_login(factory, "3001", PASSWORD, POLICY, NOW) == (LoginOutcome.INACTIVE, None)
+    assert login(factory, "3001", PASSWORD) == LoginResult(LoginOutcome.INACTIVE)
 
 
 def test_member_without_password_is_not_activated(factory: sessionmaker[Session]) -> None:
-    """Is a member who never set a password told to activate, without counting a failure?"""
-    assert check_login(factory, "1010", "anything", POLICY, NOW) == (LoginOutcome.NOT_ACTIVATED, None)
-    assert member_state(factory, "1010")[0] == 0
+    """Is a member who never set a password refused as not activated (the log says so; the member sees the one
+    message every refusal gets)?"""
+    assert login(factory, "1010", "anything") == LoginResult(LoginOutcome.NOT_ACTIVATED)
+    assert refusal_key(LoginOutcome.NOT_ACTIVATED) == refusal_key(LoginOutcome.WRONG_PASSWORD) == "failed"
 
 
-def test_wrong_password_counts_a_failure(factory: sessionmaker[Session]) -> None:
-    """Is a wrong password refused and counted?"""
-    assert check_login(factory, "1002", "sai", POLICY, NOW) == (LoginOutcome.WRONG_PASSWORD, None)
-    assert member_state(factory, "1002")[:2] == (1, None)
+def test_wrong_password_is_refused(factory: sessionmaker[Session]) -> None:
+    """Is a wrong password refused with no account?"""
+    assert login(factory, "1002", "sai") == LoginResult(LoginOutcome.WRONG_PASSWORD)
 
 
 def test_right_password_returns_the_account(factory: sessionmaker[Session]) -> None:
-    """Does the right password give the account with its org units root-down and its roles, and clear failures?"""
+    """Does the right password give the account with its org units root-down and its roles?"""
     grant_role(factory, "1002", Role.SECRETARY, "cb-1")
-    check_login(factory, "1002", "sai", POLICY, NOW)
-    outcome, account = check_login(factory, "1002", PASSWORD, POLICY, NOW)
-    assert outcome is LoginOutcome.OK
+    login(factory, "1002", "sai")
+    result = login(factory, "1002", PASSWORD)
+    assert result.outcome is LoginOutcome.OK
+    account = result.account
     assert account is not None
     assert account.username == "1002"
     assert account.full_name == "Trần Thị Bình"
     assert account.org_codes == ("ht", "xa-a", "cb-1")
     assert account.roles == (Role.MEMBER, Role.SECRETARY)
     assert not account.is_admin
-    assert member_state(factory, "1002")[:2] == (0, None)
 
 
 def test_card_number_is_case_and_space_insensitive(factory: sessionmaker[Session]) -> None:
     """Does a card with letters log in typed in lowercase or with spaces, under a lowercase username?"""
     for typed in ("ab1001", "AB1001", " Ab 1001 "):
-        outcome, account = check_login(factory, typed, PASSWORD, POLICY, NOW)
-        assert outcome is LoginOutcome.OK
-        assert account is not None and account.username == "ab1001"
+        result = login(factory, typed, PASSWORD)
+        assert result.outcome is LoginOutcome.OK
+        assert result.account is not None and result.account.username == "ab1001"
 
 
 def test_admin_account_is_admin(factory: sessionmaker[Session]) -> None:
     """Does a global admin grant show in the account's roles?"""
     grant_role(factory, "AB1001", Role.ADMIN, None)
-    _, account = check_login(factory, "AB1001", PASSWORD, POLICY, NOW)
+    account = login(factory, "AB1001", PASSWORD).account
     assert account is not None and account.is_admin
     assert account.roles == (Role.MEMBER, Role.ADMIN)
 
 
-# --- lockout -----------------------------------------------------------------------------------------------
+# --- throttling (more in test_login_throttle.py) -----------------------------------------------------------
 
 
-def test_max_failures_lock_the_account(factory: sessionmaker[Session]) -> None:
-    """Does the last allowed wrong password lock the account, which then refuses even the right password?"""
-    outcomes = [check_login(factory, "1002", "sai", POLICY, NOW)[0] for _ in range(POLICY.max_failed)]
-    assert outcomes == [LoginOutcome.WRONG_PASSWORD] * (POLICY.max_failed - 1) + [LoginOutcome.LOCKED]
-    assert member_state(factory, "1002")[1] == NOW + POLICY.lockout
-    later = NOW + dt.timedelta(minutes=14)
-    assert check_login(factory, "1002", PASSWORD, POLICY, later) == (LoginOutcome.LOCKED, None)
+def fail_until_throttled(factory: sessionmaker[Session], card: str) -> LoginResult:
+    """Wrong passwords from ``ADDRESS`` at ``NOW`` until one is told to wait; that answer."""
+    for _ in range(POLICY.pair.free + 1):
+        result = login(factory, card, "sai")
+        if result.outcome is LoginOutcome.THROTTLED:
+            return result
+    raise AssertionError("never throttled")
 
 
-def test_lock_expires(factory: sessionmaker[Session]) -> None:
-    """Does the right password work again once the lockout period has passed?"""
-    for _ in range(POLICY.max_failed):
-        check_login(factory, "1002", "sai", POLICY, NOW)
-    outcome, account = check_login(factory, "1002", PASSWORD, POLICY, NOW + POLICY.lockout)
-    assert outcome is LoginOutcome.OK and account is not None
-    assert member_state(factory, "1002")[:2] == (0, None)
+def test_repeated_failures_make_the_address_wait_even_with_the_right_password(factory: sessionmaker[Session]) -> None:
+    """Once an address has failed ``free`` times on an account, is its next attempt, even the right password, told
+    to wait (and not checked), until the wait is over?"""
+    throttled = fail_until_throttled(factory, "1002")
+    assert throttled.wait == POLICY.pair.first
+    assert login(factory, "1002", PASSWORD).outcome is LoginOutcome.THROTTLED
+    assert login(factory, "1002", PASSWORD, NOW + throttled.wait).outcome is LoginOutcome.OK
 
 
-def test_unlock_lifts_the_lock(factory: sessionmaker[Session]) -> None:
-    """Does an operator's unlock let the member in before the lock expires?"""
-    for _ in range(POLICY.max_failed):
-        check_login(factory, "1002", "sai", POLICY, NOW)
+def test_unlock_lifts_the_wait(factory: sessionmaker[Session]) -> None:
+    """Does an operator's unlock let the member in before the wait is over?"""
+    fail_until_throttled(factory, "1002")
     accounts.unlock(factory, "1002")
-    assert check_login(factory, "1002", PASSWORD, POLICY, NOW)[0] is LoginOutcome.OK
+    assert login(factory, "1002", PASSWORD).outcome is LoginOutcome.OK
 
 
 # --- activation --------------------------------------------------------------------------------------------
@@ -171,15 +197,15 @@ def test_activation_sets_the_password_and_spends_the_code(factory: sessionmaker[
     """Does a valid code, typed in lowercase with a dash, set the password once and then stop working?"""
     code = issue_activation_code(factory, "1010", DAYS_14)
     typed = f"{code[:4].lower()}-{code[4:].lower()}"
-    account = activate(factory, "1010", typed, "mat-khau-moi", POLICY, min_length=8)
+    account = activate_as(factory, "1010", typed, "mat-khau-moi")
     assert account.username == "1010"
     assert account.org_codes == ("ht", "xa-a", "cb-10")
-    assert member_state(factory, "1010") == (0, None, True, False)
-    assert check_login(factory, "1010", "mat-khau-moi", POLICY)[0] is LoginOutcome.OK
+    assert member_state(factory, "1010") == (True, False)
+    assert login(factory, "1010", "mat-khau-moi").outcome is LoginOutcome.OK
     with pytest.raises(AccountError) as caught:
-        activate(factory, "1010", code, "mat-khau-khac", POLICY, min_length=8)
-    assert caught.value.code == "no_activation_code"
-    assert check_login(factory, "1010", "mat-khau-moi", POLICY)[0] is LoginOutcome.OK
+        activate_as(factory, "1010", code, "mat-khau-khac")
+    assert caught.value.code == "activation_failed"
+    assert login(factory, "1010", "mat-khau-moi").outcome is LoginOutcome.OK
 
 
 def test_new_code_replaces_the_old_one(factory: sessionmaker[Session]) -> None:
@@ -188,27 +214,27 @@ def test_new_code_replaces_the_old_one(factory: sessionmaker[Session]) -> None:
     new = issue_activation_code(factory, "1010", DAYS_14)
     assert old != new
     with pytest.raises(AccountError) as caught:
-        activate(factory, "1010", old, "mat-khau-moi", POLICY, min_length=8)
-    assert caught.value.code == "wrong_activation_code"
-    activate(factory, "1010", new, "mat-khau-moi", POLICY, min_length=8)
+        activate_as(factory, "1010", old, "mat-khau-moi")
+    assert caught.value.code == "activation_failed"
+    activate_as(factory, "1010", new, "mat-khau-moi")
 
 
-def test_wrong_codes_count_toward_lockout(factory: sessionmaker[Session]) -> None:
-    """Do wrong activation codes count as failures, lock the account, and then refuse the right code?"""
+def test_wrong_codes_are_throttled_like_passwords(factory: sessionmaker[Session]) -> None:
+    """Do wrong activation codes count like wrong passwords, so that guessing codes is told to wait (the right
+    code too, without being checked), and does the still-valid code work once the wait is over?"""
     code = issue_activation_code(factory, "1010", DAYS_14)
     now = accounts.utcnow()
     errors = []
-    for _ in range(POLICY.max_failed):
+    for _ in range(POLICY.pair.free + 1):
         with pytest.raises(AccountError) as caught:
-            activate(factory, "1010", "WRONG222", "mat-khau-moi", POLICY, min_length=8, now=now)
+            activate_as(factory, "1010", "WRONG222", "mat-khau-moi", now=now)
         errors.append(caught.value.code)
-    assert errors == ["wrong_activation_code"] * (POLICY.max_failed - 1) + ["locked"]
+    assert errors == ["activation_failed"] * POLICY.pair.free + ["throttled"]
     with pytest.raises(AccountError) as caught:
-        activate(factory, "1010", code, "mat-khau-moi", POLICY, min_length=8, now=now)
-    assert caught.value.code == "locked"
-    assert member_state(factory, "1010")[2] is False  # no password was set
-    # After the lock expires the still-valid code works.
-    activate(factory, "1010", code, "mat-khau-moi", POLICY, min_length=8, now=now + POLICY.lockout)
+        activate_as(factory, "1010", code, "mat-khau-moi", now=now)
+    assert caught.value.code == "throttled" and caught.value.wait == POLICY.pair.first
+    assert member_state(factory, "1010")[0] is False  # no password was set
+    activate_as(factory, "1010", code, "mat-khau-moi", now=now + caught.value.wait)
 
 
 def test_expired_code_is_refused(factory: sessionmaker[Session]) -> None:
@@ -216,55 +242,55 @@ def test_expired_code_is_refused(factory: sessionmaker[Session]) -> None:
     code = issue_activation_code(factory, "1010", DAYS_14)
     later = accounts.utcnow() + DAYS_14 + dt.timedelta(minutes=1)
     with pytest.raises(AccountError) as caught:
-        activate(factory, "1010", code, "mat-khau-moi", POLICY, min_length=8, now=later)
+        activate_as(factory, "1010", code, "mat-khau-moi", now=later)
     assert caught.value.code == "activation_code_expired"
-    assert member_state(factory, "1010") == (0, None, False, True)
+    assert member_state(factory, "1010") == (False, True)
 
 
 def test_too_short_password_is_refused_and_keeps_the_code(factory: sessionmaker[Session]) -> None:
     """Is a password shorter than the minimum refused without spending the code or counting a failure?"""
     code = issue_activation_code(factory, "1010", DAYS_14)
     with pytest.raises(AccountError) as caught:
-        activate(factory, "1010", code, "ngan", POLICY, min_length=8)
+        activate_as(factory, "1010", code, "ngan")
     assert caught.value.code == "password_too_short"
-    assert member_state(factory, "1010") == (0, None, False, True)
-    activate(factory, "1010", code, "du-dai-roi", POLICY, min_length=8)
+    assert member_state(factory, "1010") == (False, True)
+    assert throttle_counters(factory) == {}
+    activate_as(factory, "1010", code, "du-dai-roi")
 
 
 def test_activation_for_unknown_or_inactive_member(factory: sessionmaker[Session]) -> None:
-    """Are activations and codes for unknown cards, and activations for inactive members, refused as unknown?"""
+    """Is a code refused to an operator for an unknown card, and are activations for an unknown card, an inactive
+    member, a member without a code and a wrong code all refused alike, so activation tells no stranger which
+    cards exist?"""
     with pytest.raises(AccountError) as caught:
         issue_activation_code(factory, "999999", DAYS_14)
     assert caught.value.code == "unknown_user"
     code = issue_activation_code(factory, "3001", DAYS_14)
-    with pytest.raises(AccountError) as caught:
-        activate(factory, "3001", code, "mat-khau-moi", POLICY, min_length=8)
-    assert caught.value.code == "unknown_user"
-
-
-def test_member_without_code_cannot_activate(factory: sessionmaker[Session]) -> None:
-    """Is activation refused when no code was ever issued?"""
-    with pytest.raises(AccountError) as caught:
-        activate(factory, "1010", "ABCD2345", "mat-khau-moi", POLICY, min_length=8)
-    assert caught.value.code == "no_activation_code"
+    issue_activation_code(factory, "1002", DAYS_14)
+    codes = []
+    for card, typed in (("999999", code), ("3001", code), ("1010", "ABCD2345"), ("1002", "ABCD2345")):
+        with pytest.raises(AccountError) as caught:
+            activate_as(factory, card, typed, "mat-khau-moi")
+        codes.append(caught.value.code)
+    assert codes == ["activation_failed"] * 4
 
 
 def test_reset_password_clears_the_password(factory: sessionmaker[Session]) -> None:
-    """Does a reset clear the old password (login says not activated) and lift a lockout, until reactivation?"""
-    for _ in range(POLICY.max_failed):
-        check_login(factory, "1002", "sai", POLICY)
+    """Does a reset clear the old password (login refused as not activated) and lift the account's wait, until
+    reactivation?"""
+    fail_until_throttled(factory, "1002")
     code = issue_activation_code(factory, "1002", DAYS_14, reset_password=True)
-    assert member_state(factory, "1002") == (0, None, False, True)
-    assert check_login(factory, "1002", PASSWORD, POLICY)[0] is LoginOutcome.NOT_ACTIVATED
-    activate(factory, "1002", code, "mat-khau-moi", POLICY, min_length=8)
-    assert check_login(factory, "1002", PASSWORD, POLICY)[0] is LoginOutcome.WRONG_PASSWORD
-    assert check_login(factory, "1002", "mat-khau-moi", POLICY)[0] is LoginOutcome.OK
+    assert member_state(factory, "1002") == (False, True)
+    assert login(factory, "1002", PASSWORD).outcome is LoginOutcome.NOT_ACTIVATED
+    activate_as(factory, "1002", code, "mat-khau-moi", now=NOW)
+    assert login(factory, "1002", PASSWORD).outcome is LoginOutcome.WRONG_PASSWORD
+    assert login(factory, "1002", "mat-khau-moi").outcome is LoginOutcome.OK
 
 
 def test_code_without_reset_keeps_the_password(factory: sessionmaker[Session]) -> None:
     """Does issuing a code without a reset leave the current password working?"""
     issue_activation_code(factory, "1002", DAYS_14)
-    assert check_login(factory, "1002", PASSWORD, POLICY)[0] is LoginOutcome.OK
+    assert login(factory, "1002", PASSWORD).outcome is LoginOutcome.OK
 
 
 # --- grants and viewers ------------------------------------------------------------------------------------

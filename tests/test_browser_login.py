@@ -23,7 +23,7 @@ def test_member_logs_in_and_sees_the_demo_course(hub: HubProcess) -> None:
         page.fill("#username_input", "42000006")
         page.fill("#password_input", "sai-mat-khau")
         page.click("#login_submit")
-        assert t("login.not_activated") in page.locator("#login-error").inner_text()
+        assert t("login.failed") in page.locator("#login-error").inner_text()
 
         page.fill("#username_input", "42000002")
         page.fill("#password_input", DEMO_PASSWORD)

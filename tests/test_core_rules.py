@@ -10,10 +10,7 @@ from diemcau.core.course import CourseStatus, days_left, derive_status, is_enrol
 from diemcau.core.credentials import (
     ACTIVATION_ALPHABET,
     ACTIVATION_CODE_LENGTH,
-    LockoutPolicy,
-    after_failure,
     is_code_expired,
-    is_locked,
     new_activation_code,
     normalise_activation_code,
 )
@@ -30,41 +27,8 @@ from diemcau.core.roles import (
 )
 
 NOW = dt.datetime(2026, 3, 1, 8, 0, 0)
-POLICY = LockoutPolicy(max_failed=5, lockout=dt.timedelta(minutes=15))
 
 # --- credentials -------------------------------------------------------------------------------------------
-
-
-def test_failures_below_the_limit_only_count() -> None:
-    """Do the first four wrong passwords only count, without locking?"""
-    failed, locked_until = 0, None
-    for expected in range(1, 5):
-        failed, locked_until = after_failure(failed, NOW, POLICY)
-        assert (failed, locked_until) == (expected, None)
-
-
-def test_fifth_failure_locks_and_resets_the_count() -> None:
-    """Does the fifth wrong password lock the account for the lockout period and restart the count?"""
-    failed, locked_until = after_failure(4, NOW, POLICY)
-    assert failed == 0
-    assert locked_until == NOW + dt.timedelta(minutes=15)
-
-
-def test_custom_policy_is_honoured() -> None:
-    """Does a policy of two failures and one hour lock on the second failure for one hour?"""
-    policy = LockoutPolicy(max_failed=2, lockout=dt.timedelta(hours=1))
-    assert after_failure(0, NOW, policy) == (1, None)
-    assert after_failure(1, NOW, policy) == (0, NOW + dt.timedelta(hours=1))
-
-
-def test_lock_expires_exactly_at_locked_until() -> None:
-    """Is an account locked until the lock's expiry, and free from that instant on?"""
-    until = NOW + dt.timedelta(minutes=15)
-    assert not is_locked(None, NOW)
-    assert is_locked(until, NOW)
-    assert is_locked(until, until - dt.timedelta(seconds=1))
-    assert not is_locked(until, until)
-    assert not is_locked(until, until + dt.timedelta(minutes=1))
 
 
 def test_activation_code_uses_the_unambiguous_alphabet() -> None:

@@ -19,6 +19,22 @@ def test_roster_login_and_portal_landing(settings: Settings) -> None:
     assert c.JupyterHub.bind_url == "http://127.0.0.1:8000/"
 
 
+def test_login_throttle_settings_reach_the_authenticator(settings: Settings) -> None:
+    """Does every auth setting reach the roster authenticator, which builds its throttle policy from them?"""
+    from diemcau.apps.hub.authenticator import RosterAuthenticator
+
+    changed = {"free_failures": 4, "max_wait_seconds": 90, "trusted_proxies": ["10.0.0.2"]}
+    auth = settings.auth.model_copy(update=changed)
+    c = apply_config(settings.model_copy(update={"auth": auth}), Config(), PATHS)
+    roster = RosterAuthenticator(config=c)
+    assert (roster.policy.pair.free, roster.policy.pair.cap.total_seconds()) == (4, 90)
+    assert roster.policy.account.cap.total_seconds() == 90 and roster.policy.account.free == auth.account_free_failures
+    assert roster.policy.address.free == auth.address_free_failures
+    assert roster.policy.address.cap.total_seconds() == auth.address_max_wait_seconds
+    assert roster.policy.forget_after.total_seconds() == auth.forget_after_minutes * 60
+    assert roster.trusted_proxies == ["10.0.0.2"] and roster.min_password_length == auth.min_password_length
+
+
 def test_state_lives_in_the_data_directory(settings: Settings) -> None:
     """Are the hub's database, cookie secret and users' homes inside the data directory?"""
     c = apply_config(settings, Config(), PATHS)

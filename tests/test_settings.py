@@ -61,3 +61,21 @@ def test_out_of_range_env_override_is_rejected(tmp_path: Path) -> None:
     """Is an environment override validated like the file?"""
     with pytest.raises(SettingsError, match="hub.port"):
         load_settings({"DIEMCAU_HOME": str(tmp_path), "DIEMCAU_HUB__PORT": "70000"})
+
+
+def test_trusted_proxies_from_the_environment_and_refused_when_not_addresses(tmp_path: Path) -> None:
+    """Can the environment name trusted proxies as a comma-separated list, and does a typo stop start-up with the
+    key named (rather than trusting nobody, or everybody)?"""
+    settings = load_settings({"DIEMCAU_HOME": str(tmp_path), "DIEMCAU_AUTH__TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"})
+    assert settings.auth.trusted_proxies == ["127.0.0.1", "10.0.0.0/8"]
+    with pytest.raises(SettingsError) as info:
+        load_settings({"DIEMCAU_HOME": str(tmp_path), "DIEMCAU_AUTH__TRUSTED_PROXIES": "locahost"})
+    assert "auth.trusted_proxies" in str(info.value)
+
+
+def test_login_throttle_must_remember_longer_than_it_waits(tmp_path: Path) -> None:
+    """Is a throttle that would forget failures before their wait ends refused at start-up?"""
+    environ = {"DIEMCAU_HOME": str(tmp_path), "DIEMCAU_AUTH__FORGET_AFTER_MINUTES": "5"}
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ)
+    assert "forget_after_minutes" in str(info.value)

@@ -12,12 +12,13 @@ the working directory, so a deployment can keep its content in git beside its se
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "DIEMCAU_"
 SETTINGS_FILE_NAME = "diemcau.toml"
@@ -53,10 +54,50 @@ class HubSettings(_Section):
 
 
 class AuthSettings(_Section):
-    max_failed_logins: int = Field(5, ge=1, description="Failed logins in a row before the account locks.")
-    lockout_minutes: int = Field(15, ge=1, description="How long a locked account stays locked.")
+    """Login throttling (docs/security/login.md): failures make the next attempt wait, doubling from 2 s up to a cap;
+    nothing locks a member out."""
+
+    free_failures: int = Field(
+        5, ge=1, le=100, description="Failed attempts on one account from one address before that address waits."
+    )
+    account_free_failures: int = Field(
+        30, ge=1, le=1000, description="Failed attempts on one account from all addresses before every attempt waits."
+    )
+    address_free_failures: int = Field(
+        20, ge=1, le=10000, description="Failed attempts from one address, on any accounts, before it waits."
+    )
+    max_wait_seconds: int = Field(
+        60, ge=1, le=3600, description="Longest wait an account's throttle imposes: how long the member may wait."
+    )
+    address_max_wait_seconds: int = Field(600, ge=1, le=86400, description="Longest wait of one address's throttle.")
+    forget_after_minutes: int = Field(
+        60, ge=1, le=10080, description="Failures are forgotten this long after the last one."
+    )
+    trusted_proxies: list[str] = Field(
+        ["127.0.0.1", "::1"], description="Proxies whose X-Forwarded-For is believed (addresses or networks); the "
+        "client is the right-most address not among them. Default: configurable-http-proxy on loopback."
+    )
     activation_code_days: int = Field(14, ge=1, description="How long an activation code stays valid.")
     min_password_length: int = Field(8, ge=6, description="Shortest password a member may choose.")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies_from_a_string(cls, value: Any) -> Any:
+        # DIEMCAU_AUTH__TRUSTED_PROXIES="127.0.0.1,10.0.0.5": the environment can only give a string.
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the bad entry
+        return value
+
+    @model_validator(mode="after")
+    def _forgetting_outlasts_waits(self) -> AuthSettings:
+        if self.forget_after_minutes * 60 <= max(self.max_wait_seconds, self.address_max_wait_seconds):
+            raise ValueError("forget_after_minutes must be longer than max_wait_seconds and address_max_wait_seconds")
+        return self
 
 
 class JobsSettings(_Section):

@@ -1,4 +1,4 @@
-"""Member accounts: password login with lockout, one-time activation codes, resets, and the viewer model."""
+"""Member accounts: throttled password login, one-time activation codes, resets, and the viewer model."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload, selectinload, sessionmaker
 
+from diemcau.adapters.db import login_throttle
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import MemberRow, OrgUnitRow, RoleGrantRow
-from diemcau.adapters.passwords import hash_secret, verify_secret
+from diemcau.adapters.passwords import SecretVerifier, hash_secret
 from diemcau.core.credentials import (
-    LockoutPolicy,
     LoginOutcome,
-    after_failure,
+    ThrottlePolicy,
     is_code_expired,
-    is_locked,
     new_activation_code,
     normalise_activation_code,
 )
@@ -24,11 +23,13 @@ from diemcau.core.roles import Role, roles_held
 
 
 class AccountError(Exception):
-    """An account operation that cannot proceed; ``code`` is a message catalogue key under ``login.``."""
+    """An account operation that cannot proceed; ``code`` is a message catalogue key under ``login.``, ``wait``
+    how long a throttled attempt must wait."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, wait: dt.timedelta = dt.timedelta(0)) -> None:
         super().__init__(code)
         self.code = code
+        self.wait = wait
 
 
 @dataclass(frozen=True)
@@ -75,38 +76,88 @@ def account_of(member: MemberRow) -> Account:
     return Account(member.card_number.lower(), member.full_name, org_codes, roles)
 
 
-def _record_failure(member: MemberRow, now: dt.datetime, policy: LockoutPolicy) -> None:
-    member.failed_logins, locked_until = after_failure(member.failed_logins, now, policy)
-    if locked_until is not None:
-        member.locked_until = locked_until
+@dataclass(frozen=True)
+class LoginResult:
+    """What a login attempt came to: the outcome, the account if it succeeded, the wait if throttled."""
+
+    outcome: LoginOutcome
+    account: Account | None = None
+    wait: dt.timedelta = dt.timedelta(0)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What the first transaction of an attempt read: its wait, or the hash to check."""
+
+    wait: dt.timedelta
+    stored_hash: str | None = None
+    refusal: LoginOutcome | None = None  # refused whatever the secret: an unknown card, an inactive member
+    expires_at: dt.datetime | None = None
+
+
+def _begin_attempt(
+    factory: sessionmaker[Session], username: str, address: str, policy: ThrottlePolicy, now: dt.datetime,
+    secret: InstrumentedAttribute[str | None],
+) -> _Attempt:
+    """Count the attempt (or say how long it must wait) and read the hash (``secret``) it is to be checked against.
+
+    One single-row read whether the card exists or not (the account itself is loaded only after a success), so
+    the database adds no time difference for Argon2 to hide."""
+    query = select(MemberRow.active, secret, MemberRow.activation_expires_at).where(
+        func.lower(MemberRow.card_number) == normalise_username(username)
+    )
+    with transaction(factory) as session:
+        wait = login_throttle.reserve(session, normalise_username(username), address, policy, now)
+        if wait:
+            return _Attempt(wait)
+        row = session.execute(query).first()
+    if row is None:
+        return _Attempt(wait, refusal=LoginOutcome.UNKNOWN_USER)
+    active, stored_hash, expires_at = row
+    if not active:
+        return _Attempt(wait, refusal=LoginOutcome.INACTIVE)
+    return _Attempt(wait, stored_hash, None, expires_at)
 
 
 def check_login(
-    factory: sessionmaker[Session], username: str, password: str, policy: LockoutPolicy, now: dt.datetime | None = None
-) -> tuple[LoginOutcome, Account | None]:
-    """Check a password login, counting failures toward a lockout; returns the outcome and, if OK, the account."""
+    factory: sessionmaker[Session],
+    username: str,
+    password: str,
+    *,
+    address: str,
+    policy: ThrottlePolicy,
+    verifier: SecretVerifier,
+    now: dt.datetime | None = None,
+) -> LoginResult:
+    """Check a password login from client ``address`` under the throttle ``policy``.
+
+    Every attempt that is not told to wait costs one Argon2 verification, against a dummy hash when the card is
+    unknown, inactive or has no password, so no answer is faster for a card that does not exist. The secret is
+    checked outside any transaction: the database is not held while Argon2 runs."""
     now = now or utcnow()
+    attempt = _begin_attempt(factory, username, address, policy, now, MemberRow.password_hash)
+    if attempt.wait:
+        return LoginResult(LoginOutcome.THROTTLED, wait=attempt.wait)
+    matched = verifier.verify(attempt.stored_hash, password)  # a refusal has no hash: the dummy is checked
+    if attempt.refusal:
+        return LoginResult(attempt.refusal)
+    if attempt.stored_hash is None:
+        return LoginResult(LoginOutcome.NOT_ACTIVATED)
+    if not matched:
+        return LoginResult(LoginOutcome.WRONG_PASSWORD)
     with transaction(factory) as session:
+        login_throttle.forgive(session, normalise_username(username), address)
         member = find_member(session, username)
-        if member is None:
-            return LoginOutcome.UNKNOWN_USER, None
-        if not member.active:
-            return LoginOutcome.INACTIVE, None
-        if is_locked(member.locked_until, now):
-            return LoginOutcome.LOCKED, None
-        if member.password_hash is None:
-            return LoginOutcome.NOT_ACTIVATED, None
-        if not verify_secret(member.password_hash, password):
-            _record_failure(member, now, policy)
-            return (LoginOutcome.LOCKED if is_locked(member.locked_until, now) else LoginOutcome.WRONG_PASSWORD), None
-        member.failed_logins, member.locked_until = 0, None
-        return LoginOutcome.OK, account_of(member)
+        if member is None or not member.active or member.password_hash != attempt.stored_hash:
+            return LoginResult(LoginOutcome.WRONG_PASSWORD)  # removed, deactivated or password changed meanwhile
+        return LoginResult(LoginOutcome.OK, account_of(member))
 
 
 def issue_activation_code(
     factory: sessionmaker[Session], username: str, valid_for: dt.timedelta, *, reset_password: bool = False
 ) -> str:
-    """A new one-time activation code for the member (replacing any older one); optionally clear the password."""
+    """A new one-time activation code for the member (replacing any older one); optionally clear the password.
+    The account's throttle is cleared, so the member can use the code at once."""
     code = new_activation_code()
     with transaction(factory) as session:
         member = find_member(session, username)
@@ -114,7 +165,7 @@ def issue_activation_code(
             raise AccountError("unknown_user")
         member.activation_code_hash = hash_secret(code)
         member.activation_expires_at = utcnow() + valid_for
-        member.failed_logins, member.locked_until = 0, None
+        _clear_lock(session, member)
         if reset_password:
             member.password_hash = None
     return code
@@ -125,52 +176,62 @@ def activate(
     username: str,
     code: str,
     new_password: str,
-    policy: LockoutPolicy,
     min_length: int,
+    *,
+    address: str,
+    policy: ThrottlePolicy,
+    verifier: SecretVerifier,
     now: dt.datetime | None = None,
 ) -> Account:
-    """Set a member's password with a valid activation code, which is then spent. Raises ``AccountError``."""
+    """Set a member's password with a valid activation code, which is then spent. Raises ``AccountError``.
+
+    Throttled like a login, under the same counters (a code is a secret too), and as silent about which cards
+    exist: an unknown card, an inactive member, no code and a wrong code all fail alike, after a verification."""
     now = now or utcnow()
     if len(new_password) < min_length:
         raise AccountError("password_too_short")
+    attempt = _begin_attempt(factory, username, address, policy, now, MemberRow.activation_code_hash)
+    if attempt.wait:
+        raise AccountError("throttled", attempt.wait)
+    if not verifier.verify(attempt.stored_hash, normalise_activation_code(code)) or attempt.refusal:
+        raise AccountError("activation_failed")
+    if is_code_expired(attempt.expires_at, now):  # told only to whoever holds the right code
+        raise AccountError("activation_code_expired")
+    new_hash = hash_secret(new_password)  # before the transaction: Argon2 must not hold the database
     with transaction(factory) as session:
         member = find_member(session, username)
-        if member is None or not member.active:
-            raise AccountError("unknown_user")
-        if is_locked(member.locked_until, now):
-            raise AccountError("locked")
-        if member.activation_code_hash is None:
-            raise AccountError("no_activation_code")
-        if not verify_secret(member.activation_code_hash, normalise_activation_code(code)):
-            _record_failure(member, now, policy)
-            failure = "locked" if is_locked(member.locked_until, now) else "wrong_activation_code"
-        elif is_code_expired(member.activation_expires_at, now):
-            failure = "activation_code_expired"
-        else:
-            member.password_hash = hash_secret(new_password)
-            member.activation_code_hash = member.activation_expires_at = None
-            member.failed_logins, member.locked_until = 0, None
-            return account_of(member)
-    raise AccountError(failure)
+        if member is None or not member.active or member.activation_code_hash != attempt.stored_hash:
+            raise AccountError("activation_failed")  # the code was spent or replaced meanwhile
+        member.password_hash = new_hash
+        member.activation_code_hash = member.activation_expires_at = None
+        login_throttle.forgive(session, normalise_username(username), address)
+        _clear_lock(session, member)
+        return account_of(member)
+
+
+def _clear_lock(session: Session, member: MemberRow) -> None:
+    """Clear the account's throttle counters (and the lock columns logins no longer set)."""
+    member.failed_logins, member.locked_until = 0, None
+    login_throttle.forget_account(session, normalise_username(member.card_number))
 
 
 def set_password(factory: sessionmaker[Session], username: str, password: str) -> None:
-    """Set a password directly (operators and the demo loader); clears any lockout."""
+    """Set a password directly (operators and the demo loader); clears the account's login throttle."""
     with transaction(factory) as session:
         member = find_member(session, username)
         if member is None:
             raise AccountError("unknown_user")
         member.password_hash = hash_secret(password)
-        member.failed_logins, member.locked_until = 0, None
+        _clear_lock(session, member)
 
 
 def unlock(factory: sessionmaker[Session], username: str) -> None:
-    """Lift a lockout before it expires."""
+    """Let a member try again at once: clears the account's throttle (other addresses' counters stay)."""
     with transaction(factory) as session:
         member = find_member(session, username)
         if member is None:
             raise AccountError("unknown_user")
-        member.failed_logins, member.locked_until = 0, None
+        _clear_lock(session, member)
 
 
 def grant_role(factory: sessionmaker[Session], username: str, role: Role, org_code: str | None) -> None:

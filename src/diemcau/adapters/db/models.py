@@ -44,6 +44,18 @@ class MemberRow(Base):
     grants: Mapped[list[RoleGrantRow]] = relationship(back_populates="member", cascade="all, delete-orphan")
 
 
+class LoginThrottleRow(Base):
+    """One throttle counter of login and activation guessing (``core.credentials.Scope``): per account and address,
+    per address, per account. Keyed by the card number as typed, so unknown cards are counted like known ones."""
+
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+
+
 class RoleGrantRow(Base):
     __tablename__ = "role_grants"
     __table_args__ = (UniqueConstraint("member_id", "role", "org_unit_id"),)

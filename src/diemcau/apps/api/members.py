@@ -99,7 +99,7 @@ def reset_password(
 
 @router.post("/api/members/{card}/unlock", response_model=MemberOut, responses=_NOT_VISIBLE)
 def unlock(card: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)) -> MemberOut:
-    """Lift a lockout before it expires."""
+    """Let the member try again at once: clears the account's login throttle (docs/security/login.md)."""
     member = _manageable(ctx, caller, card)
     accounts.unlock(ctx.factory, member.card)
     unlocked = records.load_member(ctx.factory, member.card)

@@ -40,7 +40,7 @@ def user_reset(card: str) -> None:
 
 @app.command("unlock")
 def user_unlock(card: str) -> None:
-    """Lift a lockout after too many failed logins."""
+    """Let a member try again at once after failed logins: clears the account's login throttle."""
     _, factory = factory_or_exit()
     _account_call(accounts.unlock, factory, card)
     typer.echo("unlocked")

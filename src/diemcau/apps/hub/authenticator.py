@@ -1,25 +1,40 @@
 """A JupyterHub Authenticator backed by the roster: members are provisioned, never self-registered.
 
-Login failures raise ``HTTPError(403, message)``, which JupyterHub renders inside the login form, so each
-failure (unknown card, wrong password, locked, not yet activated) reads as a Vietnamese instruction.
+Login failures raise ``HTTPError``, which JupyterHub renders inside the login form as a Vietnamese instruction.
+A refused login says only that the card number or password is wrong, or how long to wait (``refusal_key``);
+the log keeps the real reason for operators.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from functools import cached_property
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.handlers import BaseHandler
 from sqlalchemy.orm import Session, sessionmaker
 from tornado import web
-from traitlets import Integer, Unicode, default
+from tornado.httputil import HTTPServerRequest
+from traitlets import Integer, List, Unicode, default, validate
 
-from diemcau.adapters.db import accounts
+from diemcau.adapters.db import accounts, login_throttle
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker
-from diemcau.core.credentials import LockoutPolicy, LoginOutcome
+from diemcau.adapters.passwords import SecretVerifier
+from diemcau.core.credentials import (
+    Backoff,
+    LoginOutcome,
+    ThrottlePolicy,
+    client_address,
+    parse_networks,
+    refusal_key,
+    wait_seconds,
+)
 from diemcau.i18n import t
+
+FIRST_WAIT = dt.timedelta(seconds=2)
+PRUNE_EVERY_SECONDS = 600.0
 
 
 def hub_groups(account: accounts.Account) -> list[str]:
@@ -27,13 +42,42 @@ def hub_groups(account: accounts.Account) -> list[str]:
     return [f"org-{code}" for code in account.org_codes] + [f"role-{role}" for role in account.roles]
 
 
+def peer_of(request: HTTPServerRequest) -> str:
+    """The address at the other end of the connection, before Tornado's ``xheaders`` replaced ``remote_ip``
+    with whatever ``X-Forwarded-For`` claims."""
+    address = getattr(getattr(request.connection, "context", None), "address", None)
+    if isinstance(address, tuple) and address:
+        return str(address[0])
+    return request.remote_ip or ""
+
+
 class RosterAuthenticator(Authenticator):
-    """Password login for members of the roster, with activation codes and lockout."""
+    """Password login for members of the roster, with activation codes and throttled guessing."""
 
     database_url = Unicode(help="SQLAlchemy URL of the Điểm Cầu database holding the roster.").tag(config=True)
-    max_failed_logins = Integer(5, help="Failed logins in a row before the account locks.").tag(config=True)
-    lockout_minutes = Integer(15, help="Minutes a locked account stays locked.").tag(config=True)
     min_password_length = Integer(8, help="Shortest password a member may choose.").tag(config=True)
+    free_failures = Integer(
+        5, help="Failed attempts on one account from one address before that address must wait."
+    ).tag(config=True)
+    account_free_failures = Integer(
+        30, help="Failed attempts on one account from all addresses before every attempt on it must wait."
+    ).tag(config=True)
+    address_free_failures = Integer(
+        20, help="Failed attempts from one address, on any accounts, before that address must wait."
+    ).tag(config=True)
+    max_wait_seconds = Integer(60, help="Longest wait an account's throttle imposes.").tag(config=True)
+    address_max_wait_seconds = Integer(600, help="Longest wait an address's own throttle imposes.").tag(config=True)
+    forget_after_minutes = Integer(60, help="Failures are forgotten this long after the last one.").tag(config=True)
+    trusted_proxies = List(
+        Unicode(), ["127.0.0.1", "::1"],
+        help="Addresses or networks of proxies whose X-Forwarded-For is believed (configurable-http-proxy on "
+        "loopback by default); the client is the right-most address not among them.",
+    ).tag(config=True)
+
+    @validate("trusted_proxies")
+    def _valid_proxies(self, proposal: dict) -> list[str]:
+        parse_networks(proposal["value"])  # a typo must stop the hub, not trust nobody (or everybody) silently
+        return proposal["value"]
 
     @default("manage_groups")
     def _default_manage_groups(self) -> bool:
@@ -48,30 +92,62 @@ class RosterAuthenticator(Authenticator):
     def session_factory(self) -> sessionmaker[Session]:
         return make_sessionmaker(make_engine(self.database_url))
 
-    @property
-    def policy(self) -> LockoutPolicy:
-        return LockoutPolicy(self.max_failed_logins, dt.timedelta(minutes=self.lockout_minutes))
+    @cached_property
+    def verifier(self) -> SecretVerifier:
+        """One dummy hash per hub process, made once."""
+        return SecretVerifier()
+
+    @cached_property
+    def policy(self) -> ThrottlePolicy:
+        account_cap = dt.timedelta(seconds=self.max_wait_seconds)
+        address_cap = dt.timedelta(seconds=self.address_max_wait_seconds)
+        return ThrottlePolicy(
+            pair=Backoff(self.free_failures, FIRST_WAIT, account_cap),
+            address=Backoff(self.address_free_failures, FIRST_WAIT, address_cap),
+            account=Backoff(self.account_free_failures, FIRST_WAIT, account_cap),
+            forget_after=dt.timedelta(minutes=self.forget_after_minutes),
+        )
+
+    @cached_property
+    def _trusted(self) -> tuple:
+        return parse_networks(self.trusted_proxies)
+
+    _next_prune: float = 0.0
+
+    def client_address(self, request: HTTPServerRequest) -> str:
+        """Where the attempt came from, believing X-Forwarded-For only from the trusted proxies."""
+        return client_address(peer_of(request), request.headers.get_list("X-Forwarded-For"), self._trusted)
 
     def normalize_username(self, username: str) -> str:
         return accounts.normalise_username(username)
 
-    def failure_message(self, code: str) -> str:
+    def failure_message(self, code: str, wait: dt.timedelta = dt.timedelta(0)) -> str:
         """The Vietnamese message for a failed login or activation."""
-        return t(f"login.{code}", minutes=self.lockout_minutes, min_length=self.min_password_length)
+        return t(f"login.{code}", seconds=wait_seconds(wait), min_length=self.min_password_length)
 
     def auth_model(self, account: accounts.Account) -> dict:
         """What the hub stores: the name, admin flag and the groups that mirror the tree and roles."""
         return {"name": account.username, "admin": account.is_admin, "groups": hub_groups(account)}
 
+    async def prune_if_due(self) -> None:
+        """Now and then, drop throttle counters that are forgotten anyway (unknown card numbers pile up)."""
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+            await asyncio.to_thread(login_throttle.prune, self.session_factory, self.policy, accounts.utcnow())
+
     async def authenticate(self, handler: web.RequestHandler, data: dict) -> dict:
         username, password = data.get("username", ""), data.get("password", "")
-        outcome, account = await asyncio.to_thread(
-            accounts.check_login, self.session_factory, username, password, self.policy
-        )
-        if outcome != LoginOutcome.OK or account is None:
-            self.log.info("Login refused for %r: %s", username[:32], outcome)
-            raise web.HTTPError(403, self.failure_message(str(outcome)))
-        return self.auth_model(account)
+        address = self.client_address(handler.request)
+        await self.prune_if_due()
+        result = await asyncio.to_thread(
+            accounts.check_login, self.session_factory, username, password,
+            address=address, policy=self.policy, verifier=self.verifier,
+        )  # fmt: skip
+        if result.outcome != LoginOutcome.OK or result.account is None:
+            self.log.info("Login refused for %r from %s: %s", username[:32], address, result.outcome)
+            status = 429 if result.outcome == LoginOutcome.THROTTLED else 403
+            raise web.HTTPError(status, self.failure_message(refusal_key(result.outcome), result.wait))
+        return self.auth_model(result.account)
 
     def get_handlers(self, app) -> list[tuple[str, type]]:  # type: ignore[no-untyped-def]
         return [(r"/activate", ActivationHandler)]
@@ -101,13 +177,17 @@ class ActivationHandler(BaseHandler):
         password = self.get_argument("password", "")
         if password != self.get_argument("confirm", ""):
             return await self._render(self.roster.failure_message("password_mismatch"), username, 400)
+        address = self.roster.client_address(self.request)
         try:
             account = await asyncio.to_thread(
                 accounts.activate, self.roster.session_factory, username, code, password,
-                self.roster.policy, self.roster.min_password_length,
-            )
+                self.roster.min_password_length, address=address, policy=self.roster.policy,
+                verifier=self.roster.verifier,
+            )  # fmt: skip
         except accounts.AccountError as error:
-            return await self._render(self.roster.failure_message(error.code), username, 403)
+            self.log.info("Activation refused for %r from %s: %s", username[:32], address, error.code)
+            status = 429 if error.code == "throttled" else 403
+            return await self._render(self.roster.failure_message(error.code, error.wait), username, status)
         user = await self.auth_to_user(self.roster.auth_model(account))
         self.set_login_cookie(user)
         self.redirect(self.get_next_url(user))

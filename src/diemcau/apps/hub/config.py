@@ -66,9 +66,15 @@ def update_auth(c: Config, settings: Settings) -> None:
         return  # LDAP/OAuth deployments configure it in hub_config/jupyterhub_config.d/*.py
     c.JupyterHub.authenticator_class = "diemcau.apps.hub.authenticator.RosterAuthenticator"
     c.RosterAuthenticator.database_url = settings.database_url
-    c.RosterAuthenticator.max_failed_logins = settings.auth.max_failed_logins
-    c.RosterAuthenticator.lockout_minutes = settings.auth.lockout_minutes
-    c.RosterAuthenticator.min_password_length = settings.auth.min_password_length
+    auth = settings.auth
+    c.RosterAuthenticator.min_password_length = auth.min_password_length
+    c.RosterAuthenticator.free_failures = auth.free_failures
+    c.RosterAuthenticator.account_free_failures = auth.account_free_failures
+    c.RosterAuthenticator.address_free_failures = auth.address_free_failures
+    c.RosterAuthenticator.max_wait_seconds = auth.max_wait_seconds
+    c.RosterAuthenticator.address_max_wait_seconds = auth.address_max_wait_seconds
+    c.RosterAuthenticator.forget_after_minutes = auth.forget_after_minutes
+    c.RosterAuthenticator.trusted_proxies = list(auth.trusted_proxies)
 
 
 def update_roles(c: Config) -> None:

@@ -14,8 +14,8 @@ end the stored events are counted: every event sent must be there exactly once. 
 heartbeats per request (what an offline queue replays, or a player that reports every minute) to show what the
 per-request cost is. Time runs 15× faster for the members than for the server, so each member opened the lecture
 a day before the run (``open_lecture_earlier``): otherwise the real-time bound on coverage (``core.progress.Pace``)
-would refuse most of it and the run would measure refusals, not honest traffic. Latency is per HTTP request (the attempt that got the answer); 'steady' excludes events
-that met the outage. Clients back off (0.2 s doubling to 5 s) and wait up to 600 s for an answer, because a
+would refuse most of it and the run would measure refusals, not honest traffic. Latency is per HTTP request
+(the attempt that got the answer); 'steady' excludes events that met the outage. Clients back off (0.2 s doubling to 5 s) and wait up to 600 s for an answer, because a
 request abandoned on timeout is still served and its retry doubles the work.
 
 The load generator is ``raw_http.RawHttpPool`` (cheap keep-alive HTTP/1.1; httpx cost as much CPU as the API on

@@ -15,7 +15,6 @@ import math
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.progress import load_first_contact, load_progress, load_refusals
 from diemcau.apps.api.player import SPEEDS
@@ -139,7 +138,9 @@ def test_honest_play_at_twice_the_speed_counts_in_full(app) -> None:  # type: ig
     assert load_refusals(factory, LECTURE_ID) == (0.0, 0)
 
 
-def test_forged_heartbeat_after_opening_is_refused_logged_and_counted(app, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_forged_heartbeat_after_opening_is_refused_logged_and_counted(  # type: ignore[no-untyped-def]
+    app, caplog
+) -> None:
     """Right after opening a lecture, does one heartbeat ``0–86400`` gain only the slack (not 100 %), with the
     refused seconds in the log and on the lecture's analytics for its trainers?"""
     client, clock, factory, users = app
@@ -153,7 +154,8 @@ def test_forged_heartbeat_after_opening_is_refused_logged_and_counted(app, caplo
     assert any(users["member"] in r.getMessage() and "refused" in r.getMessage() for r in caplog.records)
     analytics = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/analytics", headers=auth("trainer")).json()
     assert analytics["refused_seconds"] == DURATION - allowed and analytics["refused_posts"] == 1
-    assert "9,0 phút" in lecture_view.refused_text(analytics) or "9 phút" in lecture_view.refused_text(analytics)
+    shown = lecture_view.refused_text(analytics)  # the trainers' notebook: 538 s in 1 post
+    assert "9 phút" in shown and "1 lần" in shown and lecture_view.refused_text({"refused_seconds": 0.0}) == ""
 
 
 def test_offline_queue_replayed_later_counts_up_to_the_bound(app) -> None:  # type: ignore[no-untyped-def]
@@ -198,7 +200,7 @@ def test_without_a_first_contact_the_first_post_is_it(app) -> None:  # type: ign
     assert _post(client, *_queue(0, DURATION, 30, seq=10))["coverage_percent"] == 100.0
 
 
-def test_opening_again_keeps_the_first_contact(app, session_factory: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
+def test_opening_again_keeps_the_first_contact(app) -> None:  # type: ignore[no-untyped-def]
     """Does reopening the player (or downloading) later leave the first contact where it was, and does only
     opening a lecture leave the portal saying it is not watched yet?"""
     client, clock, factory, users = app

@@ -15,8 +15,10 @@ import math
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
-from diemcau.adapters.db.progress import load_first_contact, load_progress, load_refusals
+from diemcau.adapters.db.engine import transaction
+from diemcau.adapters.db.progress import EventsPost, load_first_contact, load_progress, load_refusals, record_posts_in
 from diemcau.apps.api.player import SPEEDS
 from diemcau.core.progress import (
     MAX_PLAYBACK_SPEED,
@@ -212,3 +214,39 @@ def test_opening_again_keeps_the_first_contact(app) -> None:  # type: ignore[no-
     assert load_first_contact(factory, users["member"], LECTURE_ID) == first
     portal = client.get(f"{PREFIX}/", headers=auth("member", Accept="text/html"))
     assert portal.status_code == 200 and "Chưa xem" in portal.text and "Đã theo dõi 0%" not in portal.text
+
+
+# --- the batched write keeps its fixed number of statements ---------------------------------------------------
+
+
+def _statements_for(factory, posts: list[EventsPost]) -> int:  # type: ignore[no-untyped-def]
+    """How many statements recording ``posts`` as one batch sends (the group writer's path), ``BEGIN`` aside."""
+    sent: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+        sent.append(statement)
+
+    with transaction(factory) as session:
+        connection = session.connection()
+        event.listen(connection, "before_cursor_execute", count)
+        record_posts_in(session, posts)
+        event.remove(connection, "before_cursor_execute", count)
+    return len(sent)
+
+
+def _batch(size: int, at: dt.datetime) -> list[EventsPost]:
+    """``size`` members on a new lecture each: half honest, half forging a day at once; all bounded by pace."""
+    pace = Pace.for_heartbeat(15)
+    events = {False: [ProgressEvent("h", EventKind.HEARTBEAT, 0, 30, 1)],
+              True: [ProgressEvent("f", EventKind.HEARTBEAT, 0, 86_400, 1)]}  # fmt: skip
+    return [EventsPost(f"m{size}-{n}", f"lec{n % 3}", DURATION, events[n % 2 == 1], at, pace) for n in range(size)]
+
+
+def test_a_batch_with_refusals_keeps_its_few_statements(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does a batch that dates first contacts and refuses forged claims (counted per lecture) still write in the
+    same few statements whatever its size — six at most: read, events, new rows, changed rows, replays,
+    refusals — on both backends?"""
+    at = dt.datetime(2026, 12, 1, 8, 0)
+    small, large = _statements_for(session_factory, _batch(4, at)), _statements_for(session_factory, _batch(60, at))
+    assert small == large and large <= 6
+    assert load_refusals(session_factory, "lec1")[1] == 10 + 1  # the forged posts on lec1: 10 of 60, 1 of 4

@@ -17,7 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from diemcau.adapters.db.engine import transaction
+from alembic import command
+from sqlalchemy import text
+
+from diemcau.adapters.db.engine import alembic_config, ensure_schema, make_engine, make_sessionmaker, transaction
 from diemcau.adapters.db.progress import EventsPost, load_first_contact, load_progress, load_refusals, record_posts_in
 from diemcau.apps.api.player import SPEEDS
 from diemcau.core.progress import (
@@ -250,3 +253,24 @@ def test_a_batch_with_refusals_keeps_its_few_statements(session_factory) -> None
     small, large = _statements_for(session_factory, _batch(4, at)), _statements_for(session_factory, _batch(60, at))
     assert small == large and large <= 6
     assert load_refusals(session_factory, "lec1")[1] == 10 + 1  # the forged posts on lec1: 10 of 60, 1 of 4
+
+
+def test_the_upgrade_dates_existing_progress_so_nobody_loses_it(db_url: str) -> None:
+    """Does the upgrade give a row from before it a first contact as if its watched seconds had been played at 2×
+    just before (in UTC, whatever the server's time zone), so its member keeps the progress and plays on at once —
+    on both backends?"""
+    engine = make_engine(db_url)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "progress1")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO lecture_progress (member, lecture_id, intervals, watched_seconds,"
+                                " coverage_percent, resume_position, last_seq) VALUES ('a1001', 'lec', '[[0, 300]]',"
+                                " 300, 50, 300, 3)"))  # fmt: skip
+    upgraded = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    ensure_schema(engine)
+    contact = load_first_contact(make_sessionmaker(engine), "a1001", "lec")
+    engine.dispose()
+    assert contact is not None and abs((upgraded - dt.timedelta(seconds=150) - contact).total_seconds()) < 60
+    assert Pace.for_heartbeat(15).allowance(contact, upgraded) >= 300

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.apps.api.app import create_app
+from diemcau.apps.api.context import utc_now
 from diemcau.settings import Settings
 from tests.fakes import StaticTokenIdentity
 from tests.seed import TODAY, seed_small_province
@@ -18,11 +22,14 @@ def token_of(role: str) -> str:
     return f"token-{role}"
 
 
-def seeded_client(settings: Settings, factory: sessionmaker[Session]) -> tuple[TestClient, dict]:
-    """A test client for the app on a freshly seeded database (the clock fixed at ``seed.TODAY``)."""
+def seeded_client(
+    settings: Settings, factory: sessionmaker[Session], now: Callable[[], dt.datetime] = utc_now
+) -> tuple[TestClient, dict]:
+    """A test client for the app on a freshly seeded database (the date fixed at ``seed.TODAY``; ``now``, the
+    clock of progress, real unless a test brings its own)."""
     seeded = seed_small_province(factory)
     identity = StaticTokenIdentity({token_of(role): name for role, name in seeded["users"].items()})
-    app = create_app(settings, identity, session_factory=factory, today=lambda: TODAY)
+    app = create_app(settings, identity, session_factory=factory, today=lambda: TODAY, now=now)
     return TestClient(app, follow_redirects=False), seeded
 
 

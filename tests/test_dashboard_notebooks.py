@@ -149,6 +149,18 @@ def test_lecture_dashboard_draws_the_drop_off_and_terms(settings, api: RunningAp
     assert curve[:20] == [100.0] * 20 and curve[20:] == [50.0] * 20
 
 
+def test_lecture_dashboard_shows_refused_watching(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a member who had watched half of the lecture claims a whole day of watching at once, does the
+    trainer's page say how much was refused as faster than real time?"""
+    forged = {"events": [{"event_id": "forged", "kind": "heartbeat", "start": 0, "end": 86_400, "seq": 1}]}
+    url = f"{api.url}/api/lectures/{LECTURE_ID}/progress"
+    assert httpx.post(url, json=forged, headers=auth("secretary")).json()["coverage_percent"] < 100
+    notebook = execute("lecture.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("trainer"),
+                                         "DIEMCAU_LECTURE": LECTURE_ID}, monkeypatch)  # fmt: skip
+    assert no_errors(notebook)
+    assert "Đã từ chối" in widget_values(notebook) and "(1 lần gửi)" in widget_values(notebook)
+
+
 def test_lecture_dashboard_refuses_a_secretary(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """Does a secretary opening the lecture page get the API's Vietnamese refusal instead of numbers?"""
     notebook = execute("lecture.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),

@@ -24,7 +24,7 @@ from diemcau.settings import load_settings
 from tests.apiclient import PREFIX, auth, seeded_client
 from tests.media_fixtures import seed_lecture_media
 from tests.test_search_query import HOSTILE
-from tests.transcript_fixtures import LECTURE_ID, seed_lecture, seed_lecture_transcript
+from tests.transcript_fixtures import LECTURE_ID, opened_yesterday, seed_lecture, seed_lecture_transcript
 
 PAGE = f"{PREFIX}/lectures/{LECTURE_ID}"
 
@@ -213,6 +213,7 @@ def test_portal_lists_ready_lectures_with_coverage(client, sqlite_factory) -> No
     listed = f'<a href="lectures/{LECTURE_ID}">Bài giảng 1</a> <span class="meta">{t("player.not_watched")}</span>'
     assert listed in html
     assert "lecProcessing" not in html
+    opened_yesterday(sqlite_factory, ["a1001"])  # 300 s at once: about coverage, not the real-time bound
     body = post_progress(client, [{"event_id": "e1", "kind": "heartbeat", "start": 0, "end": 300, "seq": 1}])
     assert body["coverage_percent"] == pytest.approx(50)
     assert t("player.watched", percent=50) in page(client, f"{PREFIX}/")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from diemcau.adapters.db.progress import load_progress
 from tests.apiclient import auth, seeded_client
-from tests.transcript_fixtures import LECTURE_ID, seed_lecture
+from tests.transcript_fixtures import LECTURE_ID, opened_yesterday, seed_lecture
 
 URL = f"/services/diemcau/api/lectures/{LECTURE_ID}/progress"
 
@@ -12,6 +12,7 @@ URL = f"/services/diemcau/api/lectures/{LECTURE_ID}/progress"
 def _client(settings, factory, role: str):  # type: ignore[no-untyped-def]
     client, seeded = seeded_client(settings, factory)
     seed_lecture(factory)
+    opened_yesterday(factory, seeded["users"].values())  # these tests are about merging, not the real-time bound
     client.headers.update(auth(role))
     return client, seeded["users"]
 

@@ -28,7 +28,7 @@ from tests.apiclient import PREFIX, auth, token_of
 from tests.data_dirs import data_dir_environ
 from tests.fakes import OfflineHubOAuth, StaticTokenIdentity
 from tests.seed import TODAY, seed_small_province
-from tests.transcript_fixtures import LECTURE_ID, seed_lecture
+from tests.transcript_fixtures import LECTURE_ID, opened_yesterday, seed_lecture
 
 MODES = ("on", "off")
 PROCESSING, NO_DURATION = "lec-processing", "lec-no-duration"
@@ -97,6 +97,8 @@ def _seed(factory: sessionmaker[Session]) -> dict[str, str]:
         lecture = session.get(LectureRow, NO_DURATION)
         assert lecture is not None
         lecture.duration_seconds = None
+    for lecture_id in (LECTURE_ID, PROCESSING):
+        opened_yesterday(factory, users.values(), lecture_id)
     return users
 
 

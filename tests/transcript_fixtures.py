@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import CourseRow, LectureRow
+from diemcau.adapters.db.progress import record_first_contact
 from diemcau.adapters.transcript_store import write_transcript
 from diemcau.core.transcript import Segment, Transcript, Word
 
@@ -53,6 +56,13 @@ def seed_lecture(
             session.add(LectureRow(id=lecture_id, course_id=course_id, title=title, status=status,
                                    duration_seconds=600.0))
     return lecture_id
+
+
+def opened_yesterday(factory: sessionmaker[Session], usernames: Iterable[str], lecture_id: str = LECTURE_ID) -> None:
+    """Record that each user first opened the lecture a day ago, so posts of whole minutes of progress are within
+    the real-time bound (``core.progress.Pace``) — for tests about merging, not about that bound."""
+    for username in usernames:
+        record_first_contact(factory, username, lecture_id, dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
 
 
 def seed_lecture_transcript(transcripts_dir: Path, factory: sessionmaker[Session]) -> str:

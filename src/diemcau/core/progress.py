@@ -3,11 +3,17 @@
 The player reports *spans it actually played* (``from``–``to`` in lecture seconds) with a client event id,
 rather than bare positions: a lost or replayed event then never inflates coverage, and events queued offline
 can arrive late and out of order. Seeks move the resume position but add no coverage.
+
+Coverage is also bounded by real time (``Pace``): a member cannot have watched more of a lecture than the
+fastest playback speed allows in the time since they first opened it, so one forged heartbeat ``0–86400``
+right after opening a lecture gains a minute, not the lecture. See docs/security/progress.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -15,6 +21,14 @@ Interval = tuple[float, float]
 
 # Spans shorter than this are noise (a heartbeat right after a seek) and are ignored.
 MIN_SPAN_SECONDS = 0.25
+# The speeds the player's menu offers (``apps.api.player``); the fastest one bounds how fast coverage may grow.
+PLAYBACK_SPEEDS = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+MAX_PLAYBACK_SPEED = max(PLAYBACK_SPEEDS)
+# Slack, in heartbeats played at the fastest speed: a session whose first contact is its first post (a page
+# opened before first contacts were recorded, a client of the API itself) keeps its first heartbeat whole, and
+# as much again absorbs a timer firing late in a throttled tab, the ``ended`` event rounding up to the end and
+# the clocks of several API processes. With the default 15 s heartbeat: 60 s of lecture.
+SLACK_HEARTBEATS = 2
 
 
 class EventKind(StrEnum):
@@ -76,14 +90,89 @@ def unique_events(events: Iterable[ProgressEvent]) -> list[ProgressEvent]:
 
 def summarise(events: Iterable[ProgressEvent], duration: float, prior: Iterable[Interval] = ()) -> Progress:
     """Merge events (and already-stored intervals) into coverage and the resume position."""
+    return summarise_paced(events, duration, prior)[0]
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast a member's watched time may grow: ``max_speed`` lecture seconds per second of real time since
+    their first contact with the lecture (opening the player, downloading it), plus ``slack_seconds``."""
+
+    max_speed: float
+    slack_seconds: float
+
+    @classmethod
+    def for_heartbeat(cls, heartbeat_seconds: float) -> Pace:
+        """The pace for a player that reports every ``heartbeat_seconds`` (``settings.player``)."""
+        return cls(MAX_PLAYBACK_SPEED, SLACK_HEARTBEATS * heartbeat_seconds * MAX_PLAYBACK_SPEED)
+
+    def allowance(self, first_contact: dt.datetime, received_at: dt.datetime) -> float:
+        """The most watched seconds a member may have at ``received_at`` (a clock gone backwards counts 0 s)."""
+        elapsed = max(0.0, (received_at - first_contact).total_seconds())
+        return elapsed * self.max_speed + self.slack_seconds
+
+
+@dataclass(frozen=True)
+class Paced:
+    """Spans cut to a watched-time allowance: what may count, and the new seconds refused."""
+
+    spans: tuple[Interval, ...]
+    refused_seconds: float
+
+
+def _unwatched(span: Interval, watched: Sequence[Interval]) -> list[Interval]:
+    """The parts of ``span`` outside the sorted, disjoint ``watched`` intervals."""
+    parts, at = [], span[0]
+    for a, b in watched:
+        if b <= at or a >= span[1]:
+            continue
+        if a > at:
+            parts.append((at, a))
+        at = max(at, b)
+    if at < span[1]:
+        parts.append((at, span[1]))
+    return parts
+
+
+def within_allowance(spans: Iterable[Interval], prior: Iterable[Interval], allowance: float) -> Paced:
+    """Keep the new coverage of ``spans`` (in the order played) while the total watched stays within
+    ``allowance`` seconds; the rest is refused. Stretches watched before cost nothing, so rewatching is never
+    refused, and a span is cut where the allowance runs out."""
+    spans = list(spans)
+    watched = list(merge_intervals(prior))
+    budget = allowance - sum(b - a for a, b in watched)
+    if sum(b - a for a, b in spans) <= budget:  # the usual case, honest play: everything counts
+        return Paced(tuple(spans), 0.0)
+    kept: list[Interval] = []
+    refused = 0.0
+    for span in spans:
+        taken = []
+        for a, b in _unwatched(span, watched):
+            take = min(b - a, max(budget, 0.0))
+            if take > 0:
+                taken.append((a, a + take))
+                budget -= take
+            refused += (b - a) - take
+        kept += taken
+        watched = list(merge_intervals([*watched, *taken]))
+    return Paced(tuple(kept), round(refused, 3))
+
+
+def summarise_paced(events: Iterable[ProgressEvent], duration: float, prior: Iterable[Interval] = (),
+                    allowance: float = math.inf) -> tuple[Progress, float]:  # fmt: skip
+    """``summarise``, with the new coverage held within ``allowance`` watched seconds (``Pace.allowance``);
+    also returns the seconds refused."""
     if duration <= 0:
-        return Progress((), 0.0, 0.0, 0.0)
+        return Progress((), 0.0, 0.0, 0.0), 0.0
     events = unique_events(events)
-    spans = [clamp_span(e.start, e.end, duration) for e in events if e.kind != EventKind.SEEK]
-    intervals = merge_intervals([*prior, *(s for s in spans if s is not None)])
+    prior = tuple(prior)
+    played = [clamp_span(e.start, e.end, duration) for e in sorted(events, key=lambda e: e.seq)
+              if e.kind != EventKind.SEEK]  # fmt: skip
+    paced = within_allowance((s for s in played if s is not None), prior, allowance)
+    intervals = merge_intervals([*prior, *paced.spans])
     watched = sum(b - a for a, b in intervals)
     resume = _resume_position(events, duration)
-    return Progress(intervals, watched, round(100.0 * watched / duration, 2), resume)
+    return Progress(intervals, watched, round(100.0 * watched / duration, 2), resume), paced.refused_seconds
 
 
 def _resume_position(events: list[ProgressEvent], duration: float) -> float:

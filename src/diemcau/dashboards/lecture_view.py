@@ -6,6 +6,7 @@ viewers who watched the middle of that stretch (from their merged watched interv
 hits included the lecture. Members who only attended a group screening have no timeline and are not in it.
 Each bucket also carries the questions asked within it and how many times it was watched again (replayed
 seconds over its length, counted at ingest: see ``core.replays``); ``most_replayed`` lists 10 s stretches.
+``refused_seconds`` is the watching claimed faster than real time allows and not counted (``core.progress.Pace``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ def summary_text(view: DropOff) -> str:
     if view.steepest_minute is not None:
         parts.append(t("dashboard.lecture_steepest", at=clock(view.steepest_minute), drop=f"{view.steepest_drop:g}"))
     return " ".join(parts)
+
+
+def refused_text(analytics: Mapping) -> str:
+    """How much claimed watching was refused as faster than real time ("" when none, or from an older API)."""
+    seconds = analytics.get("refused_seconds", 0.0)
+    if not seconds:
+        return ""
+    return t("dashboard.lecture_refused", minutes=f"{round(seconds / 60, 1):g}",
+             posts=analytics.get("refused_posts", 0))  # fmt: skip
 
 
 def terms_html(terms: Sequence[Mapping]) -> str:

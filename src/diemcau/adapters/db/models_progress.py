@@ -39,7 +39,21 @@ class LectureProgressRow(Base):
     coverage_percent: Mapped[float] = mapped_column(default=0.0)
     resume_position: Mapped[float] = mapped_column(default=0.0)
     last_seq: Mapped[int] = mapped_column(Integer, default=-1)
+    # When the member first opened the lecture's player or downloaded it (naive UTC); ``core.progress.Pace``
+    # bounds watched time by the time since. A row may hold only this (opened, nothing watched yet).
+    first_contact_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now())
+
+
+class ProgressRefusalRow(Base):
+    """Per lecture, the watched seconds claimed faster than real time allows and refused (no member stored:
+    the log names them); shown with the lecture's analytics."""
+
+    __tablename__ = "lecture_progress_refusals"
+
+    lecture_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    refused_seconds: Mapped[float] = mapped_column(default=0.0)
+    refused_posts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ScreeningRow(Base):

@@ -25,7 +25,7 @@ from diemcau.apps.api import (
     questions, quiz_pages, quizzes, search, search_pages, studio_quizzes, transcripts,
 )
 from diemcau.apps.api.access import current_caller, install_handlers
-from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, vietnam_today
+from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, utc_now, vietnam_today
 from diemcau.apps.api.identity import Identity
 from diemcau.apps.api.progress_fast_path import ProgressFastPath
 from diemcau.apps.api.schemas import HealthOut
@@ -75,12 +75,13 @@ def create_app(
     prefix: str = DEFAULT_PREFIX,
     hub_base_url: str = "/",
     today: Callable[[], dt.date] = vietnam_today,
+    now: Callable[[], dt.datetime] = utc_now,
 ) -> FastAPI:
     """The API app. Without ``session_factory`` it opens ``settings.database_url`` (already migrated)."""
     prefix = normalise_prefix(prefix)
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
     app = FastAPI(title=f"{t('app.name')} API", openapi_url=None, docs_url=None, redoc_url=None)
-    app.state.context = ApiContext(settings, identity, factory, prefix, hub_base_url, today)
+    app.state.context = ApiContext(settings, identity, factory, prefix, hub_base_url, today, now)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     if settings.perf.fast_progress:  # added last, so outermost: ahead of GZip (see progress_fast_path)
         app.add_middleware(ProgressFastPath, prefix=prefix)

@@ -22,6 +22,11 @@ def vietnam_today() -> dt.date:
     return dt.datetime.now(VIETNAM).date()
 
 
+def utc_now() -> dt.datetime:
+    """The current time, in UTC (the clock that dates first contacts and receipts of progress)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def normalise_prefix(prefix: str) -> str:
     """``services/diemcau/`` → ``/services/diemcau`` (routes append their own slash)."""
     return "/" + prefix.strip("/") if prefix.strip("/") else ""
@@ -37,6 +42,7 @@ class ApiContext:
     prefix: str = DEFAULT_PREFIX
     hub_base_url: str = "/"
     today: Callable[[], dt.date] = vietnam_today
+    now: Callable[[], dt.datetime] = utc_now
 
 
 def context_of(request: Request) -> ApiContext:

@@ -4,7 +4,8 @@
   page for a province receives one row per unit instead of one per member.
 * ``GET /api/courses/{id}/completion/history?org=``: members who had watched every lecture, day by day.
 * ``GET /api/lectures/{id}/analytics?buckets=``: the audience drop-off curve, the searches that found it, and
-  per stretch the questions asked and how often it was watched again (``core.replays``).
+  per stretch the questions asked and how often it was watched again (``core.replays``), and the watching
+  claimed faster than real time allows and refused (``core.progress.Pace``).
 
 Completion aggregates follow the completion route's scope (secretary: cell, committee: subtree, admin: all;
 members and trainers refused); lecture analytics are for those who manage content (trainers, admins) and
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from diemcau.adapters.db.completion import course_completion
 from diemcau.adapters.db.dashboards import top_search_terms, viewer_intervals, watching_days
 from diemcau.adapters.db.lecture_reads import load_lecture
+from diemcau.adapters.db.progress import load_refusals
 from diemcau.adapters.db.questions import moments_of
 from diemcau.adapters.db.replays import load_replays
 from diemcau.apps.api import records
@@ -98,6 +100,9 @@ class LectureAnalyticsOut(BaseModel):
     top_terms: list[TermOut] = Field(description="Searches whose hits included this lecture, most frequent first.")
     questions: int = Field(0, description="Questions asked on this lecture.")
     most_replayed: list[ReplayedOut] = Field(default_factory=list, description="Stretches watched again most often.")
+    refused_seconds: float = Field(0.0, description="Watched seconds claimed faster than real time allows since "
+                                   "each member's first contact, and not counted (the server log names who).")
+    refused_posts: int = Field(0, description="Progress posts that had some of their claim refused.")
 
 
 def _oversight(ctx: ApiContext, caller: Caller, org: str | None) -> list[str]:
@@ -151,6 +156,7 @@ def _analytics(ctx: ApiContext, lecture_id: str, buckets: int) -> LectureAnalyti
     width = duration / buckets if duration else 0.0
     moments, replayed = moments_of(ctx.factory, lecture_id), load_replays(ctx.factory, lecture_id)
     asked, again = counts_by_bucket(moments, duration, len(shares)), rebucket(replayed, duration, len(shares))
+    refused_seconds, refused_posts = load_refusals(ctx.factory, lecture_id)
     stretches = [BucketOut(start=round(i * width, 1), end=round((i + 1) * width, 1), share=s, questions=asked[i],
                            replays=again[i]) for i, s in enumerate(shares)]  # fmt: skip
     return LectureAnalyticsOut(
@@ -158,6 +164,7 @@ def _analytics(ctx: ApiContext, lecture_id: str, buckets: int) -> LectureAnalyti
         buckets=stretches,
         top_terms=[TermOut(term=term, count=n) for term, n in top_search_terms(ctx.factory, lecture_id)],
         questions=len(moments), most_replayed=[ReplayedOut(**vars(r)) for r in most_replayed(replayed, duration)],
+        refused_seconds=refused_seconds, refused_posts=refused_posts,
     )  # fmt: skip
 
 

@@ -9,6 +9,9 @@ Scaled out, nginx serves the same files and asks ``GET /api/media-auth/{lecture_
 (``auth_request``): 204 with ``X-Media-File: <sha256>/<path>`` when allowed, which nginx then sends from the
 media folder itself (see docs/media.md). No signed URLs: the hub cookie or token already travels with each
 request, and a per-request check keeps revocation immediate.
+
+Downloading the single-file audio (``*.m4a``, for offline study) is a first contact with the lecture, like
+opening the player: progress replayed later from offline is bounded by the time since (``core.progress.Pace``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from starlette.responses import FileResponse, Response
 
 from diemcau.adapters.db.lecture_reads import media_of
+from diemcau.adapters.db.progress import record_first_contact
 from diemcau.adapters.media_store import LocalMediaStore
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
@@ -67,6 +71,13 @@ def authorize(ctx: ApiContext, viewer: Viewer, lecture_id: str, path: str) -> tu
     return sha256, path
 
 
+def _note_download(ctx: ApiContext, viewer: Viewer, lecture_id: str, name: str) -> None:
+    """The audio download for offline study is a first contact with the lecture (playlists and segments are
+    the player's, whose page noted it already)."""
+    if name.endswith(".m4a"):
+        record_first_contact(ctx.factory, viewer.username, lecture_id, ctx.now())
+
+
 def _file(ctx: ApiContext, sha256: str, path: str) -> Path:
     local = LocalMediaStore(ctx.settings.media_dir).local_path(sha256, path)
     if local is None:
@@ -84,6 +95,7 @@ def media_file(
     """A lecture's media file: playlists, segments, poster, the m4a download. Honours ``Range``."""
     sha256, name = authorize(ctx, caller.viewer, lecture_id, path)
     local = _file(ctx, sha256, name)
+    _note_download(ctx, caller.viewer, lecture_id, name)
     content_type = media_content_type(name) or "application/octet-stream"
     cache = CACHE_PLAYLISTS if name.endswith(".m3u8") else CACHE_SEGMENTS
     headers = {"Cache-Control": cache}
@@ -109,4 +121,5 @@ def media_auth(
         _file(ctx, sha256, name)
     except HTTPException as refused:
         raise HTTPException(403, refused.detail) from None
+    _note_download(ctx, caller.viewer, lecture_id, name)
     return Response(status_code=204, headers={MEDIA_FILE_HEADER: f"{sha256}/{name}"})

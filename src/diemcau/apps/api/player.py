@@ -15,6 +15,8 @@ The resume position and coverage are read from the progress store while renderin
 300 ms link. Progress events go back through ``POST /api/lectures/{id}/progress``.
 
 Visibility is the lecture API's: a lecture the caller may not see is a 404 page, like a missing one.
+Opening the page is the member's first contact with the lecture (``record_first_contact``), from which their
+coverage may grow at most at the menu's fastest speed (``core.progress.PLAYBACK_SPEEDS``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from diemcau.adapters.db.lecture_reads import load_lecture
-from diemcau.adapters.db.progress import load_progress
+from diemcau.adapters.db.progress import load_progress, record_first_contact
 from diemcau.adapters.transcript_store import load_transcript
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
@@ -42,7 +44,7 @@ from diemcau.apps.api.materials import MaterialOut, lecture_materials
 from diemcau.apps.api.pages import render_message
 from diemcau.core.lecture import LectureStatus
 from diemcau.core.material import normal_name
-from diemcau.core.progress import Progress
+from diemcau.core.progress import PLAYBACK_SPEEDS, Progress
 from diemcau.core.roles import can_manage_content
 from diemcau.core.transcript import Segment
 from diemcau.i18n import load_catalogue, t
@@ -50,7 +52,7 @@ from diemcau.settings import Settings
 
 router = APIRouter(tags=["player"])
 TEMPLATES_DIR = Path(__file__).with_name("templates")
-SPEEDS = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+SPEEDS = PLAYBACK_SPEEDS  # the menu; its fastest speed bounds coverage, so it lives with that rule
 AUDIO = "audio"
 PLAYER_JS = "player.js"
 AUTO = "auto"
@@ -134,7 +136,8 @@ def _script_config(
 
 
 def build_page(ctx: ApiContext, username: str, lecture: LectureOut, start: float | None) -> PlayerPage:
-    """The player page of a lecture the caller (``username``) may see."""
+    """The player page of a lecture the caller (``username``) may see; notes the caller's first contact."""
+    record_first_contact(ctx.factory, username, lecture.id, ctx.now())
     progress = load_progress(ctx.factory, username, lecture.id)
     course = records.load_course(ctx.factory, lecture.course_id)
     transcript = load_transcript(ctx.settings.transcripts_dir, lecture.id)

@@ -2,6 +2,8 @@
 
 A member posts only their own progress: the member is the caller, never a parameter. Coverage is clamped
 to the lecture's duration, and events are idempotent by their client id, so an offline queue can replay.
+Coverage grows no faster than real time allows since the member's first contact with the lecture
+(``core.progress.Pace``, measured at receipt): the rest of a claim is refused, logged and counted.
 
 This is the hottest route (every playing member, every heartbeat), so: the lecture's visibility facts are read
 from its one course and kept a few seconds per process (``apps.api.caches``), and the events of concurrent
@@ -20,13 +22,13 @@ from starlette.concurrency import run_in_threadpool
 
 from diemcau.adapters.db.group_commit import writer_for
 from diemcau.adapters.db.lecture_access import LectureAccess, load_lecture_access
-from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, EventsPost, load_progress, record_events, record_posts_in
+from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, EventsPost, load_progress, record_post, record_posts_in
 from diemcau.apps.api.access import Caller, api_context, current_caller
 from diemcau.apps.api.caches import caches_for
 from diemcau.apps.api.context import ApiContext
 from diemcau.apps.api.lectures import _visible_lecture
 from diemcau.core.lecture import LectureStatus
-from diemcau.core.progress import EventKind, Progress, ProgressEvent
+from diemcau.core.progress import EventKind, Pace, Progress, ProgressEvent
 from diemcau.core.roles import Viewer, can_manage_content, can_see_course
 from diemcau.i18n import t
 
@@ -82,14 +84,11 @@ async def _duration(ctx: ApiContext, caller: Caller, lecture_id: str) -> float:
     return _playable_duration(caller.viewer, access)
 
 
-async def _record(
-    ctx: ApiContext, member: str, lecture_id: str, duration: float, events: list[ProgressEvent]
-) -> Progress:
+async def _record(ctx: ApiContext, post: EventsPost) -> Progress:
     perf = ctx.settings.perf
     if not perf.group_commit:
-        return await run_in_threadpool(record_events, ctx.factory, member, lecture_id, duration, events)
+        return await run_in_threadpool(record_post, ctx.factory, post)
     writer = writer_for(ctx.factory, perf.group_commit_max, perf.gather_ms / 1000)
-    post = EventsPost(member, lecture_id, duration, events)
     return await asyncio.wrap_future(writer.submit_item(record_posts_in, post))
 
 
@@ -97,10 +96,14 @@ async def ingest(ctx: ApiContext, caller: Caller, lecture_id: str, body: EventsI
     """Record the caller's events on a lecture they may watch, answering after the commit that stored them.
 
     The one body of ``POST …/progress``, shared by the FastAPI route and ``progress_fast_path`` so they cannot
-    drift; refusals are ``HTTPException`` (404 / 409)."""
+    drift; refusals are ``HTTPException`` (404 / 409). The real-time bound is taken at receipt, so a queue
+    replayed after a wait in the group writer, or hours later from offline, is judged by when it arrived."""
+    received_at = ctx.now()
     duration = await _duration(ctx, caller, lecture_id)
     events = [ProgressEvent(e.event_id, EventKind(e.kind), e.start, e.end, e.seq) for e in body.events]
-    return ProgressOut.of(await _record(ctx, caller.viewer.username, lecture_id, duration, events))
+    pace = Pace.for_heartbeat(ctx.settings.player.heartbeat_seconds)
+    post = EventsPost(caller.viewer.username, lecture_id, duration, events, received_at, pace)
+    return ProgressOut.of(await _record(ctx, post))
 
 
 # With ``settings.perf.fast_progress`` on, ``progress_fast_path.ProgressFastPath`` answers these posts first

@@ -3,10 +3,11 @@
 Every playing member posts one event every 15 s, and through FastAPI each post paid for matching routes,
 solving dependencies and request/response models: ~0.4–0.65 ms of CPU a post, a third of the app's own cost
 (``bench/progress_asgi_cpu.py``; docs/benchmarks.md). ``ProgressFastPath`` is a pure-ASGI middleware that
-answers exactly that method and path with the route's own pieces: ``EventsIn`` validates the body, ``access.current_caller`` finds the member (hub identity,
-caller cache), ``progress.ingest`` checks the lecture (lecture cache) and records the events (group commit,
-answered only after the commit), and the app's own exception handlers turn refusals (401, 403, 404, 409, 503)
-into the route's answers.
+answers exactly that method and path with the route's own pieces: ``EventsIn`` validates the body,
+``access.current_caller`` finds the member (hub identity, caller cache), ``progress.ingest`` checks the lecture
+(lecture cache) and records the events within the real-time bound on coverage (group commit, answered only after
+the commit), and the app's own exception handlers turn refusals (401, 403, 404, 409, 503) into the route's
+answers.
 
 What it does not take as plainly valid it hands, bytes replayed, to the FastAPI route, which answers as it
 always does: another content type, a body that is not JSON or fails ``EventsIn`` (the route's 422 and its error

@@ -388,3 +388,28 @@ def test_a_batch_reads_its_summaries_through_the_primary_key(session_factory) ->
         plan = _plan(session, statement)
     assert ("sqlite_autoindex_lecture_progress_1" in plan or "lecture_progress_pkey" in plan), plan
     assert "SCAN lecture_progress" not in plan and "Seq Scan" not in plan, plan
+
+
+def test_a_lone_write_meeting_a_row_inserted_meanwhile_runs_again(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """When a post meets a unique-key conflict (its member's row inserted by another process between its read and
+    its insert: the player page's first contact, another API process), does it run again and land, not a 500?"""
+    from sqlalchemy.exc import IntegrityError
+
+    writer = GroupWriter(session_factory)
+    runs = []
+
+    def conflicting_once(session, posts):  # type: ignore[no-untyped-def]
+        runs.append(len(posts))
+        if len(runs) == 1:
+            raise IntegrityError("INSERT INTO lecture_progress", {}, Exception("duplicate key value"))
+        return record_posts_in(session, posts)
+
+    progress = writer.submit_item(conflicting_once, _post("r", _beat("a", 0, 1))).result(timeout=60)
+    assert runs == [1, 1] and progress.watched_seconds == 15.0
+    assert load_progress(session_factory, "r", "lec").watched_seconds == 15.0
+
+    def always_conflicting(session, posts):  # type: ignore[no-untyped-def]
+        raise IntegrityError("INSERT INTO lecture_progress", {}, Exception("duplicate key value"))
+
+    with pytest.raises(IntegrityError):  # a real bug still surfaces, after one more try
+        writer.submit_item(always_conflicting, _post("s", _beat("a", 0, 1))).result(timeout=60)

@@ -19,7 +19,9 @@ second, a thousand commits. So when writes arrive back to back (the previous bat
 write is never held.
 
 If the shared transaction fails, each of its requests is run again in a transaction of its own, so one bad
-request fails alone. The thread starts on the first write and stops after ``idle_seconds`` without any.
+request fails alone. A request that alone meets a unique-key conflict (a row another process inserted between
+its read and its insert: another API process, or the player page's first-contact row) runs once more, and
+then reads that row. The thread starts on the first write and stops after ``idle_seconds`` without any.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import transaction
@@ -102,12 +105,14 @@ class GroupWriter:
             if live:
                 self._commit(live)
 
-    def _commit(self, batch: list[Queued]) -> None:
+    def _commit(self, batch: list[Queued], retried: bool = False) -> None:
         try:
             with transaction(self.factory) as session:
                 results = [result for run in _runs(batch) for result in _run(session, run)]
         except BaseException as error:  # noqa: BLE001 - handed to the callers, never lost
-            if len(batch) == 1:
+            if len(batch) == 1 and isinstance(error, IntegrityError) and not retried:
+                self._commit(batch, retried=True)
+            elif len(batch) == 1:
                 batch[0][2].set_exception(error)
             else:
                 for queued in batch:

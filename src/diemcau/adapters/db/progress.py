@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -201,9 +202,14 @@ def record_events(
 
 
 def record_post(factory: sessionmaker[Session], post: EventsPost) -> Progress:
-    """Record one post in its own transaction (``record_posts_in`` for one)."""
-    with transaction(factory) as session:
-        return record_posts_in(session, [post])[0]
+    """Record one post in its own transaction (``record_posts_in`` for one); run once more after a unique-key
+    conflict, which means another process inserted the member's row meanwhile (it is read the second time)."""
+    try:
+        with transaction(factory) as session:
+            return record_posts_in(session, [post])[0]
+    except IntegrityError:
+        with transaction(factory) as session:
+            return record_posts_in(session, [post])[0]
 
 
 def record_posts_in(session: Session, posts: Sequence[EventsPost]) -> list[Progress]:

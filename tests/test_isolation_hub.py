@@ -2,10 +2,11 @@
 
 A secretary sends code to a kernel of their own server, both one they start through the Jupyter kernels API
 and the one behind a Voila dashboard they opened, and the code tries to read what the platform keeps: the app
-database, the hub's database and cookie secret, the settings file, another staff member's home, the API
-service's environment (``/proc/<pid>/environ``), and to change a dashboard every staff member runs. Each must be
-refused; the code runs as the secretary's own system user (neither root nor the hub's user) and sees no
-``DIEMCAU_*`` variable but the API's URL. The secretary's server has no terminals; an admin's has.
+database, the hub's database and cookie secret, the settings file, the data directory, another staff member's
+home, the API service's environment (``/proc/<pid>/environ``); to change a dashboard every staff member runs;
+and to use the trainer's studio straight on its loopback port, where it would act with the trainer's token.
+Each must be refused; the code runs as the secretary's own system user (neither root nor the hub's user) and
+sees no ``DIEMCAU_*`` variable but the API's URL. The secretary's server has no terminals; an admin's has.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import websocket
 
 from diemcau.core.system_user import system_username
 from diemcau.demo.seed import DEMO_PASSWORD
+from diemcau.i18n import t
 from tests.hubserver import REPO, HubProcess, running_server
 
 pytestmark = pytest.mark.hub
@@ -31,7 +33,7 @@ TRAINER = "42000022"  # the other staff member whose home the secretary tries
 ADMIN = "42000023"
 TRAINER_NOTE = "ghi-chu-rieng.txt"
 
-ATTACK = """
+ATTACK = r"""
 import json, os
 found = {}
 def attempt(name, action):
@@ -45,6 +47,29 @@ for name, path in TARGETS["folders"].items():
     attempt(name, lambda path=path: os.listdir(path))
 for name, path in TARGETS["writes"].items():
     attempt(name, lambda path=path: open(path, "ab").close())
+def studio_session(port):  # the trainer's Streamlit, straight on its loopback port: what does a session show?
+    import time, websocket
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    url = "ws://127.0.0.1:%d%s_stcore/stream" % (port, TARGETS["studio_base"])
+    connection = websocket.create_connection(url, subprotocols=["streamlit"], timeout=60)
+    rerun = BackMsg()
+    rerun.rerun_script.query_string = ""
+    connection.send_binary(rerun.SerializeToString())
+    blob, deadline = b"", time.time() + 90
+    while time.time() < deadline:
+        raw = connection.recv()
+        blob += raw
+        message = ForwardMsg()
+        message.ParseFromString(raw)
+        if message.WhichOneof("type") == "script_finished":
+            break
+    connection.close()
+    if TARGETS["trainer_card"].encode() in blob:
+        return "READ as the trainer"
+    return "DENIED refused" if TARGETS["studio_refusal"].encode() in blob else "UNCLEAR " + repr(blob[-200:])
+for name, port in TARGETS["sockets"].items():
+    found[name] = studio_session(port)
 with open(os.path.join(os.environ["HOME"], "mine.txt"), "w") as own:  # the kernel's own home works
     own.write("ok")
 found["own_home"] = open(os.path.join(os.environ["HOME"], "mine.txt")).read()
@@ -56,18 +81,50 @@ print("RESULT " + json.dumps(found))
 
 def api_pids(hub: HubProcess) -> list[int]:
     """The API service's processes: the hub's children running ``diemcau.apps.api``."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    return [pid for pid in _pids() if b"diemcau.apps.api" in _cmdline(pid) and _ancestors(pid)[:1] == [hub.process.pid]]
+
+
+def studio_listeners(hub: HubProcess) -> dict[str, int]:
+    """The loopback ports the trainer's Streamlit (started by their server, under this hub) listens on."""
+    pids = [pid for pid in _pids() if f"--server.baseUrlPath=/user/{TRAINER}/studio".encode() in _cmdline(pid)
+            and hub.process.pid in _ancestors(pid)]  # fmt: skip
+    assert pids, "the trainer's studio is not running"
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(fd) if fd.is_symlink() else ""
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = {}
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # listening
+                port = int(fields[1].rsplit(":", 1)[1], 16)
+                ports[f"other_studio_{port}"] = port
+    return ports
+
+
+def _pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _ancestors(pid: int) -> list[int]:
+    chain = []
+    while pid > 1:
         try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            parent = int(re.search(r"^PPid:\s+(\d+)", (entry / "status").read_text(), re.M).group(1))  # type: ignore[union-attr]
+            pid = int(re.search(r"^PPid:\s+(\d+)", Path(f"/proc/{pid}/status").read_text(), re.M).group(1))  # type: ignore[union-attr]
         except (OSError, AttributeError):
-            continue
-        if b"diemcau.apps.api" in cmdline and parent == hub.process.pid:
-            pids.append(int(entry.name))
-    return pids
+            break
+        chain.append(pid)
+    return chain
 
 
 def process_uid(pid: int) -> int:
@@ -79,7 +136,7 @@ def home_of(hub: HubProcess, username: str) -> Path:
     return hub.settings.hub.homes_dir / system_username(username, hub.settings.hub.system_user_prefix)
 
 
-def targets(hub: HubProcess) -> dict[str, dict[str, str]]:
+def targets(hub: HubProcess) -> dict:
     """Everything the attack tries, by name."""
     settings = hub.settings
     files = {
@@ -92,8 +149,12 @@ def targets(hub: HubProcess) -> dict[str, dict[str, str]]:
     }
     folders = {"data_directory": settings.home, "other_home": home_of(hub, TRAINER)}
     writes = {"dashboard_source": REPO / "notebooks" / "cell.ipynb"}
-    return {kind: {name: str(path) for name, path in paths.items()} for kind, paths in
-            (("files", files), ("folders", folders), ("writes", writes))}  # fmt: skip
+    found: dict = {kind: {name: str(path) for name, path in paths.items()} for kind, paths in
+                   (("files", files), ("folders", folders), ("writes", writes))}  # fmt: skip
+    found["sockets"] = studio_listeners(hub)
+    found["studio_base"], found["trainer_card"] = f"/user/{TRAINER}/studio/", TRAINER
+    found["studio_refusal"] = t("studio.open_through_server")
+    return found
 
 
 def run_code(hub: HubProcess, user: str, token: str, kernel_id: str, code: str) -> str:
@@ -134,8 +195,10 @@ def attack(hub: HubProcess, user: str, token: str, kernel_id: str) -> dict:
 
 def assert_contained(hub: HubProcess, found: dict) -> None:
     """Was every target refused, while the code really ran, as an unprivileged user of its own?"""
-    expected = {name for kind in targets(hub).values() for name in kind}
+    aimed = targets(hub)
+    expected = {name for kind in ("files", "folders", "writes", "sockets") for name in aimed[kind]}
     assert any(name.startswith("api_environ_") for name in expected), "the API's process was not found"
+    assert aimed["sockets"], "the trainer's studio listens nowhere"
     assert expected <= set(found), found
     leaked = {name: found[name] for name in expected if not found[name].startswith("DENIED")}
     assert not leaked, leaked
@@ -147,16 +210,19 @@ def assert_contained(hub: HubProcess, found: dict) -> None:
 
 @pytest.fixture(scope="module")
 def secretary(hub: HubProcess) -> Iterator[str]:
-    """The secretary's running server (its token), after the trainer's server made the trainer's home and the
-    trainer kept a private note in it."""
-    with running_server(hub, TRAINER, DEMO_PASSWORD):
+    """The secretary's running server (its token), beside the trainer's, whose studio is open and whose home
+    holds a private note."""
+    with running_server(hub, TRAINER, DEMO_PASSWORD) as trainer_token:
         note = home_of(hub, TRAINER) / TRAINER_NOTE
         note.parent.mkdir(parents=True, exist_ok=True)  # made by the spawn (kept for a spawner without homes)
         note.write_text("số điện thoại riêng\n", encoding="utf-8")
         owner = note.parent.stat()
         os.chown(note, owner.st_uid, owner.st_gid)
-    with running_server(hub, SECRETARY, DEMO_PASSWORD) as token:
-        yield token
+        studio = httpx.get(f"{hub.url}user/{TRAINER}/studio/_stcore/health",
+                           headers={"Authorization": f"token {trainer_token}"}, timeout=120)  # fmt: skip
+        assert studio.status_code == 200, studio.text
+        with running_server(hub, SECRETARY, DEMO_PASSWORD) as token:
+            yield token
 
 
 def test_code_in_a_secretarys_kernel_cannot_read_the_platforms_data(hub: HubProcess, secretary: str) -> None:

@@ -1,4 +1,5 @@
-"""System users for staff servers: the naming rule, private folders, and the account itself (real useradd)."""
+"""System users for staff servers: the naming rule, private folders, the account itself (real useradd), and
+who keeps terminals."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from diemcau.adapters.system_users import IsolationUnavailable, ensure_system_user, make_private
+from diemcau.apps.hub.spawner import terminal_args
 from diemcau.core.system_user import MAX_LENGTH, system_username
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="creating system users needs root (CI runs as root)")
@@ -111,3 +113,10 @@ def test_a_planted_link_or_an_open_homes_folder_is_refused(tmp_path: Path, accou
     shared.chmod(0o1777)
     with pytest.raises(IsolationUnavailable):
         ensure_system_user(account_name, shared / account_name)
+
+
+def test_terminals_only_for_the_terminal_groups() -> None:
+    """Are terminals turned off for a secretary, a trainer and a committee, and left on for an admin?"""
+    for groups in ({"role-secretary", "org-cb-thon-dong"}, {"role-trainer"}, {"role-committee"}, set()):
+        assert terminal_args(groups, ["role-admin"]) == ["--ServerApp.terminals_enabled=False"]
+    assert terminal_args({"role-admin", "role-member"}, ["role-admin"]) == []

@@ -25,6 +25,12 @@ from diemcau.i18n import t
 NO_TERMINALS = "--ServerApp.terminals_enabled=False"
 
 
+def terminal_args(groups: set[str], terminal_groups: list[str]) -> list[str]:
+    """Jupyter Server arguments that turn terminals off for a user in none of ``terminal_groups`` (also used by
+    a KubeSpawner deployment's ``pre_spawn_hook``: docs/security/isolation.md)."""
+    return [] if groups & set(terminal_groups) else [NO_TERMINALS]
+
+
 class IsolatedSpawner(LocalProcessSpawner):
     """A local server as the hub user's own unprivileged system user (created on first spawn)."""
 
@@ -64,11 +70,8 @@ class IsolatedSpawner(LocalProcessSpawner):
 
     def get_args(self) -> list[str]:
         """The usual arguments, plus terminals off unless the user is in one of ``terminal_groups``."""
-        args = super().get_args()
         groups = {group.name for group in self.user.groups}
-        if not groups & set(self.terminal_groups):
-            args.append(NO_TERMINALS)
-        return args
+        return [*super().get_args(), *terminal_args(groups, self.terminal_groups)]
 
     def make_preexec_fn(self, name: str):  # type: ignore[no-untyped-def]
         """Drop to the system user (its own group only) and enter its home; ``name`` (the hub name) is unused."""

@@ -120,16 +120,22 @@ def _ancestors(pid: int) -> list[int]:
     chain = []
     while pid > 1:
         try:
-            pid = int(re.search(r"^PPid:\s+(\d+)", Path(f"/proc/{pid}/status").read_text(), re.M).group(1))  # type: ignore[union-attr]
+            pid = _status_field(pid, "PPid")
         except (OSError, AttributeError):
             break
         chain.append(pid)
     return chain
 
 
+def _status_field(pid: int, field: str) -> int:
+    """The first number of a field of ``/proc/<pid>/status`` (``PPid``, ``Uid``)."""
+    found = re.search(rf"^{field}:\s+(\d+)", Path(f"/proc/{pid}/status").read_text(), re.M)
+    return int(found.group(1))  # type: ignore[union-attr]
+
+
 def process_uid(pid: int) -> int:
-    """The real uid of a process, from ``/proc/<pid>/status``."""
-    return int(re.search(r"^Uid:\s+(\d+)", Path(f"/proc/{pid}/status").read_text(), re.M).group(1))  # type: ignore[union-attr]
+    """The real uid of a process."""
+    return _status_field(pid, "Uid")
 
 
 def home_of(hub: HubProcess, username: str) -> Path:

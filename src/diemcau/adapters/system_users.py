@@ -82,7 +82,7 @@ def _ensure_home(user: SystemUser) -> None:
     parent.mkdir(mode=0o755, parents=True, exist_ok=True)
     parent_stat = parent.stat()
     if parent_stat.st_uid != 0 or parent_stat.st_mode & 0o022:
-        raise IsolationUnavailable(f"{parent} holds staff homes, so it must be owned by root and writable by no one else")
+        raise IsolationUnavailable(f"{parent} holds staff homes: it must be owned by root and writable by no one else")
     try:
         user.home.mkdir(mode=0o700)
     except FileExistsError:

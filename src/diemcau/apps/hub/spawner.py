@@ -99,5 +99,5 @@ class IsolatedSpawner(LocalProcessSpawner):
     def _require_account(self) -> SystemUser:
         if self._account is None:  # start() sets it; anything else reaching here would run unprivileged code as us
             raise SpawnException(t("hub.isolation_unavailable"), reason="isolation", status_code=503,
-                                 log_message="IsolatedSpawner used before start() prepared its system user")  # fmt: skip
+                                 log_message="IsolatedSpawner used before start() made its system user")  # fmt: skip
         return self._account

@@ -1,7 +1,7 @@
 """Unprivileged system users for staff servers, and private folders for the platform's state (Linux).
 
-``ensure_system_user`` creates a staff server's account on first use with ``useradd`` (a system account in a
-group of its own, with no password, so nobody logs in as it) and its home (mode 0700, owned by it).
+``ensure_system_user`` creates a staff server's account on first use with ``useradd`` (an account in a group
+of its own, with no password, so nobody logs in as it) and its home (mode 0700, owned by it).
 ``make_private`` takes every group and other permission off a folder, so only its owner (the hub's user)
 and root enter it. Both are idempotent; creating and switching users needs root, and anything else fails closed
 with :class:`IsolationUnavailable` rather than run a server as the hub's user.
@@ -67,7 +67,8 @@ def ensure_system_user(name: str, home: Path) -> SystemUser:
 
 def _create(name: str, home: Path) -> pwd.struct_passwd:
     useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-    command = [useradd, "--system", "--user-group", "--no-create-home", "--home-dir", str(home),
+    # Not --system: Debian keeps fewer than 900 uids for system accounts, and a province has more staff than that.
+    command = [useradd, "--user-group", "--no-create-home", "--home-dir", str(home),
                "--shell", "/bin/bash", "--comment", "Diem Cau staff server", name]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode not in (0, USERADD_NAME_EXISTS):

@@ -182,7 +182,7 @@ def measure(mode: str, minutes: float) -> tuple[str, dict[str, dict]]:
     from tests.hubserver import start_hub
 
     results: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory() as tmp, contextlib.contextmanager(start_hub)(Path(tmp), seed_demo) as hub:
+    with contextlib.contextmanager(start_hub)(seed_demo) as hub:
         lecture = publish_lecture(hub, minutes + 2)
         hub_port = int(hub.url.rsplit(":", 1)[1].strip("/"))
         if mode == "cdp":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,7 +36,7 @@ def cold_load(context, url: str) -> tuple[int, int]:  # type: ignore[no-untyped-
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp, contextlib.contextmanager(start_hub)(Path(tmp), seed_demo) as hub:
+    with contextlib.contextmanager(start_hub)(seed_demo) as hub:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             anonymous = browser.new_context(viewport={"width": 360, "height": 740})

@@ -98,9 +98,9 @@ def sqlite_factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture(scope="session")
-def hub(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def hub():  # type: ignore[no-untyped-def]
     """A real JupyterHub + proxy + API service on the demo province (shared by the whole session)."""
     from diemcau.demo.seed import seed_demo
     from tests.hubserver import start_hub
 
-    yield from start_hub(tmp_path_factory.mktemp("hub"), seed_demo)
+    yield from start_hub(seed_demo)

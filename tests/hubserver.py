@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -126,12 +128,30 @@ def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path, timeout:
     raise RuntimeError(f"hub not up after {timeout}s:\n{log_path.read_text()[-4000:]}")
 
 
-def start_hub(tmp: Path, seed) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
-    """Start a hub on ``tmp`` after ``seed(factory)`` fills its database; stop it (SIGINT) afterwards."""
+@contextmanager
+def open_root() -> Iterator[Path]:
+    """A folder any user may enter, as a checkout is (pytest's own tmp folders are root's alone, which would hide
+    whether the platform locks its data directory itself): the data directory, content and staff homes go in it."""
+    root = Path(tempfile.mkdtemp(prefix="diemcau-hub-"))
+    root.chmod(0o755)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def start_hub(seed) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
+    """Start a hub in an :func:`open_root` after ``seed(factory)`` fills its database; stop it (SIGINT) afterwards."""
+    with open_root() as root:
+        yield from _run_hub(root, seed)
+
+
+def _run_hub(root: Path, seed) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
     ports = {name: free_port() for name in ("PORT", "HUB_PORT", "PROXY_API_PORT", "API_PORT")}
     environ = {
         **os.environ,
-        **data_dir_environ(tmp),
+        **data_dir_environ(root),
+        "DIEMCAU_HUB__HOMES_DIR": str(root / "homes"),
         **{f"DIEMCAU_HUB__{name}": str(port) for name, port in ports.items()},
         "PATH": os.pathsep.join([str(REPO / "node_modules" / ".bin"), str(Path(sys.executable).parent), os.environ["PATH"]]),
     }

@@ -36,10 +36,14 @@ def test_login_throttle_settings_reach_the_authenticator(settings: Settings) -> 
 
 
 def test_state_lives_in_the_data_directory(settings: Settings) -> None:
-    """Are the hub's database, cookie secret and users' homes inside the data directory?"""
+    """Are the hub's database and cookie secret inside the data directory, and is that directory, with the
+    transcripts and the deployment's hub config, made private before each spawn?"""
     c = apply_config(settings, Config(), PATHS)
-    for value in (c.JupyterHub.db_url, c.JupyterHub.cookie_secret_file, c.SimpleLocalProcessSpawner.home_dir_template):
+    for value in (c.JupyterHub.db_url, c.JupyterHub.cookie_secret_file):
         assert str(settings.home) in value
+    private = c.IsolatedSpawner.private_paths
+    assert str(settings.home) in private and str(settings.transcripts_dir) in private
+    assert "/repo/hub_config/jupyterhub_config.d" in private
 
 
 def test_members_cannot_spawn_but_staff_can(settings: Settings) -> None:
@@ -65,8 +69,12 @@ def test_other_authenticators_are_left_to_config_d(settings: Settings) -> None:
     assert "authenticator_class" not in apply_config(ldap, Config(), PATHS).JupyterHub
 
 
-def test_root_gets_allow_root_only_when_root(settings: Settings) -> None:
-    """Is --allow-root passed to staff servers only when the hub runs as root?"""
-    as_root = HubPaths(PATHS.templates, PATHS.proxy_command, PATHS.python, PATHS.bin_path, as_root=True)
-    assert apply_config(settings, Config(), as_root).Spawner.args == ["--allow-root"]
-    assert "args" not in apply_config(settings, Config(), PATHS).Spawner
+def test_staff_servers_run_as_their_own_system_users(settings: Settings) -> None:
+    """Do staff servers get the isolating spawner (homes outside the data directory, terminals for admins only),
+    never --allow-root, and no DIEMCAU_* variable but the API's URL?"""
+    c = apply_config(settings, Config(), PATHS)
+    assert c.JupyterHub.spawner_class == "diemcau.apps.hub.spawner.IsolatedSpawner"
+    assert c.IsolatedSpawner.homes_dir == "/home" and c.IsolatedSpawner.system_user_prefix == "jupyter-"
+    assert c.IsolatedSpawner.terminal_groups == ["role-admin"]
+    assert "--allow-root" not in c.Spawner.get("args", [])
+    assert [name for name in c.Spawner.environment if name.startswith("DIEMCAU_")] == ["DIEMCAU_API_URL"]

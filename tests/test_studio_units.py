@@ -11,7 +11,15 @@ import yaml
 from traitlets.config import Config
 
 from diemcau.apps.studio.client import ApiError, StudioClient, error_message
-from diemcau.apps.studio.launch import APP_SCRIPT, SERVER_NAME, server_proxy_entry, streamlit_command
+from diemcau.apps.studio.launch import (
+    APP_SCRIPT,
+    KEY_ENV,
+    KEY_HEADER,
+    SERVER_NAME,
+    came_through_proxy,
+    server_proxy_entry,
+    streamlit_command,
+)
 from diemcau.apps.studio.quiz_yaml import QUESTION_TYPES, OpenedQuiz, QuestionValues, QuizValues, from_yaml, to_yaml
 from diemcau.apps.studio.stages import StepState, is_settled, lecture_steps
 from diemcau.apps.studio.unsure import escape_markdown, highlighted, is_unsure, next_unsure, unsure_words
@@ -177,6 +185,21 @@ def test_the_server_proxy_entry_runs_streamlit_under_the_prefix() -> None:
     assert "--server.headless=true" in command and "--browser.gatherUsageStats=false" in command
     assert entry["absolute_url"] is True and APP_SCRIPT.exists()
     assert streamlit_command("p")[-1].startswith("--")
+
+
+def test_the_studio_trusts_only_requests_its_own_server_proxied() -> None:
+    """Does each entry draw its own key, hand it to Streamlit and add it to every proxied request, and is a
+    session without it (another local user on Streamlit's port), with a wrong one, or with no key set up,
+    refused the trainer's token?"""
+    entry, other = server_proxy_entry("/py"), server_proxy_entry("/py")
+    key = entry["environment"][KEY_ENV]
+    assert len(key) >= 32 and entry["request_headers_override"] == {KEY_HEADER: key}
+    assert other["environment"][KEY_ENV] != key
+    environ = {KEY_ENV: key}
+    assert came_through_proxy({KEY_HEADER: key}, environ)
+    assert not came_through_proxy({}, environ)
+    assert not came_through_proxy({KEY_HEADER: key[:-1] + "x"}, environ)
+    assert not came_through_proxy({KEY_HEADER: ""}, {KEY_ENV: ""})
 
 
 def test_jupyter_server_config_registers_the_studio() -> None:

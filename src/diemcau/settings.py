@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from diemcau.core.system_user import PREFIX_PATTERN
+
 ENV_PREFIX = "DIEMCAU_"
 SETTINGS_FILE_NAME = "diemcau.toml"
 
@@ -51,6 +53,19 @@ class HubSettings(_Section):
         "roster", description="'roster' (built in); 'ldap'/'oauth' load hub_config/jupyterhub_config.d/*.py."
     )
     cull_idle_seconds: int = Field(3600, ge=60, description="Stop idle single-user servers after this long.")
+    homes_dir: Path = Field(
+        Path("/home"), description="Absolute folder of the staff servers' system users' homes (each 0700, its own)."
+    )
+    system_user_prefix: str = Field(
+        "jupyter-", pattern=PREFIX_PATTERN, description="Staff server N runs as the system user '<prefix>N'."
+    )
+
+    @field_validator("homes_dir")
+    @classmethod
+    def _homes_dir_is_absolute(cls, value: Path) -> Path:
+        if not value.is_absolute():
+            raise ValueError("must be an absolute path, e.g. /home")
+        return value
 
 
 class AuthSettings(_Section):

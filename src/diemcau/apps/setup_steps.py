@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.course_files import load_courses
 from diemcau.adapters.db.courses import upsert_course
 from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker, transaction
+from diemcau.adapters.system_users import make_private
 from diemcau.settings import SETTINGS_FILE_NAME, Settings
 
 SETTINGS_TEMPLATE = """\
@@ -23,8 +24,10 @@ SETTINGS_TEMPLATE = """\
 
 
 def ensure_data_dir(settings: Settings) -> None:
-    """Create the data directory and its state folders, and a commented settings file if none exists."""
-    for folder in (settings.home, settings.hub_dir, settings.media_dir, settings.nbgrader_dir, settings.jobs_dir):
+    """Create the data directory (private to this user: staff servers run as other users, and reach data only
+    through the API) and its state folders, and a commented settings file if none exists."""
+    make_private(settings.home)
+    for folder in (settings.hub_dir, settings.media_dir, settings.nbgrader_dir, settings.jobs_dir):
         folder.mkdir(parents=True, exist_ok=True)
     settings_file = settings.home / SETTINGS_FILE_NAME
     if not settings_file.exists():

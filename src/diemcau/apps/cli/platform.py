@@ -78,6 +78,9 @@ def hub_config_path() -> Path:
 def print_banner(settings: Settings, demo_logins: bool) -> None:
     """Tell the person at the terminal where to go and, for the demo, how to log in."""
     typer.secho(f"\nĐiểm Cầu is running: http://{settings.hub.ip}:{settings.hub.port}/   (Ctrl-C to stop)", bold=True)
+    if os.geteuid() != 0:
+        typer.secho("Not running as root: members can study, but staff servers (dashboards, studio) will not start, "
+                    "as each needs a system user of its own (docs/security/isolation.md).", fg="yellow")  # fmt: skip
     if demo_logins:
         from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from diemcau.core.roles import Role
 from diemcau.i18n import load_catalogue
 from diemcau.settings import Settings
 
@@ -31,7 +32,6 @@ class HubPaths:
     proxy_command: str
     python: str
     bin_path: str
-    as_root: bool = False
 
     @classmethod
     def discover(cls, repo_root: Path) -> HubPaths:
@@ -40,7 +40,7 @@ class HubPaths:
         proxy = str(local_proxy) if local_proxy.exists() else (shutil.which("configurable-http-proxy") or "")
         bin_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         templates = repo_root / "hub_config" / "templates"
-        return cls(templates, proxy, sys.executable, bin_path, as_root=os.geteuid() == 0)
+        return cls(templates, proxy, sys.executable, bin_path)
 
 
 def update_network(c: Config, settings: Settings) -> None:
@@ -111,21 +111,32 @@ def update_roles(c: Config) -> None:
     ]
 
 
+def private_paths(settings: Settings, paths: HubPaths) -> list[Path]:
+    """What no staff server may read: the data directory (app and hub databases, cookie secret, media, queue,
+    nbgrader), the transcript store (unpublished lectures, correction history) and the deployment's hub
+    config folder (LDAP or OAuth secrets)."""
+    return [settings.home, settings.transcripts_dir, paths.templates.parent / "jupyterhub_config.d"]
+
+
 def update_spawner(c: Config, settings: Settings, paths: HubPaths) -> None:
-    # One machine, no system users: staff servers run as the hub's user. Scale-out swaps in KubeSpawner.
-    c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
-    c.SimpleLocalProcessSpawner.home_dir_template = str(settings.hub_dir / "home" / "{username}")
+    """Each staff server as its own unprivileged system user, reaching data only through the API (see
+    diemcau.apps.hub.spawner and docs/security/isolation.md); KubeSpawner replaces it on Kubernetes."""
+    c.JupyterHub.spawner_class = "diemcau.apps.hub.spawner.IsolatedSpawner"
+    c.IsolatedSpawner.homes_dir = str(settings.hub.homes_dir)
+    c.IsolatedSpawner.system_user_prefix = settings.hub.system_user_prefix
+    c.IsolatedSpawner.private_paths = [str(path) for path in private_paths(settings, paths)]
+    c.IsolatedSpawner.terminal_groups = [f"role-{Role.ADMIN}"]
     c.Spawner.default_url = "/lab"
-    # Notebooks (Voila dashboards, search) call the API straight on loopback with the user's own token.
+    # Notebooks (Voila dashboards, search) call the API straight on loopback with the user's own token; no
+    # other DIEMCAU_* variable (database URL, data directory) reaches a server.
     api_url = f"http://127.0.0.1:{settings.hub.api_port}/services/{API_SERVICE_NAME}"
     c.Spawner.environment = {"PATH": paths.bin_path, "DIEMCAU_API_URL": api_url}
-    # Staff servers open in the repo's notebooks/ so /user/<name>/voila/render/cell.ipynb works; Voila's settings
-    # (extension denylist, kernel culling) come from hub_config/jupyter_server_config.py on JUPYTER_CONFIG_PATH.
+    # Staff servers open in the repo's notebooks/ (readable, not writable, by their users) so
+    # /user/<name>/voila/render/cell.ipynb works; Voila's settings (extension denylist, kernel culling) come from
+    # hub_config/jupyter_server_config.py on JUPYTER_CONFIG_PATH.
     hub_config = paths.templates.parent
     c.Spawner.notebook_dir = str(hub_config.parent / "notebooks")
     c.Spawner.environment["JUPYTER_CONFIG_PATH"] = str(hub_config)
-    if paths.as_root:  # a container or a CI machine; Jupyter Server refuses root unless told
-        c.Spawner.args = ["--allow-root"]
 
 
 def service_environment(settings: Settings, paths: HubPaths) -> dict[str, str]:

@@ -6,9 +6,12 @@ server's environment, or — in tests — from ``st.session_state["studio_client
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from diemcau.apps.studio.client import ApiError, StudioClient
+from diemcau.apps.studio.launch import came_through_proxy
 from diemcau.apps.studio.views import correct, inbox, materials, publish, quiz
 from diemcau.i18n import t
 
@@ -18,8 +21,11 @@ STUDIO_ROLES = frozenset({"trainer", "admin"})
 
 
 def studio_client() -> StudioClient:
-    """The session's API client (made once from the server's environment)."""
+    """The session's API client, made once from the server's environment (the trainer's token), and only for a
+    session that came through the trainer's own server, never for another local user on Streamlit's port."""
     if CLIENT_KEY not in st.session_state:
+        if not came_through_proxy(st.context.headers, os.environ):
+            raise ApiError(403, t("studio.open_through_server"))
         st.session_state[CLIENT_KEY] = StudioClient.from_env()
     return st.session_state[CLIENT_KEY]
 

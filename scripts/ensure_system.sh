@@ -44,6 +44,9 @@ ensure_command make make
 ensure_command node nodejs
 ensure_command npm npm
 ensure_python_venv
+# Staff servers run as unprivileged system users, who cannot run a Python under /root (pyenv): ensure_venv.sh
+# then builds the venv on Debian's own python3, which needs its venv module.
+ensure_package python3-venv
 ensure_command ffmpeg ffmpeg     # ingest: probe, transcode, package HLS (ffprobe comes with it)
 ensure_command espeak-ng espeak-ng  # the demo lecture and test clips are synthesised Vietnamese speech
 ensure_package fonts-dejavu-core   # Vietnamese glyphs in PDF reports (and headless screenshots)

@@ -228,9 +228,12 @@ class RaisingApp:
         await PlainTextResponse("ok")(scope, receive, send)
 
 
-def _exchange(sock: socket.socket, path: str) -> bytes:
-    """One keep-alive GET on ``sock``: the status line of its answer (the body read by its length)."""
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\nConnection: keep-alive\r\n\r\n".encode())
+def _exchange(sock: socket.socket, path: str, method: str = "GET", body: bytes = b"", token: str = "") -> bytes:
+    """One keep-alive request on ``sock``: the status line of its answer (the body read by its length)."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: keep-alive\r\nContent-Length: {len(body)}\r\n"
+    head += "Content-Type: application/json\r\n" if body else ""
+    head += f"Authorization: token {token}\r\n" if token else ""
+    sock.sendall(head.encode() + b"\r\n" + body)
     reader = sock.makefile("rb")
     status = reader.readline()
     length = 0
@@ -259,3 +262,33 @@ def test_an_unexpected_error_keeps_the_connection() -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.mark.hub
+def test_a_refused_request_leaves_the_proxys_connections_healthy(hub) -> None:  # type: ignore[no-untyped-def]
+    """Through the real proxy: after a member's hostile heartbeat (NaN: a 500 that closed the API's connection),
+    does the next request on the same keep-alive connection, and another member's on their own, succeed? (They
+    were answered 503 by the proxy, which had reused the closed upstream connection.)"""
+    host, port = hub.url.removeprefix("http://").rstrip("/").split(":")
+    mine, theirs = hub.token_for("42000002"), hub.token_for("42000001")
+    hostile = _raw_event("start", "NaN")
+    progress = f"{PREFIX}/api/lectures/no-such-lecture/progress"
+    statuses = []
+    with socket.create_connection((host, int(port)), timeout=30) as sock, \
+            socket.create_connection((host, int(port)), timeout=30) as other:  # fmt: skip
+        for _ in range(10):
+            statuses.append(_exchange(sock, progress, "POST", hostile, mine).split()[1])
+            statuses.append(_exchange(sock, f"{PREFIX}/api/me", token=mine).split()[1])
+            statuses.append(_exchange(other, f"{PREFIX}/api/me", token=theirs).split()[1])
+    assert statuses == [b"422", b"200", b"200"] * 10
+
+
+@pytest.mark.hub
+def test_a_bad_percent_encoding_is_not_a_proxy_error(hub) -> None:  # type: ignore[no-untyped-def]
+    """Is ``GET /%`` (no valid percent-encoding) a 404 from the proxy, without a login, instead of its 500, and
+    does the connection go on serving?"""
+    host, port = hub.url.removeprefix("http://").rstrip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        assert _exchange(sock, "/%").split()[1] == b"404"
+        assert _exchange(sock, "/services/diemcau/%zz").split()[1] == b"404"
+        assert _exchange(sock, f"{PREFIX}/health").split()[1] == b"200"

@@ -67,7 +67,8 @@ def _parsed_as_json(scope: Scope) -> bool:
     if found is None:
         return True
     media_type = found.split(b";", 1)[0].strip().lower()
-    return media_type == b"application/json" or (media_type.startswith(b"application/") and media_type.endswith(b"+json"))
+    return media_type == b"application/json" or (
+        media_type.startswith(b"application/") and media_type.endswith(b"+json"))  # fmt: skip
 
 
 def refusal(code: str) -> JSONResponse:

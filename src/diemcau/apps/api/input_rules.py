@@ -32,11 +32,10 @@ MAX_JSON_BYTES = 4 * 2**20  # a quiz spec is at most 200,000 characters; an essa
 Count = Annotated[int, Interval(ge=0, le=INT32_MAX)]
 """A non-negative integer a client sends: offsets, sequence numbers, indexes."""
 RowId = Annotated[int, Interval(ge=1, le=INT32_MAX)]
-"""A database row id in a path (questions, submissions)."""
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-"""Any float but NaN and the infinities (pydantic accepts ``"nan"`` and ``"inf"`` as text otherwise)."""
+"""A database row id in a path (a question's)."""
 MediaSeconds = Annotated[float, Interval(ge=0, le=MAX_MEDIA_SECONDS), Field(allow_inf_nan=False)]
-"""A moment of a lecture, in seconds from its start."""
+"""A moment of a lecture, in seconds from its start: finite (pydantic takes ``"nan"`` and ``"inf"`` as text
+otherwise)."""
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:

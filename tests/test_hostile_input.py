@@ -292,3 +292,19 @@ def test_a_bad_percent_encoding_is_not_a_proxy_error(hub) -> None:  # type: igno
         assert _exchange(sock, "/%").split()[1] == b"404"
         assert _exchange(sock, "/services/diemcau/%zz").split()[1] == b"404"
         assert _exchange(sock, f"{PREFIX}/health").split()[1] == b"200"
+
+
+@pytest.mark.hub
+def test_odd_credentials_and_query_text_are_not_server_errors(hub) -> None:  # type: ignore[no-untyped-def]
+    """Through the real hub: a token of bytes that are not ASCII, and query text that is not UTF-8, are answered
+    below 500 (the token is looked up with the hub, the text reaches the search)."""
+    host, port = hub.url.removeprefix("http://").rstrip("/").split(":")
+    token = hub.token_for("42000002")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(f"GET {PREFIX}/api/me HTTP/1.1\r\nHost: test\r\nAuthorization: token ".encode()
+                     + b"\xff\xfe\xc3\xa9" + b"\r\n\r\n")  # fmt: skip
+        status = sock.makefile("rb").readline()
+    assert status.split()[1] == b"401", status
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        for query in ("q=%ED%A0%80", "q=%FF%FE", "q=" + "%5B" * 2000):
+            assert int(_exchange(sock, f"{PREFIX}/api/search?{query}", token=token).split()[1]) < 500, query

@@ -23,6 +23,7 @@ from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, load_progress
 from diemcau.apps.api.app import create_app
 from diemcau.apps.api.identity import HubIdentity, Identity
 from diemcau.apps.api.progress_fast_path import MAX_BODY_BYTES, ProgressFastPath
+from diemcau.i18n import t
 from diemcau.settings import load_settings
 from tests.apiclient import PREFIX, auth, token_of
 from tests.data_dirs import data_dir_environ
@@ -162,7 +163,8 @@ def test_every_answer_is_the_routes(tmp_path) -> None:  # type: ignore[no-untype
 
 
 def test_a_failed_write_is_a_500_never_an_acknowledgement(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """When the database refuses the write, is the answer the route's 500 with nothing acknowledged or stored?"""
+    """When the database refuses the write, is the answer the app's last-resort 500 (a message, not a traceback)
+    with nothing acknowledged or stored?"""
     for mode in MODES:
         client, factory, users = _client(tmp_path, mode)
         with client:
@@ -171,7 +173,7 @@ def test_a_failed_write_is_a_500_never_an_acknowledgement(tmp_path) -> None:  # 
                 session.execute(text(f"DROP TABLE {ProgressEventRow.__tablename__}"))
             late = {"events": [_event("late", start=300, end=360, seq=9)]}
             response = client.post(_url(), json=late, headers=auth("member"))
-            assert (response.status_code, response.text) == (500, "Internal Server Error"), mode
+            assert (response.status_code, response.json()) == (500, {"detail": t("api.internal_error")}), mode
         assert load_progress(factory, users["member"], LECTURE_ID).watched_seconds == 120.0
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
@@ -27,6 +28,7 @@ from diemcau.apps.api import (
 from diemcau.apps.api.access import current_caller, install_handlers
 from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, utc_now, vietnam_today
 from diemcau.apps.api.identity import Identity
+from diemcau.apps.api.input_guard import JsonBodyGuard, LastResort, render_validation_error
 from diemcau.apps.api.progress_fast_path import ProgressFastPath
 from diemcau.apps.api.schemas import HealthOut
 from diemcau.i18n import t
@@ -67,6 +69,23 @@ def _protected_router(app: FastAPI) -> APIRouter:
     return router
 
 
+def _describe_refusals(app: FastAPI) -> Callable[[], dict]:
+    """``app.openapi``, telling the 422 as the routes send it: FastAPI's list of schema errors, or one message
+    (``HTTPException(422, message)``: a rule past the schema, in Vietnamese)."""
+    describe = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = describe()
+            error = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+            if error is not None:
+                errors = error["properties"]["detail"]
+                error["properties"]["detail"] = {"anyOf": [errors, {"type": "string"}], "title": "Detail"}
+        return describe()
+
+    return openapi
+
+
 def create_app(
     settings: Settings,
     identity: Identity,
@@ -82,10 +101,16 @@ def create_app(
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
     app = FastAPI(title=f"{t('app.name')} API", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.context = ApiContext(settings, identity, factory, prefix, hub_base_url, today, now)
+    # Each middleware added wraps those before it: the last resort outermost, then the fast path (ahead of the
+    # guard and GZip: see progress_fast_path), the hostile-JSON guard, GZip.
     app.add_middleware(GZipMiddleware, minimum_size=500)
-    if settings.perf.fast_progress:  # added last, so outermost: ahead of GZip (see progress_fast_path)
+    app.add_middleware(JsonBodyGuard)
+    if settings.perf.fast_progress:
         app.add_middleware(ProgressFastPath, prefix=prefix)
+    app.add_middleware(LastResort)
     install_handlers(app)
+    app.add_exception_handler(RequestValidationError, render_validation_error)
     app.include_router(_public_router(identity), prefix=prefix)
     app.include_router(_protected_router(app), prefix=prefix)
+    app.openapi = _describe_refusals(app)  # type: ignore[method-assign]
     return app

@@ -14,6 +14,7 @@ from diemcau.adapters.db import accounts
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
+from diemcau.apps.api.input_rules import Count
 from diemcau.apps.api.schemas import ActivationCodeOut, MemberOut, OrgUnitOut
 from diemcau.core.credentials import is_locked
 from diemcau.core.roles import can_manage_member, can_read_member
@@ -50,7 +51,7 @@ def _manageable(ctx: ApiContext, caller: Caller, card: str) -> records.MemberRec
 def list_members(
     org: str | None = Query(None, description="Only members within this org unit's subtree (its code)."),
     limit: int = Query(500, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: Count = 0,
     caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
 ) -> list[MemberOut]:

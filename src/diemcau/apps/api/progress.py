@@ -26,6 +26,7 @@ from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, EventsPost, load_p
 from diemcau.apps.api.access import Caller, api_context, current_caller
 from diemcau.apps.api.caches import caches_for
 from diemcau.apps.api.context import ApiContext
+from diemcau.apps.api.input_rules import Count, MediaSeconds
 from diemcau.apps.api.lectures import _visible_lecture
 from diemcau.core.lecture import LectureStatus
 from diemcau.core.progress import EventKind, Pace, Progress, ProgressEvent
@@ -38,9 +39,9 @@ router = APIRouter(tags=["progress"])
 class EventIn(BaseModel):
     event_id: str = Field(min_length=1, max_length=64)
     kind: Literal["heartbeat", "seek", "ended"]
-    start: float = Field(ge=0, le=86_400)
-    end: float = Field(ge=0, le=86_400)
-    seq: int = Field(0, ge=0)
+    start: MediaSeconds
+    end: MediaSeconds
+    seq: Count = 0
 
 
 class EventsIn(BaseModel):

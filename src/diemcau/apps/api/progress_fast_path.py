@@ -10,28 +10,29 @@ the commit), and the app's own exception handlers turn refusals (401, 403, 404, 
 answers.
 
 What it does not take as plainly valid it hands, bytes replayed, to the FastAPI route, which answers as it
-always does: another content type, a body that is not JSON or fails ``EventsIn`` (the route's 422 and its error
-list), a body past ``MAX_BODY_BYTES``. An unexpected exception propagates to Starlette's
-``ServerErrorMiddleware``: a 500, as from the route, and never an acknowledgement of events not committed.
+always does: another content type, a body that is not JSON, hostile JSON (``input_guard`` refuses it) or fails
+``EventsIn`` (the route's 422 and its error list), a body past ``MAX_BODY_BYTES``. An unexpected exception
+propagates to ``input_guard.LastResort``: a 500, as from the route, and never an acknowledgement of events not
+committed.
 Switched by ``settings.perf.fast_progress``.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import re
-from collections import deque
 
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST
 from diemcau.apps.api.access import Denied, LoginRequired, current_caller
 from diemcau.apps.api.context import context_of
+from diemcau.apps.api.input_guard import Replay, read_body
+from diemcau.apps.api.input_rules import loads_strict
 from diemcau.apps.api.progress import EventsIn, ingest
 
 # A full post of valid events is well under this; a bigger body goes to the route, which reads it all (and
@@ -54,8 +55,8 @@ class ProgressFastPath:
         if lecture_id is None:
             await self.app(scope, receive, send)
             return
-        messages, body = await _read_body(receive)
-        replay = _Replay(messages, receive)
+        messages, body = await read_body(receive, MAX_BODY_BYTES)
+        replay = Replay(messages, receive)
         request = Request(scope, replay)
         posted = _events_in(request, body)
         if posted is None:  # the route answers it, as it would without this path
@@ -82,39 +83,14 @@ class ProgressFastPath:
         return match.group(1) if match else None
 
 
-class _Replay:
-    """A ``receive`` that first gives back the messages already read, then reads on."""
-
-    def __init__(self, messages: list[Message], receive: Receive) -> None:
-        self._messages, self._receive = deque(messages), receive
-
-    async def __call__(self) -> Message:
-        return self._messages.popleft() if self._messages else await self._receive()
-
-
-async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
-    """The messages read, and the whole body — ``None`` once past ``MAX_BODY_BYTES`` or if the client left."""
-    messages: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return messages, None
-        size += len(message.get("body", b""))
-        if size > MAX_BODY_BYTES:
-            return messages, None
-        if not message.get("more_body", False):
-            return messages, b"".join(m.get("body", b"") for m in messages)
-
-
 def _events_in(request: Request, body: bytes | None) -> EventsIn | None:
     """The posted events if the body is JSON that ``EventsIn`` accepts (as FastAPI parses it), else ``None``."""
     if body is None or request.headers.get("content-type") not in _JSON_TYPES:
         return None
     try:
-        return EventsIn.model_validate(json.loads(body))  # FastAPI: ``json.loads``, then the model, lax mode
-    except (ValueError, ValidationError):  # not JSON (JSONDecodeError, UnicodeDecodeError), or not valid
+        # FastAPI: ``json.loads``, then the model, lax mode; here the strict parse the route's guard applies
+        return EventsIn.model_validate(loads_strict(body))
+    except (ValueError, ValidationError):  # not JSON, hostile JSON (``HostileJson``), or not valid
         return None
 
 

@@ -16,7 +16,6 @@ question is seen by its asker (marked hidden, without the reason) and the course
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -27,6 +26,7 @@ from diemcau.adapters.db import questions as store
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
+from diemcau.apps.api.input_rules import MediaSeconds, RowId, UtcDateTime
 from diemcau.apps.api.lectures import _visible_lecture
 from diemcau.apps.api.player import clock
 from diemcau.core.orgtree import is_within
@@ -43,7 +43,7 @@ Audiences = dict[str, tuple[str, ...]]  # course id → the org paths of its aud
 
 
 class QuestionIn(BaseModel):
-    moment: float = Field(description="Seconds from the start of the lecture.")
+    moment: MediaSeconds = Field(description="Seconds from the start of the lecture.")
     text: str = Field(description="3 to 1000 characters once stripped.")
 
 
@@ -65,14 +65,14 @@ class QuestionOut(BaseModel):
     moment: float
     moment_label: str = Field(description="The moment as the player shows it (mm:ss).")
     text: str
-    created_at: dt.datetime
+    created_at: UtcDateTime
     mine: bool
     asker: str | None = Field(description="Card number: for the asker and those who oversee the asker's cell only.")
     asker_name: str | None
     unit_name: str = Field(description="The asker's cell when they asked.")
     answered: bool
     answer: str | None
-    answered_at: dt.datetime | None
+    answered_at: UtcDateTime | None
     answered_by_name: str | None
     scope: str
     hidden: bool = Field(description="A trainer hid it: only its asker and the course's trainers see it.")
@@ -191,7 +191,7 @@ def _answer(ctx: ApiContext, caller: Caller, question_id: int, body: AnswerIn) -
 @router.post("/api/questions/{question_id}/answer", response_model=QuestionOut,
              responses={403: {}, 404: {"description": "No such question, or not visible."}, 422: {}})  # fmt: skip
 async def answer_question(
-    question_id: int, body: AnswerIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+    question_id: RowId, body: AnswerIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> QuestionOut:
     """Answer a question (trainers of its course): shown to the asker's cell, or to all with ``scope=all``."""
     return await run_in_threadpool(_answer, ctx, caller, question_id, body)
@@ -205,7 +205,7 @@ def _hide(ctx: ApiContext, caller: Caller, question_id: int, body: HideIn) -> Qu
 @router.post("/api/questions/{question_id}/hide", response_model=QuestionOut,
              responses={403: {}, 404: {"description": "No such question, or not visible."}, 422: {}})  # fmt: skip
 async def hide_question(
-    question_id: int, body: HideIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+    question_id: RowId, body: HideIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> QuestionOut:
     """Hide a question (trainers of its course): abusive, off-topic or a duplicate. Only its asker, told it was
     hidden, and the course's trainers still see it; it leaves the committees' unanswered lists. ``hidden=false``

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from diemcau.apps.api.input_rules import UtcDateTime
 
 AnswerValue = str | list[str] | bool | None
 
@@ -42,7 +43,7 @@ class SubmissionOut(_Out):
     member: str
     member_name: str
     attempt: int
-    submitted_at: dt.datetime
+    submitted_at: UtcDateTime
     late: bool
     status: str = Field(description="received (stored, grading), graded, or failed.")
     score: float | None
@@ -57,8 +58,8 @@ class QuizSummaryOut(_Out):
     course_id: str
     quiz_id: str
     title: str
-    opens: dt.datetime | None
-    closes: dt.datetime | None
+    opens: UtcDateTime | None
+    closes: UtcDateTime | None
     attempts_allowed: int
     attempts_used: int = Field(description="The caller's own attempts.")
     counts: str = Field(description="best or last: which attempt counts.")

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from diemcau.apps.api.input_rules import UtcDateTime
 from diemcau.core.course import COURSE_ID_PATTERN
 from diemcau.core.orgtree import OrgUnit
 
@@ -76,4 +77,4 @@ class MemberOut(_Out):
 class ActivationCodeOut(_Out):
     card: str
     activation_code: str
-    expires_at: dt.datetime = Field(description="UTC.")
+    expires_at: UtcDateTime = Field(description="UTC.")

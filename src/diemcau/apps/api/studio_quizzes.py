@@ -12,7 +12,6 @@ That file is what the studio opens again to edit a released quiz (``GET``, the t
 
 from __future__ import annotations
 
-import datetime as dt
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +23,7 @@ from diemcau.adapters.quiz_files import PlacedProblem, QuizFileError, parse_quiz
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
+from diemcau.apps.api.input_rules import UtcDateTime
 from diemcau.apps.api.quiz_schemas import OptionOut, QuestionOut
 from diemcau.core.quiz_form import presented, public_form
 from diemcau.core.quiz_spec import QUIZ_ID_PATTERN, QuizSpec
@@ -68,8 +68,8 @@ class PreviewOut(BaseModel):
     attempts_allowed: int
     counts: str
     late: str
-    opens: dt.datetime | None
-    closes: dt.datetime | None
+    opens: UtcDateTime | None
+    closes: UtcDateTime | None
 
 
 class SpecOut(BaseModel):

@@ -25,6 +25,7 @@ from diemcau.adapters.transcript_store import load_transcript
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
+from diemcau.apps.api.input_rules import Count, MediaSeconds, UtcDateTime
 from diemcau.core.captions import render_vtt
 from diemcau.core.lecture import LectureStatus
 from diemcau.core.corrections import CorrectionError
@@ -68,8 +69,8 @@ class SegmentEditIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     text: str | None = Field(None, max_length=4000)
-    start: float | None = None
-    end: float | None = None
+    start: MediaSeconds | None = None
+    end: MediaSeconds | None = None
 
 
 class SegmentStateOut(BaseModel):
@@ -84,7 +85,7 @@ class EditOut(BaseModel):
     id: int
     segment_index: int
     editor: str
-    at: dt.datetime
+    at: UtcDateTime
     before: SegmentStateOut
     after: SegmentStateOut
     changed: list[str]
@@ -163,7 +164,7 @@ def read_captions(
 )
 def correct_segment(
     lecture_id: str,
-    index: int,
+    index: Count,
     body: SegmentEditIn,
     caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),

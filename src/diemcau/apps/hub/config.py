@@ -35,9 +35,11 @@ class HubPaths:
 
     @classmethod
     def discover(cls, repo_root: Path) -> HubPaths:
-        """Locate the templates beside the config and the proxy in node_modules (or on PATH)."""
+        """Locate the templates beside the config and the proxy: node_modules' through ``hub_config/proxy.js``
+        (CHP with a bad percent-encoding answered 404, not 500), else one on PATH."""
         local_proxy = repo_root / "node_modules" / ".bin" / "configurable-http-proxy"
-        proxy = str(local_proxy) if local_proxy.exists() else (shutil.which("configurable-http-proxy") or "")
+        wrapped = repo_root / "hub_config" / "proxy.js"
+        proxy = str(wrapped) if local_proxy.exists() else (shutil.which("configurable-http-proxy") or "")
         bin_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         templates = repo_root / "hub_config" / "templates"
         return cls(templates, proxy, sys.executable, bin_path)

@@ -1,0 +1,97 @@
+"""Schemathesis against the service's own OpenAPI description: no input a member, a secretary or a trainer can
+send gets a 5xx, and every answer matches the schema (timestamps with their offset included).
+
+The app runs in-process (ASGI) on the small province with a ready lecture, its transcript, media, a quiz, two
+questions and a material (the world of ``test_api_authz``), so generated requests reach real records where a
+path names one of the seeded ids: valid input names them (``test_api_authz.TARGET``), invalid input
+generates its own. Bounded: ``EXAMPLES`` per operation and role, no deadline per example (a
+shared, noisy machine); the whole run takes about a minute and a half on two cores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.generation import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.schemas import BaseSchema
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from diemcau.apps.api.app import create_app
+from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker
+from diemcau.settings import load_settings
+from tests.apiclient import PREFIX, auth, token_of
+from tests.data_dirs import data_dir_environ
+from tests.fakes import StaticTokenIdentity
+from tests.material_fixtures import seed_lecture_material
+from tests.media_fixtures import seed_lecture_media
+from tests.question_fixtures import seed_authz_questions
+from tests.quiz_support import AUTHZ_QUIZ, quiz_yaml, seed_authz_quiz, write_spec
+from tests.seed import TODAY, seed_small_province
+from tests.test_api_authz import TARGET
+from tests.transcript_fixtures import LECTURE_ID, seed_lecture_transcript
+
+EXAMPLES = 8
+CHECKS = [not_a_server_error, response_schema_conformance]
+
+
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaseSchema]:
+    """The service's OpenAPI description, loaded from the app itself (with a token: the description needs one)."""
+    root = tmp_path_factory.mktemp("fuzz")
+    settings_ = load_settings(data_dir_environ(root))
+    engine = make_engine(f"sqlite:///{root / 'app.sqlite'}")
+    ensure_schema(engine)
+    factory = make_sessionmaker(engine)
+    users = seed_small_province(factory)["users"]
+    seed_lecture_transcript(settings_.transcripts_dir, factory)
+    seed_lecture_media(settings_, factory)
+    seed_authz_quiz(factory)
+    write_spec(settings_, quiz_yaml(attempts=3), AUTHZ_QUIZ)
+    seed_authz_questions(factory)
+    seed_lecture_material(settings_, factory, LECTURE_ID)
+    identity = StaticTokenIdentity({token_of(role): name for role, name in users.items()})
+    app = create_app(settings_, identity, session_factory=factory, today=lambda: TODAY)
+    yield schemathesis.openapi.from_asgi(f"{PREFIX}/openapi.json", app, headers=auth("member"))
+    engine.dispose()
+
+
+def _fuzz(operation, mode: GenerationMode, role: str) -> str | None:  # type: ignore[no-untyped-def]
+    """What went wrong when ``role`` sent ``EXAMPLES`` generated requests (``mode``: valid or invalid input) to
+    ``operation``, or ``None``."""
+
+    # Valid input names the seeded records (so answers reach the response schemas); invalid input is free.
+    known = {name: TARGET[name] for name in re.findall(r"{(\w+)}", operation.path)} if mode.is_positive else None
+
+    # No waiting for a grade that no worker here will give (``?wait=`` up to 30 s on a submission).
+    query = {"wait": 0} if any(p.name == "wait" for p in operation.query) else None
+
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=known or None, query=query))
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+              database=None, phases=[Phase.explicit, Phase.generate])  # no shrinking: the first failure is reported
+    def fuzz(case) -> None:  # type: ignore[no-untyped-def]
+        case.call_and_validate(headers=auth(role), checks=CHECKS)
+
+    try:
+        fuzz()
+    except Unsatisfiable:  # no invalid input exists (a path of free text): nothing to try in this mode
+        return None
+    except Exception as failure:  # every operation runs; the test reports them all
+        return f"{operation.label} ({mode.value}): {str(failure).strip()[:1500]}"
+    return None
+
+
+@pytest.mark.parametrize("role", ["member", "secretary", "trainer"])
+def test_no_generated_input_gets_a_server_error(api_schema, role: str) -> None:  # type: ignore[no-untyped-def]
+    """Does every operation, fed generated valid and invalid input by ``role``, answer below 500 and as its
+    schema describes?"""
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) > 50
+    failures = [found for operation in operations for mode in GenerationMode
+                if (found := _fuzz(operation, mode, role)) is not None]  # fmt: skip
+    assert not failures, "\n\n".join(failures)

@@ -26,6 +26,7 @@ from diemcau.apps.api import (
 )
 from diemcau.apps.api.access import current_caller, install_handlers
 from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, vietnam_today
+from diemcau.apps.api.headers import SecurityHeaders, content_security_policy, script_hash
 from diemcau.apps.api.identity import Identity
 from diemcau.apps.api.progress_fast_path import ProgressFastPath
 from diemcau.apps.api.schemas import HealthOut
@@ -84,6 +85,9 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=500)
     if settings.perf.fast_progress:  # added last, so outermost: ahead of GZip (see progress_fast_path)
         app.add_middleware(ProgressFastPath, prefix=prefix)
+    # outermost: every response, the fast path's included, carries the security headers (headers.py)
+    policy = content_security_policy([script_hash(player.player_script(settings))])
+    app.add_middleware(SecurityHeaders, policy=policy)
     install_handlers(app)
     app.include_router(_public_router(identity), prefix=prefix)
     app.include_router(_protected_router(app), prefix=prefix)

@@ -6,7 +6,8 @@ see the lecture lists and downloads them.
   write follows). Refusals carry the Vietnamese reason: 413 too large, 409 name taken, 422 unusable file.
 * ``GET    /api/lectures/{id}/materials`` — the list, for anyone who may see the lecture.
 * ``GET    /api/lectures/{id}/materials/{name}`` — the file, as an attachment named as uploaded, with ``Range``
-  support; ``?inline=true`` shows a PDF in the browser instead (the player opens search hits at their page).
+  support; ``?inline=true`` shows a PDF in the browser instead (the player opens search hits at their page),
+  always under ``Content-Security-Policy: sandbox`` (see docs/security/headers.md).
 * ``DELETE /api/lectures/{id}/materials/{name}`` — content managers; the file, its row and its search passages.
 
 A lecture the caller may not see is a 404, the same as one that does not exist (as for the lecture routes).
@@ -38,6 +39,10 @@ from diemcau.materials.errors import MaterialError
 
 router = APIRouter(tags=["materials"])
 FORM_SLACK_BYTES = 64 * 1024  # multipart boundaries and headers around the file
+# A material opened in the browser is a document of its own, with an opaque origin: whatever a PDF carries cannot
+# reach the member's cookies or the API. Only ``sandbox``: a ``default-src 'none'`` would also block the styles of
+# the browser's own PDF viewer. (The service's policy, headers.py, leaves a response's own CSP as it is.)
+MATERIAL_CSP = "sandbox"
 
 
 class MaterialOut(BaseModel):
@@ -184,7 +189,7 @@ def download_material(
     return FileResponse(
         path, media_type=CONTENT_TYPES[kind], filename=record.name,
         content_disposition_type="inline" if inline and kind == MaterialKind.PDF else "attachment",
-        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
+        headers={"Cache-Control": "private, max-age=300", "Content-Security-Policy": MATERIAL_CSP},
     )  # fmt: skip
 
 

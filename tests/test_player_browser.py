@@ -20,7 +20,7 @@ from diemcau.demo.seed import DEMO_PASSWORD
 from diemcau.i18n import t
 from diemcau.jobs.publish import publish, wait_for
 from diemcau.search.indexer import open_index, sync_lecture
-from tests.browser import launch_chromium
+from tests.browser import launch_chromium, watch_csp
 from tests.hubserver import HubProcess
 from tests.media_fixtures import make_video
 
@@ -78,6 +78,7 @@ def member(hub: HubProcess):  # type: ignore[no-untyped-def]
         context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
         session = Member(context.new_page())
         session.page.on("pageerror", lambda error: session.errors.append(str(error)))
+        watch_csp(session.page, session.errors)  # a script the CSP blocks is an error too
         session.page.on("dialog", lambda dialog: (session.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
         session.page.goto(f"{hub.url}hub/login")
         session.page.fill("#username_input", MEMBER)

@@ -34,7 +34,8 @@ from diemcau.apps.api.search import index_of
 from diemcau.core.material import CONTENT_TYPES, KIND_LABELS, MaterialKind, mb_label, normal_name, size_label
 from diemcau.core.roles import Viewer, can_manage_content
 from diemcau.i18n import t
-from diemcau.materials.attach import NOTICES, AttachRequest, Attached, attach_material, remove_material
+from diemcau.jobs.material_task import enqueue_reading
+from diemcau.materials.attach import AttachRequest, Attached, attach_material, notice_key, remove_material
 from diemcau.materials.errors import MaterialError
 
 router = APIRouter(tags=["materials"])
@@ -55,7 +56,11 @@ class MaterialOut(BaseModel):
     size: int = Field(description="Bytes.")
     size_label: str = Field(description="The size as members read it ('1,2 MB').")
     pages: int = Field(description="Pages (PDF, DOCX as last laid out by Word) or slides (PPTX).")
-    searchable: bool = Field(description="False for a scan without a text layer: downloadable, not searchable.")
+    searchable: bool = Field(description="False for a scan without a text layer, a material still being read or "
+                             "one that could not be read: downloadable, not searchable.")
+    state: str = Field(description="'processing' (its text is being read), 'ready', 'too_big' (its reading passed "
+                       "the memory or time bound) or the code of why it could not be read ('encrypted_pdf', …).")
+    note: str = Field(description="A Vietnamese sentence on the state for the trainer ('' when ready).")
     sha256: str
     uploaded_by: str
     uploaded_at: str | None
@@ -66,7 +71,8 @@ class MaterialAttachedOut(MaterialOut):
     """The answer to an upload: the material, and what became of it in search."""
 
     replaced: bool
-    search: str = Field(description="'indexed', 'pending' (lecture not published), 'no_text' (a scan), 'failed'.")
+    search: str = Field(description="'processing': the text is read by a background job, then the material's "
+                        "state says what became of it.")
     notice: str = Field(description="A Vietnamese sentence for the trainer.")
 
 
@@ -80,6 +86,7 @@ def material_out(prefix: str, record: MaterialRecord) -> MaterialOut:
     return MaterialOut(
         name=record.name, kind=record.kind, kind_label=KIND_LABELS[MaterialKind(record.kind)], size=record.size,
         size_label=size_label(record.size), pages=record.pages, searchable=record.has_text, sha256=record.sha256,
+        state=record.state, note=t(key) if (key := notice_key(record.state)) else "",
         uploaded_by=record.uploaded_by,
         uploaded_at=record.uploaded_at.isoformat() if record.uploaded_at else None,
         url=download_url(prefix, record.lecture_id, record.name),
@@ -128,7 +135,8 @@ async def upload_material(
     caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
 ) -> JSONResponse:
-    """Attach a PDF, DOCX or PPTX (multipart ``file``) to a lecture; the answer says whether it is searchable."""
+    """Attach a PDF, DOCX or PPTX (multipart ``file``) to a lecture: stored and answered at once, its text read by
+    a background job (state ``processing``, then ``ready`` and searchable, or why not)."""
     await run_in_threadpool(_manageable, ctx, caller.viewer, lecture_id)
     limit = ctx.settings.materials.max_bytes
     if int(request.headers.get("content-length") or 0) > limit + FORM_SLACK_BYTES:  # refuse before reading it all
@@ -139,16 +147,15 @@ async def upload_material(
             raise HTTPException(422, t("materials.file_required"))
         attach = AttachRequest(lecture_id, upload.filename or "", caller.viewer.username, replace)
         try:
-            attached = await run_in_threadpool(
-                attach_material, ctx.settings, ctx.factory, index_of(request.app), attach, upload.file
-            )
+            attached = await run_in_threadpool(attach_material, ctx.settings, ctx.factory, attach, upload.file)
         except MaterialError as error:
             raise _refused(error) from None
+    await run_in_threadpool(enqueue_reading, ctx.settings, attached.record)
     return JSONResponse(_attached_out(ctx, attached).model_dump(mode="json"), status_code=201)
 
 
 def _attached_out(ctx: ApiContext, attached: Attached) -> MaterialAttachedOut:
-    key = NOTICES.get(attached.search)
+    key = notice_key(attached.search)
     notice = t(key) if key else t("materials.attached", name=attached.record.name)
     base = material_out(ctx.prefix, attached.record).model_dump()
     return MaterialAttachedOut(**base, replaced=attached.replaced, search=attached.search, notice=notice)

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from diemcau.adapters.db.lecture_reads import load_lecture
-from diemcau.adapters.db.materials import MaterialRecord, find_material, list_materials
+from diemcau.adapters.db.materials import READY, MaterialRecord, find_material, list_materials
 from diemcau.adapters.material_files import MaterialFiles, materials_root
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
@@ -35,7 +35,7 @@ from diemcau.core.material import CONTENT_TYPES, KIND_LABELS, MaterialKind, mb_l
 from diemcau.core.roles import Viewer, can_manage_content
 from diemcau.i18n import t
 from diemcau.jobs.material_task import enqueue_reading
-from diemcau.materials.attach import AttachRequest, Attached, attach_material, notice_key, remove_material
+from diemcau.materials.attach import NO_TEXT, AttachRequest, Attached, attach_material, notice_key, remove_material
 from diemcau.materials.errors import MaterialError
 
 router = APIRouter(tags=["materials"])
@@ -86,11 +86,17 @@ def material_out(prefix: str, record: MaterialRecord) -> MaterialOut:
     return MaterialOut(
         name=record.name, kind=record.kind, kind_label=KIND_LABELS[MaterialKind(record.kind)], size=record.size,
         size_label=size_label(record.size), pages=record.pages, searchable=record.has_text, sha256=record.sha256,
-        state=record.state, note=t(key) if (key := notice_key(record.state)) else "",
+        state=record.state, note=_note(record),
         uploaded_by=record.uploaded_by,
         uploaded_at=record.uploaded_at.isoformat() if record.uploaded_at else None,
         url=download_url(prefix, record.lecture_id, record.name),
     )  # fmt: skip
+
+
+def _note(record: MaterialRecord) -> str:
+    """What the trainer should know about a material's state ('' when it is searchable)."""
+    key = notice_key(NO_TEXT if record.state == READY and not record.has_text else record.state)
+    return t(key) if key else ""
 
 
 def lecture_materials(ctx: ApiContext, lecture_id: str) -> list[MaterialOut]:

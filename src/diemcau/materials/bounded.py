@@ -71,9 +71,9 @@ def main(argv: list[str]) -> int:
     """The child: bound itself, extract, print ``{"kind", "pages"}`` or ``{"error"}`` as JSON."""
     path, max_unpacked, memory, cpu = Path(argv[0]), int(argv[1]), int(argv[2]), int(argv[3])
     _bound_self(memory, cpu)
-    from diemcau.materials.extract import extract  # after the bounds: the readers' imports count against them
-
     try:
+        from diemcau.materials.extract import extract  # after the bounds: the readers' imports count against them
+
         text = extract(path, max_unpacked)
         answer: dict = {"kind": text.kind.value, "pages": list(text.pages)}
     except MaterialError as error:

@@ -37,12 +37,11 @@ def command_of(pid: int) -> list[str]:
 
 
 def api_processes(hub_pid: int) -> tuple[int | None, int | None]:
-    """``(supervisor, api)`` pids below the hub ``hub_pid`` (the API is the process that runs its module itself)."""
-    supervisor = api = None
+    """``(supervisor, api)`` pids below the hub ``hub_pid``: the supervisor runs ``diemcau.apps.supervise`` for the
+    API module, and the API is its child (a fork: it keeps the supervisor's command line)."""
     for pid in descendants(hub_pid):
         command = command_of(pid)
-        if SUPERVISOR_MODULE in command:
-            supervisor = pid
-        elif command[1:3] == ["-m", API_MODULE]:
-            api = pid
-    return supervisor, api
+        if SUPERVISOR_MODULE in command and API_MODULE in command:
+            kids = children(pid)
+            return pid, (kids[0] if kids else None)
+    return None, None

@@ -14,7 +14,9 @@ from diemcau.adapters.db.models_materials import LectureMaterialRow
 from diemcau.core.material import mb_label
 from diemcau.i18n import t
 from diemcau.settings import Settings
+from diemcau.jobs import ingest, material_task
 from diemcau.jobs.publish import drain_queue
+from diemcau.materials.attach import AttachRequest, attach_material
 from tests.apiclient import PREFIX, auth, seeded_client
 from tests.material_fixtures import (
     make_broken_docx,
@@ -267,3 +269,20 @@ def _cut_pdf(path: Path) -> Path:
 def _empty(path: Path) -> Path:
     path.write_bytes(b"")
     return path
+
+
+def test_a_material_whose_job_was_lost_is_read_when_a_worker_starts(  # type: ignore[no-untyped-def]
+    client, settings, sqlite_factory, tmp_path
+) -> None:
+    """If the API dies between storing a material and queuing its job, does the next worker's start-up queue it,
+    so it still becomes searchable?"""
+    shared = sharing_database(settings, sqlite_factory)
+    source = make_pdf(tmp_path / NAME)
+    with source.open("rb") as stream:  # stored as the upload does, and no job queued
+        attach_material(shared, sqlite_factory, AttachRequest(LECTURE_ID, NAME, "b1002"), stream)
+    read_queued(settings, sqlite_factory)
+    assert listed(client, NAME)["state"] == "processing"  # nothing was queued
+    ingest.use_settings(shared)
+    material_task.requeue_processing()  # what a worker runs when it starts
+    read_queued(settings, sqlite_factory)
+    assert (listed(client, NAME)["state"], listed(client, NAME)["searchable"]) == ("ready", True)

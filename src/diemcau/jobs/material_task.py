@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from diemcau.adapters.db.materials import MaterialRecord, processing_materials
 from diemcau.jobs.ingest import current_settings, factory_for
 from diemcau.jobs.queue import huey
-from diemcau.jobs.quiz_tasks import ensure_queue
+from diemcau.jobs.quiz_tasks import ensure_queue, has_table
 from diemcau.materials.attach import read_material
 from diemcau.search.indexer import open_index
 from diemcau.settings import Settings, SettingsError
@@ -52,6 +52,8 @@ def requeue_processing() -> None:
     """A worker starting queues every material whose text is still to read (a copy already queued is harmless)."""
     try:
         settings = current_settings()
+        if not has_table(settings, "lecture_materials"):
+            return
         waiting = processing_materials(factory_for(settings.database_url))
     except (SettingsError, DBAPIError):  # no database (or no table) yet: nothing to read
         log.exception("could not look for materials still to read")

@@ -33,3 +33,12 @@ def log_in(page, hub_url: str, card: str, password: str = DEMO_PASSWORD) -> None
     page.fill("#password_input", password)
     page.click("#login_submit")
     page.wait_for_url(f"{hub_url}services/diemcau/**")
+
+
+def watch_csp(target, seen: list[str] | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    """The Content-Security-Policy violations Chromium reports on ``target`` (a page or a browser context), as
+    they come, appended to ``seen`` (a new list by default): a test asserts it stays empty, so a page whose
+    script the policy blocks fails loudly."""
+    seen = [] if seen is None else seen
+    target.on("console", lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None)
+    return seen

@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import docx
@@ -158,3 +159,33 @@ def stored_files(settings: Settings) -> list[Path]:
     """Every file under the materials folder, staging included (a refused upload must leave none)."""
     root = materials_root(settings)
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def bomb_pdf(path: Path, pages: int, stream: bytes, compress: bool = False) -> Path:
+    """A valid PDF of ``pages`` pages that all draw the same content ``stream`` (written once): a few kilobytes
+    on disk, ``pages`` times the stream's work for a text extractor."""
+    body = zlib.compress(stream, 9) if compress else stream
+    filters = b"/Filter /FlateDecode " if compress else b""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (5 + n) for n in range(pages)) + b"] /Count %d >>" % pages,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< " + filters + b"/Length %d >>\nstream\n" % len(body) + body + b"\nendstream",
+    ]
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+    objects += [page] * pages
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def text_ops(lines: int) -> bytes:
+    """A content stream that shows ``lines`` lines of Vietnamese-ish text."""
+    return b"BT /F1 10 Tf 20 800 Td " + b"(Nghi quyet so 57 ve chuyen doi so) Tj 0 -1 Td " * lines + b"ET"

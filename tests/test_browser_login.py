@@ -7,7 +7,7 @@ from playwright.sync_api import sync_playwright
 
 from diemcau.demo.seed import DEMO_PASSWORD
 from diemcau.i18n import t
-from tests.browser import launch_chromium
+from tests.browser import launch_chromium, watch_csp
 from tests.hubserver import HubProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
@@ -18,6 +18,7 @@ def test_member_logs_in_and_sees_the_demo_course(hub: HubProcess) -> None:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        violations = watch_csp(page)
         page.goto(f"{hub.url}hub/login")
         assert page.locator("html").get_attribute("lang") == "vi"
         page.fill("#username_input", "42000006")
@@ -33,4 +34,5 @@ def test_member_logs_in_and_sees_the_demo_course(hub: HubProcess) -> None:
         assert "Học tập, quán triệt Nghị quyết Hội nghị Trung ương (demo)" in body
         assert "30/06/2027" in body
         assert t("status.not_started") in body
+        assert violations == []
         browser.close()

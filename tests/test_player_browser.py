@@ -8,7 +8,9 @@ The lecture is a generated 640×360 clip published into the hub's data directory
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -19,9 +21,11 @@ from diemcau.adapters.transcript_import import import_captions
 from diemcau.demo.seed import DEMO_PASSWORD
 from diemcau.i18n import t
 from diemcau.jobs.publish import publish, wait_for
+from diemcau.materials.attach import AttachRequest, attach_material
 from diemcau.search.indexer import open_index, sync_lecture
-from tests.browser import launch_chromium
+from tests.browser import launch_chromium, watch_csp
 from tests.hubserver import HubProcess
+from tests.material_fixtures import make_pdf
 from tests.media_fixtures import make_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
@@ -78,6 +82,7 @@ def member(hub: HubProcess):  # type: ignore[no-untyped-def]
         context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
         session = Member(context.new_page())
         session.page.on("pageerror", lambda error: session.errors.append(str(error)))
+        watch_csp(session.page, session.errors)  # a script the CSP blocks is an error too
         session.page.on("dialog", lambda dialog: (session.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
         session.page.goto(f"{hub.url}hub/login")
         session.page.fill("#username_input", MEMBER)
@@ -266,4 +271,27 @@ def test_progress_waits_offline_and_is_sent_when_back(hub: HubProcess, lecture: 
                            timeout=45_000)  # fmt: skip
     after = httpx.get(progress_url, headers=token, timeout=30).json()["coverage_percent"]
     assert after >= before + 5, (before, after)  # 30 → 34 s of a 40 s lecture is 10 %
+    assert member.errors == []
+
+
+PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"  # Chromium's built-in PDF viewer
+
+
+def test_a_material_opens_in_the_pdf_viewer_under_its_sandbox(
+    hub: HubProcess, lecture: str, member: Member, tmp_path
+) -> None:  # fmt: skip
+    """Does *Mở trang N*'s inline PDF, served under ``Content-Security-Policy: sandbox``, still open in the
+    browser's PDF viewer (the sandbox costs members nothing on Chromium)?"""
+    source = make_pdf(tmp_path / "Nghị quyết 57.pdf")
+    with source.open("rb") as stream:
+        attach_material(hub.settings, hub.factory, AttachRequest(lecture, source.name, "test"), stream)
+    page = member.page
+    url = f"{hub.url}services/diemcau/api/lectures/{lecture}/materials/{quote(source.name)}?inline=true#page=2"
+    response = page.goto(url)
+    assert response is not None and response.status == 200
+    assert response.all_headers().get("content-security-policy") == "sandbox", response.all_headers()
+    deadline = time.monotonic() + 30
+    while not any(frame.url.startswith(PDF_VIEWER) for frame in page.frames):
+        assert time.monotonic() < deadline, [frame.url for frame in page.frames]
+        page.wait_for_timeout(200)
     assert member.errors == []

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from diemcau.demo.seed import DEMO_DIR
 from diemcau.i18n import t
 from diemcau.quizzes.publish import release
-from tests.browser import launch_chromium, log_in
+from tests.browser import launch_chromium, watch_csp, log_in
 from tests.demo_quiz_page import DEMO_QUIZ, ESSAY, answer_the_demo_quiz
 from tests.hubserver import HubProcess
 
@@ -31,6 +31,7 @@ def test_a_member_takes_the_quiz_on_a_phone_and_the_secretary_grades_it(hub: Hub
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         member = browser.new_context(viewport=PHONE, locale="vi-VN")
+        violations = watch_csp(member)
         page = member.new_page()
         log_in(page, hub.url, "42000002")
         page.click("a.quiz-link")
@@ -51,7 +52,9 @@ def test_a_member_takes_the_quiz_on_a_phone_and_the_secretary_grades_it(hub: Hub
         expect(page.locator("#attempt-1")).to_contain_text(t("quiz.pending"))
         assert fits_the_screen(page)
 
-        secretary = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
+        secretary_context = browser.new_context(viewport=PHONE, locale="vi-VN")
+        watch_csp(secretary_context, violations)
+        secretary = secretary_context.new_page()
         log_in(secretary, hub.url, "42000001")
         secretary.goto(f"{hub.url}services/diemcau/quizzes/{COURSE}/{QUIZ}/grading")
         card = secretary.locator("section[data-member='42000002']")
@@ -67,6 +70,7 @@ def test_a_member_takes_the_quiz_on_a_phone_and_the_secretary_grades_it(hub: Hub
         expect(result).to_contain_text(t("quiz.essay_grade", category="Xuất sắc"))
         expect(result).to_contain_text("Bài thu hoạch sâu sắc, gắn với chi bộ.")
         expect(result).to_contain_text(t("quiz.passed"))
+        assert violations == []  # the pages' scripts (static/quiz.js, quiz_grading.js) all ran under the CSP
         browser.close()
 
     token = hub.token_for("42000002")

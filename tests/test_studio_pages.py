@@ -245,8 +245,9 @@ def test_materials_and_inbox_pages_follow_the_api(api, page: str) -> None:
 
 
 def test_attach_a_material_from_the_page(api) -> None:
-    """Does a PDF attached on the materials page reach the lecture, with the API's notice shown, and an
-    encrypted one get the API's reason?"""
+    """Does a PDF attached on the materials page reach the lecture, with the API's notice shown; does a file the
+    API refuses get its reason, and an encrypted PDF, once the job has tried to read it, show why it is not
+    searchable?"""
     client, settings, factory = api
 
     seed_correctable_lecture(settings, factory)
@@ -258,10 +259,16 @@ def test_attach_a_material_from_the_page(api) -> None:
     assert [m["name"] for m in listed] == ["Nghị quyết 57.pdf"]
     at.run()
     assert f"**{escape_markdown('Nghị quyết 57.pdf')}**" in texts(at)
+    at.file_uploader[0].set_value(("virus.pdf", b"MZ" + b"\0" * 200, "application/pdf"))
+    button(at, "studio.attach_button").click().run()
+    assert len(at.error) == 1 and t("materials.not_supported") in at.error[0].value, texts(at)
     locked = make_encrypted_pdf(Path(settings.home) / "khoa.pdf").read_bytes()
     at.file_uploader[0].set_value(("khoa.pdf", locked, "application/pdf"))
     button(at, "studio.attach_button").click().run()
-    assert len(at.error) == 1 and at.error[0].value, texts(at)
+    assert t("materials.processing") in texts(at)
+    drain_queue(settings, stop=lambda: False)  # the job reads it (a worker would)
+    at.run()
+    assert t("materials.encrypted_pdf") in texts(at)
 
 
 def test_answer_a_question_from_the_inbox(api) -> None:

@@ -214,6 +214,14 @@ class MaterialsSettings(_Section):
     max_unpacked_bytes: int = Field(
         512 * 1024 * 1024, ge=1, description="Largest total a DOCX/PPTX package may unpack to (refuses zip bombs)."
     )
+    extract_memory_mb: int = Field(
+        1024, ge=128, le=65536, description="Address space (MiB) of the child process that reads a material's text; "
+        "a document that needs more is kept for download but not searchable."
+    )
+    extract_seconds: int = Field(
+        120, ge=1, le=3600, description="CPU seconds the child process that reads a material's text may use (and "
+        "twice that in wall-clock time); past it, as past the memory bound."
+    )
 
 
 class PerfSettings(_Section):

@@ -121,17 +121,18 @@ def enqueue_grading(settings: Settings, course_id: str, quiz_id: str, force: boo
         return False
 
 
-def _has_quiz_tables(settings: Settings) -> bool:
+def has_table(settings: Settings, table: str) -> bool:
+    """Does the settings' database exist and hold ``table``? (A worker's start-up sweeps look before querying.)"""
     url = settings.database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return False  # no database here yet: nothing to grade, and no reason to create one
-    return inspect(factory_for(url).kw["bind"]).has_table("quiz_submissions")
+        return False  # no database here yet: nothing to do, and no reason to create one
+    return inspect(factory_for(url).kw["bind"]).has_table(table)
 
 
 def requeue_ungraded(settings: Settings, older_than_seconds: float = STALE_AFTER_SECONDS) -> int:
     """Queue grading of every quiz with a submission stored that long ago and still not graded (whatever its
     pending flag says: a worker may have died holding it); returns how many such submissions wait."""
-    if not _has_quiz_tables(settings):
+    if not has_table(settings, "quiz_submissions"):
         return 0
     before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=older_than_seconds)
     waiting = waiting_quizzes(factory_for(settings.database_url), before)

@@ -12,6 +12,7 @@ TASK_MODULES: tuple[str, ...] = (
     "diemcau.jobs.transcribe_task",
     "diemcau.jobs.quiz_tasks",
     "diemcau.search.tasks",
+    "diemcau.jobs.material_task",
 )
 
 

@@ -1,16 +1,21 @@
-"""Attaching a material to a lecture, and removing it: the one path both the API and the CLI take.
+"""Attaching a material to a lecture, reading its text, and removing it: the one path the API and the CLI take.
 
 ``attach_material`` runs, in order (nothing is stored unless every step before storing succeeds):
 
 1. the name — cleaned (``core.material.clean_name``), refused if unusable or already taken (unless ``replace``);
 2. the lecture — it must exist;
 3. the bytes — copied into the staging folder, counted against ``materials.max_bytes`` and hashed;
-4. extraction — kind from the content, text of each page (``materials.extract``); refusals are
-   ``MaterialError`` with a Vietnamese message;
-5. storing — the row is written, the staged file renamed into place, then the row committed; a failure at any
-   point removes the file it placed, and a refused or failed upload leaves no staging file either;
-6. search — the pages are indexed as document hits (``materials.documents``); a failure there is logged and
-   never undoes the upload.
+4. the kind — from the content's first bytes and a package's directory (``materials.sniff``: no parsing, so
+   it takes no time whatever the document holds); refusals are ``MaterialError`` with a Vietnamese message;
+5. storing — the row is written (state ``processing``), the staged file renamed into place, then the row
+   committed; a failure at any point removes the file it placed, and a refused or failed upload leaves no
+   staging file either.
+
+The text is read later, by ``read_material`` in a background job (``jobs.material_task``), in a child process
+under a memory and a time bound (``materials.bounded``): the upload never waits for it. The job records the
+pages and the state — ``ready``, ``too_big`` (cut off by a bound) or the refusal code of a file it cannot
+read — and indexes the pages as document hits (``materials.documents``); a failure there is logged and never
+undoes the upload. A material that is not ``ready`` stays downloadable but is not searchable.
 
 A replaced material's old file is removed only after the new row is committed.
 """
@@ -23,20 +28,35 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.lectures import utcnow
-from diemcau.adapters.db.materials import MaterialRecord, delete_material, find_material, save_material
+from diemcau.adapters.db.materials import (
+    PROCESSING, READY, MaterialRecord, delete_material, find_material, record_extraction, save_material,
+)  # fmt: skip
 from diemcau.adapters.db.models import LectureRow
 from diemcau.adapters.material_files import MaterialFiles, StagedFile, materials_root
 from diemcau.core.lecture import is_valid_lecture_id
-from diemcau.core.material import clean_name
+from diemcau.core.material import MaterialKind, clean_name
+from diemcau.materials.bounded import extract_bounded, bounds_of
 from diemcau.materials.documents import index_material, unindex_material
 from diemcau.materials.errors import MaterialError
-from diemcau.materials.extract import extract
+from diemcau.materials.sniff import sniff
 from diemcau.search.index import SearchIndex
 from diemcau.settings import Settings
 
 NO_TEXT = "no_text"  # the search outcome of a material without a text layer (a scan)
-# What to tell the trainer about each search outcome that needs saying (catalogue keys).
-NOTICES = {NO_TEXT: "materials.no_text", "pending": "materials.index_pending", "failed": "materials.index_failed"}
+TOO_BIG = "too_big"  # the extraction passed its memory or time bound
+# What to tell the trainer about each search outcome that needs saying (catalogue keys); the outcome of a file the
+# job cannot read is its refusal code, told with that code's message.
+NOTICES = {
+    NO_TEXT: "materials.no_text", "pending": "materials.index_pending", "failed": "materials.index_failed",
+    PROCESSING: "materials.processing", TOO_BIG: "materials.too_big",
+}  # fmt: skip
+
+
+def notice_key(outcome: str) -> str | None:
+    """The catalogue key of what to tell the trainer about a search outcome or a material state (``None``: nothing)."""
+    if outcome in NOTICES:
+        return NOTICES[outcome]
+    return None if outcome in ("indexed", READY) else f"materials.{outcome}"
 
 
 @dataclass(frozen=True)
@@ -51,8 +71,9 @@ class AttachRequest:
 
 @dataclass(frozen=True)
 class Attached:
-    """An attached material, whether it replaced one, and its search outcome: ``indexed``, ``pending`` (the
-    lecture is not published), ``no_text`` (a scan) or ``failed`` (logged; ``diemcau search reindex`` repairs)."""
+    """An attached material, whether it replaced one, and its search outcome: ``processing`` at upload (the job
+    reads it), then ``indexed``, ``pending`` (the lecture is not published), ``no_text`` (a scan), ``too_big``,
+    a refusal code, or ``failed`` (logged; ``diemcau search reindex`` repairs)."""
 
     record: MaterialRecord
     replaced: bool
@@ -65,12 +86,10 @@ def _lecture_exists(factory: sessionmaker[Session], lecture_id: str) -> bool:
 
 
 def attach_material(
-    settings: Settings, factory: sessionmaker[Session], index: SearchIndex | None, request: AttachRequest,
-    stream: BinaryIO,
-) -> Attached:  # fmt: skip
-    """Attach the file read from ``stream``; ``MaterialError`` for anything refused (nothing is left behind).
-
-    ``index`` ``None`` skips search (the lecture's materials are indexed when it enters the index)."""
+    settings: Settings, factory: sessionmaker[Session], request: AttachRequest, stream: BinaryIO
+) -> Attached:
+    """Store the file read from ``stream``, its text still to read (state ``processing``: queue ``read_material``);
+    ``MaterialError`` for anything refused (nothing is left behind)."""
     name = clean_name(request.file_name)
     if name is None:
         raise MaterialError("invalid_name", name=request.file_name)
@@ -81,14 +100,40 @@ def attach_material(
         raise MaterialError("duplicate", name=name)
     files = MaterialFiles(materials_root(settings))
     with files.receive(stream, settings.materials.max_bytes) as staged:
-        text = extract(staged.path, settings.materials.max_unpacked_bytes)
-        record = MaterialRecord(request.lecture_id, name, text.kind.value, staged.size, staged.sha256,
-                                text.page_count, text.chars, request.uploaded_by, utcnow())  # fmt: skip
+        kind = sniff(staged.path, settings.materials.max_unpacked_bytes)
+        record = MaterialRecord(request.lecture_id, name, kind.value, staged.size, staged.sha256, 0, 0,
+                                request.uploaded_by, utcnow(), PROCESSING)  # fmt: skip
         previous = _store(files, factory, staged, record, request.replace, existing)
     if previous is not None and previous.stored_name != record.stored_name:
         files.remove(record.lecture_id, previous.stored_name)
-    search = _index(index, settings, factory, record, text.pages)
-    return Attached(record, previous is not None, NO_TEXT if not text.has_text and search != "failed" else search)
+    return Attached(record, previous is not None, PROCESSING)
+
+
+def read_material(
+    settings: Settings, factory: sessionmaker[Session], index: SearchIndex | None, lecture_id: str, name: str,
+    sha256: str,
+) -> Attached | None:  # fmt: skip
+    """Read the text of the material ``name`` (the file ``sha256``) under the bounds, record it and index it;
+    ``None`` when the material is gone or was replaced meanwhile (its replacement has its own job).
+
+    ``index`` ``None`` skips search (the lecture's materials are indexed when it enters the index)."""
+    record = find_material(factory, lecture_id, name)
+    path = None if record is None else MaterialFiles(materials_root(settings)).local_path(lecture_id, record.stored_name)
+    if record is None or record.sha256 != sha256 or path is None:
+        return None
+    try:
+        text = extract_bounded(path, MaterialKind(record.kind), settings.materials.max_unpacked_bytes,
+                               bounds_of(settings))  # fmt: skip
+    except MaterialError as error:
+        stored = record_extraction(factory, lecture_id, name, sha256, error.code, 0, 0)
+        if index is not None:
+            unindex_material(index, lecture_id, name)  # a replaced material's old passages go too
+        return None if stored is None else Attached(stored, False, error.code)
+    stored = record_extraction(factory, lecture_id, name, sha256, READY, text.page_count, text.chars)
+    if stored is None:
+        return None
+    search = _index(index, settings, factory, stored, text.pages)
+    return Attached(stored, False, NO_TEXT if not text.has_text and search != "failed" else search)
 
 
 def _store(

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.materials import list_materials
 from diemcau.adapters.material_files import MaterialFiles, materials_root
+from diemcau.core.material import MaterialKind
+from diemcau.materials.bounded import bounds_of, extract_bounded
 from diemcau.materials.errors import MaterialError
-from diemcau.materials.extract import extract
 from diemcau.search.index import LectureNotIndexed, SearchIndex
 from diemcau.settings import Settings
 
@@ -61,7 +62,8 @@ def unindex_material(index: SearchIndex, lecture_id: str, name: str) -> None:
 def documents_of(
     settings: Settings, factory: sessionmaker[Session], lecture_id: str
 ) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """``(name, page texts)`` of each stored material of a lecture that has text, re-read from its file."""
+    """``(name, page texts)`` of each stored material of a lecture that has text, re-read from its file (under
+    the bounds of ``materials.bounded``, as the upload's job read it)."""
     files = MaterialFiles(materials_root(settings))
     for record in list_materials(factory, lecture_id):
         if not record.has_text:
@@ -71,6 +73,7 @@ def documents_of(
             log.error("materials: file of %r (lecture %s) is missing", record.name, lecture_id)
             continue
         try:
-            yield record.name, extract(path, settings.materials.max_unpacked_bytes).pages
+            kind, limit = MaterialKind(record.kind), settings.materials.max_unpacked_bytes
+            yield record.name, extract_bounded(path, kind, limit, bounds_of(settings)).pages
         except MaterialError as error:
             log.error("materials: %r (lecture %s) no longer reads: %s", record.name, lecture_id, error.code)

@@ -28,7 +28,7 @@ def pdf_pages(path: Path) -> tuple[str, ...]:
         if reader.is_encrypted and not _opens_without_password(reader):
             raise MaterialError("encrypted_pdf")
         pages = list(reader.pages)
-    except MaterialError:
+    except (MaterialError, MemoryError):  # a MemoryError is the bound of materials.bounded, not a damaged file
         raise
     except FileNotDecryptedError:
         raise MaterialError("encrypted_pdf") from None
@@ -55,6 +55,8 @@ def _texts(pages: list) -> tuple[tuple[str, ...], int]:
     for number, page in enumerate(pages, start=1):
         try:
             texts.append(page.extract_text() or "")
+        except MemoryError:
+            raise
         except Exception as error:  # noqa: BLE001 - one damaged page must not lose the others
             log.warning("materials: PDF page %d unreadable: %r", number, error)
             texts.append("")

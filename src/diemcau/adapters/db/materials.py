@@ -15,6 +15,8 @@ from diemcau.adapters.db.models_materials import LectureMaterialRow
 from diemcau.core.material import MaterialKind, stored_file_name
 from diemcau.materials.errors import MaterialError
 
+PROCESSING, READY = "processing", "ready"  # the other states are refusal codes of the extraction (``too_big``, …)
+
 
 @dataclass(frozen=True)
 class MaterialRecord:
@@ -29,6 +31,12 @@ class MaterialRecord:
     text_chars: int
     uploaded_by: str
     uploaded_at: dt.datetime | None = None
+    state: str = READY
+
+    @property
+    def processing(self) -> bool:
+        """Is the background job still to read its text?"""
+        return self.state == PROCESSING
 
     @property
     def stored_name(self) -> str:
@@ -37,13 +45,13 @@ class MaterialRecord:
 
     @property
     def has_text(self) -> bool:
-        """Did extraction find text to search (not a scan)?"""
-        return self.text_chars > 0
+        """Did extraction find text to search (not a scan, not cut off by its bounds)?"""
+        return self.state == READY and self.text_chars > 0
 
 
 def _record(row: LectureMaterialRow) -> MaterialRecord:
     return MaterialRecord(row.lecture_id, row.name, row.kind, row.size, row.sha256, row.pages, row.text_chars,
-                          row.uploaded_by, row.uploaded_at)  # fmt: skip
+                          row.uploaded_by, row.uploaded_at, row.state)  # fmt: skip
 
 
 def _row(session: Session, lecture_id: str, name: str) -> LectureMaterialRow | None:
@@ -88,7 +96,7 @@ def save_material(
                 if row is not None and not replace:
                     raise MaterialError("duplicate", name=record.name)
                 row = row or LectureMaterialRow(lecture_id=record.lecture_id, name=record.name)
-                for field in ("kind", "size", "sha256", "pages", "text_chars", "uploaded_by"):
+                for field in ("kind", "size", "sha256", "pages", "text_chars", "uploaded_by", "state"):
                     setattr(row, field, getattr(record, field))
                 row.uploaded_at = record.uploaded_at or utcnow()
                 session.add(row)
@@ -109,3 +117,23 @@ def delete_material(factory: sessionmaker[Session], lecture_id: str, name: str) 
         record = _record(row)
         session.delete(row)
     return record
+
+
+def record_extraction(
+    factory: sessionmaker[Session], lecture_id: str, name: str, sha256: str, state: str, pages: int, text_chars: int
+) -> MaterialRecord | None:
+    """Write what the extraction found on the material ``name`` — if it still holds the file ``sha256`` (a
+    replacement uploaded meanwhile gets its own job); returns the updated record, ``None`` when superseded."""
+    with factory() as session, session.begin():
+        row = _row(session, lecture_id, name)
+        if row is None or row.sha256 != sha256:
+            return None
+        row.state, row.pages, row.text_chars = state, pages, text_chars
+        return _record(row)
+
+
+def processing_materials(factory: sessionmaker[Session]) -> list[MaterialRecord]:
+    """Every material whose text is still to be read (a worker starting queues their jobs again)."""
+    with factory() as session:
+        query = select(LectureMaterialRow).where(LectureMaterialRow.state == PROCESSING)
+        return [_record(row) for row in session.scalars(query)]

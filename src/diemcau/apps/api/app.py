@@ -27,6 +27,7 @@ from diemcau.apps.api import (
 )
 from diemcau.apps.api.access import current_caller, install_handlers
 from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, utc_now, vietnam_today
+from diemcau.apps.api.headers import SecurityHeaders, content_security_policy, script_hash
 from diemcau.apps.api.identity import Identity
 from diemcau.apps.api.input_guard import JsonBodyGuard, LastResort, render_validation_error
 from diemcau.apps.api.progress_fast_path import ProgressFastPath
@@ -101,13 +102,16 @@ def create_app(
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
     app = FastAPI(title=f"{t('app.name')} API", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.context = ApiContext(settings, identity, factory, prefix, hub_base_url, today, now)
-    # Each middleware added wraps those before it: the last resort outermost, then the fast path (ahead of the
-    # guard and GZip: see progress_fast_path), the hostile-JSON guard, GZip.
+    # Each middleware added wraps those before it: the security headers outermost (every response carries them,
+    # the last resort's 500 included), the last resort, then the fast path (ahead of the guard and GZip: see
+    # progress_fast_path), the hostile-JSON guard, GZip.
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(JsonBodyGuard)
     if settings.perf.fast_progress:
         app.add_middleware(ProgressFastPath, prefix=prefix)
     app.add_middleware(LastResort)
+    policy = content_security_policy([script_hash(player.player_script(settings))])
+    app.add_middleware(SecurityHeaders, policy=policy)
     install_handlers(app)
     app.add_exception_handler(RequestValidationError, render_validation_error)
     app.include_router(_public_router(identity), prefix=prefix)

@@ -6,7 +6,8 @@ see the lecture lists and downloads them.
   write follows). Refusals carry the Vietnamese reason: 413 too large, 409 name taken, 422 unusable file.
 * ``GET    /api/lectures/{id}/materials`` — the list, for anyone who may see the lecture.
 * ``GET    /api/lectures/{id}/materials/{name}`` — the file, as an attachment named as uploaded, with ``Range``
-  support; ``?inline=true`` shows a PDF in the browser instead (the player opens search hits at their page).
+  support; ``?inline=true`` shows a PDF in the browser instead (the player opens search hits at their page),
+  always under ``Content-Security-Policy: sandbox`` (see docs/security/headers.md).
 * ``DELETE /api/lectures/{id}/materials/{name}`` — content managers; the file, its row and its search passages.
 
 A lecture the caller may not see is a 404, the same as one that does not exist (as for the lecture routes).
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from diemcau.adapters.db.lecture_reads import load_lecture
-from diemcau.adapters.db.materials import MaterialRecord, find_material, list_materials
+from diemcau.adapters.db.materials import READY, MaterialRecord, find_material, list_materials
 from diemcau.adapters.material_files import MaterialFiles, materials_root
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
@@ -33,11 +34,16 @@ from diemcau.apps.api.search import index_of
 from diemcau.core.material import CONTENT_TYPES, KIND_LABELS, MaterialKind, mb_label, normal_name, size_label
 from diemcau.core.roles import Viewer, can_manage_content
 from diemcau.i18n import t
-from diemcau.materials.attach import NOTICES, AttachRequest, Attached, attach_material, remove_material
+from diemcau.jobs.material_task import enqueue_reading
+from diemcau.materials.attach import NO_TEXT, AttachRequest, Attached, attach_material, notice_key, remove_material
 from diemcau.materials.errors import MaterialError
 
 router = APIRouter(tags=["materials"])
 FORM_SLACK_BYTES = 64 * 1024  # multipart boundaries and headers around the file
+# A material opened in the browser is a document of its own, with an opaque origin: whatever a PDF carries cannot
+# reach the member's cookies or the API. Only ``sandbox``: a ``default-src 'none'`` would also block the styles of
+# the browser's own PDF viewer. (The service's policy, headers.py, leaves a response's own CSP as it is.)
+MATERIAL_CSP = "sandbox"
 
 
 class MaterialOut(BaseModel):
@@ -50,7 +56,11 @@ class MaterialOut(BaseModel):
     size: int = Field(description="Bytes.")
     size_label: str = Field(description="The size as members read it ('1,2 MB').")
     pages: int = Field(description="Pages (PDF, DOCX as last laid out by Word) or slides (PPTX).")
-    searchable: bool = Field(description="False for a scan without a text layer: downloadable, not searchable.")
+    searchable: bool = Field(description="False for a scan without a text layer, a material still being read or "
+                             "one that could not be read: downloadable, not searchable.")
+    state: str = Field(description="'processing' (its text is being read), 'ready', 'too_big' (its reading passed "
+                       "the memory or time bound) or the code of why it could not be read ('encrypted_pdf', …).")
+    note: str = Field(description="A Vietnamese sentence on the state for the trainer ('' when ready).")
     sha256: str
     uploaded_by: str
     uploaded_at: str | None
@@ -61,7 +71,8 @@ class MaterialAttachedOut(MaterialOut):
     """The answer to an upload: the material, and what became of it in search."""
 
     replaced: bool
-    search: str = Field(description="'indexed', 'pending' (lecture not published), 'no_text' (a scan), 'failed'.")
+    search: str = Field(description="'processing': the text is read by a background job, then the material's "
+                        "state says what became of it.")
     notice: str = Field(description="A Vietnamese sentence for the trainer.")
 
 
@@ -75,10 +86,17 @@ def material_out(prefix: str, record: MaterialRecord) -> MaterialOut:
     return MaterialOut(
         name=record.name, kind=record.kind, kind_label=KIND_LABELS[MaterialKind(record.kind)], size=record.size,
         size_label=size_label(record.size), pages=record.pages, searchable=record.has_text, sha256=record.sha256,
+        state=record.state, note=_note(record),
         uploaded_by=record.uploaded_by,
         uploaded_at=record.uploaded_at.isoformat() if record.uploaded_at else None,
         url=download_url(prefix, record.lecture_id, record.name),
     )  # fmt: skip
+
+
+def _note(record: MaterialRecord) -> str:
+    """What the trainer should know about a material's state ('' when it is searchable)."""
+    key = notice_key(NO_TEXT if record.state == READY and not record.has_text else record.state)
+    return t(key) if key else ""
 
 
 def lecture_materials(ctx: ApiContext, lecture_id: str) -> list[MaterialOut]:
@@ -123,7 +141,8 @@ async def upload_material(
     caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
 ) -> JSONResponse:
-    """Attach a PDF, DOCX or PPTX (multipart ``file``) to a lecture; the answer says whether it is searchable."""
+    """Attach a PDF, DOCX or PPTX (multipart ``file``) to a lecture: stored and answered at once, its text read by
+    a background job (state ``processing``, then ``ready`` and searchable, or why not)."""
     await run_in_threadpool(_manageable, ctx, caller.viewer, lecture_id)
     limit = ctx.settings.materials.max_bytes
     if int(request.headers.get("content-length") or 0) > limit + FORM_SLACK_BYTES:  # refuse before reading it all
@@ -134,16 +153,15 @@ async def upload_material(
             raise HTTPException(422, t("materials.file_required"))
         attach = AttachRequest(lecture_id, upload.filename or "", caller.viewer.username, replace)
         try:
-            attached = await run_in_threadpool(
-                attach_material, ctx.settings, ctx.factory, index_of(request.app), attach, upload.file
-            )
+            attached = await run_in_threadpool(attach_material, ctx.settings, ctx.factory, attach, upload.file)
         except MaterialError as error:
             raise _refused(error) from None
+    await run_in_threadpool(enqueue_reading, ctx.settings, attached.record)
     return JSONResponse(_attached_out(ctx, attached).model_dump(mode="json"), status_code=201)
 
 
 def _attached_out(ctx: ApiContext, attached: Attached) -> MaterialAttachedOut:
-    key = NOTICES.get(attached.search)
+    key = notice_key(attached.search)
     notice = t(key) if key else t("materials.attached", name=attached.record.name)
     base = material_out(ctx.prefix, attached.record).model_dump()
     return MaterialAttachedOut(**base, replaced=attached.replaced, search=attached.search, notice=notice)
@@ -184,7 +202,7 @@ def download_material(
     return FileResponse(
         path, media_type=CONTENT_TYPES[kind], filename=record.name,
         content_disposition_type="inline" if inline and kind == MaterialKind.PDF else "attachment",
-        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
+        headers={"Cache-Control": "private, max-age=300", "Content-Security-Policy": MATERIAL_CSP},
     )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """Quiz pages of the member portal: a course's quizzes, taking a quiz, and a secretary's essay grading view.
 
 Plain server-rendered HTML like the portal (a few kilobytes, inline CSS), plus a few lines of vanilla
-JavaScript on the quiz page: answers autosave to the phone (localStorage) and, as a draft, to the server, and a
+JavaScript on the quiz page (``static/quiz.js``; the grading view's is ``static/quiz_grading.js``: no inline script,
+for the Content-Security-Policy): answers autosave to the phone (localStorage) and, as a draft, to the server, and a
 submission that fails on a dropped connection is sent again, with the same client id, until it gets through.
 The browser sends writes with the ``X-Diemcau-Request`` header, which lets the service cookie authenticate them
 (``identity.py``); a cross-site form cannot set that header.
@@ -19,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from diemcau.adapters.db import quizzes as store
 from diemcau.apps.api.access import Caller, current_caller
+from diemcau.apps.api.assets import asset_url
 from diemcau.apps.api.context import VIETNAM, ApiContext, context_of
 from diemcau.apps.api.links import logout_href
 from diemcau.apps.api.pages import render_message
@@ -32,6 +34,7 @@ from diemcau.quizzes.grading import counted_submission
 
 router = APIRouter(tags=["quiz pages"])
 TEMPLATES_DIR = Path(__file__).with_name("templates")
+QUIZ_JS, GRADING_JS = "quiz.js", "quiz_grading.js"  # static/: the pages carry no inline script (headers.py)
 
 
 def vn_datetime(value: dt.datetime | None) -> str:
@@ -117,7 +120,7 @@ def quiz_page(
     return _render(
         "quiz.html", quiz=quiz, state=state, can_take=can_take, enrolled=enrolled(caller, course),
         member=caller.viewer.username, prefix=ctx.prefix, submissions=list(reversed(quiz.submissions)),
-        labels={q.id: q.text for q in form.questions},
+        labels={q.id: q.text for q in form.questions}, quiz_js=asset_url(ctx.settings, ctx.prefix, QUIZ_JS),
     )  # fmt: skip
 
 
@@ -141,5 +144,5 @@ def grading_page(
     essays = [q for q in form.questions if q.type.value == "essay"]
     return _render(
         "quiz_grading.html", form=form, rows=rows, essays=essays, prefix=ctx.prefix,
-        categories=list(ctx.settings.quiz.essay_categories),
+        categories=list(ctx.settings.quiz.essay_categories), grading_js=asset_url(ctx.settings, ctx.prefix, GRADING_JS),
     )  # fmt: skip

@@ -162,7 +162,8 @@ def update_services(c: Config, settings: Settings, paths: HubPaths) -> None:
             "name": API_SERVICE_NAME,
             "display": True,
             "url": f"http://127.0.0.1:{settings.hub.api_port}",
-            "command": [paths.python, "-m", "diemcau.apps.api"],
+            # under its supervisor: back within seconds of a crash, not at the hub's next poll (apps/supervise.py)
+            "command": [paths.python, "-m", "diemcau.apps.supervise", "--module", "diemcau.apps.api"],
             "environment": env,
             "oauth_no_confirm": True,
             "oauth_client_allowed_scopes": ["read:users:name!user", "read:users:groups!user"],

@@ -1,6 +1,8 @@
 """Materials: attach the resolution text and slides (PDF, DOCX, PPTX) to a lecture, see what is attached.
 
-The API extracts the text and makes it searchable; a file it cannot read is refused with the reason.
+The API stores the file at once and a background job reads its text and makes it searchable; a file whose bytes
+show it unusable is refused with the reason, and the listing says, for each material, why it is not searchable
+(still being read, a scan, past the reading bounds, locked or damaged: the API's Vietnamese ``note``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def _listing(attached: list[dict]) -> None:
         details = [str(item[k]) for k in ("kind_label", "size_label") if item.get(k)]
         if item.get("pages"):
             details.append(t("studio.material_pages", pages=item["pages"]))
-        if item.get("searchable") is False:
+        if item.get("note"):
+            details.append(item["note"])
+        elif item.get("searchable") is False:
             details.append(t("studio.material_not_searchable"))
         st.markdown(f"- **{escape_markdown(item.get('name', ''))}** · {' · '.join(details)}")

@@ -65,20 +65,20 @@ def test_member_asks_at_the_current_moment_on_a_phone(settings, factory, tmp_pat
         assert page.locator("#q-marks button").count() == 1
 
         page.click("#q-marks button")  # a tap is a user gesture: the player starts from the question's moment
-        page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 5) < 1.5")
+        page.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 5) < 1.5")
         page.evaluate("() => { const v = document.getElementById('player'); v.pause(); v.currentTime = 12.5; }")
-        page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 12.5) < 0.1")
+        page.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 12.5) < 0.1")
 
         page.click("#q-ask")
         assert page.inner_text("#q-moment") == t("questions.ask_at", time="00:12")
         page.fill("#q-text", "ab")
         page.click("#q-send")
-        page.wait_for_function("document.getElementById('q-status').textContent === %r" % t("questions.text_too_short", min=3))
+        page.wait_for_function("() => document.getElementById('q-status').textContent === %r" % t("questions.text_too_short", min=3))
         assert page.input_value("#q-text") == "ab"  # kept, to correct
         page.fill("#q-text", "Xin hỏi về điểm mới ở phút này?")
         page.click("#q-send")
-        page.wait_for_function("document.getElementById('q-status').textContent === %r" % t("questions.sent"))
-        page.wait_for_function("document.querySelectorAll('#q-list li').length === 2")
+        page.wait_for_function("() => document.getElementById('q-status').textContent === %r" % t("questions.sent"))
+        page.wait_for_function("() => document.querySelectorAll('#q-list li').length === 2")
         assert page.is_hidden("#q-form") and page.is_visible("#q-ask")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
 

@@ -36,6 +36,9 @@ RowId = Annotated[int, Interval(ge=1, le=INT32_MAX)]
 MediaSeconds = Annotated[float, Interval(ge=0, le=MAX_MEDIA_SECONDS), Field(allow_inf_nan=False)]
 """A moment of a lecture, in seconds from its start: finite (pydantic takes ``"nan"`` and ``"inf"`` as text
 otherwise)."""
+AskedSeconds = Annotated[float, Interval(ge=-MAX_MEDIA_SECONDS, le=MAX_MEDIA_SECONDS), Field(allow_inf_nan=False)]
+"""A moment a member names (a question's): finite and bounded here, while the lecture's own length is checked by
+the domain rule, whose Vietnamese message names the range (a bare schema refusal would not)."""
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:

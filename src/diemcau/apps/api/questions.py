@@ -26,7 +26,7 @@ from diemcau.adapters.db import questions as store
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
-from diemcau.apps.api.input_rules import MediaSeconds, RowId, UtcDateTime
+from diemcau.apps.api.input_rules import AskedSeconds, RowId, UtcDateTime
 from diemcau.apps.api.lectures import _visible_lecture
 from diemcau.apps.api.player import clock
 from diemcau.core.orgtree import is_within
@@ -43,7 +43,7 @@ Audiences = dict[str, tuple[str, ...]]  # course id → the org paths of its aud
 
 
 class QuestionIn(BaseModel):
-    moment: MediaSeconds = Field(description="Seconds from the start of the lecture.")
+    moment: AskedSeconds = Field(description="Seconds from the start of the lecture.")
     text: str = Field(description="3 to 1000 characters once stripped.")
 
 

@@ -332,7 +332,7 @@ def test_activation_code_and_reset(settings, sqlite_factory) -> None:
     reset = client.post(f"{PREFIX}/api/members/a1001/reset-password", headers=auth("secretary")).json()
     assert reset["activation_code"] != issued["activation_code"]
     member = client.get(f"{PREFIX}/api/members/a1001", headers=auth("secretary")).json()
-    assert member["activated"] is False and member["locked"] is False
+    assert member["activated"] is False and member["login_wait_seconds"] == 0
 
 
 def test_my_courses_carry_deadline_and_status(settings, sqlite_factory) -> None:

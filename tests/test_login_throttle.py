@@ -326,3 +326,26 @@ def test_a_mistyped_proxy_stops_the_hub() -> None:
     """Is a trusted proxy that is no address refused when the hub starts, not silently trusting nobody?"""
     with pytest.raises((TraitError, ValueError)):
         RosterAuthenticator(config=Config({"RosterAuthenticator": {"trusted_proxies": ["locahost"]}}))
+
+
+def test_a_secretary_sees_how_long_a_members_login_waits_and_unlock_clears_it(settings, session_factory) -> None:  # type: ignore[no-untyped-def]
+    """After an attacker's wrong guesses on a member's card, does the member record tell the secretary how long
+    the member's next login waits (not a fixed 'not locked'), one address's counter included, and does unlock
+    bring it back to zero? Other members stay at zero."""
+    from tests.apiclient import PREFIX, auth, seeded_client
+
+    client, _ = seeded_client(settings, session_factory)
+    verifier, now = SecretVerifier(), accounts.utcnow()
+    for _ in range(POLICY.pair.free):  # the settings' defaults are ThrottlePolicy's; the next attempt would wait
+        check_login(session_factory, "A1001", "sai", address=ATTACKER, policy=POLICY, verifier=verifier, now=now)
+
+    def waits() -> dict[str, int]:
+        listed = client.get(f"{PREFIX}/api/members", headers=auth("secretary")).json()
+        return {m["card"]: m["login_wait_seconds"] for m in listed}
+
+    assert waits()["a1001"] == wait_seconds(POLICY.pair.delay(POLICY.pair.free)) > 0
+    assert waits()["a1002"] == 0
+    one = client.get(f"{PREFIX}/api/members/a1001", headers=auth("secretary")).json()
+    assert one["login_wait_seconds"] > 0
+    unlocked = client.post(f"{PREFIX}/api/members/a1001/unlock", headers=auth("secretary")).json()
+    assert unlocked["login_wait_seconds"] == 0 and waits()["a1001"] == 0

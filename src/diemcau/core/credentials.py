@@ -58,6 +58,10 @@ class Scope(StrEnum):
     ACCOUNT = "account"  # one account (known or not), all addresses
 
 
+# The first wait after the free failures; each further failure doubles it, up to the scope's cap.
+FIRST_WAIT = dt.timedelta(seconds=2)
+
+
 @dataclass(frozen=True)
 class ThrottlePolicy:
     """The backoff of each scope, and how long after its last failure a counter is forgotten."""
@@ -74,6 +78,21 @@ class ThrottlePolicy:
 
     def backoff(self, scope: Scope) -> Backoff:
         return {Scope.PAIR: self.pair, Scope.ADDRESS: self.address, Scope.ACCOUNT: self.account}[scope]
+
+
+def throttle_policy(
+    free_failures: int, account_free_failures: int, address_free_failures: int, max_wait_seconds: int,
+    address_max_wait_seconds: int, forget_after_minutes: int,
+) -> ThrottlePolicy:
+    """The policy from its settings (``[auth]``): each backoff starts at ``FIRST_WAIT``; the account's caps at the
+    member's longest wait, the address's at its own."""
+    account_cap, address_cap = dt.timedelta(seconds=max_wait_seconds), dt.timedelta(seconds=address_max_wait_seconds)
+    return ThrottlePolicy(
+        pair=Backoff(free_failures, FIRST_WAIT, account_cap),
+        address=Backoff(address_free_failures, FIRST_WAIT, address_cap),
+        account=Backoff(account_free_failures, FIRST_WAIT, account_cap),
+        forget_after=dt.timedelta(minutes=forget_after_minutes),
+    )
 
 
 @dataclass(frozen=True)
@@ -172,9 +191,3 @@ def normalise_activation_code(code: str) -> str:
 
 def is_code_expired(expires_at: dt.datetime | None, now: dt.datetime) -> bool:
     return expires_at is None or now >= expires_at
-
-
-def is_locked(locked_until: dt.datetime | None, now: dt.datetime) -> bool:
-    """Is ``members.locked_until`` still ahead of ``now``? Logins no longer set it (they throttle instead, see
-    ``ThrottlePolicy``); the member view still reports it until the column is dropped."""
-    return locked_until is not None and now < locked_until

@@ -11,12 +11,13 @@ import datetime as dt
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from diemcau.adapters.db import accounts
+from diemcau.adapters.db.login_throttle import account_waits
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.input_rules import Count
 from diemcau.apps.api.schemas import ActivationCodeOut, MemberOut, OrgUnitOut
-from diemcau.core.credentials import is_locked
+from diemcau.core.credentials import throttle_policy, wait_seconds
 from diemcau.core.roles import can_manage_member, can_read_member
 from diemcau.i18n import t
 
@@ -24,13 +25,19 @@ router = APIRouter(tags=["members"])
 _NOT_VISIBLE = {404: {"description": "No such member, or not visible to the caller."}}
 
 
-def member_view(member: records.MemberRecord) -> MemberOut:
-    """A member record as the API shows it."""
-    return MemberOut(
-        card=member.card, full_name=member.full_name, org_unit=OrgUnitOut.of(member.unit), active=member.active,
-        activated=member.activated, locked=is_locked(member.locked_until, accounts.utcnow()),
-        roles=[str(role) for role in member.roles],
-    )  # fmt: skip
+def member_views(ctx: ApiContext, members: list[records.MemberRecord]) -> list[MemberOut]:
+    """Member records as the API shows them, each with how long their next login must wait under the throttle."""
+    auth = ctx.settings.auth
+    policy = throttle_policy(auth.free_failures, auth.account_free_failures, auth.address_free_failures,
+                             auth.max_wait_seconds, auth.address_max_wait_seconds, auth.forget_after_minutes)  # fmt: skip
+    waits = account_waits(ctx.factory, [m.card for m in members], policy, accounts.utcnow())
+    return [
+        MemberOut(
+            card=m.card, full_name=m.full_name, org_unit=OrgUnitOut.of(m.unit), active=m.active, activated=m.activated,
+            login_wait_seconds=wait_seconds(waits.get(m.card, dt.timedelta(0))), roles=[str(r) for r in m.roles],
+        )
+        for m in members
+    ]
 
 
 def _readable(ctx: ApiContext, caller: Caller, card: str) -> records.MemberRecord:
@@ -63,7 +70,7 @@ def list_members(
             return []
         within = unit.path
     members = records.load_members(ctx.factory, caller.viewer, within, limit, offset)
-    return [member_view(m) for m in members if can_read_member(caller.viewer, m.card, m.unit.path)]
+    return member_views(ctx, [m for m in members if can_read_member(caller.viewer, m.card, m.unit.path)])
 
 
 @router.get("/api/members/{card}", response_model=MemberOut, responses=_NOT_VISIBLE)
@@ -71,7 +78,7 @@ def read_member(
     card: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> MemberOut:
     """One member."""
-    return member_view(_readable(ctx, caller, card))
+    return member_views(ctx, [_readable(ctx, caller, card)])[0]
 
 
 def _new_code(ctx: ApiContext, member: records.MemberRecord, reset_password: bool) -> ActivationCodeOut:
@@ -105,4 +112,4 @@ def unlock(card: str, caller: Caller = Depends(current_caller), ctx: ApiContext 
     accounts.unlock(ctx.factory, member.card)
     unlocked = records.load_member(ctx.factory, member.card)
     assert unlocked is not None
-    return member_view(unlocked)
+    return member_views(ctx, [unlocked])[0]

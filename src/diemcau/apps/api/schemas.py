@@ -70,7 +70,10 @@ class MemberOut(_Out):
     org_unit: OrgUnitOut
     active: bool
     activated: bool = Field(description="Whether the member has set a password.")
-    locked: bool
+    login_wait_seconds: int = Field(
+        description="How long the member's next login must wait under the login throttle, at worst (0: at once); "
+        "`POST .../unlock` clears it."
+    )
     roles: list[str]
 
 

@@ -23,17 +23,16 @@ from diemcau.adapters.db import accounts, login_throttle
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.adapters.passwords import SecretVerifier
 from diemcau.core.credentials import (
-    Backoff,
     LoginOutcome,
     ThrottlePolicy,
     client_address,
     parse_networks,
     refusal_key,
+    throttle_policy,
     wait_seconds,
 )
 from diemcau.i18n import t
 
-FIRST_WAIT = dt.timedelta(seconds=2)
 PRUNE_EVERY_SECONDS = 600.0
 
 
@@ -99,14 +98,8 @@ class RosterAuthenticator(Authenticator):
 
     @cached_property
     def policy(self) -> ThrottlePolicy:
-        account_cap = dt.timedelta(seconds=self.max_wait_seconds)
-        address_cap = dt.timedelta(seconds=self.address_max_wait_seconds)
-        return ThrottlePolicy(
-            pair=Backoff(self.free_failures, FIRST_WAIT, account_cap),
-            address=Backoff(self.address_free_failures, FIRST_WAIT, address_cap),
-            account=Backoff(self.account_free_failures, FIRST_WAIT, account_cap),
-            forget_after=dt.timedelta(minutes=self.forget_after_minutes),
-        )
+        return throttle_policy(self.free_failures, self.account_free_failures, self.address_free_failures,
+                               self.max_wait_seconds, self.address_max_wait_seconds, self.forget_after_minutes)
 
     @cached_property
     def _trusted(self) -> tuple:

@@ -25,6 +25,7 @@ from diemcau.adapters.db.progress import EventsPost, load_first_contact, load_pr
 from diemcau.apps.api.player import SPEEDS
 from diemcau.core.progress import (
     MAX_PLAYBACK_SPEED,
+    SLACK_SHARE,
     EventKind,
     Pace,
     ProgressEvent,
@@ -274,3 +275,22 @@ def test_the_upgrade_dates_existing_progress_so_nobody_loses_it(db_url: str) -> 
     engine.dispose()
     assert contact is not None and abs((upgraded - dt.timedelta(seconds=150) - contact).total_seconds()) < 60
     assert Pace.for_heartbeat(15).allowance(contact, upgraded) >= 300
+
+
+def test_on_a_short_lecture_the_slack_is_a_tenth_of_it_so_one_forged_post_cannot_complete_it() -> None:
+    """On the demo's 46 s lecture two heartbeats of slack (60 s) would cover all of it: is the slack cut to a
+    tenth of the lecture, so a forged post right after opening the player gets far from the 95 % that completes
+    it, while honest play at 2x still counts in full?"""
+    short = 45.7
+    pace = Pace.for_heartbeat(15, short)
+    assert pace.slack_seconds == pytest.approx(short * SLACK_SHARE) and Pace.for_heartbeat(15, 600).slack_seconds == 60
+    opened = dt.datetime(2026, 12, 1, 8, 0)
+    forged = within_allowance([(0.0, short)], prior=[], allowance=pace.allowance(opened, opened + dt.timedelta(seconds=0.03)))
+    assert sum(b - a for a, b in forged.spans) < 0.2 * short and forged.refused_seconds > 0.8 * short
+    # honest 2x play: each heartbeat reports 30 s of lecture after 15 s of real time
+    watched = []
+    for beat in range(1, 3):
+        span = (30.0 * (beat - 1), min(short, 30.0 * beat))
+        honest = within_allowance([span], prior=watched, allowance=pace.allowance(opened, opened + dt.timedelta(seconds=15 * beat)))
+        assert honest.refused_seconds == 0
+        watched = sorted([*watched, *honest.spans])

@@ -102,7 +102,7 @@ async def ingest(ctx: ApiContext, caller: Caller, lecture_id: str, body: EventsI
     received_at = ctx.now()
     duration = await _duration(ctx, caller, lecture_id)
     events = [ProgressEvent(e.event_id, EventKind(e.kind), e.start, e.end, e.seq) for e in body.events]
-    pace = Pace.for_heartbeat(ctx.settings.player.heartbeat_seconds)
+    pace = Pace.for_heartbeat(ctx.settings.player.heartbeat_seconds, duration)
     post = EventsPost(caller.viewer.username, lecture_id, duration, events, received_at, pace)
     return ProgressOut.of(await _record(ctx, post))
 

@@ -308,3 +308,15 @@ def test_odd_credentials_and_query_text_are_not_server_errors(hub) -> None:  # t
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         for query in ("q=%ED%A0%80", "q=%FF%FE", "q=" + "%5B" * 2000):
             assert int(_exchange(sock, f"{PREFIX}/api/search?{query}", token=token).split()[1]) < 500, query
+
+
+def test_a_schema_refusal_names_the_field_in_vietnamese_and_echoes_nothing(client) -> None:
+    """Does a 422 from the schema say in Vietnamese which field was refused, without reflecting what was sent
+    (a refusal that echoes the body hands an attacker's text back to whoever reads it)?"""
+    app, _ = client
+    marker = "<script>dấu-vết</script>"
+    refused = app.post(PROGRESS, json={"events": [_event(seq=2**40)], "note": marker}, headers=auth("member"))
+    assert refused.status_code == 422
+    body = refused.json()
+    assert body["message"] == t("input.invalid_fields", fields="events.0.seq")
+    assert marker not in refused.text and str(2**40) not in refused.text

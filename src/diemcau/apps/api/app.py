@@ -82,6 +82,8 @@ def _describe_refusals(app: FastAPI) -> Callable[[], dict]:
             if error is not None:
                 errors = error["properties"]["detail"]
                 error["properties"]["detail"] = {"anyOf": [errors, {"type": "string"}], "title": "Detail"}
+                error["properties"]["message"] = {"type": "string", "title": "Message",
+                                                  "description": "The refusal in Vietnamese, naming the fields."}
         return describe()
 
     return openapi

@@ -140,9 +140,10 @@ def _json_safe(value: Any) -> bool:
 
 
 def _safe_error(error: dict[str, Any]) -> dict[str, Any]:
-    """One validation error as FastAPI shows it, less what JSON or UTF-8 cannot carry (the echoed input)."""
-    shown = {key: error[key] for key in ("type", "loc", "msg", "input", "ctx") if key in error}
-    for key in ("input", "ctx"):
+    """One validation error as FastAPI shows it, less the echoed input (a refusal never reflects what was sent)
+    and less what JSON or UTF-8 cannot carry."""
+    shown = {key: error[key] for key in ("type", "loc", "msg", "ctx") if key in error}
+    for key in ("ctx",):
         if key in shown and not _json_safe(shown[key]):
             del shown[key]
     if not _json_safe(shown["loc"]):
@@ -157,7 +158,20 @@ def _encoded(error: dict[str, Any]) -> dict[str, Any]:
         return jsonable_encoder({key: error[key] for key in ("type", "loc", "msg")})
 
 
+def _field_names(errors: list[dict[str, Any]]) -> str:
+    """The fields refused, as a reader names them (``events.0.seq``), at most five, without the request part."""
+    names = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        name = ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc) or "body"
+        if name not in names:
+            names.append(name)
+    return ", ".join(names[:5]).encode("utf-8", "replace").decode("utf-8")
+
+
 async def render_validation_error(_request: Request, exc: Exception) -> Response:
-    """FastAPI's 422 for a request that failed its schema, safe for any input."""
+    """FastAPI's 422 for a request that failed its schema, safe for any input: the list of errors (for programs)
+    and ``message``, one Vietnamese sentence naming the fields (for people)."""
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": [_safe_error(_encoded(e)) for e in exc.errors()]}, 422)
+    errors = [_safe_error(_encoded(e)) for e in exc.errors()]
+    return JSONResponse({"detail": errors, "message": t("input.invalid_fields", fields=_field_names(errors))}, 422)

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from diemcau.apps.api.__main__ import bind_address
 from diemcau.apps.api.app import create_app
 from diemcau.apps.api.identity import HubIdentity, token_from_header, wants_login_redirect
+from diemcau.i18n import t
 from tests.fakes import OfflineHubOAuth
 from tests.seed import seed_small_province
 
@@ -113,10 +114,13 @@ def test_oauth_callback_sets_cookie_and_returns(client: TestClient, hub: Offline
 
 
 def test_oauth_callback_rejects_a_foreign_state(client: TestClient) -> None:
-    """Is a callback whose state is not this browser's refused (login CSRF)?"""
+    """Is a callback whose state is not this browser's refused (login CSRF), telling the member in Vietnamese to
+    log in again, and a callback without its code likewise?"""
     client.get(f"{PREFIX}/", headers={"Accept": "text/html"})
     response = client.get(f"{PREFIX}/oauth_callback", params={"code": "the-code", "state": "someone-elses"})
-    assert response.status_code == 403
+    assert (response.status_code, response.json()["detail"]) == (403, t("api.login_again"))
+    missing = client.get(f"{PREFIX}/oauth_callback", params={"state": "someone-elses"})
+    assert (missing.status_code, missing.json()["detail"]) == (400, t("api.login_again"))
 
 
 def test_forged_cookie_is_ignored(client: TestClient) -> None:

@@ -30,6 +30,8 @@ from tornado.httputil import url_concat
 from tornado.web import HTTPError as TornadoHTTPError
 from traitlets import TraitError
 
+from diemcau.i18n import t
+
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 SAME_ORIGIN_HEADER = "x-diemcau-request"  # set by the portal's scripts on writes (see the module docstring)
 TOKEN_CACHE_SECONDS = 60
@@ -103,7 +105,7 @@ class HubIdentity:
         try:
             model = await self.hub_auth.user_for_token(token, sync=False)
         except TornadoHTTPError as exc:
-            raise HTTPException(503, "JupyterHub is not answering; try again shortly.") from exc
+            raise HTTPException(503, t("api.hub_unavailable")) from exc
         if not model or model.get("kind", "user") != "user":
             return None
         required = self.hub_auth.access_scopes
@@ -128,17 +130,17 @@ class HubIdentity:
             raise HTTPException(400, f"OAuth error: {query.get('error_description') or query['error']}")
         code, state = query.get("code"), query.get("state")
         if not code or not state:
-            raise HTTPException(400, "OAuth callback without code or state; log in again.")
+            raise HTTPException(400, t("api.login_again"))
         cookie_state = request.cookies.get(self.hub_auth.get_state_cookie_name(state), "")
         if not hmac.compare_digest(cookie_state, state):
-            raise HTTPException(403, "OAuth state does not match; log in again.")
+            raise HTTPException(403, t("api.login_again"))
         next_url = self.hub_auth.get_next_url(state)
         verifier = self.hub_auth.get_code_verifier(state)
         self.hub_auth.clear_oauth_state(state)
         try:
             token = await self.hub_auth.token_for_code(code, code_verifier=verifier, sync=False)
         except TornadoHTTPError as exc:
-            raise HTTPException(502, "JupyterHub refused the login; log in again.") from exc
+            raise HTTPException(502, t("api.login_again")) from exc
         response = RedirectResponse(next_url, status_code=302)
         response.delete_cookie(self.hub_auth.state_cookie_name, path=self.hub_auth.cookie_path)
         self._set_cookie(request, response, self.hub_auth.cookie_name, self._sign(token))

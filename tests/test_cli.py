@@ -246,3 +246,33 @@ def test_invalid_setting_value(runner: CliRunner, env: dict[str, str]) -> None:
     settings_file.write_text("[hub]\nport = 99999999\n", encoding="utf-8")
     result = invoke(runner, env, "init", code=1)
     assert "'hub.port'" in result.stderr
+
+
+def test_seeding_the_demo_again_keeps_what_people_did(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """Restarting ``make demo`` seeds again: does it keep the password of the member who activated their account
+    (and of a demo login whose password was changed), instead of resetting them and printing a new code?"""
+    from sqlalchemy import select
+
+    from diemcau.adapters.db import accounts
+    from diemcau.adapters.db.models import MemberRow
+    from diemcau.demo.seed import seed_demo
+
+    code = seed_demo(session_factory)
+    assert code is not None
+    from diemcau.adapters.passwords import SecretVerifier
+    from diemcau.core.credentials import ThrottlePolicy
+
+    accounts.activate(session_factory, DEMO_UNACTIVATED, code, "mat-khau-rieng-1", 8, address="127.0.0.1",
+                      policy=ThrottlePolicy(), verifier=SecretVerifier())  # fmt: skip
+    accounts.set_password(session_factory, DEMO_LOGINS[0].username, "mat-khau-rieng-2")
+
+    def hashes() -> dict[str, str | None]:
+        with session_factory() as session:
+            rows = session.execute(select(MemberRow.card_number, MemberRow.password_hash)).all()
+        return {card: hashed for card, hashed in rows}
+
+    before = hashes()
+    assert seed_demo(session_factory) is None
+    after = hashes()
+    assert after[DEMO_UNACTIVATED] == before[DEMO_UNACTIVATED] is not None
+    assert after[DEMO_LOGINS[0].username] == before[DEMO_LOGINS[0].username]

@@ -185,6 +185,10 @@ def test_essays_are_graded_by_the_members_own_secretary(quiz) -> None:  # type: 
     assert client.post(url, json=grade, headers=auth("member")).status_code == 403
     unknown = client.post(url, json={"category": "Giỏi"}, headers=auth("secretary"))
     assert unknown.status_code == 422 and "Xuất sắc" in unknown.json()["detail"]
+    ungraded = client.get(f"{PREFIX}/quizzes/{COURSE}/kt/grading", headers=auth("secretary", Accept="text/html"))
+    # no grade is proposed: the secretary chooses one (it defaulted to the first, *Xuất sắc*)
+    assert f'<option value="" disabled selected>{t("quiz.choose_grade")}</option>' in ungraded.text
+    assert "<option selected>" not in ungraded.text
     graded = client.post(url, json=grade, headers=auth("secretary"))
     assert graded.status_code == 200, graded.text
     assert (graded.json()["score"], graded.json()["passed"]) == (5.0 + 4.0, True)  # "Tốt" is 80% of 5 points

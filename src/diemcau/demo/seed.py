@@ -40,8 +40,16 @@ DEMO_LOGINS = (
 DEMO_UNACTIVATED = "42000020"
 
 
-def seed_demo(factory: sessionmaker[Session], activation_days: int = 14) -> str:
-    """Load everything the demo needs; returns a fresh activation code for ``DEMO_UNACTIVATED``."""
+def _has_password(factory: sessionmaker[Session], username: str) -> bool:
+    with factory() as session:
+        member = accounts.find_member(session, username)
+        return member is not None and member.password_hash is not None
+
+
+def seed_demo(factory: sessionmaker[Session], activation_days: int = 14) -> str | None:
+    """Load everything the demo needs; returns a fresh activation code for ``DEMO_UNACTIVATED``, or ``None`` once
+    someone has activated it. Idempotent, and it keeps what people did: a password set by activation or changed
+    since is never reset by seeding again (only an account without one gets the demo password)."""
     import datetime as dt
 
     load_org_tree(factory, DEMO_DIR / "orgs.yaml")
@@ -49,13 +57,14 @@ def seed_demo(factory: sessionmaker[Session], activation_days: int = 14) -> str:
     for login in DEMO_LOGINS:
         if login.role != Role.MEMBER:
             accounts.grant_role(factory, login.username, login.role, login.scope)
-        accounts.set_password(factory, login.username, DEMO_PASSWORD)
+        if not _has_password(factory, login.username):
+            accounts.set_password(factory, login.username, DEMO_PASSWORD)
     with transaction(factory) as session:
         for course in load_courses(DEMO_DIR / "courses"):
             upsert_course(session, course)
-    return accounts.issue_activation_code(
-        factory, DEMO_UNACTIVATED, dt.timedelta(days=activation_days), reset_password=True
-    )
+    if _has_password(factory, DEMO_UNACTIVATED):
+        return None
+    return accounts.issue_activation_code(factory, DEMO_UNACTIVATED, dt.timedelta(days=activation_days))
 
 
 def publish_demo_lecture(settings, factory: sessionmaker[Session], on_progress=lambda record: None):  # type: ignore[no-untyped-def]

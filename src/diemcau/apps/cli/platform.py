@@ -26,7 +26,9 @@ def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, u
         typer.echo("Demo province loaded. Logins (password for all: %s):" % DEMO_PASSWORD)
         for login in DEMO_LOGINS:
             typer.echo(f"  {login.username:<10} {login.role.value:<10} {login.description}")
-        typer.echo(f"  {DEMO_UNACTIVATED:<10} {'member':<10} not activated yet: activation code {code}")
+        state = (f"activated (`diemcau user reset {DEMO_UNACTIVATED}` to try again)" if code is None
+                 else f"not activated yet: activation code {code}")  # fmt: skip
+        typer.echo(f"  {DEMO_UNACTIVATED:<10} {'member':<10} {state}")
         release_demo_quizzes(settings, factory)
         publish_demo(settings, factory)
     try:

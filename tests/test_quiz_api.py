@@ -225,6 +225,16 @@ def test_drafts_survive_a_lost_connection(quiz) -> None:  # type: ignore[no-unty
     assert client.get(QUIZ_URL, headers=auth("secretary")).json()["draft"] == {}
 
 
+def test_a_submission_spends_the_draft(quiz) -> None:  # type: ignore[no-untyped-def]
+    """After a member submits, does the next attempt start from an empty form (it came back filled with the
+    answers just sent, ready to be sent again)?"""
+    client, settings, _factory = quiz()
+    assert client.put(f"{QUIZ_URL}/draft", json={"answers": {"q1": "B"}}, headers=auth("member")).status_code == 204
+    with running_consumer(settings):
+        assert submit(client, "member", "spends-draft-01", ALL_RIGHT).status_code in (200, 201, 202)
+    assert client.get(QUIZ_URL, headers=auth("member")).json()["draft"] == {}
+
+
 def test_the_quiz_page_shows_the_form_and_no_key(quiz) -> None:  # type: ignore[no-untyped-def]
     """Is the member's quiz page a light HTML form in Vietnamese, without any answer key?"""
     client, _settings, _factory = quiz()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, false, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, false, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -189,6 +189,9 @@ def _store_once(
             "client_id": client_id, "attempt": record.attempt, "answers": record.answers,
             "submitted_at": _naive_utc(now), "late": record.late, "status": RECEIVED, "grading_error": "",
         })  # fmt: skip
+        # The draft is spent: the next attempt starts from an empty form, not from the answers just sent.
+        session.execute(delete(QuizDraftRow).where(QuizDraftRow.member_id == member.id,
+                        QuizDraftRow.course_id == form.course_id, QuizDraftRow.quiz_id == form.quiz_id))  # fmt: skip
         return record, True
 
 

@@ -19,7 +19,7 @@ restore(JSON.parse(localStorage.getItem(d.key)||d.draft||"{}"));
 f.addEventListener("input",function(){var a=collect();localStorage.setItem(d.key,JSON.stringify(a));st.textContent=d.saved;
  clearTimeout(timer);timer=setTimeout(function(){fetch(d.api+"/draft",{method:"PUT",headers:H,credentials:"same-origin",body:JSON.stringify({answers:a})}).catch(function(){})},1500)});
 function done(){localStorage.removeItem(d.key);localStorage.removeItem(d.key+":cid");location.replace(location.pathname)}
-function send(){st.textContent=d.sending;
+function send(){clearTimeout(timer);st.textContent=d.sending;
  fetch(d.api+"/submissions?wait=5",{method:"POST",headers:H,credentials:"same-origin",body:JSON.stringify({client_id:cid,answers:collect()})})
  .then(function(r){return r.json().then(function(b){if(r.ok){done()}else{st.textContent=b.detail||r.status}})})
  .catch(function(){st.textContent=d.offline;setTimeout(send,5000)})}

@@ -40,7 +40,9 @@ class TranscriptState(StrEnum):
 
     SKIPPED = "skipped"  # --no-transcribe
     PENDING = "pending"  # asked for, but no transcriber is installed yet
-    QUEUED = "queued"  # handed to the transcriber's task
+    QUEUED = "queued"  # handed to the transcriber's task (or being transcribed again)
+    READY = "ready"  # the transcription ran to its end
+    FAILED = "failed"  # the transcription failed (the job's error says why)
 
 
 def new_lecture_id() -> str:

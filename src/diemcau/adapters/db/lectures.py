@@ -9,13 +9,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import CourseRow, JobRow, LectureRow
 from diemcau.adapters.db.models_media import IngestRunRow, LectureMediaRow, WorkerHeartbeatRow
-from diemcau.core.lecture import LectureStatus
+from diemcau.core.lecture import LectureStatus, TranscriptState
 
 INGEST = "ingest"
 ACTIVE = ("queued", "running")
@@ -199,9 +199,13 @@ def finish_run(factory: sessionmaker[Session], run_id: str, transcript: str) -> 
         session.execute(
             update(LectureRow).where(LectureRow.id == run.lecture_id).values(status=LectureStatus.READY)
         )
+        # A transcription queued by this run may already have ended (a fast worker): its ready/failed stands.
+        ended = LectureMediaRow.transcript.in_([str(TranscriptState.READY), str(TranscriptState.FAILED)])
+        state = case((ended, LectureMediaRow.transcript), else_=transcript) if transcript == TranscriptState.QUEUED \
+            else transcript  # fmt: skip
         session.execute(
             update(LectureMediaRow).where(LectureMediaRow.lecture_id == run.lecture_id)
-            .values(ready_at=now, transcript=transcript, error="")
+            .values(ready_at=now, transcript=state, error="")
         )  # fmt: skip
 
 

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import JobRow, LectureRow
+from diemcau.adapters.db.models_media import LectureMediaRow
+from diemcau.core.lecture import TranscriptState
 
 KIND = "transcribe"
 
@@ -40,7 +42,13 @@ def queue_job(factory: sessionmaker[Session], lecture_id: str) -> str:
             session.add(job)
         job.status, job.stage, job.progress, job.error = "queued", "", 0.0, ""
         job.created_at = job.updated_at = _now()
+        _set_state(session, lecture_id, TranscriptState.QUEUED)
     return job_id(lecture_id)
+
+
+def _set_state(session: Session, lecture_id: str, state: TranscriptState) -> None:
+    """What the lecture reports of its transcript (``lecture show``, the API), kept with the job's own status."""
+    session.execute(update(LectureMediaRow).where(LectureMediaRow.lecture_id == lecture_id).values(transcript=str(state)))
 
 
 def start_job(factory: sessionmaker[Session], lecture_id: str) -> int:
@@ -70,6 +78,7 @@ def finish_job(factory: sessionmaker[Session], lecture_id: str, status: str = "d
         values |= {"progress": 100.0, "stage": "done"}
     with transaction(factory) as session:
         session.execute(update(JobRow).where(JobRow.id == job_id(lecture_id)).values(**values))
+        _set_state(session, lecture_id, TranscriptState.READY if status == "done" else TranscriptState.FAILED)
 
 
 def requeue_job(factory: sessionmaker[Session], lecture_id: str) -> None:

@@ -55,5 +55,5 @@ class LectureOut(_Out):
     stage: str = Field(description="The job's current stage (staff only).")
     progress: float = Field(description="The job's progress, percent (staff only).")
     error: str = Field(description="Why it failed, in Vietnamese (staff only).")
-    transcript: str = Field(description="skipped, pending or queued")
+    transcript: str = Field(description="skipped, pending, queued (or being transcribed), ready or failed")
     media: MediaOut | None = Field(description="Links, once ready.")

@@ -17,6 +17,7 @@ def test_roster_login_and_portal_landing(settings: Settings) -> None:
     assert c.RosterAuthenticator.database_url == settings.database_url
     assert c.JupyterHub.default_url == "/services/diemcau/"
     assert c.JupyterHub.bind_url == "http://127.0.0.1:8000/"
+    assert c.JupyterHub.implicit_spawn_seconds == 1  # a staff dashboard link starts its stopped server by itself
 
 
 def test_login_throttle_settings_reach_the_authenticator(settings: Settings) -> None:

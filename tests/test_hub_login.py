@@ -146,3 +146,38 @@ def test_members_cannot_spawn_but_staff_can(hub: HubProcess) -> None:
             time.sleep(0.2)
     finally:
         hub.api("DELETE", "/users/42000022/server")
+
+
+def test_hub_pages_a_user_can_meet_are_vietnamese(hub: HubProcess) -> None:
+    """Does a member who opens a staff address, or an address that does not exist, get the hub's error page in
+    Vietnamese (it was JupyterHub's English 404), and a secretary whose bookmarked dashboard's server is stopped a
+    Vietnamese page with a button to start it (it was "Server not running")?"""
+    with httpx.Client() as client:
+        assert login(client, hub.url, "42000002", DEMO_PASSWORD).status_code == 200
+        missing = client.get(f"{hub.url}hub/khong-co-trang-nay")
+        staff_page = client.get(f"{hub.url}user/42000001/voila/render/cell.ipynb", follow_redirects=True)
+    assert missing.status_code == 404 and t("hub.not_found_text") in _error_text(missing.text)
+    assert "Not Found" not in missing.text and 'lang="vi"' in missing.text
+    assert staff_page.status_code in (403, 404) and t("hub.not_found_text") in _error_text(staff_page.text)
+    with httpx.Client() as client:
+        assert login(client, hub.url, "42000001", DEMO_PASSWORD).status_code == 200
+        stopped = client.get(f"{hub.url}user/42000001/voila/render/cell.ipynb", follow_redirects=True)
+    assert t("hub.not_running_title") in _error_text(stopped.text) and t("hub.start") in _error_text(stopped.text)
+    assert "Server not running" not in stopped.text and "Launch" not in stopped.text
+    assert 'http-equiv="refresh" content="1;url=/hub/spawn/42000001' in stopped.text  # starts by itself
+
+
+def test_the_starting_page_is_vietnamese_and_reloads_itself() -> None:
+    """Is the page shown while a staff server starts Vietnamese, without script, and does it reload itself (the
+    hub redirects a reload to the dashboard once the server is ready)?"""
+    from pathlib import Path
+
+    import jinja2
+
+    from diemcau.i18n import load_catalogue
+
+    templates = Path(__file__).resolve().parent.parent / "hub_config" / "templates"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), autoescape=True)
+    html = env.get_template("spawn_pending.html").render(msg=load_catalogue("vi"), base_url="/hub/")
+    assert t("hub.starting_title") in html and 'http-equiv="refresh"' in html
+    assert "<script" not in html and "Your server" not in html

@@ -34,13 +34,23 @@ def test_member_sees_their_courses_with_vietnamese_status_and_dates(settings, sq
     assert "08/03/2026" in html and "Quá hạn" in html and "Quá hạn 2 ngày" in html
 
 
-def test_staff_links_only_for_staff(settings, sqlite_factory) -> None:
-    """Is the link to the Jupyter server (dashboards, grading) shown to staff only, and logout to everyone?"""
+def test_staff_links_lead_to_their_own_dashboards(settings, sqlite_factory) -> None:
+    """Does each staff role get a link straight to its own Voila dashboard (never JupyterLab, which only admins
+    get), members none of them, and logout everyone?"""
     client, _ = seeded_client(settings, sqlite_factory)
-    member, secretary = portal(client, "member").text, portal(client, "secretary").text
-    assert "Bảng theo dõi &amp; chấm bài" not in member and 'href="/hub/spawn"' not in member
-    assert "Bảng theo dõi &amp; chấm bài" in secretary and 'href="/hub/spawn"' in secretary
-    assert 'href="/hub/logout"' in member and "Đăng xuất" in member
+    pages = {role: portal(client, role).text for role in ("member", "secretary", "committee", "trainer", "admin")}
+    cell = f'href="/hub/user-redirect/voila/render/cell.ipynb">{t("portal.link_cell").replace("&", "&amp;")}<'
+    committee_label = t("portal.link_committee").replace("&", "&amp;")
+    committee = f'href="/hub/user-redirect/voila/render/committee.ipynb">{committee_label}<'
+    lectures = f'href="/hub/user-redirect/voila/render/lecture.ipynb">{t("portal.link_lectures")}<'
+    lab = 'href="/hub/spawn"'
+    assert not any(link in pages["member"] for link in (cell, committee, lectures, lab, "user-redirect"))
+    assert cell in pages["secretary"] and committee not in pages["secretary"] and lab not in pages["secretary"]
+    assert committee in pages["committee"] and cell not in pages["committee"] and lab not in pages["committee"]
+    assert lectures in pages["trainer"] and "hub/user-redirect/studio/" in pages["trainer"]
+    assert lab not in pages["trainer"]
+    assert lab in pages["admin"]
+    assert all('href="/hub/logout"' in page and "Đăng xuất" in page for page in pages.values())
 
 
 def test_member_name_is_escaped(settings, sqlite_factory) -> None:

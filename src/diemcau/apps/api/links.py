@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from diemcau.core.roles import Viewer, can_manage_content
+from diemcau.core.roles import Role, Viewer, can_manage_content
+
+# Where a staff server renders the notebooks/ dashboards (Voila, as an extension of the server).
+DASHBOARDS = "voila/render"
 
 
 @dataclass(frozen=True)
@@ -19,22 +22,33 @@ def _hub_url(hub_base_url: str, path: str) -> str:
     return "/" + "/".join(part.strip("/") for part in (hub_base_url, path) if part.strip("/")) + "/"
 
 
+def _dashboard(hub_base_url: str, notebook: str) -> str:
+    """A dashboard in the caller's own server, started if needed."""
+    return _hub_url(hub_base_url, f"hub/user-redirect/{DASHBOARDS}/{notebook}").rstrip("/")
+
+
 def logout_href(hub_base_url: str) -> str:
     """The hub's logout page."""
     return _hub_url(hub_base_url, "hub/logout").rstrip("/")
 
 
 def links_for(viewer: Viewer, hub_base_url: str, prefix: str) -> list[Link]:
-    """Links for ``viewer``: staff also get their Jupyter server (Voila dashboards, nbgrader), trainers the studio.
+    """Links for ``viewer``: staff get the dashboards of their roles, trainers the studio, admins JupyterLab.
 
-    Members are not offered a server: they study in the light portal, and a login needs no server.
-    ``/hub/spawn`` starts the server if needed and lands on ``/user/<name>/``; ``/hub/user-redirect/studio/``
-    starts it too and lands on the studio that jupyter-server-proxy runs there (docs/studio.md).
+    Members are not offered a server: they study in the light portal, and a login needs no server. A staff link
+    goes through ``/hub/user-redirect/``, which starts the staff member's own server if needed (the hub's
+    Vietnamese "starting" page, ``hub_config/templates``) and lands on the Voila dashboard itself, never on
+    JupyterLab; the studio is reached the same way (docs/studio.md). Only admins get the server's JupyterLab.
     """
     links = [Link("portal", prefix.rstrip("/") + "/")]
+    if viewer.has(Role.SECRETARY):
+        links.append(Link("cell", _dashboard(hub_base_url, "cell.ipynb")))
+    if viewer.has(Role.COMMITTEE):
+        links.append(Link("committee", _dashboard(hub_base_url, "committee.ipynb")))
     if can_manage_content(viewer):
         links.append(Link("studio", _hub_url(hub_base_url, "hub/user-redirect/studio")))
-    if viewer.is_staff:
+        links.append(Link("lectures", _dashboard(hub_base_url, "lecture.ipynb")))
+    if viewer.is_admin:
         links.append(Link("server", _hub_url(hub_base_url, "hub/spawn").rstrip("/")))
     links.append(Link("logout", logout_href(hub_base_url)))
     return links

@@ -183,10 +183,13 @@ def update_services(c: Config, settings: Settings, paths: HubPaths) -> None:
 
 
 def update_pages(c: Config, paths: HubPaths) -> None:
-    """Light Vietnamese login pages, and members land on the portal, not on JupyterLab."""
+    """Light Vietnamese pages (login, activation, starting, stopped, errors), and members land on the portal,
+    not on JupyterLab. A staff member's dashboard link whose server is stopped starts it by itself after a
+    second (``implicit_spawn_seconds``: the Vietnamese "stopped" page, then "starting", then the dashboard)."""
     c.JupyterHub.template_paths = [str(paths.templates)]
     c.JupyterHub.template_vars = {"msg": load_catalogue("vi")}
     c.JupyterHub.default_url = f"/services/{API_SERVICE_NAME}/"
+    c.JupyterHub.implicit_spawn_seconds = 1
 
 
 def apply_config(settings: Settings, c: Config, paths: HubPaths) -> Config:

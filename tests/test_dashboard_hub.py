@@ -25,5 +25,7 @@ def test_voila_renders_the_cell_dashboard_in_a_secretarys_server(hub: HubProcess
         assert "Traceback" not in page.text, page.text[-3000:]
         assert re.search(r"Hoàn thành \d+/\d+ đảng viên \(\d+%\)", page.text), page.text[-3000:]  # printed by the page
         assert t("api.login_required") not in page.text and t("dashboard.unreachable") not in page.text
+        # the notebook's developer notes (a raw cell) stay in JupyterLab: the page opens on its Vietnamese title
+        assert "JUPYTERHUB_API_TOKEN" not in page.text and "(cell dashboard)" not in page.text
         # hub_config/jupyter_server_config.py reached the server: nbgrader's lab extension is not sent to the page
         assert "jupyterlab-plotly" in page.text and "@jupyter/nbgrader" not in page.text

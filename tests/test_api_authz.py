@@ -248,16 +248,22 @@ def test_no_route_hides_from_the_description(settings, sqlite_factory) -> None:
     assert hidden == UNDOCUMENTED_ROUTES
 
 
+def seed_authz_world(settings, factory) -> None:  # type: ignore[no-untyped-def]
+    """The records ``TARGET`` names, beside a seeded small province: a ready lecture with its transcript and
+    media, a released quiz with a submission, two questions and a material (also the fuzz run's world)."""
+    seed_lecture_transcript(settings.transcripts_dir, factory)
+    seed_lecture_media(settings, factory)
+    seed_authz_quiz(factory)
+    write_spec(settings, quiz_yaml(attempts=3), AUTHZ_QUIZ)
+    seed_authz_questions(factory)
+    seed_lecture_material(settings, factory, LECTURE_ID)
+
+
 @pytest.mark.parametrize(("method", "path"), sorted(EXPECTED))
 def test_route_answers_each_role_as_expected(settings, sqlite_factory, method: str, path: str) -> None:
     """Does each kind of caller get the status (and exactly the records) the matrix says?"""
     client, seeded = seeded_client(settings, sqlite_factory)
-    seed_lecture_transcript(settings.transcripts_dir, sqlite_factory)
-    seed_lecture_media(settings, sqlite_factory)
-    seed_authz_quiz(sqlite_factory)
-    write_spec(settings, quiz_yaml(attempts=3), AUTHZ_QUIZ)
-    seed_authz_questions(sqlite_factory)
-    seed_lecture_material(settings, sqlite_factory, LECTURE_ID)
+    seed_authz_world(settings, sqlite_factory)
     url = PREFIX + path.format(**TARGET)
     wrong = []
     for role in ROLES:

@@ -28,13 +28,8 @@ from diemcau.settings import load_settings
 from tests.apiclient import PREFIX, auth, token_of
 from tests.data_dirs import data_dir_environ
 from tests.fakes import StaticTokenIdentity
-from tests.material_fixtures import seed_lecture_material
-from tests.media_fixtures import seed_lecture_media
-from tests.question_fixtures import seed_authz_questions
-from tests.quiz_support import AUTHZ_QUIZ, quiz_yaml, seed_authz_quiz, write_spec
 from tests.seed import TODAY, seed_small_province
-from tests.test_api_authz import TARGET
-from tests.transcript_fixtures import LECTURE_ID, seed_lecture_transcript
+from tests.test_api_authz import TARGET, seed_authz_world
 
 EXAMPLES = 8
 CHECKS = [not_a_server_error, response_schema_conformance]
@@ -49,12 +44,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaseSchema]
     ensure_schema(engine)
     factory = make_sessionmaker(engine)
     users = seed_small_province(factory)["users"]
-    seed_lecture_transcript(settings_.transcripts_dir, factory)
-    seed_lecture_media(settings_, factory)
-    seed_authz_quiz(factory)
-    write_spec(settings_, quiz_yaml(attempts=3), AUTHZ_QUIZ)
-    seed_authz_questions(factory)
-    seed_lecture_material(settings_, factory, LECTURE_ID)
+    seed_authz_world(settings_, factory)
     identity = StaticTokenIdentity({token_of(role): name for role, name in users.items()})
     app = create_app(settings_, identity, session_factory=factory, today=lambda: TODAY)
     yield schemathesis.openapi.from_asgi(f"{PREFIX}/openapi.json", app, headers=auth("member"))

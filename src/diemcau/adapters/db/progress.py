@@ -251,10 +251,7 @@ def record_first_contact(factory: sessionmaker[Session], member: str, lecture_id
 
     Called on every opening of the player and every download, so it reads first and writes only the first
     time (a read takes no write lock); two first contacts racing keep one (the upsert's condition)."""
-    with factory() as session:
-        known = session.scalar(select(_PROGRESS.c.first_contact_at).where(
-            _PROGRESS.c.member == member, _PROGRESS.c.lecture_id == lecture_id))  # fmt: skip
-    if known is not None:
+    if load_first_contact(factory, member, lecture_id) is not None:
         return
     with transaction(factory) as session:
         row = {"member": member, "lecture_id": lecture_id, "intervals": [], "watched_seconds": 0.0,

@@ -320,3 +320,17 @@ def test_a_schema_refusal_names_the_field_in_vietnamese_and_echoes_nothing(clien
     body = refused.json()
     assert body["message"] == t("input.invalid_fields", fields="events.0.seq")
     assert marker not in refused.text and str(2**40) not in refused.text
+
+
+def test_the_routers_own_refusals_are_vietnamese(client) -> None:
+    """Does an address no route serves, or a method a route does not take, answer in Vietnamese (it was the
+    router's English "Not Found" / "Method Not Allowed"), keeping the status and the Allow header, while a
+    route's own 404 keeps its message?"""
+    app, _ = client
+    missing = app.get(f"{PREFIX}/api/khong-co-dia-chi-nay", headers=auth("member"))
+    assert (missing.status_code, missing.json()["detail"]) == (404, t("api.no_such_address"))
+    wrong_method = app.delete(f"{PREFIX}/api/courses", headers=auth("member"))
+    assert (wrong_method.status_code, wrong_method.json()["detail"]) == (405, t("api.method_not_allowed"))
+    assert "GET" in wrong_method.headers["allow"]
+    course = app.get(f"{PREFIX}/api/courses/khong-co", headers=auth("member"))
+    assert (course.status_code, course.json()["detail"]) == (404, t("api.course_not_found"))

@@ -12,8 +12,12 @@ import threading
 import weakref
 from dataclasses import dataclass
 
+from http import HTTPStatus
+
 from fastapi import Depends, FastAPI
+from fastapi.exception_handlers import http_exception_handler
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -127,8 +131,20 @@ def _message_response(request: Request, status: int, message: str) -> Response:
     return JSONResponse({"detail": message}, status_code=status)
 
 
+# Refusals the router itself raises, with HTTP's English reason as their detail: said in Vietnamese instead.
+_STOCK_REFUSALS = {404: "api.no_such_address", 405: "api.method_not_allowed"}
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Turn authentication failures into 401 / redirect / 403 responses."""
+    """Turn authentication failures into 401 / redirect / 403 responses, and the router's own English refusals
+    (an address no route serves, a method it does not take) into Vietnamese ones."""
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        key = _STOCK_REFUSALS.get(exc.status_code)
+        if key is not None and exc.detail == HTTPStatus(exc.status_code).phrase:
+            exc = StarletteHTTPException(exc.status_code, t(key), headers=exc.headers)
+        return await http_exception_handler(request, exc)
 
     async def login_required(request: Request, _exc: Exception) -> Response:
         if _is_page(request):
@@ -143,3 +159,4 @@ def install_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(Denied, denied)
+    app.add_exception_handler(StarletteHTTPException, refused)

@@ -218,6 +218,7 @@ def test_api_errors_become_the_apis_vietnamese_reason() -> None:
 
     assert error_message(response(422, {"detail": "Tệp rỗng."})) == ("Tệp rỗng.", [])
     assert error_message(response(404, {"detail": "Not Found"}))[0] == t("studio.route_missing")
+    assert error_message(response(404, {"detail": t("api.no_such_address")}))[0] == t("studio.route_missing")
     listed = response(422, {"detail": [{"loc": ["body", "title"], "msg": "Field required"}]})
     assert error_message(listed)[0] == t("studio.invalid_request", fields="title")
     problems = [{"line": 1, "field": "title", "message": "Thiếu"}]

@@ -40,7 +40,8 @@ def error_message(response: httpx.Response) -> tuple[str, list[dict]]:
         body = None
     detail = body.get("detail") if isinstance(body, dict) else None
     problems = body.get("problems", []) if isinstance(body, dict) else []
-    if isinstance(detail, str) and detail and detail != "Not Found":
+    # The API's router says a route is missing in Vietnamese (``api.no_such_address``; "Not Found" from an older one).
+    if isinstance(detail, str) and detail and detail not in ("Not Found", t("api.no_such_address")):
         return detail, problems
     if response.status_code == 404:
         return t("studio.route_missing"), problems

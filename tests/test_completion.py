@@ -101,3 +101,27 @@ def test_members_own_course_status_is_the_dashboards(settings, session_factory) 
     portal = client.get(f"{PREFIX}/", headers=auth("member")).text
     entry = portal.split("Chuyên đề chi bộ A1", 1)[1].split("</li>", 1)[0]
     assert "Hoàn thành" in entry and "Chưa bắt đầu" not in entry
+
+
+def test_after_the_deadline_the_portal_says_overdue_unless_done(settings, session_factory) -> None:  # type: ignore[no-untyped-def]
+    """Past the course's deadline, is a member who finished still *hoàn thành* on their own portal, while one who
+    watched half and one who watched nothing are *quá hạn*, each with the days overdue?"""
+    from diemcau.i18n import t
+    from tests.apiclient import PREFIX, auth, seeded_client
+
+    client, _ = seeded_client(settings, session_factory)  # nq-xa-a: audience commune A, deadline 2 days ago
+    seed_lecture(session_factory, "lec-xa", course_id="nq-xa-a")
+    record_events(session_factory, "a1001", "lec-xa", 600, [ProgressEvent("e1", EventKind.HEARTBEAT, 0, 600, 1)])
+    record_events(session_factory, "a2001", "lec-xa", 600, [ProgressEvent("e1", EventKind.HEARTBEAT, 0, 300, 1)])
+
+    def entry(role: str) -> str:
+        portal = client.get(f"{PREFIX}/", headers=auth(role))
+        assert portal.status_code == 200
+        return portal.text.split("Nghị quyết Đảng bộ xã A", 1)[1].split("</li>", 1)[0]
+
+    done, half, idle = entry("member"), entry("other_cell"), entry("secretary")
+    assert t("status.completed") in done and t("status.overdue") not in done
+    for late in (half, idle):
+        assert t("status.overdue") in late and t("portal.days_overdue", days=2) in late
+    api = {c["id"]: c["status"] for c in client.get(f"{PREFIX}/api/courses", headers=auth("other_cell")).json()}
+    assert api["nq-xa-a"] == "overdue"

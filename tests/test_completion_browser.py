@@ -116,6 +116,12 @@ def grade_the_essay(page: Page, hub: HubProcess) -> None:
     expect(card.locator(".result")).to_have_text("✓")
 
 
+def portal_status(page: Page, hub: HubProcess) -> str:
+    """The status badge of the course on the member's own portal, as the member sees it."""
+    page.goto(f"{hub.url}services/diemcau/")
+    return page.locator("li.card", has_text=TITLE).locator(".badge").inner_text().strip()
+
+
 def member_row_on_the_cell_dashboard(page: Page, hub: HubProcess):  # type: ignore[no-untyped-def]
     """Open ``cell.ipynb`` under Voila, choose the course, and return the member's table row."""
     page.goto(f"{hub.url}user/{SECRETARY}/voila/render/cell.ipynb", timeout=300_000)
@@ -126,21 +132,26 @@ def member_row_on_the_cell_dashboard(page: Page, hub: HubProcess):  # type: igno
 
 
 def test_a_member_completes_the_course_and_the_cell_dashboard_says_so(hub: HubProcess, lecture: str) -> None:
-    """Watch, pass the quiz, essay graded *Đạt*: is the member *hoàn thành* on the cell dashboard, with their
-    coverage, score and grade, while a fellow member who did nothing is still *chưa bắt đầu*?"""
+    """Watch, pass the quiz, essay graded *Đạt*: does the member's own portal go from *chưa bắt đầu* through
+    *đang học* to *hoàn thành*, and is the member *hoàn thành* on the cell dashboard, with their coverage, score
+    and grade, while a fellow member who did nothing is still *chưa bắt đầu*?"""
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         member = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
         log_in(member, hub.url, MEMBER)
+        assert portal_status(member, hub) == t("status.not_started")
         watch_to_the_end(member, hub, lecture)
         assert coverage_of(hub, lecture, hub.token_for(MEMBER)) >= 95
+        assert portal_status(member, hub) == t("status.in_progress")  # the quiz and the essay are still to do
         take_the_quiz(member, hub)
+        assert portal_status(member, hub) == t("status.in_progress")  # the essay waits for its grade
 
         secretary = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
         log_in(secretary, hub.url, SECRETARY)
         grade_the_essay(secretary, hub)
-        member.reload()
+        member.goto(f"{hub.url}services/diemcau/quizzes/{COURSE}/{DEMO_QUIZ}")
         expect(member.locator("#attempt-1")).to_contain_text(t("quiz.passed"))
+        assert portal_status(member, hub) == t("status.completed")
 
         with running_server(hub, SECRETARY, DEMO_PASSWORD):
             row = member_row_on_the_cell_dashboard(secretary, hub)

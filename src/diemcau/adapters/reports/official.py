@@ -12,7 +12,7 @@ from diemcau.adapters.db.orgs import find_unit, list_units, to_org_unit
 from diemcau.adapters.reports.pdf import render_pdf
 from diemcau.adapters.reports.xlsx import render_xlsx
 from diemcau.core.orgtree import OrgUnit
-from diemcau.core.report import MemberStatus, Report, build_report
+from diemcau.core.report import MemberStatus, Report, build_report, name_missing
 
 Format = Literal["xlsx", "pdf"]
 MEDIA_TYPES = {
@@ -31,7 +31,8 @@ class ReportError(LookupError):
 
 def report_of(unit: OrgUnit, children: list[OrgUnit], completion: CourseCompletion, today: dt.date) -> Report:
     """The report model from a course's completion within ``unit``."""
-    members = [MemberStatus(m.card_number, m.full_name, m.unit, m.status, m.completion.missing)
+    members = [MemberStatus(m.card_number, m.full_name, m.unit, m.status,
+                            name_missing(m.completion.missing, completion.titles))
                for m in completion.members]  # fmt: skip
     return build_report(unit, children, completion.course_id, completion.title, completion.deadline, members, today)
 

@@ -71,9 +71,9 @@ def test_official_report_lists_who_is_not_done(sqlite_factory) -> None:  # type:
     """Does the XLSX report for the commune list each member not yet done, and refuse an unknown unit?"""
     _seed(sqlite_factory)
     record_events(sqlite_factory, "a1001", LECTURE_ID, 600, [ProgressEvent("e1", EventKind.ENDED, 0, 600, 1)])
-    data, name = official_report(sqlite_factory, "xa-a", "nq-cb-a1", "xlsx", TODAY)
-    assert name == "bao-cao_xa-a_nq-cb-a1.xlsx"
-    not_done = load_workbook(BytesIO(data)).worksheets[1]
+    report = official_report(sqlite_factory, "xa-a", "nq-cb-a1", "xlsx", TODAY)
+    assert report.name == "bao-cao_xa-a_nq-cb-a1.xlsx"
+    not_done = load_workbook(BytesIO(report.data)).worksheets[1]
     cards = [row[1] for row in not_done.iter_rows(min_row=2, values_only=True)]
     assert "a1001" not in cards and cards  # the one who finished is not listed, others are
     with pytest.raises(ReportError):
@@ -91,7 +91,7 @@ def test_report_rows_add_up_and_name_what_is_missing(sqlite_factory) -> None:  #
     with transaction(sqlite_factory) as session:
         commune = session.query(OrgUnitRow).filter_by(code="xa-a").one()
         session.add(MemberRow(card_number="X0001", full_name="Cao Văn Khánh", org_unit=commune, active=True))
-    data, _ = official_report(sqlite_factory, "xa-a", "nq-xa-a", "xlsx", TODAY)
+    data = official_report(sqlite_factory, "xa-a", "nq-xa-a", "xlsx", TODAY).data
     summary, not_done = load_workbook(BytesIO(data)).worksheets
     values = [[c for c in row if c is not None] for row in summary.iter_rows(values_only=True)]
     table = values[values.index(["Kết quả theo đơn vị trực thuộc"]) + 2 :]

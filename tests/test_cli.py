@@ -301,5 +301,6 @@ def test_demo_report_pdf_is_signed_and_verifies(runner: CliRunner, demo: dict[st
     tampered.write_bytes(bytes(data))
     assert "intact: NO" in invoke(runner, demo, "report", "verify", str(tampered), code=1).output
     cell = tmp_path / "cell.pdf"
-    invoke(runner, demo, "report", "make", "cb-thon-dong", "nq-trung-uong-demo", "--format", "pdf", "--output", str(cell))
+    invoke(runner, demo, "report", "make", "cb-thon-dong", "nq-trung-uong-demo", "--format", "pdf",
+           "--output", str(cell))  # fmt: skip
     assert "not signed" in invoke(runner, demo, "report", "verify", str(cell), code=1).output

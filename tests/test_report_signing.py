@@ -111,7 +111,9 @@ def _seed_report(factory) -> None:  # type: ignore[no-untyped-def]
     seed_lecture(factory, "nq-xa-a-l1", course_id="nq-xa-a", title="Đột phá khoa học, công nghệ")
 
 
-def test_official_report_signs_only_with_the_units_own_certificate(sqlite_factory, tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_official_report_signs_only_with_the_units_own_certificate(  # type: ignore[no-untyped-def]
+    sqlite_factory, tmp_path: Path, caplog
+) -> None:
     """Is the commune's PDF signed with the commune's certificate, a cell's PDF (no certificate of its own) left
     unsigned rather than signed with its commune's, the XLSX never signed, and a broken certificate logged for
     the operator with the report served unsigned?"""
@@ -135,7 +137,9 @@ def test_official_report_signs_only_with_the_units_own_certificate(sqlite_factor
     assert any("left unsigned" in r.getMessage() and "wrong passphrase" in r.getMessage() for r in caplog.records)
 
 
-def test_the_download_route_says_whether_the_pdf_is_signed(settings, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_download_route_says_whether_the_pdf_is_signed(  # type: ignore[no-untyped-def]
+    settings, session_factory
+) -> None:
     """Does GET …/report.pdf answer the committee with a signed PDF and 'X-Diemcau-Signature: signed', a
     secretary's cell report 'unsigned', and, with a broken certificate, still 200 with the unsigned PDF and a
     Vietnamese notice (never a 5xx), while another cell's secretary and a member are still refused?"""

@@ -51,7 +51,9 @@ def make(
 @app.command("verify")
 def verify(
     pdf: Annotated[Path, typer.Argument(metavar="FILE.pdf", help="A report PDF.", exists=True, dir_okay=False)],
-    trust: Annotated[Optional[list[Path]], typer.Option(help="Also trust this certificate (PEM or DER); repeatable.")] = None,  # noqa: UP007
+    trust: Annotated[
+        Optional[list[Path]], typer.Option(help="Also trust this certificate (PEM or DER); repeatable.")  # noqa: UP007
+    ] = None,
 ) -> None:
     """Check each signature of a PDF: who signed, when, whether the document is intact and wholly covered, and
     whether the signer is trusted (the certificates in reports.certificates_dir, plus --trust). Exit 0 only when

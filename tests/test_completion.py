@@ -105,6 +105,16 @@ def test_report_rows_add_up_and_name_what_is_missing(sqlite_factory) -> None:  #
     assert missing["x0001"] == "xem bài giảng «Đột phá khoa học, công nghệ»"
 
 
+def test_report_on_a_course_with_nothing_published_yet(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does the report on a course with no lecture, quiz or essay yet render (it used to fail on the 'content'
+    condition, which had no wording) and say what is missing in words?"""
+    _seed(sqlite_factory)
+    data = official_report(sqlite_factory, "xa-a", "nq-tinh", "xlsx", TODAY).data
+    missing = {row[5] for row in load_workbook(BytesIO(data)).worksheets[1].iter_rows(min_row=2, values_only=True)}
+    assert missing == {"chương trình chưa có nội dung"}
+    assert official_report(sqlite_factory, "xa-a", "nq-tinh", "pdf", TODAY).data.startswith(b"%PDF")
+
+
 def test_members_own_course_status_is_the_dashboards(settings, session_factory) -> None:  # type: ignore[no-untyped-def]
     """Does a member who watched the lecture see 'completed' on their own course list, as the dashboard says,
     while a cell-mate who watched nothing still sees 'not started'?"""

@@ -157,6 +157,8 @@ def test_the_download_route_says_whether_the_pdf_is_signed(  # type: ignore[no-u
     assert cell.status_code == 200 and cell.headers["x-diemcau-signature"] == "unsigned"
     assert client.get(url, params={"org": "xa-a"}, headers=auth("secretary")).status_code == 404
     assert client.get(url, headers=auth("member")).status_code == 403
+    for hostile in ("../signing/xa-a", "xa-a.p12", "%00", "x" * 5000):  # no path of the caller's reaches the folder
+        assert client.get(url, params={"org": hostile}, headers=auth("committee")).status_code == 404
     assert client.get(f"{PREFIX}/api/courses/nq-xa-a/report.xlsx", headers=auth("committee")).headers[
         "x-diemcau-signature"] == "unsigned"  # fmt: skip
     p12.with_suffix(".pass").write_text("wrong\n")

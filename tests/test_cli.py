@@ -276,3 +276,31 @@ def test_seeding_the_demo_again_keeps_what_people_did(session_factory) -> None: 
     after = hashes()
     assert after[DEMO_UNACTIVATED] == before[DEMO_UNACTIVATED] is not None
     assert after[DEMO_LOGINS[0].username] == before[DEMO_LOGINS[0].username]
+
+
+def test_demo_report_pdf_is_signed_and_verifies(runner: CliRunner, demo: dict[str, str], tmp_path: Path) -> None:
+    """After ``init --demo``, is the commune committee's PDF report signed with the demo's self-signed
+    certificate (kept 0600), does ``report verify`` print the signer and VALID, and does it say NOT VALID for a
+    tampered copy and 'not signed' for a cell's report?"""
+    import stat
+
+    signing = Path(demo["DIEMCAU_HOME"]) / "signing"
+    assert stat.S_IMODE((signing / "xa-thach-ha.p12").stat().st_mode) == 0o600
+    assert stat.S_IMODE((signing / "xa-thach-ha.pass").stat().st_mode) == 0o600
+    pdf = tmp_path / "xa.pdf"
+    made = invoke(runner, demo, "report", "make", "xa-thach-ha", "nq-trung-uong-demo", "--format", "pdf",
+                  "--output", str(pdf))  # fmt: skip
+    assert "Signed by Đảng ủy xã Thạch Hà (demo)" in made.output
+    verified = invoke(runner, demo, "report", "verify", str(pdf))
+    assert "Signature 1: Đảng ủy xã Thạch Hà (demo), signed 20" in verified.output
+    assert "intact: yes; covers the whole document: yes; signer trusted: yes" in verified.output
+    assert verified.output.rstrip().endswith("VALID") and "NOT VALID" not in verified.output
+    tampered = tmp_path / "tampered.pdf"
+    data = bytearray(pdf.read_bytes())
+    data[data.index(b"/Title") + 8] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    assert "intact: NO" in invoke(runner, demo, "report", "verify", str(tampered), code=1).output
+    cell = tmp_path / "cell.pdf"
+    invoke(runner, demo, "report", "make", "cb-thon-dong", "nq-trung-uong-demo", "--format", "pdf",
+           "--output", str(cell))  # fmt: skip
+    assert "not signed" in invoke(runner, demo, "report", "verify", str(cell), code=1).output

@@ -71,13 +71,48 @@ def test_official_report_lists_who_is_not_done(sqlite_factory) -> None:  # type:
     """Does the XLSX report for the commune list each member not yet done, and refuse an unknown unit?"""
     _seed(sqlite_factory)
     record_events(sqlite_factory, "a1001", LECTURE_ID, 600, [ProgressEvent("e1", EventKind.ENDED, 0, 600, 1)])
-    data, name = official_report(sqlite_factory, "xa-a", "nq-cb-a1", "xlsx", TODAY)
-    assert name == "bao-cao_xa-a_nq-cb-a1.xlsx"
-    not_done = load_workbook(BytesIO(data)).worksheets[1]
+    report = official_report(sqlite_factory, "xa-a", "nq-cb-a1", "xlsx", TODAY)
+    assert report.name == "bao-cao_xa-a_nq-cb-a1.xlsx"
+    not_done = load_workbook(BytesIO(report.data)).worksheets[1]
     cards = [row[1] for row in not_done.iter_rows(min_row=2, values_only=True)]
     assert "a1001" not in cards and cards  # the one who finished is not listed, others are
     with pytest.raises(ReportError):
         official_report(sqlite_factory, "khong-co", "nq-cb-a1", "pdf", TODAY)
+
+
+def test_report_rows_add_up_and_name_what_is_missing(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """For a commune with a member attached to the commune itself and a secretary and a committee member who are
+    enrolled members, do the report's rows add up to its total, and does 'Còn thiếu' name the lecture's title?"""
+    from diemcau.adapters.db.engine import transaction
+    from diemcau.adapters.db.models import MemberRow, OrgUnitRow
+
+    _seed(sqlite_factory)
+    seed_lecture(sqlite_factory, "nq-xa-a-l1", course_id="nq-xa-a", title="Đột phá khoa học, công nghệ")
+    with transaction(sqlite_factory) as session:
+        commune = session.query(OrgUnitRow).filter_by(code="xa-a").one()
+        session.add(MemberRow(card_number="X0001", full_name="Cao Văn Khánh", org_unit=commune, active=True))
+    data = official_report(sqlite_factory, "xa-a", "nq-xa-a", "xlsx", TODAY).data
+    summary, not_done = load_workbook(BytesIO(data)).worksheets
+    values = [[c for c in row if c is not None] for row in summary.iter_rows(values_only=True)]
+    table = values[values.index(["Kết quả theo đơn vị trực thuộc"]) + 2 :]
+    total = next(row for row in table if row[0] == "Tổng hợp")
+    rows = {row[0]: row[1] for row in table[: table.index(total)]}
+    # cb-a1: the member and the secretary (the inactive member is not enrolled); cb-a2: a member and the committee
+    # member; the commune itself: one. Trainer and admin (in xa-b) are outside the course's audience.
+    assert rows == {"Chi bộ thôn A1": 2, "Chi bộ thôn A2": 2, "Đảng viên thuộc trực tiếp Đảng bộ xã A": 1}
+    assert total[1] == sum(rows.values()) == 5
+    missing = {row[1]: row[5] for row in not_done.iter_rows(min_row=2, values_only=True)}
+    assert missing["x0001"] == "xem bài giảng «Đột phá khoa học, công nghệ»"
+
+
+def test_report_on_a_course_with_nothing_published_yet(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does the report on a course with no lecture, quiz or essay yet render (it used to fail on the 'content'
+    condition, which had no wording) and say what is missing in words?"""
+    _seed(sqlite_factory)
+    data = official_report(sqlite_factory, "xa-a", "nq-tinh", "xlsx", TODAY).data
+    missing = {row[5] for row in load_workbook(BytesIO(data)).worksheets[1].iter_rows(min_row=2, values_only=True)}
+    assert missing == {"chương trình chưa có nội dung"}
+    assert official_report(sqlite_factory, "xa-a", "nq-tinh", "pdf", TODAY).data.startswith(b"%PDF")
 
 
 def test_members_own_course_status_is_the_dashboards(settings, session_factory) -> None:  # type: ignore[no-untyped-def]

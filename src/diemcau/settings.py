@@ -224,6 +224,16 @@ class MaterialsSettings(_Section):
     )
 
 
+class ReportsSettings(_Section):
+    """The official report's PDF signature (docs/reports.md)."""
+
+    certificates_dir: Path = Field(
+        Path("signing"), description="Folder of signing certificates: '<org unit code>.p12' (PKCS#12) signs that "
+        "unit's PDF reports, its passphrase in '<org unit code>.pass' beside it (absent: none). A unit without its "
+        "own file gets an unsigned PDF. Relative: inside the data directory."
+    )
+
+
 class PerfSettings(_Section):
     caller_seconds: float = Field(
         60.0, ge=0, le=300, description="API processes keep each resolved caller (member, unit, grants) this long: a "
@@ -274,6 +284,7 @@ class Settings(_Section):
     transcription: TranscriptionSettings = TranscriptionSettings()
     player: PlayerSettings = PlayerSettings()
     materials: MaterialsSettings = MaterialsSettings()
+    reports: ReportsSettings = ReportsSettings()
     perf: PerfSettings = PerfSettings()
 
     @property
@@ -305,6 +316,11 @@ class Settings(_Section):
     @property
     def jobs_dir(self) -> Path:
         return self.home / "jobs"
+
+    @property
+    def certificates_dir(self) -> Path:
+        """The signing certificates' folder (``reports.certificates_dir``, resolved against the data directory)."""
+        return self.home / self.reports.certificates_dir
 
 
 def _set_path(tree: dict[str, Any], dotted: list[str], value: str) -> None:

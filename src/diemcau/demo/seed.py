@@ -36,6 +36,8 @@ DEMO_LOGINS = (
     DemoLogin("42000022", Role.TRAINER, None, "Báo cáo viên tỉnh"),
     DemoLogin("42000023", Role.ADMIN, None, "Quản trị hệ thống"),
 )
+# Self-signed certificates made by `diemcau init --demo`, so the committees' PDF reports come signed.
+DEMO_SIGNERS = (("xa-thach-ha", "Đảng ủy xã Thạch Hà (demo)"), ("tinh-demo", "Tỉnh ủy Hà Tĩnh (demo)"))
 # Left without a password, so the activation flow can be tried with the code that seeding prints.
 DEMO_UNACTIVATED = "42000020"
 
@@ -65,6 +67,16 @@ def seed_demo(factory: sessionmaker[Session], activation_days: int = 14) -> str 
     if _has_password(factory, DEMO_UNACTIVATED):
         return None
     return accounts.issue_activation_code(factory, DEMO_UNACTIVATED, dt.timedelta(days=activation_days))
+
+
+def make_demo_certificates(folder: Path) -> list[Path]:
+    """The demo committees' self-signed signing certificates in ``folder`` (idempotent); returns those made now."""
+    import datetime as dt
+
+    from diemcau.adapters.reports.signing import write_self_signed
+
+    made = [write_self_signed(folder, code, name, dt.datetime.now(dt.UTC)) for code, name in DEMO_SIGNERS]
+    return [path for path, created in made if created]
 
 
 def publish_demo_lecture(settings, factory: sessionmaker[Session], on_progress=lambda record: None):  # type: ignore[no-untyped-def]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -20,6 +21,7 @@ from diemcau.adapters.db.models_progress import LectureProgressRow, ScreeningAtt
 from diemcau.core.completion import DEFAULT_PASSING_ESSAY_GRADES, Completion, MemberRecords, evaluate
 from diemcau.core.course import CompletionRule, CourseStatus, derive_status
 from diemcau.core.orgtree import OrgUnit
+from diemcau.core.quiz_form import QuizForm
 from diemcau.core.quiz_rules import AttemptScore, counted_attempt, has_passed
 
 READY = "ready"
@@ -50,6 +52,7 @@ class CourseCompletion:
     lectures: tuple[str, ...]
     quizzes: tuple[str, ...]
     members: tuple[MemberCompletion, ...]
+    titles: Mapping[str, str] = field(default_factory=dict)  # "lecture:<id>" / "quiz:<id>" -> its title
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ class _QuizStanding:
 
 def _quiz_standings(
     factory: sessionmaker[Session], course_id: str, scopes: list[str]
-) -> tuple[tuple[str, ...], bool, dict[str, _QuizStanding]]:
+) -> tuple[tuple[QuizForm, ...], dict[str, _QuizStanding]]:
     forms = quiz_store.list_forms(factory, [course_id])
     standings: dict[str, _QuizStanding] = defaultdict(lambda: _QuizStanding(set(), set(), {}))
     for form in forms:
@@ -148,7 +151,7 @@ def _quiz_standings(
                 standing.essay_submitted = True
                 grades = [r.essay_category for r in records if r.essay_category]
                 standing.essay = _best_grade(grades) or standing.essay
-    return tuple(f.quiz_id for f in forms), any(f.has_essay for f in forms), standings
+    return tuple(forms), standings
 
 
 def _best_grade(grades: list[str]) -> str | None:
@@ -167,14 +170,18 @@ def course_completion(
         if course is None:
             return None
         rule = CompletionRule(**course.completion_rule) if course.completion_rule else CompletionRule()
-        lectures = [lecture.id for lecture in course.lectures if lecture.status == READY]
+        ready = [lecture for lecture in course.lectures if lecture.status == READY]
+        lectures = [lecture.id for lecture in ready]
+        titles = {f"lecture:{lecture.id}": lecture.title for lecture in ready}
         where = _enrolment(course, scopes, member)
         members = [] if where is None else _enrolled(session, where)
         found = where is not None and bool(lectures)
         coverage = _coverage(session, where, lectures) if found else {}
         screened = _screened(session, where, lectures) if found else {}
         title, deadline = course.title, course.deadline
-    quizzes, has_essay, standings = _quiz_standings(factory, course_id, scopes)
+    forms, standings = _quiz_standings(factory, course_id, scopes)
+    quizzes, has_essay = tuple(f.quiz_id for f in forms), any(f.has_essay for f in forms)
+    titles |= {f"quiz:{form.quiz_id}": form.title for form in forms}
     # A condition the course offers no way to meet (no quiz released, no essay question) is not required.
     rule = CompletionRule(rule.min_watched_percent, rule.screening_counts, rule.quizzes_passed and bool(quizzes),
                           rule.essay_required and has_essay)  # fmt: skip
@@ -190,7 +197,7 @@ def course_completion(
         results.append(MemberCompletion(card, member.full_name, member.unit, status, verdict,
                                         dict(records.coverage), records.screened, dict(standing.scores),
                                         standing.essay))  # fmt: skip
-    return CourseCompletion(course_id, title, deadline, tuple(lectures), quizzes, tuple(results))
+    return CourseCompletion(course_id, title, deadline, tuple(lectures), quizzes, tuple(results), titles)
 
 
 def member_status(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diemcau.core.report import MemberStatus, Report, UnitSummary
+from diemcau.core.report import MemberStatus, Missing, Report, UnitSummary
 from diemcau.i18n import t
 
 
@@ -30,9 +30,10 @@ def summary_header(language: str = "vi") -> list[str]:
     return [t(f"report.{key}", language) for key in SUMMARY_KEYS]
 
 
-def summary_row(summary: UnitSummary) -> list[object]:
-    """One sub-unit (or the total) as table cells."""
-    return [summary.unit.name, summary.enrolled, summary.completed, summary.percent, summary.in_progress,
+def summary_row(summary: UnitSummary, language: str = "vi") -> list[object]:
+    """One row (a sub-unit, the unit's own members, or the total) as table cells."""
+    name = t("report.direct_row", language, unit=summary.unit.name) if summary.direct else summary.unit.name
+    return [name, summary.enrolled, summary.completed, summary.percent, summary.in_progress,
             summary.not_started, summary.overdue]  # fmt: skip
 
 
@@ -40,12 +41,20 @@ def not_done_header(language: str = "vi") -> list[str]:
     return [t(f"report.{key}", language) for key in NOT_DONE_KEYS]
 
 
-def _missing_text(missing: tuple[str, ...], language: str) -> str:
-    parts = []
-    for item in missing:
-        kind, _, ident = item.partition(":")
-        parts.append(t(f"report.missing_{kind}", language, id=ident) if ident else t(f"report.missing_{kind}", language))
-    return "; ".join(parts)
+def summary_rows(report: Report, language: str = "vi") -> list[list[object]]:
+    """The rows, then the total: the numbers above the total add up to it."""
+    total = summary_row(report.total, language)
+    total[0] = t("report.summary", language)
+    return [summary_row(s, language) for s in report.rows] + [total]
+
+
+def counting_rule(language: str = "vi") -> str:
+    """The note under the table that says who is counted, and where."""
+    return t("report.counting_rule", language)
+
+
+def _missing_text(missing: tuple[Missing, ...], language: str) -> str:
+    return "; ".join(t(f"report.missing_{item.kind}", language, title=item.title) for item in missing)
 
 
 def not_done_row(number: int, member: MemberStatus, language: str = "vi") -> list[object]:

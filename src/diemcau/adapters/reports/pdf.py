@@ -12,7 +12,7 @@ from diemcau.i18n import t
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 SUMMARY_WIDTHS = (60, 20, 22, 18, 18, 22, 18)
-NOT_DONE_WIDTHS = (10, 24, 42, 46, 22, 34)
+NOT_DONE_WIDTHS = (10, 22, 38, 36, 22, 50)  # "Còn thiếu" names lectures and quizzes: the widest
 
 
 class ReportFontMissing(RuntimeError):
@@ -51,11 +51,11 @@ def render_pdf(report: Report, language: str = "vi") -> bytes:
     pdf.ln(3)
     pdf.set_font("body", "B", 11)
     pdf.cell(0, 7, t("report.by_unit", language), new_x="LMARGIN", new_y="NEXT")
-    total = layout.summary_row(report.total)
-    total[0] = t("report.summary", language)
-    rows = [layout.summary_row(s) for s in report.sub_units] + [total]
-    _table(pdf, layout.summary_header(language), rows, SUMMARY_WIDTHS)
-    pdf.ln(4)
+    _table(pdf, layout.summary_header(language), layout.summary_rows(report, language), SUMMARY_WIDTHS)
+    pdf.set_font("body", "", 8)
+    pdf.ln(1)
+    pdf.multi_cell(0, 4, layout.counting_rule(language), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
     pdf.set_font("body", "B", 11)
     pdf.cell(0, 7, t("report.not_done", language), new_x="LMARGIN", new_y="NEXT")
     if report.not_done:

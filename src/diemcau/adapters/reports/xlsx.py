@@ -26,12 +26,12 @@ def render_xlsx(report: Report, language: str = "vi") -> bytes:
     summary.append([])
     summary.append([t("report.by_unit", language)])
     summary.append(layout.summary_header(language))
-    for row in report.sub_units:
-        summary.append(layout.summary_row(row))
-    summary.append(layout.summary_row(report.total))
-    summary.cell(summary.max_row, 1).value = t("report.summary", language)
+    for row in layout.summary_rows(report, language):
+        summary.append(row)
     for cell in summary[summary.max_row]:
         cell.font = BOLD
+    summary.append([])
+    summary.append([layout.counting_rule(language)])
     summary.column_dimensions["A"].width = 40
     not_done = book.create_sheet(t("report.sheet_not_done", language))
     not_done.append(layout.not_done_header(language))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
@@ -26,6 +27,7 @@ from diemcau.core.orgtree import is_within
 from diemcau.i18n import t
 
 router = APIRouter(tags=["completion"])
+SIGNATURE_HEADER = "X-Diemcau-Signature"
 
 
 class MemberCompletionOut(BaseModel):
@@ -137,13 +139,23 @@ def download_report(
     caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
 ) -> Response:
-    """The official report (Báo cáo kết quả học tập, quán triệt nghị quyết) for a unit within your oversight."""
+    """The official report (Báo cáo kết quả học tập, quán triệt nghị quyết) for a unit within your oversight.
+
+    A PDF is signed with the unit's certificate when the deployment configured one (docs/reports.md). The header
+    ``X-Diemcau-Signature`` says ``signed``, ``unsigned`` or ``failed`` (a certificate is configured but could not
+    sign: the unsigned PDF is served, ``X-Diemcau-Signature-Message`` carries the Vietnamese notice and the
+    operator's log the cause); ``X-Diemcau-Signer`` names the signer. Both texts are percent-encoded UTF-8."""
     scopes, only_self = _scopes(ctx, caller, org)
     if only_self:
         raise HTTPException(403, t("completion.not_allowed"))
     code = scopes[0].strip("/").rsplit("/", 1)[-1] or _single_root(ctx)  # a path's last code is its unit's
     try:
-        data, name = official_report(ctx.factory, code, course_id, fmt, ctx.today())
+        report = official_report(ctx.factory, code, course_id, fmt, ctx.today(), ctx.settings.certificates_dir)
     except ReportError as error:
         raise HTTPException(404, t(f"report.{error.code}")) from None
-    return Response(data, media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{report.name}"', SIGNATURE_HEADER: report.signature}
+    if report.signer:
+        headers["X-Diemcau-Signer"] = quote(report.signer)
+    if report.signature == "failed":
+        headers["X-Diemcau-Signature-Message"] = quote(t("report.sign_failed"))
+    return Response(report.data, media_type=MEDIA_TYPES[fmt], headers=headers)

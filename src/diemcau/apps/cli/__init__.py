@@ -17,7 +17,7 @@ app = typer.Typer(help="Điểm Cầu: study Party resolutions online, on Jupyte
 app.command()(platform.init)
 app.command()(platform.hub)
 app.command()(worker.worker)
-app.command()(report.report)
+app.add_typer(report.app, name="report")
 app.command()(transcribe.transcribe)
 app.add_typer(roster.app, name="roster")
 app.add_typer(org.app, name="org")

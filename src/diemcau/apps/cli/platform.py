@@ -20,7 +20,7 @@ def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, u
     """Create the data directory, migrate the database and load the courses folder (idempotent)."""
     settings, factory = factory_or_exit()
     if demo:
-        from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_UNACTIVATED, seed_demo
+        from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_UNACTIVATED, make_demo_certificates, seed_demo
 
         code = seed_demo(factory, settings.auth.activation_code_days)
         typer.echo("Demo province loaded. Logins (password for all: %s):" % DEMO_PASSWORD)
@@ -29,6 +29,8 @@ def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, u
         state = (f"activated (`diemcau user reset {DEMO_UNACTIVATED}` to try again)" if code is None
                  else f"not activated yet: activation code {code}")  # fmt: skip
         typer.echo(f"  {DEMO_UNACTIVATED:<10} {'member':<10} {state}")
+        for made in make_demo_certificates(settings.certificates_dir):
+            typer.echo(f"Demo signing certificate (self-signed) for the PDF reports: {made}")
         release_demo_quizzes(settings, factory)
         publish_demo(settings, factory)
     try:

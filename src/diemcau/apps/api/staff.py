@@ -1,0 +1,230 @@
+"""``GET /staff``: the staff home — a cell secretary's or a committee's weekly work on one light page.
+
+Server-rendered like the member portal (docs/staff.md): who within the caller's scope is behind (filters, paged),
+a committee's per-sub-unit summary, the Zalo reminder with a copy button, a group screening form, the essays
+waiting to be graded, the official report's downloads and the links into the Voila dashboards. Its only script
+is ``static/staff.js`` (copy, screening), sent with ``X-Diemcau-Request`` like every page write.
+
+Nothing here decides visibility: the scope comes from the completion API's ``_scopes`` (secretary: cell,
+committee: subtree, admin: all, trainer and member refused), the rows from ``course_completion`` shaped as the
+completion route answers them, the view from the cell dashboard's ``cell_view`` (filters, reminder text) and
+the sub-unit summary from the units route's ``unit_rows`` with ``committee_view``. Query parameters are read
+leniently (a bad one falls back to its default) and are matched against what the caller may see before any of
+them reaches the database.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import HTMLResponse
+
+from diemcau.adapters.db import quizzes as quiz_store
+from diemcau.adapters.db.completion import CourseCompletion, course_completion
+from diemcau.adapters.db.lecture_reads import load_lectures
+from diemcau.apps.api import records
+from diemcau.apps.api.access import Caller, current_caller
+from diemcau.apps.api.assets import asset_url
+from diemcau.apps.api.completion import MemberCompletionOut
+from diemcau.apps.api.completion import _scopes as completion_scopes
+from diemcau.apps.api.context import ApiContext, context_of
+from diemcau.apps.api.dashboards import unit_rows
+from diemcau.apps.api.links import Link, links_for
+from diemcau.apps.api.pages import render_page
+from diemcau.apps.api.quiz_pages import as_page
+from diemcau.core.completion_tree import STATUSES
+from diemcau.core.course import days_left
+from diemcau.core.lecture import LectureStatus
+from diemcau.core.orgtree import OrgUnit
+from diemcau.core.roles import Role, Viewer, can_manage_member, can_see_course
+from diemcau.dashboards import cell_view, committee_view
+from diemcau.i18n import t
+from diemcau.quizzes.grading import essays_waiting
+
+router = APIRouter(tags=["staff pages"])
+STAFF_JS = "staff.js"
+PAGE_SIZE = 50  # members listed per page: a province's subtree stays a few kilobytes
+SUBUNITS_SHOWN = 30  # sub-units in the summary, slowest first; the committee dashboard has them all
+MAX_TEXT = 100  # longest name filter kept
+BEHIND = "behind"  # the default filter: everyone not (yet) completed
+FILTERS = (BEHIND, "", *STATUSES)  # "" is every status
+
+
+def lands_on_staff_home(viewer: Viewer) -> bool:
+    """Does ``viewer`` land on the staff home after login (a secretary or a committee member)? Admins land on
+    the portal with a link here; trainers keep the studio."""
+    return viewer.has(Role.SECRETARY) or viewer.has(Role.COMMITTEE)
+
+
+@dataclass(frozen=True)
+class StaffQuery:
+    """The page's query parameters, made safe: unknown values fall back to their defaults."""
+
+    course: str = ""
+    unit: str = ""
+    status: str = BEHIND
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def parse(cls, course: str, unit: str, status: str, q: str, page: str) -> StaffQuery:
+        number = int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
+        return cls(course.strip()[:64], unit.strip().lower()[:64], status if status in FILTERS else BEHIND,
+                   q.strip()[:MAX_TEXT], max(1, number))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EssayQueue:
+    """One quiz with a bài thu hoạch: how many counted attempts wait for a grade, and where to grade them."""
+
+    title: str
+    waiting: int
+    href: str | None  # None: the caller does not grade (a committee)
+
+
+@dataclass(frozen=True)
+class StaffHome:
+    """Everything the staff home shows one caller."""
+
+    full_name: str
+    scope_name: str
+    query: StaffQuery
+    prefix: str
+    courses: tuple[tuple[str, str], ...]  # (id, title)
+    view: cell_view.CellView | None = None
+    summary: str = ""  # cell_view.summary_text
+    deadline: str = ""  # cell_view.deadline_text
+    lines: tuple[cell_view.MemberLine, ...] = ()
+    matching: int = 0
+    pages: int = 1
+    page_links: dict[str, str] = field(default_factory=dict)  # "prev"/"next" -> href
+    subunits: tuple[committee_view.UnitLine, ...] = ()
+    more_subunits: int = 0
+    unit_choices: tuple[tuple[str, str], ...] = ()  # (code, name): the scope's direct sub-units
+    up_href: str | None = None
+    reminder: str | None = None
+    lectures: tuple[tuple[str, str], ...] = ()  # (id, title), for the screening form
+    can_record: bool = False
+    essays: tuple[EssayQueue, ...] = ()
+    reports: dict[str, str] = field(default_factory=dict)  # "xlsx"/"pdf" -> href
+    links: tuple[Link, ...] = ()
+    today: str = ""
+    script: str = ""
+
+
+def _href(prefix: str, **params: object) -> str:
+    kept = {key: value for key, value in params.items() if value not in ("", None, 1) or key == "status"}
+    return f"{prefix}/staff?{urlencode(kept)}"
+
+
+def _scope_unit(units: list[OrgUnit], scopes: list[str]) -> OrgUnit | None:
+    return next((u for u in units if u.path == scopes[0]), None) if len(scopes) == 1 else None
+
+
+def _children(units: list[OrgUnit], parent: OrgUnit | None) -> list[OrgUnit]:
+    if parent is None:
+        return [u for u in units if u.parent_path is None]
+    return [u for u in units if u.parent_path == parent.path]
+
+
+def completion_answer(found: CourseCompletion) -> dict:
+    """``GET /api/courses/{id}/completion``'s answer, as ``cell_view`` (the dashboards' view-model) reads it."""
+    return {"course_id": found.course_id, "title": found.title, "deadline": found.deadline,
+            "lectures": list(found.lectures), "quizzes": list(found.quizzes),
+            "members": [MemberCompletionOut.of(m).model_dump() for m in found.members]}  # fmt: skip
+
+
+def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> StaffHome:
+    """The staff home for ``caller`` (``HTTPException`` 403 for members and trainers, 404 for a unit outside
+    their scope), scoped exactly as the completion API scopes them."""
+    viewer = caller.viewer
+    oversight = viewer.oversight_paths()
+    if not oversight:
+        raise HTTPException(403, t("staff.trainer_refused" if viewer.is_staff else "staff.not_allowed"))
+    units = records.load_org_units(ctx.factory, oversight)
+    chosen = next((u for u in units if u.code == query.unit), None) if query.unit else None
+    if query.unit and chosen is None:
+        raise HTTPException(404, t("report.unknown_unit"))
+    scopes, _only_self = completion_scopes(ctx, caller, chosen.code if chosen else None)
+    scope = _scope_unit(units, scopes)
+    children = _children(units, scope) if scope or len(scopes) == 1 else []
+    visible = [r.course for r in records.load_courses(ctx.factory) if can_see_course(viewer, list(r.audience_paths))]
+    course = next((c for c in visible if c.id == query.course), visible[0] if visible else None)
+    links = tuple(link for link in links_for(viewer, ctx.hub_base_url, ctx.prefix) if link.key not in ("portal", "staff"))
+    home = StaffHome(
+        full_name=caller.member.full_name, scope_name=scope.name if scope else t("staff.all_units"), query=query,
+        prefix=ctx.prefix, courses=tuple((c.id, c.title) for c in visible), links=links,
+        today=ctx.today().isoformat(), script=asset_url(ctx.settings, ctx.prefix, STAFF_JS),
+        unit_choices=tuple((u.code, u.name) for u in children),
+        up_href=_up_href(ctx.prefix, query, scope, units, oversight) if chosen else None,
+    )  # fmt: skip
+    if course is None:
+        return home
+    found = course_completion(ctx.factory, course.id, scopes, ctx.today())
+    if found is None:  # removed since the list was read
+        return home
+    ready = [r for r in load_lectures(ctx.factory, {course.id}) if r.status == LectureStatus.READY]
+    titles = {r.id: r.title for r in ready}
+    forms = quiz_store.list_forms(ctx.factory, [course.id])
+    infos = {f.quiz_id: cell_view.QuizInfo(f.title, f.total_points) for f in forms}
+    view = cell_view.build_cell_view(completion_answer(found), titles, infos, days_left(ctx.today(), course.deadline))
+    wanted = [s for s in STATUSES if s != "completed"] if query.status == BEHIND else [query.status] if query.status else []
+    matching = cell_view.filter_lines(view, wanted, query.q)
+    pages = max(1, math.ceil(len(matching) / PAGE_SIZE))
+    number = min(query.page, pages)
+    here = dict(course=course.id, unit=query.unit, status=query.status, q=query.q)
+    page_links = {}
+    if number > 1:
+        page_links["prev"] = _href(ctx.prefix, **here, page=number - 1)
+    if number < pages:
+        page_links["next"] = _href(ctx.prefix, **here, page=number + 1)
+    subunits: list[committee_view.UnitLine] = []
+    if children:
+        tallies = unit_rows(ctx, scopes, found)
+        subunits = committee_view.slowest_subunits(committee_view.unit_lines({"units": [r.model_dump() for r in tallies]}))
+    leaf = scope is not None and not children
+    can_grade = any(g.role in (Role.SECRETARY, Role.ADMIN) for g in viewer.grants)
+    essays = tuple(
+        EssayQueue(f.title, essays_waiting(ctx.factory, f, scopes),
+                   f"{ctx.prefix}/quizzes/{quote(course.id)}/{quote(f.quiz_id)}/grading" if can_grade else None)
+        for f in forms if f.has_essay
+    )  # fmt: skip
+    org = {"org": chosen.code} if chosen else {}
+    reports = {fmt: f"{ctx.prefix}/api/courses/{quote(course.id)}/report.{fmt}" + (f"?{urlencode(org)}" if org else "")
+               for fmt in ("xlsx", "pdf")}  # fmt: skip
+    return replace(
+        home, view=view, summary=cell_view.summary_text(view), deadline=cell_view.deadline_text(view), matching=len(matching), pages=pages, page_links=page_links,
+        query=StaffQuery(course.id, query.unit, query.status, query.q, number),
+        lines=tuple(matching[(number - 1) * PAGE_SIZE: number * PAGE_SIZE]),
+        subunits=tuple(subunits[:SUBUNITS_SHOWN]), more_subunits=max(0, len(subunits) - SUBUNITS_SHOWN),
+        reminder=cell_view.reminder_text(view, scope.name) if leaf else None,
+        lectures=tuple(titles.items()), can_record=leaf and can_manage_member(viewer, scope.path),
+        essays=essays, reports=reports,
+    )  # fmt: skip
+
+
+def _up_href(prefix: str, query: StaffQuery, scope: OrgUnit | None, units: list[OrgUnit], oversight: list[str]) -> str:
+    """The page one level up from a narrowed unit: its parent while still within the caller's oversight."""
+    parent = next((u for u in units if scope is not None and u.path == scope.parent_path), None)
+    code = parent.code if parent is not None and parent.path not in oversight else ""
+    return _href(prefix, course=query.course, unit=code, status=query.status, q=query.q)
+
+
+def staff_page(ctx: ApiContext, caller: Caller, query: StaffQuery) -> HTMLResponse:
+    """The staff home as HTML."""
+    return HTMLResponse(render_page("staff.html", page=build_staff_home(ctx, caller, query)))
+
+
+@router.get("/staff", response_class=HTMLResponse)
+@as_page
+def staff_home(
+    course: str = "", unit: str = "", status: str = BEHIND, q: str = "", page: str = "1",
+    caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of),
+) -> HTMLResponse:  # fmt: skip
+    """The staff home (HTML) of a secretary, a committee member or an admin: who is behind within their scope
+    (``status``: behind, a status, or empty for all; ``unit``: a unit within the scope; ``q``: a name or card),
+    the reminder, a screening form, essays to grade, the report and the dashboards."""
+    return staff_page(ctx, caller, StaffQuery.parse(course, unit, status, q, page))

@@ -39,6 +39,7 @@ from diemcau.core.completion_tree import STATUSES
 from diemcau.core.course import days_left
 from diemcau.core.lecture import LectureStatus
 from diemcau.core.orgtree import OrgUnit
+from diemcau.core.quiz_form import QuizForm
 from diemcau.core.roles import Role, Viewer, can_manage_member, can_see_course
 from diemcau.dashboards import cell_view, committee_view
 from diemcau.i18n import t
@@ -150,67 +151,85 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
         raise HTTPException(404, t("report.unknown_unit"))
     scopes, _only_self = completion_scopes(ctx, caller, chosen.code if chosen else None)
     scope = _scope_unit(units, scopes)
-    children = _children(units, scope) if scope or len(scopes) == 1 else []
+    children = _children(units, scope) if len(scopes) == 1 else []
     visible = [r.course for r in records.load_courses(ctx.factory) if can_see_course(viewer, list(r.audience_paths))]
     course = next((c for c in visible if c.id == query.course), visible[0] if visible else None)
-    links = tuple(link for link in links_for(viewer, ctx.hub_base_url, ctx.prefix) if link.key not in ("portal", "staff"))
+    links = links_for(viewer, ctx.hub_base_url, ctx.prefix)
     home = StaffHome(
         full_name=caller.member.full_name, scope_name=scope.name if scope else t("staff.all_units"), query=query,
-        prefix=ctx.prefix, courses=tuple((c.id, c.title) for c in visible), links=links,
+        prefix=ctx.prefix, courses=tuple((c.id, c.title) for c in visible),
+        links=tuple(link for link in links if link.key not in ("portal", "staff")),
         today=ctx.today().isoformat(), script=asset_url(ctx.settings, ctx.prefix, STAFF_JS),
         unit_choices=tuple((u.code, u.name) for u in children),
-        up_href=_up_href(ctx.prefix, query, scope, units, oversight) if chosen else None,
+        up_href=_up_href(ctx.prefix, query, scope, units) if chosen and chosen.path not in oversight else None,
     )  # fmt: skip
-    if course is None:
-        return home
-    found = course_completion(ctx.factory, course.id, scopes, ctx.today())
-    if found is None:  # removed since the list was read
+    found = course_completion(ctx.factory, course.id, scopes, ctx.today()) if course else None
+    if course is None or found is None:  # no course, or one removed since the list was read
         return home
     ready = [r for r in load_lectures(ctx.factory, {course.id}) if r.status == LectureStatus.READY]
     titles = {r.id: r.title for r in ready}
     forms = quiz_store.list_forms(ctx.factory, [course.id])
     infos = {f.quiz_id: cell_view.QuizInfo(f.title, f.total_points) for f in forms}
     view = cell_view.build_cell_view(completion_answer(found), titles, infos, days_left(ctx.today(), course.deadline))
-    wanted = [s for s in STATUSES if s != "completed"] if query.status == BEHIND else [query.status] if query.status else []
-    matching = cell_view.filter_lines(view, wanted, query.q)
-    pages = max(1, math.ceil(len(matching) / PAGE_SIZE))
-    number = min(query.page, pages)
-    here = dict(course=course.id, unit=query.unit, status=query.status, q=query.q)
-    page_links = {}
-    if number > 1:
-        page_links["prev"] = _href(ctx.prefix, **here, page=number - 1)
-    if number < pages:
-        page_links["next"] = _href(ctx.prefix, **here, page=number + 1)
-    subunits: list[committee_view.UnitLine] = []
-    if children:
-        tallies = unit_rows(ctx, scopes, found)
-        subunits = committee_view.slowest_subunits(committee_view.unit_lines({"units": [r.model_dump() for r in tallies]}))
     leaf = scope is not None and not children
-    can_grade = any(g.role in (Role.SECRETARY, Role.ADMIN) for g in viewer.grants)
-    essays = tuple(
-        EssayQueue(f.title, essays_waiting(ctx.factory, f, scopes),
-                   f"{ctx.prefix}/quizzes/{quote(course.id)}/{quote(f.quiz_id)}/grading" if can_grade else None)
-        for f in forms if f.has_essay
-    )  # fmt: skip
-    org = {"org": chosen.code} if chosen else {}
-    reports = {fmt: f"{ctx.prefix}/api/courses/{quote(course.id)}/report.{fmt}" + (f"?{urlencode(org)}" if org else "")
-               for fmt in ("xlsx", "pdf")}  # fmt: skip
+    subunits = _slowest_subunits(ctx, scopes, found) if children else []
     return replace(
-        home, view=view, summary=cell_view.summary_text(view), deadline=cell_view.deadline_text(view), matching=len(matching), pages=pages, page_links=page_links,
-        query=StaffQuery(course.id, query.unit, query.status, query.q, number),
-        lines=tuple(matching[(number - 1) * PAGE_SIZE: number * PAGE_SIZE]),
+        _paged(replace(home, query=replace(query, course=course.id)), view),
+        view=view, summary=cell_view.summary_text(view), deadline=cell_view.deadline_text(view),
         subunits=tuple(subunits[:SUBUNITS_SHOWN]), more_subunits=max(0, len(subunits) - SUBUNITS_SHOWN),
         reminder=cell_view.reminder_text(view, scope.name) if leaf else None,
         lectures=tuple(titles.items()), can_record=leaf and can_manage_member(viewer, scope.path),
-        essays=essays, reports=reports,
+        essays=_essays(ctx, viewer, course.id, forms, scopes), reports=_reports(ctx.prefix, course.id, chosen),
     )  # fmt: skip
 
 
-def _up_href(prefix: str, query: StaffQuery, scope: OrgUnit | None, units: list[OrgUnit], oversight: list[str]) -> str:
-    """The page one level up from a narrowed unit: its parent while still within the caller's oversight."""
+def _paged(home: StaffHome, view: cell_view.CellView) -> StaffHome:
+    """``home`` with the page of members its query asks for (``cell_view``'s filter), and links to the others."""
+    query = home.query
+    if query.status == BEHIND:
+        wanted = [status for status in STATUSES if status != "completed"]
+    else:
+        wanted = [query.status] if query.status else []  # "": every status
+    matching = cell_view.filter_lines(view, wanted, query.q)
+    pages = max(1, math.ceil(len(matching) / PAGE_SIZE))
+    number = min(query.page, pages)
+    here = dict(course=query.course, unit=query.unit, status=query.status, q=query.q)
+    links = {"prev": number - 1, "next": number + 1}
+    return replace(
+        home, query=replace(query, page=number), matching=len(matching), pages=pages,
+        lines=tuple(matching[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]),
+        page_links={key: _href(home.prefix, **here, page=n) for key, n in links.items() if 1 <= n <= pages},
+    )  # fmt: skip
+
+
+def _slowest_subunits(ctx: ApiContext, scopes: list[str], found: CourseCompletion) -> list[committee_view.UnitLine]:
+    """The scope's direct sub-units, slowest first, from the units route's tallies (``committee_view``)."""
+    rows = [row.model_dump() for row in unit_rows(ctx, scopes, found)]
+    return committee_view.slowest_subunits(committee_view.unit_lines({"units": rows}))
+
+
+def _essays(
+    ctx: ApiContext, viewer: Viewer, course_id: str, forms: list[QuizForm], scopes: list[str]
+) -> tuple[EssayQueue, ...]:
+    """Each quiz with a bài thu hoạch: essays waiting within ``scopes``; a grading link for those who grade."""
+    grades = any(g.role in (Role.SECRETARY, Role.ADMIN) for g in viewer.grants)  # quiz_pages.grading_page's rule
+    return tuple(
+        EssayQueue(form.title, essays_waiting(ctx.factory, form, scopes),
+                   f"{ctx.prefix}/quizzes/{quote(course_id)}/{quote(form.quiz_id)}/grading" if grades else None)
+        for form in forms if form.has_essay
+    )  # fmt: skip
+
+
+def _reports(prefix: str, course_id: str, unit: OrgUnit | None) -> dict[str, str]:
+    """The official report's routes, for the narrowed unit (else the caller's own oversight unit)."""
+    query = f"?{urlencode({'org': unit.code})}" if unit else ""
+    return {fmt: f"{prefix}/api/courses/{quote(course_id)}/report.{fmt}{query}" for fmt in ("xlsx", "pdf")}
+
+
+def _up_href(prefix: str, query: StaffQuery, scope: OrgUnit | None, units: list[OrgUnit]) -> str:
+    """The page one level up from a narrowed unit: its parent while still within the caller's units."""
     parent = next((u for u in units if scope is not None and u.path == scope.parent_path), None)
-    code = parent.code if parent is not None and parent.path not in oversight else ""
-    return _href(prefix, course=query.course, unit=code, status=query.status, q=query.q)
+    return _href(prefix, course=query.course, unit=parent.code if parent else "", status=query.status, q=query.q)
 
 
 def staff_page(ctx: ApiContext, caller: Caller, query: StaffQuery) -> HTMLResponse:

@@ -14,7 +14,7 @@ f.addEventListener("submit",function(e){e.preventDefault();
  var members=[];f.querySelectorAll("input[name=members]:checked").forEach(function(i){members.push(i.value)});
  var lecture=f.lecture.value,day=f.held_on.value,missing=[];
  if(!lecture)missing.push(d.noLecture);if(!day)missing.push(d.noDate);if(!members.length)missing.push(d.noMembers);
- if(missing.length){say(missing.join(" "),false);return}
+ if(missing.length){say(missing.join("\n"),false);return}
  say(d.sending,true);
  fetch(d.api,{method:"POST",credentials:"same-origin",headers:{"Content-Type":"application/json","X-Diemcau-Request":"1"},
   body:JSON.stringify({lecture_id:lecture,held_on:day,place:f.place.value,members:members})})

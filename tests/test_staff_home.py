@@ -142,6 +142,17 @@ def test_committee_sees_its_sub_units_and_drills_down(settings, sqlite_factory) 
     assert outside.status_code == 404 and t("report.unknown_unit") in outside.text
 
 
+def test_a_secretary_on_the_committee_above_sees_the_commune_and_records_in_the_cell(settings, sqlite_factory) -> None:
+    """With nested grants (secretary of cell A1, committee of commune A), does the page show the commune's cells,
+    and narrowed to cell A1, the reminder and the screening form?"""
+    client, _ = world(settings, sqlite_factory)
+    accounts.grant_role(sqlite_factory, "A1002", Role.COMMITTEE, "xa-a")
+    html = page(client, "secretary", course=COURSE)
+    assert t("staff.scope", unit="Đảng bộ xã A") in html and 'id="subunits"' in html
+    cell = page(client, "secretary", course=COURSE, unit="cb-a1")
+    assert 'id="reminder-text"' in cell and 'id="screening-form"' in cell and t("staff.up") in cell
+
+
 def test_another_cells_secretary_cannot_see_or_act_on_your_cell(settings, sqlite_factory) -> None:
     """Made secretary of cell A2, does a2001 see none of cell A1 on the page (not by ``unit=`` either), and is
     their screening of an A1 member refused with nothing stored?"""

@@ -38,7 +38,7 @@ from diemcau.apps.api.quiz_pages import as_page
 from diemcau.core.completion_tree import STATUSES
 from diemcau.core.course import days_left
 from diemcau.core.lecture import LectureStatus
-from diemcau.core.orgtree import OrgUnit
+from diemcau.core.orgtree import OrgUnit, is_within
 from diemcau.core.quiz_form import QuizForm
 from diemcau.core.roles import Role, Viewer, can_manage_member, can_see_course
 from diemcau.dashboards import cell_view, committee_view
@@ -125,6 +125,18 @@ def _scope_unit(units: list[OrgUnit], scopes: list[str]) -> OrgUnit | None:
     return next((u for u in units if u.path == scopes[0]), None) if len(scopes) == 1 else None
 
 
+def _widest_unit(units: list[OrgUnit], oversight: list[str]) -> OrgUnit | None:
+    """The one unit whose subtree holds all of the caller's oversight, when their grants nest (a secretary of a
+    cell on the committee above it), so the page shows that unit rather than two overlapping scopes."""
+    tops = [p for p in oversight if not any(p != q and is_within(p, q) for q in oversight)]
+    return next((u for u in units if u.path == tops[0]), None) if len(set(tops)) == 1 and len(oversight) > 1 else None
+
+
+def _below_top(unit: OrgUnit, oversight: list[str]) -> bool:
+    """Is ``unit`` strictly inside one of the caller's subtrees (so the page can go one level up)?"""
+    return any(unit.path != path and is_within(unit.path, path) for path in oversight)
+
+
 def _children(units: list[OrgUnit], parent: OrgUnit | None) -> list[OrgUnit]:
     if parent is None:
         return [u for u in units if u.parent_path is None]
@@ -149,7 +161,8 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
     chosen = next((u for u in units if u.code == query.unit), None) if query.unit else None
     if query.unit and chosen is None:
         raise HTTPException(404, t("report.unknown_unit"))
-    scopes, _only_self = completion_scopes(ctx, caller, chosen.code if chosen else None)
+    widest = _widest_unit(units, oversight)  # a cell's secretary who also sits on the commune's committee
+    scopes, _only_self = completion_scopes(ctx, caller, (chosen or widest).code if chosen or widest else None)
     scope = _scope_unit(units, scopes)
     children = _children(units, scope) if len(scopes) == 1 else []
     visible = [r.course for r in records.load_courses(ctx.factory) if can_see_course(viewer, list(r.audience_paths))]
@@ -161,7 +174,7 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
         links=tuple(link for link in links if link.key not in ("portal", "staff")),
         today=ctx.today().isoformat(), script=asset_url(ctx.settings, ctx.prefix, STAFF_JS),
         unit_choices=tuple((u.code, u.name) for u in children),
-        up_href=_up_href(ctx.prefix, query, scope, units) if chosen and chosen.path not in oversight else None,
+        up_href=_up_href(ctx.prefix, query, scope, units) if chosen and _below_top(chosen, oversight) else None,
     )  # fmt: skip
     found = course_completion(ctx.factory, course.id, scopes, ctx.today()) if course else None
     if course is None or found is None:  # no course, or one removed since the list was read

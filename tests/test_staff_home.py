@@ -15,7 +15,7 @@ from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import MemberRow, OrgUnitRow
 from diemcau.adapters.db.models_progress import ScreeningRow
 from diemcau.adapters.db.progress import record_events
-from diemcau.apps.api.staff import PAGE_SIZE
+from diemcau.apps.api.staff import PAGE_SIZE, wanted_statuses
 from diemcau.core.progress import EventKind, ProgressEvent
 from diemcau.core.roles import Role
 from diemcau.dashboards import cell_view
@@ -98,6 +98,23 @@ def test_the_staff_home_reuses_the_cell_dashboards_rules(settings, sqlite_factor
     html = page(client, "secretary", course=COURSE)
     shown = re.search(r'<textarea id="reminder-text"[^>]*>(.*?)</textarea>', html, re.S).group(1)
     assert shown == expected.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")
+
+
+@pytest.mark.parametrize(("status", "q"), [("behind", ""), ("", ""), ("completed", ""), ("", "thảo 1"), ("behind", "A2")])
+def test_a_committees_list_is_what_the_cell_dashboards_filter_keeps(settings, sqlite_factory, status, q) -> None:  # type: ignore
+    """Over a commune of 134 (its rows filtered before lines are built), does each page list exactly the
+    members, in order, that ``cell_view.filter_lines`` keeps from the completion API's answer?"""
+    client, _ = world(settings, sqlite_factory)
+    add_members(sqlite_factory, "cb-a2", 130)
+    record_events(sqlite_factory, "cb-a2-0007", LECTURE_ID, 600, [ProgressEvent("e1", EventKind.ENDED, 0, 600, 1)])
+    answer = client.get(f"{PREFIX}/api/courses/nq-xa-a/completion", headers=auth("committee")).json()
+    view = cell_view.build_cell_view(answer, {}, {}, None)
+    kept = [line.card for line in cell_view.filter_lines(view, wanted_statuses(status), q)]
+    shown = []
+    for number in range(1, 4):
+        html = page(client, "committee", course="nq-xa-a", status=status, q=q, page=str(number))
+        shown += [card for card in re.findall(r'<li data-card="([^"]+)"', html) if card not in shown]
+    assert shown == kept and t("staff.matching", count=len(kept)) in html
 
 
 def test_essays_waiting_are_counted_and_linked_to_grading(settings, sqlite_factory) -> None:

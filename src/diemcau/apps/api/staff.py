@@ -16,6 +16,8 @@ them reaches the database.
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
@@ -23,7 +25,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse
 
 from diemcau.adapters.db import quizzes as quiz_store
-from diemcau.adapters.db.completion import CourseCompletion, course_completion
+from diemcau.adapters.db.completion import CourseCompletion, MemberCompletion, course_completion
 from diemcau.adapters.db.lecture_reads import load_lectures
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
@@ -95,8 +97,10 @@ class StaffHome:
     query: StaffQuery
     prefix: str
     courses: tuple[tuple[str, str], ...]  # (id, title)
-    view: cell_view.CellView | None = None
-    summary: str = ""  # cell_view.summary_text
+    view: cell_view.CellView | None = None  # of every member for one cell (reminder, form), else of the page's
+    title: str = ""  # the course's
+    counts: dict[str, int] = field(default_factory=dict)  # members per status, the whole scope
+    summary: str = ""  # cell_view.done_text
     deadline: str = ""  # cell_view.deadline_text
     lines: tuple[cell_view.MemberLine, ...] = ()
     matching: int = 0
@@ -143,11 +147,19 @@ def _children(units: list[OrgUnit], parent: OrgUnit | None) -> list[OrgUnit]:
     return [u for u in units if u.parent_path == parent.path]
 
 
-def completion_answer(found: CourseCompletion) -> dict:
-    """``GET /api/courses/{id}/completion``'s answer, as ``cell_view`` (the dashboards' view-model) reads it."""
+def completion_answer(found: CourseCompletion, members: Sequence[MemberCompletion]) -> dict:
+    """``GET /api/courses/{id}/completion``'s answer for these of its members, as ``cell_view`` (the dashboards'
+    view-model) reads it."""
     return {"course_id": found.course_id, "title": found.title, "deadline": found.deadline,
             "lectures": list(found.lectures), "quizzes": list(found.quizzes),
-            "members": [MemberCompletionOut.of(m).model_dump() for m in found.members]}  # fmt: skip
+            "members": [MemberCompletionOut.of(m).model_dump() for m in members]}  # fmt: skip
+
+
+def wanted_statuses(status: str) -> list[str]:
+    """The statuses a filter value keeps: everyone not completed, one status, or every status ("")."""
+    if status == BEHIND:
+        return [s for s in STATUSES if s != "completed"]
+    return [status] if status else []
 
 
 def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> StaffHome:
@@ -183,12 +195,24 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
     titles = {r.id: r.title for r in ready}
     forms = quiz_store.list_forms(ctx.factory, [course.id])
     infos = {f.quiz_id: cell_view.QuizInfo(f.title, f.total_points) for f in forms}
-    view = cell_view.build_cell_view(completion_answer(found), titles, infos, days_left(ctx.today(), course.deadline))
     leaf = scope is not None and not children
+    # Rows are filtered with the view-model's own rule before lines are built: a province has 100,000 members
+    # and the page shows 50 (a cell's page builds them all, for its reminder and screening form).
+    wanted = wanted_statuses(query.status)
+    matching = [m for m in found.members if cell_view.matches(str(m.status), m.full_name, m.card_number, wanted,
+                                                              query.q)]  # fmt: skip
+    paged = _paged(replace(home, query=replace(query, course=course.id)), len(matching))
+    shown = matching[(paged.query.page - 1) * PAGE_SIZE : paged.query.page * PAGE_SIZE]
+    answer = completion_answer(found, found.members if leaf else shown)
+    view = cell_view.build_cell_view(answer, titles, infos, days_left(ctx.today(), course.deadline))
+    cards = {m.card_number for m in shown}
+    statuses = Counter(str(m.status) for m in found.members)
     subunits = _slowest_subunits(ctx, scopes, found) if children else []
     return replace(
-        _paged(replace(home, query=replace(query, course=course.id)), view),
-        view=view, summary=cell_view.summary_text(view), deadline=cell_view.deadline_text(view),
+        paged, view=view, lines=tuple(line for line in view.lines if line.card in cards), title=found.title,
+        counts={status: statuses.get(status, 0) for status in STATUSES},
+        summary=cell_view.done_text(statuses.get("completed", 0), len(found.members)),
+        deadline=cell_view.deadline_text(view),
         subunits=tuple(subunits[:SUBUNITS_SHOWN]), more_subunits=max(0, len(subunits) - SUBUNITS_SHOWN),
         reminder=cell_view.reminder_text(view, scope.name) if leaf else None,
         lectures=tuple(titles.items()), can_record=leaf and can_manage_member(viewer, scope.path),
@@ -196,21 +220,16 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
     )  # fmt: skip
 
 
-def _paged(home: StaffHome, view: cell_view.CellView) -> StaffHome:
-    """``home`` with the page of members its query asks for (``cell_view``'s filter), and links to the others."""
+def _paged(home: StaffHome, matching: int) -> StaffHome:
+    """``home`` on the page its query asks for (clamped to the last) of ``matching`` members, with links to the
+    pages before and after."""
     query = home.query
-    if query.status == BEHIND:
-        wanted = [status for status in STATUSES if status != "completed"]
-    else:
-        wanted = [query.status] if query.status else []  # "": every status
-    matching = cell_view.filter_lines(view, wanted, query.q)
-    pages = max(1, math.ceil(len(matching) / PAGE_SIZE))
+    pages = max(1, math.ceil(matching / PAGE_SIZE))
     number = min(query.page, pages)
     here = dict(course=query.course, unit=query.unit, status=query.status, q=query.q)
     links = {"prev": number - 1, "next": number + 1}
     return replace(
-        home, query=replace(query, page=number), matching=len(matching), pages=pages,
-        lines=tuple(matching[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]),
+        home, query=replace(query, page=number), matching=matching, pages=pages,
         page_links={key: _href(home.prefix, **here, page=n) for key, n in links.items() if 1 <= n <= pages},
     )  # fmt: skip
 

@@ -49,6 +49,11 @@ TAKE_QUIZ = dict(anonymous=401, member=204, other_cell=404, secretary=204, commi
 EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/health"): dict.fromkeys(ROLES, 200),
     ("GET", "/"): {**dict.fromkeys(ROLES, 200), "anonymous": 302},
+    ("GET", "/courses"): {**dict.fromkeys(ROLES, 200), "anonymous": 302},
+    # The staff home: people's progress, so the completion scope (members and trainers refused, as a page).
+    ("GET", "/staff"): dict(
+        anonymous=302, member=403, other_cell=403, secretary=200, committee=200, trainer=403, admin=200
+    ),
     ("GET", "/api/me"): {**dict.fromkeys(ROLES, 200), "anonymous": 401},
     ("GET", "/api/courses"): dict(
         anonymous=401,

@@ -89,6 +89,22 @@ print(cell_view.summary_text(state["view"]))
     assert "Tất cả các đồng chí đã hoàn thành." in widget_values(notebook)
 
 
+def test_cell_dashboard_says_what_the_screening_lacks(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clicked with no lecture, no date and nobody chosen, does the form show the API's Vietnamese message naming
+    all three (it used to do nothing), and store nothing?"""
+    clicks = """
+lecture_pick.value, date_pick.value, members_pick.value = None, None, ()
+record_button.click()
+print(screening_message.value)
+"""  # fmt: skip
+    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),
+                                      "DIEMCAU_COURSE": "nq-cb-a1"}, monkeypatch, extra=clicks)  # fmt: skip
+    fields = ", ".join(t(f"completion.screening_field_{name}") for name in ("lecture", "date", "members"))
+    assert t("completion.screening_missing", fields=fields) in printed(notebook) and no_errors(notebook)
+    answer = httpx.get(f"{api.url}/api/courses/nq-cb-a1/completion", headers=auth("secretary"), timeout=30).json()
+    assert not any(member["screened"] for member in answer["members"])  # nothing recorded
+
+
 def test_cell_dashboard_ignores_a_unit_outside_the_secretarys_cell(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """Asked for cell B1 by the environment, does a secretary of A1 still see only A1's members?"""
     notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),

@@ -110,8 +110,10 @@ class ApiClient:
     def lecture_analytics(self, lecture_id: str, buckets: int = 40) -> dict:
         return self.get(f"/api/lectures/{lecture_id}/analytics", buckets=buckets)
 
-    def record_screening(self, lecture_id: str, held_on: dt.date, members: list[str], place: str = "") -> dict:
-        body = {"lecture_id": lecture_id, "held_on": held_on.isoformat(), "members": members, "place": place}
+    def record_screening(self, lecture_id: str, held_on: dt.date | None, members: list[str], place: str = "") -> dict:
+        """``POST /api/screenings``; a missing lecture (``""``), date (``None``) or member is the API's to name."""
+        day = None if held_on is None else held_on.isoformat()
+        body = {"lecture_id": lecture_id, "held_on": day, "members": members, "place": place}
         return self.post("/api/screenings", body)
 
     def close(self) -> None:

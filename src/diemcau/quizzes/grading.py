@@ -144,12 +144,31 @@ def grade_stored(
     return store.load_submission(factory, submission_id)
 
 
-def counted_submission(factory: sessionmaker[Session], form: QuizForm, member: str) -> store.SubmissionRecord | None:
-    """The member's attempt that counts, among the graded ones."""
-    attempts = store.member_submissions(factory, member, form.course_id, form.quiz_id)
+def counted_of(form: QuizForm, attempts: list[store.SubmissionRecord]) -> store.SubmissionRecord | None:
+    """Of one member's attempts, the one that counts, among the graded ones."""
     graded = [AttemptScore(a.attempt, a.score or 0.0) for a in attempts if a.status == store.GRADED]
     counted = counted_attempt(form.rules.counts, graded)
     return None if counted is None else next(a for a in attempts if a.attempt == counted.attempt)
+
+
+def counted_submission(factory: sessionmaker[Session], form: QuizForm, member: str) -> store.SubmissionRecord | None:
+    """The member's attempt that counts, among the graded ones."""
+    return counted_of(form, store.member_submissions(factory, member, form.course_id, form.quiz_id))
+
+
+def counted_submissions(factory: sessionmaker[Session], form: QuizForm, within: list[str]) -> list[store.SubmissionRecord]:
+    """The counted attempt of each member within these org subtrees who has one, read in one query."""
+    by_member: dict[str, list[store.SubmissionRecord]] = {}
+    for record in store.quiz_submissions(factory, form.course_id, form.quiz_id, within=within):
+        by_member.setdefault(record.member, []).append(record)
+    return [counted for attempts in by_member.values() if (counted := counted_of(form, attempts)) is not None]
+
+
+def essays_waiting(factory: sessionmaker[Session], form: QuizForm, within: list[str]) -> int:
+    """How many members within these subtrees have a counted attempt whose bài thu hoạch is not graded yet."""
+    if not form.has_essay:
+        return 0
+    return sum(1 for record in counted_submissions(factory, form, within) if not record.essay_category)
 
 
 def grade_essay(

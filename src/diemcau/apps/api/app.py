@@ -23,7 +23,7 @@ from starlette.responses import Response
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.apps.api import (
     assets, completion, courses, dashboards, lectures, materials, me, media, members, org_units, player, portal, progress,
-    questions, quiz_pages, quizzes, search, search_pages, studio_quizzes, transcripts,
+    questions, quiz_pages, quizzes, search, search_pages, staff, studio_quizzes, transcripts,
 )
 from diemcau.apps.api.access import current_caller, install_handlers
 from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, utc_now, vietnam_today
@@ -60,7 +60,7 @@ def _protected_router(app: FastAPI) -> APIRouter:
     # matched against ~70 routes before its own (a third of the request's CPU on FastAPI 0.163).
     for module in (progress, portal, me, courses, org_units, members, transcripts, search, lectures, media, quizzes,
                    quiz_pages, player, search_pages, assets, completion, dashboards, studio_quizzes, questions,
-                   materials):
+                   materials, staff):
         router.include_router(module.router)
 
     @router.get("/openapi.json", include_in_schema=False)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from diemcau.adapters.db.completion import MemberCompletion, course_completion
@@ -95,10 +95,24 @@ def read_completion(
 
 
 class ScreeningIn(BaseModel):
-    lecture_id: str = Field(min_length=1, max_length=32)
-    held_on: dt.date
+    """A group screening as a form sends it. What is missing (no lecture, no date, nobody ticked) is not a schema
+    error but the route's own 422, whose Vietnamese message names each missing field (``missing_fields``)."""
+
+    lecture_id: str = Field("", max_length=32)
+    held_on: dt.date | None = None
     place: str = Field("", max_length=255)
-    members: list[str] = Field(max_length=2000)
+    members: list[str] = Field(default_factory=list, max_length=2000)
+
+    @field_validator("held_on", mode="before")
+    @classmethod
+    def _blank_date_is_missing(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def missing_fields(self) -> list[str]:
+        """The fields left empty, as keys under ``completion.screening_field_`` (lecture, date, members)."""
+        absent = {"lecture": not self.lecture_id.strip(), "date": self.held_on is None,
+                  "members": not any(card.strip() for card in self.members)}  # fmt: skip
+        return [name for name, empty in absent.items() if empty]
 
 
 class ScreeningOut(BaseModel):
@@ -112,6 +126,10 @@ async def post_screening(
     body: ScreeningIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> ScreeningOut:
     """A secretary records the members of their cell who attended a group screening of a lecture."""
+    missing = body.missing_fields()
+    if missing:
+        fields = ", ".join(t(f"completion.screening_field_{name}") for name in missing)
+        raise HTTPException(422, t("completion.screening_missing", fields=fields))
     try:
         screening_id, cards = await run_in_threadpool(
             record_screening, ctx.factory, caller.viewer, body.lecture_id, body.held_on, body.place, body.members

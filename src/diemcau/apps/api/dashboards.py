@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from diemcau.adapters.db.completion import course_completion
+from diemcau.adapters.db.completion import CourseCompletion, course_completion
 from diemcau.adapters.db.dashboards import top_search_terms, viewer_intervals, watching_days
 from diemcau.adapters.db.lecture_reads import load_lecture
 from diemcau.adapters.db.progress import load_refusals
@@ -122,12 +122,18 @@ def completion_units(
     completion = course_completion(ctx.factory, course_id, scopes, ctx.today())
     if completion is None:
         raise HTTPException(404, t("api.course_not_found"))
+    return UnitsOut(course_id=completion.course_id, title=completion.title, deadline=completion.deadline,
+                    units=unit_rows(ctx, scopes, completion))  # fmt: skip
+
+
+def unit_rows(ctx: ApiContext, scopes: list[str], completion: CourseCompletion) -> list[UnitCompletionOut]:
+    """Status counts for each unit within ``scopes``, each member of ``completion`` counted up the tree (the
+    units route's answer; the staff home's per-sub-unit summary too)."""
     units = records.load_org_units(ctx.factory, scopes)
     tallies = tally_units(units, ((m.unit.path, str(m.status)) for m in completion.members))
-    rows = [UnitCompletionOut(code=x.unit.code, name=x.unit.name, kind=x.unit.kind, path=x.unit.path,
+    return [UnitCompletionOut(code=x.unit.code, name=x.unit.name, kind=x.unit.kind, path=x.unit.path,
                               depth=x.unit.depth, total=x.total, counts=dict(x.counts), completed=x.completed,
                               percent=x.percent) for x in tallies]  # fmt: skip
-    return UnitsOut(course_id=completion.course_id, title=completion.title, deadline=completion.deadline, units=rows)
 
 
 @router.get("/api/courses/{course_id}/completion/history", response_model=HistoryOut)

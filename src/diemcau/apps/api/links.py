@@ -1,4 +1,5 @@
-"""The hub links each viewer may use: the portal for everyone, their Jupyter server for staff, logout."""
+"""The hub links each viewer may use: the portal for everyone, the staff home and their dashboards for staff,
+logout."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ def links_for(viewer: Viewer, hub_base_url: str, prefix: str) -> list[Link]:
     JupyterLab; the studio is reached the same way (docs/studio.md). Only admins get the server's JupyterLab.
     """
     links = [Link("portal", prefix.rstrip("/") + "/")]
+    if viewer.oversight_paths():  # secretaries, committees, admins: their staff home (docs/staff.md)
+        links.append(Link("staff", prefix.rstrip("/") + "/staff"))
     if viewer.has(Role.SECRETARY):
         links.append(Link("cell", _dashboard(hub_base_url, "cell.ipynb")))
     if viewer.has(Role.COMMITTEE):

@@ -77,6 +77,11 @@ def render_portal(page: PortalPage) -> str:
     return _ENV.get_template("portal.html").render(page=page)
 
 
+def render_page(template: str, **values: object) -> str:
+    """Any page of ``templates/`` (the staff home's, ``staff.html``) with the portal's filters."""
+    return _ENV.get_template(template).render(**values)
+
+
 def render_message(message: str, logout_href: str) -> str:
     """A page that only says ``message`` (e.g. why the service refused), with a way to log out."""
     return _ENV.get_template("message.html").render(message=message, logout_href=logout_href)

@@ -1,7 +1,9 @@
-"""``GET /``: the member portal members land on after login — their courses, deadlines and status.
+"""``GET /``: where everyone lands after login. Members (and trainers, admins) get the member portal — their
+courses, deadlines and status; secretaries and committees get their staff home (``staff.py``), rendered here
+directly rather than redirected, to save a round trip on a 3G link. ``GET /courses`` is the member portal for
+everyone: a secretary studies too, and the staff home links to it (docs/staff.md).
 
-It needs no Jupyter server and no kernel; staff find their tools (Voila dashboards, nbgrader) behind the
-link to their own server.
+Neither needs a Jupyter server or a kernel; staff reach the Voila dashboards through the links of their role.
 """
 
 from __future__ import annotations
@@ -15,13 +17,24 @@ from diemcau.apps.api.courses import visible_courses
 from diemcau.apps.api.links import links_for
 from diemcau.apps.api.pages import PortalPage, render_portal
 from diemcau.apps.api.portal_lectures import lectures_by_course
+from diemcau.apps.api.quiz_pages import as_page
+from diemcau.apps.api.staff import StaffQuery, lands_on_staff_home, staff_page
 
 router = APIRouter(tags=["portal"])
 
 
 @router.get("/", response_class=HTMLResponse)
+@as_page
 def portal(caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)) -> HTMLResponse:
-    """The portal page (HTML): the courses the member must study."""
+    """The landing page (HTML): the staff home for secretaries and committees, else the member portal."""
+    if lands_on_staff_home(caller.viewer):
+        return staff_page(ctx, caller, StaffQuery())
+    return my_courses(caller=caller, ctx=ctx)
+
+
+@router.get("/courses", response_class=HTMLResponse)
+def my_courses(caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)) -> HTMLResponse:
+    """The member portal (HTML): the courses the caller must study, whatever else they do."""
     viewer = caller.viewer
     courses = tuple(c for c in visible_courses(ctx, viewer) if c.enrolled)
     page = PortalPage(

@@ -30,7 +30,7 @@ from diemcau.apps.api.quiz_views import (
 from diemcau.core.quiz_rules import can_grade_essay
 from diemcau.core.roles import Role
 from diemcau.i18n import t
-from diemcau.quizzes.grading import counted_submission
+from diemcau.quizzes.grading import counted_submissions
 
 router = APIRouter(tags=["quiz pages"])
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -135,12 +135,8 @@ def grading_page(
     scopes = [g.scope_path or "/" for g in viewer.grants if g.role in (Role.SECRETARY, Role.ADMIN)]
     if not scopes:
         raise HTTPException(403, t("quiz.not_your_cell"))
-    members = sorted({r.member for r in store.quiz_submissions(ctx.factory, course_id, quiz_id, within=scopes)})
-    counted = [counted_submission(ctx.factory, form, member) for member in members]
-    rows = [
-        (record, passed(record, form)) for record in counted
-        if record is not None and can_grade_essay(viewer, record.member_path)
-    ]  # fmt: skip
+    counted = sorted(counted_submissions(ctx.factory, form, scopes), key=lambda record: record.member)
+    rows = [(record, passed(record, form)) for record in counted if can_grade_essay(viewer, record.member_path)]
     essays = [q for q in form.questions if q.type.value == "essay"]
     return _render(
         "quiz_grading.html", form=form, rows=rows, essays=essays, prefix=ctx.prefix,

@@ -28,7 +28,8 @@ from diemcau.adapters.quiz_files import parse_quiz_text
 from diemcau.core.course import Course
 from diemcau.core.quiz_form import public_form
 from diemcau.core.roles import Role
-from diemcau.demo.seed import DEMO_PASSWORD
+from diemcau.adapters.reports.signing import certificate_der, verify_pdf
+from diemcau.demo.seed import DEMO_PASSWORD, make_demo_certificates
 from diemcau.i18n import t
 from tests.browser import launch_chromium, log_in, watch_csp
 from tests.hubserver import HubProcess
@@ -46,6 +47,7 @@ SECRETARY = "42000008"  # Bùi Thị Lan, made secretary of Chi bộ thôn Tây 
 ESSAYIST = "42000009"  # Đỗ Văn Minh: sent the quiz with its bài thu hoạch, waiting for a grade
 ATTENDEE = "42000010"  # Hồ Thị Ngọc: attends the group screening
 COMMITTEE = "42000021"  # Cao Văn Khánh, committee of xã Thạch Hà (the demo's)
+COMMUNE, COMMUNE_NAME = "xa-thach-ha", "Đảng bộ xã Thạch Hà"
 PHONE = {"width": 360, "height": 740}
 SHOTS = Path("/tmp/shots-staffhome")
 
@@ -69,6 +71,7 @@ def course(hub: HubProcess) -> str:
         ))  # fmt: skip
     accounts.grant_role(hub.factory, SECRETARY, Role.SECRETARY, CELL)
     accounts.set_password(hub.factory, SECRETARY, DEMO_PASSWORD)
+    make_demo_certificates(hub.settings.certificates_dir)  # as `diemcau init --demo` does: the commune signs
     return COURSE
 
 
@@ -93,6 +96,15 @@ def downloads_both_reports(page: Page) -> None:
         assert download.suggested_filename.endswith(f".{fmt}") and Path(download.path()).stat().st_size > 0
         response = page.context.request.get(link.evaluate("a => a.href"))
         assert response.status == 200 and media in response.headers["content-type"] and response.body()
+
+
+def the_communes_pdf(page: Page) -> bytes:
+    """The commune's page says its PDF is signed; the PDF its link gives (verified once the browser is closed:
+    pyHanko runs its own event loop)."""
+    expect(page.locator("#report-signature")).to_have_text(t("staff.report_signed", unit=COMMUNE_NAME))
+    response = page.context.request.get(page.locator("#report a[href*='report.pdf']").evaluate("a => a.href"))
+    assert response.status == 200 and response.headers["x-diemcau-signature"] == "signed"
+    return response.body()
 
 
 def fits_the_phone(page: Page) -> None:
@@ -161,7 +173,8 @@ def test_a_secretary_does_the_weeks_work_on_the_staff_home(hub: HubProcess, cour
 def test_a_committee_follows_its_cells_on_the_staff_home(hub: HubProcess, course: str) -> None:
     """As the commune committee: land on the staff home, see the cells slowest first and who is behind, narrow to
     the cell and copy its reminder, see the essay waiting (no grading link: secretaries grade), download both
-    reports; the committee dashboard's link is Voila's, and there is no screening form (secretaries record)."""
+    reports, the commune's PDF signed with its own certificate; the committee dashboard's link is Voila's, and
+    there is no screening form (secretaries record)."""
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         context = browser.new_context(viewport=PHONE, locale="vi-VN", accept_downloads=True)
@@ -177,9 +190,11 @@ def test_a_committee_follows_its_cells_on_the_staff_home(hub: HubProcess, course
         assert page.locator("#screening-form").count() == 0
         fits_the_phone(page)
         shot(page, "committee-home")
+        pdf = the_communes_pdf(page)
 
         page.locator("#subunits a", has_text="Chi bộ thôn Tây").click()
         expect(page.locator("#reminder-text")).to_be_visible()
+        expect(page.locator("#report-signature")).to_have_text(t("staff.report_unsigned"))  # the cell has none
         page.click("#copy")
         expect(page.locator("#copy-msg")).to_have_text(t("staff.copied"))
         assert "Chi bộ thôn Tây" in page.evaluate("navigator.clipboard.readText()")
@@ -194,3 +209,6 @@ def test_a_committee_follows_its_cells_on_the_staff_home(hub: HubProcess, course
         assert not violations, violations
         assert not offsite(requests), offsite(requests)
         browser.close()
+    trusted = certificate_der(hub.settings.certificates_dir / f"{COMMUNE}.p12")
+    [check] = verify_pdf(pdf, [trusted])  # PAdES, intact, covering the whole file, by the commune's certificate
+    assert check.holds, check

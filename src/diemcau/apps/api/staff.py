@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse
 from diemcau.adapters.db import quizzes as quiz_store
 from diemcau.adapters.db.completion import CourseCompletion, MemberCompletion, course_completion
 from diemcau.adapters.db.lecture_reads import load_lectures
+from diemcau.adapters.reports.signing import certificate_path
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.assets import asset_url
@@ -115,6 +116,7 @@ class StaffHome:
     can_record: bool = False
     essays: tuple[EssayQueue, ...] = ()
     reports: dict[str, str] = field(default_factory=dict)  # "xlsx"/"pdf" -> href
+    report_signer: str | None = None  # the unit whose own certificate signs the PDF (docs/reports.md), if any
     links: tuple[Link, ...] = ()
     today: str = ""
     script: str = ""
@@ -216,7 +218,8 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
         subunits=tuple(subunits[:SUBUNITS_SHOWN]), more_subunits=max(0, len(subunits) - SUBUNITS_SHOWN),
         reminder=cell_view.reminder_text(view, scope.name) if leaf else None,
         lectures=tuple(titles.items()), can_record=leaf and can_manage_member(viewer, scope.path),
-        essays=_essays(ctx, viewer, course.id, forms, scopes), reports=_reports(ctx.prefix, course.id, chosen),
+        essays=_essays(ctx, viewer, course.id, forms, scopes), reports=_reports(ctx.prefix, course.id, scope or chosen),
+        report_signer=scope.name if scope and certificate_path(ctx.settings.certificates_dir, scope.code) else None,
     )  # fmt: skip
 
 
@@ -253,7 +256,7 @@ def _essays(
 
 
 def _reports(prefix: str, course_id: str, unit: OrgUnit | None) -> dict[str, str]:
-    """The official report's routes, for the narrowed unit (else the caller's own oversight unit)."""
+    """The official report's routes, for the unit the page shows (else the caller's own oversight unit)."""
     query = f"?{urlencode({'org': unit.code})}" if unit else ""
     return {fmt: f"{prefix}/api/courses/{quote(course_id)}/report.{fmt}{query}" for fmt in ("xlsx", "pdf")}
 

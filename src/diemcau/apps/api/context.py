@@ -23,7 +23,8 @@ def vietnam_today() -> dt.date:
 
 
 def utc_now() -> dt.datetime:
-    """The current time, in UTC (the clock that dates first contacts and receipts of progress)."""
+    """The current time, in UTC (the clock that dates first contacts and receipts of progress, and that login
+    waits are counted on)."""
     return dt.datetime.now(dt.UTC)
 
 

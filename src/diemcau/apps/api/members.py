@@ -30,7 +30,7 @@ def member_views(ctx: ApiContext, members: list[records.MemberRecord]) -> list[M
     auth = ctx.settings.auth
     policy = throttle_policy(auth.free_failures, auth.account_free_failures, auth.address_free_failures,
                              auth.max_wait_seconds, auth.address_max_wait_seconds, auth.forget_after_minutes)  # fmt: skip
-    waits = account_waits(ctx.factory, [m.card for m in members], policy, accounts.utcnow())
+    waits = account_waits(ctx.factory, [m.card for m in members], policy, ctx.now().astimezone(dt.UTC).replace(tzinfo=None))
     return [
         MemberOut(
             card=m.card, full_name=m.full_name, org_unit=OrgUnitOut.of(m.unit), active=m.active, activated=m.activated,

@@ -236,3 +236,23 @@ def test_the_decoding_guard_notes_each_dropped_hallucination() -> None:
     # model and audio are only used to decode again, which covered speech without a prompt never needs
     kept, notes = guard(None, None, window, DecodingOptions(), (speech, invented))  # type: ignore[arg-type]
     assert (kept, notes) == ((speech,), (HALLUCINATION,))
+
+
+def test_bytes_whisper_left_unfinished_never_reach_the_transcript() -> None:
+    """Whisper writes UTF-8 a byte-level token at a time; when base emits a Vietnamese letter's lead byte with no
+    continuation, the tokenizer decodes it as U+FFFD (the demo lecture's "qu�t"). Does the ASR boundary drop
+    the broken letter from the segment and its words, keep the rest, and leave no empty word behind?"""
+    from faster_whisper.transcribe import Segment as WhisperSegment
+    from faster_whisper.transcribe import Word as WhisperWord
+
+    from diemcau.asr.decoding import to_segments
+
+    broken = b" qu\xe1t".decode("utf-8", errors="replace")  # what the tokenizer returns for those bytes
+    assert "\ufffd" in broken
+    words = [WhisperWord(0.0, 0.4, " quán", 0.9), WhisperWord(0.4, 0.8, broken, 0.2),
+             WhisperWord(0.8, 0.9, " \ufffd", 0.1), WhisperWord(0.9, 1.2, " sốt", 0.8)]  # fmt: skip
+    raw = WhisperSegment(0, 0, 0.0, 1.2, " quán" + broken + " \ufffd sốt", [], -0.5, 1.2, 0.1, words, 0.0)
+    (segment,) = normalise_segments(to_segments([raw], offset=10.0), duration=60.0)
+    assert segment.text == "quán qut sốt"
+    assert [w.text for w in segment.words] == [" quán", " qut", " sốt"]
+    assert (segment.start, segment.end) == (10.0, 11.2)

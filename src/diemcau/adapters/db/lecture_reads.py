@@ -70,7 +70,7 @@ def load_lectures(
     factory: sessionmaker[Session], course_ids: set[str] | None = None, *, pending: bool = False
 ) -> list[LectureRecord]:
     """Lectures of ``course_ids`` (``None``: all) by course and position; with ``pending``, also publishes
-    still being fetched or probed (they have no lecture row yet)."""
+    still being fetched or probed, or that failed before they had a lecture row (``_pending_runs``)."""
     with factory() as session:
         query = select(LectureRow, LectureMediaRow).outerjoin(LectureMediaRow, LectureMediaRow.lecture_id == LectureRow.id)
         if course_ids is not None:
@@ -83,10 +83,20 @@ def load_lectures(
 
 
 def _pending_runs(session: Session, course_ids: set[str] | None, known: set[str]) -> list[IngestRunRow]:
-    query = select(IngestRunRow).where(IngestRunRow.status.in_(ACTIVE)).order_by(IngestRunRow.created_at)
+    """Publishes without a lecture row: those under way, and those that failed (a URL that could not be fetched,
+    a file that is not media) unless a later publish of the same source in the same course took their place, so
+    the trainer sees why a lecture never appeared."""
+    query = select(IngestRunRow).order_by(IngestRunRow.created_at.desc(), IngestRunRow.id.desc())
     if course_ids is not None:
         query = query.where(IngestRunRow.course_id.in_(course_ids))
-    return [run for run in session.scalars(query) if run.lecture_id not in known]
+    later: set[tuple[str, str]] = set()
+    shown: list[IngestRunRow] = []
+    for run in session.scalars(query):  # newest first: a failure is shown only if nothing of its source came after
+        key = (run.course_id, str(run.request.get("source", "")))
+        if run.lecture_id not in known and (run.status in ACTIVE or (run.status == "failed" and key not in later)):
+            shown.append(run)
+        later.add(key)
+    return shown[::-1]
 
 
 def load_lecture(factory: sessionmaker[Session], lecture_id: str, *, pending: bool = False) -> LectureRecord | None:

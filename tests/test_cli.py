@@ -122,6 +122,42 @@ def test_init_demo_is_idempotent_and_prints_logins(runner: CliRunner, env: dict[
     assert not (Path(env["DIEMCAU_CONTENT__COURSES_DIR"])).exists()
 
 
+# The search examples of README.md and docs/search.md, each of which must find the demo lecture.
+DOCUMENTED_SEARCHES = (
+    "đảng viên",
+    "dang vien",
+    'đảng viên "nghị quyết" course:nq-trung-uong-demo speaker:"báo cáo viên" resolution:"57-NQ/TW" after:2026-01-01',
+)
+
+
+def test_the_demo_lecture_reads_as_vietnamese_and_its_search_examples_find_it(
+    runner: CliRunner, demo: dict[str, str]
+) -> None:
+    """After ``init --demo``, is the demo lecture's transcript the talk's own text (reference captions timed by the
+    speech, Whisper's transcript kept beside it), do the documented search examples find it, and does no caption
+    of either hold U+FFFD?"""
+    from diemcau.adapters.transcript_store import load_previous_transcript, load_transcript, lecture_dir
+    from diemcau.demo.lecture import TEXT_FILE
+
+    lectures = json.loads(invoke(runner, demo, "lecture", "list", "--json").output)
+    (lecture_id,) = [row["id"] for row in lectures if row["course_id"] == "nq-trung-uong-demo"]
+    transcripts = Path(demo["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"])
+    transcript, whisper = load_transcript(transcripts, lecture_id), load_previous_transcript(transcripts, lecture_id)
+    assert transcript is not None and transcript.source == "captions"
+    assert " ".join(s.text for s in transcript.segments) == " ".join(TEXT_FILE.read_text(encoding="utf-8").split())
+    assert all(a.end <= b.start for a, b in zip(transcript.segments, transcript.segments[1:]))
+    assert whisper is not None and whisper.source == "whisper" and whisper.segments
+    for path in lecture_dir(transcripts, lecture_id).iterdir():
+        if path.is_file():
+            assert "\ufffd" not in path.read_text(encoding="utf-8"), path.name
+    for query in DOCUMENTED_SEARCHES:
+        hits = json.loads(invoke(runner, demo, "search", query, "--json").output)
+        assert [h for h in hits if h["lecture_id"] == lecture_id and h["kind"] == "spoken"], query
+        assert all("đảng viên" in h["text"] for h in hits), query
+    invoke(runner, demo, "init", "--demo")  # seeding again keeps the imported captions
+    assert load_transcript(transcripts, lecture_id) == transcript
+
+
 def test_org_list(runner: CliRunner, demo: dict[str, str]) -> None:
     """Does ``org list`` show the demo tree indented by depth, and ``--json`` give its paths?"""
     result = invoke(runner, demo, "org", "list")

@@ -49,13 +49,25 @@ def test_no_speech_gives_no_windows() -> None:
 
 
 def test_glossary_file_of_the_repository_steers_party_terms() -> None:
-    """Does courses/glossary.txt hold the Party terms, and does the prompt keep them (comments dropped)?"""
-    terms = load_glossary(REPO / "courses" / "glossary.txt")
+    """Does the shipped glossary hold the Party terms, and does the prompt keep them (comments dropped)?"""
+    terms = load_glossary(REPO / "src" / "diemcau" / "asr" / "glossary.txt")
     for term in ("Nghị quyết", "Ban Chấp hành Trung ương", "Bộ Chính trị", "Đại hội đại biểu toàn quốc", "chi bộ",
                  "đảng viên", "cấp ủy", "quán triệt"):  # fmt: skip
         assert term in terms
     prompt = glossary_prompt(terms)
     assert prompt is not None and prompt.startswith("Nghị quyết, Ban Chấp hành Trung ương") and "#" not in prompt
+
+
+def test_the_courses_folders_own_glossary_wins_over_the_shipped_one(tmp_path: Path) -> None:
+    """With the glossary prompt on, is the shipped list used until the courses folder (in the data directory by
+    default) has a glossary of its own, and that one then?"""
+    from diemcau.asr.pipeline import options_from_settings
+
+    settings = load_settings({"DIEMCAU_HOME": str(tmp_path / "var"), "DIEMCAU_TRANSCRIPTION__GLOSSARY_PROMPT": "1"})
+    assert options_from_settings(settings).decoding.initial_prompt.startswith("Nghị quyết, Ban Chấp hành")
+    settings.courses_dir.mkdir(parents=True)
+    (settings.courses_dir / "glossary.txt").write_text("# riêng\nThạch Hà\n", encoding="utf-8")
+    assert options_from_settings(settings).decoding.initial_prompt == "Thạch Hà."
 
 
 def test_glossary_prompt_is_cut_at_a_term_boundary(tmp_path: Path) -> None:

@@ -188,7 +188,8 @@ def test_the_demo_and_its_quiz_release_write_nothing_outside_the_data_directory(
 DOCUMENTED_SEARCHES = (
     "đảng viên",
     "dang vien",
-    'đảng viên "nghị quyết" course:nq-trung-uong-demo speaker:"báo cáo viên" resolution:"57-NQ/TW" after:2026-01-01',
+    'đảng viên "nghị quyết" course:nq-trung-uong-demo speaker:"báo cáo viên" resolution:"57-NQ/TW" '
+    "after:2026-01-01",
 )
 
 

@@ -316,7 +316,8 @@ def test_a_lecture_heard_to_the_end_starts_again_from_the_beginning(
     for attempt in ("ended", "heartbeat at the end"):
         if attempt != "ended":
             event = {"event_id": "stalled-end", "kind": "heartbeat", "start": 38.0, "end": 39.9, "seq": 2_000_100_000}
-            response = httpx.post(api, json={"events": [event]}, headers={"Authorization": f"token {token}"}, timeout=30)
+            headers = {"Authorization": f"token {token}"}
+            response = httpx.post(api, json={"events": [event]}, headers=headers, timeout=30)
             assert response.status_code == 200 and response.json()["resume_position"] == 39.9
         page.goto(player_url(hub, lecture))
         page.wait_for_function("() => document.getElementById('player').currentSrc !== ''")

@@ -52,7 +52,8 @@ def studio_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [part.replace("{port}", str(port)).replace("{base_url}", "/") for part in streamlit_command(sys.executable)]
+    command = [part.replace("{port}", str(port)).replace("{base_url}", "/")
+               for part in streamlit_command(sys.executable)]  # fmt: skip
     command[command.index("run") + 1] = str(script)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/studio/"

@@ -47,7 +47,9 @@ class ContentSettings(_Section):
         None, description="Trainer-authored course definitions (quiz specs the studio releases are saved here). "
         "Default: <data directory>/courses; set it to keep the content in git."
     )
-    transcripts_dir: Path | None = Field(None, description="The transcript store. Default: <data directory>/transcripts.")
+    transcripts_dir: Path | None = Field(
+        None, description="The transcript store. Default: <data directory>/transcripts."
+    )
 
 
 class HubSettings(_Section):
@@ -197,7 +199,8 @@ class TranscriptionSettings(_Section):
         1.0, ge=0, le=1, description="Skip a window whose no-speech probability exceeds this; 1.0 = never (VAD decides)."
     )
     glossary_prompt: bool = Field(
-        False, description="Steer Party terms with the glossary (<courses folder>/glossary.txt, else the shipped one) as initial prompt (see docs/transcription.md)."
+        False, description="Steer Party terms with the glossary (<courses folder>/glossary.txt, else the shipped "
+        "one) as initial prompt (see docs/transcription.md)."
     )
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero VAD speech probability threshold.")
     vad_min_silence_ms: int = Field(

@@ -87,7 +87,9 @@ def publish_demo_lecture(settings, factory: sessionmaker[Session], on_progress=l
     return record
 
 
-def import_reference_captions(settings, factory: sessionmaker[Session], lecture_id: str, captions: Path) -> bool:  # type: ignore[no-untyped-def]
+def import_reference_captions(  # type: ignore[no-untyped-def]
+    settings, factory: sessionmaker[Session], lecture_id: str, captions: Path
+) -> bool:
     """Make the talk's own text (WebVTT timed by the speech) the lecture's transcript, as a trainer would with
     ``diemcau transcript import``; Whisper's transcript stays beside it as ``transcript.prev.json``. Returns
     whether it imported: captions already imported, or a transcript a trainer corrected since, are kept."""

@@ -97,7 +97,8 @@ def _pending_runs(
     shown: list[IngestRunRow] = []
     for run in session.scalars(query):  # newest first: a failure is shown only if nothing of its source came after
         key = (run.course_id, str(run.request.get("source", "")))
-        if run.lecture_id not in known and (run.status in ACTIVE or (failed and run.status == "failed" and key not in later)):
+        failure_shown = failed and run.status == "failed" and key not in later
+        if run.lecture_id not in known and (run.status in ACTIVE or failure_shown):
             shown.append(run)
         later.add(key)
     return shown[::-1]

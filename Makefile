@@ -12,8 +12,6 @@ PYTEST_ARGS ?=
 # What runs the platform finds configurable-http-proxy in node_modules/.bin and the venv's commands
 # (jupyterhub-singleuser) before anything else on PATH.
 demo test bench: export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
-# The demo keeps every file it makes in var/, transcripts included, so the checkout stays clean.
-demo: export DIEMCAU_CONTENT__TRANSCRIPTS_DIR := $(CURDIR)/var/transcripts
 # A PostgreSQL that cannot be reached fails the run instead of skipping its tests (see tests/conftest.py).
 test: export DIEMCAU_REQUIRE_POSTGRES := 1
 

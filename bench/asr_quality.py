@@ -1,5 +1,5 @@
 """Transcription quality: WER and CER (jiwer, after spelling out numbers, lower case, no punctuation) of our
-pipeline on the espeak-ng benchmark lecture, with and without the glossary prompt (courses/glossary.txt),
+pipeline on the espeak-ng benchmark lecture, with and without the glossary prompt (src/diemcau/asr/glossary.txt),
 and of a plain ``WhisperModel.transcribe`` call as the baseline.
 
 Synthetic speech is ONLY A REGRESSION SIGNAL: Whisper base hears espeak-ng's robotic Vietnamese far worse
@@ -26,7 +26,6 @@ from diemcau.asr.pipeline import PipelineOptions, options_from_settings, transcr
 from diemcau.asr.scoring import error_rates  # noqa: E402
 from diemcau.settings import load_settings  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -34,8 +33,8 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=2, help="times each paragraph is read (2 → ~6 min)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="asr-quality-"))
-    settings = load_settings({"DIEMCAU_HOME": str(home / "var"), "DIEMCAU_CONTENT__COURSES_DIR": str(REPO / "courses"),
-                              "DIEMCAU_TRANSCRIPTION__GLOSSARY_PROMPT": "true"})  # fmt: skip
+    # no courses folder of its own: the prompt is the shipped glossary (src/diemcau/asr/glossary.txt)
+    settings = load_settings({"DIEMCAU_HOME": str(home / "var"), "DIEMCAU_TRANSCRIPTION__GLOSSARY_PROMPT": "true"})
     lecture = build_lecture(home, args.passes)
     loaded = load_whisper_model(settings)
     with_prompt = options_from_settings(settings)

@@ -25,6 +25,7 @@ from diemcau.adapters.db.roster_store import import_roster
 from diemcau.adapters.passwords import SecretVerifier
 from diemcau.core.credentials import LoginOutcome, ThrottlePolicy, refusal_key
 from diemcau.core.roles import Grant, Role, can_manage_member, can_read_member
+from diemcau.i18n import t
 
 ORG_TREE = """\
 units:
@@ -204,8 +205,30 @@ def test_activation_sets_the_password_and_spends_the_code(factory: sessionmaker[
     assert login(factory, "1010", "mat-khau-moi").outcome is LoginOutcome.OK
     with pytest.raises(AccountError) as caught:
         activate_as(factory, "1010", code, "mat-khau-khac")
-    assert caught.value.code == "activation_failed"
+    assert caught.value.code == "activation_code_used"
     assert login(factory, "1010", "mat-khau-moi").outcome is LoginOutcome.OK
+
+
+def test_reusing_a_spent_code_says_it_was_used_but_only_to_its_holder(factory: sessionmaker[Session]) -> None:
+    """A member who activated and types the same code again (a second tab, the demo's printed code) is told the
+    code was used and the account is active, not that there is no code; is any other code on that account, the
+    spent code on another card, or on the account after a reset and a new code, still refused as it was, so
+    nobody without the code learns the account is active?"""
+    code = issue_activation_code(factory, "1010", DAYS_14)
+    activate_as(factory, "1010", code, "mat-khau-moi")
+    refusals = []
+    for card, typed in (("1010", code.lower()), ("1010", "ABCD2345"), ("1002", code), ("999999", code)):
+        with pytest.raises(AccountError) as caught:
+            activate_as(factory, card, typed, "mat-khau-khac")
+        refusals.append(caught.value.code)
+    assert refusals == ["activation_code_used", "activation_failed", "activation_failed", "activation_failed"]
+    assert t("login.activation_code_used").startswith("Mã kích hoạt này đã được dùng")
+    new = issue_activation_code(factory, "1010", DAYS_14, reset_password=True)
+    with pytest.raises(AccountError) as caught:
+        activate_as(factory, "1010", code, "mat-khau-khac")
+    assert caught.value.code == "activation_failed"  # reset: the account is no longer activated
+    activate_as(factory, "1010", new, "mat-khau-khac")
+    assert login(factory, "1010", "mat-khau-khac").outcome is LoginOutcome.OK
 
 
 def test_new_code_replaces_the_old_one(factory: sessionmaker[Session]) -> None:

@@ -49,13 +49,25 @@ def test_no_speech_gives_no_windows() -> None:
 
 
 def test_glossary_file_of_the_repository_steers_party_terms() -> None:
-    """Does courses/glossary.txt hold the Party terms, and does the prompt keep them (comments dropped)?"""
-    terms = load_glossary(REPO / "courses" / "glossary.txt")
+    """Does the shipped glossary hold the Party terms, and does the prompt keep them (comments dropped)?"""
+    terms = load_glossary(REPO / "src" / "diemcau" / "asr" / "glossary.txt")
     for term in ("Nghị quyết", "Ban Chấp hành Trung ương", "Bộ Chính trị", "Đại hội đại biểu toàn quốc", "chi bộ",
                  "đảng viên", "cấp ủy", "quán triệt"):  # fmt: skip
         assert term in terms
     prompt = glossary_prompt(terms)
     assert prompt is not None and prompt.startswith("Nghị quyết, Ban Chấp hành Trung ương") and "#" not in prompt
+
+
+def test_the_courses_folders_own_glossary_wins_over_the_shipped_one(tmp_path: Path) -> None:
+    """With the glossary prompt on, is the shipped list used until the courses folder (in the data directory by
+    default) has a glossary of its own, and that one then?"""
+    from diemcau.asr.pipeline import options_from_settings
+
+    settings = load_settings({"DIEMCAU_HOME": str(tmp_path / "var"), "DIEMCAU_TRANSCRIPTION__GLOSSARY_PROMPT": "1"})
+    assert options_from_settings(settings).decoding.initial_prompt.startswith("Nghị quyết, Ban Chấp hành")
+    settings.courses_dir.mkdir(parents=True)
+    (settings.courses_dir / "glossary.txt").write_text("# riêng\nThạch Hà\n", encoding="utf-8")
+    assert options_from_settings(settings).decoding.initial_prompt == "Thạch Hà."
 
 
 def test_glossary_prompt_is_cut_at_a_term_boundary(tmp_path: Path) -> None:
@@ -236,3 +248,23 @@ def test_the_decoding_guard_notes_each_dropped_hallucination() -> None:
     # model and audio are only used to decode again, which covered speech without a prompt never needs
     kept, notes = guard(None, None, window, DecodingOptions(), (speech, invented))  # type: ignore[arg-type]
     assert (kept, notes) == ((speech,), (HALLUCINATION,))
+
+
+def test_bytes_whisper_left_unfinished_never_reach_the_transcript() -> None:
+    """Whisper writes UTF-8 a byte-level token at a time; when base emits a Vietnamese letter's lead byte with no
+    continuation, the tokenizer decodes it as U+FFFD (the demo lecture's "qu�t"). Does the ASR boundary drop
+    the broken letter from the segment and its words, keep the rest, and leave no empty word behind?"""
+    from faster_whisper.transcribe import Segment as WhisperSegment
+    from faster_whisper.transcribe import Word as WhisperWord
+
+    from diemcau.asr.decoding import to_segments
+
+    broken = b" qu\xe1t".decode("utf-8", errors="replace")  # what the tokenizer returns for those bytes
+    assert "\ufffd" in broken
+    words = [WhisperWord(0.0, 0.4, " quán", 0.9), WhisperWord(0.4, 0.8, broken, 0.2),
+             WhisperWord(0.8, 0.9, " \ufffd", 0.1), WhisperWord(0.9, 1.2, " sốt", 0.8)]  # fmt: skip
+    raw = WhisperSegment(0, 0, 0.0, 1.2, " quán" + broken + " \ufffd sốt", [], -0.5, 1.2, 0.1, words, 0.0)
+    (segment,) = normalise_segments(to_segments([raw], offset=10.0), duration=60.0)
+    assert segment.text == "quán qut sốt"
+    assert [w.text for w in segment.words] == [" quán", " qut", " sốt"]
+    assert (segment.start, segment.end) == (10.0, 11.2)

@@ -44,24 +44,47 @@ def invoke(runner: CliRunner, env: dict[str, str], *args: str, code: int = 0) ->
     return result
 
 
+# What `make demo` runs with: no DIEMCAU_* variable at all (None unsets one in CliRunner's environment).
+NO_SETTINGS = {name: None for name in ("DIEMCAU_HOME", "DIEMCAU_CONFIG", "DIEMCAU_DATABASE__URL",
+                                       "DIEMCAU_CONTENT__COURSES_DIR", "DIEMCAU_CONTENT__TRANSCRIPTS_DIR")}  # fmt: skip
+# A source checkout, as far as the demo could write into it.
+CHECKOUT = ("pyproject.toml", "Makefile", "src/diemcau/demo/seed.py", "courses/README.md", "transcripts/.gitkeep")
+
+
+def files_outside_var(root: Path) -> set[str]:
+    """Every file under ``root`` except those in its data directory ``var/``, relative to ``root``."""
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] != "var"}
+
+
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One `init --demo` per module (it publishes and transcribes the demo lecture: ~25 s), copied per test."""
+    """One `init --demo` per module (it publishes and transcribes the demo lecture: ~25 s), copied per test. It
+    runs as `make demo` does: in a checkout (``CHECKOUT``), with no settings, so everything uses the defaults."""
     root = tmp_path_factory.mktemp("demo-template")
-    invoke(CliRunner(), env_for(root), "init", "--demo")
+    for name in CHECKOUT:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        invoke(CliRunner(), NO_SETTINGS, "init", "--demo")  # type: ignore[arg-type]
     return root
+
+
+def demo_env(root: Path) -> dict[str, str]:
+    """Environment for the demo data directory ``root/var``: content folders where the defaults put them."""
+    var = root / "var"
+    return env_for(root) | {"DIEMCAU_CONTENT__COURSES_DIR": str(var / "courses"),
+                            "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(var / "transcripts")}  # fmt: skip
 
 
 @pytest.fixture
 def demo(demo_template: Path, tmp_path: Path) -> dict[str, str]:
     """A data directory of this test's own with the demo province loaded (a copy of the module's template)."""
-    for folder in ("var", "courses", "transcripts"):
-        if (demo_template / folder).exists():
-            shutil.copytree(demo_template / folder, tmp_path / folder, dirs_exist_ok=True)
+    shutil.copytree(demo_template / "var", tmp_path / "var", dirs_exist_ok=True)
     config = tmp_path / "var" / "diemcau.toml"
     if config.exists():
         config.write_text(config.read_text(encoding="utf-8").replace(str(demo_template), str(tmp_path)), encoding="utf-8")
-    return env_for(tmp_path)
+    return demo_env(tmp_path)
 
 
 def members(env: dict[str, str]) -> dict[str, bool]:
@@ -120,6 +143,82 @@ def test_init_demo_is_idempotent_and_prints_logins(runner: CliRunner, env: dict[
     assert {login.username for login in DEMO_LOGINS} | {DEMO_UNACTIVATED} <= set(before)
     assert (Path(env["DIEMCAU_HOME"]) / "diemcau.toml").exists()
     assert not (Path(env["DIEMCAU_CONTENT__COURSES_DIR"])).exists()
+
+
+def test_the_demo_and_its_quiz_release_write_nothing_outside_the_data_directory(
+    demo_template: Path, demo: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from a checkout with no settings, does ``init --demo`` keep every file it makes (database, media,
+    transcripts, nbgrader's course directory) in ./var, and does a trainer releasing the demo quiz from the studio
+    (which saves the spec in the courses folder) write there too, not into the checkout's courses/?"""
+    from diemcau.adapters.db.engine import make_engine, make_sessionmaker
+    from diemcau.apps.api.app import create_app
+    from diemcau.demo.seed import DEMO_DIR
+    from diemcau.settings import load_settings
+    from fastapi.testclient import TestClient
+    from tests.fakes import StaticTokenIdentity
+
+    assert files_outside_var(demo_template) == set(CHECKOUT)
+    var = demo_template / "var"
+    assert (var / "transcripts").is_dir() and (var / "nbgrader" / "nq-trung-uong-demo").is_dir()
+
+    for name in CHECKOUT:  # the test's copy of the data directory, in a checkout of its own
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({})
+    assert settings.home == tmp_path / "var" and str(settings.courses_dir) == demo["DIEMCAU_CONTENT__COURSES_DIR"]
+    engine = make_engine(settings.database_url)
+    trainer = next(login.username for login in DEMO_LOGINS if login.role.value == "trainer")
+    app = create_app(settings, StaticTokenIdentity({"t": trainer}), session_factory=make_sessionmaker(engine))
+    spec = (DEMO_DIR / "courses" / "nq-trung-uong-demo" / "quizzes" / "kiem-tra-nq57.yaml").read_text(encoding="utf-8")
+    try:
+        response = TestClient(app).post(
+            "/services/diemcau/api/studio/quizzes/nq-trung-uong-demo/kiem-tra-nq57/release",
+            json={"yaml": spec}, headers={"Authorization": "Bearer t"},
+        )  # fmt: skip
+    finally:
+        engine.dispose()
+    assert response.status_code == 200, response.text
+    assert (settings.courses_dir / response.json()["spec_file"]).read_text(encoding="utf-8") == spec
+    assert files_outside_var(tmp_path) == set(CHECKOUT)
+
+
+# The search examples of README.md and docs/search.md, each of which must find the demo lecture.
+DOCUMENTED_SEARCHES = (
+    "đảng viên",
+    "dang vien",
+    'đảng viên "nghị quyết" course:nq-trung-uong-demo speaker:"báo cáo viên" resolution:"57-NQ/TW" '
+    "after:2026-01-01",
+)
+
+
+def test_the_demo_lecture_reads_as_vietnamese_and_its_search_examples_find_it(
+    runner: CliRunner, demo: dict[str, str]
+) -> None:
+    """After ``init --demo``, is the demo lecture's transcript the talk's own text (reference captions timed by the
+    speech, Whisper's transcript kept beside it), do the documented search examples find it, and does no caption
+    of either hold U+FFFD?"""
+    from diemcau.adapters.transcript_store import load_previous_transcript, load_transcript, lecture_dir
+    from diemcau.demo.lecture import TEXT_FILE
+
+    lectures = json.loads(invoke(runner, demo, "lecture", "list", "--json").output)
+    (lecture_id,) = [row["id"] for row in lectures if row["course_id"] == "nq-trung-uong-demo"]
+    transcripts = Path(demo["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"])
+    transcript, whisper = load_transcript(transcripts, lecture_id), load_previous_transcript(transcripts, lecture_id)
+    assert transcript is not None and transcript.source == "captions"
+    assert " ".join(s.text for s in transcript.segments) == " ".join(TEXT_FILE.read_text(encoding="utf-8").split())
+    assert all(a.end <= b.start for a, b in zip(transcript.segments, transcript.segments[1:]))
+    assert whisper is not None and whisper.source == "whisper" and whisper.segments
+    for path in lecture_dir(transcripts, lecture_id).iterdir():
+        if path.is_file():
+            assert "\ufffd" not in path.read_text(encoding="utf-8"), path.name
+    for query in DOCUMENTED_SEARCHES:
+        hits = json.loads(invoke(runner, demo, "search", query, "--json").output)
+        assert [h for h in hits if h["lecture_id"] == lecture_id and h["kind"] == "spoken"], query
+        assert all("đảng viên" in h["text"] for h in hits), query
+    invoke(runner, demo, "init", "--demo")  # seeding again keeps the imported captions
+    assert load_transcript(transcripts, lecture_id) == transcript
 
 
 def test_org_list(runner: CliRunner, demo: dict[str, str]) -> None:

@@ -97,9 +97,11 @@ def test_activation_code_first_login(hub: HubProcess) -> None:
     assert page.status_code == 200 and str(page.url).startswith(f"{hub.url}services/diemcau/")
     with httpx.Client() as client:
         assert login(client, hub.url, DEMO_UNACTIVATED, "mat-khau-moi").status_code == 200
-    with httpx.Client() as client:  # the code is spent
+    with httpx.Client() as client:  # the code is spent: the page says so, in Vietnamese, and leads to the login
         again = _activate(client, hub, DEMO_UNACTIVATED, hub.activation_code, "another-one")
-    assert t("login.activation_failed") in _error_text(again.text)
+    assert again.status_code == 403 and t("login.activation_code_used") in _error_text(again.text)
+    with httpx.Client() as client:
+        assert login(client, hub.url, DEMO_UNACTIVATED, "mat-khau-moi").status_code == 200  # password unchanged
 
 
 def test_expired_and_wrong_activation_codes(hub: HubProcess) -> None:

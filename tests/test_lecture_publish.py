@@ -209,6 +209,22 @@ def test_list_and_show(env: dict[str, str], clips: dict[str, Path]) -> None:
     invoke(env, "lecture", "show", "khongco123", code=1)
 
 
+def test_list_shows_publishes_that_failed(env: dict[str, str], clips: dict[str, Path], web: str) -> None:
+    """A URL that cannot be fetched fails in the background, before any lecture row exists: does ``lecture list``
+    still show it, failed and with its reason, beside a ready lecture whose ``--json`` transcript state is not
+    "queued", and does trying the same URL again show one failure, not two?"""
+    ready = publish(env, str(clips["speech.m4a"]), "--no-transcribe")
+    url = f"{web}/missing.mp4"
+    first = publish(env, url, code=1)
+    again = publish(env, url, code=1)
+    listed = json.loads(invoke(env, "lecture", "list", "--json").stdout)
+    assert [(r["id"], r["status"]) for r in listed] == [(ready["id"], "ready"), (again["id"], "failed")]
+    assert first["id"] != again["id"] and listed[1]["error"] == t("media.url_not_found", url=url)
+    assert listed[0]["transcript"] != "queued"
+    table = invoke(env, "lecture", "list").stdout
+    assert f"{again['id']}\tfailed\tnq1" in table and first["id"] not in table
+
+
 def test_republishing_the_same_file_reuses_the_media(env: dict[str, str], clips: dict[str, Path]) -> None:
     """Does publishing the same bytes again give back the lecture, and another course reuse the media, with
     one transcode in all?"""

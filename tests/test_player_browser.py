@@ -295,3 +295,33 @@ def test_a_material_opens_in_the_pdf_viewer_under_its_sandbox(
         assert time.monotonic() < deadline, [frame.url for frame in page.frames]
         page.wait_for_timeout(200)
     assert member.errors == []
+
+
+def test_a_lecture_heard_to_the_end_starts_again_from_the_beginning(
+    hub: HubProcess, lecture: str, member: Member
+) -> None:
+    """A member who listened to the end and opens the lecture again: is it not offered "Phát tiếp từ <the end>"
+    but said to be heard to the end, and played from 0:00 — both after the player's own `ended` and when the
+    last word the server has is a heartbeat at the end (a phone that stalled on the last fragment)?"""
+    page = member.page
+    # this device's events come after any a test posted with a large sequence number for the same member
+    page.add_init_script("localStorage.setItem('diemcau.progress.seq', '2000000050');")
+    page.goto(player_url(hub, lecture, "?t=35"))
+    play(page)
+    page.wait_for_function("() => document.getElementById('player').ended", timeout=30_000)
+    page.wait_for_function("() => (JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]')).length === 0",
+                           timeout=15_000)  # fmt: skip
+    token = hub.token_for(MEMBER)
+    api = f"{hub.url}services/diemcau/api/lectures/{lecture}/progress"
+    for attempt in ("ended", "heartbeat at the end"):
+        if attempt != "ended":
+            event = {"event_id": "stalled-end", "kind": "heartbeat", "start": 38.0, "end": 39.9, "seq": 2_000_100_000}
+            headers = {"Authorization": f"token {token}"}
+            response = httpx.post(api, json={"events": [event]}, headers=headers, timeout=30)
+            assert response.status_code == 200 and response.json()["resume_position"] == 39.9
+        page.goto(player_url(hub, lecture))
+        page.wait_for_function("() => document.getElementById('player').currentSrc !== ''")
+        status = page.locator("#player-status").inner_text()
+        assert "Phát tiếp" not in status and t("player.heard_to_the_end") in status, (attempt, status)
+        assert video_state(page)["time"] < 1, attempt
+        assert member.errors == []

@@ -2,7 +2,7 @@
 
 from diemcau.core.completion import MemberRecords, evaluate
 from diemcau.core.course import CompletionRule
-from diemcau.core.progress import EventKind, ProgressEvent, clamp_span, merge_intervals, summarise
+from diemcau.core.progress import EventKind, ProgressEvent, clamp_span, heard_to_the_end, merge_intervals, summarise
 
 HB = EventKind.HEARTBEAT
 
@@ -59,6 +59,23 @@ def test_ended_resets_resume_and_prior_intervals_count() -> None:
     """Does reaching the end reset the resume point, and do stored intervals merge with new events?"""
     progress = summarise([ev("z", 90, 100, 5, EventKind.ENDED)], duration=100, prior=[(0, 90)])
     assert progress.coverage_percent == 100.0 and progress.resume_position == 0.0
+
+
+def test_a_lecture_heard_to_the_end_is_not_resumed_at_its_end() -> None:
+    """Is a lecture heard to the end (an ``ended`` event, or a last heartbeat in its final stretch with the rest
+    heard) told apart from one left in the middle, from one whose end was heard long before the member stopped
+    elsewhere, and from one never played — so the player starts over instead of "Phát tiếp từ <the end>"?"""
+    def heard(events, prior=(), duration=2700.0):  # type: ignore[no-untyped-def]
+        return heard_to_the_end(summarise(events, duration, prior), duration)
+
+    assert heard([ev("e", 2600, 2700, 9, EventKind.ENDED)])
+    assert heard([ev("h", 2600, 2699.2, 9)])  # stalled on the last fragment: no ended, within the tolerance
+    assert heard([ev("h", 2650, 2690, 9)], prior=[(2600, 2700)])  # a late heartbeat, the rest heard before
+    assert not heard([ev("h", 0, 1500, 9)])  # stopped in the middle
+    assert not heard([ev("h", 2000, 2500, 9)], prior=[(2600, 2700)])  # heard the end earlier, stopped before it
+    assert not heard([ev("h", 2600, 2690, 9)])  # the last 10 s never heard
+    assert not heard([])
+    assert not heard([ev("h", 0, 30, 1)], duration=0)
 
 
 RULE = CompletionRule(min_watched_percent=95.0)

@@ -14,7 +14,20 @@ def test_defaults_put_state_under_var(tmp_path: Path, monkeypatch: pytest.Monkey
     assert settings.home == tmp_path / "var"
     assert settings.database_url == f"sqlite:///{tmp_path / 'var' / 'diemcau.sqlite'}"
     assert settings.hub.port == 8000
-    assert settings.courses_dir == tmp_path / "courses"
+    assert settings.courses_dir == tmp_path / "var" / "courses"
+    assert settings.transcripts_dir == tmp_path / "var" / "transcripts"
+
+
+def test_content_folders_follow_the_data_directory_unless_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Is there one default for the content folders, inside the data directory wherever it is (the CLI and the demo
+    read the same settings), while a folder that is set, relative or not, is taken as given?"""
+    monkeypatch.chdir(tmp_path)
+    moved = load_settings({"DIEMCAU_HOME": "/srv/diemcau"})
+    assert moved.courses_dir == Path("/srv/diemcau/courses")
+    assert moved.transcripts_dir == Path("/srv/diemcau/transcripts")
+    assert moved.content.transcripts_dir == moved.transcripts_dir  # the resolved path, for whoever reads the section
+    kept = load_settings({"DIEMCAU_CONTENT__COURSES_DIR": "noi-dung", "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": "/data/bb"})
+    assert (kept.courses_dir, kept.transcripts_dir) == (tmp_path / "noi-dung", Path("/data/bb"))
 
 
 def test_file_and_environment_override(tmp_path: Path) -> None:

@@ -5,9 +5,11 @@ Resolution order (later wins):
 2. ``$DIEMCAU_HOME/diemcau.toml`` (or the file named by ``$DIEMCAU_CONFIG``);
 3. environment variables ``DIEMCAU_<SECTION>__<KEY>`` (e.g. ``DIEMCAU_HUB__PORT=8001``).
 
-``DIEMCAU_HOME`` selects the data directory (default ``./var``). Relative paths in the file are
-resolved against the data directory; relative content paths (``courses``, ``transcripts``) against
-the working directory, so a deployment can keep its content in git beside its settings.
+``DIEMCAU_HOME`` selects the data directory (default ``./var``). Everything the platform writes lives there
+by default, the content folders included (``<home>/courses``, ``<home>/transcripts``), so running it from a
+source checkout never writes into the checkout. Relative paths in the file are resolved against the data
+directory; a content path that is set (``content.courses_dir``, ``content.transcripts_dir``) is resolved
+against the working directory, so a deployment can keep its content in git beside its settings.
 """
 
 from __future__ import annotations
@@ -39,8 +41,15 @@ class DatabaseSettings(_Section):
 
 
 class ContentSettings(_Section):
-    courses_dir: Path = Field(Path("courses"), description="Trainer-authored course definitions.")
-    transcripts_dir: Path = Field(Path("transcripts"), description="The transcript store.")
+    """Where content lives. Unset (``None``): in the data directory; ``build_settings`` fills in the paths."""
+
+    courses_dir: Path | None = Field(
+        None, description="Trainer-authored course definitions (quiz specs the studio releases are saved here). "
+        "Default: <data directory>/courses; set it to keep the content in git."
+    )
+    transcripts_dir: Path | None = Field(
+        None, description="The transcript store. Default: <data directory>/transcripts."
+    )
 
 
 class HubSettings(_Section):
@@ -190,7 +199,8 @@ class TranscriptionSettings(_Section):
         1.0, ge=0, le=1, description="Skip a window whose no-speech probability exceeds this; 1.0 = never (VAD decides)."
     )
     glossary_prompt: bool = Field(
-        False, description="Steer Party terms with courses/glossary.txt as initial prompt (see docs/transcription.md)."
+        False, description="Steer Party terms with the glossary (<courses folder>/glossary.txt, else the shipped "
+        "one) as initial prompt (see docs/transcription.md)."
     )
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero VAD speech probability threshold.")
     vad_min_silence_ms: int = Field(
@@ -294,11 +304,13 @@ class Settings(_Section):
 
     @property
     def courses_dir(self) -> Path:
-        return self.content.courses_dir
+        """The courses folder: ``content.courses_dir``, by default ``<home>/courses``."""
+        return self.content.courses_dir or self.home / "courses"
 
     @property
     def transcripts_dir(self) -> Path:
-        return self.content.transcripts_dir
+        """The transcript store: ``content.transcripts_dir``, by default ``<home>/transcripts``."""
+        return self.content.transcripts_dir or self.home / "transcripts"
 
     @property
     def hub_dir(self) -> Path:
@@ -379,13 +391,14 @@ def build_settings(file_data: dict[str, Any], environ: dict[str, str], home: Pat
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise SettingsError("\n".join(_describe(e, source) for e in exc.errors())) from None
+    home = home.absolute()
     content = settings.content.model_copy(
         update={
-            "courses_dir": settings.content.courses_dir.absolute(),
-            "transcripts_dir": settings.content.transcripts_dir.absolute(),
+            "courses_dir": (settings.content.courses_dir or home / "courses").absolute(),
+            "transcripts_dir": (settings.content.transcripts_dir or home / "transcripts").absolute(),
         }
     )
-    return settings.model_copy(update={"home": home.absolute(), "content": content})
+    return settings.model_copy(update={"home": home, "content": content})
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

@@ -69,12 +69,22 @@ class WindowResult:
     attempt: int = 1
 
 
+def decoded_text(text: str) -> str:
+    """Whisper's text without U+FFFD. Whisper writes bytes, one byte-level token at a time, and a small model
+    sometimes emits a token sequence that is not valid UTF-8 (a Vietnamese letter's lead byte followed by no
+    continuation, "qu\ufffdt"); the tokenizer decodes each such sequence as the replacement character, which
+    would reach captions, search and exports as a visible "\ufffd". The broken letter is dropped instead."""
+    return text.replace("\ufffd", "")
+
+
 def to_segments(raw: Iterable[Any], offset: float, floor: float = 0.0) -> tuple[Segment, ...]:
-    """faster-whisper segments (window time) as transcript segments (lecture time, none before ``floor``)."""
+    """faster-whisper segments (window time) as transcript segments (lecture time, none before ``floor``), their
+    text and words cleaned by ``decoded_text``: nothing past this boundary holds U+FFFD."""
     at = lambda t: max(floor, float(t) + offset)  # noqa: E731
     return tuple(
-        Segment(0, at(s.start), at(s.end), s.text,
-                tuple(Word(at(w.start), at(w.end), w.word, float(w.probability)) for w in s.words or ()))
+        Segment(0, at(s.start), at(s.end), decoded_text(s.text),
+                tuple(Word(at(w.start), at(w.end), decoded_text(w.word), float(w.probability))
+                      for w in s.words or ()))
         for s in raw
     )  # fmt: skip
 

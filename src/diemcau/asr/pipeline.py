@@ -26,7 +26,7 @@ from diemcau.asr.decoding import (
     transcribe_window,
 )
 from diemcau.asr.normalise import normalise_segments
-from diemcau.asr.prompt import GLOSSARY_FILE, glossary_prompt, load_glossary
+from diemcau.asr.prompt import glossary_file, glossary_prompt, load_glossary
 from diemcau.asr.vad import SpeechSpan, VadSettings, detect_speech
 from diemcau.asr.windows import Window, plan_windows
 from diemcau.core.transcript import Transcript
@@ -55,7 +55,7 @@ class PipelineOptions:
 def options_from_settings(settings: Settings) -> PipelineOptions:
     """The pipeline options of the ``transcription`` settings, with the glossary prompt when enabled."""
     conf = settings.transcription
-    prompt = glossary_prompt(load_glossary(settings.courses_dir / GLOSSARY_FILE)) if conf.glossary_prompt else None
+    prompt = glossary_prompt(load_glossary(glossary_file(settings.courses_dir))) if conf.glossary_prompt else None
     decoding_options = DecodingOptions(
         beam_size=conf.beam_size, temperature=conf.temperature, no_repeat_ngram_size=conf.no_repeat_ngram_size,
         condition_on_previous_text=conf.condition_on_previous_text, no_speech_threshold=conf.no_speech_threshold,

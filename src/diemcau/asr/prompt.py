@@ -1,4 +1,5 @@
-"""Stage 4: the initial prompt, from the domain glossary trainers edit (``courses/glossary.txt``).
+"""Stage 4: the initial prompt, from the domain glossary trainers edit (``<courses folder>/glossary.txt``; until
+they write one, the list shipped beside this module, ``DEFAULT_GLOSSARY``).
 
 Whisper continues the style of the text it is prompted with, so a list of Party terms steers their spelling
 (*Ban Chấp hành Trung ương*, not *ban chấp hành trung ương*). The base model sometimes *echoes* the prompt
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 GLOSSARY_FILE = "glossary.txt"
+DEFAULT_GLOSSARY = Path(__file__).with_name(GLOSSARY_FILE)
 MAX_PROMPT_CHARS = 600  # Whisper keeps at most 223 prompt tokens; Vietnamese runs ~2.5 characters per token
 ECHO_RUN_WORDS = 8
 
@@ -25,6 +27,12 @@ def load_glossary(path: Path) -> tuple[str, ...]:
         return ()
     terms = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return tuple(unicodedata.normalize("NFC", " ".join(term.split())) for term in terms if term)
+
+
+def glossary_file(courses_dir: Path) -> Path:
+    """The glossary to prompt with: the courses folder's own, else the shipped ``DEFAULT_GLOSSARY``."""
+    own = courses_dir / GLOSSARY_FILE
+    return own if own.is_file() else DEFAULT_GLOSSARY
 
 
 def glossary_prompt(terms: Sequence[str], max_chars: int = MAX_PROMPT_CHARS) -> str | None:

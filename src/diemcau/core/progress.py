@@ -189,3 +189,22 @@ def _resume_position(events: list[ProgressEvent], duration: float) -> float:
     if last.kind == EventKind.ENDED:
         return 0.0  # finished: start over next time
     return min(max(last.end, 0.0), duration)
+
+
+END_TOLERANCE_SECONDS = 2.0  # a last span may stop this short of the container's duration and still be the end
+FINISHED_TAIL_SECONDS = 60.0  # a resume point this close to the end, with the rest heard, is a lecture finished
+
+
+def heard_to_the_end(progress: Progress, duration: float) -> bool:
+    """Did the member's listening last reach the end of the lecture, so that opening it again should start over
+    rather than offer "Phát tiếp từ <the end>"? True when the end is covered and the member stands either at 0
+    (the ``ended`` event resets the resume point) or inside that last covered stretch, within
+    ``FINISHED_TAIL_SECONDS`` of the end (no ``ended`` arrived: a phone stalled on the last fragment, or a
+    throttled background tab reported its last heartbeat late in the lecture)."""
+    if duration <= 0:
+        return False
+    last = next((iv for iv in progress.intervals if iv[1] >= duration - END_TOLERANCE_SECONDS), None)
+    if last is None:
+        return False
+    at = progress.resume_position
+    return at == 0 or (at >= last[0] and at >= duration - FINISHED_TAIL_SECONDS)

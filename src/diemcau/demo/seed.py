@@ -81,15 +81,39 @@ def make_demo_certificates(folder: Path) -> list[Path]:
 
 def publish_demo_lecture(settings, factory: sessionmaker[Session], on_progress=lambda record: None):  # type: ignore[no-untyped-def]
     """Synthesise, publish and transcribe the demo lecture (runs the jobs here; idempotent: the same media is
-    recognised by its hash and reused). Returns the lecture's record."""
+    recognised by its hash and reused), then import its reference captions (``import_reference_captions``).
+    Returns the lecture's record."""
     from diemcau.adapters.db.lectures import PublishRequest
     from diemcau.demo.lecture import SPEAKER, TITLE, synthesize_demo_lecture
     from diemcau.jobs import ingest
     from diemcau.jobs.publish import publish, wait_for
 
     ingest.use_settings(settings)
-    video = synthesize_demo_lecture(settings.home / "demo")
+    lecture = synthesize_demo_lecture(settings.home / "demo")
     course = load_courses(DEMO_DIR / "courses")[0]
-    request = PublishRequest(str(video), course.id, TITLE, SPEAKER, course.resolutions[0], True, "demo")
+    request = PublishRequest(str(lecture.video), course.id, TITLE, SPEAKER, course.resolutions[0], True, "demo")
     published = publish(settings, factory, request)
-    return wait_for(settings, factory, published.lecture_id, on_progress)
+    record = wait_for(settings, factory, published.lecture_id, on_progress)
+    if record.status == "ready":
+        import_reference_captions(settings, factory, record.id, lecture.captions)
+    return record
+
+
+def import_reference_captions(  # type: ignore[no-untyped-def]
+    settings, factory: sessionmaker[Session], lecture_id: str, captions: Path
+) -> bool:
+    """Make the talk's own text (WebVTT timed by the speech) the lecture's transcript, as a trainer would with
+    ``diemcau transcript import``; Whisper's transcript stays beside it as ``transcript.prev.json``. Returns
+    whether it imported: captions already imported, or a transcript a trainer corrected since, are kept."""
+    from diemcau.adapters.transcript_edits import CorrectedTranscriptError
+    from diemcau.adapters.transcript_import import import_captions
+    from diemcau.adapters.transcript_store import load_transcript
+
+    current = load_transcript(settings.transcripts_dir, lecture_id)
+    if current is not None and current.source != "whisper":
+        return False
+    try:
+        import_captions(factory, settings.transcripts_dir, lecture_id, captions)
+    except CorrectedTranscriptError:
+        return False
+    return True

@@ -93,6 +93,7 @@ class _Attempt:
     stored_hash: str | None = None
     refusal: LoginOutcome | None = None  # refused whatever the secret: an unknown card, an inactive member
     expires_at: dt.datetime | None = None
+    spent_hash: str | None = None  # the activation code used last (activation only)
 
 
 def _begin_attempt(
@@ -103,7 +104,7 @@ def _begin_attempt(
 
     One single-row read whether the card exists or not (the account itself is loaded only after a success), so
     the database adds no time difference for Argon2 to hide."""
-    query = select(MemberRow.active, secret, MemberRow.activation_expires_at).where(
+    query = select(MemberRow.active, secret, MemberRow.activation_expires_at, MemberRow.spent_code_hash).where(
         func.lower(MemberRow.card_number) == normalise_username(username)
     )
     with transaction(factory) as session:
@@ -113,10 +114,10 @@ def _begin_attempt(
         row = session.execute(query).first()
     if row is None:
         return _Attempt(wait, refusal=LoginOutcome.UNKNOWN_USER)
-    active, stored_hash, expires_at = row
+    active, stored_hash, expires_at, spent_hash = row
     if not active:
         return _Attempt(wait, refusal=LoginOutcome.INACTIVE)
-    return _Attempt(wait, stored_hash, None, expires_at)
+    return _Attempt(wait, stored_hash, None, expires_at, spent_hash)
 
 
 def check_login(
@@ -166,8 +167,8 @@ def issue_activation_code(
         member.activation_code_hash = hash_secret(code)
         member.activation_expires_at = utcnow() + valid_for
         _clear_lock(session, member)
-        if reset_password:
-            member.password_hash = None
+        if reset_password:  # no longer activated: a spent code no longer says so
+            member.password_hash = member.spent_code_hash = None
     return code
 
 
@@ -186,15 +187,19 @@ def activate(
     """Set a member's password with a valid activation code, which is then spent. Raises ``AccountError``.
 
     Throttled like a login, under the same counters (a code is a secret too), and as silent about which cards
-    exist: an unknown card, an inactive member, no code and a wrong code all fail alike, after a verification."""
+    exist: an unknown card, an inactive member, no code and a wrong code all fail alike, after two verifications
+    (the code, then the spent code: against the dummy hash where there is none). Only whoever types the code that
+    activated the account is told that it was used (``activation_code_used``): the account is already active."""
     now = now or utcnow()
     if len(new_password) < min_length:
         raise AccountError("password_too_short")
     attempt = _begin_attempt(factory, username, address, policy, now, MemberRow.activation_code_hash)
     if attempt.wait:
         raise AccountError("throttled", attempt.wait)
-    if not verifier.verify(attempt.stored_hash, normalise_activation_code(code)) or attempt.refusal:
-        raise AccountError("activation_failed")
+    typed = normalise_activation_code(code)
+    if not verifier.verify(attempt.stored_hash, typed) or attempt.refusal:
+        spent = verifier.verify(attempt.spent_hash, typed)  # always checked, so every refusal takes as long
+        raise AccountError("activation_code_used" if spent and not attempt.refusal else "activation_failed")
     if is_code_expired(attempt.expires_at, now):  # told only to whoever holds the right code
         raise AccountError("activation_code_expired")
     new_hash = hash_secret(new_password)  # before the transaction: Argon2 must not hold the database
@@ -203,6 +208,7 @@ def activate(
         if member is None or not member.active or member.activation_code_hash != attempt.stored_hash:
             raise AccountError("activation_failed")  # the code was spent or replaced meanwhile
         member.password_hash = new_hash
+        member.spent_code_hash = member.activation_code_hash
         member.activation_code_hash = member.activation_expires_at = None
         login_throttle.forgive(session, normalise_username(username), address)
         _clear_lock(session, member)

@@ -67,26 +67,41 @@ def _pending(run: IngestRunRow, job: JobRow | None) -> LectureRecord:
 
 
 def load_lectures(
-    factory: sessionmaker[Session], course_ids: set[str] | None = None, *, pending: bool = False
+    factory: sessionmaker[Session], course_ids: set[str] | None = None, *, pending: bool = False,
+    failed: bool = False,
 ) -> list[LectureRecord]:
     """Lectures of ``course_ids`` (``None``: all) by course and position; with ``pending``, also publishes
-    still being fetched or probed (they have no lecture row yet)."""
+    still being fetched or probed (they have no lecture row yet), and with ``failed`` those that failed before
+    they had one (``_pending_runs``; the CLI's ``lecture list``; the studio follows its own publishes by id)."""
     with factory() as session:
         query = select(LectureRow, LectureMediaRow).outerjoin(LectureMediaRow, LectureMediaRow.lecture_id == LectureRow.id)
         if course_ids is not None:
             query = query.where(LectureRow.course_id.in_(course_ids))
         rows = list(session.execute(query.order_by(LectureRow.course_id, LectureRow.position, LectureRow.id)))
-        runs = _pending_runs(session, course_ids, {row.id for row, _ in rows}) if pending else []
+        runs = _pending_runs(session, course_ids, {row.id for row, _ in rows}, failed) if pending else []
         jobs = _jobs_by_lecture(session, [row.id for row, _ in rows] + [run.lecture_id for run in runs])
         records = [_record(row, media, jobs.get(row.id)) for row, media in rows]
         return records + [_pending(run, jobs.get(run.lecture_id)) for run in runs]
 
 
-def _pending_runs(session: Session, course_ids: set[str] | None, known: set[str]) -> list[IngestRunRow]:
-    query = select(IngestRunRow).where(IngestRunRow.status.in_(ACTIVE)).order_by(IngestRunRow.created_at)
+def _pending_runs(
+    session: Session, course_ids: set[str] | None, known: set[str], failed: bool
+) -> list[IngestRunRow]:
+    """Publishes without a lecture row: those under way and, with ``failed``, those that failed (a URL that could
+    not be fetched, a file that is not media) unless a later publish of the same source in the same course took
+    their place, so the operator sees why a lecture never appeared."""
+    query = select(IngestRunRow).order_by(IngestRunRow.created_at.desc(), IngestRunRow.id.desc())
     if course_ids is not None:
         query = query.where(IngestRunRow.course_id.in_(course_ids))
-    return [run for run in session.scalars(query) if run.lecture_id not in known]
+    later: set[tuple[str, str]] = set()
+    shown: list[IngestRunRow] = []
+    for run in session.scalars(query):  # newest first: a failure is shown only if nothing of its source came after
+        key = (run.course_id, str(run.request.get("source", "")))
+        failure_shown = failed and run.status == "failed" and key not in later
+        if run.lecture_id not in known and (run.status in ACTIVE or failure_shown):
+            shown.append(run)
+        later.add(key)
+    return shown[::-1]
 
 
 def load_lecture(factory: sessionmaker[Session], lecture_id: str, *, pending: bool = False) -> LectureRecord | None:

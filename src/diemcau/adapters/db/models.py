@@ -35,6 +35,8 @@ class MemberRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     activation_code_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     activation_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # The last activation code used (its hash): a member who types it again is told it was used (accounts.activate).
+    spent_code_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())

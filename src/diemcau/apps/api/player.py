@@ -9,7 +9,8 @@ Renditions: *Tự động* (the master playlist, adaptive), each video rung, and
 audio-only media playlist as its own source — hls.js drops audio-only variants from a master that also has
 video, and a single-file m4a is no substitute on a weak link (its index alone is ~600 KB per hour, all read
 before the first sound). *Chỉ nghe* is the default where the browser reports a slow or data-saving link.
-``?t=SECONDS`` (a search hit's deep link) starts there; otherwise the player resumes where the member stopped.
+``?t=SECONDS`` (a search hit's deep link) starts there; otherwise the player resumes where the member stopped,
+unless they heard the lecture to the end (``core.progress.heard_to_the_end``): then it starts over and says so.
 The resume position and coverage are read from the progress store while rendering (the same data as ``GET
 /api/lectures/{id}/progress``), which saves the player a round trip before it can start — 0.3–0.6 s on a
 300 ms link. Progress events go back through ``POST /api/lectures/{id}/progress``.
@@ -44,7 +45,7 @@ from diemcau.apps.api.materials import MaterialOut, lecture_materials
 from diemcau.apps.api.pages import render_message
 from diemcau.core.lecture import LectureStatus
 from diemcau.core.material import normal_name
-from diemcau.core.progress import PLAYBACK_SPEEDS, Progress
+from diemcau.core.progress import PLAYBACK_SPEEDS, Progress, heard_to_the_end
 from diemcau.core.roles import can_manage_content
 from diemcau.core.transcript import Segment
 from diemcau.i18n import load_catalogue, t
@@ -58,8 +59,8 @@ PLAYER_JS = "player.js"
 AUTO = "auto"
 # Messages the script shows; it gets them in the page, so it carries no text of its own.
 SCRIPT_TEXTS = (
-    "resume", "start_at", "from_start", "press_play", "coverage", "offline", "retrying", "unsupported",
-    "library_missing",
+    "resume", "heard_to_the_end", "start_at", "from_start", "press_play", "coverage", "offline", "retrying",
+    "unsupported", "library_missing",
 )  # fmt: skip
 
 
@@ -125,9 +126,10 @@ def _script_config(
     ctx: ApiContext, lecture: LectureOut, choices: tuple[SourceChoice, ...], start: float | None, progress: Progress
 ) -> dict:
     api = f"{ctx.prefix}/api/lectures/{lecture.id}"
+    finished = heard_to_the_end(progress, lecture.duration_seconds or 0)
     return {
         "lecture": lecture.id, "duration": lecture.duration_seconds or 0, "start": start,
-        "resume": progress.resume_position,
+        "resume": 0.0 if finished else progress.resume_position, "finished": finished,
         "choices": [vars(c) for c in choices], "progressUrl": f"{api}/progress",
         "hlsScript": asset_url(ctx.settings, ctx.prefix, HLS_JS),
         "heartbeatSeconds": ctx.settings.player.heartbeat_seconds,

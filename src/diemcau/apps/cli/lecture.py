@@ -92,9 +92,9 @@ def _finish(settings, factory, published: Published, wait: bool) -> LectureRecor
 
 @app.command("list")
 def lecture_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List lectures (and publishes still being fetched) with their status and job progress."""
+    """List lectures (and publishes still being fetched, or that failed) with their status and job progress."""
     _, factory = factory_or_exit()
-    records = load_lectures(factory, pending=True)
+    records = load_lectures(factory, pending=True, failed=True)
     if as_json:
         typer.echo(json.dumps([record_json(r) for r in records], ensure_ascii=False, indent=2))
         return

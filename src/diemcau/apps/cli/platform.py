@@ -51,7 +51,7 @@ def release_demo_quizzes(settings: Settings, factory) -> None:  # type: ignore[n
 
 def publish_demo(settings: Settings, factory) -> None:  # type: ignore[no-untyped-def]
     """Publish and transcribe the demo lecture, showing progress; a failure is reported, not fatal."""
-    from diemcau.adapters.transcript_store import transcript_exists
+    from diemcau.adapters.transcript_store import load_transcript
     from diemcau.demo.seed import publish_demo_lecture
     from diemcau.search.indexer import install_hooks
 
@@ -69,8 +69,11 @@ def publish_demo(settings: Settings, factory) -> None:  # type: ignore[no-untype
     if record.status != "ready":
         typer.secho(f"Demo lecture not published: {record.error}", fg=typer.colors.YELLOW, err=True)
         return
-    transcribed = "transcribed" if transcript_exists(settings.transcripts_dir, record.id) else "not transcribed"
-    typer.echo(f"Demo lecture {record.id}: {record.status}, {transcribed}")
+    transcript = load_transcript(settings.transcripts_dir, record.id)
+    state = {None: "not transcribed", "whisper": "transcribed by Whisper"}.get(
+        transcript and transcript.source, "transcript: reference captions (Whisper's kept as transcript.prev.json)"
+    )
+    typer.echo(f"Demo lecture {record.id}: {record.status}, {state}")
 
 
 def hub_config_path() -> Path:

@@ -256,6 +256,7 @@
     if (!video.paused) spanStart = lastTime;
   });
   video.addEventListener("ended", function () {
+    save("diemcau.position." + config.lecture, Math.floor(video.duration || lastTime));  // at the end
     record("ended", spanStart === null ? lastTime : spanStart, video.duration || lastTime);
     spanStart = null;
     send();
@@ -284,9 +285,11 @@
     if (message) say(message);
     attach(firstChoice(), at, !!play);
   }
-  function resumeFrom(position) {
+  function resumeFrom(position, finished) {
     var near = config.duration && position > config.duration - 10;
-    if (position > 5 && !near) {
+    if (finished || near) {  // heard to the end last time (apps/api/player.py says so): start over, and say why
+      begin(0, text("heard_to_the_end", {}));
+    } else if (position > 5) {
       begin(position, text("resume", { time: clock(position) }));
       var restart = document.createElement("button");
       restart.type = "button";
@@ -307,7 +310,8 @@
   }
   // This device's own position wins while its events are still queued (they are newer than the server's).
   var local = load("diemcau.position." + config.lecture, null);
-  resumeFrom(local !== null && pendingHere() ? local : config.resume || 0);
+  if (local !== null && pendingHere()) resumeFrom(local, false);
+  else resumeFrom(config.resume || 0, !!config.finished);
 })();
 
 /* --- questions: ask at the current moment; answered questions as marks on the timeline -------------------

@@ -1,8 +1,9 @@
-"""What the studio's pages share: choosing a course or a lecture, and showing the API's refusals."""
+"""What the studio's pages share: choosing a course or a lecture, uploading a file, showing the API's refusals."""
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from diemcau.apps.studio.client import ApiError, StudioClient
 from diemcau.apps.studio.unsure import escape_markdown
@@ -47,3 +48,35 @@ def route_missing_notice(error: ApiError) -> bool:
         st.info(t("studio.not_available"))
         return True
     return False
+
+
+def _css_text(text: str) -> str:
+    """``text`` as a CSS string literal: quotes, backslashes, angle brackets and line ends as CSS escapes
+    (``\\3c ``), so a catalogue text can neither end the string nor close the ``<style>`` element."""
+    return '"' + "".join(f"\\{ord(c):x} " if c in '"\\<>\n\r' else c for c in text) + '"'
+
+
+def uploader_css(key: str, hint: str) -> str:
+    """The ``<style>`` that puts the uploader ``key`` in Vietnamese. Streamlit has no translations: its dropzone
+    says "Upload", "Drag and drop a file here" and "4GB per file" (its own ``server.maxUploadSize``, not the
+    limit the API enforces). The English is hidden and the catalogue's words are drawn in its place: the button's,
+    the drag-over text's, and ``hint`` as the instructions. Streamlit marks a keyed widget ``st-key-<key>``."""
+    root = f".st-key-{key} [data-testid='stFileUploaderDropzone']"
+    instructions = f"{root} [data-testid='stFileUploaderDropzoneInstructions']"
+    return (
+        "<style>"
+        f"{root} button > * {{display: none}}"
+        f"{root} button::after {{content: {_css_text(t('studio.upload_button'))}}}"
+        f"{instructions} > * {{display: none}}"
+        f"{instructions}::after {{content: {_css_text(hint)}; font-size: 0.875rem; opacity: 0.8}}"
+        f"{root} > div:not([data-testid]) > * {{display: none}}"  # the overlay while a file is dragged over
+        f"{root} > div:not([data-testid])::after {{content: {_css_text(t('studio.upload_drop'))}}}"
+        "</style>"
+    )
+
+
+def uploader(label: str, key: str, hint: str, **options: object) -> UploadedFile | None:
+    """``st.file_uploader`` in Vietnamese (``uploader_css``); ``hint`` says what to drop, from the catalogue. The
+    size limit is the API's, which refuses a larger file with its Vietnamese reason."""
+    st.markdown(uploader_css(key, hint), unsafe_allow_html=True)
+    return st.file_uploader(label, key=key, **options)  # type: ignore[call-overload, no-any-return]

@@ -11,7 +11,7 @@ import streamlit as st
 
 from diemcau.apps.studio.client import ApiError, StudioClient
 from diemcau.apps.studio.unsure import escape_markdown
-from diemcau.apps.studio.views.common import pick_lecture, route_missing_notice, show_error
+from diemcau.apps.studio.views.common import pick_lecture, route_missing_notice, show_error, uploader
 from diemcau.i18n import t
 
 ACCEPTED = ["pdf", "docx", "pptx"]
@@ -31,7 +31,7 @@ def render(api: StudioClient) -> None:
         return
     _listing(attached)
     with st.form("materials_form", clear_on_submit=True):
-        upload = st.file_uploader(t("studio.field_material"), type=ACCEPTED)
+        upload = uploader(t("studio.field_material"), "material_file", t("studio.upload_hint_material"), type=ACCEPTED)
         replace = st.checkbox(t("studio.field_replace"))
         sent = st.form_submit_button(t("studio.attach_button"), type="primary")
     if sent:

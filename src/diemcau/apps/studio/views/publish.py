@@ -6,7 +6,7 @@ import streamlit as st
 
 from diemcau.apps.studio.client import ApiError, StudioClient
 from diemcau.apps.studio.stages import Step, StepState, is_settled, lecture_steps
-from diemcau.apps.studio.views.common import pick_course, show_error
+from diemcau.apps.studio.views.common import pick_course, show_error, uploader
 from diemcau.i18n import t
 
 FOLLOW_KEY = "publish_lecture"
@@ -31,7 +31,7 @@ def _form(api: StudioClient, course: str) -> None:
         title = st.text_input(t("studio.field_title"))
         speaker = st.text_input(t("studio.field_speaker"))
         resolution = st.text_input(t("studio.field_resolution"))
-        upload = st.file_uploader(t("studio.field_file"))
+        upload = uploader(t("studio.field_file"), "publish_file", t("studio.upload_hint_media"))
         url = st.text_input(t("studio.field_url"), placeholder="https://…")
         transcribe = st.checkbox(t("studio.field_transcribe"), value=True)
         submitted = st.form_submit_button(t("studio.publish_button"), type="primary")

@@ -58,7 +58,7 @@ class CompletionOut(BaseModel):
     members: list[MemberCompletionOut]
 
 
-def _scopes(ctx: ApiContext, caller: Caller, org: str | None) -> tuple[list[str], bool]:
+def completion_scopes(ctx: ApiContext, caller: Caller, org: str | None) -> tuple[list[str], bool]:
     """The org paths the caller may see (narrowed by ``org``), and whether only their own row is allowed."""
     oversight = caller.viewer.oversight_paths()
     if not oversight:
@@ -82,7 +82,7 @@ def read_completion(
     ctx: ApiContext = Depends(context_of),
 ) -> CompletionOut:
     """Each enrolled member's status, coverage, quiz scores and essay grade, within the caller's scope."""
-    scopes, only_self = _scopes(ctx, caller, org)
+    scopes, only_self = completion_scopes(ctx, caller, org)
     completion = course_completion(ctx.factory, course_id, scopes, ctx.today())
     if completion is None:
         raise HTTPException(404, t("api.course_not_found"))
@@ -163,7 +163,7 @@ def download_report(
     ``X-Diemcau-Signature`` says ``signed``, ``unsigned`` or ``failed`` (a certificate is configured but could not
     sign: the unsigned PDF is served, ``X-Diemcau-Signature-Message`` carries the Vietnamese notice and the
     operator's log the cause); ``X-Diemcau-Signer`` names the signer. Both texts are percent-encoded UTF-8."""
-    scopes, only_self = _scopes(ctx, caller, org)
+    scopes, only_self = completion_scopes(ctx, caller, org)
     if only_self:
         raise HTTPException(403, t("completion.not_allowed"))
     code = scopes[0].strip("/").rsplit("/", 1)[-1] or _single_root(ctx)  # a path's last code is its unit's

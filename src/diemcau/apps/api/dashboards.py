@@ -28,7 +28,7 @@ from diemcau.adapters.db.questions import moments_of
 from diemcau.adapters.db.replays import load_replays
 from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
-from diemcau.apps.api.completion import _scopes as completion_scopes
+from diemcau.apps.api.completion import completion_scopes
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.core.completion_tree import audience_curve, tally_units, watched_by_day
 from diemcau.core.questions import counts_by_bucket

@@ -5,7 +5,7 @@ a committee's per-sub-unit summary, the Zalo reminder with a copy button, a grou
 waiting to be graded, the official report's downloads and the links into the Voila dashboards. Its only script
 is ``static/staff.js`` (copy, screening), sent with ``X-Diemcau-Request`` like every page write.
 
-Nothing here decides visibility: the scope comes from the completion API's ``_scopes`` (secretary: cell,
+Nothing here decides visibility: the scope comes from the completion API's ``completion_scopes`` (secretary: cell,
 committee: subtree, admin: all, trainer and member refused), the rows from ``course_completion`` shaped as the
 completion route answers them, the view from the cell dashboard's ``cell_view`` (filters, reminder text) and
 the sub-unit summary from the units route's ``unit_rows`` with ``committee_view``. Query parameters are read
@@ -32,7 +32,7 @@ from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.assets import asset_url
 from diemcau.apps.api.completion import MemberCompletionOut
-from diemcau.apps.api.completion import _scopes as completion_scopes
+from diemcau.apps.api.completion import completion_scopes
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.dashboards import unit_rows
 from diemcau.apps.api.links import Link, links_for

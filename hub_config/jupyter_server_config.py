@@ -26,7 +26,20 @@ c.VoilaConfiguration.extension_denylist = [
     "@jupyter/nbgrader",  # the grading UI lives in the API's pages and JupyterLab, never in a dashboard
     "@jupyter-notebook/lab-extension",
     "@voila-dashboards/jupyterlab-preview",  # the preview button is a JupyterLab tool
+    "jupyterlab-plotly",  # 4.8 MB on every page; the dashboards draw their charts as SVG (diemcau.dashboards.charts)
+    "@jupyterhub/jupyter-server-proxy",  # the studio's launcher tile, a JupyterLab tool
+    "jupyterlab_pygments",  # code highlighting; a dashboard shows no code
 ]
+
+# Điểm Cầu's own template (hub_config/jupyter/voila/templates/diemcau, found through JUPYTER_PATH, set by the
+# spawner): the lab template without Font Awesome from a CDN, with Vietnamese loading and error texts and
+# styles for a 360 px phone.
+c.VoilaConfiguration.template = "diemcau"
+
+# Nothing from outside the deployment: with both set to the string "null", Voila's page uses the MathJax that
+# its own bundle carries (loaded only if a page has math) instead of cdnjs.cloudflare.com. Gzip every response
+# (tornado's compress_response; Voila's own setting of that name has no effect when it runs inside a server).
+c.ServerApp.tornado_settings = {"mathjax_url": "null", "mathjax_config": "null", "compress_response": True}
 
 c.MappingKernelManager.cull_idle_timeout = 600  # seconds idle before a kernel is stopped
 c.MappingKernelManager.cull_interval = 60  # how often idle kernels are looked for

@@ -114,6 +114,9 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], y_
                          f"fill='{colour}' fill-opacity='0.15'/>")
         dash = " stroke-dasharray='5 4'" if line.dashed else ""
         parts.append(f"<polyline class='series' points='{coords}' fill='none' stroke='{colour}' stroke-width='2'{dash}/>")
+        if points <= 12:  # few days: each point shown (a single day draws no line)
+            parts.extend(f"<circle cx='{x(i):.1f}' cy='{y(v):.1f}' r='2.5' fill='{colour}'/>"
+                         for i, v in enumerate(line.values[:points]))
         lx = left + number * 150
         parts.append(f"<line x1='{lx}' x2='{lx + 18}' y1='{legend_top - 4}' y2='{legend_top - 4}' stroke='{colour}' "
                      f"stroke-width='2'{dash}/><text x='{lx + 22}' y='{legend_top}' {FONT}>{_e(line.name)}</text>")

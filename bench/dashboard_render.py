@@ -181,7 +181,11 @@ def bench_browser(pages: int, reps: int) -> None:
                 page.goto(f"{hub.url}hub/spawn/{card}", timeout=300_000)
                 page.wait_for_url("**/user/**", timeout=300_000)
                 cold = browser.new_context(viewport={"width": 360, "height": 740}, storage_state=context.storage_state())
-                weight, requests, outside, _ = load_dashboard(cold.new_page(), url)
+                cold_page = cold.new_page()
+                weight, requests, outside, _ = load_dashboard(cold_page, url)
+                shots = Path(tempfile.gettempdir()) / "shots-voila"
+                shots.mkdir(exist_ok=True)
+                cold_page.screenshot(path=str(shots / f"{notebook}-360.png"), full_page=True)
                 cold.close()
                 times = [load_dashboard(context.new_page(), url, close=True)[3] for _ in range(reps + 1)][1:]
                 print(f"{notebook} as {card}: cold {weight / 1e6:.2f} MB in {requests} requests"

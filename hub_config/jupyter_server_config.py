@@ -45,3 +45,5 @@ c.MappingKernelManager.cull_idle_timeout = 600  # seconds idle before a kernel i
 c.MappingKernelManager.cull_interval = 60  # how often idle kernels are looked for
 c.MappingKernelManager.cull_connected = False  # a page still open keeps its kernel
 c.MappingKernelManager.cull_busy = False
+
+c.VoilaExporter.language_code = "vi"  # <html lang="vi">: the pages are Vietnamese

@@ -239,9 +239,12 @@ def kernels_under_load(hub, context, url: str, pages: int, psutil) -> None:  # t
         opened.append(page)
     kernels = staff_kernels(hub, psutil)
     rss = sum(k.memory_info().rss for k in kernels)
+    uss = sum(k.memory_full_info().uss for k in kernels)  # what each kernel holds alone (shared libraries apart)
     server = next(p for p in psutil.Process(hub.process.pid).children(recursive=True) if "singleuser" in " ".join(p.cmdline()))
-    print(f"  {pages} pages open: {len(kernels)} kernels ({before} before), {rss / 2**20:,.0f} MiB RSS in all,"
-          f" {rss / len(kernels) / 2**20:,.0f} MiB each; the staff server itself {server.memory_info().rss / 2**20:,.0f} MiB")
+    print(f"  {pages} pages open: {len(kernels)} kernels ({before} before), RSS {rss / 2**20:,.0f} MiB in all"
+          f" ({rss / len(kernels) / 2**20:,.0f} MiB each), USS {uss / 2**20:,.0f} MiB ({uss / len(kernels) / 2**20:,.0f} MiB"
+          f" each); the staff server itself RSS {server.memory_info().rss / 2**20:,.0f} MiB,"
+          f" USS {server.memory_full_info().uss / 2**20:,.0f} MiB")
     for page in opened:
         page.close(run_before_unload=True)
     deadline = time.monotonic() + 30

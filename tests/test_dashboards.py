@@ -267,8 +267,6 @@ def test_search_terms_are_counted_per_lecture(sqlite_factory) -> None:  # type: 
 def test_the_bar_chart_draws_one_bar_per_unit_with_escaped_names() -> None:
     """Does each sub-unit get its own bar, labelled with its (escaped) name, its length in proportion and
     clamped to the axis, so a long name or a hostile one can neither collapse nor break the chart?"""
-    from diemcau.dashboards import charts
-
     svg = charts.bar_chart("Tỷ lệ", [("Chi bộ <b>Đông</b>", 50, "50%"), ("Chi bộ Tây", 150, "150%"), ("Bắc", -5, "0%")])
     assert svg.count("<g class='bar'>") == 3
     assert "Chi bộ &lt;b&gt;Đông&lt;/b&gt;" in svg and "<b>" not in svg
@@ -280,8 +278,6 @@ def test_the_bar_chart_draws_one_bar_per_unit_with_escaped_names() -> None:
 def test_the_line_chart_writes_days_as_dd_mm_and_marks_the_deadline() -> None:
     """Are the dates on the axis written 05/03 (never an English month name), the deadline marked, and each
     line drawn with one point per day?"""
-    from diemcau.dashboards import charts
-
     days = [dt.date(2026, 3, 5) + dt.timedelta(days=i) for i in range(30)]
     svg = charts.line_chart("Theo ngày", [charts.day_label(d) for d in days],
                             [charts.Series("Đã xem", [50.0] * 30), charts.Series("Cần đạt", [i * 3.0 for i in range(30)], dashed=True)],
@@ -295,7 +291,5 @@ def test_the_line_chart_writes_days_as_dd_mm_and_marks_the_deadline() -> None:
 
 def test_a_single_day_still_shows_a_point() -> None:
     """With one day of history (a course opened today), is the value still visible as a dot?"""
-    from diemcau.dashboards import charts
-
     svg = charts.line_chart("Theo ngày", ["07/12"], [charts.Series("Đã xem", [40.0])], "%")
     assert svg.count("<circle") == 1 and ">07/12<" in svg

@@ -99,7 +99,8 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], y_
         parts.append(f"<line x1='{left}' x2='{right}' y1='{level:.1f}' y2='{level:.1f}' stroke='#ddd'/>"
                      f"<text x='{left - 3}' y='{level + 4:.1f}' text-anchor='end' {FONT}>{maximum * fraction:g}</text>")
     for index in _ticks(points):
-        parts.append(f"<text class='tick' x='{x(index):.1f}' y='{top + plot_h + 14}' text-anchor='middle' {FONT}>"
+        anchor = "end" if index == points - 1 and points > 1 else "middle"  # the last tick stays inside the box
+        parts.append(f"<text class='tick' x='{x(index):.1f}' y='{top + plot_h + 14}' text-anchor='{anchor}' {FONT}>"
                      f"{_e(x_labels[index])}</text>")
     if marker is not None and 0 <= marker[0] < points:
         mx = x(marker[0])

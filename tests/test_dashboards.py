@@ -182,6 +182,13 @@ def test_voila_settings_deny_unused_extensions_and_cull_kernels() -> None:
     assert "@jupyter/nbgrader" in config.VoilaConfiguration.extension_denylist
     assert "@jupyter-widgets/jupyterlab-manager" not in config.VoilaConfiguration.extension_denylist
     assert config.MappingKernelManager.cull_idle_timeout > 0
+    # nothing from a CDN (Font Awesome is in the lab template, replaced; MathJax by URL), gzip, no plotly bundle
+    assert config.VoilaConfiguration.template == "diemcau"
+    template = REPO / "hub_config" / "jupyter" / "voila" / "templates" / "diemcau"
+    assert "https://" not in (template / "index.html.j2").read_text() + (template / "error.html").read_text()
+    settings = config.ServerApp.tornado_settings
+    assert settings["compress_response"] is True and settings["mathjax_url"] == settings["mathjax_config"] == "null"
+    assert "jupyterlab-plotly" in config.VoilaConfiguration.extension_denylist
 
 
 # --- aggregate routes on the real API ---------------------------------------------------------------------
@@ -293,3 +300,14 @@ def test_a_single_day_still_shows_a_point() -> None:
     """With one day of history (a course opened today), is the value still visible as a dot?"""
     svg = charts.line_chart("Theo ngày", ["07/12"], [charts.Series("Đã xem", [40.0])], "%")
     assert svg.count("<circle") == 1 and ">07/12<" in svg
+
+
+@pytest.mark.parametrize(("notebook", "key"), [("cell", "dashboard.cell_title"), ("committee", "dashboard.committee_title"),
+                                               ("lecture", "dashboard.lecture_title"), ("search", "search.title")])
+def test_each_dashboard_tab_carries_its_vietnamese_title(notebook: str, key: str) -> None:
+    """Is the browser tab of each Voila page (nbconvert's <title>, from the notebook's metadata, else the file
+    name such as 'cell') the page's Vietnamese title from the catalogue?"""
+    import json
+
+    metadata = json.loads((REPO / "notebooks" / f"{notebook}.ipynb").read_text(encoding="utf-8"))["metadata"]
+    assert metadata.get("title") == t(key)

@@ -7,10 +7,13 @@ Staff open the Voila dashboards at ``/user/<name>/voila/render/cell.ipynb`` (``c
 * every installed JupyterLab extension loads on each Voila page, used or not — nbgrader's and the notebook
   app's cost ~220 KB of a 5.2 MB cold load — so the ones a dashboard never uses are denied here; the widget
   manager and plotly's renderer stay;
-* leaving a Voila page did not shut its kernel (the shutdown call got a 403) and 14 kernels piled up, so idle
-  kernels are culled: a dashboard kernel nobody is connected to is stopped after 10 idle minutes. Connected
-  kernels are left alone, so a page (or a JupyterLab notebook) still open keeps working; the hub's idle-culler
-  stops the whole server after ``hub.cull_idle_seconds``.
+* leaving a Voila page did not shut its kernel (the shutdown call got a 403) and 14 kernels piled up: the
+  ``diemcau`` template now posts the shutdown with the _xsrf header when the page goes away, and idle kernels
+  are culled for the pages whose browser died: a dashboard kernel nobody is connected to is stopped after 10
+  idle minutes. Connected kernels are left alone, so a page (or a JupyterLab notebook) still open keeps working;
+  the hub's idle-culler stops the whole server after ``hub.cull_idle_seconds``;
+* a page weighed 9 MB: plotly's lab renderer (4.8 MB, on every page), no gzip, Font Awesome and MathJax from
+  public CDNs. Figures before and after: docs/benchmarks.md ("Voila dashboards in Chromium").
 
 The trainer studio runs here too, through jupyter-server-proxy (``diemcau.apps.studio.launch``).
 """

@@ -311,3 +311,23 @@ def test_each_dashboard_tab_carries_its_vietnamese_title(notebook: str, key: str
 
     metadata = json.loads((REPO / "notebooks" / f"{notebook}.ipynb").read_text(encoding="utf-8"))["metadata"]
     assert metadata.get("title") == t(key)
+
+
+def test_a_failed_cell_shows_a_vietnamese_sentence_and_no_traceback() -> None:
+    """When a dashboard cell raises, does the diemcau Voila template show one Vietnamese sentence instead of
+    Voila's English "There was an error when executing cell" and the traceback (paths, addresses), and drop
+    stderr?"""
+    import jinja2
+    from jupyter_core.paths import jupyter_path
+    from voila.paths import collect_template_paths
+
+    roots = [str(REPO / "hub_config" / "jupyter"), *jupyter_path()]
+    paths = collect_template_paths(["voila", "nbconvert"], "diemcau", root_dirs=roots)
+    template = jinja2.Environment(loader=jinja2.FileSystemLoader(paths)).get_template("index.html.j2")
+    failed = {"output_type": "error", "ename": "ExecutionError", "evalue": "Execution error",
+              "traceback": ["There was an error when executing cell [3]. /srv/diemcau/var/app.db"]}
+    context = template.new_context({"output": failed})
+    shown = "".join(template.blocks["error"](context))
+    assert "Một phần của trang gặp lỗi" in shown
+    assert "There was an error" not in shown and "/srv/diemcau" not in shown
+    assert "".join(template.blocks["stream_stderr"](template.new_context({"output": {"text": "/srv/x"}}))).strip() == ""

@@ -2,6 +2,14 @@
 100,000, each against a naive baseline in the same run.
 
     .venv/bin/python bench/dashboard_render.py [--commune 2500] [--province 100000] [--communes 40] [--reps 3]
+    .venv/bin/python bench/dashboard_render.py --browser [--pages 50] [--reps 3]
+
+``--browser``: the pages as staff get them, in Chromium, on a real hub over the demo province (tests/hubserver.py):
+for the secretary's ``cell.ipynb`` and the commune committee's ``committee.ipynb``, the cold load (bytes on the
+wire, requests, any request outside 127.0.0.1) and the median warm render (navigation until the page's numbers
+show), beside the baseline recorded before this template (8.97 MB, 83 requests, 3 of them to CDNs, 6–8 s);
+then ``--pages`` dashboard pages opened one after another and left open against the secretary's one server,
+with the kernels' total RSS, and how many kernels are left once the pages are closed.
 
 Data: ``bench/synthetic_province.py`` seeded straight into SQLite (two one-hour lectures; a third of members
 done, a third midway, a third not started). The API runs as its own process (``bench/api_server.py``);
@@ -148,13 +156,116 @@ def bench_province(members: int, communes: int, reps: int, per_member_naive: flo
           f"  ratio {per_member_naive * members / total:.0f}x")
 
 
+BASELINE_COLD_MB, BASELINE_REQUESTS = 8.97, 83  # measured at 2b377ed (lab template, plotly renderer), same probe
+
+
+def bench_browser(pages: int, reps: int) -> None:
+    """Cold weight, warm render time and kernel memory of the dashboards in Chromium on a real hub."""
+    import psutil
+    from playwright.sync_api import sync_playwright
+
+    from diemcau.demo.seed import seed_demo
+    from tests.browser import launch_chromium, log_in
+    from tests.hubserver import start_hub
+
+    hub_run = start_hub(seed_demo)
+    hub = next(hub_run)
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            for card, notebook in (("42000001", "cell.ipynb"), ("42000021", "committee.ipynb")):
+                url = f"{hub.url}user/{card}/voila/render/{notebook}"
+                context = browser.new_context(viewport={"width": 360, "height": 740})
+                page = context.new_page()
+                log_in(page, hub.url, card)
+                page.goto(f"{hub.url}hub/spawn/{card}", timeout=300_000)
+                page.wait_for_url("**/user/**", timeout=300_000)
+                cold = browser.new_context(viewport={"width": 360, "height": 740}, storage_state=context.storage_state())
+                cold_page = cold.new_page()
+                weight, requests, outside, _ = load_dashboard(cold_page, url)
+                shots = Path(tempfile.gettempdir()) / "shots-voila"
+                shots.mkdir(exist_ok=True)
+                cold_page.screenshot(path=str(shots / f"{notebook}-360.png"), full_page=True)
+                cold.close()
+                times = [load_dashboard(context.new_page(), url, close=True)[3] for _ in range(reps + 1)][1:]
+                print(f"{notebook} as {card}: cold {weight / 1e6:.2f} MB in {requests} requests"
+                      f" (baseline {BASELINE_COLD_MB} MB in {BASELINE_REQUESTS}: ratio {BASELINE_COLD_MB * 1e6 / weight:.1f}x),"
+                      f" outside 127.0.0.1: {outside or 'none'}; warm render median {statistics.median(times):.2f} s"
+                      f" ({', '.join(f'{x:.1f}' for x in times)})")
+                if notebook == "cell.ipynb" and pages:
+                    kernels_under_load(hub, context, url, pages, psutil)
+                context.close()
+            browser.close()
+    finally:
+        next(hub_run, None)
+
+
+def load_dashboard(page, url: str, close: bool = False) -> tuple[int, int, list[str], float]:  # type: ignore[no-untyped-def]
+    """Open a dashboard; bytes received (headers + encoded bodies), requests, the URLs outside 127.0.0.1, and the
+    seconds until its numbers show (the first heading a view-model wrote)."""
+    sizes: list[int] = []
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.on("requestfinished", lambda request: sizes.append(sum(request.sizes()[k] for k in ("responseBodySize", "responseHeadersSize"))))
+    started = time.perf_counter()
+    page.goto(url, timeout=300_000)
+    page.wait_for_selector("#rendered_cells .widget-html-content h3", state="visible", timeout=300_000)
+    seconds = time.perf_counter() - started
+    page.wait_for_load_state("networkidle")
+    if close:
+        page.close()
+    return sum(sizes), len(urls), [u for u in urls if not u.startswith("http://127.0.0.1")], seconds
+
+
+def staff_kernels(hub, psutil) -> list:  # type: ignore[no-untyped-def]
+    """The kernel processes under this hub (its staff servers' ipykernels)."""
+    found = []
+    for process in psutil.Process(hub.process.pid).children(recursive=True):
+        try:
+            if "ipykernel" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.Error:
+            pass
+    return found
+
+
+def kernels_under_load(hub, context, url: str, pages: int, psutil) -> None:  # type: ignore[no-untyped-def]
+    """``pages`` dashboard pages left open on one staff server: kernels, their RSS; then closed."""
+    before = len(staff_kernels(hub, psutil))
+    opened = []
+    for _ in range(pages):
+        page = context.new_page()
+        load_dashboard(page, url)
+        opened.append(page)
+    kernels = staff_kernels(hub, psutil)
+    rss = sum(k.memory_info().rss for k in kernels)
+    uss = sum(k.memory_full_info().uss for k in kernels)  # what each kernel holds alone (shared libraries apart)
+    server = next(p for p in psutil.Process(hub.process.pid).children(recursive=True) if "singleuser" in " ".join(p.cmdline()))
+    print(f"  {pages} pages open: {len(kernels)} kernels ({before} before), RSS {rss / 2**20:,.0f} MiB in all"
+          f" ({rss / len(kernels) / 2**20:,.0f} MiB each), USS {uss / 2**20:,.0f} MiB ({uss / len(kernels) / 2**20:,.0f} MiB"
+          f" each); the staff server itself RSS {server.memory_info().rss / 2**20:,.0f} MiB,"
+          f" USS {server.memory_full_info().uss / 2**20:,.0f} MiB")
+    for page in opened:
+        page.close(run_before_unload=True)
+    deadline = time.monotonic() + 30
+    while staff_kernels(hub, psutil) and time.monotonic() < deadline:
+        time.sleep(1)
+    print(f"  closed them: {len(staff_kernels(hub, psutil))} kernels left after {30 - max(0, deadline - time.monotonic()):.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--commune", type=int, default=2500)
     parser.add_argument("--province", type=int, default=100_000)
     parser.add_argument("--communes", type=int, default=40)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--browser", action="store_true", help="the Voila pages in Chromium on a real hub")
+    parser.add_argument("--pages", type=int, default=50, help="with --browser: pages left open for the kernel count")
     args = parser.parse_args()
+    if args.browser:
+        bench_browser(args.pages, args.reps)
+        print("load average %.1f %.1f %.1f on %d CPUs" % (*os.getloadavg(), os.cpu_count()))
+        return
     per_member = bench_commune(args.commune, args.reps)
     bench_province(args.province, args.communes, args.reps, per_member)
     print("load average %.1f %.1f %.1f on %d CPUs" % (*os.getloadavg(), os.cpu_count()))

@@ -3,6 +3,8 @@ real API on a loopback port, with each viewer's own token: do they show the righ
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,8 +52,14 @@ def printed(notebook: nbformat.NotebookNode) -> str:
 def widget_values(notebook: nbformat.NotebookNode) -> str:
     """Every HTML and text widget's value (what the page shows), joined."""
     states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return "\n".join(widget_texts(notebook))
+
+
+def widget_texts(notebook: nbformat.NotebookNode) -> list[str]:
+    """Each HTML and text widget's value, one string per widget."""
+    states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     kinds = {"HTMLModel", "TextareaModel"}
-    return "\n".join(str(w["state"].get("value", "")) for w in states.values() if w["model_name"] in kinds)
+    return [str(w["state"].get("value", "")) for w in states.values() if w["model_name"] in kinds]
 
 
 def no_errors(notebook: nbformat.NotebookNode) -> bool:
@@ -142,9 +150,14 @@ def test_committee_dashboard_counts_by_sub_unit(api: RunningApi, monkeypatch: py
     assert "Chi bộ thôn A1 50%" in out and "Chi bộ thôn A2" not in out.splitlines()[-1]  # A2 has nobody enrolled
     shown = widget_values(notebook)
     assert "Đến hôm nay 1/2 đảng viên đã xem hết các bài giảng." in shown
-    figures = plotly_figures(notebook)
-    watched = next(trace for fig in figures for trace in fig["data"] if trace.get("name") == "Đã xem hết bài giảng")
-    assert watched["x"][0] == "2026-03-05" and watched["y"] == [50.0] * 6  # 5 to 10 March (the API's today)
+    bars, history = svg_charts(notebook, "dashboard.chart_subunits"), svg_charts(notebook, "dashboard.chart_history")
+    # one bar per direct sub-unit with members (cell A1), labelled with its name and its count
+    assert bars.count("class='bar'") == 1 and "Chi bộ thôn A1" in bars and "50% (1/2)" in bars
+    # the watching line from 5 to 10 March (the API's today), days written dd/mm, at 50 % all along
+    assert "Đã xem hết bài giảng" in history and ">05/03<" in history and ">10/03<" in history
+    assert "Mar" not in history and "2026-03" not in history
+    watched = series_points(history)[0]
+    assert len(watched) == 6 and len({y for _, y in watched}) == 1
 
 
 def test_lecture_dashboard_draws_the_drop_off_and_terms(settings, api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,8 +174,9 @@ def test_lecture_dashboard_draws_the_drop_off_and_terms(settings, api: RunningAp
     assert "quanh phút 5:00 (giảm 50 điểm phần trăm)" in printed(notebook)
     shown = widget_values(notebook)
     assert "<td>đảng viên</td><td>2</td>" in shown
-    curve = plotly_figures(notebook)[0]["data"][0]["y"]
-    assert curve[:20] == [100.0] * 20 and curve[20:] == [50.0] * 20
+    curve = [y for _, y in series_points(svg_charts(notebook, "dashboard.chart_dropoff"))[0]]
+    assert len(curve) == 40 and len(set(curve[:20])) == 1 and len(set(curve[20:])) == 1
+    assert curve[20] - curve[0] == pytest.approx(charts_height_of(50))  # from 100 % to 50 %
 
 
 def test_lecture_dashboard_shows_refused_watching(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -185,8 +199,21 @@ def test_lecture_dashboard_refuses_a_secretary(api: RunningApi, monkeypatch: pyt
     assert "Đồng chí không có quyền thực hiện thao tác này." in widget_values(notebook)
 
 
-def plotly_figures(notebook: nbformat.NotebookNode) -> list[dict]:
-    """The plotly figures the page drew (inside Output widgets' captured outputs)."""
-    states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    return [o["data"]["application/vnd.plotly.v1+json"] for w in states.values() if w["model_name"] == "OutputModel"
-            for o in w["state"].get("outputs", []) if "application/vnd.plotly.v1+json" in o.get("data", {})]
+def svg_charts(notebook: nbformat.NotebookNode, title_key: str) -> str:
+    """The SVG chart (``diemcau.dashboards.charts``) whose caption is the catalogue's ``title_key``, from the
+    executed widget state."""
+    caption = f"<figcaption style='font-weight:bold;margin-bottom:4px'>{html.escape(t(title_key))}</figcaption>"
+    found = [v for v in widget_texts(notebook) if caption in v]
+    assert len(found) == 1, f"no single chart titled {t(title_key)!r}"
+    return found[0]
+
+
+def series_points(chart: str) -> list[list[tuple[float, float]]]:
+    """Each drawn line's points (x, y in the SVG's coordinates, y grows downwards)."""
+    return [[tuple(float(n) for n in pair.split(",")) for pair in points.split()]  # type: ignore[misc]
+            for points in re.findall(r"class='series' points='([^']*)'", chart)]
+
+
+def charts_height_of(percent: float) -> float:
+    """How far down a line moves for ``percent`` points on a 0–100 axis of the line chart."""
+    return 150 * percent / 100

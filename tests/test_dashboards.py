@@ -4,6 +4,7 @@ settings that make the notebooks reachable under Voila."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from diemcau.adapters.db.dashboards import normalise_term, record_search_terms, 
 from diemcau.apps.hub.config import HubPaths, apply_config
 from diemcau.core.completion_tree import ancestors, audience_curve, tally_units, watched_by_day
 from diemcau.core.orgtree import OrgUnit
-from diemcau.dashboards import cell_view, committee_view, lecture_view
+from diemcau.dashboards import cell_view, charts, committee_view, lecture_view
 from diemcau.dashboards.api_client import ApiClient, ApiError, api_url_from_env
 from diemcau.i18n import t
 from diemcau.settings import Settings
@@ -181,6 +182,13 @@ def test_voila_settings_deny_unused_extensions_and_cull_kernels() -> None:
     assert "@jupyter/nbgrader" in config.VoilaConfiguration.extension_denylist
     assert "@jupyter-widgets/jupyterlab-manager" not in config.VoilaConfiguration.extension_denylist
     assert config.MappingKernelManager.cull_idle_timeout > 0
+    # nothing from a CDN (Font Awesome is in the lab template, replaced; MathJax by URL), gzip, no plotly bundle
+    assert config.VoilaConfiguration.template == "diemcau"
+    template = REPO / "hub_config" / "jupyter" / "voila" / "templates" / "diemcau"
+    assert "https://" not in (template / "index.html.j2").read_text() + (template / "error.html").read_text()
+    settings = config.ServerApp.tornado_settings
+    assert settings["compress_response"] is True and settings["mathjax_url"] == settings["mathjax_config"] == "null"
+    assert "jupyterlab-plotly" in config.VoilaConfiguration.extension_denylist
 
 
 # --- aggregate routes on the real API ---------------------------------------------------------------------
@@ -258,3 +266,68 @@ def test_search_terms_are_counted_per_lecture(sqlite_factory) -> None:  # type: 
     assert top_search_terms(sqlite_factory, "l1") == [("đảng viên", 2)]
     assert top_search_terms(sqlite_factory, "l2") == [("đảng viên", 1)]
     assert normalise_term("x" * 300) == "x" * 100
+
+
+# --- SVG charts (diemcau.dashboards.charts) ---
+
+
+def test_the_bar_chart_draws_one_bar_per_unit_with_escaped_names() -> None:
+    """Does each sub-unit get its own bar, labelled with its (escaped) name, its length in proportion and
+    clamped to the axis, so a long name or a hostile one can neither collapse nor break the chart?"""
+    svg = charts.bar_chart("Tỷ lệ", [("Chi bộ <b>Đông</b>", 50, "50%"), ("Chi bộ Tây", 150, "150%"), ("Bắc", -5, "0%")])
+    assert svg.count("<g class='bar'>") == 3
+    assert "Chi bộ &lt;b&gt;Đông&lt;/b&gt;" in svg and "<b>" not in svg
+    lengths = re.findall(r"<rect x='0' y='\d+' width='([\d.]+)' height='12' fill='#1f6fb2'/>", svg)
+    assert [float(x) for x in lengths] == [130.0, 260.0, 0.0]
+    assert charts.bar_chart("Tỷ lệ", []) == ""
+
+
+def test_the_line_chart_writes_days_as_dd_mm_and_marks_the_deadline() -> None:
+    """Are the dates on the axis written 05/03 (never an English month name), the deadline marked, and each
+    line drawn with one point per day?"""
+    days = [dt.date(2026, 3, 5) + dt.timedelta(days=i) for i in range(30)]
+    svg = charts.line_chart("Theo ngày", [charts.day_label(d) for d in days],
+                            [charts.Series("Đã xem", [50.0] * 30), charts.Series("Cần đạt", [i * 3.0 for i in range(30)], dashed=True)],
+                            "% đảng viên", marker=(29, "Hạn"))
+    ticks = re.findall(r"class='tick'[^>]*>([^<]*)<", svg)
+    assert ticks[0] == "05/03" and ticks[-1] == "03/04" and len(ticks) == 5
+    assert not re.search(r"Mar|Apr|2026-", svg)
+    assert ">Hạn<" in svg and "stroke-dasharray" in svg
+    assert [len(p.split()) for p in re.findall(r"class='series' points='([^']*)'", svg)] == [30, 30]
+
+
+def test_a_single_day_still_shows_a_point() -> None:
+    """With one day of history (a course opened today), is the value still visible as a dot?"""
+    svg = charts.line_chart("Theo ngày", ["07/12"], [charts.Series("Đã xem", [40.0])], "%")
+    assert svg.count("<circle") == 1 and ">07/12<" in svg
+
+
+@pytest.mark.parametrize(("notebook", "key"), [("cell", "dashboard.cell_title"), ("committee", "dashboard.committee_title"),
+                                               ("lecture", "dashboard.lecture_title"), ("search", "search.title")])
+def test_each_dashboard_tab_carries_its_vietnamese_title(notebook: str, key: str) -> None:
+    """Is the browser tab of each Voila page (nbconvert's <title>, from the notebook's metadata, else the file
+    name such as 'cell') the page's Vietnamese title from the catalogue?"""
+    import json
+
+    metadata = json.loads((REPO / "notebooks" / f"{notebook}.ipynb").read_text(encoding="utf-8"))["metadata"]
+    assert metadata.get("title") == t(key)
+
+
+def test_a_failed_cell_shows_a_vietnamese_sentence_and_no_traceback() -> None:
+    """When a dashboard cell raises, does the diemcau Voila template show one Vietnamese sentence instead of
+    Voila's English "There was an error when executing cell" and the traceback (paths, addresses), and drop
+    stderr?"""
+    import jinja2
+    from jupyter_core.paths import jupyter_path
+    from voila.paths import collect_template_paths
+
+    roots = [str(REPO / "hub_config" / "jupyter"), *jupyter_path()]
+    paths = collect_template_paths(["voila", "nbconvert"], "diemcau", root_dirs=roots)
+    template = jinja2.Environment(loader=jinja2.FileSystemLoader(paths)).get_template("index.html.j2")
+    failed = {"output_type": "error", "ename": "ExecutionError", "evalue": "Execution error",
+              "traceback": ["There was an error when executing cell [3]. /srv/diemcau/var/app.db"]}
+    context = template.new_context({"output": failed})
+    shown = "".join(template.blocks["error"](context))
+    assert "Một phần của trang gặp lỗi" in shown
+    assert "There was an error" not in shown and "/srv/diemcau" not in shown
+    assert "".join(template.blocks["stream_stderr"](template.new_context({"output": {"text": "/srv/x"}}))).strip() == ""

@@ -184,12 +184,23 @@ def reminder_text(view: CellView, unit_name: str) -> str:
 STATUS_COLOURS = {"completed": "#1b7f3b", "in_progress": "#9a6700", "not_started": "#555", "overdue": "#b00020"}
 
 
+# The member table; on a phone (≤ 640 px) each member becomes a card, each value under its column's name, so
+# nothing is clipped or squeezed to a word per line.
+TABLE_CSS = (
+    ".diemcau-cell td,.diemcau-cell th{padding:4px 8px;vertical-align:top;text-align:left}"
+    "@media (max-width:640px){.diemcau-cell,.diemcau-cell tbody,.diemcau-cell tr,.diemcau-cell td{display:block}"
+    ".diemcau-cell tr:first-child{display:none}.diemcau-cell tr{border-top:1px solid #ccc;padding:6px 0}"
+    ".diemcau-cell td{padding:1px 4px}.diemcau-cell td+td::before{content:attr(data-label) ': ';color:#555}}"
+)
+
+
 def table_html(lines: Sequence[MemberLine], view: CellView) -> str:
     """The member table as escaped HTML (status coloured; deadline in its own column)."""
     if not lines:
         return f"<p>{html.escape(t('dashboard.no_members'))}</p>"
     columns = ("member", "status", "coverage", "quiz", "essay", "deadline", "todo")
-    head = "".join(f"<th>{html.escape(t('dashboard.column_' + c))}</th>" for c in columns)
+    labels = [html.escape(t("dashboard.column_" + c), quote=True) for c in columns]
+    head = "".join(f"<th>{label}</th>" for label in labels)
     deadline = html.escape(date_text(view.deadline) if view.deadline else "—")
     rows = []
     for line in lines:
@@ -203,6 +214,6 @@ def table_html(lines: Sequence[MemberLine], view: CellView) -> str:
                  f"<b style='color:{colour}'>{html.escape(line.status_label)}</b>", html.escape(coverage),
                  html.escape(line.quiz_score), html.escape(line.essay_grade), deadline,
                  html.escape("; ".join(line.todo))]  # fmt: skip
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    style = "<style>.diemcau-cell td,.diemcau-cell th{padding:4px 8px;vertical-align:top;text-align:left}</style>"
+        rows.append("<tr>" + "".join(f"<td data-label='{label}'>{c}</td>" for label, c in zip(labels, cells)) + "</tr>")
+    style = f"<style>{TABLE_CSS}</style>"
     return f"{style}<table class='diemcau-cell'><tr>{head}</tr>{''.join(rows)}</table>"

@@ -139,6 +139,8 @@ def update_spawner(c: Config, settings: Settings, paths: HubPaths) -> None:
     hub_config = paths.templates.parent
     c.Spawner.notebook_dir = str(hub_config.parent / "notebooks")
     c.Spawner.environment["JUPYTER_CONFIG_PATH"] = str(hub_config)
+    # ... and Điểm Cầu's Voila template (hub_config/jupyter/voila/templates/diemcau) on JUPYTER_PATH.
+    c.Spawner.environment["JUPYTER_PATH"] = str(hub_config / "jupyter")
 
 
 def service_environment(settings: Settings, paths: HubPaths) -> dict[str, str]:

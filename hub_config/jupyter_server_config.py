@@ -38,6 +38,11 @@ c.VoilaConfiguration.extension_denylist = [
 # spawner): the lab template without Font Awesome from a CDN, with Vietnamese loading and error texts and
 # styles for a 360 px phone.
 c.VoilaConfiguration.template = "diemcau"
+# Its texts come from the message catalogue: the notebook page reads resources.diemcau, the error page diemcau.
+from diemcau.dashboards.voila_texts import voila_texts  # noqa: E402
+
+c.VoilaConfiguration.resources = {"diemcau": voila_texts()}
+c.ServerApp.jinja_template_vars = {"diemcau": voila_texts()}
 
 # Nothing from outside the deployment: with both set to the string "null", Voila's page uses the MathJax that
 # its own bundle carries (loaded only if a page has math) instead of cdnjs.cloudflare.com. Gzip every response

@@ -103,7 +103,7 @@ def test_the_cell_table_scrolls_inside_its_box_at_360_px_and_the_page_is_vietnam
         try:
             source = httpx.get(f"{hub.url}user/{SECRETARY}/voila/render/cell.ipynb", timeout=300,
                                headers={"Authorization": f"token {hub.token_for(SECRETARY)}"}).text
-            assert "Đang mở trang" in source and "Running " not in source and "Executing " not in source
+            assert t("dashboard.voila_loading") in source and "Running " not in source and "Executing " not in source
             page.goto(f"{hub.url}user/{SECRETARY}/voila/render/cell.ipynb", timeout=300_000)
             page.wait_for_selector("#rendered_cells table", state="visible", timeout=300_000)
             # each member a card: every value (the deadline, what is left to do) inside the screen, under its
@@ -116,7 +116,8 @@ def test_the_cell_table_scrolls_inside_its_box_at_360_px_and_the_page_is_vietnam
             assert page.evaluate("document.documentElement.scrollWidth") <= 360
             missing = page.goto(f"{hub.url}user/{SECRETARY}/voila/render/khong-co.ipynb")
             assert missing is not None and missing.status == 404
-            assert "Trang này không có" in page.content() and "cdn" not in page.content().lower()
+            assert t("dashboard.voila_not_found") in page.content() and "cdn" not in page.content().lower()
+            assert t("dashboard.voila_error_heading", status=404) in page.content()
         finally:
             browser.close()
             hub.api("DELETE", f"/users/{SECRETARY}/server")

@@ -331,3 +331,23 @@ def test_a_failed_cell_shows_a_vietnamese_sentence_and_no_traceback() -> None:
     assert "Một phần của trang gặp lỗi" in shown
     assert "There was an error" not in shown and "/srv/diemcau" not in shown
     assert "".join(template.blocks["stream_stderr"](template.new_context({"output": {"text": "/srv/x"}}))).strip() == ""
+
+
+def test_the_voila_templates_texts_come_from_the_catalogue() -> None:
+    """Are the Voila template's loading, progress and error texts the catalogue's Vietnamese, with only the
+    placeholders the page fills itself left open, and does the template hold no Vietnamese text of its own?"""
+    from pathlib import Path
+
+    from diemcau.dashboards.voila_texts import voila_texts
+    from diemcau.i18n import t
+
+    texts = voila_texts()
+    assert texts["loading"] == t("dashboard.voila_loading") == "Đang mở trang…"
+    assert texts["computing"].replace("{done}", "2").replace("{total}", "5") == t("dashboard.voila_computing",
+                                                                                  done=2, total=5)  # fmt: skip
+    assert texts["error_heading"].replace("{status}", "404") == t("dashboard.voila_error_heading", status=404)
+    folder = Path(__file__).resolve().parents[1] / "hub_config" / "jupyter" / "voila" / "templates" / "diemcau"
+    for template in ("index.html.j2", "error.html"):
+        source = folder.joinpath(template).read_text(encoding="utf-8")
+        body = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("{#"))
+        assert not any(word in body for word in ("Đang", "Trang", "Không", "lỗi")), template

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from tests.data_dirs import data_dir_environ
 from tests.hubserver import REPO, free_port, login, open_root
 from tests.test_isolation_hub import run_code
 
-pytestmark = [pytest.mark.hub, pytest.mark.skipif(os.geteuid() != 0, reason="staff servers need root (CI runs as root)")]
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="staff servers need root (CI runs as root)")
+pytestmark = [pytest.mark.hub, as_root]
 SECRETARY = "42000001"
 TRAINER = "42000022"
 STOP_BOUND_SECONDS = 90  # liveness, not speed: the runner's own bound is 20 s for the hub plus 9 s for leftovers
@@ -106,10 +108,10 @@ def _wait_for(condition, what: str, platform: Platform, timeout: float = 240) ->
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def platform() -> Iterator[Platform]:
-    """`diemcau hub --demo-logins` on the demo province; afterwards anything of it still running is killed and its
-    system users are removed."""
+@contextmanager
+def running_platform() -> Iterator[Platform]:
+    """`diemcau hub --demo-logins` on the demo province, with a terminal on its stdin; afterwards anything of it
+    still running is killed and its system users are removed."""
     with open_root() as root:
         ports = {name: free_port() for name in ("PORT", "HUB_PORT", "PROXY_API_PORT", "API_PORT")}
         env = {
@@ -145,6 +147,12 @@ def platform() -> Iterator[Platform]:
             for entry in pwd.getpwall():
                 if entry.pw_name.startswith(settings.hub.system_user_prefix):
                     subprocess.run(["userdel", entry.pw_name], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[Platform]:
+    with running_platform() as running:
+        yield running
 
 
 class StaffSession:
@@ -206,7 +214,7 @@ def _uid(pid: int) -> int | None:
         return None
 
 
-def _open_studio_session(trainer: StaffSession) -> websocket.WebSocket:
+def open_studio_session(trainer: StaffSession) -> websocket.WebSocket:
     """A browser's studio tab: a Streamlit session through the hub, its first run finished, left open."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -226,21 +234,29 @@ def _open_studio_session(trainer: StaffSession) -> websocket.WebSocket:
             return connection
 
 
-def test_ctrl_c_stops_every_process_of_the_platform(platform: Platform) -> None:
-    """With a trainer's server running its studio (a session open) and a Voila dashboard's kernel, whose code left
-    a process ignoring SIGTERM, does Ctrl-C (SIGINT to the runner's process group, as a terminal sends it) end
-    every process of the platform, free its ports, and log no failed stop, destroyed task or traceback?"""
+def trainer_at_work(platform: Platform) -> websocket.WebSocket:
+    """The trainer's server with the studio open in a tab (the open session, returned) and the lecture dashboard
+    rendered, whose kernel ran :data:`STUBBORN`."""
     trainer = StaffSession(platform, TRAINER)
     trainer.start_server()
-    studio = _open_studio_session(trainer)
+    studio = open_studio_session(trainer)
     page = httpx.get(f"{platform.url}user/{TRAINER}/voila/render/lecture.ipynb", headers=trainer.headers, timeout=300)
     assert page.status_code == 200, page.text[-2000:]
     kernel_id = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', page.text)
     assert kernel_id, page.text[-3000:]
     assert trainer.run(kernel_id.group(1), STUBBORN).strip() == "started"
+    return studio
+
+
+def test_ctrl_c_stops_every_process_of_the_platform(platform: Platform) -> None:
+    """With a trainer's server running its studio (a session open) and a Voila dashboard's kernel, whose code left
+    a process ignoring SIGTERM, does Ctrl-C (SIGINT to the runner's process group, as a terminal sends it) end
+    every process of the platform, free its ports, and log no failed stop, destroyed task or traceback?"""
+    studio = trainer_at_work(platform)
     running = "\n".join(platform.processes().values())
-    for part in ("jupyterhub -f", "proxy.js", "diemcau.apps.api", "diemcau.apps.cli worker", "jupyterhub_idle_culler",
-                 "jupyterhub-singleuser", "streamlit run", "ipykernel_launcher", "SIG_IGN); time.sleep(600)"):  # fmt: skip
+    expected = ("jupyterhub -f", "proxy.js", "diemcau.apps.api", "diemcau.apps.cli worker", "jupyterhub_idle_culler",
+                "jupyterhub-singleuser", "streamlit run", "ipykernel_launcher", "SIG_IGN); time.sleep(600)")
+    for part in expected:
         assert part in running, f"{part} is not running:\n{running}"
 
     os.killpg(platform.process.pid, signal.SIGINT)

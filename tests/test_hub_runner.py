@@ -110,8 +110,8 @@ def _run_fake_hub(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     import pty
 
     record = tmp_path / "signals.txt"
-    runner = (f"import sys; from pathlib import Path; from diemcau.apps.hub_runner import run_hub; "
-              f"sys.exit(run_hub([sys.executable, '-c', {FAKE_HUB!r}, {str(record)!r}], dict(__import__('os').environ), "
+    runner = (f"import os, sys; from pathlib import Path; from diemcau.apps.hub_runner import run_hub; "
+              f"sys.exit(run_hub([sys.executable, '-c', {FAKE_HUB!r}, {str(record)!r}], dict(os.environ), "
               f"Path({str(tmp_path)!r}), 'http://127.0.0.1:1/', lambda: None))")  # fmt: skip
     _, terminal = pty.openpty()
     process = subprocess.Popen([sys.executable, "-c", runner], stdin=terminal, stdout=subprocess.PIPE,

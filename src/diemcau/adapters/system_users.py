@@ -141,7 +141,8 @@ def end_processes_of(uid: int, grace: float) -> list[int]:
                 except ProcessLookupError:
                     continue
                 sent.add(pid)
-                signalled.append(pid)
+                if pid not in signalled:
+                    signalled.append(pid)
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.05)

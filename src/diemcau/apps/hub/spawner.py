@@ -59,11 +59,11 @@ class IsolatedSpawner(LocalProcessSpawner):
         Unicode(), ["role-admin"], help="Hub groups whose servers keep JupyterLab's terminals; others have none."
     ).tag(config=True)
     interrupt_timeout = Integer(
-        5, help="Seconds the server has to exit after SIGINT (a Jupyter server needs about one) before SIGTERM."
+        5, help="Seconds a server not stopped through its account has to exit after SIGINT before SIGTERM."
     ).tag(config=True)
-    term_timeout = Integer(3, help="Seconds the server has to exit after SIGTERM before SIGKILL.").tag(config=True)
+    term_timeout = Integer(3, help="Seconds such a server has to exit after SIGTERM before SIGKILL.").tag(config=True)
     leftover_grace = Float(
-        3, help="Once the server has exited: seconds its account's other processes have after SIGTERM before SIGKILL."
+        3, help="Seconds the processes of a stopping server's account have after SIGTERM before SIGKILL."
     ).tag(config=True)
 
     _account: SystemUser | None = None
@@ -83,17 +83,15 @@ class IsolatedSpawner(LocalProcessSpawner):
         return await super().start()
 
     async def stop(self, now: bool = False) -> None:
-        """Stop the server (SIGINT, SIGTERM, SIGKILL, as ``LocalProcessSpawner``), then end every process its system
-        user still has. Left alone while another (named) server of the same hub user runs as that account."""
+        """End every process of the server's system user at once (SIGTERM, SIGKILL after ``leftover_grace``): the
+        server, Streamlit, kernels, whatever they started. Then ``LocalProcessSpawner.stop`` reaps the server (or,
+        while another named server of the same hub user runs as that account, stops this one alone)."""
+        if not any(other is not self and other.active for other in self.user.spawners.values()):
+            uid = await asyncio.to_thread(uid_of, self.system_username)
+            if uid is not None:
+                ended = await asyncio.to_thread(end_processes_of, uid, self.leftover_grace)
+                self.log.debug("Ended %d process(es) of %s", len(ended), self.system_username)
         await super().stop(now=now)
-        if any(other is not self and other.active for other in self.user.spawners.values()):
-            return
-        uid = await asyncio.to_thread(uid_of, self.system_username)
-        if uid is None:
-            return
-        ended = await asyncio.to_thread(end_processes_of, uid, self.leftover_grace)
-        if ended:
-            self.log.info("Ended %d leftover process(es) of %s: %s", len(ended), self.system_username, ended)
 
     def _prepare(self) -> SystemUser:
         for path in self.private_paths:

@@ -147,12 +147,14 @@ def _command(pid: int) -> str:
 @dataclass
 class HubStopper:
     """Turns the first stop signal (SIGINT, SIGTERM, SIGHUP) into one SIGINT to the hub, and kills the hub if it has
-    not exited ``grace`` seconds later (``SIGALRM``). Sends with ``os.kill``: the hub is reaped only by
-    :func:`wait_for_hub`, so its pid cannot be reused meanwhile."""
+    not exited ``grace`` seconds later (``SIGALRM``). Sends with ``os.kill`` until :meth:`hub_reaped`, after
+    which the pid may belong to another process and nothing more is sent."""
 
-    pid: int
+    pid: int | None = None  # set once the hub is started; a stop asked before that is sent then
     grace: int = STOP_GRACE_SECONDS
     requested: bool = False
+    sent: bool = False
+    reaped: bool = False
     previous: dict[int, object] = field(default_factory=dict)
 
     def install(self) -> None:
@@ -165,16 +167,33 @@ class HubStopper:
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]
 
+    def started(self, pid: int) -> None:
+        """The hub runs as ``pid``."""
+        self.pid = pid
+        if self.requested:
+            self._send()
+
     def request(self, _signum: int = signal.SIGINT, _frame: object = None) -> None:
         """Ask the hub to stop, once; later signals change nothing."""
-        if not self.requested:
-            self.requested = True
+        self.requested = True
+        if self.pid is not None:
+            self._send()
+
+    def _send(self) -> None:
+        if not self.sent and not self.reaped and self.pid is not None:
+            self.sent = True
             _signal(self.pid, signal.SIGINT)
             signal.alarm(self.grace)
 
     def kill(self, _signum: int = signal.SIGALRM, _frame: object = None) -> None:
-        print(f"The hub did not stop within {self.grace} s; killing it.", file=sys.stderr, flush=True)
-        _signal(self.pid, signal.SIGKILL)
+        if not self.reaped and self.pid is not None:
+            print(f"The hub did not stop within {self.grace} s; killing it.", file=sys.stderr, flush=True)
+            _signal(self.pid, signal.SIGKILL)
+
+    def hub_reaped(self) -> None:
+        """The hub is gone and its pid free for reuse: signal it no more (later stop signals are ignored)."""
+        self.reaped = True
+        signal.alarm(0)
 
 
 def wait_for_hub(process: subprocess.Popen) -> int:
@@ -194,16 +213,18 @@ def wait_for_hub(process: subprocess.Popen) -> int:
 def run_hub(command: list[str], env: dict[str, str], cwd: Path, health_url: str, banner: Callable[[], None]) -> int:
     """Run the hub until it exits or is stopped, then end whatever outlived it; returns the hub's exit status."""
     become_subreaper()
-    # A shell's background job starts with SIGINT ignored, and the hub's services would inherit that and hold
-    # up shutdown by 30 s each; restore the default so every process of the platform answers SIGINT.
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, process_group=0,
-                               preexec_fn=restore_default_sigint)  # fmt: skip
-    stopper = HubStopper(process.pid)
-    stopper.install()
+    stopper = HubStopper()
+    stopper.install()  # before the hub starts: a Ctrl-C meanwhile reaches it once it runs
     try:
+        # A shell's background job starts with SIGINT ignored, and the hub's services would inherit that and hold
+        # up shutdown by 30 s each; restore the default so every process of the platform answers SIGINT.
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, process_group=0,
+                                   preexec_fn=restore_default_sigint)  # fmt: skip
+        stopper.started(process.pid)
         if wait_until_up(health_url, process, stopping=lambda: stopper.requested):
             banner()
         status = wait_for_hub(process)
+        stopper.hub_reaped()
         end_leftovers(say=lambda line: print(line, file=sys.stderr, flush=True))
         return status
     finally:

@@ -6,7 +6,8 @@ in a session, the lecture dashboard's kernel, a process their code started that 
 secretary (a kernel running the same), then sends SIGINT to the runner's process group as a terminal does.
 Prints the seconds until the runner exits and until no process of the platform is left (given up after
 ``GIVE_UP`` s), what was still running then, and the log lines that report a failed stop.
-Run as root: `.venv/bin/python bench/clean_stop.py`. Baseline: the same with the code before on PYTHONPATH.
+Run as root: `.venv/bin/python bench/clean_stop.py [--plain] [-v]` (``--plain``: no SIGTERM-ignoring processes,
+``-v``: print the hub's log of the stop). Baseline: the same with the code before on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ BAD = ("Failed to stop", "Task was destroyed", "Traceback", "did not stop within
 
 def main() -> None:
     with running_platform() as platform:
-        studio = trainer_at_work(platform)
+        plain = "--plain" in sys.argv
+        studio = trainer_at_work(platform, code="" if plain else STUBBORN)
         secretary = StaffSession(platform, SECRETARY)
         secretary.start_server()
-        secretary.run(secretary.kernel(), STUBBORN)
+        secretary.run(secretary.kernel(), "print('started')" if plain else STUBBORN)
         print(f"load average before: {os.getloadavg()[0]:.1f}; platform processes: {len(platform.processes())}")
         started = time.monotonic()
         os.killpg(platform.process.pid, signal.SIGINT)

@@ -234,9 +234,9 @@ def open_studio_session(trainer: StaffSession) -> websocket.WebSocket:
             return connection
 
 
-def trainer_at_work(platform: Platform) -> websocket.WebSocket:
+def trainer_at_work(platform: Platform, code: str = STUBBORN) -> websocket.WebSocket:
     """The trainer's server with the studio open in a tab (the open session, returned) and the lecture dashboard
-    rendered, whose kernel ran :data:`STUBBORN`."""
+    rendered, whose kernel ran ``code`` (:data:`STUBBORN` unless told)."""
     trainer = StaffSession(platform, TRAINER)
     trainer.start_server()
     studio = open_studio_session(trainer)
@@ -244,7 +244,8 @@ def trainer_at_work(platform: Platform) -> websocket.WebSocket:
     assert page.status_code == 200, page.text[-2000:]
     kernel_id = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', page.text)
     assert kernel_id, page.text[-3000:]
-    assert trainer.run(kernel_id.group(1), STUBBORN).strip() == "started"
+    if code:
+        assert trainer.run(kernel_id.group(1), code).strip() == "started"
     return studio
 
 

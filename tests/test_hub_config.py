@@ -79,3 +79,9 @@ def test_staff_servers_run_as_their_own_system_users(settings: Settings) -> None
     assert c.IsolatedSpawner.terminal_groups == ["role-admin"]
     assert "--allow-root" not in c.Spawner.get("args", [])
     assert [name for name in c.Spawner.environment if name.startswith("DIEMCAU_")] == ["DIEMCAU_API_URL"]
+
+
+def test_a_stopping_hub_takes_its_proxy_and_servers_with_it(settings: Settings) -> None:
+    """Does the hub stop its proxy and every staff server when it stops, whatever JupyterHub's defaults become?"""
+    c = apply_config(settings, Config(), PATHS)
+    assert c.JupyterHub.cleanup_servers is True and c.JupyterHub.cleanup_proxy is True

@@ -84,3 +84,80 @@ def test_busy_port_is_refused_with_a_way_out(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"hub.proxy_api_port = {port}" in result.output and "DIEMCAU_HUB__PROXY_API_PORT" in result.output
     assert not (tmp_path / "var" / "hub" / "jupyterhub.sqlite").exists()
+
+
+FAKE_HUB = r"""
+import os, signal, sys, time
+from pathlib import Path
+record = Path(sys.argv[1])
+def stop(signum, frame):
+    with record.open("a") as out:
+        out.write(signal.Signals(signum).name + "\n")
+signal.signal(signal.SIGINT, stop)
+# a service that ignores SIGTERM, in a session of its own (as the hub starts them), outliving this "hub"
+os.spawnvp(os.P_NOWAIT, "setsid", ["setsid", sys.executable, "-c",
+           "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+record.with_suffix(".ready").write_text(str(sys.stdin.isatty()))
+while not record.exists():
+    time.sleep(0.05)
+time.sleep(1)  # the hub's own cleanup, during which a second SIGINT would start a second one
+"""
+
+
+def _run_fake_hub(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """``run_hub`` (in a process of its own, as `diemcau hub` runs it, with a terminal on its stdin) around a fake
+    hub that records each signal it gets and leaves a process behind that ignores SIGTERM."""
+    import pty
+
+    record = tmp_path / "signals.txt"
+    runner = (f"import os, sys; from pathlib import Path; from diemcau.apps.hub_runner import run_hub; "
+              f"sys.exit(run_hub([sys.executable, '-c', {FAKE_HUB!r}, {str(record)!r}], dict(os.environ), "
+              f"Path({str(tmp_path)!r}), 'http://127.0.0.1:1/', lambda: None))")  # fmt: skip
+    _, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", runner], stdin=terminal, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    os.close(terminal)
+    ready = record.with_suffix(".ready")
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
+        time.sleep(0.05)
+    return process, record
+
+
+def _leftover_pids() -> list[int]:
+    """The fake hub's SIGTERM-ignoring service, wherever it is."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        if b"signal.SIG_IGN); time.sleep(600)" in cmdline and int(entry.name) != os.getpid():
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_the_hub_gets_one_sigint_and_nothing_outlives_it(tmp_path: Path, how: str) -> None:
+    """Stopped by a terminal's Ctrl-C (SIGINT to the whole foreground group) or by SIGTERM, does the runner send
+    the hub exactly one SIGINT (two started two cleanups: "Failed to stop user", "Task was destroyed"), give it
+    no terminal, and end the process it left behind even though that one ignores SIGTERM?"""
+    process, record = _run_fake_hub(tmp_path)
+    try:
+        assert record.with_suffix(".ready").read_text() == "False"  # stdin is not the operator's terminal
+        assert _leftover_pids(), "the fake hub's service did not start"
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output
+        assert record.read_text() == "SIGINT\n"
+        assert not _leftover_pids(), output
+        assert "Stopping a leftover process of the platform (SIGKILL)" in output, output
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        for pid in _leftover_pids():
+            os.kill(pid, signal.SIGKILL)

@@ -103,3 +103,41 @@ def test_killed_worker_is_resumed_without_redoing_finished_stages(
     folder = media / run.checkpoints["fetch"]["sha256"]
     assert (folder / "master.m3u8").is_file() and (folder / "v720" / "index.m3u8").is_file()
     assert not (Path(env["DIEMCAU_HOME"]) / "jobs" / "ingest" / run.id).exists()
+
+
+def _group(pgid: int) -> list[int]:
+    """The live processes of process group ``pgid`` (a worker started by the hub leads its own)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split() if stat else []
+        if fields and fields[0] != "Z" and int(fields[3]) == pgid:
+            found.append(int(entry.name))
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone meanwhile
+        return b""
+
+
+def test_a_stopped_worker_abandons_its_job_and_ends_its_ffmpeg(
+    env: dict[str, str], workers: Callable[[], subprocess.Popen], tmp_path: Path
+) -> None:
+    """Stopped as the hub stops a service (SIGINT, in a session of its own) in the middle of a long ingest, does the
+    worker exit without waiting for the job, take its ffmpeg with it, and leave the run to be resumed?"""
+    source = make_video(tmp_path / "dai-hoi.mp4", seconds=240.0, size="1280x720")
+    subprocess.run([DIEMCAU, "lecture", "publish", str(source), "--course", "nq1", "--title", "Đại hội", "--json"],
+                   env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    worker = workers()
+    wait_until(lambda: any(b"ffmpeg" in _cmdline(pid) for pid in _group(worker.pid)), "the worker's ffmpeg")
+    worker.send_signal(signal.SIGINT)
+    worker.wait(timeout=60)  # liveness: the whole ingest of four minutes of 720p takes far longer here
+    wait_until(lambda: not _group(worker.pid), "the worker's process group to empty", timeout=30)
+    run, status = run_row(env)
+    assert status == "processing" and run.status == "running" and "publish" not in run.checkpoints

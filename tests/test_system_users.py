@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from diemcau.adapters.system_users import IsolationUnavailable, ensure_system_user, make_private
+from diemcau.adapters.system_users import IsolationUnavailable, end_processes_of, ensure_system_user, make_private
 from diemcau.apps.hub.spawner import terminal_args
 from diemcau.core.system_user import MAX_LENGTH, system_username
 
@@ -120,3 +120,11 @@ def test_terminals_only_for_the_terminal_groups() -> None:
     for groups in ({"role-secretary", "org-cb-thon-dong"}, {"role-trainer"}, {"role-committee"}, set()):
         assert terminal_args(groups, ["role-admin"]) == ["--ServerApp.terminals_enabled=False"]
     assert terminal_args({"role-admin", "role-member"}, ["role-admin"]) == []
+
+
+@pytest.mark.parametrize("uid", [0, os.geteuid()])
+def test_ending_an_accounts_processes_never_touches_root_or_the_hub(uid: int) -> None:
+    """Is ending "every process of a staff account" refused for root and for the hub's own user (an account with
+    a wrong uid must not make a server's stop end the platform)?"""
+    with pytest.raises(ValueError, match="refusing"):
+        end_processes_of(uid, grace=0.1)

@@ -4,7 +4,8 @@
 of its own, with no password, so nobody logs in as it) and its home (mode 0700, owned by it).
 ``make_private`` takes every group and other permission off a folder, so only its owner (the hub's user)
 and root enter it. Both are idempotent; creating and switching users needs root, and anything else fails closed
-with :class:`IsolationUnavailable` rather than run a server as the hub's user.
+with :class:`IsolationUnavailable` rather than run a server as the hub's user. ``end_processes_of`` ends every
+process of such an account when its server stops (kernels, the studio, anything a kernel left running).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import stat
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,3 +98,54 @@ def _ensure_home(user: SystemUser) -> None:
         os.chown(user.home, user.uid, user.gid, follow_symlinks=False)
     if stat.S_IMODE(home_stat.st_mode) != 0o700:
         user.home.chmod(0o700)
+
+
+def uid_of(name: str) -> int | None:
+    """The uid of the system user ``name``; ``None`` if there is no such account."""
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
+
+
+def processes_of(uid: int) -> list[int]:
+    """The live processes whose real uid is ``uid`` (Linux ``/proc``; zombies, already dead, are left out)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+            found.append(int(entry.name))
+    return found
+
+
+def end_processes_of(uid: int, grace: float) -> list[int]:
+    """End every process of the staff account ``uid``: SIGTERM, then SIGKILL whatever is left after ``grace``
+    seconds; returns once none is left (or ``grace`` after the SIGKILL), with the pids that were signalled.
+    Never for root or the caller's own uid."""
+    if uid in (0, os.geteuid(), os.getuid()):
+        raise ValueError(f"refusing to end the processes of uid {uid}")
+    signalled: list[int] = []
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        deadline = time.monotonic() + grace
+        sent: set[int] = set()
+        while pids := processes_of(uid):
+            for pid in set(pids) - sent:  # new ones too: a process may fork while it is being stopped
+                try:
+                    os.kill(pid, signum)
+                except ProcessLookupError:
+                    continue
+                sent.add(pid)
+                if pid not in signalled:
+                    signalled.append(pid)
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        else:
+            return signalled
+    return signalled

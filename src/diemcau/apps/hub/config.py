@@ -194,6 +194,13 @@ def update_pages(c: Config, paths: HubPaths) -> None:
     c.JupyterHub.implicit_spawn_seconds = 1
 
 
+def update_stop(c: Config) -> None:
+    """A hub that stops takes its proxy and every staff server with it (JupyterHub's defaults, stated here), so a
+    Ctrl-C leaves nothing running; how each server is stopped: ``IsolatedSpawner.stop`` and docs/architecture.md."""
+    c.JupyterHub.cleanup_servers = True
+    c.JupyterHub.cleanup_proxy = True
+
+
 def apply_config(settings: Settings, c: Config, paths: HubPaths) -> Config:
     """Set every hub option that follows from the settings; returns ``c`` for convenience."""
     update_network(c, settings)
@@ -204,4 +211,5 @@ def apply_config(settings: Settings, c: Config, paths: HubPaths) -> Config:
     update_spawner(c, settings, paths)
     update_services(c, settings, paths)
     update_pages(c, paths)
+    update_stop(c)
     return c

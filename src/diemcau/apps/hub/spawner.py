@@ -7,6 +7,11 @@ first spawn with a private home. Before each spawn the platform's state (the dat
 or behind a Voila page reaches data only through the API, with its owner's token and scopes. Terminals are
 off for everyone outside ``terminal_groups`` (the admins). Without root the spawn fails with a message; it
 never falls back to the hub's own user. Why and what each role reaches: docs/security/isolation.md.
+
+Stopping a server (its owner, the idle culler, the hub's own shutdown) ends every process of its system user,
+not only the server's: the studio's Streamlit (which can sit out SIGTERM while a session is open), kernels
+(each in a session of its own) and anything code in a kernel started and detached. Timeouts are short, so a
+Ctrl-C stops the platform within seconds (docs/architecture.md, "Stopping").
 """
 
 from __future__ import annotations
@@ -16,9 +21,16 @@ import os
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner, SpawnException, set_user_setuid
-from traitlets import List, Unicode
+from traitlets import Float, Integer, List, Unicode
 
-from diemcau.adapters.system_users import IsolationUnavailable, SystemUser, ensure_system_user, make_private
+from diemcau.adapters.system_users import (
+    IsolationUnavailable,
+    SystemUser,
+    end_processes_of,
+    ensure_system_user,
+    make_private,
+    uid_of,
+)
 from diemcau.core.system_user import system_username
 from diemcau.i18n import t
 
@@ -46,6 +58,13 @@ class IsolatedSpawner(LocalProcessSpawner):
     terminal_groups = List(
         Unicode(), ["role-admin"], help="Hub groups whose servers keep JupyterLab's terminals; others have none."
     ).tag(config=True)
+    interrupt_timeout = Integer(
+        5, help="Seconds a server not stopped through its account has to exit after SIGINT before SIGTERM."
+    ).tag(config=True)
+    term_timeout = Integer(3, help="Seconds such a server has to exit after SIGTERM before SIGKILL.").tag(config=True)
+    leftover_grace = Float(
+        3, help="Seconds the processes of a stopping server's account have after SIGTERM before SIGKILL."
+    ).tag(config=True)
 
     _account: SystemUser | None = None
 
@@ -62,6 +81,17 @@ class IsolatedSpawner(LocalProcessSpawner):
             raise SpawnException(t("hub.isolation_unavailable"), reason="isolation", log_message=str(exc),
                                  status_code=503) from exc  # fmt: skip
         return await super().start()
+
+    async def stop(self, now: bool = False) -> None:
+        """End every process of the server's system user at once (SIGTERM, SIGKILL after ``leftover_grace``): the
+        server, Streamlit, kernels, whatever they started. Then ``LocalProcessSpawner.stop`` reaps the server (or,
+        while another named server of the same hub user runs as that account, stops this one alone)."""
+        if not any(other is not self and other.active for other in self.user.spawners.values()):
+            uid = await asyncio.to_thread(uid_of, self.system_username)
+            if uid is not None:
+                ended = await asyncio.to_thread(end_processes_of, uid, self.leftover_grace)
+                self.log.debug("Ended %d process(es) of %s", len(ended), self.system_username)
+        await super().stop(now=now)
 
     def _prepare(self) -> SystemUser:
         for path in self.private_paths:

@@ -321,14 +321,16 @@ def test_a_failed_cell_shows_a_vietnamese_sentence_and_no_traceback() -> None:
     from jupyter_core.paths import jupyter_path
     from voila.paths import collect_template_paths
 
+    from diemcau.dashboards.voila_texts import voila_texts
+
     roots = [str(REPO / "hub_config" / "jupyter"), *jupyter_path()]
     paths = collect_template_paths(["voila", "nbconvert"], "diemcau", root_dirs=roots)
     template = jinja2.Environment(loader=jinja2.FileSystemLoader(paths)).get_template("index.html.j2")
     failed = {"output_type": "error", "ename": "ExecutionError", "evalue": "Execution error",
               "traceback": ["There was an error when executing cell [3]. /srv/diemcau/var/app.db"]}
-    context = template.new_context({"output": failed})
+    context = template.new_context({"output": failed, "resources": {"diemcau": voila_texts()}})  # as configured
     shown = "".join(template.blocks["error"](context))
-    assert "Một phần của trang gặp lỗi" in shown
+    assert t("dashboard.voila_cell_failed") in shown and "Một phần của trang gặp lỗi" in shown
     assert "There was an error" not in shown and "/srv/diemcau" not in shown
     assert "".join(template.blocks["stream_stderr"](template.new_context({"output": {"text": "/srv/x"}}))).strip() == ""
 

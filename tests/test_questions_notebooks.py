@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +16,7 @@ from diemcau.dashboards import committee_view, lecture_view
 from diemcau.i18n import t
 from tests.apiclient import token_of
 from tests.dashboard_fixtures import RunningApi, running_api, seed_cell_course, watch
-from tests.test_dashboard_notebooks import execute, no_errors, plotly_figures, widget_values
+from tests.test_dashboard_notebooks import execute, no_errors, svg_charts, widget_values
 from tests.transcript_fixtures import LECTURE_ID
 
 CELL = "/tinh/xa-a/cb-a1/"
@@ -55,8 +56,8 @@ def test_lecture_page_shows_questions_and_replays(api: RunningApi, monkeypatch: 
     shown = widget_values(notebook)
     assert t("questions.questions_total", count=2) in shown
     assert t("questions.replay_line", start="4:00", end="4:10", times="1") in shown
-    figure = next(f for f in plotly_figures(notebook) if f["layout"]["title"]["text"] == t("questions.chart_moments"))
-    questions, replays = (trace["y"] for trace in figure["data"])
+    chart = svg_charts(notebook, "questions.chart_moments")
+    questions, replays = ([float(v) for v in re.findall(rf"data-series='{n}' data-value='([^']*)'", chart)] for n in (0, 1))
     assert sum(questions) == 2 and questions[0] == 1 and questions[4] == 1  # 40 buckets of 15 s: 0:12 and 1:05
     assert replays[16:20] == [1.0] * 4 and sum(replays) == 4.0
 

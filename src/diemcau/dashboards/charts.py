@@ -141,7 +141,8 @@ def column_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], 
         colour = COLOURS[number % len(COLOURS)]
         for index, value in enumerate(group.values[:groups]):
             height = plot_h * max(0.0, float(value)) / largest
-            parts.append(f"<rect class='column' x='{left + index * slot + slot * 0.1 + number * width:.1f}' "
+            parts.append(f"<rect class='column' data-series='{number}' data-value='{float(value):g}' "
+                         f"x='{left + index * slot + slot * 0.1 + number * width:.1f}' "
                          f"y='{top + plot_h - height:.1f}' width='{width:.1f}' height='{height:.1f}' fill='{colour}'/>")
         lx = left + number * 150
         parts.append(f"<rect x='{lx}' y='{legend_top - 9}' width='10' height='10' fill='{colour}'/>"

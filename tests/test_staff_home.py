@@ -279,3 +279,19 @@ def test_first_load_is_light_and_runs_no_inline_script(settings, sqlite_factory)
     wire = len(gzip.compress(response.content)) + len(gzip.compress(script.content))
     assert script.status_code == 200 and wire < FIRST_LOAD_BUDGET, wire
     assert html.count('name="members"') == 202 and len(listed(html)) == PAGE_SIZE
+
+
+def test_a_communes_rows_add_up_with_its_own_members_row(settings, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """A member the roster attaches to the commune itself (its own committee member) is in no cell's row: does the
+    committee's summary give them a row of their own, as the report does, so the rows add up to the page's total?"""
+    client, _ = world(settings, sqlite_factory)
+    seed_lecture(sqlite_factory, "lec-xa", course_id="nq-xa-a")
+    with transaction(sqlite_factory) as session:
+        commune = session.scalars(select(OrgUnitRow).where(OrgUnitRow.code == "xa-a")).one()
+        session.add(MemberRow(card_number="X0001", full_name="Lã Văn Xã", org_unit=commune, active=True))
+    html = page(client, "committee", course="nq-xa-a")
+    rows = re.findall(r"<td>(\d+)/(\d+)</td>", html.split('id="subunits"', 1)[1].split("</table>", 1)[0])
+    direct = html.split('id="direct-row"', 1)[1].split("</tr>", 1)[0]
+    assert t("report.direct_row", unit="Đảng bộ xã A") in direct and "0/1" in direct
+    total = sum(int(n) for _, n in rows)
+    assert total == 5 and cell_view.done_text(0, total) in html  # cb-a1: 2 active, cb-a2: 2, xa-a: 1

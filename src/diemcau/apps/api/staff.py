@@ -108,6 +108,7 @@ class StaffHome:
     pages: int = 1
     page_links: dict[str, str] = field(default_factory=dict)  # "prev"/"next" -> href
     subunits: tuple[committee_view.UnitLine, ...] = ()
+    direct: tuple[int, int] | None = None  # (completed, total) of members attached to the scope's unit itself
     more_subunits: int = 0
     unit_choices: tuple[tuple[str, str], ...] = ()  # (code, name): the scope's direct sub-units
     up_href: str | None = None
@@ -216,6 +217,7 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
         summary=cell_view.done_text(statuses.get("completed", 0), len(found.members)),
         deadline=cell_view.deadline_text(view),
         subunits=tuple(subunits[:SUBUNITS_SHOWN]), more_subunits=max(0, len(subunits) - SUBUNITS_SHOWN),
+        direct=_direct(scope, found) if children else None,
         reminder=cell_view.reminder_text(view, scope.name) if leaf else None,
         lectures=tuple(titles.items()), can_record=leaf and can_manage_member(viewer, scope.path),
         essays=_essays(ctx, viewer, course.id, forms, scopes), reports=_reports(ctx.prefix, course.id, scope or chosen),
@@ -241,6 +243,14 @@ def _slowest_subunits(ctx: ApiContext, scopes: list[str], found: CourseCompletio
     """The scope's direct sub-units, slowest first, from the units route's tallies (``committee_view``)."""
     rows = [row.model_dump() for row in unit_rows(ctx, scopes, found)]
     return committee_view.slowest_subunits(committee_view.unit_lines({"units": rows}))
+
+
+def _direct(scope: OrgUnit | None, found: CourseCompletion) -> tuple[int, int] | None:
+    """(completed, total) of the members the roster attaches to the scope's unit itself (a commune's own committee
+    members), who are in no sub-unit's row: the report gives them a row of their own too (``core.report``), so
+    the rows add up to the page's total."""
+    own = [m for m in found.members if scope is not None and m.unit.path == scope.path]
+    return (sum(str(m.status) == "completed" for m in own), len(own)) if own else None
 
 
 def _essays(

@@ -97,7 +97,8 @@ signal.signal(signal.SIGINT, stop)
 # a service that ignores SIGTERM, in a session of its own (as the hub starts them), outliving this "hub"
 os.spawnvp(os.P_NOWAIT, "setsid", ["setsid", sys.executable, "-c",
            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
-record.with_suffix(".ready").write_text(str(sys.stdin.isatty()))
+record.with_suffix(".part").write_text(str(sys.stdin.isatty()))
+record.with_suffix(".part").rename(record.with_suffix(".ready"))  # whole: the test reads it as soon as it exists
 while not record.exists():
     time.sleep(0.05)
 time.sleep(1)  # the hub's own cleanup, during which a second SIGINT would start a second one

@@ -107,6 +107,16 @@ def the_communes_pdf(page: Page) -> bytes:
     return response.body()
 
 
+def phone_page(browser):  # type: ignore[no-untyped-def]
+    """A page at 360×740 that may use the clipboard and download, with the CSP violations and the URLs of every
+    request it makes, as they come."""
+    context = browser.new_context(viewport=PHONE, locale="vi-VN", accept_downloads=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    violations, requests = watch_csp(context), []
+    context.on("request", lambda request: requests.append(request.url))
+    return context.new_page(), violations, requests
+
+
 def fits_the_phone(page: Page) -> None:
     """Nothing wider than the 360 px screen (no sideways scrolling)."""
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -117,11 +127,7 @@ def test_a_secretary_does_the_weeks_work_on_the_staff_home(hub: HubProcess, cour
     lacks, record it, open the grading page, download both reports; the cell dashboard's link is Voila's."""
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        context = browser.new_context(viewport=PHONE, locale="vi-VN", accept_downloads=True)
-        context.grant_permissions(["clipboard-read", "clipboard-write"])
-        violations, requests = watch_csp(context), []
-        context.on("request", lambda request: requests.append(request.url))
-        page = context.new_page()
+        page, violations, requests = phone_page(browser)
         log_in(page, hub.url, SECRETARY)
         expect(page.locator("h2", has_text=t("staff.behind"))).to_be_visible()  # landed on the staff home
         page.goto(f"{hub.url}services/diemcau/staff?course={COURSE}")
@@ -177,11 +183,7 @@ def test_a_committee_follows_its_cells_on_the_staff_home(hub: HubProcess, course
     there is no screening form (secretaries record)."""
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        context = browser.new_context(viewport=PHONE, locale="vi-VN", accept_downloads=True)
-        context.grant_permissions(["clipboard-read", "clipboard-write"])
-        violations, requests = watch_csp(context), []
-        context.on("request", lambda request: requests.append(request.url))
-        page = context.new_page()
+        page, violations, requests = phone_page(browser)
         log_in(page, hub.url, COMMITTEE)
         expect(page.locator("h2", has_text=t("staff.behind"))).to_be_visible()
         page.goto(f"{hub.url}services/diemcau/staff?course={COURSE}")

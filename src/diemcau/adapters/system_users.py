@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from diemcau.adapters.procfs import each_process
+
 USERADD_NAME_EXISTS = 9  # useradd's exit status when the name is taken (a concurrent spawn created it)
 
 
@@ -111,16 +113,10 @@ def uid_of(name: str) -> int | None:
 def processes_of(uid: int) -> list[int]:
     """The live processes whose real uid is ``uid`` (Linux ``/proc``; zombies, already dead, are left out)."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:  # gone meanwhile
-            continue
+    for pid, status in each_process("status"):
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
-            found.append(int(entry.name))
+            found.append(pid)
     return found
 
 

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import httpx
 
+from diemcau.adapters.procfs import each_process
+
 STOP_GRACE_SECONDS = 20  # the hub's own stop: services, proxy, staff servers (each bounded by its spawner's timeouts)
 LEFTOVER_GRACE_SECONDS = 3.0  # after the hub: for each of waiting, SIGTERM and SIGKILL of what outlived it
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -80,18 +82,8 @@ def become_subreaper() -> bool:
 def child_pids(parent: int | None = None) -> list[int]:
     """The processes whose parent is ``parent`` (this process by default), from ``/proc``."""
     parent = os.getpid() if parent is None else parent
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone meanwhile
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-            found.append(int(entry.name))
-    return found
+    # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
+    return [pid for pid, stat in each_process("stat") if int(stat.rsplit(")", 1)[1].split()[1]) == parent]
 
 
 def reap_children() -> None:

@@ -48,7 +48,9 @@ def test_ctrl_c_stops_the_hub_its_proxy_and_services(tmp_path: Path) -> None:
         )
     try:
         deadline = time.monotonic() + 90
-        while "is running" not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+        banner = ("is running", "42000001   secretary")  # the URL's line, then the logins', written one by one
+        while not all(part in log.read_text() for part in banner) and process.poll() is None:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.3)
         text = log.read_text()
         assert f"http://127.0.0.1:{settings.hub.port}/" in text and "42000001   secretary" in text, text[-3000:]

@@ -226,6 +226,7 @@ def _on_worker_start() -> None:
     if not _recovered_at_start.acquire(blocking=False):
         return
     try:
-        recover_transcriptions(current_settings())
+        recovered = recover_transcriptions(current_settings())
+        log.info("transcription recovery at start: %d job(s) re-queued", len(recovered))
     except Exception:  # noqa: BLE001 - recovery must never stop a worker from starting
         log.exception("could not recover transcription jobs")

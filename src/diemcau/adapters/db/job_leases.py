@@ -21,8 +21,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def take(factory: sessionmaker[Session], job_id: str, owner: str, gone: Callable[[str, dt.datetime | None], bool]) -> bool:
-    """Take the job's lease for ``owner`` unless another holder is alive (``gone(owner, heartbeat_at)`` says).
+Gone = Callable[[str, dt.datetime | None], bool]
+
+
+def take(factory: sessionmaker[Session], job_id: str, owner: str, gone: Gone) -> bool:
+    """Take the job's lease for ``owner`` unless a holder is alive (``gone(owner, heartbeat_at)`` says it is not).
 
     Optimistic: the update lands only if the holder did not change meanwhile, so of two takers one wins."""
     with transaction(factory) as session:

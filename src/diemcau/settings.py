@@ -131,6 +131,11 @@ class JobsSettings(_Section):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL when backend = 'redis'.")
     workers: int = Field(1, ge=1, le=64, description="Worker threads of `diemcau worker` (ingest, transcription).")
     retries: int = Field(2, ge=0, le=10, description="Retries of a job after a transient failure.")
+    lease_seconds: float = Field(
+        30.0, gt=0, description="A job's lease (transcription) expires this long after its holder's last renewal; "
+        "another worker then takes it over. Renewed every third of this. See docs/transcription.md."
+    )
+    host_name: str = Field("", description="This machine's name in job leases (empty: its host name).")
 
 
 class MediaSettings(_Section):

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import shutil
-import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,8 @@ from diemcau.adapters.media_store import LocalMediaStore
 from diemcau.core.egress import EgressPolicy
 from diemcau.core.lecture import TranscriptState
 from diemcau.jobs import registry
+from diemcau.jobs.lease import holder_gone, renewing
+from diemcau.jobs.lease import owner_id as lease_owner_id
 from diemcau.jobs.queue import huey
 from diemcau.media.errors import MediaError
 from diemcau.media.pipeline import IngestContext, run_pipeline
@@ -64,8 +63,8 @@ def factory_for(url: str) -> sessionmaker[Session]:
 
 
 def owner_id() -> str:
-    """This process, as a run's owner: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process, as a run's owner: ``host:pid`` (``jobs.lease.owner_id``)."""
+    return lease_owner_id()
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -118,40 +117,14 @@ class DbRunLog:
 
 
 def is_abandoned(run: IngestRunRow, stale_after: float) -> bool:
-    """Has the run's owner gone: a dead process on this host, or no heartbeat for ``stale_after`` seconds?"""
-    host, _, pid = run.owner.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        return not _process_alive(int(pid))
-    if run.heartbeat_at is None:
-        return True
-    return (db.utcnow() - run.heartbeat_at).total_seconds() > stale_after
+    """Has the run's owner gone (``jobs.lease.holder_gone``: a dead process on this host, or no heartbeat for
+    ``stale_after`` seconds)?"""
+    return holder_gone(run.owner, run.heartbeat_at, stale_after)
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextmanager
-def _beating(factory: sessionmaker[Session], run_id: str, owner: str) -> Iterator[None]:
+def _beating(factory: sessionmaker[Session], run_id: str, owner: str) -> AbstractContextManager[None]:
     """Keep the run's heartbeat fresh while a long stage is silent (a big download, a slow encode)."""
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(HEARTBEAT_SECONDS):
-            db.beat(factory, run_id, owner)
-
-    thread = threading.Thread(target=loop, name=f"beat-{run_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
+    return renewing(lambda: db.beat(factory, run_id, owner), HEARTBEAT_SECONDS, f"beat-{run_id}")
 
 
 def transcriber() -> tuple[TaskWrapper, Any] | None:

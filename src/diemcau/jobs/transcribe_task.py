@@ -1,12 +1,13 @@
 """The transcription job: ``transcribe_lecture(lecture_id)`` on the huey queue, resumable after ``kill -9``.
 
 Work state lives in ``<data>/jobs/transcribe/<lecture_id>/``: the checkpoint (``windows.jsonl``, one line per
-finished window, see ``asr.checkpoint``), the request (``request.json``) and a lock file. The lock is an
-``flock`` held for the whole run, so the kernel releases it when the process dies, however it dies: a job
-marked *running* whose lock is free has lost its worker. huey drops a task once a worker has taken it, so
-each worker start (and a periodic task every minute) puts such jobs back on the queue, and the re-run skips
-every window its checkpoint holds. A crash therefore costs the window in flight (at most 30 s of audio, a
-few seconds of CPU) plus the restart: loading the model, decoding the audio and running the VAD again.
+finished window, see ``asr.checkpoint``) and the request (``request.json``). A worker claims the lecture with
+the lease on its ``jobs`` row (``jobs.lease``), renewed while it runs: a job marked *running* whose lease has
+expired (or whose holder was a process on this host that is gone) has lost its worker. huey drops a task once
+a worker has taken it, so each worker start (and a periodic task every minute) puts such jobs back on the
+queue, and the re-run skips every window its checkpoint holds; a job whose lease is live, on any host, is left
+alone. A crash therefore costs the window in flight (at most 30 s of audio, a few seconds of CPU) plus the
+restart: loading the model, decoding the audio and running the VAD again.
 
 Progress (stage and percent) goes to the ``jobs`` row as each window finishes. While a lecture has no
 transcript yet, the partial transcript is written to the store after the first window and then every
@@ -17,15 +18,13 @@ re-transcription replaces the old transcript only when it is complete, through
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import importlib
 import json
 import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from huey import crontab
@@ -41,6 +40,7 @@ from diemcau.asr.errors import TranscriptionError
 from diemcau.asr.pipeline import PipelineOptions, Progress, assemble, options_from_settings, transcribe_audio
 from diemcau.core.transcript import Transcript
 from diemcau.jobs.ingest import current_settings, factory_for
+from diemcau.jobs.lease import JobLease
 from diemcau.jobs.queue import huey
 from diemcau.settings import Settings
 
@@ -51,32 +51,14 @@ log = logging.getLogger(__name__)
 
 
 def work_dir(settings: Settings, lecture_id: str) -> Path:
-    """The folder of a lecture's transcription work (checkpoint, request, lock)."""
+    """The folder of a lecture's transcription work (checkpoint, request)."""
     return settings.jobs_dir / "transcribe" / lecture_id
 
 
-@contextlib.contextmanager
-def claim(folder: Path) -> Iterator[bool]:
-    """Hold the work folder's lock for the block; yields False (holding nothing) if another process has it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def is_claimed(folder: Path) -> bool:
-    """Is a live process transcribing in ``folder``?"""
-    if not folder.is_dir():
-        return False
-    with claim(folder) as claimed:
-        return not claimed
+def lease_of(settings: Settings, lecture_id: str) -> JobLease:
+    """The lease on the lecture's transcription job."""
+    factory = factory_for(settings.database_url)
+    return JobLease(factory, db.job_id(lecture_id), settings.jobs.lease_seconds, settings.jobs.host_name)
 
 
 def lecture_audio(settings: Settings, lecture_id: str) -> Path:
@@ -145,10 +127,13 @@ def run_transcription(settings: Settings, lecture_id: str, audio: str = "", mode
     Raises ``TranscriptionError`` / ``CorrectedTranscriptError`` after recording the failure on the job.
     """
     factory, folder = factory_for(settings.database_url), work_dir(settings, lecture_id)
-    with claim(folder) as claimed:
+    if db.load_job(factory, lecture_id) is None:
+        db.queue_job(factory, lecture_id)  # a task (or the CLI) that came without a job row
+    with lease_of(settings, lecture_id).held() as claimed:
         if not claimed:
             return None
         attempt = db.start_job(factory, lecture_id)
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / REQUEST_FILE).write_text(json.dumps({"audio": audio, "model": model, "force": force}), "utf-8")
         try:
             transcript = _transcribe(settings, factory, lecture_id, audio, model, force, attempt, on_progress)
@@ -202,13 +187,14 @@ def transcribe_lecture(lecture_id: str, audio: str = "", model: str = "", force:
 
 
 def recover_transcriptions(settings: Settings) -> list[str]:
-    """Queue again every job marked running whose worker is gone (its lock is free); returns the lecture ids."""
+    """Queue again every job marked running whose lease has expired (its worker is gone); returns the lecture ids.
+    A job whose lease is live — held by a worker on this host or another — is never touched."""
     factory, recovered = factory_for(settings.database_url), []
     for job in db.running_jobs(factory):
         lecture_id = job.lecture_id or ""
-        folder = work_dir(settings, lecture_id)
-        if not lecture_id or is_claimed(folder):
+        if not lecture_id or lease_of(settings, lecture_id).is_live(job.owner, job.heartbeat_at):
             continue
+        folder = work_dir(settings, lecture_id)
         request = _read_request(folder)
         db.requeue_job(factory, lecture_id)
         transcribe_lecture(lecture_id, request.get("audio", ""), request.get("model", ""), request.get("force", False))
@@ -240,6 +226,7 @@ def _on_worker_start() -> None:
     if not _recovered_at_start.acquire(blocking=False):
         return
     try:
-        recover_transcriptions(current_settings())
+        recovered = recover_transcriptions(current_settings())
+        log.info("transcription recovery at start: %d job(s) re-queued", len(recovered))
     except Exception:  # noqa: BLE001 - recovery must never stop a worker from starting
         log.exception("could not recover transcription jobs")

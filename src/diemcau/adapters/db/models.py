@@ -123,3 +123,6 @@ class JobRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now())
+    # The job's lease (``jobs.lease``): the worker holding it (``host:pid``) and when it last renewed it.
+    owner: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

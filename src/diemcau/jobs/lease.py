@@ -1,0 +1,108 @@
+"""One lease for every job: who works on it (``host:pid``), renewed while it runs, taken over once it expires.
+
+A lease lives in the database, never in a local file, so it holds across machines: a worker that claims a job
+writes itself as the owner with a heartbeat, renews the heartbeat every third of ``jobs.lease_seconds`` while it
+works, and lets go when it is done. A holder is *gone* when its heartbeat is older than ``jobs.lease_seconds``
+— or at once when it was a process on this host that no longer exists (a ``kill -9`` next door need not wait for
+the expiry). Another worker may then take the job over, and recovery sweeps re-queue only such jobs, never one
+whose holder is alive on another host.
+
+The transcription job keeps its lease on its ``jobs`` row (``adapters.db.job_leases``); ingest keeps its owner
+and heartbeat on ``ingest_runs`` and applies the same rule (``holder_gone``) and renewal (``renewing``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters.db import job_leases
+
+
+def this_host(name: str = "") -> str:
+    """The host part of an owner: ``name`` when set (``jobs.host_name``), else the machine's host name."""
+    return name or socket.gethostname()
+
+
+def owner_id(host: str = "") -> str:
+    """This process as a lease holder: ``host:pid``."""
+    return f"{this_host(host)}:{os.getpid()}"
+
+
+def holder_gone(owner: str, heartbeat_at: dt.datetime | None, expire_after: float, host: str = "") -> bool:
+    """Has a lease's holder gone: a dead process on this host, or no heartbeat for ``expire_after`` seconds?"""
+    holder_host, _, pid = owner.rpartition(":")
+    if holder_host == this_host(host) and pid.isdigit() and not _process_alive(int(pid)):
+        return True
+    if heartbeat_at is None:
+        return True
+    return (job_leases.utcnow() - heartbeat_at).total_seconds() > expire_after
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def renewing(beat: Callable[[], object], every: float, name: str) -> Iterator[None]:
+    """Call ``beat`` every ``every`` seconds on a thread for the block (a long silent stage keeps its lease)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                beat()
+            except Exception:  # noqa: BLE001 - a busy database must not kill the renewal; expiry is the backstop
+                continue
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+
+
+@dataclass(frozen=True)
+class JobLease:
+    """The lease of one ``jobs`` row, as seen by this process."""
+
+    factory: sessionmaker[Session]
+    job_id: str
+    expire_after: float
+    host: str = ""
+
+    def gone(self, owner: str, heartbeat_at: dt.datetime | None) -> bool:
+        """Has the holder ``owner`` (last heard at ``heartbeat_at``) gone?"""
+        return holder_gone(owner, heartbeat_at, self.expire_after, self.host)
+
+    def is_live(self, owner: str, heartbeat_at: dt.datetime | None) -> bool:
+        """Does someone (this process included) hold the lease right now?"""
+        return bool(owner) and not self.gone(owner, heartbeat_at)
+
+    @contextmanager
+    def held(self) -> Iterator[bool]:
+        """Take the lease and renew it for the block, then let go; yields False (holding nothing) if it is taken."""
+        owner = owner_id(self.host)
+        if not job_leases.take(self.factory, self.job_id, owner, self.gone):
+            yield False
+            return
+        try:
+            beat = lambda: job_leases.renew(self.factory, self.job_id, owner)  # noqa: E731
+            with renewing(beat, self.expire_after / 3, f"lease-{self.job_id}"):
+                yield True
+        finally:
+            job_leases.give_up(self.factory, self.job_id, owner)

@@ -1,0 +1,128 @@
+"""The job lease (``jobs.lease``): one worker at a time per job, across machines, taken over after expiry.
+
+The process test runs two real ``diemcau worker`` processes that share only what a cluster shares — the
+database, the queue and the stores — each with its own host name (``jobs.host_name``) and temporary folder,
+so the second cannot tell whether the first is alive except through the lease in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import wave
+from pathlib import Path
+
+from sqlalchemy import update
+
+from diemcau.adapters.db import transcription_jobs as jobs
+from diemcau.adapters.db.engine import transaction
+from diemcau.adapters.db.models import JobRow
+from diemcau.adapters.transcript_store import load_transcript
+from diemcau.jobs.lease import JobLease
+from diemcau.jobs.transcribe_task import enqueue_transcription, recover_transcriptions, run_transcription, work_dir
+from diemcau.settings import load_settings
+from tests.asr_fixtures import asr_environ, clips, whisper_dir  # noqa: F401 - fixtures
+from tests.test_transcribe_job import BIN, GREEDY, LECTURE, _wait, _windows_done, ready
+
+LEASE = {"DIEMCAU_JOBS__LEASE_SECONDS": "10", "DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS": "5", **GREEDY}
+
+
+def _hold_as(factory, owner: str, heartbeat: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+    """Write a lease as another machine's worker would have left it."""
+    with transaction(factory) as session:
+        session.execute(
+            update(JobRow).where(JobRow.id == jobs.job_id(LECTURE)).values(owner=owner, heartbeat_at=heartbeat)
+        )
+
+
+def test_a_live_lease_on_another_host_is_never_taken_and_an_expired_one_is(
+    tmp_path: Path, whisper_dir: Path  # noqa: F811
+) -> None:
+    """Does a lease held by a live worker elsewhere refuse this process (and this process's second thread),
+    while one whose holder stopped renewing is taken over?"""
+    settings = load_settings(asr_environ(tmp_path, whisper_dir, **LEASE))
+    factory = ready(settings)
+    jobs.queue_job(factory, LECTURE)
+    lease = JobLease(factory, jobs.job_id(LECTURE), 10.0)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    _hold_as(factory, "elsewhere:1", now)
+    with lease.held() as claimed:
+        assert claimed is False, "a fresh lease of another host is not taken"
+    assert jobs.load_job(factory, LECTURE).owner == "elsewhere:1"
+
+    _hold_as(factory, "elsewhere:1", now - dt.timedelta(seconds=60))
+    with lease.held() as claimed:
+        assert claimed is True, "an expired lease is taken over"
+        assert jobs.load_job(factory, LECTURE).owner.endswith(f":{os.getpid()}")
+        with lease.held() as again:
+            assert again is False, "a second thread of the holder does not run the job twice"
+    assert jobs.load_job(factory, LECTURE).owner == "", "let go when done"
+
+
+def _long_clip(source: Path, target: Path, times: int) -> Path:
+    """The clip said ``times`` over: enough windows that a worker is still busy while another one starts."""
+    with wave.open(str(source)) as reader:
+        params, frames = reader.getparams(), reader.readframes(reader.getnframes())
+    with wave.open(str(target), "wb") as writer:
+        writer.setparams(params)
+        writer.writeframes(frames * times)
+    return target
+
+
+WORKER = "import logging, sys; logging.basicConfig(level=logging.INFO); from diemcau.apps.cli import app; app()"
+
+
+def _worker(environ: dict[str, str], log: Path) -> subprocess.Popen:
+    """``diemcau worker`` with its INFO log (what its recovery sweeps did) in ``log``."""
+    env = {**os.environ, **environ, "PYTHONUNBUFFERED": "1"}
+    command = [str(BIN / "python"), "-c", WORKER, "worker"]
+    return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after_a_kill(
+    tmp_path: Path, whisper_dir: Path, clips: dict[str, Path]  # noqa: F811
+) -> None:
+    """Does host B's recovery sweep leave host A's running transcription alone while A renews its lease, and
+    after ``kill -9`` of A take it over once the lease expires, finishing from A's checkpoint?"""
+    shared = asr_environ(tmp_path, whisper_dir, **LEASE)
+    hosts = {}
+    for name in ("a", "b"):
+        (tmp_path / f"tmp-{name}").mkdir()
+        hosts[name] = {**shared, "DIEMCAU_JOBS__HOST_NAME": f"host-{name}", "TMPDIR": str(tmp_path / f"tmp-{name}")}
+    settings_a, settings_b = load_settings(hosts["a"]), load_settings(hosts["b"])
+    factory = ready(settings_a)
+    audio = _long_clip(clips["lecture"], tmp_path / "long.wav", 6)
+    enqueue_transcription(settings_a, LECTURE, audio=str(audio))
+    checkpoint = work_dir(settings_a, LECTURE) / "windows.jsonl"
+    log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
+
+    first = _worker(hosts["a"], log_a)
+    second = None
+    try:
+        _wait(lambda: _windows_done(checkpoint) >= 1, 120, "host A's first finished window")
+        second = _worker(hosts["b"], log_b)
+        _wait(lambda: "transcription recovery at start" in log_b.read_text(), 120, "host B's start-up sweep")
+        assert recover_transcriptions(settings_b) == [], "B's sweep (again, from here) re-queues nothing"
+        assert run_transcription(settings_b, LECTURE, audio=str(audio)) is None, "B cannot claim the lecture"
+        job = jobs.load_job(factory, LECTURE)
+        assert job.status == "running" and job.owner == f"host-a:{first.pid}", log_b.read_text()[-2000:]
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        killed_after = _windows_done(checkpoint)
+        _wait(lambda: jobs.load_job(factory, LECTURE).status in ("done", "failed"), 400, "host B's take-over")
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                process.wait(30)
+    job = jobs.load_job(factory, LECTURE)
+    assert job is not None and job.status == "done" and job.owner == "", log_b.read_text()[-2000:]
+    assert "re-queued transcriptions whose worker is gone" in log_b.read_text(), "B's sweep took it over"
+    transcript = load_transcript(settings_b.transcripts_dir, LECTURE)
+    assert transcript is not None and transcript.settings["partial"] is False
+    attempts, windows = transcript.settings["window_attempts"], transcript.settings["windows"]
+    assert 1 <= killed_after < windows and transcript.settings["resumed_windows"] == killed_after
+    assert attempts == [1] * killed_after + [2] * (windows - killed_after), "A's finished windows are not redone"

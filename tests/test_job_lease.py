@@ -26,7 +26,8 @@ from diemcau.settings import load_settings
 from tests.asr_fixtures import asr_environ, clips, whisper_dir  # noqa: F401 - fixtures
 from tests.test_transcribe_job import BIN, GREEDY, LECTURE, _wait, _windows_done, ready
 
-LEASE = {"DIEMCAU_JOBS__LEASE_SECONDS": "10", "DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS": "5", **GREEDY}
+LEASE = {"DIEMCAU_JOBS__LEASE_SECONDS": "20",  # renewed every 6.7 s: a loaded machine may stall a renewal
+          "DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS": "5", **GREEDY}
 
 
 def _hold_as(factory, owner: str, heartbeat: dt.datetime) -> None:  # type: ignore[no-untyped-def]
@@ -94,7 +95,7 @@ def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after
         hosts[name] = {**shared, "DIEMCAU_JOBS__HOST_NAME": f"host-{name}", "TMPDIR": str(tmp_path / f"tmp-{name}")}
     settings_a, settings_b = load_settings(hosts["a"]), load_settings(hosts["b"])
     factory = ready(settings_a)
-    audio = _long_clip(clips["lecture"], tmp_path / "long.wav", 6)
+    audio = _long_clip(clips["lecture"], tmp_path / "long.wav", 12)  # A cannot finish before B has looked
     enqueue_transcription(settings_a, LECTURE, audio=str(audio))
     checkpoint = work_dir(settings_a, LECTURE) / "windows.jsonl"
     log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"

@@ -13,7 +13,7 @@ import logging
 from sqlalchemy.exc import DBAPIError
 
 from diemcau.adapters.db.materials import MaterialRecord, processing_materials
-from diemcau.jobs.ingest import current_settings, factory_for
+from diemcau.jobs.task_settings import current_settings, factory_for
 from diemcau.jobs.queue import huey
 from diemcau.jobs.quiz_tasks import ensure_queue, has_table
 from diemcau.materials.attach import read_material

@@ -29,6 +29,7 @@ from diemcau.media.audio_file import AUDIO_FILE
 from diemcau.media.errors import MediaError
 from diemcau.media.fetch import hash_file, is_url
 from diemcau.media.pipeline import run_pipeline
+from diemcau.search.content import content_changed
 from diemcau.settings import Settings
 
 WORKER_FRESH_SECONDS = 15.0
@@ -162,6 +163,7 @@ def wait_for(
         time.sleep(poll)
     if runner is not None:
         runner.join()
+        content_changed(settings, factory, lecture_id)  # what the jobs wrote here is searchable at once
     record = load_lecture(factory, lecture_id, pending=True)
     assert record is not None
     return record

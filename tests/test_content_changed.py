@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.adapters.transcript_store import load_transcript
 from diemcau.apps.cli import app
 from diemcau.settings import load_settings
@@ -62,8 +63,6 @@ def test_is_a_lecture_transcribed_with_wait_and_no_worker_searchable(
     env: dict[str, str], clips: dict[str, Path]  # noqa: F811
 ) -> None:
     """``transcribe LECTURE --wait`` without a worker transcribes in-process: is the transcript searchable?"""
-    from diemcau.adapters.db.engine import make_engine, make_sessionmaker
-
     engine = make_engine(load_settings(env).database_url)
     try:
         seed_lecture(make_sessionmaker(engine), "lecWait001")
@@ -71,3 +70,16 @@ def test_is_a_lecture_transcribed_with_wait_and_no_worker_searchable(
         engine.dispose()
     invoke(env, "transcribe", "lecWait001", "--audio", str(clips["speech"]), "--wait")
     assert searched_lectures(env, "lecWait001") == {"lecWait001"}
+
+
+def test_are_imported_captions_searchable_at_once(env: dict[str, str], tmp_path: Path) -> None:
+    """``transcript import`` (a trainer's WebVTT): is the wording searchable without ``search reindex``?"""
+    engine = make_engine(load_settings(env).database_url)
+    try:
+        seed_lecture(make_sessionmaker(engine), "lecVtt0001")
+    finally:
+        engine.dispose()
+    captions = tmp_path / "captions.vtt"
+    captions.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nĐảng viên phải gương mẫu.\n", "utf-8")
+    invoke(env, "transcript", "import", "lecVtt0001", str(captions))
+    assert searched_lectures(env, "lecVtt0001") == {"lecVtt0001"}

@@ -30,12 +30,12 @@ from diemcau.adapters.media_store import LocalMediaStore
 from diemcau.core.egress import EgressPolicy
 from diemcau.core.lecture import TranscriptState
 from diemcau.jobs.queue import huey
-from diemcau.jobs.task_settings import current_settings, factory_for, use_settings  # noqa: F401 - ingest.use_settings: the CLI and tests
+from diemcau.jobs.task_settings import current_settings, factory_for, use_settings  # noqa: F401 - re-exported
 from diemcau.jobs.transcribe_task import enqueue_transcription, transcribe_lecture
-from diemcau.search.content import content_changed
 from diemcau.media.errors import MediaError
 from diemcau.media.pipeline import IngestContext, run_pipeline
 from diemcau.media.types import Limits
+from diemcau.search.content import content_changed
 from diemcau.settings import Settings
 
 HEARTBEAT_SECONDS = 5.0

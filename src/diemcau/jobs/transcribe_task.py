@@ -40,8 +40,8 @@ from diemcau.adapters.whisper_model import ModelError, load_whisper_model
 from diemcau.asr.errors import TranscriptionError
 from diemcau.asr.pipeline import PipelineOptions, Progress, assemble, options_from_settings, transcribe_audio
 from diemcau.core.transcript import Transcript
-from diemcau.jobs.task_settings import current_settings, factory_for
 from diemcau.jobs.queue import huey
+from diemcau.jobs.task_settings import current_settings, factory_for
 from diemcau.settings import Settings
 
 PARTIAL_EVERY_SECONDS = 20.0

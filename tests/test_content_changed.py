@@ -53,8 +53,8 @@ def test_is_a_lecture_published_with_wait_and_no_worker_searchable(
 ) -> None:
     """``lecture publish FILE --wait`` runs ingest and transcription here: can ``search`` find the talk after?"""
     invoke(env, "course", "create", "nq1", "--title", "Nghị quyết 1")
-    args = ["lecture", "publish", str(clips["speech"]), "--course", "nq1", "--title", "Bài giảng", "--wait", "--json"]
-    lecture = json.loads(invoke(env, *args).stdout.strip().splitlines()[-1])
+    args = ["lecture", "publish", str(clips["speech"]), "--course", "nq1", "--title", "Bài giảng", "--wait"]
+    lecture = json.loads(invoke(env, *args, "--json").stdout.strip().splitlines()[-1])
     assert (lecture["status"], lecture["transcript"]) == ("ready", "ready")
     assert searched_lectures(env, lecture["id"]) == {lecture["id"]}
 

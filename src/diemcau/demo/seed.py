@@ -108,6 +108,7 @@ def import_reference_captions(  # type: ignore[no-untyped-def]
     from diemcau.adapters.transcript_edits import CorrectedTranscriptError
     from diemcau.adapters.transcript_import import import_captions
     from diemcau.adapters.transcript_store import load_transcript
+    from diemcau.search.content import content_changed
 
     current = load_transcript(settings.transcripts_dir, lecture_id)
     if current is not None and current.source != "whisper":
@@ -116,4 +117,5 @@ def import_reference_captions(  # type: ignore[no-untyped-def]
         import_captions(factory, settings.transcripts_dir, lecture_id, captions)
     except CorrectedTranscriptError:
         return False
+    content_changed(settings, factory, lecture_id)
     return True

@@ -9,12 +9,10 @@ after its last finished stage. Two copies of a task cannot both run one ingest: 
 
 from __future__ import annotations
 
-import importlib
 import logging
 import shutil
 import threading
 from contextlib import AbstractContextManager
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,42 +22,23 @@ from huey.exceptions import RetryTask
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db import lectures as db
-from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.adapters.db.models_media import IngestRunRow
 from diemcau.adapters.media_store import LocalMediaStore
 from diemcau.core.egress import EgressPolicy
 from diemcau.core.lecture import TranscriptState
-from diemcau.jobs import registry
 from diemcau.jobs.lease import holder_gone, renewing
 from diemcau.jobs.lease import owner_id as lease_owner_id
 from diemcau.jobs.queue import huey
+from diemcau.jobs.task_settings import current_settings, factory_for, use_settings  # noqa: F401 - re-exported
+from diemcau.jobs.transcribe_task import enqueue_transcription, transcribe_lecture
 from diemcau.media.errors import MediaError
 from diemcau.media.pipeline import IngestContext, run_pipeline
 from diemcau.media.types import Limits
-from diemcau.settings import Settings, load_settings
+from diemcau.search.content import content_changed
+from diemcau.settings import Settings
 
-TRANSCRIBE_TASK = "transcribe_lecture"
 HEARTBEAT_SECONDS = 5.0
 log = logging.getLogger(__name__)
-_settings: list[Settings] = []
-
-
-def use_settings(settings: Settings) -> None:
-    """Make tasks run in this process use ``settings`` (the CLI and tests; a worker reads the environment)."""
-    _settings[:] = [settings]
-
-
-def current_settings() -> Settings:
-    """The settings tasks in this process use."""
-    if not _settings:
-        _settings.append(load_settings())
-    return _settings[0]
-
-
-@cache
-def factory_for(url: str) -> sessionmaker[Session]:
-    """One session factory per database URL and process."""
-    return make_sessionmaker(make_engine(url))
 
 
 def owner_id() -> str:
@@ -127,30 +106,17 @@ def _beating(factory: sessionmaker[Session], run_id: str, owner: str) -> Abstrac
     return renewing(lambda: db.beat(factory, run_id, owner), HEARTBEAT_SECONDS, f"beat-{run_id}")
 
 
-def transcriber() -> tuple[TaskWrapper, Any] | None:
-    """The task ``transcribe_lecture(lecture_id)`` of a module in ``jobs.registry.TASK_MODULES``, if one is there,
-    with that module's ``enqueue_transcription(settings, lecture_id)`` when it offers one (it writes the job row
+def transcriber() -> tuple[TaskWrapper, Any]:
+    """The transcription task and its ``enqueue_transcription(settings, lecture_id)`` (which writes the job row
     at once, so progress shows before a worker takes the task)."""
-    for name in registry.TASK_MODULES:
-        module = importlib.import_module(name)
-        task = getattr(module, TRANSCRIBE_TASK, None)
-        if isinstance(task, TaskWrapper):
-            return task, getattr(module, "enqueue_transcription", None)
-    return None
+    return transcribe_lecture, enqueue_transcription
 
 
 def hand_to_transcriber(settings: Settings, lecture_id: str, requested: bool) -> TranscriptState:
-    """After ingest: queue the transcription when asked for and installed, else say why there is none."""
+    """After ingest: queue the transcription when asked for."""
     if not requested:
         return TranscriptState.SKIPPED
-    found = transcriber()
-    if found is None:
-        return TranscriptState.PENDING
-    task, enqueue = found
-    if callable(enqueue):
-        enqueue(settings, lecture_id)
-    else:
-        task(lecture_id)
+    enqueue_transcription(settings, lecture_id)
     return TranscriptState.QUEUED
 
 
@@ -174,15 +140,8 @@ def execute_run(settings: Settings, run_id: str) -> str:
     state = hand_to_transcriber(settings, run.lecture_id, bool(run.request.get("transcribe", True)))
     db.finish_run(factory, run_id, str(state))
     shutil.rmtree(ctx.work_dir, ignore_errors=True)
-    _reindex(run.lecture_id)
+    content_changed(settings, factory, run.lecture_id)  # ready now: index whatever transcript it has
     return "done"
-
-
-def _reindex(lecture_id: str) -> None:
-    """The lecture just became ready: index whatever transcript it has (imported captions, or a re-publish)."""
-    from diemcau.search.tasks import reindex_lecture  # the search module registers its own tasks
-
-    reindex_lecture(lecture_id)
 
 
 def _failed(settings: Settings, factory: sessionmaker[Session], run: IngestRunRow, owner: str, error: MediaError) -> str:

@@ -13,9 +13,9 @@ import logging
 from sqlalchemy.exc import DBAPIError
 
 from diemcau.adapters.db.materials import MaterialRecord, processing_materials
-from diemcau.jobs.ingest import current_settings, factory_for
 from diemcau.jobs.queue import huey
 from diemcau.jobs.quiz_tasks import ensure_queue, has_table
+from diemcau.jobs.task_settings import current_settings, factory_for
 from diemcau.materials.attach import read_material
 from diemcau.search.indexer import open_index
 from diemcau.settings import Settings, SettingsError

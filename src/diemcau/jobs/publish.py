@@ -19,16 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db import lectures as db
 from diemcau.adapters.db.engine import transaction
-from diemcau.adapters.db.lecture_reads import LectureRecord, load_lecture, media_of
+from diemcau.adapters.db.lecture_reads import LectureRecord, load_lecture
 from diemcau.adapters.db.models import JobRow
-from diemcau.adapters.media_store import LocalMediaStore
 from diemcau.core.lecture import LectureStatus, TranscriptState, new_lecture_id
 from diemcau.jobs import ingest
 from diemcau.jobs.queue import configure_queue
-from diemcau.media.audio_file import AUDIO_FILE
 from diemcau.media.errors import MediaError
 from diemcau.media.fetch import hash_file, is_url
 from diemcau.media.pipeline import run_pipeline
+from diemcau.search.content import content_changed
 from diemcau.settings import Settings
 
 WORKER_FRESH_SECONDS = 15.0
@@ -162,16 +161,8 @@ def wait_for(
         time.sleep(poll)
     if runner is not None:
         runner.join()
+        content_changed(settings, factory, lecture_id)  # what the jobs wrote here is searchable at once
     record = load_lecture(factory, lecture_id, pending=True)
     assert record is not None
     return record
 
-
-def audio_path(settings: Settings, lecture_id: str) -> Path:
-    """The lecture's audio file (``audio.m4a``, AAC mono) for the transcriber; raises ``LookupError``
-    when the lecture has no published media yet."""
-    found = media_of(ingest.factory_for(settings.database_url), lecture_id)
-    path = None if found is None else LocalMediaStore(settings.media_dir).local_path(found[2], AUDIO_FILE)
-    if path is None:
-        raise LookupError(f"lecture {lecture_id} has no published audio")
-    return path

@@ -18,7 +18,6 @@ re-transcription replaces the old transcript only when it is complete, through
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import shutil
@@ -32,6 +31,8 @@ from huey.exceptions import RetryTask
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db import transcription_jobs as db
+from diemcau.adapters.db.lecture_reads import media_of
+from diemcau.adapters.media_store import LocalMediaStore
 from diemcau.adapters.transcript_edits import CorrectedTranscriptError, check_may_replace, replace_transcript
 from diemcau.adapters.transcript_import import error_message
 from diemcau.adapters.transcript_store import load_transcript, write_transcript
@@ -39,14 +40,14 @@ from diemcau.adapters.whisper_model import ModelError, load_whisper_model
 from diemcau.asr.errors import TranscriptionError
 from diemcau.asr.pipeline import PipelineOptions, Progress, assemble, options_from_settings, transcribe_audio
 from diemcau.core.transcript import Transcript
-from diemcau.jobs.ingest import current_settings, factory_for
 from diemcau.jobs.lease import JobLease
 from diemcau.jobs.queue import huey
+from diemcau.jobs.task_settings import current_settings, factory_for
+from diemcau.media.audio_file import AUDIO_FILE
 from diemcau.settings import Settings
 
 PARTIAL_EVERY_SECONDS = 20.0
 REQUEST_FILE = "request.json"
-AUDIO_PROVIDERS = ("diemcau.adapters.media_store", "diemcau.jobs.publish")  # whichever offers audio_path()
 log = logging.getLogger(__name__)
 
 
@@ -62,18 +63,13 @@ def lease_of(settings: Settings, lecture_id: str) -> JobLease:
 
 
 def lecture_audio(settings: Settings, lecture_id: str) -> Path:
-    """The lecture's published audio file, from the media store; ``TranscriptionError('no_audio')`` if none."""
-    for name in AUDIO_PROVIDERS:
-        try:
-            finder = getattr(importlib.import_module(name), "audio_path", None)
-        except ImportError:
-            continue
-        if finder is not None:
-            try:
-                return Path(finder(settings, lecture_id))
-            except LookupError:
-                break
-    raise TranscriptionError("no_audio", lecture=lecture_id)
+    """The lecture's published audio file (``audio.m4a``, AAC mono) in the media store;
+    ``TranscriptionError('no_audio')`` when the lecture has no published media yet."""
+    found = media_of(factory_for(settings.database_url), lecture_id)
+    path = None if found is None else LocalMediaStore(settings.media_dir).local_path(found[2], AUDIO_FILE)
+    if path is None:
+        raise TranscriptionError("no_audio", lecture=lecture_id)
+    return Path(path)
 
 
 class JobReporter:

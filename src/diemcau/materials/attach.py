@@ -36,9 +36,9 @@ from diemcau.adapters.material_files import MaterialFiles, StagedFile, materials
 from diemcau.core.lecture import is_valid_lecture_id
 from diemcau.core.material import MaterialKind, clean_name
 from diemcau.materials.bounded import extract_bounded, bounds_of
-from diemcau.materials.documents import index_material, unindex_material
 from diemcau.materials.errors import MaterialError
 from diemcau.materials.sniff import sniff
+from diemcau.search.content import index_material, unindex_material
 from diemcau.search.index import SearchIndex
 from diemcau.settings import Settings
 

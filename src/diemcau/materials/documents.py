@@ -14,7 +14,7 @@ Search is derived data: a failure here is logged and never undoes an upload or a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,41 +23,9 @@ from diemcau.adapters.material_files import MaterialFiles, materials_root
 from diemcau.core.material import MaterialKind
 from diemcau.materials.bounded import bounds_of, extract_bounded
 from diemcau.materials.errors import MaterialError
-from diemcau.search.index import LectureNotIndexed, SearchIndex
 from diemcau.settings import Settings
 
 log = logging.getLogger(__name__)
-
-INDEXED, PENDING, FAILED = "indexed", "pending", "failed"
-
-
-def index_material(
-    index: SearchIndex, settings: Settings, factory: sessionmaker[Session], lecture_id: str, name: str,
-    pages: Sequence[str],
-) -> str:  # fmt: skip
-    """Put a material's pages in the index: ``indexed``, ``pending`` (lecture not published) or ``failed``."""
-    from diemcau.search.indexer import REMOVED, sync_lecture  # the indexer calls back into documents_of
-
-    try:
-        try:
-            index.index_document(lecture_id, name, pages)
-            return INDEXED
-        except LectureNotIndexed:
-            return PENDING if sync_lecture(index, settings, factory, lecture_id) == REMOVED else INDEXED
-    except Exception:  # noqa: BLE001 - the upload stands; `diemcau search reindex` repairs the index
-        log.exception("search: material %r of lecture %s not indexed", name, lecture_id)
-        return FAILED
-
-
-def unindex_material(index: SearchIndex, lecture_id: str, name: str) -> None:
-    """Remove a material's passages from the index (nothing to do when the lecture is not indexed)."""
-    try:
-        index.index_document(lecture_id, name, [])
-    except LectureNotIndexed:
-        pass
-    except Exception:  # noqa: BLE001 - the removal stands; `diemcau search reindex` repairs the index
-        log.exception("search: passages of material %r of lecture %s not removed", name, lecture_id)
-
 
 def documents_of(
     settings: Settings, factory: sessionmaker[Session], lecture_id: str

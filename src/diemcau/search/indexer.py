@@ -32,6 +32,7 @@ from diemcau.adapters import transcript_store
 from diemcau.adapters.db.materials import lectures_with_materials
 from diemcau.adapters.db.models import LectureRow
 from diemcau.core.transcript import Segment, Transcript
+from diemcau.materials.documents import documents_of
 from diemcau.search.index import DEFAULT_PREFIX, LectureMeta, SearchIndex
 from diemcau.settings import Settings
 
@@ -95,8 +96,6 @@ def published_in_database(factory: sessionmaker[Session]) -> PublishedLookup:
 
 def stored_documents(settings: Settings, factory: sessionmaker[Session]) -> DocumentLoader:
     """The default document loader: the lecture's stored materials, their text re-read from the files."""
-    from diemcau.materials.documents import documents_of  # materials call the indexer too: import when used
-
     return lambda lecture_id: documents_of(settings, factory, lecture_id)
 
 

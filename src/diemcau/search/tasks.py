@@ -1,7 +1,7 @@
 """Search in the worker: the index follows transcripts that jobs write, and lectures whose status changes.
 
 * Each consumer start subscribes the indexer to the transcript store's hook, with the settings the tasks of
-  this process use (``jobs.ingest.current_settings``), so a transcription's transcript is indexed as written.
+  this process use (``jobs.task_settings.current_settings``), so a transcription's transcript is indexed as written.
 * ``reindex_lecture(lecture_id)`` is the task to enqueue when a lecture is published, unpublished or deleted:
   it indexes the lecture's transcript when the lecture is published and removes it otherwise.
 """
@@ -9,12 +9,11 @@
 from __future__ import annotations
 
 from diemcau.jobs.queue import huey
+from diemcau.jobs.task_settings import current_settings, factory_for
 from diemcau.search.indexer import install_hooks, open_index, sync_lecture
 
 
 def _settings_and_factory():  # type: ignore[no-untyped-def]
-    from diemcau.jobs.ingest import current_settings, factory_for  # the process's task settings
-
     settings = current_settings()
     return settings, factory_for(settings.database_url)
 

@@ -53,7 +53,6 @@ def publish_demo(settings: Settings, factory) -> None:  # type: ignore[no-untype
     """Publish and transcribe the demo lecture, showing progress; a failure is reported, not fatal."""
     from diemcau.adapters.transcript_store import load_transcript
     from diemcau.demo.seed import publish_demo_lecture
-    from diemcau.search.indexer import install_hooks
 
     typer.echo("Publishing and transcribing the demo lecture (first time: about a minute) ...")
     shown: set[tuple[str, int]] = set()
@@ -64,7 +63,6 @@ def publish_demo(settings: Settings, factory) -> None:  # type: ignore[no-untype
             shown.add(key)
             typer.echo(f"  {record.stage or record.status}: {record.progress:.0f}%")
 
-    install_hooks(settings, factory)  # the transcript written here is indexed for search as it is written
     record = publish_demo_lecture(settings, factory, show)
     if record.status != "ready":
         typer.secho(f"Demo lecture not published: {record.error}", fg=typer.colors.YELLOW, err=True)

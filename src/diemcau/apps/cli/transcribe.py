@@ -19,6 +19,7 @@ from diemcau.asr.pipeline import Progress
 from diemcau.jobs.ingest import factory_for, use_settings
 from diemcau.jobs.publish import worker_running
 from diemcau.jobs.transcribe_task import enqueue_transcription, lecture_audio, run_transcription
+from diemcau.search.content import content_changed
 
 
 def transcribe(
@@ -77,6 +78,7 @@ def _run_here(settings, lecture_id: str, arguments: tuple[str, str, bool]) -> No
         bar.update(1000 - shown[0])
     if transcript is None:
         fail(f"Lecture {lecture_id} is being transcribed by another process already.")
+    content_changed(settings, factory_for(settings.database_url), lecture_id)  # searchable now, no reindex needed
     typer.echo(f"{lecture_id}: {len(transcript.segments)} segments, {transcript.duration:.1f} s")
     for note in transcript.settings.get("notes", []):
         typer.echo(f"note: {note['message']}", err=True)

@@ -20,7 +20,7 @@ from diemcau.core.captions import CaptionError, render_srt, render_txt, render_v
 from diemcau.core.corrections import CorrectionError
 from diemcau.core.transcript_json import transcript_to_dict
 from diemcau.i18n import t
-from diemcau.search.indexer import install_hooks
+from diemcau.search.content import content_changed
 
 app = typer.Typer(help="Lecture transcripts: caption import and export, correction history.", no_args_is_help=True)
 
@@ -50,7 +50,6 @@ def transcript_import(
 ) -> None:
     """Import a caption file as the lecture's transcript. Nothing is written when the file is malformed."""
     settings, factory = factory_or_exit()
-    install_hooks(settings, factory)  # so the imported captions are searchable at once
     try:
         transcript = import_captions(factory, settings.transcripts_dir, lecture_id, file, force=force)
     except OSError as error:
@@ -59,6 +58,7 @@ def transcript_import(
         fail(f"{error_message(error)} (--force)")
     except (CaptionError, CorrectionError) as error:
         fail(f"{file}: {error_message(error)}")
+    content_changed(settings, factory, lecture_id)  # the imported captions are searchable at once
     typer.echo(f"{lecture_id}: {len(transcript.segments)} segments")
 
 

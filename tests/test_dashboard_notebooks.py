@@ -10,7 +10,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
 import httpx
@@ -23,6 +22,7 @@ from diemcau.search.indexer import open_index
 from tests.apiclient import auth, token_of
 from tests.transcript_fixtures import LECTURE_ID
 from tests.dashboard_fixtures import RunningApi, running_api, seed_cell_course
+from tests.notebook_client import SlicedPollNotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -41,7 +41,7 @@ def execute(name: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, ext
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     if extra:
         notebook.cells.append(new_code_cell(extra))
-    NotebookClient(notebook, timeout=120, kernel_name="python3", store_widget_state=True).execute()
+    SlicedPollNotebookClient(notebook, timeout=120, kernel_name="python3", store_widget_state=True).execute()
     return notebook
 
 

@@ -71,7 +71,8 @@ def test_ctrl_c_stops_the_hub_its_proxy_and_services(tmp_path: Path) -> None:
 
 
 def test_busy_port_is_refused_with_a_way_out(tmp_path: Path) -> None:
-    """Does `diemcau hub` refuse to start on a taken port, name the setting, and start nothing?"""
+    """Does `diemcau hub` refuse to start on a taken port, name the setting, and start nothing? (Its other ports
+    are free ones of its own, so another hub on the default ports of this machine changes nothing.)"""
     from typer.testing import CliRunner
 
     from diemcau.apps.cli import app
@@ -82,9 +83,12 @@ def test_busy_port_is_refused_with_a_way_out(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         env = {"DIEMCAU_HOME": str(tmp_path / "var"), "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
                "DIEMCAU_HUB__PROXY_API_PORT": str(port)}  # fmt: skip
+        env |= {f"DIEMCAU_HUB__{name}": str(free_port()) for name in ("PORT", "HUB_PORT", "API_PORT")}
         result = CliRunner().invoke(app, ["hub"], env=env)
     assert result.exit_code == 1
     assert f"hub.proxy_api_port = {port}" in result.output and "DIEMCAU_HUB__PROXY_API_PORT" in result.output
+    assert "hub.port =" not in result.output and "hub.hub_port =" not in result.output  # only the taken one named
+    assert "hub.api_port =" not in result.output
     assert not (tmp_path / "var" / "hub" / "jupyterhub.sqlite").exists()
 
 

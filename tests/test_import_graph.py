@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-
 import diemcau
 
 SRC = Path(diemcau.__file__).resolve().parent

@@ -11,7 +11,6 @@ from pathlib import Path
 import nbformat
 import pytest
 import uvicorn
-from nbclient import NotebookClient
 
 from diemcau.apps.api.app import create_app
 from diemcau.core.transcript import Segment
@@ -19,6 +18,7 @@ from diemcau.search.index import LectureMeta
 from diemcau.search.indexer import open_index
 from tests.apiclient import PREFIX, token_of
 from tests.fakes import StaticTokenIdentity
+from tests.notebook_client import SlicedPollNotebookClient
 from tests.seed import TODAY, seed_small_province
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "search.ipynb"
@@ -56,7 +56,7 @@ def execute(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> nbformat.No
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=60, kernel_name="python3", store_widget_state=True).execute()
+    SlicedPollNotebookClient(notebook, timeout=60, kernel_name="python3", store_widget_state=True).execute()
     return notebook
 
 

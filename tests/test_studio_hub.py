@@ -122,8 +122,20 @@ def upload_through_the_proxy(page) -> None:  # type: ignore[no-untyped-def]
     page.locator("input[type=file]").set_input_files(
         files=[{"name": "ghi-chu.mp4", "mimeType": "video/mp4", "buffer": "không phải video\n".encode() * 50}]
     )
+    wait_for_the_upload(page, "ghi-chu.mp4")
     page.get_by_role("button", name=t("studio.publish_button")).click()
     expect(page.get_by_text(t("media.not_media"))).to_be_visible(timeout=60_000)
+
+
+def wait_for_the_upload(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait until Streamlit has sent the file: its chip names ``name``, without the spinner (status ``uploaded``;
+    the chip is in the page, though not shown: an ancestor of it has ``display: none``).
+    The form submits the uploader's value as it is when the button is clicked; clicked while the file is still
+    crossing the proxy (slow under load), the form arrives without it and the page asks for a file or a URL."""
+    chip = page.get_by_test_id("stFileChip").filter(has=page.get_by_test_id("stFileChipName").get_by_text(name))
+    expect(chip).to_be_attached(timeout=60_000)
+    expect(chip.get_by_test_id("stFileChipIconSpinner")).to_have_count(0, timeout=60_000)
+    expect(chip.get_by_test_id("stFileChipIconError")).to_have_count(0)
 
 
 def heading(number: int) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from diemcau.apps.studio.launch import streamlit_command
 from diemcau.i18n import t
@@ -73,7 +73,8 @@ def studio_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_the_uploaders_speak_vietnamese(studio_page: str, tmp_path: Path) -> None:
     """On a 360 px page, does each uploader show the catalogue's button and hint, and none of Streamlit's English
-    ("Upload", "4GB per file", "Drag and drop…"), also while a file is dragged over it?"""
+    ("Upload", "4GB per file", "Drag and drop…"), also while a file is dragged over it, and once a file is chosen
+    does its name show?"""
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 360, "height": 740})
@@ -95,4 +96,12 @@ def test_the_uploaders_speak_vietnamese(studio_page: str, tmp_path: Path) -> Non
         assert page.locator(overlay).evaluate("el => getComputedStyle(el, '::after').content") == (
             f'"{t("studio.upload_drop")}"'
         )
+        page.reload()  # a chosen file: its name shows (the drag-over rule must not hide the chip)
+        page.wait_for_selector("[data-testid=stFileUploaderDropzone] button")
+        chosen = tmp_path / "nq57.pdf"
+        chosen.write_bytes(b"%PDF-1.4")
+        page.locator("input[type=file]").nth(1).set_input_files(str(chosen))
+        expect(page.locator("[data-testid=stFileChipName]", has_text="nq57.pdf")).to_be_visible()
+        first = page.locator("[data-testid=stFileUploaderDropzone] >> nth=0 >> button")
+        assert first.evaluate("el => getComputedStyle(el, '::after').content") == f'"{t("studio.upload_button")}"'
         browser.close()

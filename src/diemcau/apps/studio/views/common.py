@@ -63,14 +63,19 @@ def uploader_css(key: str, hint: str) -> str:
     the drag-over text's, and ``hint`` as the instructions. Streamlit marks a keyed widget ``st-key-<key>``."""
     root = f".st-key-{key} [data-testid='stFileUploaderDropzone']"
     instructions = f"{root} [data-testid='stFileUploaderDropzoneInstructions']"
+    # Once a file is chosen, the dropzone holds its chip (name, size, remove) in a wrapper of the same shape as
+    # the drag-over overlay, and buttons of its own: those are left as Streamlit draws them.
+    chips = "[data-testid='stFileChips']"
+    button = f"{root} button:not({chips} button, :has(+ {chips}), {chips} ~ button)"
+    overlay = f"{root} > div:not([data-testid]):not(:has({chips}))"
     return (
         "<style>"
-        f"{root} button > * {{display: none}}"
-        f"{root} button::after {{content: {_css_text(t('studio.upload_button'))}}}"
+        f"{button} > * {{display: none}}"
+        f"{button}::after {{content: {_css_text(t('studio.upload_button'))}}}"
         f"{instructions} > * {{display: none}}"
         f"{instructions}::after {{content: {_css_text(hint)}; font-size: 0.875rem; opacity: 0.8}}"
-        f"{root} > div:not([data-testid]) > * {{display: none}}"  # the overlay while a file is dragged over
-        f"{root} > div:not([data-testid])::after {{content: {_css_text(t('studio.upload_drop'))}}}"
+        f"{overlay} > * {{display: none}}"  # the overlay while a file is dragged over
+        f"{overlay}::after {{content: {_css_text(t('studio.upload_drop'))}}}"
         "</style>"
     )
 

@@ -27,7 +27,6 @@ from diemcau.asr.scoring import error_rates  # noqa: E402
 from diemcau.settings import load_settings  # noqa: E402
 
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=2, help="times each paragraph is read (2 → ~6 min)")

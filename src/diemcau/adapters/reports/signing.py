@@ -65,8 +65,12 @@ def load_signer(p12: Path, now: dt.datetime):  # type: ignore[no-untyped-def]
 
 def signer_name(signer) -> str:  # type: ignore[no-untyped-def]
     """The signer's common name (or the whole subject when it has none)."""
-    subject = signer.signing_cert.subject
-    return subject.native.get("common_name") or subject.human_friendly
+    return _common_name(signer.signing_cert)
+
+
+def _common_name(cert) -> str:  # type: ignore[no-untyped-def]
+    """A certificate's common name, or its whole subject when it has none."""
+    return cert.subject.native.get("common_name") or cert.subject.human_friendly
 
 
 def sign_pdf(pdf: bytes, p12: Path, unit_name: str, now: dt.datetime) -> tuple[bytes, str]:
@@ -76,15 +80,16 @@ def sign_pdf(pdf: bytes, p12: Path, unit_name: str, now: dt.datetime) -> tuple[b
     from pyhanko.sign import fields, signers
 
     signer = load_signer(p12, now)
+    name = signer_name(signer)
     meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME, reason=SIGNING_REASON, location=unit_name, name=signer_name(signer),
+        field_name=FIELD_NAME, reason=SIGNING_REASON, location=unit_name, name=name,
         md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
     )  # fmt: skip
     try:
         signed = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), meta, signer=signer)
     except Exception as error:  # pyHanko raises several kinds (SigningError, PdfWriteError, ValueError)
         raise SigningFailed(f"{p12}: pyHanko could not sign: {error}") from error
-    return signed.getvalue(), signer_name(signer)
+    return signed.getvalue(), name
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ def verify_pdf(pdf: bytes, trusted: Iterable[bytes] = ()) -> list[SignatureCheck
         status = validate_pdf_signature(signature, ValidationContext(trust_roots=roots, allow_fetching=False))
         cert = status.signing_cert
         checks.append(SignatureCheck(
-            signer=cert.subject.native.get("common_name") or cert.subject.human_friendly,
+            signer=_common_name(cert),
             signed_at=status.signer_reported_dt,
             reason=str(signature.sig_object.get("/Reason", "")),
             location=str(signature.sig_object.get("/Location", "")),

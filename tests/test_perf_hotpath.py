@@ -19,7 +19,7 @@ from diemcau.adapters.db import caller_lookup
 from diemcau.adapters.db.accounts import find_member
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.group_commit import GroupWriter
-from diemcau.adapters.db.lecture_access import load_lecture_access
+from diemcau.adapters.db.visibility import load_lecture as load_lecture_access
 from diemcau.adapters.db.models import MemberRow
 from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.models_replays import ReplayBucketRow

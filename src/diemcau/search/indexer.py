@@ -14,7 +14,7 @@ transaction that rebuilds the transcripts; an upload indexes its own document as
 
 Only published lectures are indexed. Whether a lecture is published is asked of a ``PublishedLookup``
 (lecture id → bool), so the publishing workflow can be wired in without touching search; the default reads
-``lectures.status`` and counts ``ready`` and ``published`` as published.
+``lectures.status`` and asks the visibility rule (``core.visibility.is_published``: ``ready`` only).
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from diemcau.adapters import transcript_store
 from diemcau.adapters.db.materials import lectures_with_materials
 from diemcau.adapters.db.models import LectureRow
 from diemcau.core.transcript import Segment, Transcript
+from diemcau.core import visibility
 from diemcau.materials.documents import documents_of
 from diemcau.search.index import DEFAULT_PREFIX, LectureMeta, SearchIndex
 from diemcau.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_STATUSES = frozenset({"ready", "published"})
 PublishedLookup = Callable[[str], bool]
 TranscriptLoader = Callable[[Path, str], "Transcript | None"]
 DocumentLoader = Callable[[str], Iterable[tuple[str, Sequence[str]]]]  # lecture id → (document name, pages)
@@ -84,12 +84,12 @@ def lecture_meta(factory: sessionmaker[Session], lecture_id: str) -> LectureMeta
 
 
 def published_in_database(factory: sessionmaker[Session]) -> PublishedLookup:
-    """The default lookup: a lecture is published when its ``lectures.status`` is ``ready`` or ``published``."""
+    """The default lookup: a lecture is published when the visibility rule says its ``lectures.status`` is."""
 
     def is_published(lecture_id: str) -> bool:
         with factory() as session:
             row = session.get(LectureRow, lecture_id)
-            return row is not None and row.status in PUBLISHED_STATUSES
+            return row is not None and visibility.is_published(row.status)
 
     return is_published
 

@@ -23,8 +23,7 @@ from diemcau.core.course import CompletionRule, CourseStatus, derive_status
 from diemcau.core.orgtree import OrgUnit
 from diemcau.core.quiz_form import QuizForm
 from diemcau.core.quiz_rules import AttemptScore, counted_attempt, has_passed
-
-READY = "ready"
+from diemcau.core.visibility import is_published
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,7 @@ def course_completion(
         if course is None:
             return None
         rule = CompletionRule(**course.completion_rule) if course.completion_rule else CompletionRule()
-        ready = [lecture for lecture in course.lectures if lecture.status == READY]
+        ready = [lecture for lecture in course.lectures if is_published(lecture.status)]
         lectures = [lecture.id for lecture in ready]
         titles = {f"lecture:{lecture.id}": lecture.title for lecture in ready}
         where = _enrolment(course, scopes, member)

@@ -22,9 +22,9 @@ from diemcau.adapters.db.models_dashboards import SearchTermCountRow
 from diemcau.adapters.db.models_progress import LectureProgressRow, ScreeningAttendanceRow, ScreeningRow
 from diemcau.core.completion_tree import met_on
 from diemcau.core.course import CompletionRule
+from diemcau.core.visibility import is_published
 
 log = logging.getLogger(__name__)
-READY = "ready"
 TERM_LENGTH = 100
 # Timestamps are stored in UTC; the days a committee reads are Vietnamese calendar days (UTC+7, no DST).
 VIETNAM_OFFSET = dt.timedelta(hours=7)
@@ -91,7 +91,7 @@ def watching_days(factory: sessionmaker[Session], course_id: str, scopes: list[s
         if course is None:
             return None
         rule = CompletionRule(**course.completion_rule) if course.completion_rule else CompletionRule()
-        lectures = [lecture.id for lecture in course.lectures if lecture.status == READY]
+        lectures = [lecture.id for lecture in course.lectures if is_published(lecture.status)]
         cards = _enrolled_cards(session, course, scopes)
         days = _lecture_days(session, rule, lectures, set(cards)) if lectures else {}
         created = _vietnam_day(course.created_at) if course.created_at else dt.date.today()

@@ -32,6 +32,7 @@ from diemcau.apps.api.identity import Identity
 from diemcau.apps.api.input_guard import JsonBodyGuard, LastResort, render_validation_error
 from diemcau.apps.api.progress_fast_path import ProgressFastPath
 from diemcau.apps.api.schemas import HealthOut
+from diemcau.apps.api.visibility import Visibility
 from diemcau.i18n import t
 from diemcau.settings import Settings
 
@@ -103,7 +104,8 @@ def create_app(
     prefix = normalise_prefix(prefix)
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
     app = FastAPI(title=f"{t('app.name')} API", openapi_url=None, docs_url=None, redoc_url=None)
-    app.state.context = ApiContext(settings, identity, factory, prefix, hub_base_url, today, now)
+    visibility = Visibility(factory, settings.perf)
+    app.state.context = ApiContext(settings, identity, factory, prefix, hub_base_url, today, now, visibility=visibility)
     # Each middleware added wraps those before it: the security headers outermost (every response carries them,
     # the last resort's 500 included), the last resort, then the fast path (ahead of the guard and GZip: see
     # progress_fast_path), the hostile-JSON guard, GZip.

@@ -8,8 +8,8 @@ each process keeps them for a few seconds:
   moved to another cell takes effect within that many seconds in each API process. Why 60: it must outlast the
   player's 15 s heartbeat or every heartbeat misses, and the hub keeps its own token checks 60 s
   (``identity.TOKEN_CACHE_SECONDS``), so a token revoked at the hub already lives that long;
-* **lecture** facts by lecture id, ``lecture_seconds`` (default 60 s): a lecture withdrawn, or a course's
-  audience changed, takes effect within that many seconds.
+* **lecture** facts (course audience, status, duration) and the courses' audiences, ``lecture_seconds``
+  (default 60 s): one cache per app, owned by ``apps.api.visibility.Visibility`` (every route asks it).
 
 Each entry lives a random 80–100 % of its seconds (``JITTER``): members who started a lecture together would
 otherwise all miss in the same instant every minute; spread, their misses cost no more but queue behind nothing.
@@ -97,7 +97,6 @@ class ApiCaches:
     """The caches of one API database in this process."""
 
     callers: TtlCache
-    lectures: TtlCache
 
 
 _BY_FACTORY: weakref.WeakKeyDictionary[sessionmaker[Session], ApiCaches] = weakref.WeakKeyDictionary()
@@ -111,9 +110,6 @@ def caches_for(factory: sessionmaker[Session], settings: PerfSettings) -> ApiCac
         with _CREATE:
             found = _BY_FACTORY.get(factory)
             if found is None:
-                found = ApiCaches(
-                    TtlCache(settings.caller_seconds, settings.max_entries, jitter=JITTER),
-                    TtlCache(settings.lecture_seconds, settings.max_entries, jitter=JITTER),
-                )
+                found = ApiCaches(TtlCache(settings.caller_seconds, settings.max_entries, jitter=JITTER))
                 _BY_FACTORY[factory] = found
     return found

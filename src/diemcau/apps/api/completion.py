@@ -83,6 +83,7 @@ def read_completion(
 ) -> CompletionOut:
     """Each enrolled member's status, coverage, quiz scores and essay grade, within the caller's scope."""
     scopes, only_self = completion_scopes(ctx, caller, org)
+    ctx.visibility.require_course(caller.viewer, course_id)
     completion = course_completion(ctx.factory, course_id, scopes, ctx.today())
     if completion is None:
         raise HTTPException(404, t("api.course_not_found"))
@@ -166,6 +167,7 @@ def download_report(
     scopes, only_self = completion_scopes(ctx, caller, org)
     if only_self:
         raise HTTPException(403, t("completion.not_allowed"))
+    ctx.visibility.require_course(caller.viewer, course_id)
     code = scopes[0].strip("/").rsplit("/", 1)[-1] or _single_root(ctx)  # a path's last code is its unit's
     try:
         report = official_report(ctx.factory, code, course_id, fmt, ctx.today(), ctx.settings.certificates_dir)

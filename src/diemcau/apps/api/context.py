@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
 from diemcau.apps.api.identity import Identity
+from diemcau.apps.api.visibility import Visibility
 from diemcau.settings import Settings
 
 DEFAULT_PREFIX = "/services/diemcau"
@@ -44,6 +45,8 @@ class ApiContext:
     hub_base_url: str = "/"
     today: Callable[[], dt.date] = vietnam_today
     now: Callable[[], dt.datetime] = utc_now
+    # Who may see which course and lecture, behind the app's one visibility cache (``perf.lecture_seconds``).
+    visibility: Visibility = field(kw_only=True)
 
 
 def context_of(request: Request) -> ApiContext:

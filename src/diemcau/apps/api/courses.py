@@ -17,7 +17,7 @@ from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.schemas import CourseIn, CourseOut
 from diemcau.adapters.db.completion import member_status
 from diemcau.core.course import Course, days_left, is_enrolled
-from diemcau.core.roles import Viewer, can_manage_content, can_see_course
+from diemcau.core.roles import Viewer, can_manage_content
 from diemcau.i18n import t
 
 router = APIRouter(tags=["courses"])
@@ -35,20 +35,16 @@ def course_view(ctx: ApiContext, record: records.CourseRecord, viewer: Viewer, t
     )  # fmt: skip
 
 
-def visible_courses(ctx: ApiContext, viewer: Viewer) -> list[CourseOut]:
-    """The courses ``viewer`` may see, soonest deadline first."""
-    today = ctx.today()
-    return [
-        course_view(ctx, record, viewer, today)
-        for record in records.load_courses(ctx.factory)
-        if can_see_course(viewer, list(record.audience_paths))
-    ]
+def course_views(ctx: ApiContext, viewer: Viewer) -> list[CourseOut]:
+    """The courses ``viewer`` may see (``ctx.visibility``), soonest deadline first."""
+    today, visible = ctx.today(), ctx.visibility.courses(viewer)
+    return [course_view(ctx, r, viewer, today) for r in records.load_courses(ctx.factory) if r.course.id in visible]
 
 
 @router.get("/api/courses", response_model=list[CourseOut])
 def list_courses(caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)) -> list[CourseOut]:
     """Members: the courses they must study. Secretaries, committees: also those of their units. Trainers: all."""
-    return visible_courses(ctx, caller.viewer)
+    return course_views(ctx, caller.viewer)
 
 
 @router.get("/api/courses/{course_id}", response_model=CourseOut, responses={404: {"description": "Not visible."}})
@@ -56,8 +52,9 @@ def read_course(
     course_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> CourseOut:
     """One course; 404 alike for a missing course and one the viewer may not see."""
+    ctx.visibility.require_course(caller.viewer, course_id)
     record = records.load_course(ctx.factory, course_id)
-    if record is None or not can_see_course(caller.viewer, list(record.audience_paths)):
+    if record is None:
         raise HTTPException(404, t("api.course_not_found"))
     return course_view(ctx, record, caller.viewer, ctx.today())
 
@@ -74,4 +71,5 @@ def create_course(
         record = records.create_course(ctx.factory, course)
     except records.RecordError as exc:
         raise HTTPException(409 if exc.code == "course_exists" else 422, t(f"api.{exc.code}")) from None
+    ctx.visibility.forget()
     return course_view(ctx, record, caller.viewer, ctx.today())

@@ -33,7 +33,7 @@ from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.core.completion_tree import audience_curve, tally_units, watched_by_day
 from diemcau.core.questions import counts_by_bucket
 from diemcau.core.replays import most_replayed, rebucket
-from diemcau.core.roles import can_manage_content
+from diemcau.core.roles import Viewer, can_manage_content
 from diemcau.i18n import t
 
 router = APIRouter(tags=["dashboards"])
@@ -105,10 +105,12 @@ class LectureAnalyticsOut(BaseModel):
     refused_posts: int = Field(0, description="Progress posts that had some of their claim refused.")
 
 
-def _oversight(ctx: ApiContext, caller: Caller, org: str | None) -> list[str]:
+def _oversight(ctx: ApiContext, caller: Caller, course_id: str, org: str | None) -> list[str]:
+    """The caller's scopes for a course's aggregates: 403 without oversight, 404 for a course they may not see."""
     scopes, only_self = completion_scopes(ctx, caller, org)
     if only_self:
         raise HTTPException(403, t("completion.not_allowed"))
+    ctx.visibility.require_course(caller.viewer, course_id)
     return scopes
 
 
@@ -118,7 +120,7 @@ def completion_units(
     ctx: ApiContext = Depends(context_of),
 ) -> UnitsOut:  # fmt: skip
     """Status counts for each unit within your oversight (or ``org``), each member counted up the tree."""
-    scopes = _oversight(ctx, caller, org)
+    scopes = _oversight(ctx, caller, course_id, org)
     completion = course_completion(ctx.factory, course_id, scopes, ctx.today())
     if completion is None:
         raise HTTPException(404, t("api.course_not_found"))
@@ -142,7 +144,7 @@ def completion_history(
     ctx: ApiContext = Depends(context_of),
 ) -> HistoryOut:  # fmt: skip
     """Day by day, how many members within scope had watched every lecture (quizzes and essays not dated here)."""
-    scopes = _oversight(ctx, caller, org)
+    scopes = _oversight(ctx, caller, course_id, org)
     found = watching_days(ctx.factory, course_id, scopes)
     if found is None:
         raise HTTPException(404, t("api.course_not_found"))
@@ -153,7 +155,8 @@ def completion_history(
                       points=[HistoryPointOut(day=day, watched=n) for day, n in series])  # fmt: skip
 
 
-def _analytics(ctx: ApiContext, lecture_id: str, buckets: int) -> LectureAnalyticsOut:
+def _analytics(ctx: ApiContext, viewer: Viewer, lecture_id: str, buckets: int) -> LectureAnalyticsOut:
+    ctx.visibility.require_lecture(viewer, lecture_id)
     record = load_lecture(ctx.factory, lecture_id, pending=True)
     if record is None:
         raise HTTPException(404, t("media.lecture_not_found"))
@@ -183,4 +186,4 @@ async def lecture_analytics(
     times watched again; the most replayed stretches and the most searched terms."""
     if not can_manage_content(caller.viewer):
         raise HTTPException(403, t("api.forbidden"))
-    return await run_in_threadpool(_analytics, ctx, lecture_id, buckets)
+    return await run_in_threadpool(_analytics, ctx, caller.viewer, lecture_id, buckets)

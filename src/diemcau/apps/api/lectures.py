@@ -1,9 +1,8 @@
 """Lecture routes: members list the lectures of their courses; trainers publish from a URL or an upload.
 
-A lecture is visible to whoever may see its course (``core.roles.can_see_course``): members the courses they
-are enrolled in, secretaries and committees those of their units, trainers and admins all. Members see ready
-lectures only; content managers also see those still processing or failed, with the job's stage and progress.
-Anything else is a 404, the same as a lecture that does not exist.
+Who sees which lecture is ``core.visibility`` (asked through ``ctx.visibility``): whoever may see its course,
+members once it is ready; content managers also while it is processing or failed, with the job's stage and
+progress. Anything else is a 404, the same as a lecture that does not exist.
 """
 
 from __future__ import annotations
@@ -23,12 +22,12 @@ from starlette.responses import JSONResponse
 from diemcau.adapters.db.lecture_reads import LectureRecord, load_lecture, load_lectures
 from diemcau.adapters.db.lectures import PublishRequest
 from diemcau.adapters.media_store import LocalMediaStore
-from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.lecture_schemas import LectureIn, LectureOut, MediaOut, RenditionOut
 from diemcau.core.lecture import LectureStatus
-from diemcau.core.roles import Viewer, can_manage_content, can_see_course
+from diemcau.core.roles import Viewer, can_manage_content
+from diemcau.core.visibility import may_watch
 from diemcau.i18n import t
 from diemcau.jobs.publish import Published, PublishError, publish
 from diemcau.media.errors import MediaError
@@ -36,16 +35,6 @@ from diemcau.media.package import MANIFEST
 
 router = APIRouter(tags=["lectures"])
 UPLOAD_FIELDS = ("course_id", "title", "speaker", "resolution", "transcribe")
-
-
-def visible_courses(ctx: ApiContext, viewer: Viewer) -> set[str]:
-    """Ids of the courses ``viewer`` may see."""
-    return {r.course.id for r in records.load_courses(ctx.factory) if can_see_course(viewer, list(r.audience_paths))}
-
-
-def may_see(viewer: Viewer, record: LectureRecord, courses: set[str]) -> bool:
-    """May ``viewer`` see this lecture: its course visible, and ready unless they manage content?"""
-    return record.course_id in courses and (record.status == LectureStatus.READY or can_manage_content(viewer))
 
 
 @lru_cache(maxsize=256)
@@ -91,23 +80,21 @@ def list_lectures(
     course: str | None = None, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> list[LectureOut]:
     """The lectures of the courses the caller may see (``?course=`` narrows to one)."""
-    courses = visible_courses(ctx, caller.viewer)
+    viewer = caller.viewer
+    courses = ctx.visibility.courses(viewer)
     if course is not None:
         courses &= {course}
-    staff = can_manage_content(caller.viewer)
-    found = load_lectures(ctx.factory, courses, pending=staff)
-    return [lecture_view(ctx, caller.viewer, r) for r in found if may_see(caller.viewer, r, courses)]
+    found = load_lectures(ctx.factory, set(courses), pending=can_manage_content(viewer))
+    known = ctx.visibility.known_courses()
+    return [lecture_view(ctx, viewer, r) for r in found
+            if r.course_id in known and may_watch(viewer, r.status, known[r.course_id].audience_paths)]  # fmt: skip
 
 
-def course_if_visible(ctx: ApiContext, viewer: Viewer, course_id: str) -> set[str]:
-    """``{course_id}`` if ``viewer`` may see that course, else empty: one course read, not all of them."""
-    found = records.load_course(ctx.factory, course_id)
-    return {course_id} if found is not None and can_see_course(viewer, list(found.audience_paths)) else set()
-
-
-def _visible_lecture(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> LectureRecord:
+def visible_lecture(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> LectureRecord:
+    """The lecture with its media and job, if ``viewer`` may see it (``ctx.visibility``); else 404."""
+    ctx.visibility.require_lecture(viewer, lecture_id)
     record = load_lecture(ctx.factory, lecture_id, pending=can_manage_content(viewer))
-    if record is None or not may_see(viewer, record, course_if_visible(ctx, viewer, record.course_id)):
+    if record is None:
         raise HTTPException(404, t("media.lecture_not_found"))
     return record
 
@@ -117,7 +104,7 @@ def read_lecture(
     lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> LectureOut:
     """One lecture with its status, job progress and media links; 404 alike for missing and not visible."""
-    return lecture_view(ctx, caller.viewer, _visible_lecture(ctx, caller.viewer, lecture_id))
+    return lecture_view(ctx, caller.viewer, visible_lecture(ctx, caller.viewer, lecture_id))
 
 
 def _published(ctx: ApiContext, caller: Caller, published: Published) -> JSONResponse:

@@ -24,12 +24,10 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from diemcau.adapters.db.lecture_reads import load_lecture
 from diemcau.adapters.db.materials import READY, MaterialRecord, find_material, list_materials
 from diemcau.adapters.material_files import MaterialFiles, materials_root
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
-from diemcau.apps.api.lectures import may_see, visible_courses
 from diemcau.apps.api.search import index_of
 from diemcau.core.material import CONTENT_TYPES, KIND_LABELS, MaterialKind, mb_label, normal_name, size_label
 from diemcau.core.roles import Viewer, can_manage_content
@@ -105,9 +103,7 @@ def lecture_materials(ctx: ApiContext, lecture_id: str) -> list[MaterialOut]:
 
 
 def _visible(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> None:
-    record = load_lecture(ctx.factory, lecture_id, pending=can_manage_content(viewer))
-    if record is None or not may_see(viewer, record, visible_courses(ctx, viewer)):
-        raise HTTPException(404, t("media.lecture_not_found"))
+    ctx.visibility.require_lecture(viewer, lecture_id)
 
 
 def _manageable(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> None:

@@ -1,7 +1,7 @@
 """Media serving: every playlist, segment, poster and download is authorized, then sent with Range support.
 
 ``GET /api/media/{lecture_id}/{path}`` checks the hub login (the protected router's dependency) and that the
-caller may see the lecture's course, on every request — a segment URL passed to someone outside the audience
+caller may watch the lecture (``ctx.visibility``: the one rule and cache of every route), on every request — a segment URL passed to someone outside the audience
 gets a 404. The routes sit under ``/api/`` so an unauthenticated request gets a 401, never a redirect to the
 login page (which a player's XHR would follow and choke on).
 
@@ -16,7 +16,6 @@ opening the player: progress replayed later from offline is bounded by the time 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -25,11 +24,10 @@ from starlette.responses import FileResponse, Response
 from diemcau.adapters.db.lecture_reads import media_of
 from diemcau.adapters.db.progress import record_first_contact
 from diemcau.adapters.media_store import LocalMediaStore
-from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
-from diemcau.core.lecture import LectureStatus, is_valid_lecture_id, media_content_type, safe_media_path
-from diemcau.core.roles import Viewer, can_manage_content, can_see_course
+from diemcau.core.lecture import is_valid_lecture_id, media_content_type, safe_media_path
+from diemcau.core.roles import Viewer
 from diemcau.i18n import t
 
 router = APIRouter(tags=["media"])
@@ -38,20 +36,6 @@ MEDIA_FILE_HEADER = "X-Media-File"
 # revoked member's browser stops replaying them soon.
 CACHE_SEGMENTS = "private, max-age=86400, immutable"
 CACHE_PLAYLISTS = "private, max-age=60"
-_AUDIENCE_TTL = 30.0
-_audience_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
-
-
-def _audience(ctx: ApiContext, course_id: str) -> tuple[str, ...] | None:
-    """The course's audience paths, cached briefly: a lecture is dozens of segment requests a minute."""
-    cached = _audience_cache.get(course_id)
-    if cached is not None and time.monotonic() - cached[0] < _AUDIENCE_TTL:
-        return cached[1]
-    record = records.load_course(ctx.factory, course_id)
-    if record is None:
-        return None
-    _audience_cache[course_id] = (time.monotonic(), record.audience_paths)
-    return record.audience_paths
 
 
 def authorize(ctx: ApiContext, viewer: Viewer, lecture_id: str, path: str) -> tuple[str, str]:
@@ -59,16 +43,12 @@ def authorize(ctx: ApiContext, viewer: Viewer, lecture_id: str, path: str) -> tu
     not_found = HTTPException(404, t("media.lecture_not_found"))
     if not is_valid_lecture_id(lecture_id) or safe_media_path(path) is None:
         raise not_found
+    if ctx.visibility.lecture(viewer, lecture_id) is None:
+        raise not_found
     found = media_of(ctx.factory, lecture_id)
     if found is None:
         raise not_found
-    course_id, status, sha256 = found
-    audience = _audience(ctx, course_id)
-    if audience is None or not can_see_course(viewer, list(audience)):
-        raise not_found
-    if status != LectureStatus.READY and not can_manage_content(viewer):
-        raise not_found
-    return sha256, path
+    return found[2], path
 
 
 def _note_download(ctx: ApiContext, viewer: Viewer, lecture_id: str, name: str) -> None:

@@ -39,7 +39,7 @@ from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.assets import HLS_JS, asset_url, load_asset
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.lecture_schemas import LectureOut, MediaOut
-from diemcau.apps.api.lectures import lecture_view, may_see, visible_courses
+from diemcau.apps.api.lectures import lecture_view
 from diemcau.apps.api.links import logout_href
 from diemcau.apps.api.materials import MaterialOut, lecture_materials
 from diemcau.apps.api.pages import render_message
@@ -211,8 +211,10 @@ def player_page(
 ) -> HTMLResponse:
     """The player of one lecture (HTML); ``?t=SECONDS`` starts there (the deep link of a search hit)."""
     viewer = caller.viewer
+    if ctx.visibility.lecture(viewer, lecture_id) is None:
+        return not_found_page(ctx)
     record = load_lecture(ctx.factory, lecture_id, pending=can_manage_content(viewer))
-    if record is None or not may_see(viewer, record, visible_courses(ctx, viewer)):
+    if record is None:
         return not_found_page(ctx)
     lecture = lecture_view(ctx, viewer, record)
     page = build_page(ctx, viewer.username, lecture, parse_start(start, lecture.duration_seconds))

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
-from diemcau.apps.api.courses import visible_courses
+from diemcau.apps.api.courses import course_views
 from diemcau.apps.api.links import links_for
 from diemcau.apps.api.pages import PortalPage, render_portal
 from diemcau.apps.api.portal_lectures import lectures_by_course
@@ -36,7 +36,7 @@ def portal(caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(c
 def my_courses(caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)) -> HTMLResponse:
     """The member portal (HTML): the courses the caller must study, whatever else they do."""
     viewer = caller.viewer
-    courses = tuple(c for c in visible_courses(ctx, viewer) if c.enrolled)
+    courses = tuple(c for c in course_views(ctx, viewer) if c.enrolled)
     page = PortalPage(
         full_name=caller.member.full_name,
         unit_name=caller.member.unit.name,

@@ -8,7 +8,7 @@ from diemcau.adapters.db.lecture_reads import load_lectures
 from diemcau.adapters.db.progress import coverage_by_lecture
 from diemcau.apps.api.context import ApiContext
 from diemcau.apps.api.pages import PortalLecture
-from diemcau.core.lecture import LectureStatus
+from diemcau.core.visibility import is_published
 
 
 def lectures_by_course(
@@ -16,7 +16,7 @@ def lectures_by_course(
 ) -> dict[str, tuple[PortalLecture, ...]]:
     """Per course id, its ready lectures in course order, each with the member's coverage (``None``: not
     watched yet). Lectures still processing are left out: members cannot play them."""
-    ready = [r for r in load_lectures(ctx.factory, set(course_ids)) if r.status == LectureStatus.READY]
+    ready = [r for r in load_lectures(ctx.factory, set(course_ids)) if is_published(r.status)]
     with ctx.factory() as session:
         coverage = coverage_by_lecture(session, [username], [r.id for r in ready]) if ready else {}
     listed: dict[str, list[PortalLecture]] = {}

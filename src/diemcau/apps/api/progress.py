@@ -6,7 +6,7 @@ Coverage grows no faster than real time allows since the member's first contact 
 (``core.progress.Pace``, measured at receipt): the rest of a claim is refused, logged and counted.
 
 This is the hottest route (every playing member, every heartbeat), so: the lecture's visibility facts are read
-from its one course and kept a few seconds per process (``apps.api.caches``), and the events of concurrent
+from its one course and kept in the app's visibility cache (``apps.api.visibility``, ``perf.lecture_seconds``), and the events of concurrent
 requests are written in one shared transaction (``adapters.db.group_commit``), a batch in a few statements —
 each answered after the commit that stored its events, so an acknowledged event survives the process being killed.
 """
@@ -21,16 +21,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from diemcau.adapters.db.group_commit import writer_for
-from diemcau.adapters.db.lecture_access import LectureAccess, load_lecture_access
 from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, EventsPost, load_progress, record_post, record_posts_in
 from diemcau.apps.api.access import Caller, api_context, current_caller
-from diemcau.apps.api.caches import caches_for
 from diemcau.apps.api.context import ApiContext
 from diemcau.apps.api.input_rules import Count, MediaSeconds
-from diemcau.apps.api.lectures import _visible_lecture
-from diemcau.core.lecture import LectureStatus
 from diemcau.core.progress import EventKind, Pace, Progress, ProgressEvent
-from diemcau.core.roles import Viewer, can_manage_content, can_see_course
+from diemcau.core.roles import Viewer
 from diemcau.i18n import t
 
 router = APIRouter(tags=["progress"])
@@ -59,30 +55,19 @@ class ProgressOut(BaseModel):
                    watched_seconds=progress.watched_seconds)  # fmt: skip
 
 
-def _load_access(ctx: ApiContext, caller: Caller, lecture_id: str) -> LectureAccess:
-    access = load_lecture_access(ctx.factory, lecture_id)
-    if access is None:  # no lecture row: unknown (404), or a publish under way that staff may see (409)
-        _visible_lecture(ctx, caller.viewer, lecture_id)
+def _playable_duration(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> float:
+    """The lecture's duration, if ``viewer`` may watch it (else 404, as for a lecture that does not exist); 409
+    for one a content manager sees that cannot be played yet (a publish under way)."""
+    lecture = ctx.visibility.require_lecture(viewer, lecture_id)
+    if not lecture.duration_seconds:
         raise HTTPException(409, t("progress.not_playable"))
-    return access
-
-
-def _playable_duration(viewer: Viewer, access: LectureAccess) -> float:
-    """The lecture's duration, if ``viewer`` may watch it (else 404, as for a lecture that does not exist)."""
-    ready = access.status == LectureStatus.READY or can_manage_content(viewer)
-    if not (ready and can_see_course(viewer, list(access.audience_paths))):
-        raise HTTPException(404, t("media.lecture_not_found"))
-    if not access.duration_seconds:
-        raise HTTPException(409, t("progress.not_playable"))
-    return access.duration_seconds
+    return lecture.duration_seconds
 
 
 async def _duration(ctx: ApiContext, caller: Caller, lecture_id: str) -> float:
-    lectures = caches_for(ctx.factory, ctx.settings.perf).lectures
-    access = lectures.get(lecture_id)
-    if access is None:
-        access = lectures.put(lecture_id, await run_in_threadpool(_load_access, ctx, caller, lecture_id))
-    return _playable_duration(caller.viewer, access)
+    if ctx.visibility.lecture_facts(lecture_id, load=False) is not None:  # kept: no read, no thread hop
+        return _playable_duration(ctx, caller.viewer, lecture_id)
+    return await run_in_threadpool(_playable_duration, ctx, caller.viewer, lecture_id)
 
 
 async def _record(ctx: ApiContext, post: EventsPost) -> Progress:

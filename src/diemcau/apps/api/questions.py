@@ -27,7 +27,6 @@ from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.input_rules import AskedSeconds, RowId, UtcDateTime
-from diemcau.apps.api.lectures import _visible_lecture
 from diemcau.apps.api.player import clock
 from diemcau.core.orgtree import is_within
 from diemcau.core.questions import (
@@ -108,21 +107,21 @@ def _refused(error: QuestionError) -> HTTPException:
 
 
 def _audience(ctx: ApiContext, course_id: str) -> tuple[str, ...]:
-    course = records.load_course(ctx.factory, course_id)
+    course = ctx.visibility.course_facts(course_id)
     return course.audience_paths if course else ()
 
 
 def _ask(ctx: ApiContext, caller: Caller, lecture_id: str, body: QuestionIn) -> QuestionOut:
     viewer = caller.viewer
-    record = _visible_lecture(ctx, viewer, lecture_id)
+    record = ctx.visibility.require_lecture(viewer, lecture_id)
     try:
         question = store.ask(
-            ctx.factory, lecture_id=record.id, course_id=record.course_id, duration=record.duration_seconds,
+            ctx.factory, lecture_id=record.lecture_id, course_id=record.course_id, duration=record.duration_seconds,
             asker=viewer.username, asker_path=viewer.org_path or "/", moment=body.moment, text=body.text,
         )  # fmt: skip
     except QuestionError as error:
         raise _refused(error) from None
-    return _outs(ctx, viewer, [question], {record.course_id: _audience(ctx, record.course_id)})[0]
+    return _outs(ctx, viewer, [question], {record.course_id: record.audience_paths})[0]
 
 
 @router.post("/api/lectures/{lecture_id}/questions", response_model=QuestionOut, status_code=201,
@@ -136,9 +135,9 @@ async def ask_question(
 
 def _lecture_questions(ctx: ApiContext, caller: Caller, lecture_id: str) -> list[QuestionOut]:
     viewer = caller.viewer
-    record = _visible_lecture(ctx, viewer, lecture_id)
-    audience = _audience(ctx, record.course_id)
-    found = store.questions_of_lecture(ctx.factory, record.id, viewer, audience)
+    record = ctx.visibility.require_lecture(viewer, lecture_id)
+    audience = record.audience_paths
+    found = store.questions_of_lecture(ctx.factory, record.lecture_id, viewer, audience)
     visible = by_moment(q for q in found if can_see_question(viewer, q, audience))
     return _outs(ctx, viewer, visible, {record.course_id: audience})
 
@@ -219,8 +218,8 @@ def _inbox(ctx: ApiContext, caller: Caller, course: str | None, state: str, hidd
         raise HTTPException(403, t("questions.inbox_trainers_only"))
     if state not in STATES:
         raise HTTPException(422, t("questions.bad_state"))
-    courses = {r.course.id: r.audience_paths for r in records.load_courses(ctx.factory)
-               if is_course_trainer(viewer, r.audience_paths)}  # fmt: skip
+    courses = {c.course_id: c.audience_paths for c in ctx.visibility.known_courses().values()
+               if is_course_trainer(viewer, c.audience_paths)}  # fmt: skip
     if course is not None:
         if course not in courses:
             raise HTTPException(404, t("api.course_not_found"))

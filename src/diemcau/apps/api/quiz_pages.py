@@ -104,7 +104,7 @@ def course_quizzes_page(
         for f in store.list_forms(ctx.factory, [course_id])
     ]
     can_grade = caller.viewer.has(Role.SECRETARY) or caller.viewer.is_admin
-    return _render("quiz_list.html", course=course.course, quizzes=quizzes, can_grade=can_grade, prefix=ctx.prefix)
+    return _render("quiz_list.html", course=course, quizzes=quizzes, can_grade=can_grade, prefix=ctx.prefix)
 
 
 @router.get("/quizzes/{course_id}/{quiz_id}", response_class=HTMLResponse)

@@ -1,54 +1,34 @@
 """What the quiz routes and pages share: finding what a caller may see, and shaping it for them.
 
-Visibility follows the course (``core.roles.can_see_course``): a quiz of a course the caller may not see is a
-404, like a missing one. Taking a quiz needs enrolment; reading a submission follows ``can_read_member``;
+Visibility follows the course (``core.visibility``, asked through ``ctx.visibility``): a quiz of a course the
+caller may not see is a 404, like a missing one. Taking a quiz needs enrolment; reading a submission follows ``can_read_member``;
 grading an essay needs ``core.quiz_rules.can_grade_essay`` (the member's secretary, or an admin).
 """
 
 from __future__ import annotations
 
-import time
-
 from fastapi import HTTPException
 
 from diemcau.adapters.db import quizzes as store
-from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller
 from diemcau.apps.api.context import ApiContext
 from diemcau.apps.api.quiz_schemas import FeedbackOut, OptionOut, QuestionOut, QuizOut, QuizSummaryOut, SubmissionOut
 from diemcau.core.course import is_enrolled
 from diemcau.core.quiz_form import QuizForm, presented
 from diemcau.core.quiz_rules import AttemptScore, counted_attempt, has_passed
-from diemcau.core.roles import can_read_member, can_see_course
+from diemcau.core.roles import can_read_member
+from diemcau.core.visibility import CourseFacts
 from diemcau.i18n import t
 
 
-COURSE_CACHE_SECONDS = 5.0
-_courses: dict[tuple[int, str], tuple[float, records.CourseRecord | None]] = {}
-
-
-def cached_course(ctx: ApiContext, course_id: str) -> records.CourseRecord | None:
-    """The course with its audience, read at most every few seconds per process (every submission needs it;
-    a changed audience takes effect within ``COURSE_CACHE_SECONDS``)."""
-    key, now = (id(ctx.factory), course_id), time.monotonic()
-    cached = _courses.get(key)
-    if cached is None or now - cached[0] > COURSE_CACHE_SECONDS:
-        cached = (now, records.load_course(ctx.factory, course_id))
-        _courses[key] = cached
-    return cached[1]
-
-
-def visible_course(ctx: ApiContext, caller: Caller, course_id: str) -> records.CourseRecord:
-    """The course, or 404 when it is missing or hidden from the caller."""
-    record = cached_course(ctx, course_id)
-    if record is None or not can_see_course(caller.viewer, list(record.audience_paths)):
-        raise HTTPException(404, t("api.course_not_found"))
-    return record
+def visible_course(ctx: ApiContext, caller: Caller, course_id: str) -> CourseFacts:
+    """The course, or 404 when it is missing or hidden from the caller (``ctx.visibility``)."""
+    return ctx.visibility.require_course(caller.viewer, course_id)
 
 
 def visible_quiz(
     ctx: ApiContext, caller: Caller, course_id: str, quiz_id: str
-) -> tuple[records.CourseRecord, QuizForm]:
+) -> tuple[CourseFacts, QuizForm]:
     """The course and the released quiz, or 404."""
     course = visible_course(ctx, caller, course_id)
     form = store.load_form(ctx.factory, course_id, quiz_id)
@@ -57,7 +37,7 @@ def visible_quiz(
     return course, form
 
 
-def enrolled(caller: Caller, course: records.CourseRecord) -> bool:
+def enrolled(caller: Caller, course: CourseFacts) -> bool:
     """Must the caller study this course (and so may they take its quizzes)?"""
     return caller.viewer.org_path is not None and is_enrolled(caller.viewer.org_path, list(course.audience_paths))
 

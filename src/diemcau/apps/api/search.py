@@ -1,7 +1,8 @@
 """Search route: ``GET /api/search?q=&course=&limit=`` over every published transcript and document.
 
-Results are limited to the courses the caller may see (``core.roles.can_see_course``: members their own
-courses, secretaries and committees also those of their units, trainers and admins all). Any ``q`` is
+Results are limited to the courses the caller may see (``ctx.visibility.search_scope``, the rule of
+``core.visibility``: members their own courses, secretaries and committees also those of their units, trainers and
+admins all); only published lectures are indexed (``core.visibility.is_published``). Any ``q`` is
 accepted — the query parser disarms it — and an empty one returns no hits. Snippets are HTML with matched
 words in ``<mark>``, escaped so a transcript cannot inject markup; ``link`` opens the player at the hit.
 
@@ -21,10 +22,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from diemcau.adapters.db.dashboards import record_search_terms
-from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
-from diemcau.core.roles import Viewer, can_manage_content, can_see_course
 from diemcau.search.index import MAX_LIMIT, SearchFilters, SearchIndex
 from diemcau.search.indexer import install_hooks, open_index, uninstall_hooks
 
@@ -74,17 +73,6 @@ async def follow_transcripts(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["search"], lifespan=follow_transcripts)
 
 
-def visible_courses(ctx: ApiContext, viewer: Viewer) -> frozenset[str] | None:
-    """The courses whose lectures ``viewer`` may search (``None``: all, for trainers and admins)."""
-    if can_manage_content(viewer):
-        return None
-    return frozenset(
-        record.course.id
-        for record in records.load_courses(ctx.factory)
-        if can_see_course(viewer, list(record.audience_paths))
-    )
-
-
 @router.get("/api/search", response_model=list[SearchHitOut])
 async def search(
     request: Request,
@@ -97,7 +85,7 @@ async def search(
     """Hits for ``q`` in the lectures the caller may see, best first, adjacent hits grouped."""
 
     def run() -> list[SearchHitOut]:
-        courses = visible_courses(ctx, caller.viewer)
+        courses = ctx.visibility.search_scope(caller.viewer)
         if course is not None:
             courses = frozenset({course}) if courses is None or course in courses else frozenset()
         hits = index_of(request.app).search(q, limit=limit, filters=SearchFilters(courses))

@@ -2,7 +2,7 @@
 
 Each hit shows the lecture's title, the moment (mm:ss) and the snippet, and links to the player at that moment
 (``/lectures/<id>?t=<seconds>``). The search runs over the courses the member may see, exactly as the API does
-(``apps.api.search.visible_courses``). Snippets are HTML built by the search layer, which escapes every
+(``ctx.visibility.search_scope``). Snippets are HTML built by the search layer, which escapes every
 character of the transcript and adds only ``<mark>``; they are trusted as markup for that reason alone, and
 ``trusted_snippet`` checks that promise again before the page does.
 """
@@ -20,7 +20,7 @@ from starlette.requests import Request
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.player import ENV
-from diemcau.apps.api.search import index_of, visible_courses
+from diemcau.apps.api.search import index_of
 from diemcau.core.roles import Viewer
 from diemcau.core.search_results import Hit
 from diemcau.search.index import SearchFilters
@@ -42,7 +42,7 @@ def search_hits(request: Request, ctx: ApiContext, viewer: Viewer, query: str) -
     """Hits for ``query`` in the lectures ``viewer`` may see, best first (the API's search)."""
     if not query.strip():
         return []
-    filters = SearchFilters(visible_courses(ctx, viewer))
+    filters = SearchFilters(ctx.visibility.search_scope(viewer))
     return index_of(request.app).search(query, limit=PAGE_HITS, filters=filters)
 
 

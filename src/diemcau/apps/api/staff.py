@@ -40,10 +40,10 @@ from diemcau.apps.api.pages import render_page
 from diemcau.apps.api.quiz_pages import as_page
 from diemcau.core.completion_tree import STATUSES
 from diemcau.core.course import days_left
-from diemcau.core.lecture import LectureStatus
 from diemcau.core.orgtree import OrgUnit, is_within
 from diemcau.core.quiz_form import QuizForm
-from diemcau.core.roles import Role, Viewer, can_manage_member, can_see_course
+from diemcau.core.roles import Role, Viewer, can_manage_member
+from diemcau.core.visibility import is_published
 from diemcau.dashboards import cell_view, committee_view
 from diemcau.i18n import t
 from diemcau.quizzes.grading import essays_waiting
@@ -180,7 +180,8 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
     scopes, _only_self = completion_scopes(ctx, caller, (chosen or widest).code if chosen or widest else None)
     scope = _scope_unit(units, scopes)
     children = _children(units, scope) if len(scopes) == 1 else []
-    visible = [r.course for r in records.load_courses(ctx.factory) if can_see_course(viewer, list(r.audience_paths))]
+    shown = ctx.visibility.courses(viewer)
+    visible = [r.course for r in records.load_courses(ctx.factory) if r.course.id in shown]
     course = next((c for c in visible if c.id == query.course), visible[0] if visible else None)
     links = links_for(viewer, ctx.hub_base_url, ctx.prefix)
     home = StaffHome(
@@ -194,7 +195,7 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
     found = course_completion(ctx.factory, course.id, scopes, ctx.today()) if course else None
     if course is None or found is None:  # no course, or one removed since the list was read
         return home
-    ready = [r for r in load_lectures(ctx.factory, {course.id}) if r.status == LectureStatus.READY]
+    ready = [r for r in load_lectures(ctx.factory, {course.id}) if is_published(r.status)]
     titles = {r.id: r.title for r in ready}
     forms = quiz_store.list_forms(ctx.factory, [course.id])
     infos = {f.quiz_id: cell_view.QuizInfo(f.title, f.total_points) for f in forms}

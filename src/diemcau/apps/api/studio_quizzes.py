@@ -20,7 +20,6 @@ from starlette.responses import JSONResponse
 
 from diemcau.adapters.nbgrader.release import ReleaseError, write_atomically
 from diemcau.adapters.quiz_files import PlacedProblem, QuizFileError, parse_quiz_text, quiz_path
-from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.input_rules import UtcDateTime
@@ -97,7 +96,7 @@ _REFUSED = {403: {"description": "Not a trainer or admin."}, 404: {"description"
 def _authorise(ctx: ApiContext, caller: Caller, course_id: str, quiz_id: str) -> None:
     if not can_manage_content(caller.viewer):
         raise HTTPException(403, t("api.forbidden"))
-    if records.load_course(ctx.factory, course_id) is None:
+    if ctx.visibility.course(caller.viewer, course_id) is None:
         raise HTTPException(404, t("api.course_not_found"))
     if not QUIZ_ID_PATTERN.match(quiz_id):
         raise HTTPException(422, t("studio.bad_quiz_id", quiz=quiz_id))

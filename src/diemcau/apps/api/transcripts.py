@@ -1,8 +1,8 @@
 """Transcript routes: members read a lecture's transcript and captions; trainers correct segments.
 
-Who may read: whoever may see the lecture's course (``core.roles.can_see_course``: its audience, the
-secretaries and committees above it, trainers, admins); members only once the lecture is ready. Who may
-correct and read the history: trainers and admins. A lecture the caller may not see answers 404, like a
+Who may read: whoever may watch the lecture (``core.visibility``, asked through ``ctx.visibility``: its course's
+audience, the secretaries and committees above it, trainers, admins; members only once the lecture is ready).
+Who may correct and read the history: trainers and admins. A lecture the caller may not see answers 404, like a
 missing one. The player's ``<track>`` gets WebVTT rendered from ``transcript.json`` (the store's source of
 truth), with an ETag so a weak link downloads it once.
 """
@@ -14,22 +14,18 @@ import hashlib
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from diemcau.adapters.db.models import LectureRow
 from diemcau.adapters.transcript_edits import apply_edit, edit_history
 from diemcau.adapters.transcript_import import error_message
 from diemcau.adapters.transcript_store import load_transcript
-from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.input_rules import Count, MediaSeconds, UtcDateTime
 from diemcau.core.captions import render_vtt
-from diemcau.core.lecture import LectureStatus
 from diemcau.core.corrections import CorrectionError
-from diemcau.core.roles import Viewer, can_manage_content, can_see_course
+from diemcau.core.roles import Viewer, can_manage_content
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.i18n import t
 
@@ -91,28 +87,13 @@ class EditOut(BaseModel):
     changed: list[str]
 
 
-def lecture_visible(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> bool:
-    """May ``viewer`` see this lecture: content managers always, others when ready and the course is theirs.
-
-    The same rule as ``apps.api.lectures.may_see``, kept here as one light query (that module loads media
-    and job progress, which transcript reads do not need).
-    """
-    with ctx.factory() as session:
-        row = session.execute(
-            select(LectureRow.course_id, LectureRow.status).where(LectureRow.id == lecture_id)
-        ).first()
-    if row is None:
-        return False
-    if can_manage_content(viewer):
-        return True
-    course = records.load_course(ctx.factory, row.course_id)
-    visible_course = course is not None and can_see_course(viewer, list(course.audience_paths))
-    return visible_course and row.status == LectureStatus.READY
+def _visible_lecture(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> None:
+    if ctx.visibility.lecture(viewer, lecture_id) is None:
+        raise HTTPException(404, t("transcript.lecture_not_found", lecture=lecture_id))
 
 
 def _visible_transcript(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> Transcript:
-    if not lecture_visible(ctx, viewer, lecture_id):
-        raise HTTPException(404, t("transcript.lecture_not_found", lecture=lecture_id))
+    _visible_lecture(ctx, viewer, lecture_id)
     transcript = load_transcript(ctx.settings.transcripts_dir, lecture_id)
     if transcript is None:
         raise HTTPException(404, t("transcript.transcript_missing", lecture=lecture_id))
@@ -194,8 +175,7 @@ def transcript_history(
     """Every correction of the lecture's transcript, oldest first (trainers, admins)."""
     if not can_manage_content(caller.viewer):
         raise HTTPException(403, t("api.forbidden"))
-    if not lecture_visible(ctx, caller.viewer, lecture_id):
-        raise HTTPException(404, t("transcript.lecture_not_found", lecture=lecture_id))
+    _visible_lecture(ctx, caller.viewer, lecture_id)
     return [
         EditOut(
             id=e.id, segment_index=e.segment_index, editor=e.editor, at=e.at.replace(tzinfo=dt.UTC),

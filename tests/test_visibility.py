@@ -1,0 +1,218 @@
+"""One visibility module: one rule (``core.visibility``), one query, one cache per app, asked by every route.
+
+The authorization matrix (``tests/test_api_authz.py``) says what each role gets; these tests say that the answer
+comes from one place: every route that takes a lecture or a course asks ``ctx.visibility``, a lecture not ready
+or a course whose audience was withdrawn is refused on every route at once when ``perf.lecture_seconds`` is 0,
+and the search indexer follows the same notion of "published".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from diemcau.adapters.db.engine import transaction
+from diemcau.adapters.db.models import CourseAudienceRow, LectureRow, OrgUnitRow
+from diemcau.apps.api.app import create_app
+from diemcau.apps.api.visibility import Visibility
+from diemcau.core.lecture import LectureStatus
+from diemcau.core.roles import Grant, Role, Viewer
+from diemcau.core.visibility import CourseFacts, is_published, may_watch, search_scope, visible_course_ids
+from diemcau.search import indexer
+from diemcau.settings import Settings, load_settings
+from tests.apiclient import PREFIX, auth, seeded_client
+from tests.data_dirs import data_dir_environ
+from tests.fakes import StaticTokenIdentity
+from tests.test_api_authz import EXPECTED, TARGET, request_body, seed_authz_world
+from tests.test_search_indexer import add_lecture
+from tests.transcript_fixtures import LECTURE_ID
+
+CELL_A1, CELL_A2 = "/tinh/xa-a/cb-a1/", "/tinh/xa-a/cb-a2/"
+member = Viewer("m", CELL_A1)
+trainer = Viewer("t", "/tinh/xa-b/cb-b1/", (Grant(Role.TRAINER),))
+COURSES = {"a1": CourseFacts("a1", "Chuyên đề A1", (CELL_A1,)), "a2": CourseFacts("a2", "Chuyên đề A2", (CELL_A2,))}
+
+# Routes that take neither a lecture nor a course but list or search what the caller may see (query added).
+LISTING = {("GET", "/api/lectures"): "", ("GET", "/api/courses"): "", ("GET", "/api/search"): "?q=kinh",
+           ("GET", "/search"): "?q=kinh", ("GET", "/courses"): "", ("GET", "/"): "", ("GET", "/staff"): ""}
+# The answer a refused member gets: 404 as for a missing record, 403 where nginx needs it (auth_request).
+REFUSED = {("GET", "/api/media-auth/{lecture_id}/{path}"): 403}
+
+
+def takes_lecture_or_course(path: str) -> bool:
+    return bool(re.search(r"\{(lecture_id|course_id)\}", path))
+
+
+# --- the pure rule ----------------------------------------------------------------------------------------------
+
+
+def test_only_ready_is_published() -> None:
+    """Is ``ready`` the one published status, and a status ``LectureStatus`` does not have (``published``) not?"""
+    assert {s for s in LectureStatus if is_published(s)} == {LectureStatus.READY}
+    assert not is_published("published") and not is_published("")
+
+
+def test_members_watch_ready_lectures_of_their_courses_content_managers_any() -> None:
+    """Does a member watch a ready lecture of their course only, and a trainer one still processing too?"""
+    assert may_watch(member, "ready", (CELL_A1,))
+    assert not may_watch(member, "processing", (CELL_A1,)) and not may_watch(member, "ready", (CELL_A2,))
+    assert may_watch(trainer, "processing", (CELL_A2,)) and may_watch(trainer, "failed", ())
+
+
+def test_search_is_scoped_to_visible_courses_unless_managing_content() -> None:
+    """Does search see a member's courses only, and no filter (``None``) for a trainer?"""
+    assert visible_course_ids(member, COURSES) == search_scope(member, COURSES) == frozenset({"a1"})
+    assert search_scope(trainer, COURSES) is None and visible_course_ids(trainer, COURSES) == {"a1", "a2"}
+
+
+def test_the_indexer_counts_only_what_the_rule_calls_published(settings: Settings, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """Is a lecture whose stored status is ``published`` (a status ``LectureStatus`` lacks) kept out of search,
+    while a ready one is indexed?"""
+    add_lecture(sqlite_factory, "lec-ready", status="ready")
+    add_lecture(sqlite_factory, "lec-odd", status="published")
+    published = indexer.published_in_database(sqlite_factory)
+    assert published("lec-ready") and not published("lec-odd") and not published("no-such-lecture")
+
+
+# --- one cache per app --------------------------------------------------------------------------------------------
+
+
+def _settings(tmp_path: Path, lecture_seconds: str) -> Settings:
+    return load_settings(data_dir_environ(tmp_path, DIEMCAU_PERF__LECTURE_SECONDS=lecture_seconds))
+
+
+def test_each_app_owns_one_visibility_cache_of_lecture_seconds(tmp_path: Path, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does every app get its own ``Visibility`` on its context, living ``perf.lecture_seconds`` (0: off)?"""
+    first = create_app(_settings(tmp_path, "45"), StaticTokenIdentity({}), session_factory=sqlite_factory)
+    second = create_app(_settings(tmp_path, "0"), StaticTokenIdentity({}), session_factory=sqlite_factory)
+    one, other = first.state.context.visibility, second.state.context.visibility
+    assert isinstance(one, Visibility) and one is not other
+    assert (one.cache.seconds, one.cache.enabled, other.cache.enabled) == (45.0, True, False)
+
+
+def test_a_kept_audience_lasts_until_forgotten(tmp_path: Path, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """With a lifetime, is a withdrawn audience still served from the cache, and refused once it is dropped?"""
+    client, _ = seeded_client(_settings(tmp_path, "60"), sqlite_factory)
+    seed_authz_world(client.app.state.context.settings, sqlite_factory)
+    url = f"{PREFIX}/api/lectures/{LECTURE_ID}"
+    with client:
+        assert client.get(url, headers=auth("member")).status_code == 200
+        withdraw_audience(sqlite_factory, "nq-cb-a1", "cb-b1")
+        assert client.get(url, headers=auth("member")).status_code == 200
+        client.app.state.context.visibility.forget()
+        assert client.get(url, headers=auth("member")).status_code == 404
+
+
+# --- every route asks it ------------------------------------------------------------------------------------------
+
+
+class CountingVisibility(Visibility):
+    """The app's ``Visibility``, noting each question it is asked (the module's entry points)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.asked: list[tuple[str, str]] = []
+
+    def lecture(self, viewer, lecture_id):  # type: ignore[no-untyped-def]
+        self.asked.append(("lecture", lecture_id))
+        return super().lecture(viewer, lecture_id)
+
+    def course(self, viewer, course_id):  # type: ignore[no-untyped-def]
+        self.asked.append(("course", course_id))
+        return super().course(viewer, course_id)
+
+    def courses(self, viewer):  # type: ignore[no-untyped-def]
+        self.asked.append(("courses", ""))
+        return super().courses(viewer)
+
+    def search_scope(self, viewer):  # type: ignore[no-untyped-def]
+        self.asked.append(("search_scope", ""))
+        return super().search_scope(viewer)
+
+
+def _routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(method, path below the prefix) of every route the app serves, ``{path:path}`` written ``{path}``."""
+    return {(method, re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path.removeprefix(PREFIX)) or "/")
+            for route in iter_route_contexts(app.routes) for method in getattr(route, "methods", None) or ()}  # fmt: skip
+
+
+def test_every_lecture_and_course_route_asks_the_visibility_module(settings: Settings, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does each route that takes a lecture or course id ask ``ctx.visibility`` about that very id, and each
+    list and search route ask it which courses the caller sees?"""
+    client, _ = seeded_client(settings, sqlite_factory)
+    seed_authz_world(settings, sqlite_factory)
+    routes = _routes(client.app)
+    gated = sorted(r for r in routes if takes_lecture_or_course(r[1]))
+    assert len(gated) > 25 and set(LISTING) <= routes  # the walk found the included routers
+    ctx = client.app.state.context
+    spy = CountingVisibility(ctx.factory, settings.perf)
+    client.app.state.context = dataclasses.replace(ctx, visibility=spy)
+    missed = []
+    with client:
+        for method, path in gated + sorted(LISTING):
+            spy.asked.clear()
+            url = PREFIX + path.format(**TARGET) + LISTING.get((method, path), "")
+            client.request(method, url, headers=auth("admin"), json=request_body(method, path, "admin"))
+            wanted = {("lecture", TARGET["lecture_id"]), ("course", TARGET["course_id"])} if "{" in path else {
+                ("courses", ""), ("search_scope", "")}
+            if not wanted & set(spy.asked):
+                missed.append(f"{method} {path}: asked {spy.asked}")
+    assert not missed, "\n".join(missed)
+
+
+def withdraw_audience(factory: sessionmaker[Session], course_id: str, unit_code: str) -> None:
+    """The course's audience becomes ``unit_code`` alone (its members are no longer enrolled)."""
+    with transaction(factory) as session:
+        session.execute(delete(CourseAudienceRow).where(CourseAudienceRow.course_id == course_id))
+        unit = session.scalars(select(OrgUnitRow.id).where(OrgUnitRow.code == unit_code)).one()
+        session.add(CourseAudienceRow(course_id=course_id, org_unit_id=unit))
+
+
+def unpublish(factory: sessionmaker[Session], lecture_id: str) -> None:
+    with transaction(factory) as session:
+        session.get(LectureRow, lecture_id).status = LectureStatus.PROCESSING  # type: ignore[union-attr]
+
+
+def _members_routes(lectures_only: bool) -> list[tuple[str, str]]:
+    """The lecture (and course) routes the matrix lets a member of the course use (a 2xx)."""
+    return sorted(
+        (method, path) for (method, path), roles in EXPECTED.items()
+        if takes_lecture_or_course(path) and (not lectures_only or "{lecture_id}" in path)
+        and 200 <= (roles["member"][0] if isinstance(roles["member"], tuple) else roles["member"]) < 300
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("change", ["withdrawn audience", "lecture not ready"])
+def test_a_change_takes_effect_on_every_route_at_once_without_the_cache(  # type: ignore[no-untyped-def]
+    tmp_path: Path, sqlite_factory, change: str
+) -> None:
+    """With ``perf.lecture_seconds = 0``, is the course's own member refused on every route they used a moment
+    before, once the course's audience moves to another commune's cell, or once the lecture is no longer ready?"""
+    settings = _settings(tmp_path, "0")
+    client, _ = seeded_client(settings, sqlite_factory)
+    seed_authz_world(settings, sqlite_factory)
+    routes = _members_routes(lectures_only=change == "lecture not ready")
+    assert len(routes) > 10
+    wrong = []
+    with client:
+        def ask(method: str, path: str, attempt: str):  # type: ignore[no-untyped-def]
+            body = request_body(method, path, f"member_{attempt}")
+            return client.request(method, PREFIX + path.format(**TARGET), headers=auth("member"), json=body)
+
+        before = {route: ask(*route, "before").status_code for route in routes}
+        assert all(200 <= status < 300 for status in before.values()), before
+        if change == "withdrawn audience":
+            withdraw_audience(sqlite_factory, TARGET["course_id"], "cb-b1")
+        else:
+            unpublish(sqlite_factory, LECTURE_ID)
+        for route in routes:
+            got = ask(*route, "after").status_code
+            if got != REFUSED.get(route, 404):
+                wrong.append(f"{route}: {got}")
+    assert not wrong, "\n".join(wrong)

@@ -256,8 +256,10 @@ class PerfSettings(_Section):
         "than the player's heartbeat, or every heartbeat misses. 0 = off."
     )
     lecture_seconds: float = Field(
-        60.0, ge=0, le=300, description="API processes keep each lecture's visibility facts (course audience, status, "
-        "duration) this long: a withdrawn lecture or a changed audience takes effect within it. 0 = off."
+        60.0, ge=0, le=300, description="API processes keep the visibility facts (the courses' audiences, each "
+        "published lecture's course, status and duration) this long, in one cache per app that every route, page, "
+        "media request and search asks: a withdrawn lecture or a changed audience takes effect everywhere within "
+        "it. 0 = off."
     )
     max_entries: int = Field(20_000, ge=0, description="Most entries each of those caches holds per API process.")
     api_workers: int = Field(

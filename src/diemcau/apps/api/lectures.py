@@ -90,7 +90,7 @@ def list_lectures(
             if r.course_id in known and may_watch(viewer, r.status, known[r.course_id].audience_paths)]  # fmt: skip
 
 
-def visible_lecture(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> LectureRecord:
+def _lecture_record(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> LectureRecord:
     """The lecture with its media and job, if ``viewer`` may see it (``ctx.visibility``); else 404."""
     ctx.visibility.require_lecture(viewer, lecture_id)
     record = load_lecture(ctx.factory, lecture_id, pending=can_manage_content(viewer))
@@ -104,7 +104,7 @@ def read_lecture(
     lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> LectureOut:
     """One lecture with its status, job progress and media links; 404 alike for missing and not visible."""
-    return lecture_view(ctx, caller.viewer, visible_lecture(ctx, caller.viewer, lecture_id))
+    return lecture_view(ctx, caller.viewer, _lecture_record(ctx, caller.viewer, lecture_id))
 
 
 def _published(ctx: ApiContext, caller: Caller, published: Published) -> JSONResponse:

@@ -71,7 +71,7 @@ def test_search_is_scoped_to_visible_courses_unless_managing_content() -> None:
     assert search_scope(trainer, COURSES) is None and visible_course_ids(trainer, COURSES) == {"a1", "a2"}
 
 
-def test_the_indexer_counts_only_what_the_rule_calls_published(settings: Settings, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_indexer_counts_only_what_the_rule_calls_published(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
     """Is a lecture whose stored status is ``published`` (a status ``LectureStatus`` lacks) kept out of search,
     while a ready one is indexed?"""
     add_lecture(sqlite_factory, "lec-ready", status="ready")
@@ -87,7 +87,9 @@ def _settings(tmp_path: Path, lecture_seconds: str) -> Settings:
     return load_settings(data_dir_environ(tmp_path, DIEMCAU_PERF__LECTURE_SECONDS=lecture_seconds))
 
 
-def test_each_app_owns_one_visibility_cache_of_lecture_seconds(tmp_path: Path, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+def test_each_app_owns_one_visibility_cache_of_lecture_seconds(  # type: ignore[no-untyped-def]
+    tmp_path: Path, sqlite_factory
+) -> None:
     """Does every app get its own ``Visibility`` on its context, living ``perf.lecture_seconds`` (0: off)?"""
     first = create_app(_settings(tmp_path, "45"), StaticTokenIdentity({}), session_factory=sqlite_factory)
     second = create_app(_settings(tmp_path, "0"), StaticTokenIdentity({}), session_factory=sqlite_factory)
@@ -138,11 +140,16 @@ class CountingVisibility(Visibility):
 
 def _routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """(method, path below the prefix) of every route the app serves, ``{path:path}`` written ``{path}``."""
-    return {(method, re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path.removeprefix(PREFIX)) or "/")
-            for route in iter_route_contexts(app.routes) for method in getattr(route, "methods", None) or ()}  # fmt: skip
+    found = set()
+    for route in iter_route_contexts(app.routes):
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path.removeprefix(PREFIX)) or "/"
+        found |= {(method, path) for method in getattr(route, "methods", None) or ()}
+    return found
 
 
-def test_every_lecture_and_course_route_asks_the_visibility_module(settings: Settings, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+def test_every_lecture_and_course_route_asks_the_visibility_module(  # type: ignore[no-untyped-def]
+    settings: Settings, sqlite_factory
+) -> None:
     """Does each route that takes a lecture or course id ask ``ctx.visibility`` about that very id, and each
     list and search route ask it which courses the caller sees?"""
     client, _ = seeded_client(settings, sqlite_factory)
@@ -181,11 +188,13 @@ def unpublish(factory: sessionmaker[Session], lecture_id: str) -> None:
 
 def _members_routes(lectures_only: bool) -> list[tuple[str, str]]:
     """The lecture (and course) routes the matrix lets a member of the course use (a 2xx)."""
-    return sorted(
-        (method, path) for (method, path), roles in EXPECTED.items()
-        if takes_lecture_or_course(path) and (not lectures_only or "{lecture_id}" in path)
-        and 200 <= (roles["member"][0] if isinstance(roles["member"], tuple) else roles["member"]) < 300
-    )  # fmt: skip
+    routes = []
+    for (method, path), roles in EXPECTED.items():
+        status = roles["member"][0] if isinstance(roles["member"], tuple) else roles["member"]
+        wanted = "{lecture_id}" in path if lectures_only else takes_lecture_or_course(path)
+        if wanted and 200 <= status < 300:  # type: ignore[operator]
+            routes.append((method, path))
+    return sorted(routes)
 
 
 @pytest.mark.parametrize("change", ["withdrawn audience", "lecture not ready"])

@@ -63,6 +63,6 @@ def load_lecture(factory: sessionmaker[Session], lecture_id: str) -> LectureFact
             run = session.execute(runs).first()
             if run is None:
                 return None
-            failed = run.status == "failed"
-            course_id, status, duration = run.course_id, str(LectureStatus.FAILED if failed else LectureStatus.PROCESSING), None
+            status = LectureStatus.FAILED if run.status == "failed" else LectureStatus.PROCESSING
+            course_id, status, duration = run.course_id, str(status), None
         return LectureFacts(lecture_id, course_id, status, duration, _audience(session, course_id))

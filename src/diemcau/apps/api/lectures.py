@@ -85,9 +85,8 @@ def list_lectures(
     if course is not None:
         courses &= {course}
     found = load_lectures(ctx.factory, set(courses), pending=can_manage_content(viewer))
-    known = ctx.visibility.known_courses()
-    return [lecture_view(ctx, viewer, r) for r in found
-            if r.course_id in known and may_watch(viewer, r.status, known[r.course_id].audience_paths)]  # fmt: skip
+    audiences = {c.course_id: c.audience_paths for c in ctx.visibility.known_courses().values()}
+    return [lecture_view(ctx, viewer, r) for r in found if may_watch(viewer, r.status, audiences.get(r.course_id, ()))]
 
 
 def _lecture_record(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> LectureRecord:

@@ -1,8 +1,8 @@
 """Media serving: every playlist, segment, poster and download is authorized, then sent with Range support.
 
 ``GET /api/media/{lecture_id}/{path}`` checks the hub login (the protected router's dependency) and that the
-caller may watch the lecture (``ctx.visibility``: the one rule and cache of every route), on every request — a segment URL passed to someone outside the audience
-gets a 404. The routes sit under ``/api/`` so an unauthenticated request gets a 401, never a redirect to the
+caller may watch the lecture (``ctx.visibility``: the one rule and cache of every route), on every request —
+a segment URL passed to someone outside the audience gets a 404. The routes sit under ``/api/`` so an unauthenticated request gets a 401, never a redirect to the
 login page (which a player's XHR would follow and choke on).
 
 Scaled out, nginx serves the same files and asks ``GET /api/media-auth/{lecture_id}/{path}`` first

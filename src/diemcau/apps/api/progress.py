@@ -6,9 +6,10 @@ Coverage grows no faster than real time allows since the member's first contact 
 (``core.progress.Pace``, measured at receipt): the rest of a claim is refused, logged and counted.
 
 This is the hottest route (every playing member, every heartbeat), so: the lecture's visibility facts are read
-from its one course and kept in the app's visibility cache (``apps.api.visibility``, ``perf.lecture_seconds``), and the events of concurrent
-requests are written in one shared transaction (``adapters.db.group_commit``), a batch in a few statements —
-each answered after the commit that stored its events, so an acknowledged event survives the process being killed.
+from its one course and kept in the app's visibility cache (``ctx.visibility``, ``perf.lecture_seconds``), and
+the events of concurrent requests are written in one shared transaction (``adapters.db.group_commit``), a batch
+in a few statements — each answered after the commit that stored its events, so an acknowledged event survives
+the process being killed.
 """
 
 from __future__ import annotations

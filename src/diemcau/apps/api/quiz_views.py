@@ -1,8 +1,8 @@
 """What the quiz routes and pages share: finding what a caller may see, and shaping it for them.
 
 Visibility follows the course (``core.visibility``, asked through ``ctx.visibility``): a quiz of a course the
-caller may not see is a 404, like a missing one. Taking a quiz needs enrolment; reading a submission follows ``can_read_member``;
-grading an essay needs ``core.quiz_rules.can_grade_essay`` (the member's secretary, or an admin).
+caller may not see is a 404, like a missing one. Taking a quiz needs enrolment; reading a submission follows
+``can_read_member``; grading an essay needs ``core.quiz_rules.can_grade_essay`` (the member's secretary, or an admin).
 """
 
 from __future__ import annotations

@@ -25,8 +25,14 @@ from diemcau.adapters.db import visibility as facts
 from diemcau.apps.api.caches import JITTER, TtlCache
 from diemcau.core.roles import Viewer
 from diemcau.core.visibility import (
-    CourseFacts, LectureFacts, is_published, may_see_course, may_watch, search_scope, visible_course_ids,
-)  # fmt: skip
+    CourseFacts,
+    LectureFacts,
+    is_published,
+    may_see_course,
+    may_watch,
+    search_scope,
+    visible_course_ids,
+)
 from diemcau.i18n import t
 from diemcau.settings import PerfSettings
 

@@ -3,7 +3,8 @@
 The authorization matrix (``tests/test_api_authz.py``) says what each role gets; these tests say that the answer
 comes from one place: every route that takes a lecture or a course asks ``ctx.visibility``, a lecture not ready
 or a course whose audience was withdrawn is refused on every route at once when ``perf.lecture_seconds`` is 0,
-and the search indexer follows the same notion of "published".
+with a lifetime every route keeps the same answer until the one cache forgets it, and the search indexer follows
+the same notion of "published".
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -96,19 +98,6 @@ def test_each_app_owns_one_visibility_cache_of_lecture_seconds(  # type: ignore[
     one, other = first.state.context.visibility, second.state.context.visibility
     assert isinstance(one, Visibility) and one is not other
     assert (one.cache.seconds, one.cache.enabled, other.cache.enabled) == (45.0, True, False)
-
-
-def test_a_kept_audience_lasts_until_forgotten(tmp_path: Path, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
-    """With a lifetime, is a withdrawn audience still served from the cache, and refused once it is dropped?"""
-    client, _ = seeded_client(_settings(tmp_path, "60"), sqlite_factory)
-    seed_authz_world(client.app.state.context.settings, sqlite_factory)
-    url = f"{PREFIX}/api/lectures/{LECTURE_ID}"
-    with client:
-        assert client.get(url, headers=auth("member")).status_code == 200
-        withdraw_audience(sqlite_factory, "nq-cb-a1", "cb-b1")
-        assert client.get(url, headers=auth("member")).status_code == 200
-        client.app.state.context.visibility.forget()
-        assert client.get(url, headers=auth("member")).status_code == 404
 
 
 # --- every route asks it ------------------------------------------------------------------------------------------
@@ -197,6 +186,24 @@ def _members_routes(lectures_only: bool) -> list[tuple[str, str]]:
     return sorted(routes)
 
 
+def _change(factory: sessionmaker[Session], change: str) -> None:
+    if change == "withdrawn audience":
+        withdraw_audience(factory, TARGET["course_id"], "cb-b1")
+    else:
+        unpublish(factory, LECTURE_ID)
+
+
+def _wrong(client: TestClient, routes: list[tuple[str, str]], attempt: str, refused: bool) -> list[str]:
+    """The routes on which the member's answer is not the one expected (a 2xx, or the refusal)."""
+    wrong = []
+    for method, path in routes:
+        body = request_body(method, path, f"member_{attempt}")
+        got = client.request(method, PREFIX + path.format(**TARGET), headers=auth("member"), json=body).status_code
+        if (got != REFUSED.get((method, path), 404)) if refused else not 200 <= got < 300:
+            wrong.append(f"{attempt} {method} {path}: {got}")
+    return wrong
+
+
 @pytest.mark.parametrize("change", ["withdrawn audience", "lecture not ready"])
 def test_a_change_takes_effect_on_every_route_at_once_without_the_cache(  # type: ignore[no-untyped-def]
     tmp_path: Path, sqlite_factory, change: str
@@ -208,20 +215,26 @@ def test_a_change_takes_effect_on_every_route_at_once_without_the_cache(  # type
     seed_authz_world(settings, sqlite_factory)
     routes = _members_routes(lectures_only=change == "lecture not ready")
     assert len(routes) > 10
-    wrong = []
     with client:
-        def ask(method: str, path: str, attempt: str):  # type: ignore[no-untyped-def]
-            body = request_body(method, path, f"member_{attempt}")
-            return client.request(method, PREFIX + path.format(**TARGET), headers=auth("member"), json=body)
+        wrong = _wrong(client, routes, "before", refused=False)
+        _change(sqlite_factory, change)
+        wrong += _wrong(client, routes, "after", refused=True)
+    assert not wrong, "\n".join(wrong)
 
-        before = {route: ask(*route, "before").status_code for route in routes}
-        assert all(200 <= status < 300 for status in before.values()), before
-        if change == "withdrawn audience":
-            withdraw_audience(sqlite_factory, TARGET["course_id"], "cb-b1")
-        else:
-            unpublish(sqlite_factory, LECTURE_ID)
-        for route in routes:
-            got = ask(*route, "after").status_code
-            if got != REFUSED.get(route, 404):
-                wrong.append(f"{route}: {got}")
+
+def test_every_lecture_route_keeps_the_same_answer_until_the_one_cache_forgets(  # type: ignore[no-untyped-def]
+    tmp_path: Path, sqlite_factory
+) -> None:
+    """With a lifetime, does every lecture route still serve a lecture withdrawn a moment ago (they all read the
+    one cache), and does every one refuse it once that cache forgets (no route keeps a copy of its own)?"""
+    settings = _settings(tmp_path, "60")
+    client, _ = seeded_client(settings, sqlite_factory)
+    seed_authz_world(settings, sqlite_factory)
+    routes = _members_routes(lectures_only=True)
+    with client:
+        wrong = _wrong(client, routes, "before", refused=False)
+        _change(sqlite_factory, "lecture not ready")
+        wrong += _wrong(client, routes, "kept", refused=False)
+        client.app.state.context.visibility.forget()
+        wrong += _wrong(client, routes, "forgotten", refused=True)
     assert not wrong, "\n".join(wrong)

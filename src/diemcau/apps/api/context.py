@@ -1,4 +1,5 @@
-"""What every request handler shares: settings, identity, the database, the service prefix and the clock."""
+"""What every request handler shares: settings, identity, the database, the app's runtime (caches, caller loader,
+group writer, search index, page templates), the service prefix and the clock."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
 from diemcau.apps.api.identity import Identity
+from diemcau.apps.api.runtime import ApiRuntime
 from diemcau.settings import Settings
 
 DEFAULT_PREFIX = "/services/diemcau"
@@ -35,11 +37,12 @@ def normalise_prefix(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class ApiContext:
-    """The app-wide dependencies, built once by ``create_app``."""
+    """The app-wide dependencies, built once by ``create_app``; ``runtime`` is all the app holds between requests."""
 
     settings: Settings
     identity: Identity
     factory: sessionmaker[Session]
+    runtime: ApiRuntime
     prefix: str = DEFAULT_PREFIX
     hub_base_url: str = "/"
     today: Callable[[], dt.date] = vietnam_today

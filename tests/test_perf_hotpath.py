@@ -351,6 +351,29 @@ def test_the_writer_thread_stops_when_idle_and_starts_again(sqlite_factory) -> N
     assert writer.submit_item(record_posts_in, _post("m", _beat("e", 0, 1))).result(timeout=30)
 
 
+def test_closing_the_writer_answers_what_it_holds_then_stops(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does ``close`` (the app's shutdown) return only once every write queued before it is committed and
+    answered, with the thread stopped — also when two close at once — and does a later write start it again?"""
+    writer = GroupWriter(sqlite_factory)
+    gate = threading.Event()
+    held = writer.submit(lambda session: gate.wait(30))  # the thread is busy: what follows queues up
+    queued = [writer.submit(lambda session, n=n: n) for n in range(20)]
+    thread = writer._thread
+    closers = [threading.Thread(target=writer.close) for _ in range(2)]
+    for closer in closers:
+        closer.start()
+    gate.set()
+    for closer in closers:
+        closer.join(timeout=30)
+        assert not closer.is_alive()
+    assert held.result(timeout=0) is True and [f.result(timeout=0) for f in queued] == list(range(20))
+    assert writer._thread is None and thread is not None and not thread.is_alive()
+    writer.close()  # nothing running: returns at once
+    assert writer.submit(lambda session: "again").result(timeout=30) == "again"
+    writer.close()
+    assert writer._thread is None
+
+
 def test_group_commit_off_writes_per_request(tmp_path, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
     """With ``perf.group_commit = false`` (the baseline), do posts still land, replays still count once?"""
     settings = load_settings({"DIEMCAU_HOME": str(tmp_path / "var"), "DIEMCAU_PERF__GROUP_COMMIT": "false"})

@@ -54,8 +54,12 @@ def _read_manifest(media_dir: Path, sha256: str) -> dict | None:
 
 
 def _manifest(ctx: ApiContext, sha256: str) -> dict | None:
-    """The manifest, kept by the app once read (a package never changes under its hash)."""
-    return ctx.runtime.caches.manifests.get_or_load(sha256, lambda: _read_manifest(ctx.settings.media_dir, sha256))
+    """The manifest, kept by the app once read (a package never changes under its hash; a missing one is not kept)."""
+    manifests = ctx.runtime.caches.manifests
+    found = manifests.get(sha256)
+    if found is None and (found := _read_manifest(ctx.settings.media_dir, sha256)) is not None:
+        manifests.put(sha256, found)
+    return found
 
 
 def media_links(ctx: ApiContext, record: LectureRecord) -> MediaOut | None:

@@ -33,6 +33,11 @@ from diemcau.apps.api.caches import ApiCaches
 from diemcau.apps.api.coalesced_loads import CoalescedLoader
 from diemcau.search.index import SearchIndex
 
+# How long shutdown waits for the writer to answer what it holds: a writer stuck on the database must not hold
+# the stop (the hub kills a service after 30 s); writes it never committed were acknowledged to nobody, and the
+# players send them again.
+WRITER_CLOSE_SECONDS = 10.0
+
 
 class SearchIndexSlot:
     """The app's search index: opened once, on start-up or at first use, and closed at shutdown (used again
@@ -75,4 +80,4 @@ class ApiRuntime:
     def close(self) -> None:
         """At shutdown: close the search index, and let the writer answer what is queued and stop."""
         self.search.close()
-        self.writer.close()
+        self.writer.close(timeout=WRITER_CLOSE_SECONDS)

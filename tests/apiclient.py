@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.apps.api.app import create_app
 from diemcau.apps.api.context import utc_now
+from diemcau.apps.api.runtime import ApiRuntime
 from diemcau.settings import Settings
 from tests.fakes import StaticTokenIdentity
 from tests.seed import TODAY, seed_small_province
@@ -31,6 +32,11 @@ def seeded_client(
     identity = StaticTokenIdentity({token_of(role): name for role, name in seeded["users"].items()})
     app = create_app(settings, identity, session_factory=factory, today=lambda: TODAY, now=now)
     return TestClient(app, follow_redirects=False), seeded
+
+
+def runtime_of(client: TestClient) -> ApiRuntime:
+    """The per-process state of the client's app (its caches, caller loader, group writer, search index)."""
+    return client.app.state.context.runtime  # type: ignore[attr-defined]
 
 
 def auth(role: str | None, **headers: str) -> dict[str, str]:

@@ -4,15 +4,15 @@ its own value or its own refusal, and the API's caller lookup uses it."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 
 import httpx
 
-from diemcau.apps.api.access import Denied, _caller_loader
-from diemcau.apps.api.caches import caches_for
+from diemcau.apps.api.access import Denied, load_callers
 from diemcau.apps.api.coalesced_loads import CoalescedLoader
 from diemcau.settings import load_settings
-from tests.apiclient import PREFIX, auth, seeded_client
+from tests.apiclient import PREFIX, auth, runtime_of, seeded_client
 from tests.seed import seed_small_province
 from tests.transcript_fixtures import LECTURE_ID, seed_lecture
 
@@ -124,13 +124,14 @@ def test_a_crowd_missing_the_caller_cache_is_read_in_one_query(tmp_path, sqlite_
 
     statuses = asyncio.run(crowd())
     assert statuses[0] == statuses[-1] == 200 and statuses[2] == 403
-    assert _caller_loader(sqlite_factory).rounds == 1
-    cached = caches_for(sqlite_factory, settings.perf).callers
+    assert runtime_of(client).callers.rounds == 1
+    cached = runtime_of(client).caches.callers
     assert {seeded["users"][r] for r in ("member", "secretary", "trainer")} == set(cached._entries)
 
 
 def test_a_member_not_in_the_roster_is_refused_as_not_in_roster(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
     seed_small_province(sqlite_factory)
-    outcome = asyncio.run(_together(_caller_loader(sqlite_factory), ["z9999", "A1001"]))
+    loader = CoalescedLoader(functools.partial(load_callers, sqlite_factory))  # as create_app builds the app's
+    outcome = asyncio.run(_together(loader, ["z9999", "A1001"]))
     assert isinstance(outcome[0], Denied) and outcome[0].code == "not_in_roster"
     assert outcome[1].viewer.username == "a1001"

@@ -24,10 +24,10 @@ from diemcau.adapters.db.models import MemberRow
 from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.models_replays import ReplayBucketRow
 from diemcau.adapters.db.progress import _READ_ROWS, EventsPost, load_progress, record_events, record_posts_in
-from diemcau.apps.api.caches import TtlCache, caches_for
+from diemcau.apps.api.caches import ApiCaches, TtlCache
 from diemcau.core.progress import EventKind, ProgressEvent
 from diemcau.settings import load_settings
-from tests.apiclient import auth, seeded_client
+from tests.apiclient import auth, runtime_of, seeded_client
 from tests.seed import seed_small_province
 from tests.transcript_fixtures import LECTURE_ID, seed_lecture
 
@@ -84,10 +84,10 @@ def test_jitter_spreads_expiry_below_the_seconds_never_above() -> None:
     assert cache.get("full") is None
 
 
-def test_api_caches_spread_a_crowds_expiry(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+def test_api_caches_spread_a_crowds_expiry() -> None:
     """Do the API's own caches draw lifetimes (a thousand members stored in the same instant expire over a
     stretch of time, within the configured seconds)?"""
-    callers = caches_for(sqlite_factory, load_settings({}).perf).callers
+    callers = ApiCaches.from_settings(load_settings({}).perf).callers
     for n in range(1000):
         callers.put(f"m{n}", n)
     expiries = [expiry for expiry, _value in callers._entries.values()]
@@ -121,13 +121,21 @@ def test_a_failed_load_is_not_cached() -> None:
     assert cache.get("a") is None
 
 
-def test_caches_are_per_database(settings, sqlite_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Do two databases in one process get separate caches, and one database always the same?"""
-    from diemcau.adapters.db.engine import make_engine, make_sessionmaker
+def test_caches_are_per_app(settings, sqlite_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Do two apps in one process (here two databases) get separate caches, and one app always the same?"""
+    from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker
 
-    other = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'other.sqlite'}"))
-    assert caches_for(sqlite_factory, settings.perf) is caches_for(sqlite_factory, settings.perf)
-    assert caches_for(sqlite_factory, settings.perf) is not caches_for(other, settings.perf)
+    engine = make_engine(f"sqlite:///{tmp_path / 'other.sqlite'}")
+    ensure_schema(engine)
+    client, _ = seeded_client(settings, sqlite_factory)
+    other, _ = seeded_client(settings, make_sessionmaker(engine))
+    seed_lecture(sqlite_factory)
+    assert client.get(URL, headers=auth("member")).status_code == 200
+    assert client.get(URL, headers=auth("member")).status_code == 200
+    caches, facts = runtime_of(client).caches, runtime_of(client).visibility.cache
+    assert caches is runtime_of(client).caches and len(caches.callers) == 1 and len(facts) == 1
+    assert runtime_of(other).visibility.cache is not facts and len(runtime_of(other).visibility.cache) == 0
+    assert runtime_of(other).caches is not caches and len(runtime_of(other).caches.callers) == 0
 
 
 # --- the caches in the API ----------------------------------------------------------------------------------
@@ -154,7 +162,7 @@ def test_a_deactivated_member_is_refused_within_the_cache_seconds(  # type: igno
         _deactivate(sqlite_factory, seeded["users"]["member"])
         expected = 403 if caller_seconds == "0" else 200
         assert client.get(URL, headers=auth("member")).status_code == expected
-        caches_for(sqlite_factory, settings.perf).callers.clear()  # what expiry does after caller_seconds
+        runtime_of(client).caches.callers.clear()  # what expiry does after caller_seconds
         assert client.get(URL, headers=auth("member")).status_code == 403
 
 
@@ -163,7 +171,7 @@ def test_an_unknown_member_is_not_remembered(settings, sqlite_factory) -> None: 
     client, _ = seeded_client(settings, sqlite_factory)
     with client:
         assert client.get(URL, headers=auth("inactive")).status_code == 403
-    assert len(caches_for(sqlite_factory, settings.perf).callers) == 0
+    assert len(runtime_of(client).caches.callers) == 0
 
 
 def test_lecture_visibility_comes_from_its_own_course(session_factory) -> None:  # type: ignore[no-untyped-def]
@@ -342,6 +350,29 @@ def test_the_writer_thread_stops_when_idle_and_starts_again(sqlite_factory) -> N
     first.join(timeout=30)
     assert not first.is_alive()
     assert writer.submit_item(record_posts_in, _post("m", _beat("e", 0, 1))).result(timeout=30)
+
+
+def test_closing_the_writer_answers_what_it_holds_then_stops(sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """Does ``close`` (the app's shutdown) return only once every write queued before it is committed and
+    answered, with the thread stopped — also when two close at once — and does a later write start it again?"""
+    writer = GroupWriter(sqlite_factory)
+    gate = threading.Event()
+    held = writer.submit(lambda session: gate.wait(30))  # the thread is busy: what follows queues up
+    queued = [writer.submit(lambda session, n=n: n) for n in range(20)]
+    thread = writer._thread
+    closers = [threading.Thread(target=writer.close) for _ in range(2)]
+    for closer in closers:
+        closer.start()
+    gate.set()
+    for closer in closers:
+        closer.join(timeout=30)
+        assert not closer.is_alive()
+    assert held.result(timeout=0) is True and [f.result(timeout=0) for f in queued] == list(range(20))
+    assert writer._thread is None and thread is not None and not thread.is_alive()
+    writer.close()  # nothing running: returns at once
+    assert writer.submit(lambda session: "again").result(timeout=30) == "again"
+    writer.close()
+    assert writer._thread is None
 
 
 def test_group_commit_off_writes_per_request(tmp_path, sqlite_factory) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,8 @@ import pytest
 
 from diemcau.apps.api.assets import NPM_HLS_JS, SOURCE_TREE
 from diemcau.apps.api.lecture_schemas import MediaOut, RenditionOut
-from diemcau.apps.api.player import clock, parse_start, source_choices
+from diemcau.apps.api.pages import clock
+from diemcau.apps.api.player import parse_start, source_choices
 from diemcau.apps.api.search_pages import trusted_snippet
 from diemcau.core.transcript import Segment
 from diemcau.i18n import t

@@ -148,7 +148,7 @@ def test_every_lecture_and_course_route_asks_the_visibility_module(  # type: ign
     assert len(gated) > 25 and set(LISTING) <= routes  # the walk found the included routers
     ctx = client.app.state.context
     spy = CountingVisibility(ctx.factory, settings.perf)
-    client.app.state.context = dataclasses.replace(ctx, visibility=spy)
+    client.app.state.context = dataclasses.replace(ctx, runtime=dataclasses.replace(ctx.runtime, visibility=spy))
     missed = []
     with client:
         for method, path in gated + sorted(LISTING):

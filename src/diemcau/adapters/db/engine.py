@@ -64,6 +64,14 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def engine_of(factory: sessionmaker[Session]) -> Engine:
+    """The engine a factory from ``make_sessionmaker`` opens its sessions on (the one place that reads it back)."""
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, Engine):
+        raise TypeError("a session factory without an engine: build it with make_sessionmaker(engine)")
+    return engine
+
+
 def _begin_immediate(session: Session) -> None:
     """On SQLite, take the write lock when the transaction starts (``BEGIN IMMEDIATE``).
 

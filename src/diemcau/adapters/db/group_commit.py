@@ -21,7 +21,11 @@ write is never held.
 If the shared transaction fails, each of its requests is run again in a transaction of its own, so one bad
 request fails alone. A request that alone meets a unique-key conflict (a row another process inserted between
 its read and its insert: another API process, or the player page's first-contact row) runs once more, and
-then reads that row. The thread starts on the first write and stops after ``idle_seconds`` without any.
+then reads that row. The thread starts on the first write and stops after ``idle_seconds`` without any, or when
+``close`` asks it to (once every write queued before has been answered; a later write starts it again).
+
+Each API process holds one writer per database, owned by its ``ApiRuntime`` (``apps.api.runtime``), which closes
+it when the app shuts down.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -44,6 +47,7 @@ I = TypeVar("I")  # noqa: E741 - an item of a batch
 Work = Callable[[Session], Any]
 Batch = Callable[[Session, list[Any]], list[Any]]
 Queued = tuple[Batch, Any, Future]
+_STOP = object()  # ``close``'s request, queued behind the writes it must answer first
 
 
 def _each(session: Session, works: list[Work]) -> list[Any]:
@@ -59,9 +63,10 @@ class GroupWriter:
         self.factory, self.max_batch, self.idle_seconds = factory, max_batch, idle_seconds
         self.gather_seconds = gather_seconds
         self._last_taken = float("-inf")
-        self._queue: queue.SimpleQueue[Queued] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Queued | object] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stopping = False  # a ``_STOP`` is queued (at most one at a time)
         self.commits = 0  # transactions committed (shared or single), for benchmarks and tests
 
     def submit(self, work: Callable[[Session], T]) -> Future[T]:
@@ -78,26 +83,48 @@ class GroupWriter:
                 self._thread.start()
         return future
 
+    def close(self, timeout: float | None = None) -> None:
+        """Answer every write queued so far, then stop the writer thread (a later write starts a new one).
+
+        Waits up to ``timeout`` seconds (``None``: as long as it takes) for the thread to finish."""
+        with self._lock:
+            thread = self._thread
+            if thread is None:
+                return
+            if not self._stopping:
+                self._stopping = True
+                self._queue.put(_STOP)
+        thread.join(timeout)
+
     def _next_batch(self) -> list[Queued] | None:
         try:
-            batch = [self._queue.get(timeout=self.idle_seconds)]
+            first = self._queue.get(timeout=self.idle_seconds)
         except queue.Empty:
+            first = None
+        if first is None or first is _STOP:  # idle, or asked to stop
             with self._lock:  # stop only if nothing arrived meanwhile; ``submit`` then starts a new thread
                 if self._queue.empty():
-                    self._thread = None
+                    self._thread, self._stopping = None, False
                     return None
+            if first is _STOP:  # writes came in behind the request to stop: answer them first
+                self._queue.put(_STOP)
             return []
+        batch = [first]
         now = time.monotonic()
         busy = now - self._last_taken < 2 * self.gather_seconds
         deadline = now + self.gather_seconds if busy else now
         while len(batch) < self.max_batch:
             remaining = deadline - time.monotonic()
             try:
-                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+                queued = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
+            if queued is _STOP:  # stop after this batch and whatever is queued behind it
+                self._queue.put(_STOP)
+                break
+            batch.append(queued)
         self._last_taken = now
-        return batch
+        return batch  # type: ignore[return-value]
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
@@ -137,16 +164,3 @@ def _runs(batch: list[Queued]) -> list[list[Queued]]:
         else:
             runs.append([queued])
     return runs
-
-
-_WRITERS: weakref.WeakKeyDictionary[sessionmaker[Session], GroupWriter] = weakref.WeakKeyDictionary()
-_CREATE = threading.Lock()
-
-
-def writer_for(factory: sessionmaker[Session], max_batch: int = 256, gather_seconds: float = 0.0) -> GroupWriter:
-    """The group writer of this database in this process (created on first use, with these settings)."""
-    with _CREATE:
-        found = _WRITERS.get(factory)
-        if found is None:
-            found = _WRITERS[factory] = GroupWriter(factory, max_batch, gather_seconds=gather_seconds)
-        return found

@@ -7,9 +7,6 @@ of the roster gets a 403.
 
 from __future__ import annotations
 
-import functools
-import threading
-import weakref
 from dataclasses import dataclass
 
 from http import HTTPStatus
@@ -24,8 +21,6 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from diemcau.adapters.db.accounts import normalise_username
 from diemcau.adapters.db.caller_lookup import CallerFacts, load_callers_facts
 from diemcau.apps.api import records
-from diemcau.apps.api.caches import caches_for
-from diemcau.apps.api.coalesced_loads import CoalescedLoader
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.identity import wants_login_redirect
 from diemcau.apps.api.links import logout_href
@@ -65,14 +60,9 @@ def _caller_of(facts: CallerFacts | None) -> Caller:
     return Caller(facts.viewer, member)
 
 
-def _load_callers(
-    factory_ref: weakref.ref[sessionmaker[Session]], usernames: list[str]
-) -> dict[str, Caller | Denied]:
-    """Each hub username's caller, or its refusal, read in one query (``CoalescedLoader``'s ``load_many``).
-    The factory by weak reference: the loader is the value of a weak mapping keyed by it."""
-    factory = factory_ref()
-    if factory is None:  # the app and its database are gone; nothing is waiting for an answer that matters
-        raise LookupError("the API's database was closed")
+def load_callers(factory: sessionmaker[Session], usernames: list[str]) -> dict[str, Caller | Denied]:
+    """Each hub username's caller, or its refusal, read in one query (the ``load_many`` of the app's
+    ``runtime.callers`` loader)."""
     with factory() as session:
         facts = load_callers_facts(session, usernames)
     found: dict[str, Caller | Denied] = {}
@@ -82,20 +72,6 @@ def _load_callers(
         except Denied as refusal:
             found[name] = refusal
     return found
-
-
-_LOADERS: weakref.WeakKeyDictionary[sessionmaker[Session], CoalescedLoader[str, Caller]] = weakref.WeakKeyDictionary()
-_LOADERS_LOCK = threading.Lock()
-
-
-def _caller_loader(factory: sessionmaker[Session], gather_seconds: float = 0.0) -> CoalescedLoader[str, Caller]:
-    """The loader of this database's callers in this process (created on first use, with ``gather_seconds``)."""
-    with _LOADERS_LOCK:
-        found = _LOADERS.get(factory)
-        if found is None:
-            load = functools.partial(_load_callers, weakref.ref(factory))
-            found = _LOADERS[factory] = CoalescedLoader(load, gather_seconds)
-        return found
 
 
 async def api_context(request: Request) -> ApiContext:
@@ -111,13 +87,12 @@ async def current_caller(request: Request, ctx: ApiContext = Depends(api_context
         raise LoginRequired()
     # Kept per process for ``settings.perf.caller_seconds`` (60 s: a revoked grant takes effect within a minute,
     # as the hub's own token cache); refusals are never kept.
-    callers = caches_for(ctx.factory, ctx.settings.perf).callers
+    callers = ctx.runtime.caches.callers
     found = callers.get(username)
     if found is not None:
         return found
     # Misses of concurrent requests are read together (a crowd that arrived together misses together).
-    loader = _caller_loader(ctx.factory, ctx.settings.perf.gather_ms / 1000)
-    return callers.put(username, await loader.load(username))
+    return callers.put(username, await ctx.runtime.callers.load(username))
 
 
 def _is_page(request: Request) -> bool:
@@ -127,7 +102,9 @@ def _is_page(request: Request) -> bool:
 
 def _message_response(request: Request, status: int, message: str) -> Response:
     if _is_page(request):
-        return HTMLResponse(render_message(message, logout_href(context_of(request).hub_base_url)), status_code=status)
+        ctx = context_of(request)
+        page = render_message(ctx.runtime.pages, message, logout_href(ctx.hub_base_url))
+        return HTMLResponse(page, status_code=status)
     return JSONResponse({"detail": message}, status_code=status)
 
 

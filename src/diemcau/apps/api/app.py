@@ -6,12 +6,19 @@ two deliberate exceptions: ``GET /health``, public so orchestrators can probe th
 (it returns ``{"status": "ok"}`` and nothing else), and ``GET /oauth_callback``, where a browser finishes
 logging in. Routes join the protected router, whose dependency authenticates them, so a new route cannot
 forget to. The OpenAPI description at ``{prefix}/openapi.json`` is authenticated too.
+
+``create_app`` is where the app's parts are built and joined: its ``ApiContext`` and, in it, the
+``ApiRuntime`` that holds everything the app keeps between requests (``runtime.py``), started and closed by the
+app's lifespan.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable
+import functools
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -20,20 +27,26 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
-from diemcau.adapters.db.engine import make_engine, make_sessionmaker
+from diemcau.adapters.db.engine import engine_of, make_engine, make_sessionmaker
+from diemcau.adapters.db.group_commit import GroupWriter
 from diemcau.apps.api import (
     assets, completion, courses, dashboards, lectures, materials, me, media, members, org_units, player, portal, progress,
     questions, quiz_pages, quizzes, search, search_pages, staff, studio_quizzes, transcripts,
 )
-from diemcau.apps.api.access import current_caller, install_handlers
+from diemcau.apps.api.access import current_caller, install_handlers, load_callers
+from diemcau.apps.api.caches import ApiCaches
+from diemcau.apps.api.coalesced_loads import CoalescedLoader
 from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, utc_now, vietnam_today
 from diemcau.apps.api.headers import SecurityHeaders, content_security_policy, script_hash
 from diemcau.apps.api.identity import Identity
 from diemcau.apps.api.input_guard import JsonBodyGuard, LastResort, render_validation_error
+from diemcau.apps.api.pages import page_environment
 from diemcau.apps.api.progress_fast_path import ProgressFastPath
+from diemcau.apps.api.runtime import ApiRuntime, SearchIndexSlot
 from diemcau.apps.api.schemas import HealthOut
 from diemcau.apps.api.visibility import Visibility
 from diemcau.i18n import t
+from diemcau.search.indexer import install_hooks, open_index, uninstall_hooks
 from diemcau.settings import Settings
 
 # Routes outside the OpenAPI description, on purpose; tests/test_api_authz.py checks nothing else hides.
@@ -90,6 +103,36 @@ def _describe_refusals(app: FastAPI) -> Callable[[], dict]:
     return openapi
 
 
+def build_runtime(settings: Settings, factory: sessionmaker[Session], prefix: str) -> ApiRuntime:
+    """The app's per-process state, empty: caches and their lifetimes, loader and writer from ``settings.perf``;
+    the search index on the app's own engine, opened when first wanted."""
+    perf = settings.perf
+    gather_seconds = perf.gather_ms / 1000
+    return ApiRuntime(
+        caches=ApiCaches.from_settings(perf),
+        callers=CoalescedLoader(functools.partial(load_callers, factory), gather_seconds),
+        writer=GroupWriter(factory, perf.group_commit_max, gather_seconds=gather_seconds),
+        search=SearchIndexSlot(functools.partial(open_index, settings, engine=engine_of(factory), prefix=prefix)),
+        pages=page_environment(),
+        visibility=Visibility(factory, perf),
+    )
+
+
+def _lifespan(ctx: ApiContext) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def serving(_app: FastAPI) -> AsyncIterator[None]:
+        """While the app serves, the transcripts it writes (corrections) re-index their lecture at once; at
+        shutdown the runtime closes (the search index, and the writer once every queued write is answered)."""
+        install_hooks(ctx.settings, ctx.factory, ctx.runtime.search.index())
+        try:
+            yield
+        finally:
+            uninstall_hooks(ctx.settings)
+            await asyncio.to_thread(ctx.runtime.close)
+
+    return serving
+
+
 def create_app(
     settings: Settings,
     identity: Identity,
@@ -103,9 +146,12 @@ def create_app(
     """The API app. Without ``session_factory`` it opens ``settings.database_url`` (already migrated)."""
     prefix = normalise_prefix(prefix)
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
-    app = FastAPI(title=f"{t('app.name')} API", openapi_url=None, docs_url=None, redoc_url=None)
-    visibility = Visibility(factory, settings.perf)
-    app.state.context = ApiContext(settings, identity, factory, prefix, hub_base_url, today, now, visibility=visibility)
+    runtime = build_runtime(settings, factory, prefix)
+    ctx = ApiContext(settings, identity, factory, runtime, prefix, hub_base_url, today, now)
+    app = FastAPI(
+        title=f"{t('app.name')} API", openapi_url=None, docs_url=None, redoc_url=None, lifespan=_lifespan(ctx)
+    )
+    app.state.context = ctx
     # Each middleware added wraps those before it: the security headers outermost (every response carries them,
     # the last resort's 500 included), the last resort, then the fast path (ahead of the guard and GZip: see
     # progress_fast_path), the hostile-JSON guard, GZip.

@@ -66,6 +66,8 @@ def asset_path(settings: Settings, name: str) -> Path | None:
     return path if path.is_file() else None
 
 
+# Not per-app state: a pure function of its key, the file's path and modification time (a changed file is another
+# key), so every app in the process may share it; bounded (tests/test_process_state.py allows it by name).
 @lru_cache(maxsize=16)
 def _read(path: Path, mtime_ns: int) -> Asset:
     body = path.read_bytes()

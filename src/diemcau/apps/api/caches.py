@@ -14,27 +14,32 @@ each process keeps them for a few seconds:
 Each entry lives a random 80–100 % of its seconds (``JITTER``): members who started a lecture together would
 otherwise all miss in the same instant every minute; spread, their misses cost no more but queue behind nothing.
 Refusals are never cached (an unknown or inactive member, a lecture not found), so a member added to the
-roster gets in at once. ``0`` seconds turns a cache off (the benchmark's baseline). Caches are per database
-(keyed by the session factory), so two apps in one process never share entries.
+roster gets in at once. ``0`` seconds turns a cache off (the benchmark's baseline).
+
+A third cache holds each ready lecture's media **manifest**, read from the media store by content hash: a
+package's manifest never changes under its hash, so it is kept until crowded out (``MANIFESTS`` entries).
+
+The caches belong to the app: ``create_app`` builds one ``ApiCaches`` and one ``Visibility`` in its
+``ApiRuntime`` (``apps.api.runtime``), so two apps in one process never share entries, and ``ApiRuntime.clear``
+empties all of them at once.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from diemcau.settings import PerfSettings
 
 V = TypeVar("V")
 JITTER = 0.2  # the API's caches: an entry lives between 80 % and 100 % of its seconds
+MANIFESTS = 256  # media manifests kept (a few hundred bytes each)
 
 
 class TtlCache(Generic[V]):
@@ -94,22 +99,21 @@ class TtlCache(Generic[V]):
 
 @dataclass(frozen=True)
 class ApiCaches:
-    """The caches of one API database in this process."""
+    """The API's caches in this process besides visibility's: callers (``perf.caller_seconds``) and media
+    manifests (immutable under their hash: kept until crowded out)."""
 
     callers: TtlCache
+    manifests: TtlCache
 
+    @classmethod
+    def from_settings(cls, perf: PerfSettings) -> ApiCaches:
+        """Empty caches with the lifetimes and bounds of ``perf``."""
+        return cls(
+            TtlCache(perf.caller_seconds, perf.max_entries, jitter=JITTER),
+            TtlCache(math.inf, MANIFESTS),
+        )
 
-_BY_FACTORY: weakref.WeakKeyDictionary[sessionmaker[Session], ApiCaches] = weakref.WeakKeyDictionary()
-_CREATE = threading.Lock()
-
-
-def caches_for(factory: sessionmaker[Session], settings: PerfSettings) -> ApiCaches:
-    """The caches for this database (created on first use with ``settings``)."""
-    found = _BY_FACTORY.get(factory)
-    if found is None:
-        with _CREATE:
-            found = _BY_FACTORY.get(factory)
-            if found is None:
-                found = ApiCaches(TtlCache(settings.caller_seconds, settings.max_entries, jitter=JITTER))
-                _BY_FACTORY[factory] = found
-    return found
+    def clear(self) -> None:
+        """Forget every entry of every cache: the next request reads everything afresh."""
+        for cache in (self.callers, self.manifests):
+            cache.clear()

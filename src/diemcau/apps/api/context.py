@@ -1,15 +1,17 @@
-"""What every request handler shares: settings, identity, the database, the service prefix and the clock."""
+"""What every request handler shares: settings, identity, the database, the app's runtime (caches, caller loader,
+group writer, search index, page templates), the service prefix and the clock."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
 from diemcau.apps.api.identity import Identity
+from diemcau.apps.api.runtime import ApiRuntime
 from diemcau.apps.api.visibility import Visibility
 from diemcau.settings import Settings
 
@@ -36,17 +38,21 @@ def normalise_prefix(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class ApiContext:
-    """The app-wide dependencies, built once by ``create_app``."""
+    """The app-wide dependencies, built once by ``create_app``; ``runtime`` is all the app holds between requests."""
 
     settings: Settings
     identity: Identity
     factory: sessionmaker[Session]
+    runtime: ApiRuntime
     prefix: str = DEFAULT_PREFIX
     hub_base_url: str = "/"
     today: Callable[[], dt.date] = vietnam_today
     now: Callable[[], dt.datetime] = utc_now
-    # Who may see which course and lecture, behind the app's one visibility cache (``perf.lecture_seconds``).
-    visibility: Visibility = field(kw_only=True)
+
+    @property
+    def visibility(self) -> Visibility:
+        """Who may see which course and lecture, behind the app's one visibility cache (``perf.lecture_seconds``)."""
+        return self.runtime.visibility
 
 
 def context_of(request: Request) -> ApiContext:

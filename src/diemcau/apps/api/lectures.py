@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -37,15 +36,24 @@ router = APIRouter(tags=["lectures"])
 UPLOAD_FIELDS = ("course_id", "title", "speaker", "resolution", "transcribe")
 
 
-@lru_cache(maxsize=256)
-def _manifest(media_dir: Path, sha256: str) -> dict | None:
+def _read_manifest(media_dir: Path, sha256: str) -> dict | None:
+    """The media manifest of the package stored under ``sha256``, or ``None`` when there is none."""
     path = LocalMediaStore(media_dir).local_path(sha256, MANIFEST)
     return None if path is None else json.loads(path.read_text(encoding="utf-8"))
 
 
+def _manifest(ctx: ApiContext, sha256: str) -> dict | None:
+    """The manifest, kept by the app once read (a package never changes under its hash; a missing one is not kept)."""
+    manifests = ctx.runtime.caches.manifests
+    found = manifests.get(sha256)
+    if found is None and (found := _read_manifest(ctx.settings.media_dir, sha256)) is not None:
+        manifests.put(sha256, found)
+    return found
+
+
 def media_links(ctx: ApiContext, record: LectureRecord) -> MediaOut | None:
     """The lecture's media URLs (below the service prefix), once ready."""
-    manifest = _manifest(ctx.settings.media_dir, record.sha256) if record.status == LectureStatus.READY else None
+    manifest = _manifest(ctx, record.sha256) if record.status == LectureStatus.READY else None
     if manifest is None:
         return None
     base = f"{ctx.prefix}/api/media/{record.id}/"

@@ -28,7 +28,6 @@ from diemcau.adapters.db.materials import READY, MaterialRecord, find_material, 
 from diemcau.adapters.material_files import MaterialFiles, materials_root
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
-from diemcau.apps.api.search import index_of
 from diemcau.core.material import CONTENT_TYPES, KIND_LABELS, MaterialKind, mb_label, normal_name, size_label
 from diemcau.core.roles import Viewer, can_manage_content
 from diemcau.i18n import t
@@ -206,15 +205,13 @@ def download_material(
     "/api/lectures/{lecture_id}/materials/{material_name}", status_code=204, responses={403: {}, 404: {}}
 )  # fmt: skip
 async def delete_material(
-    lecture_id: str, material_name: str, request: Request, caller: Caller = Depends(current_caller),
-    ctx: ApiContext = Depends(context_of),
-) -> Response:  # fmt: skip
+    lecture_id: str, material_name: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+) -> Response:
     """Remove a material: its file, its row and its search passages (content managers)."""
     await run_in_threadpool(_manageable, ctx, caller.viewer, lecture_id)
     try:
-        await run_in_threadpool(
-            remove_material, ctx.settings, ctx.factory, index_of(request.app), lecture_id, normal_name(material_name)
-        )
+        index, name = ctx.runtime.search.index(), normal_name(material_name)
+        await run_in_threadpool(remove_material, ctx.settings, ctx.factory, index, lecture_id, name)
     except MaterialError as error:
         raise _refused(error) from None
     return Response(status_code=204)

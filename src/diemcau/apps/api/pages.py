@@ -3,6 +3,10 @@
 Pages are built for phones on weak rural links: no JavaScript, no web fonts, no CDN, a few kilobytes of
 HTML with inline CSS (Voila's first load is ~5 MB; see DESIGN.md). Jinja2 autoescaping is on for every
 template, so names from the roster are always text, never markup.
+
+Every page of the API (portal, player, search, quizzes, staff home, messages) is rendered by one Jinja
+environment, ``page_environment()``, with every filter the templates use; ``create_app`` builds it once and its
+``ApiRuntime`` holds it (``ctx.runtime.pages``), so templates are parsed once per app.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from diemcau.apps.api.context import VIETNAM
 from diemcau.apps.api.links import Link
 from diemcau.apps.api.schemas import CourseOut
 from diemcau.i18n import t
@@ -35,7 +40,28 @@ def days_left_text(days: int | None) -> str:
     return t("portal.days_left", days=days) if days > 0 else t("portal.days_overdue", days=-days)
 
 
-def _environment() -> Environment:
+def vn_datetime(value: dt.datetime | None) -> str:
+    """A moment as Vietnamese readers write it, in Vietnam time: ``30/06/2027 23:59``."""
+    return "" if value is None else value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def number(value: float | None) -> str:
+    """``7.0`` → ``7``, ``7.5`` → ``7,5`` (the Vietnamese decimal comma)."""
+    if value is None:
+        return "-"
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").replace(".", ",")
+
+
+def clock(seconds: float | None) -> str:
+    """Seconds as a player shows them: ``mm:ss`` below an hour (``05:07``), ``h:mm:ss`` above."""
+    total = max(0, int(seconds or 0))
+    hours, rest = divmod(total, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+def page_environment() -> Environment:
+    """The Jinja environment of every page of the API: ``templates/``, autoescaped, the catalogue as ``t`` and
+    the filters ``vn_date``, ``days_left``, ``vn_datetime``, ``num`` and ``clock``."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(default=True),
@@ -45,10 +71,10 @@ def _environment() -> Environment:
     env.globals["t"] = t
     env.filters["vn_date"] = format_date
     env.filters["days_left"] = days_left_text
+    env.filters["vn_datetime"] = vn_datetime
+    env.filters["num"] = number
+    env.filters["clock"] = clock
     return env
-
-
-_ENV = _environment()
 
 
 @dataclass(frozen=True)
@@ -72,16 +98,16 @@ class PortalPage:
     lectures: Mapping[str, tuple[PortalLecture, ...]] = field(default_factory=dict)  # by course id
 
 
-def render_portal(page: PortalPage) -> str:
+def render_portal(pages: Environment, page: PortalPage) -> str:
     """The member portal page."""
-    return _ENV.get_template("portal.html").render(page=page)
+    return pages.get_template("portal.html").render(page=page)
 
 
-def render_page(template: str, **values: object) -> str:
+def render_page(pages: Environment, template: str, **values: object) -> str:
     """Any page of ``templates/`` (the staff home's, ``staff.html``) with the portal's filters."""
-    return _ENV.get_template(template).render(**values)
+    return pages.get_template(template).render(**values)
 
 
-def render_message(message: str, logout_href: str) -> str:
+def render_message(pages: Environment, message: str, logout_href: str) -> str:
     """A page that only says ``message`` (e.g. why the service refused), with a way to log out."""
-    return _ENV.get_template("message.html").render(message=message, logout_href=logout_href)
+    return pages.get_template("message.html").render(message=message, logout_href=logout_href)

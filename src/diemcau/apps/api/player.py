@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from diemcau.adapters.db.lecture_reads import load_lecture
@@ -52,7 +50,6 @@ from diemcau.i18n import load_catalogue, t
 from diemcau.settings import Settings
 
 router = APIRouter(tags=["player"])
-TEMPLATES_DIR = Path(__file__).with_name("templates")
 SPEEDS = PLAYBACK_SPEEDS  # the menu; its fastest speed bounds coverage, so it lives with that rule
 AUDIO = "audio"
 PLAYER_JS = "player.js"
@@ -62,13 +59,6 @@ SCRIPT_TEXTS = (
     "resume", "heard_to_the_end", "start_at", "from_start", "press_play", "coverage", "offline", "retrying",
     "unsupported", "library_missing",
 )  # fmt: skip
-
-
-def clock(seconds: float | None) -> str:
-    """Seconds as a player shows them: ``mm:ss`` below an hour (``05:07``), ``h:mm:ss`` above."""
-    total = max(0, int(seconds or 0))
-    hours, rest = divmod(total, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
 def parse_start(value: str, duration: float | None) -> float | None:
@@ -162,19 +152,6 @@ def with_materials(ctx: ApiContext, page: PlayerPage, doc: str, doc_page: str) -
     return replace(page, materials=materials, doc=doc, doc_page=max(1, number))
 
 
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(default=True), trim_blocks=True,
-        lstrip_blocks=True,
-    )  # fmt: skip
-    env.globals["t"] = t
-    env.filters["clock"] = clock
-    return env
-
-
-ENV = _environment()
-
-
 def player_script(settings: Settings) -> Markup:
     """``static/player.js``, to inline in the page: on a first visit over a 300 ms link a separate request
     would cost a connection and a round trip (~0.6 s) before the stream could start; inline it costs ~5 KB
@@ -190,14 +167,15 @@ def player_script(settings: Settings) -> Markup:
 def render_player(page: PlayerPage, ctx: ApiContext) -> str:
     """The player page's HTML."""
     script = player_script(ctx.settings)
-    return ENV.get_template("player.html").render(
+    return ctx.runtime.pages.get_template("player.html").render(
         page=page, speeds=SPEEDS, prefix=ctx.prefix, script=script, ready=page.lecture.status == LectureStatus.READY
     )
 
 
 def not_found_page(ctx: ApiContext) -> HTMLResponse:
     """The 404 page of a lecture that does not exist or that the caller may not see (the same answer)."""
-    return HTMLResponse(render_message(t("media.lecture_not_found"), logout_href(ctx.hub_base_url)), 404)
+    page = render_message(ctx.runtime.pages, t("media.lecture_not_found"), logout_href(ctx.hub_base_url))
+    return HTMLResponse(page, 404)
 
 
 @router.get("/lectures/{lecture_id}", response_class=HTMLResponse, responses={404: {"description": "Not visible."}})

@@ -44,4 +44,4 @@ def my_courses(caller: Caller = Depends(current_caller), ctx: ApiContext = Depen
         links=tuple(links_for(viewer, ctx.hub_base_url, ctx.prefix)),
         lectures=lectures_by_course(ctx, viewer.username, (c.id for c in courses)),
     )
-    return HTMLResponse(render_portal(page))
+    return HTMLResponse(render_portal(ctx.runtime.pages, page))

@@ -21,7 +21,6 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from diemcau.adapters.db.group_commit import writer_for
 from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, EventsPost, load_progress, record_post, record_posts_in
 from diemcau.apps.api.access import Caller, api_context, current_caller
 from diemcau.apps.api.context import ApiContext
@@ -72,11 +71,9 @@ async def _duration(ctx: ApiContext, caller: Caller, lecture_id: str) -> float:
 
 
 async def _record(ctx: ApiContext, post: EventsPost) -> Progress:
-    perf = ctx.settings.perf
-    if not perf.group_commit:
+    if not ctx.settings.perf.group_commit:
         return await run_in_threadpool(record_post, ctx.factory, post)
-    writer = writer_for(ctx.factory, perf.group_commit_max, perf.gather_ms / 1000)
-    return await asyncio.wrap_future(writer.submit_item(record_posts_in, post))
+    return await asyncio.wrap_future(ctx.runtime.writer.submit_item(record_posts_in, post))
 
 
 async def ingest(ctx: ApiContext, caller: Caller, lecture_id: str, body: EventsIn) -> ProgressOut:

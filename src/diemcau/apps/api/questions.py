@@ -27,7 +27,7 @@ from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.input_rules import AskedSeconds, RowId, UtcDateTime
-from diemcau.apps.api.player import clock
+from diemcau.apps.api.pages import clock
 from diemcau.core.orgtree import is_within
 from diemcau.core.questions import (
     Question, QuestionError, Scope, Waiting, by_moment, can_see_question, inbox_order, is_course_trainer,

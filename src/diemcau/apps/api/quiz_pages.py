@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from diemcau.adapters.db import quizzes as store
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.assets import asset_url
-from diemcau.apps.api.context import VIETNAM, ApiContext, context_of
+from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.links import logout_href
 from diemcau.apps.api.pages import render_message
 from diemcau.apps.api.quiz_views import (
@@ -33,38 +31,11 @@ from diemcau.i18n import t
 from diemcau.quizzes.grading import counted_submissions
 
 router = APIRouter(tags=["quiz pages"])
-TEMPLATES_DIR = Path(__file__).with_name("templates")
 QUIZ_JS, GRADING_JS = "quiz.js", "quiz_grading.js"  # static/: the pages carry no inline script (headers.py)
 
 
-def vn_datetime(value: dt.datetime | None) -> str:
-    """A moment as Vietnamese readers write it, in Vietnam time: ``30/06/2027 23:59``."""
-    return "" if value is None else value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
-
-
-def number(value: float | None) -> str:
-    """``7.0`` → ``7``, ``7.5`` → ``7,5`` (the Vietnamese decimal comma)."""
-    if value is None:
-        return "-"
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").replace(".", ",")
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(default=True), trim_blocks=True,
-        lstrip_blocks=True,
-    )  # fmt: skip
-    env.globals["t"] = t
-    env.filters["vn_datetime"] = vn_datetime
-    env.filters["num"] = number
-    return env
-
-
-_ENV = _environment()
-
-
-def _render(template: str, **values: object) -> HTMLResponse:
-    return HTMLResponse(_ENV.get_template(template).render(**values))
+def _render(ctx: ApiContext, template: str, **values: object) -> HTMLResponse:
+    return HTMLResponse(ctx.runtime.pages.get_template(template).render(**values))
 
 
 def as_page(route):  # type: ignore[no-untyped-def]
@@ -76,7 +47,8 @@ def as_page(route):  # type: ignore[no-untyped-def]
             return route(*args, **kwargs)
         except HTTPException as exc:
             ctx = kwargs["ctx"]
-            return HTMLResponse(render_message(str(exc.detail), logout_href(ctx.hub_base_url)), exc.status_code)
+            html = render_message(ctx.runtime.pages, str(exc.detail), logout_href(ctx.hub_base_url))
+            return HTMLResponse(html, exc.status_code)
 
     return page
 
@@ -104,7 +76,7 @@ def course_quizzes_page(
         for f in store.list_forms(ctx.factory, [course_id])
     ]
     can_grade = caller.viewer.has(Role.SECRETARY) or caller.viewer.is_admin
-    return _render("quiz_list.html", course=course, quizzes=quizzes, can_grade=can_grade, prefix=ctx.prefix)
+    return _render(ctx, "quiz_list.html", course=course, quizzes=quizzes, can_grade=can_grade, prefix=ctx.prefix)
 
 
 @router.get("/quizzes/{course_id}/{quiz_id}", response_class=HTMLResponse)
@@ -118,7 +90,7 @@ def quiz_page(
     state = window_state(form.rules.opens, form.rules.closes, form.rules.late.value == "accept")
     can_take = enrolled(caller, course) and state in ("open", "late") and quiz.attempts_used < quiz.attempts_allowed
     return _render(
-        "quiz.html", quiz=quiz, state=state, can_take=can_take, enrolled=enrolled(caller, course),
+        ctx, "quiz.html", quiz=quiz, state=state, can_take=can_take, enrolled=enrolled(caller, course),
         member=caller.viewer.username, prefix=ctx.prefix, submissions=list(reversed(quiz.submissions)),
         labels={q.id: q.text for q in form.questions}, quiz_js=asset_url(ctx.settings, ctx.prefix, QUIZ_JS),
     )  # fmt: skip
@@ -139,6 +111,6 @@ def grading_page(
     rows = [(record, passed(record, form)) for record in counted if can_grade_essay(viewer, record.member_path)]
     essays = [q for q in form.questions if q.type.value == "essay"]
     return _render(
-        "quiz_grading.html", form=form, rows=rows, essays=essays, prefix=ctx.prefix,
+        ctx, "quiz_grading.html", form=form, rows=rows, essays=essays, prefix=ctx.prefix,
         categories=list(ctx.settings.quiz.essay_categories), grading_js=asset_url(ctx.settings, ctx.prefix, GRADING_JS),
     )  # fmt: skip

@@ -6,28 +6,22 @@ admins all); only published lectures are indexed (``core.visibility.is_published
 accepted — the query parser disarms it — and an empty one returns no hits. Snippets are HTML with matched
 words in ``<mark>``, escaped so a transcript cannot inject markup; ``link`` opens the player at the hit.
 
-The router's lifespan subscribes the indexer to the transcript store while the service runs, so a trainer's
-correction through the API is searchable as soon as it is saved.
+The index is the app's (``ctx.runtime.search``); while the service runs its lifespan subscribes the indexer to the
+transcript store (``app.py``), so a trainer's correction through the API is searchable as soon as it is saved.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 
 from diemcau.adapters.db.dashboards import record_search_terms
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
-from diemcau.search.index import MAX_LIMIT, SearchFilters, SearchIndex
-from diemcau.search.indexer import install_hooks, open_index, uninstall_hooks
+from diemcau.search.index import MAX_LIMIT, SearchFilters
 
-_opening = threading.Lock()
+router = APIRouter(tags=["search"])
 
 
 class SearchHitOut(BaseModel):
@@ -48,34 +42,8 @@ class SearchHitOut(BaseModel):
     segments: int = Field(1, description="How many adjacent segments the hit groups.")
 
 
-def index_of(app: FastAPI) -> SearchIndex:
-    """The app's search index, opened on first use (PostgreSQL shares the app's engine)."""
-    with _opening:
-        if getattr(app.state, "search_index", None) is None:
-            ctx: ApiContext = app.state.context
-            app.state.search_index = open_index(ctx.settings, engine=ctx.factory.kw.get("bind"), prefix=ctx.prefix)
-    return app.state.search_index
-
-
-@asynccontextmanager
-async def follow_transcripts(app: FastAPI) -> AsyncIterator[None]:
-    """While the service runs, transcripts it writes (corrections) re-index their lecture at once."""
-    ctx: ApiContext = app.state.context
-    install_hooks(ctx.settings, ctx.factory, index_of(app))
-    try:
-        yield
-    finally:
-        uninstall_hooks(ctx.settings)
-        app.state.search_index.close()
-        app.state.search_index = None
-
-
-router = APIRouter(tags=["search"], lifespan=follow_transcripts)
-
-
 @router.get("/api/search", response_model=list[SearchHitOut])
 async def search(
-    request: Request,
     q: str = Query("", description='Words (all must match), "phrases", course:/speaker:/resolution:/after:/before:.'),
     course: str | None = Query(None, description="Only this course (within those the caller may see)."),
     limit: int = Query(20, ge=1, le=MAX_LIMIT),
@@ -88,7 +56,7 @@ async def search(
         courses = ctx.visibility.search_scope(caller.viewer)
         if course is not None:
             courses = frozenset({course}) if courses is None or course in courses else frozenset()
-        hits = index_of(request.app).search(q, limit=limit, filters=SearchFilters(courses))
+        hits = ctx.runtime.search.index().search(q, limit=limit, filters=SearchFilters(courses))
         record_search_terms(ctx.factory, q, (hit.lecture_id for hit in hits))  # counts only, for lecture analytics
         return [SearchHitOut(**hit.as_dict()) for hit in hits]
 

@@ -15,12 +15,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
-from diemcau.apps.api.player import ENV
-from diemcau.apps.api.search import index_of
 from diemcau.core.roles import Viewer
 from diemcau.core.search_results import Hit
 from diemcau.search.index import SearchFilters
@@ -38,23 +35,22 @@ def trusted_snippet(snippet: str) -> Markup:
     return Markup(snippet)
 
 
-def search_hits(request: Request, ctx: ApiContext, viewer: Viewer, query: str) -> list[Hit]:
+def search_hits(ctx: ApiContext, viewer: Viewer, query: str) -> list[Hit]:
     """Hits for ``query`` in the lectures ``viewer`` may see, best first (the API's search)."""
     if not query.strip():
         return []
     filters = SearchFilters(ctx.visibility.search_scope(viewer))
-    return index_of(request.app).search(query, limit=PAGE_HITS, filters=filters)
+    return ctx.runtime.search.index().search(query, limit=PAGE_HITS, filters=filters)
 
 
 @router.get("/search", response_class=HTMLResponse)
 async def search_page(
-    request: Request,
     q: str = Query("", description="What to look for (the API's query language)."),
     caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
 ) -> HTMLResponse:
     """Search results (HTML): each hit links to the player at its moment."""
-    hits = await run_in_threadpool(search_hits, request, ctx, caller.viewer, q)
-    template = ENV.get_template("search.html")
+    hits = await run_in_threadpool(search_hits, ctx, caller.viewer, q)
+    template = ctx.runtime.pages.get_template("search.html")
     body = template.render(q=q, hits=hits, prefix=ctx.prefix, snippet=trusted_snippet, searched=bool(q.strip()))
     return HTMLResponse(body)

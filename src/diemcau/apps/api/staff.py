@@ -280,7 +280,7 @@ def _up_href(prefix: str, query: StaffQuery, scope: OrgUnit | None, units: list[
 
 def staff_page(ctx: ApiContext, caller: Caller, query: StaffQuery) -> HTMLResponse:
     """The staff home as HTML."""
-    return HTMLResponse(render_page("staff.html", page=build_staff_home(ctx, caller, query)))
+    return HTMLResponse(render_page(ctx.runtime.pages, "staff.html", page=build_staff_home(ctx, caller, query)))
 
 
 @router.get("/staff", response_class=HTMLResponse)

@@ -2,12 +2,14 @@
 # quick on a second run (stamps in .stamps/), so `make demo` and `make test` work on a fresh machine.
 #
 #   make demo    set up, initialise the demo data, and run the hub (Ctrl-C stops it)
-#   make test    set up (with Chromium and PostgreSQL) and run the test suite; PYTEST_ARGS="-k foo" passes on
+#   make test    set up (with Chromium and PostgreSQL) and run the test suite on TEST_WORKERS processes (pytest-xdist;
+#                TEST_WORKERS=0 runs it in one); PYTEST_ARGS="-k foo" passes on
 #   make bench   run the benchmarks
 #   make clean   remove the local data (var/) and the set-up stamps
 
 .DEFAULT_GOAL := help
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
 
 # What runs the platform finds configurable-http-proxy in node_modules/.bin and the venv's commands
 # (jupyterhub-singleuser) before anything else on PATH.
@@ -37,7 +39,7 @@ demo: setup
 	exec .venv/bin/diemcau hub --demo-logins
 
 test: setup-test
-	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: setup
 	.venv/bin/python bench/portal_weight.py

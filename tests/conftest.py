@@ -19,6 +19,7 @@ from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionm
 from diemcau.settings import Settings, load_settings
 from tests.data_dirs import data_dir_environ
 
+SYSTEM_USER_FILES = frozenset({"test_system_users.py", "test_isolation_hub.py", "test_clean_stop.py"})
 POSTGRES_URL = os.environ.get(
     "DIEMCAU_TEST_POSTGRES_URL", "postgresql+psycopg://diemcau:diemcau@127.0.0.1:5432/diemcau_test"
 )
@@ -104,3 +105,12 @@ def hub():  # type: ignore[no-untyped-def]
     from tests.hubserver import start_hub
 
     yield from start_hub(seed_demo)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``pytest -n`` (xdist), run every test that starts a hub or makes system users on one worker: hubs
+    spawn staff servers as the same ``jupyter-<card>`` accounts, and stopping one ends all of its user's processes."""
+    for item in items:
+        if item.get_closest_marker("hub") or "hub" in item.fixturenames or item.path.name in SYSTEM_USER_FILES:
+            item.add_marker(pytest.mark.xdist_group("system-users"))

@@ -5,8 +5,9 @@ courses, secretaries and committees also those of their units, trainers and admi
 accepted — the query parser disarms it — and an empty one returns no hits. Snippets are HTML with matched
 words in ``<mark>``, escaped so a transcript cannot inject markup; ``link`` opens the player at the hit.
 
-The router's lifespan subscribes the indexer to the transcript store while the service runs, so a trainer's
-correction through the API is searchable as soon as it is saved.
+The router's lifespan closes the app's index when the service stops. A trainer's correction through the API
+is searchable as soon as it is saved: the corrections route calls ``search.content.content_changed`` with
+this index.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.core.roles import Viewer, can_manage_content, can_see_course
 from diemcau.search.index import MAX_LIMIT, SearchFilters, SearchIndex
-from diemcau.search.indexer import install_hooks, open_index, uninstall_hooks
+from diemcau.search.indexer import open_index
 
 _opening = threading.Lock()
 
@@ -59,19 +60,17 @@ def index_of(app: FastAPI) -> SearchIndex:
 
 
 @asynccontextmanager
-async def follow_transcripts(app: FastAPI) -> AsyncIterator[None]:
-    """While the service runs, transcripts it writes (corrections) re-index their lecture at once."""
-    ctx: ApiContext = app.state.context
-    install_hooks(ctx.settings, ctx.factory, index_of(app))
+async def search_index(app: FastAPI) -> AsyncIterator[None]:
+    """The app's index is closed when the service stops."""
     try:
         yield
     finally:
-        uninstall_hooks(ctx.settings)
-        app.state.search_index.close()
-        app.state.search_index = None
+        if getattr(app.state, "search_index", None) is not None:
+            app.state.search_index.close()
+            app.state.search_index = None
 
 
-router = APIRouter(tags=["search"], lifespan=follow_transcripts)
+router = APIRouter(tags=["search"], lifespan=search_index)
 
 
 def visible_courses(ctx: ApiContext, viewer: Viewer) -> frozenset[str] | None:

@@ -26,12 +26,14 @@ from diemcau.apps.api import records
 from diemcau.apps.api.access import Caller, current_caller
 from diemcau.apps.api.context import ApiContext, context_of
 from diemcau.apps.api.input_rules import Count, MediaSeconds, UtcDateTime
+from diemcau.apps.api.search import index_of
 from diemcau.core.captions import render_vtt
 from diemcau.core.lecture import LectureStatus
 from diemcau.core.corrections import CorrectionError
 from diemcau.core.roles import Viewer, can_manage_content, can_see_course
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.i18n import t
+from diemcau.search.content import content_changed
 
 router = APIRouter(tags=["transcripts"])
 _NOT_FOUND = {404: {"description": "No such lecture or transcript, or not visible."}}
@@ -166,6 +168,7 @@ def correct_segment(
     lecture_id: str,
     index: Count,
     body: SegmentEditIn,
+    request: Request,
     caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
 ) -> SegmentOut:
@@ -182,6 +185,7 @@ def correct_segment(
         missing = error.message_key in ("segment_not_found", "transcript_missing", "lecture_not_found")
         status = 404 if missing else 409 if error.message_key == "transcript_partial" else 422
         raise HTTPException(status, error_message(error)) from None
+    content_changed(ctx.settings, ctx.factory, lecture_id, index_of(request.app))  # searchable as saved
     return _segment_out(next(s for s in updated.segments if s.index == index), with_words=True)
 
 

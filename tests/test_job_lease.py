@@ -20,6 +20,7 @@ from diemcau.adapters.db import transcription_jobs as jobs
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import JobRow
 from diemcau.adapters.transcript_store import load_transcript
+from diemcau.jobs.context import WorkerContext, install
 from diemcau.jobs.lease import JobLease
 from diemcau.jobs.transcribe_task import enqueue_transcription, recover_transcriptions, run_transcription, work_dir
 from diemcau.settings import load_settings
@@ -27,6 +28,7 @@ from tests.asr_fixtures import asr_environ, clips, whisper_dir  # noqa: F401 - f
 from tests.test_transcribe_job import BIN, GREEDY, LECTURE, _wait, _windows_done, ready
 
 LEASE = {"DIEMCAU_JOBS__LEASE_SECONDS": "20",  # renewed every 6.7 s: a loaded machine may stall a renewal
+          "DIEMCAU_JOBS__RECOVERY_SECONDS": "1",  # the recovery sweep runs each second, not each minute
           "DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS": "5", **GREEDY}
 
 
@@ -96,7 +98,8 @@ def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after
     settings_a, settings_b = load_settings(hosts["a"]), load_settings(hosts["b"])
     factory = ready(settings_a)
     audio = _long_clip(clips["lecture"], tmp_path / "long.wav", 12)  # A cannot finish before B has looked
-    enqueue_transcription(settings_a, LECTURE, audio=str(audio))
+    enqueue_transcription(install(settings_a), LECTURE, audio=str(audio))
+    context_b = WorkerContext.of(settings_b)  # host B, as seen from here
     checkpoint = work_dir(settings_a, LECTURE) / "windows.jsonl"
     log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
 
@@ -106,8 +109,8 @@ def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after
         _wait(lambda: _windows_done(checkpoint) >= 1, 120, "host A's first finished window")
         second = _worker(hosts["b"], log_b)
         _wait(lambda: "transcription recovery at start" in log_b.read_text(), 120, "host B's start-up sweep")
-        assert recover_transcriptions(settings_b) == [], "B's sweep (again, from here) re-queues nothing"
-        assert run_transcription(settings_b, LECTURE, audio=str(audio)) is None, "B cannot claim the lecture"
+        assert recover_transcriptions(context_b) == [], "B's sweep (again, from here) re-queues nothing"
+        assert run_transcription(context_b, LECTURE, audio=str(audio)) is None, "B cannot claim the lecture"
         job = jobs.load_job(factory, LECTURE)
         assert job.status == "running" and job.owner == f"host-a:{first.pid}", log_b.read_text()[-2000:]
         first.send_signal(signal.SIGKILL)
@@ -119,6 +122,7 @@ def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGINT)
                 process.wait(30)
+        context_b.close()
     job = jobs.load_job(factory, LECTURE)
     assert job is not None and job.status == "done" and job.owner == "", log_b.read_text()[-2000:]
     assert "re-queued transcriptions whose worker is gone" in log_b.read_text(), "B's sweep took it over"

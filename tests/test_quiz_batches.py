@@ -277,3 +277,90 @@ def test_a_worker_killed_mid_batch_loses_no_grade(quiz_db, tmp_path) -> None:  #
     assert _gradebook_scores(settings) == {f"c{n:05d}": _score(n) for n in range(250)}
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(QuizSubmissionRow)) == 250
+
+
+QUIZ_WORKER = """
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+from diemcau.jobs import quiz_tasks
+from diemcau.jobs.context import current
+queue = quiz_tasks.ensure_queue(current().settings)
+queue.create_consumer(workers=1, worker_type="thread", periodic=False, initial_delay=0.01).run()
+"""
+SHORT_LEASE = {"DIEMCAU_JOBS__LEASE_SECONDS": "4", "DIEMCAU_JOBS__RECOVERY_SECONDS": "1"}
+
+
+def _host(settings, name: str, log) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+    """A grading worker on its own "host": it shares only the database, the queue and the stores with the rest,
+    so it cannot tell whether another host's worker is alive except through the lease."""
+    env = {
+        **os.environ, "DIEMCAU_HOME": str(settings.home), "DIEMCAU_DATABASE__URL": settings.database_url,
+        "DIEMCAU_CONTENT__COURSES_DIR": str(settings.courses_dir),
+        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(settings.content.transcripts_dir),
+        "DIEMCAU_JOBS__HOST_NAME": name, **SHORT_LEASE,
+    }  # fmt: skip
+    return subprocess.Popen([sys.executable, "-c", QUIZ_WORKER], env=env, stderr=log.open("ab"))
+
+
+def _until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def _stop(*workers: subprocess.Popen | None) -> None:
+    for worker in workers:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGCONT)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+
+
+def test_a_second_host_takes_a_killed_graders_quiz_over_after_its_lease_expires(quiz_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two worker processes on two "hosts" sharing only the database and the queue: after ``kill -9`` of the one
+    holding a quiz's lease mid-burst, does the other take the quiz over once the lease expires, and is every
+    submission graded, each exactly once in the gradebook?"""
+    settings, factory = quiz_db(250)
+    queue = quiz_tasks.ensure_queue(settings)
+    queue.flush()
+    ids = _store_burst(factory, 250)
+    first = _host(settings, "host-a", tmp_path / "a.log")
+    second = None
+    try:
+        _until(lambda: _lease_owner(factory) or first.poll() is not None, 60, "host A's lease")
+        os.kill(first.pid, signal.SIGKILL)  # it grades on start-up: no task needs queueing
+        first.wait()
+        assert _lease_owner(factory) == f"host-a:{first.pid}"  # left behind, and B cannot see that A is dead
+        assert sum(waiting_quizzes(factory).values()) > 0  # killed before the end
+        second = _host(settings, "host-b", tmp_path / "b.log")
+        _until(lambda: not waiting_quizzes(factory), 120, "host B's take-over")
+    finally:
+        _stop(first, second)
+    assert [store.load_submission(factory, i).score for i in ids] == [_score(n) for n in range(250)]
+    assert _gradebook_scores(settings) == {f"c{n:05d}": _score(n) for n in range(250)}
+
+
+def test_a_grader_that_lost_its_lease_stops(quiz_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A grader frozen past its lease (``SIGSTOP``: a stalled VM, a partition) while another host takes the quiz
+    over: once it runs again, does it find on renewal that the lease is gone and stop, leaving the quiz to the
+    new holder, with every submission graded once in the gradebook?"""
+    settings, factory = quiz_db(250)
+    queue = quiz_tasks.ensure_queue(settings)
+    queue.flush()
+    ids = _store_burst(factory, 250)
+    log_a = tmp_path / "a.log"
+    first, second = _host(settings, "host-a", log_a), None
+    try:
+        _until(lambda: _lease_owner(factory) or first.poll() is not None, 60, "host A's lease")
+        first.send_signal(signal.SIGSTOP)
+        second = _host(settings, "host-b", tmp_path / "b.log")
+        _until(lambda: _lease_owner(factory) != f"host-a:{first.pid}", 60, "host B's take-over")
+        first.send_signal(signal.SIGCONT)
+        _until(lambda: "lost the grading lease" in log_a.read_text(), 60, "host A stopping")
+        _until(lambda: not waiting_quizzes(factory), 120, "host B grading the rest")
+        assert first.poll() is None, "A stopped its task, not its process"
+    finally:
+        _stop(first, second)
+    assert [store.load_submission(factory, i).score for i in ids] == [_score(n) for n in range(250)]
+    assert _gradebook_scores(settings) == {f"c{n:05d}": _score(n) for n in range(250)}

@@ -34,7 +34,6 @@ from diemcau.jobs.quiz_locks import mark_pending, take_pending
 from diemcau.quizzes.grading import grade_waiting
 from diemcau.settings import Settings, SettingsError
 
-STALE_AFTER_SECONDS = 30
 BATCH_SIZE = 100  # most submissions per gradebook transaction: amortises it, and keeps it short
 POLL_SECONDS = 0.1  # a resident grading task looks for new submissions this often (adds at most this to latency)
 LINGER_SECONDS = 0.5  # and gives its worker back after this long with nothing to grade,
@@ -128,12 +127,14 @@ def has_table(ctx: WorkerContext, table: str) -> bool:
     return inspect(ctx.factory.kw["bind"]).has_table(table)
 
 
-def requeue_ungraded(ctx: WorkerContext, older_than_seconds: float = STALE_AFTER_SECONDS) -> int:
-    """Queue grading of every quiz with a submission stored that long ago and still not graded (whatever its
-    pending flag says: a worker may have died holding it); returns how many such submissions wait."""
+def requeue_ungraded(ctx: WorkerContext, older_than_seconds: float | None = None) -> int:
+    """Queue grading of every quiz with a submission stored that long ago (default: ``jobs.lease_seconds``, by
+    when a dead grader's lease has expired) and still not graded, whatever its pending flag says: a worker may
+    have died holding it. A live grader's quiz is left to it by the queued task. Returns how many wait."""
     if not has_table(ctx, "quiz_submissions"):
         return 0
-    before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=older_than_seconds)
+    age = ctx.settings.jobs.lease_seconds if older_than_seconds is None else older_than_seconds
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age)
     waiting = waiting_quizzes(ctx.factory, before)
     for course_id, quiz_id in waiting:
         enqueue_grading(ctx.settings, course_id, quiz_id, force=True)

@@ -20,12 +20,15 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker
-from diemcau.quizzes.grading import Graders
 from diemcau.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from diemcau.quizzes.grading import Graders
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +39,27 @@ class WorkerContext:
 
     settings: Settings
     factory: sessionmaker[Session]
-    graders: Graders
     stopping: threading.Event = field(default_factory=threading.Event)
     """Set when the context is replaced or the worker stops: its background threads (heartbeat) end."""
     _started: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _graders: Graders | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> WorkerContext:
-        """A context for ``settings``: one engine on its database, graders for its courses."""
-        return cls(settings, make_sessionmaker(make_engine(settings.database_url)), Graders(settings))
+        """A context for ``settings``: one engine on its database."""
+        return cls(settings, make_sessionmaker(make_engine(settings.database_url)))
+
+    @property
+    def graders(self) -> Graders:
+        """The quiz graders of this process (made on first use: nbgrader is slow to import, and only quiz grading
+        needs it)."""
+        from diemcau.quizzes.grading import Graders
+
+        with self._lock:
+            if self._graders is None:
+                self._graders = Graders(self.settings)
+            return self._graders
 
     def first_time(self, name: str) -> bool:
         """True the first time ``name`` is asked in this context (huey runs each start-up hook once per worker
@@ -85,7 +99,8 @@ class WorkerContext:
     def close(self) -> None:
         """Stop the context's threads and release its engine and graders."""
         self.stopping.set()
-        self.graders.close()
+        if self._graders is not None:
+            self._graders.close()
         self.factory.kw["bind"].dispose()
 
 

@@ -171,7 +171,8 @@ def grade_submission_essay(
         raise HTTPException(422, t("quiz.unknown_category", known=known))
     try:
         with Graders(ctx.settings) as graders:  # a human's grade now and then: a grader for this call
-            graded = grade_essay(graders, ctx.factory, record, body.category, body.comment.strip(), caller.viewer.username)
+            comment, grader = body.comment.strip(), caller.viewer.username
+            graded = grade_essay(graders, ctx.factory, record, body.category, comment, grader)
     except EssayGradeError as exc:
         raise HTTPException(409, t(f"quiz.{exc.code}")) from None
     return submission_view(graded, _form_of(ctx, graded))

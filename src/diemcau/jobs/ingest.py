@@ -141,19 +141,29 @@ def execute_run(context: WorkerContext, run_id: str) -> str:
     try:
         with _beating(factory, run_id, owner, lost):
             run_pipeline(ctx, DbRunLog(factory, run_id, lost))
-    except LeaseLost:
-        log.warning("ingest %s was taken over by another worker: stopping", run_id)
+    except Exception as error:  # noqa: BLE001 - sorted below
+        if isinstance(error, LeaseLost) or lost.is_set():  # a stage may wrap the step that found out
+            log.warning("ingest %s was taken over by another worker: stopping", run_id)
+            return "lost"
+        return _unfinished(settings, factory, run, owner, error)
+    if lost.is_set():  # found out after the last step: the new owner finishes the run
         return "lost"
-    except MediaError as error:
-        return _failed(settings, factory, run, owner, error)
-    except Exception as error:  # noqa: BLE001 - a bug or a lost database: retried, then reported
-        log.exception("ingest %s failed unexpectedly", run_id)
-        return _failed(settings, factory, run, owner, MediaError("internal", transient=True, detail=str(error)[:300]))
     state = hand_to_transcriber(context, run.lecture_id, bool(run.request.get("transcribe", True)))
     db.finish_run(factory, run_id, str(state))
     shutil.rmtree(ctx.work_dir, ignore_errors=True)
     content_changed(settings, factory, run.lecture_id)  # ready now: index whatever transcript it has
     return "done"
+
+
+def _unfinished(
+    settings: Settings, factory: sessionmaker[Session], run: IngestRunRow, owner: str, error: Exception
+) -> str:
+    """A run that raised: a ``MediaError`` as it is, anything else (a bug, a lost database) as a transient
+    internal error; retried, then reported (``_failed``)."""
+    if isinstance(error, MediaError):
+        return _failed(settings, factory, run, owner, error)
+    log.error("ingest %s failed unexpectedly", run.id, exc_info=error)
+    return _failed(settings, factory, run, owner, MediaError("internal", transient=True, detail=str(error)[:300]))
 
 
 def _failed(settings: Settings, factory: sessionmaker[Session], run: IngestRunRow, owner: str, error: MediaError) -> str:

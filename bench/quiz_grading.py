@@ -150,6 +150,7 @@ def time_worker_path(settings, factory, first: int, rounds: int, batch: bool) ->
     graded, results written back; one at a time (``grade_stored``) or as the workers do (``grade_quiz``)."""
     from diemcau.adapters.db import quizzes as store
     from diemcau.jobs import quiz_tasks
+    from diemcau.jobs.context import install
     from diemcau.quizzes.grading import grade_stored
 
     form = store.load_form(factory, COURSE, QUIZ)
@@ -158,14 +159,14 @@ def time_worker_path(settings, factory, first: int, rounds: int, batch: bool) ->
         store.store_submission(factory, f"9{n:07d}", form, f"inproc-{n:08d}", answers_for(n), now)[0].id
         for n in range(first, first + rounds)
     ]  # fmt: skip
-    quiz_tasks.use_settings(settings)
+    graders = install(settings).graders
     quiz_tasks.ensure_queue(settings)
     cpu = time.process_time()
     if batch:
         quiz_tasks.grade_quiz.call_local(COURSE, QUIZ)
     else:
         for submission_id in ids:
-            grade_stored(settings, factory, submission_id)
+            grade_stored(graders, factory, submission_id)
     spent = (time.process_time() - cpu) / rounds
     assert all(store.load_submission(factory, i).status == store.GRADED for i in ids)
     return spent

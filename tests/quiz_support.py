@@ -17,7 +17,8 @@ from diemcau.adapters.db.models import MemberRow
 from diemcau.adapters.db.models_quiz import QuizSubmissionRow
 from diemcau.core.quiz_form import public_form
 from diemcau.core.quiz_spec import QuizSpec
-from diemcau.jobs import ingest, quiz_tasks
+from diemcau.jobs import quiz_tasks
+from diemcau.jobs.context import install
 from diemcau.settings import DatabaseSettings, Settings
 
 form_of_spec = public_form
@@ -90,8 +91,7 @@ def sharing_database(settings: Settings, factory: sessionmaker[Session]) -> Sett
 @contextmanager
 def running_consumer(settings: Settings, workers: int = 2) -> Iterator[object]:
     """A real huey consumer (threads) on the settings' queue, consuming quiz tasks, stopped afterwards."""
-    quiz_tasks.use_settings(settings)
-    ingest.use_settings(settings)  # every task module's worker hooks run in this consumer: give them our data
+    install(settings)  # every task module's worker hooks run in this consumer: give them our data
     huey = quiz_tasks.ensure_queue(settings)
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=False, initial_delay=0.02)

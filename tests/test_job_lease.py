@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import wave
 from pathlib import Path
 
 from sqlalchemy import update
@@ -20,13 +19,15 @@ from diemcau.adapters.db import transcription_jobs as jobs
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import JobRow
 from diemcau.adapters.transcript_store import load_transcript
+from diemcau.jobs.context import WorkerContext, install
 from diemcau.jobs.lease import JobLease
 from diemcau.jobs.transcribe_task import enqueue_transcription, recover_transcriptions, run_transcription, work_dir
 from diemcau.settings import load_settings
 from tests.asr_fixtures import asr_environ, clips, whisper_dir  # noqa: F401 - fixtures
 from tests.test_transcribe_job import BIN, GREEDY, LECTURE, _wait, _windows_done, ready
 
-LEASE = {"DIEMCAU_JOBS__LEASE_SECONDS": "20",  # renewed every 6.7 s: a loaded machine may stall a renewal
+LEASE = {"DIEMCAU_JOBS__LEASE_SECONDS": "8",  # renewed every 2.7 s, on a thread the decoder does not block
+          "DIEMCAU_JOBS__RECOVERY_SECONDS": "1",  # the recovery sweep runs each second, not each minute
           "DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS": "5", **GREEDY}
 
 
@@ -63,16 +64,6 @@ def test_a_live_lease_on_another_host_is_never_taken_and_an_expired_one_is(
     assert jobs.load_job(factory, LECTURE).owner == "", "let go when done"
 
 
-def _long_clip(source: Path, target: Path, times: int) -> Path:
-    """The clip said ``times`` over: enough windows that a worker is still busy while another one starts."""
-    with wave.open(str(source)) as reader:
-        params, frames = reader.getparams(), reader.readframes(reader.getnframes())
-    with wave.open(str(target), "wb") as writer:
-        writer.setparams(params)
-        writer.writeframes(frames * times)
-    return target
-
-
 WORKER = "import logging, sys; logging.basicConfig(level=logging.INFO); from diemcau.apps.cli import app; app()"
 
 
@@ -83,31 +74,38 @@ def _worker(environ: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
+def _two_hosts(tmp_path: Path, shared: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Two "machines": one environment each, with its own host name and temporary folder."""
+    hosts = {}
+    for name in ("a", "b"):
+        (tmp_path / f"tmp-{name}").mkdir()
+        hosts[name] = {**shared, "DIEMCAU_JOBS__HOST_NAME": f"host-{name}", "TMPDIR": str(tmp_path / f"tmp-{name}")}
+    return hosts
+
+
 def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after_a_kill(
     tmp_path: Path, whisper_dir: Path, clips: dict[str, Path]  # noqa: F811
 ) -> None:
     """Does host B's recovery sweep leave host A's running transcription alone while A renews its lease, and
     after ``kill -9`` of A take it over once the lease expires, finishing from A's checkpoint?"""
-    shared = asr_environ(tmp_path, whisper_dir, **LEASE)
-    hosts = {}
-    for name in ("a", "b"):
-        (tmp_path / f"tmp-{name}").mkdir()
-        hosts[name] = {**shared, "DIEMCAU_JOBS__HOST_NAME": f"host-{name}", "TMPDIR": str(tmp_path / f"tmp-{name}")}
+    hosts = _two_hosts(tmp_path, asr_environ(tmp_path, whisper_dir, **LEASE))
     settings_a, settings_b = load_settings(hosts["a"]), load_settings(hosts["b"])
     factory = ready(settings_a)
-    audio = _long_clip(clips["lecture"], tmp_path / "long.wav", 12)  # A cannot finish before B has looked
-    enqueue_transcription(settings_a, LECTURE, audio=str(audio))
+    audio = clips["lecture"]  # five windows: B has started and looked before A is done (B starts at once)
+    enqueue_transcription(install(settings_a), LECTURE, audio=str(audio))
+    context_b = WorkerContext.of(settings_b)  # host B, as seen from here
     checkpoint = work_dir(settings_a, LECTURE) / "windows.jsonl"
     log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
 
     first = _worker(hosts["a"], log_a)
     second = None
     try:
-        _wait(lambda: _windows_done(checkpoint) >= 1, 120, "host A's first finished window")
-        second = _worker(hosts["b"], log_b)
+        _wait(lambda: jobs.load_job(factory, LECTURE).owner == f"host-a:{first.pid}", 120, "host A's lease")
+        second = _worker(hosts["b"], log_b)  # B starts and looks while A loads its model and decodes
         _wait(lambda: "transcription recovery at start" in log_b.read_text(), 120, "host B's start-up sweep")
-        assert recover_transcriptions(settings_b) == [], "B's sweep (again, from here) re-queues nothing"
-        assert run_transcription(settings_b, LECTURE, audio=str(audio)) is None, "B cannot claim the lecture"
+        _wait(lambda: _windows_done(checkpoint) >= 1, 120, "host A's first finished window")
+        assert recover_transcriptions(context_b) == [], "B's sweep (again, from here) re-queues nothing"
+        assert run_transcription(context_b, LECTURE, audio=str(audio)) is None, "B cannot claim the lecture"
         job = jobs.load_job(factory, LECTURE)
         assert job.status == "running" and job.owner == f"host-a:{first.pid}", log_b.read_text()[-2000:]
         first.send_signal(signal.SIGKILL)
@@ -119,6 +117,7 @@ def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGINT)
                 process.wait(30)
+        context_b.close()
     job = jobs.load_job(factory, LECTURE)
     assert job is not None and job.status == "done" and job.owner == "", log_b.read_text()[-2000:]
     assert "re-queued transcriptions whose worker is gone" in log_b.read_text(), "B's sweep took it over"
@@ -127,3 +126,41 @@ def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after
     attempts, windows = transcript.settings["window_attempts"], transcript.settings["windows"]
     assert 1 <= killed_after < windows and transcript.settings["resumed_windows"] == killed_after
     assert attempts == [1] * killed_after + [2] * (windows - killed_after), "A's finished windows are not redone"
+
+
+def test_a_holder_that_lost_its_lease_stops_and_writes_nothing_more(
+    tmp_path: Path, whisper_dir: Path, clips: dict[str, Path]  # noqa: F811
+) -> None:
+    """Host A frozen (``SIGSTOP``: a stalled VM, a partition) past its lease while host B takes the lecture over:
+    once A runs again, does it find on renewal that the lease is B's and stop, leaving B to finish the job?"""
+    short = {**LEASE, "DIEMCAU_JOBS__LEASE_SECONDS": "4"}  # A's lease lapses soon after it is frozen
+    hosts = _two_hosts(tmp_path, asr_environ(tmp_path, whisper_dir, **short))
+    settings_a = load_settings(hosts["a"])
+    factory = ready(settings_a)
+    enqueue_transcription(install(settings_a), LECTURE, audio=str(clips["lecture"]))
+    checkpoint = work_dir(settings_a, LECTURE) / "windows.jsonl"
+    log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
+
+    first = _worker(hosts["a"], log_a)
+    second = None
+    try:
+        _wait(lambda: _windows_done(checkpoint) >= 1, 120, "host A's first finished window")
+        first.send_signal(signal.SIGSTOP)
+        second = _worker(hosts["b"], log_b)
+        _wait(lambda: jobs.load_job(factory, LECTURE).owner.startswith("host-b:"), 120, "host B's take-over")
+        first.send_signal(signal.SIGCONT)
+        _wait(lambda: "was taken over by another worker: stopping" in log_a.read_text(), 60, "host A stopping")
+        _wait(lambda: jobs.load_job(factory, LECTURE).status in ("done", "failed"), 120, "host B finishing")
+        assert first.poll() is None, "A stopped its task, not its process"
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.send_signal(signal.SIGINT)
+                process.wait(30)
+    job = jobs.load_job(factory, LECTURE)
+    assert job is not None and job.status == "done" and job.owner == "", log_b.read_text()[-2000:]
+    assert "transcription of %s failed" % LECTURE not in log_a.read_text()
+    transcript = load_transcript(settings_a.transcripts_dir, LECTURE)
+    assert transcript is not None and transcript.settings["partial"] is False
+    assert 2 in transcript.settings["window_attempts"], "B, on its attempt, wrote the transcript"

@@ -14,7 +14,8 @@ from diemcau.adapters.db.models_materials import LectureMaterialRow
 from diemcau.core.material import mb_label
 from diemcau.i18n import t
 from diemcau.settings import Settings
-from diemcau.jobs import ingest, material_task
+from diemcau.jobs import material_task
+from diemcau.jobs.context import install
 from diemcau.jobs.publish import drain_queue
 from diemcau.materials.attach import AttachRequest, attach_material
 from tests.apiclient import PREFIX, auth, seeded_client
@@ -282,7 +283,7 @@ def test_a_material_whose_job_was_lost_is_read_when_a_worker_starts(  # type: ig
         attach_material(shared, sqlite_factory, AttachRequest(LECTURE_ID, NAME, "b1002"), stream)
     read_queued(settings, sqlite_factory)
     assert listed(client, NAME)["state"] == "processing"  # nothing was queued
-    ingest.use_settings(shared)
+    install(shared)
     material_task.requeue_processing()  # what a worker runs when it starts
     read_queued(settings, sqlite_factory)
     assert (listed(client, NAME)["state"], listed(client, NAME)["searchable"]) == ("ready", True)

@@ -3,6 +3,7 @@ lecture records on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from diemcau.adapters.db.lecture_reads import load_lecture, load_lectures, media
 from diemcau.adapters.media_store import LocalMediaStore
 from diemcau.core.lecture import is_valid_lecture_id, media_content_type, new_lecture_id, safe_media_path
 from diemcau.jobs.ingest import DbRunLog
+from diemcau.jobs.lease import LeaseLost, renewing
 from diemcau.media.package import master_playlist
 from diemcau.media.probe import clock, looks_like_media
 from diemcau.media.transcode import plan_renditions, scaled_width
@@ -120,6 +122,27 @@ def test_run_lifecycle_on_both_databases(session_factory: sessionmaker[Session])
     with session_factory() as session:
         assert db.existing_lecture(session, "nq-cb-a1", sha256="d" * 64) == "lecABC123"
         assert db.existing_lecture(session, "nq-tinh", sha256="d" * 64) is None
+
+
+def test_an_ingest_owner_that_lost_its_run_stops_at_its_next_step(session_factory: sessionmaker[Session]) -> None:
+    """When another worker took a run over (this owner stalled past the expiry), does this owner's next heartbeat
+    find out, and does its next pipeline step stop (``LeaseLost``) instead of writing?"""
+    seed_small_province(session_factory)
+    request = db.PublishRequest("/tmp/bai.mp4", "nq-cb-a1", "Bài 1", transcribe=False)
+    with transaction(session_factory) as session:
+        db.create_run(session, "run1", "lecABC123", request)
+    assert db.claim_run(session_factory, "run1", "host-a:1", lambda run: False)
+    lost = threading.Event()
+    log = DbRunLog(session_factory, "run1", lost)
+    with renewing(lambda: db.beat(session_factory, "run1", "host-a:1"), 0.05, "beat-run1", lost):
+        log.started("fetch")  # still the owner: recorded
+        assert db.claim_run(session_factory, "run1", "host-b:2", lambda run: True)  # B takes it over
+        assert lost.wait(30), "the next heartbeat finds the run taken over"
+        with pytest.raises(LeaseLost):
+            log.progress("fetch", 50.0)
+        with pytest.raises(LeaseLost):
+            log.finished("fetch", {"path": "/x", "sha256": "d" * 64, "size_bytes": 1, "title": ""})
+    assert log.checkpoints() == {} and db.load_run(session_factory, "run1").owner == "host-b:2"
 
 
 def test_audio_starts_with_short_segments_then_steady_ones() -> None:

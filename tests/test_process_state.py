@@ -12,8 +12,7 @@ and every app and database of the process shares it. This scan reads every modul
 
 Constant tables pass: an ALL_CAPS name (or ``__all__``) bound to a literal that no module of the package ever
 writes to (item assignment or ``del``, or ``append``/``update``/``pop``/... on it). Everything else is in
-``ALLOWED`` with the reason it may stay; entries marked ``TODO(issue 15)`` belong to work under way in other
-branches (the worker context, the visibility module) and go when it merges.
+``ALLOWED`` with the reason it may stay; an entry marked ``TODO(issue 15)`` is still to move into its owner.
 """
 
 from __future__ import annotations
@@ -42,19 +41,10 @@ ALLOWED = {
     "adapters/transcript_store.py:_thread_locks": "the transcript writer lock (see _registry_guard)",
     "adapters/transcript_store.py:_depth": "the transcript writer lock (see _registry_guard)",
     "adapters/transcript_store.py:_handles": "the transcript writer lock (see _registry_guard)",
-    "adapters/transcript_store.py:on_transcript_changed": "TODO(issue 15): worker context (content_changed)",
-    "search/indexer.py:_installed": "TODO(issue 15): worker context (content_changed)",
-    "jobs/ingest.py:_worker_started": "TODO(issue 15): worker context",
-    "jobs/ingest.py:_worker_state": "TODO(issue 15): worker context",
-    "jobs/quiz_tasks.py:_settings": "TODO(issue 15): worker context",
-    "jobs/quiz_tasks.py:_queue_for": "TODO(issue 15): worker context",
-    "jobs/task_settings.py:_settings": "TODO(issue 15): worker context",
-    "jobs/task_settings.py:factory_for": "TODO(issue 15): worker context",
-    "jobs/transcribe_task.py:_recovered_at_start": "TODO(issue 15): worker context",
-    "quizzes/grading.py:factory_for": "TODO(issue 15): worker context",
-    "quizzes/grading.py:_graders": "TODO(issue 15): worker context (the API's grade_essay uses it too: the "
-    "graders object should then be the ApiRuntime's in the API)",
     "adapters/db/quizzes.py:_forms": "TODO(issue 15): the ApiRuntime's (released quiz forms, 2 s)",
+    "jobs/context.py:_slot": "the worker's one WorkerContext: huey calls tasks with their queued arguments only, "
+    "so a worker process needs exactly one slot to find its context (docs/architecture.md, Jobs)",
+    "jobs/context.py:_slot_lock": "guards that slot (see _slot)",
 }
 
 CONTAINERS = frozenset("dict list set defaultdict OrderedDict deque Counter ChainMap".split())

@@ -15,6 +15,7 @@ from diemcau.adapters.nbgrader.course_dir import gradebook_url
 from diemcau.core.roles import Role
 from diemcau.i18n import t
 from diemcau.jobs import quiz_tasks
+from diemcau.jobs.context import install
 from diemcau.quizzes.publish import release
 from tests.apiclient import PREFIX, auth, seeded_client
 from tests.quiz_support import (
@@ -31,7 +32,7 @@ def quiz(settings, session_factory):  # type: ignore[no-untyped-def]
 
     shared = sharing_database(settings, session_factory)
     client, _seeded = seeded_client(shared, session_factory)
-    quiz_tasks.use_settings(shared)
+    install(shared)
 
     def make(quiz_id: str = "kt", **rules):  # type: ignore[no-untyped-def]
         write_spec(shared, quiz_yaml(**rules), quiz_id)

@@ -15,17 +15,19 @@ import time
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from diemcau.adapters.db import quizzes as store
 from diemcau.adapters.db.engine import transaction
-from diemcau.adapters.db.models import MemberRow, OrgUnitRow
+from diemcau.adapters.db.job_leases import utcnow
+from diemcau.adapters.db.models import JobRow, MemberRow, OrgUnitRow
 from diemcau.adapters.db.models_quiz import QuizSubmissionRow
 from diemcau.adapters.db.quiz_batches import waiting_quizzes
 from diemcau.adapters.nbgrader.course_dir import course_root, gradebook_url
 from diemcau.adapters.nbgrader.grader import QuizGrader, QuizSubmission
 from diemcau.adapters.nbgrader.release import notebook_path
 from diemcau.jobs import quiz_locks, quiz_tasks
+from diemcau.jobs.context import current, install
 from diemcau.quizzes.publish import release
 from tests.quiz_support import ALL_RIGHT, COURSE, quiz_yaml, running_consumer, sharing_database, write_spec
 from tests.seed import seed_small_province
@@ -55,7 +57,7 @@ def quiz_db(settings, session_factory):  # type: ignore[no-untyped-def]
                             for n in range(members))  # fmt: skip
         write_spec(shared, quiz_yaml(attempts=attempts))
         release(shared, session_factory, COURSE, "kt")
-        quiz_tasks.use_settings(shared)
+        install(shared)
         quiz_tasks.ensure_queue(shared).flush()
         return shared, session_factory
 
@@ -157,7 +159,7 @@ def test_a_burst_queues_one_task_and_is_graded_once_by_two_workers(quiz_db) -> N
     records = [store.load_submission(factory, i) for i in ids]
     assert [r.score for r in records] == [_score(n) for n in range(120)]
     assert _gradebook_scores(settings) == {f"c{n:05d}": _score(n) for n in range(120)}
-    assert not queue.storage.has_data_for_key(quiz_locks._key("lease", COURSE, "kt"))  # given back
+    assert _lease_owner(factory) == ""  # given back
 
 
 def test_a_long_rush_gives_the_worker_back_now_and_then(quiz_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -187,22 +189,39 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_a_lease_is_respected_while_its_holder_lives(settings) -> None:
+def _lease_owner(factory) -> str | None:  # type: ignore[no-untyped-def]
+    """Who holds the quiz's grading lease (its ``jobs`` row): ``""`` nobody, None no row yet."""
+    with factory() as session:
+        row = session.get(JobRow, quiz_tasks.lease_id(COURSE, "kt"))
+        return None if row is None else row.owner
+
+
+def _hold_as(factory, owner: str, heartbeat: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+    """Leave the quiz's lease as another worker would have (the row made first, as its first taker does)."""
+    if _lease_owner(factory) is None:
+        with quiz_tasks.quiz_lease(current(), COURSE, "kt").held() as claimed:
+            assert claimed
+    with transaction(factory) as session:
+        session.execute(
+            update(JobRow).where(JobRow.id == quiz_tasks.lease_id(COURSE, "kt")).values(owner=owner, heartbeat_at=heartbeat)
+        )
+
+
+def test_a_lease_is_respected_while_its_holder_lives(settings, session_factory) -> None:  # type: ignore[no-untyped-def]
     """Does a worker leave a quiz whose lease a live worker holds, and take over one whose holder died or went
     silent?"""
-    queue = quiz_tasks.ensure_queue(settings)
-    key = quiz_locks._key("lease", COURSE, "kt")
-    here, now = socket.gethostname(), time.time()
+    ctx = install(sharing_database(settings, session_factory))
+    here, now, expiry = socket.gethostname(), utcnow(), settings.jobs.lease_seconds
     cases = [
-        (quiz_locks.Holder(now, here, os.getppid()), False),  # a live process on this host
-        (quiz_locks.Holder(now, "another-node", 4242), False),  # another node, renewed just now
-        (quiz_locks.Holder(now, here, _dead_pid()), True),  # killed: its process is gone
-        (quiz_locks.Holder(now - quiz_locks.LEASE_SECONDS - 1, "another-node", 4242), True),  # silent too long
+        (f"{here}:{os.getppid()}", now, False),  # a live process on this host
+        ("another-node:4242", now, False),  # another node, renewed just now
+        (f"{here}:{_dead_pid()}", now, True),  # killed: its process is gone
+        ("another-node:4242", now - dt.timedelta(seconds=expiry + 1), True),  # silent too long
     ]
-    for holder, taken in cases:
-        queue.storage.put_data(key, holder.encode())
-        assert quiz_locks.acquire_lease(queue, COURSE, "kt") is taken, holder
-        queue.storage.delete_data(key)
+    for owner, heartbeat, taken in cases:
+        _hold_as(session_factory, owner, heartbeat)
+        with quiz_tasks.quiz_lease(ctx, COURSE, "kt").held() as claimed:
+            assert claimed is taken, owner
 
 
 def test_a_lost_flag_and_a_dead_workers_lease_lose_nothing(quiz_db) -> None:  # type: ignore[no-untyped-def]
@@ -213,8 +232,7 @@ def test_a_lost_flag_and_a_dead_workers_lease_lose_nothing(quiz_db) -> None:  # 
     queue.flush()
     ids = _store_burst(factory, 5)
     queue.storage.put_data(quiz_locks._key("pending", COURSE, "kt"), b"1")
-    dead = quiz_locks.Holder(time.time(), socket.gethostname(), _dead_pid())
-    queue.storage.put_data(quiz_locks._key("lease", COURSE, "kt"), dead.encode())
+    _hold_as(factory, f"{socket.gethostname()}:{_dead_pid()}", utcnow())
     assert quiz_tasks.enqueue_grading(settings, COURSE, "kt") and queue.pending_count() == 0  # the flag says queued
     with running_consumer(settings):  # a worker starts: it queues grading of every quiz with waiting submissions
         deadline = time.monotonic() + 60
@@ -225,7 +243,8 @@ def test_a_lost_flag_and_a_dead_workers_lease_lose_nothing(quiz_db) -> None:  # 
 
 WORKER = """
 from diemcau.jobs import quiz_tasks
-queue = quiz_tasks.ensure_queue(quiz_tasks.current_settings())
+from diemcau.jobs.context import current
+queue = quiz_tasks.ensure_queue(current().settings)
 queue.create_consumer(workers=2, worker_type="thread", periodic=False, initial_delay=0.01).run()
 """
 
@@ -243,13 +262,12 @@ def test_a_worker_killed_mid_batch_loses_no_grade(quiz_db, tmp_path) -> None:  #
         "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(settings.content.transcripts_dir),
     }  # fmt: skip
     worker = subprocess.Popen([sys.executable, "-c", WORKER], env=env, stderr=subprocess.DEVNULL)
-    lease = quiz_locks._key("lease", COURSE, "kt")
     deadline = time.monotonic() + 60
-    while not queue.storage.has_data_for_key(lease) and time.monotonic() < deadline and worker.poll() is None:
+    while not _lease_owner(factory) and time.monotonic() < deadline and worker.poll() is None:
         time.sleep(0.005)
     os.kill(worker.pid, signal.SIGKILL)  # it starts grading on start-up: no task needs queueing
     worker.wait()
-    assert queue.storage.has_data_for_key(lease)  # left behind by the dead worker
+    assert _lease_owner(factory) == f"{socket.gethostname()}:{worker.pid}"  # left behind by the dead worker
     assert sum(waiting_quizzes(factory).values()) > 0  # killed before the end
     with running_consumer(settings):
         deadline = time.monotonic() + 120
@@ -259,3 +277,90 @@ def test_a_worker_killed_mid_batch_loses_no_grade(quiz_db, tmp_path) -> None:  #
     assert _gradebook_scores(settings) == {f"c{n:05d}": _score(n) for n in range(250)}
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(QuizSubmissionRow)) == 250
+
+
+QUIZ_WORKER = """
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+from diemcau.jobs import quiz_tasks
+from diemcau.jobs.context import current
+queue = quiz_tasks.ensure_queue(current().settings)
+queue.create_consumer(workers=1, worker_type="thread", periodic=False, initial_delay=0.01).run()
+"""
+SHORT_LEASE = {"DIEMCAU_JOBS__LEASE_SECONDS": "4", "DIEMCAU_JOBS__RECOVERY_SECONDS": "1"}
+
+
+def _host(settings, name: str, log) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+    """A grading worker on its own "host": it shares only the database, the queue and the stores with the rest,
+    so it cannot tell whether another host's worker is alive except through the lease."""
+    env = {
+        **os.environ, "DIEMCAU_HOME": str(settings.home), "DIEMCAU_DATABASE__URL": settings.database_url,
+        "DIEMCAU_CONTENT__COURSES_DIR": str(settings.courses_dir),
+        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(settings.content.transcripts_dir),
+        "DIEMCAU_JOBS__HOST_NAME": name, **SHORT_LEASE,
+    }  # fmt: skip
+    return subprocess.Popen([sys.executable, "-c", QUIZ_WORKER], env=env, stderr=log.open("ab"))
+
+
+def _until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def _stop(*workers: subprocess.Popen | None) -> None:
+    for worker in workers:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGCONT)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+
+
+def test_a_second_host_takes_a_killed_graders_quiz_over_after_its_lease_expires(quiz_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two worker processes on two "hosts" sharing only the database and the queue: after ``kill -9`` of the one
+    holding a quiz's lease mid-burst, does the other take the quiz over once the lease expires, and is every
+    submission graded, each exactly once in the gradebook?"""
+    settings, factory = quiz_db(250)
+    queue = quiz_tasks.ensure_queue(settings)
+    queue.flush()
+    ids = _store_burst(factory, 250)
+    first = _host(settings, "host-a", tmp_path / "a.log")
+    second = None
+    try:
+        _until(lambda: _lease_owner(factory) or first.poll() is not None, 60, "host A's lease")
+        os.kill(first.pid, signal.SIGKILL)  # it grades on start-up: no task needs queueing
+        first.wait()
+        assert _lease_owner(factory) == f"host-a:{first.pid}"  # left behind, and B cannot see that A is dead
+        assert sum(waiting_quizzes(factory).values()) > 0  # killed before the end
+        second = _host(settings, "host-b", tmp_path / "b.log")
+        _until(lambda: not waiting_quizzes(factory), 120, "host B's take-over")
+    finally:
+        _stop(first, second)
+    assert [store.load_submission(factory, i).score for i in ids] == [_score(n) for n in range(250)]
+    assert _gradebook_scores(settings) == {f"c{n:05d}": _score(n) for n in range(250)}
+
+
+def test_a_grader_that_lost_its_lease_stops(quiz_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A grader frozen past its lease (``SIGSTOP``: a stalled VM, a partition) while another host takes the quiz
+    over: once it runs again, does it find on renewal that the lease is gone and stop, leaving the quiz to the
+    new holder, with every submission graded once in the gradebook?"""
+    settings, factory = quiz_db(250)
+    queue = quiz_tasks.ensure_queue(settings)
+    queue.flush()
+    ids = _store_burst(factory, 250)
+    log_a = tmp_path / "a.log"
+    first, second = _host(settings, "host-a", log_a), None
+    try:
+        _until(lambda: _lease_owner(factory) or first.poll() is not None, 60, "host A's lease")
+        first.send_signal(signal.SIGSTOP)
+        second = _host(settings, "host-b", tmp_path / "b.log")
+        _until(lambda: _lease_owner(factory) != f"host-a:{first.pid}", 60, "host B's take-over")
+        first.send_signal(signal.SIGCONT)
+        _until(lambda: "lost the grading lease" in log_a.read_text(), 60, "host A stopping")
+        _until(lambda: not waiting_quizzes(factory), 120, "host B grading the rest")
+        assert first.poll() is None, "A stopped its task, not its process"
+    finally:
+        _stop(first, second)
+    assert [store.load_submission(factory, i).score for i in ids] == [_score(n) for n in range(250)]
+    assert _gradebook_scores(settings) == {f"c{n:05d}": _score(n) for n in range(250)}

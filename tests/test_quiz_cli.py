@@ -13,7 +13,8 @@ from diemcau.adapters.db import quizzes as store
 from diemcau.apps import setup_steps
 from diemcau.apps.cli import app
 from diemcau.demo.seed import DEMO_DIR, seed_demo
-from diemcau.quizzes.grading import factory_for, grade_stored
+from diemcau.jobs.context import install
+from diemcau.quizzes.grading import grade_stored
 from diemcau.settings import load_settings
 from tests.data_dirs import data_dir_environ
 
@@ -52,18 +53,18 @@ def test_validate_lists_every_problem_with_file_and_line(env: dict[str, str], tm
 def test_release_then_results_from_the_gradebook(env: dict[str, str]) -> None:
     """Does `quiz release` open a quiz, and `quiz results --json` report the gradebook's score?"""
     invoke(env, "init")  # the demo province and course without `--demo`, which releases the quiz itself
-    seed_demo(factory_for(load_settings(env).database_url))
+    seed_demo(install(load_settings(env)).factory)
     assert "is not released" in invoke(env, "quiz", "results", COURSE, "kiem-tra-nq57", code=1).output
     released = invoke(env, "quiz", "release", COURSE, "kiem-tra-nq57", "--from", str(DEMO_DIR / "courses"))
     assert "released nq-trung-uong-demo/kiem-tra-nq57: 5 question(s), 10 point(s)" in released.output
     invoke(env, "quiz", "release", COURSE, "kiem-tra-nq57", "--from", str(DEMO_DIR / "courses"))  # idempotent
 
-    settings = load_settings(env)
-    factory = factory_for(settings.database_url)
+    ctx = install(load_settings(env))
+    factory = ctx.factory
     form = store.load_form(factory, COURSE, "kiem-tra-nq57")
     answers = {"q1": "A", "q2": ["A", "B", "C"], "q3": "false", "q4": "bo chinh tri"}
     record, _ = store.store_submission(factory, "42000002", form, "cli-test-0001", answers, dt.datetime.now(dt.UTC))
-    assert grade_stored(settings, factory, record.id).score == 5.0
+    assert grade_stored(ctx.graders, factory, record.id).score == 5.0
 
     rows = json.loads(invoke(env, "quiz", "results", COURSE, "kiem-tra-nq57", "--json").output)
     assert [(r["member"], r["score"], r["max_score"], r["attempts"], r["passed"]) for r in rows] == [

@@ -13,6 +13,7 @@ from diemcau.adapters.db.models import CourseRow, LectureRow
 from diemcau.adapters.transcript_store import write_transcript
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.search import indexer
+from diemcau.search.content import content_changed
 from diemcau.search.index import SearchIndex
 from diemcau.search.sqlite_index import SqliteSearchIndex
 from diemcau.settings import Settings
@@ -50,10 +51,14 @@ def index(settings: Settings, session_factory: sessionmaker[Session]) -> Iterato
 
 @pytest.fixture
 def hooked(settings: Settings, session_factory: sessionmaker[Session], index: SearchIndex) -> Iterator[SearchIndex]:
-    """The index with the transcript store's change hook subscribed, as a running process has it."""
-    indexer.install_hooks(settings, session_factory, index)
+    """The index, with ``write_transcript`` here followed by ``content_changed``, as every writer does."""
     yield index
-    indexer.uninstall_hooks()
+
+
+def written(settings: Settings, factory: sessionmaker[Session], index: SearchIndex, transcript: Transcript) -> None:
+    """Write a transcript as its writers do: the store, then ``content_changed``."""
+    write_transcript(settings.transcripts_dir, transcript)
+    content_changed(settings, factory, transcript.lecture_id, index)
 
 
 def test_open_index_follows_the_database(settings: Settings, session_factory, index: SearchIndex) -> None:  # type: ignore[no-untyped-def]
@@ -67,9 +72,9 @@ def test_open_index_follows_the_database(settings: Settings, session_factory, in
 def test_new_transcript_and_correction_reindex_the_lecture(settings: Settings, session_factory, hooked) -> None:  # type: ignore[no-untyped-def]
     """Does writing a transcript index it, and does a correction replace the old wording in the index?"""
     add_lecture(session_factory, "lec1")
-    write_transcript(settings.transcripts_dir, transcript("lec1", "đổi mới sáng tạo", "kinh tế tư nhân"))
+    written(settings, session_factory, hooked, transcript("lec1", "đổi mới sáng tạo", "kinh tế tư nhân"))
     assert [h.text for h in hooked.search("doi moi")] == ["đổi mới sáng tạo"]
-    write_transcript(settings.transcripts_dir, transcript("lec1", "chuyển đổi số", "kinh tế tư nhân"))
+    written(settings, session_factory, hooked, transcript("lec1", "chuyển đổi số", "kinh tế tư nhân"))
     assert hooked.search("doi moi") == []
     assert [h.text for h in hooked.search("chuyển đổi số")] == ["chuyển đổi số"]
     assert [h.title for h in hooked.search("kinh tế")] == ["Bài lec1"]
@@ -78,7 +83,7 @@ def test_new_transcript_and_correction_reindex_the_lecture(settings: Settings, s
 def test_unpublished_lecture_is_not_indexed(settings: Settings, session_factory, hooked) -> None:  # type: ignore[no-untyped-def]
     """Is a transcript of a lecture that is not published (still processing) kept out of the index?"""
     add_lecture(session_factory, "lec2", status="processing")
-    write_transcript(settings.transcripts_dir, transcript("lec2", "đảng viên"))
+    written(settings, session_factory, hooked, transcript("lec2", "đảng viên"))
     assert hooked.search("đảng viên") == []
 
 
@@ -86,8 +91,8 @@ def test_unpublishing_removes_without_rebuild(settings: Settings, session_factor
     """When a lecture is unpublished, does syncing it remove its hits and leave the others in place?"""
     add_lecture(session_factory, "lec1")
     add_lecture(session_factory, "lec2")
-    write_transcript(settings.transcripts_dir, transcript("lec1", "đảng viên"))
-    write_transcript(settings.transcripts_dir, transcript("lec2", "đảng viên"))
+    written(settings, session_factory, hooked, transcript("lec1", "đảng viên"))
+    written(settings, session_factory, hooked, transcript("lec2", "đảng viên"))
     set_status(session_factory, "lec1", "draft")
     assert indexer.sync_lecture(hooked, settings, session_factory, "lec1") == indexer.REMOVED
     assert {h.lecture_id for h in hooked.search("đảng viên")} == {"lec2"}
@@ -99,7 +104,7 @@ def test_unpublishing_removes_without_rebuild(settings: Settings, session_factor
 def test_status_lookup_can_be_supplied(settings: Settings, session_factory, index: SearchIndex) -> None:  # type: ignore[no-untyped-def]
     """Can the publishing workflow supply its own "is it published?" answer instead of the default?"""
     add_lecture(session_factory, "lec1", status="draft")
-    write_transcript(settings.transcripts_dir, transcript("lec1", "đảng viên"), notify=False)
+    write_transcript(settings.transcripts_dir, transcript("lec1", "đảng viên"))
     outcome = indexer.sync_lecture(index, settings, session_factory, "lec1", is_published=lambda _id: True)
     assert outcome == indexer.INDEXED and len(index.search("đảng viên")) == 1
 
@@ -117,7 +122,7 @@ def test_reindex_all_rebuilds_from_the_transcript_folder(settings, session_facto
     add_lecture(session_factory, "lec1")
     add_lecture(session_factory, "lec2", status="processing")
     for lecture_id in ("lec1", "lec2", "orphan"):
-        write_transcript(settings.transcripts_dir, transcript(lecture_id, "đảng viên", "chi bộ"), notify=False)
+        write_transcript(settings.transcripts_dir, transcript(lecture_id, "đảng viên", "chi bộ"))
     index.index_lecture(indexer.lecture_meta(session_factory, "lec1"), [])  # stale: no segments  # type: ignore[arg-type]
     report = indexer.reindex_all(settings, session_factory, index=index)
     assert (report.lectures, report.segments, report.skipped) == (1, 2, ("lec2", "orphan"))

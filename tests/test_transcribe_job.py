@@ -23,7 +23,7 @@ from diemcau.adapters.transcript_store import load_transcript
 from diemcau.apps import setup_steps
 from diemcau.apps.cli import app
 from diemcau.asr.errors import TranscriptionError
-from diemcau.jobs.ingest import factory_for, use_settings
+from diemcau.jobs.context import install
 from diemcau.jobs.transcribe_task import enqueue_transcription, run_transcription, work_dir
 from diemcau.settings import Settings, load_settings
 from tests.asr_fixtures import asr_environ, asr_settings, clips, whisper_dir  # noqa: F401 - fixtures
@@ -38,8 +38,7 @@ def ready(settings: Settings, lecture_id: str = LECTURE):  # type: ignore[no-unt
     """A migrated data directory with the lecture's row; the job runner's session factory."""
     setup_steps.ensure_data_dir(settings)
     setup_steps.ensure_database(settings)
-    use_settings(settings)
-    factory = factory_for(settings.database_url)
+    factory = install(settings).factory
     seed_lecture(factory, lecture_id)
     return factory
 
@@ -50,7 +49,7 @@ def test_corrupt_audio_fails_the_job_with_a_message_and_writes_nothing(
     """Does a corrupt file fail the job with the trainer's (Vietnamese) message, leaving no transcript or work?"""
     factory = ready(asr_settings)
     with pytest.raises(TranscriptionError):
-        run_transcription(asr_settings, LECTURE, audio=str(clips["corrupt"]))
+        run_transcription(install(asr_settings), LECTURE, audio=str(clips["corrupt"]))
     job = jobs.load_job(factory, LECTURE)
     assert job is not None and job.status == "failed" and "Không đọc được âm thanh" in job.error
     assert load_transcript(asr_settings.transcripts_dir, LECTURE) is None
@@ -130,7 +129,7 @@ def test_a_killed_worker_is_resumed_from_its_checkpoint(
     environ = asr_environ(tmp_path, whisper_dir, DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS="5", **GREEDY)
     settings = load_settings(environ)
     factory = ready(settings)
-    enqueue_transcription(settings, LECTURE, audio=str(clips["short_lecture"]))
+    enqueue_transcription(install(settings), LECTURE, audio=str(clips["short_lecture"]))
     checkpoint = work_dir(settings, LECTURE) / "windows.jsonl"
     transcript_path = settings.transcripts_dir / LECTURE / "transcript.json"
     log = tmp_path / "worker.log"

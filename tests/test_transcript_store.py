@@ -20,24 +20,11 @@ from tests.transcript_fixtures import sample_transcript
 FILES = ["transcript.json", "transcript.srt", "transcript.txt", "transcript.vtt"]
 
 
-@pytest.fixture
-def changed() -> list[str]:
-    """The lecture ids the store announced while the test ran."""
-    seen: list[str] = []
-
-    def hook(_folder: Path, lecture_id: str) -> None:
-        seen.append(lecture_id)
-
-    store.on_transcript_changed.append(hook)
-    yield seen
-    store.on_transcript_changed.remove(hook)
-
-
 def _visible(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name != ".lock")
 
 
-def test_round_trip_of_every_file(tmp_path: Path, changed: list[str]) -> None:
+def test_round_trip_of_every_file(tmp_path: Path) -> None:
     """Does a written transcript read back equal, and do its VTT (ours and webvtt-py), SRT and TXT agree?"""
     transcript = sample_transcript()
     folder = store.write_transcript(tmp_path, transcript)
@@ -54,7 +41,6 @@ def test_round_trip_of_every_file(tmp_path: Path, changed: list[str]) -> None:
     srt = (folder / "transcript.srt").read_text(encoding="utf-8")
     assert [(c.start, c.end, c.text) for c in parse_srt(srt).cues] == spans
     assert (folder / "transcript.txt").read_text(encoding="utf-8").splitlines() == [s[2] for s in spans]
-    assert changed == [transcript.lecture_id]
 
 
 def test_missing_and_corrupt_transcripts(tmp_path: Path) -> None:
@@ -81,17 +67,16 @@ class ExplodingText(str):
         raise OSError(28, "No space left on device")
 
 
-def test_a_failed_write_leaves_the_old_set_intact(tmp_path: Path, changed: list[str]) -> None:
-    """Does a failure while writing keep every old file unchanged, leave no temporary file, and stay silent?"""
+def test_a_failed_write_leaves_the_old_set_intact(tmp_path: Path) -> None:
+    """Does a failure while writing keep every old file unchanged and leave no temporary file?"""
     old = sample_transcript()
     folder = store.write_transcript(tmp_path, old)
     before = {name: (folder / name).read_bytes() for name in FILES}
-    changed.clear()
     broken = Transcript(old.lecture_id, "vi", (Segment(0, 0.0, 1.0, ExplodingText("x")),))
     with pytest.raises(OSError):
         store.write_transcript(tmp_path, broken)
     assert {name: (folder / name).read_bytes() for name in FILES} == before
-    assert _visible(folder) == FILES and changed == []
+    assert _visible(folder) == FILES
 
 
 def test_a_failure_while_staging_removes_the_temporaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,21 +127,6 @@ def test_keep_previous_copies_the_current_json(tmp_path: Path) -> None:
     store.keep_previous(tmp_path, first.lecture_id)
     store.write_transcript(tmp_path, Transcript(first.lecture_id, "vi", ()))
     assert store.load_previous_transcript(tmp_path, first.lecture_id) == first
-
-
-def test_a_failing_hook_does_not_undo_the_write(tmp_path: Path, changed: list[str]) -> None:
-    """Does a broken subscriber get skipped while the others still hear of the change?"""
-
-    def broken(_folder: Path, _lecture_id: str) -> None:
-        raise RuntimeError("index down")
-
-    store.on_transcript_changed.insert(0, broken)
-    try:
-        store.write_transcript(tmp_path, sample_transcript())
-    finally:
-        store.on_transcript_changed.remove(broken)
-    assert changed == [sample_transcript().lecture_id]
-    assert store.transcript_exists(tmp_path, sample_transcript().lecture_id)
 
 
 def test_concurrent_writers_never_mix_sets(tmp_path: Path) -> None:

@@ -132,8 +132,12 @@ class JobsSettings(_Section):
     workers: int = Field(1, ge=1, le=64, description="Worker threads of `diemcau worker` (ingest, transcription).")
     retries: int = Field(2, ge=0, le=10, description="Retries of a job after a transient failure.")
     lease_seconds: float = Field(
-        30.0, gt=0, description="A job's lease (transcription) expires this long after its holder's last renewal; "
-        "another worker then takes it over. Renewed every third of this. See docs/transcription.md."
+        30.0, gt=0, description="A job's lease (transcription, quiz grading) expires this long after its holder's "
+        "last renewal; another worker then takes it over. Renewed every third of this. See docs/architecture.md."
+    )
+    recovery_seconds: float = Field(
+        60.0, gt=0, description="How often a worker sweeps for jobs whose holder is gone (ingest runs, "
+        "transcriptions, ungraded quiz submissions) and queues them again."
     )
     host_name: str = Field("", description="This machine's name in job leases (empty: its host name).")
 

@@ -27,7 +27,6 @@ from diemcau.adapters.transcript_store import (
     keep_previous,
     lecture_lock,
     load_transcript,
-    notify_changed,
     write_transcript,
 )
 from diemcau.core.corrections import (
@@ -90,7 +89,6 @@ def apply_edit(
         old, new = corrected_segment(transcript, segment_index, text, start, end)
         updated = apply_correction(transcript, new)
         _commit_with_write(factory, transcripts_dir, transcript, updated, _edit_row(lecture_id, editor, old, new))
-    notify_changed(transcripts_dir, lecture_id)
     return updated
 
 
@@ -111,11 +109,11 @@ def _commit_with_write(
                 raise CorrectionError("lecture_not_found", lecture=updated.lecture_id)
             session.add(row)
             session.flush()  # constraint errors surface before the file is touched
-            write_transcript(transcripts_dir, updated, notify=False)
+            write_transcript(transcripts_dir, updated)
             written = True
     except BaseException:
         if written:  # the commit failed after the write: put the previous version back
-            write_transcript(transcripts_dir, previous, notify=False)
+            write_transcript(transcripts_dir, previous)
         raise
 
 
@@ -175,8 +173,7 @@ def replace_transcript(
         final = reapply_corrections(transcript, edit_history(factory, lecture_id))
         if keep_previous_copy:
             keep_previous(transcripts_dir, lecture_id)
-        write_transcript(transcripts_dir, final, notify=False)
+        write_transcript(transcripts_dir, final)
         stored = load_transcript(transcripts_dir, lecture_id)  # as written: times rounded to the millisecond
-    notify_changed(transcripts_dir, lecture_id)
     assert stored is not None
     return stored

@@ -11,10 +11,8 @@ derived file one version ahead of the JSON; ``repair_outputs`` re-renders them f
 write replaces them anyway. Writers of one lecture are serialised by ``lecture_lock`` (a re-entrant,
 cross-process file lock), so two writers cannot interleave their renames.
 
-**Hooks.** ``on_transcript_changed`` is a list of callables ``hook(transcripts_dir, lecture_id)`` run after
-every successful write: a transcription, a caption import, a correction, a restore. Search appends its indexer here
-(``transcript_store.on_transcript_changed.append(reindex)``). A hook that raises is logged and skipped:
-the transcript on disk is the truth, and the index can be rebuilt from it.
+The store knows nothing of search: every writer of a transcript (transcription, caption import, correction)
+calls ``search.content.content_changed`` itself after the write.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import logging
 import os
 import re
 import tempfile
@@ -34,8 +31,6 @@ from diemcau.core.captions import render_srt, render_txt, render_vtt
 from diemcau.core.transcript import Transcript
 from diemcau.core.transcript_json import transcript_from_dict, transcript_to_dict
 
-log = logging.getLogger(__name__)
-
 JSON_NAME = "transcript.json"
 PREVIOUS_NAME = "transcript.prev.json"
 DERIVED: dict[str, Callable[[Transcript], str]] = {
@@ -44,10 +39,6 @@ DERIVED: dict[str, Callable[[Transcript], str]] = {
     "transcript.txt": render_txt,
 }
 _LECTURE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-on_transcript_changed: list[Callable[[Path, str], None]] = []
-"""Called with the transcripts folder and the lecture id after every write (transcription, import, correction). See the module doc."""
-
 
 def lecture_dir(transcripts_dir: Path, lecture_id: str) -> Path:
     """The folder of one lecture's transcript. Refuses ids that could escape the store (``..``, ``/``)."""
@@ -79,11 +70,10 @@ def _load(path: Path) -> Transcript | None:
     return transcript_from_dict(json.loads(text))
 
 
-def write_transcript(transcripts_dir: Path, transcript: Transcript, notify: bool = True) -> Path:
+def write_transcript(transcripts_dir: Path, transcript: Transcript) -> Path:
     """Write the transcript's JSON, WebVTT, SRT and TXT files atomically; return the lecture's folder.
 
-    The JSON is renamed into place last (see the module doc). With ``notify`` (the default) the
-    ``on_transcript_changed`` hooks run afterwards.
+    The JSON is renamed into place last (see the module doc).
     """
     folder = lecture_dir(transcripts_dir, transcript.lecture_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -94,8 +84,6 @@ def write_transcript(transcripts_dir: Path, transcript: Transcript, notify: bool
         for name, temp in staged.items():
             os.replace(temp, folder / name)
         _fsync_dir(folder)
-    if notify:
-        notify_changed(transcripts_dir, transcript.lecture_id)
     return folder
 
 
@@ -124,15 +112,6 @@ def repair_outputs(transcripts_dir: Path, lecture_id: str) -> list[str]:
         for name, temp in _stage(folder, stale).items():
             os.replace(temp, folder / name)
     return sorted(stale)
-
-
-def notify_changed(transcripts_dir: Path, lecture_id: str) -> None:
-    """Run every ``on_transcript_changed`` hook with the folder and ``lecture_id``; a failing hook is logged."""
-    for hook in list(on_transcript_changed):
-        try:
-            hook(transcripts_dir, lecture_id)
-        except Exception:  # noqa: BLE001 - one broken subscriber must not undo or block a saved transcript
-            log.exception("transcript hook %r failed for lecture %s", hook, lecture_id)
 
 
 def _json_text(transcript: Transcript) -> str:

@@ -85,10 +85,10 @@ def publish_demo_lecture(settings, factory: sessionmaker[Session], on_progress=l
     Returns the lecture's record."""
     from diemcau.adapters.db.lectures import PublishRequest
     from diemcau.demo.lecture import SPEAKER, TITLE, synthesize_demo_lecture
-    from diemcau.jobs import ingest
+    from diemcau.jobs.context import install
     from diemcau.jobs.publish import publish, wait_for
 
-    ingest.use_settings(settings)
+    install(settings)
     lecture = synthesize_demo_lecture(settings.home / "demo")
     course = load_courses(DEMO_DIR / "courses")[0]
     request = PublishRequest(str(lecture.video), course.id, TITLE, SPEAKER, course.resolutions[0], True, "demo")

@@ -2,9 +2,11 @@
 
 huey removes a task from its queue when a worker takes it, so a worker killed with ``kill -9`` loses the task.
 The run itself is durable instead: its checkpoints and owner live in ``ingest_runs``. A worker that starts
-(and, every minute, the periodic ``recover_ingest_runs``) puts back on the queue every run whose owner is gone
-— a dead process on this host, or a heartbeat older than ``media.stale_after_seconds`` — and the run resumes
-after its last finished stage. Two copies of a task cannot both run one ingest: each first claims the run.
+(and then its recovery sweep, every ``jobs.recovery_seconds``) puts back on the queue every run whose owner is
+gone — a dead process on this host, or a heartbeat older than ``media.stale_after_seconds`` — and the run
+resumes after its last finished stage. Two copies of a task cannot both run one ingest: each first claims the
+run. An owner whose heartbeat finds the run taken over (it stalled past the expiry) stops at its next step
+without recording anything (``jobs.lease.LeaseLost``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from huey import crontab
 from huey.api import TaskWrapper
 from huey.exceptions import RetryTask
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,10 +27,10 @@ from diemcau.adapters.db.models_media import IngestRunRow
 from diemcau.adapters.media_store import LocalMediaStore
 from diemcau.core.egress import EgressPolicy
 from diemcau.core.lecture import TranscriptState
-from diemcau.jobs.lease import holder_gone, renewing
+from diemcau.jobs.context import WorkerContext, current
+from diemcau.jobs.lease import LeaseLost, check, holder_gone, renewing
 from diemcau.jobs.lease import owner_id as lease_owner_id
 from diemcau.jobs.queue import huey
-from diemcau.jobs.task_settings import current_settings, factory_for, use_settings  # noqa: F401 - re-exported
 from diemcau.jobs.transcribe_task import enqueue_transcription, transcribe_lecture
 from diemcau.media.errors import MediaError
 from diemcau.media.pipeline import IngestContext, run_pipeline
@@ -70,19 +71,22 @@ def context_for(settings: Settings, run: IngestRunRow) -> IngestContext:
 
 
 class DbRunLog:
-    """The pipeline's ``RunLog`` on ``ingest_runs``/``jobs``; the probe checkpoint also creates the lecture row."""
+    """The pipeline's ``RunLog`` on ``ingest_runs``/``jobs``; the probe checkpoint also creates the lecture row.
+    Once ``lost`` is set (the run was taken over) every step raises ``LeaseLost`` instead of writing."""
 
-    def __init__(self, factory: sessionmaker[Session], run_id: str) -> None:
-        self.factory, self.run_id = factory, run_id
+    def __init__(self, factory: sessionmaker[Session], run_id: str, lost: threading.Event | None = None) -> None:
+        self.factory, self.run_id, self.lost = factory, run_id, lost
 
     def checkpoints(self) -> dict[str, dict[str, Any]]:
         run = db.load_run(self.factory, self.run_id)
         return {k: v for k, v in (run.checkpoints if run else {}).items() if k != "error"}
 
     def started(self, stage: str) -> None:
+        check(self.lost, f"ingest {self.run_id}")
         db.count_stage_start(self.factory, self.run_id, stage)
 
     def finished(self, stage: str, output: dict[str, Any]) -> None:
+        check(self.lost, f"ingest {self.run_id}")
         if stage == "probe":
             fetched = self.checkpoints()["fetch"]
             db.create_lecture(
@@ -92,6 +96,7 @@ class DbRunLog:
         db.record_checkpoint(self.factory, self.run_id, stage, output)
 
     def progress(self, stage: str, percent: float) -> None:
+        check(self.lost, f"ingest {self.run_id}")
         db.report_progress(self.factory, self.run_id, stage, percent)
 
 
@@ -101,47 +106,64 @@ def is_abandoned(run: IngestRunRow, stale_after: float) -> bool:
     return holder_gone(run.owner, run.heartbeat_at, stale_after)
 
 
-def _beating(factory: sessionmaker[Session], run_id: str, owner: str) -> AbstractContextManager[None]:
-    """Keep the run's heartbeat fresh while a long stage is silent (a big download, a slow encode)."""
-    return renewing(lambda: db.beat(factory, run_id, owner), HEARTBEAT_SECONDS, f"beat-{run_id}")
+def _beating(
+    factory: sessionmaker[Session], run_id: str, owner: str, lost: threading.Event
+) -> AbstractContextManager[None]:
+    """Keep the run's heartbeat fresh while a long stage is silent (a big download, a slow encode); ``lost`` is
+    set when a beat finds the run taken over."""
+    return renewing(lambda: db.beat(factory, run_id, owner), HEARTBEAT_SECONDS, f"beat-{run_id}", lost)
 
 
 def transcriber() -> tuple[TaskWrapper, Any]:
-    """The transcription task and its ``enqueue_transcription(settings, lecture_id)`` (which writes the job row
+    """The transcription task and its ``enqueue_transcription(ctx, lecture_id)`` (which writes the job row
     at once, so progress shows before a worker takes the task)."""
     return transcribe_lecture, enqueue_transcription
 
 
-def hand_to_transcriber(settings: Settings, lecture_id: str, requested: bool) -> TranscriptState:
+def hand_to_transcriber(ctx: WorkerContext, lecture_id: str, requested: bool) -> TranscriptState:
     """After ingest: queue the transcription when asked for."""
     if not requested:
         return TranscriptState.SKIPPED
-    enqueue_transcription(settings, lecture_id)
+    enqueue_transcription(ctx, lecture_id)
     return TranscriptState.QUEUED
 
 
-def execute_run(settings: Settings, run_id: str) -> str:
-    """Claim and run (or resume) one ingest run; returns its outcome: done, failed, retry or skipped."""
-    factory, owner = factory_for(settings.database_url), owner_id()
+def execute_run(context: WorkerContext, run_id: str) -> str:
+    """Claim and run (or resume) one ingest run; returns its outcome: done, failed, retry, skipped or lost (taken
+    over by another worker while this one stalled: it carries the run on)."""
+    settings, factory, owner = context.settings, context.factory, owner_id()
     stale = settings.media.stale_after_seconds
     if not db.claim_run(factory, run_id, owner, lambda run: is_abandoned(run, stale)):
         return "skipped"
     run = db.load_run(factory, run_id)
     assert run is not None
-    ctx = context_for(settings, run)
+    ctx, lost = context_for(settings, run), threading.Event()
     try:
-        with _beating(factory, run_id, owner):
-            run_pipeline(ctx, DbRunLog(factory, run_id))
-    except MediaError as error:
-        return _failed(settings, factory, run, owner, error)
-    except Exception as error:  # noqa: BLE001 - a bug or a lost database: retried, then reported
-        log.exception("ingest %s failed unexpectedly", run_id)
-        return _failed(settings, factory, run, owner, MediaError("internal", transient=True, detail=str(error)[:300]))
-    state = hand_to_transcriber(settings, run.lecture_id, bool(run.request.get("transcribe", True)))
+        with _beating(factory, run_id, owner, lost):
+            run_pipeline(ctx, DbRunLog(factory, run_id, lost))
+    except Exception as error:  # noqa: BLE001 - sorted below
+        if isinstance(error, LeaseLost) or lost.is_set():  # a stage may wrap the step that found out
+            log.warning("ingest %s was taken over by another worker: stopping", run_id)
+            return "lost"
+        return _unfinished(settings, factory, run, owner, error)
+    if lost.is_set():  # found out after the last step: the new owner finishes the run
+        return "lost"
+    state = hand_to_transcriber(context, run.lecture_id, bool(run.request.get("transcribe", True)))
     db.finish_run(factory, run_id, str(state))
     shutil.rmtree(ctx.work_dir, ignore_errors=True)
     content_changed(settings, factory, run.lecture_id)  # ready now: index whatever transcript it has
     return "done"
+
+
+def _unfinished(
+    settings: Settings, factory: sessionmaker[Session], run: IngestRunRow, owner: str, error: Exception
+) -> str:
+    """A run that raised: a ``MediaError`` as it is, anything else (a bug, a lost database) as a transient
+    internal error; retried, then reported (``_failed``)."""
+    if isinstance(error, MediaError):
+        return _failed(settings, factory, run, owner, error)
+    log.error("ingest %s failed unexpectedly", run.id, exc_info=error)
+    return _failed(settings, factory, run, owner, MediaError("internal", transient=True, detail=str(error)[:300]))
 
 
 def _failed(settings: Settings, factory: sessionmaker[Session], run: IngestRunRow, owner: str, error: MediaError) -> str:
@@ -168,11 +190,11 @@ def _attempts(factory: sessionmaker[Session], run_id: str) -> int:
 @huey.task()
 def ingest_lecture(run_id: str) -> str:
     """The queued form of ``execute_run``; a transient failure comes back after a growing delay."""
-    settings = current_settings()
-    outcome = execute_run(settings, run_id)
+    ctx = current()
+    outcome = execute_run(ctx, run_id)
     if outcome == "retry":
-        attempts = _attempts(factory_for(settings.database_url), run_id)
-        raise RetryTask(delay=settings.media.retry_delay_seconds * attempts)
+        attempts = _attempts(ctx.factory, run_id)
+        raise RetryTask(delay=ctx.settings.media.retry_delay_seconds * attempts)
     return outcome
 
 
@@ -181,12 +203,12 @@ def enqueue_ingest(run_id: str) -> None:
     ingest_lecture(run_id)
 
 
-def recover_runs(settings: Settings) -> list[str]:
+def recover_runs(ctx: WorkerContext) -> list[str]:
     """Queue again every active run whose owner is gone (or that sat queued too long); returns their ids."""
-    factory, stale = factory_for(settings.database_url), settings.media.stale_after_seconds
+    factory, stale = ctx.factory, ctx.settings.media.stale_after_seconds
     recovered = []
     active = db.active_runs(factory)
-    _remove_finished_work(settings, {run.id for run in active})
+    _remove_finished_work(ctx, {run.id for run in active})
     for run in active:
         lost_in_queue = not run.owner and (db.utcnow() - run.updated_at).total_seconds() > stale
         if (run.owner and is_abandoned(run, stale)) or lost_in_queue:
@@ -197,51 +219,32 @@ def recover_runs(settings: Settings) -> list[str]:
     return recovered
 
 
-def _remove_finished_work(settings: Settings, active: set[str]) -> None:
+def _remove_finished_work(ctx: WorkerContext, active: set[str]) -> None:
     """Work folders of runs that are over (a crash between finishing and cleaning up) are removed."""
-    root = settings.jobs_dir / "ingest"
+    root = ctx.settings.jobs_dir / "ingest"
     for folder in root.iterdir() if root.is_dir() else ():
-        if folder.name not in active and db.load_run(factory_for(settings.database_url), folder.name) is not None:
+        if folder.name not in active and db.load_run(ctx.factory, folder.name) is not None:
             shutil.rmtree(folder, ignore_errors=True)
-
-
-@huey.periodic_task(crontab(minute="*"))
-def recover_ingest_runs() -> None:
-    """Every minute: take over runs from workers that stopped reporting (another machine's crash)."""
-    recover_runs(current_settings())
-
-
-_worker_started = threading.Lock()
-_worker_state: dict[str, Any] = {}
 
 
 @huey.on_startup("diemcau-ingest-worker")
 def _on_worker_start() -> None:
-    """Once per worker process: start its heartbeat and recover runs a crashed worker left behind."""
-    if not _worker_started.acquire(blocking=False):
+    """Once per worker process: start its heartbeat, recover runs a crashed worker left behind, and sweep for
+    such runs every ``jobs.recovery_seconds`` (another machine's crash)."""
+    ctx = current()
+    if not ctx.first_time("ingest-worker"):
         return
-    settings = current_settings()
-    factory, worker = factory_for(settings.database_url), owner_id()
+    worker = owner_id()
     host, _, pid = worker.rpartition(":")
-    stop = threading.Event()
-    _worker_state.update(stop=stop, factory=factory, id=worker)
-
-    def loop() -> None:
-        while True:
-            try:
-                db.worker_beat(factory, worker, host, int(pid))
-            except Exception:  # noqa: BLE001 - a busy database must not kill the heartbeat
-                log.warning("worker heartbeat failed", exc_info=True)
-            if stop.wait(HEARTBEAT_SECONDS):
-                return
-
-    threading.Thread(target=loop, name="worker-heartbeat", daemon=True).start()
-    recover_runs(settings)
+    ctx.repeat("worker-heartbeat", HEARTBEAT_SECONDS, lambda c: db.worker_beat(c.factory, worker, host, int(pid)))
+    db.worker_beat(ctx.factory, worker, host, int(pid))
+    recover_runs(ctx)
+    ctx.repeat("ingest-recovery", ctx.settings.jobs.recovery_seconds, recover_runs)
 
 
 @huey.on_shutdown("diemcau-ingest-worker")
 def _on_worker_stop() -> None:
     """A clean stop removes the heartbeat at once, so ``--wait`` does not wait for a worker that left."""
-    if "stop" in _worker_state:
-        _worker_state["stop"].set()
-        db.worker_gone(_worker_state["factory"], _worker_state["id"])
+    ctx = current()
+    if ctx.stop_worker():
+        db.worker_gone(ctx.factory, owner_id())

@@ -7,8 +7,15 @@ works, and lets go when it is done. A holder is *gone* when its heartbeat is old
 the expiry). Another worker may then take the job over, and recovery sweeps re-queue only such jobs, never one
 whose holder is alive on another host.
 
-The transcription job keeps its lease on its ``jobs`` row (``adapters.db.job_leases``); ingest keeps its owner
-and heartbeat on ``ingest_runs`` and applies the same rule (``holder_gone``) and renewal (``renewing``).
+The transcription job keeps its lease on its ``jobs`` row (``adapters.db.job_leases``), and so does quiz
+grading (one row per quiz, kind ``grade_quiz``, made by the first taker); ingest keeps its owner and heartbeat
+on ``ingest_runs`` and applies the same rule (``holder_gone``) and renewal (``renewing``).
+
+**A holder that lost its lease stops.** A holder that stalled (a frozen VM, a network partition, a pause longer
+than the lease) may find on its next renewal that another worker took the job over. The renewal then fails
+(the row names another owner): ``renewing`` sets the holder's ``lost`` event and stops renewing, and the job
+checks it at each step (a transcription window, an ingest stage's progress, a grading batch) and stops
+without writing anything further (``LeaseLost``); the new holder carries the job on from its checkpoint.
 """
 
 from __future__ import annotations
@@ -56,17 +63,35 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+class LeaseLost(Exception):
+    """The job's lease was taken over by another worker after it expired: this holder stops its work."""
+
+
+def check(lost: threading.Event | None, what: str) -> None:
+    """Raise ``LeaseLost`` if the renewal found the lease taken over (``lost`` set)."""
+    if lost is not None and lost.is_set():
+        raise LeaseLost(what)
+
+
 @contextmanager
-def renewing(beat: Callable[[], object], every: float, name: str) -> Iterator[None]:
-    """Call ``beat`` every ``every`` seconds on a thread for the block (a long silent stage keeps its lease)."""
+def renewing(
+    beat: Callable[[], object], every: float, name: str, lost: threading.Event | None = None
+) -> Iterator[None]:
+    """Call ``beat`` every ``every`` seconds on a thread for the block (a long silent stage keeps its lease).
+
+    A ``beat`` that returns ``False`` says the lease is someone else's now: ``lost`` is set and renewal ends."""
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.wait(every):
             try:
-                beat()
+                renewed = beat()
             except Exception:  # noqa: BLE001 - a busy database must not kill the renewal; expiry is the backstop
                 continue
+            if renewed is False:
+                if lost is not None:
+                    lost.set()
+                return
 
     thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.start()
@@ -84,6 +109,8 @@ class JobLease:
     job_id: str
     expire_after: float
     host: str = ""
+    kind: str = ""
+    """Set for a job whose row the first taker makes (quiz grading); empty: the row must exist."""
 
     def gone(self, owner: str, heartbeat_at: dt.datetime | None) -> bool:
         """Has the holder ``owner`` (last heard at ``heartbeat_at``) gone?"""
@@ -94,15 +121,16 @@ class JobLease:
         return bool(owner) and not self.gone(owner, heartbeat_at)
 
     @contextmanager
-    def held(self) -> Iterator[bool]:
-        """Take the lease and renew it for the block, then let go; yields False (holding nothing) if it is taken."""
+    def held(self, lost: threading.Event | None = None) -> Iterator[bool]:
+        """Take the lease and renew it for the block, then let go; yields False (holding nothing) if it is taken.
+        ``lost`` is set if a renewal finds the lease taken over meanwhile (the block should stop: ``check``)."""
         owner = owner_id(self.host)
-        if not job_leases.take(self.factory, self.job_id, owner, self.gone):
+        if not job_leases.take(self.factory, self.job_id, owner, self.gone, self.kind):
             yield False
             return
         try:
             beat = lambda: job_leases.renew(self.factory, self.job_id, owner)  # noqa: E731
-            with renewing(beat, self.expire_after / 3, f"lease-{self.job_id}"):
+            with renewing(beat, self.expire_after / 3, f"lease-{self.job_id}", lost):
                 yield True
         finally:
             job_leases.give_up(self.factory, self.job_id, owner)

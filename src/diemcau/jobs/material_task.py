@@ -13,9 +13,9 @@ import logging
 from sqlalchemy.exc import DBAPIError
 
 from diemcau.adapters.db.materials import MaterialRecord, processing_materials
-from diemcau.jobs.queue import huey
-from diemcau.jobs.quiz_tasks import ensure_queue, has_table
-from diemcau.jobs.task_settings import current_settings, factory_for
+from diemcau.jobs.context import current
+from diemcau.jobs.queue import configure_queue, huey
+from diemcau.jobs.quiz_tasks import has_table
 from diemcau.materials.attach import read_material
 from diemcau.search.indexer import open_index
 from diemcau.settings import Settings, SettingsError
@@ -26,10 +26,10 @@ log = logging.getLogger(__name__)
 @huey.task()
 def read_material_text(lecture_id: str, name: str, sha256: str) -> str:
     """Read, record and index the text of one material; returns the outcome (``superseded`` if replaced)."""
-    settings = current_settings()
-    index = open_index(settings)
+    ctx = current()
+    index = open_index(ctx.settings)
     try:
-        done = read_material(settings, factory_for(settings.database_url), index, lecture_id, name, sha256)
+        done = read_material(ctx.settings, ctx.factory, index, lecture_id, name, sha256)
     finally:
         index.close()
     return "superseded" if done is None else done.search
@@ -39,7 +39,7 @@ def enqueue_reading(settings: Settings, record: MaterialRecord) -> bool:
     """Queue the reading of a stored material; ``False`` (logged) if the queue refused: the next worker start
     queues it again."""
     try:
-        ensure_queue(settings)
+        configure_queue(settings)
         read_material_text(record.lecture_id, record.name, record.sha256)
         return True
     except Exception:
@@ -51,10 +51,10 @@ def enqueue_reading(settings: Settings, record: MaterialRecord) -> bool:
 def requeue_processing() -> None:
     """A worker starting queues every material whose text is still to read (a copy already queued is harmless)."""
     try:
-        settings = current_settings()
-        if not has_table(settings, "lecture_materials"):
+        ctx = current()
+        if not has_table(ctx, "lecture_materials"):
             return
-        waiting = processing_materials(factory_for(settings.database_url))
+        waiting = processing_materials(ctx.factory)
     except (SettingsError, DBAPIError):  # no database (or no table) yet: nothing to read
         log.exception("could not look for materials still to read")
         return

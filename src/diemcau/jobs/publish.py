@@ -23,6 +23,7 @@ from diemcau.adapters.db.lecture_reads import LectureRecord, load_lecture
 from diemcau.adapters.db.models import JobRow
 from diemcau.core.lecture import LectureStatus, TranscriptState, new_lecture_id
 from diemcau.jobs import ingest
+from diemcau.jobs.context import install
 from diemcau.jobs.queue import configure_queue
 from diemcau.media.errors import MediaError
 from diemcau.media.fetch import hash_file, is_url
@@ -129,7 +130,7 @@ def drain_queue(settings: Settings, stop: Callable[[], bool], idle_sleep: float 
     """Run queued tasks in this process until ``stop()``, or until nothing is left to run (what ``--wait`` does
     when no worker is running)."""
     queue = configure_queue(settings)
-    ingest.use_settings(settings)
+    install(settings)
     while not stop():
         task = queue.dequeue()
         if task is not None:

@@ -15,6 +15,13 @@ from diemcau.settings import Settings, load_settings
 QUEUE_NAME = "diemcau"
 
 
+def location(settings: Settings) -> str:
+    """Where the settings' queue lives (its backend and address)."""
+    if settings.jobs.backend == "redis":
+        return f"redis:{settings.jobs.redis_url}"
+    return f"sqlite:{settings.jobs_dir / 'queue.sqlite'}"
+
+
 def build_huey(settings: Settings) -> Huey:
     """A huey instance on the storage the settings choose."""
     if settings.jobs.backend == "redis":
@@ -24,9 +31,14 @@ def build_huey(settings: Settings) -> Huey:
 
 
 def configure_queue(settings: Settings) -> Huey:
-    """Point the process-wide ``huey`` at the storage for ``settings`` (tests and the CLI call this)."""
-    fresh = build_huey(settings)
-    huey.storage = fresh.storage
+    """Point the process-wide ``huey`` at the storage for ``settings`` (the worker, the CLI, the API before it
+    enqueues, tests). Cheap when it already points there (enqueuing is on a hot path): the storage keeps the
+    location it was opened on."""
+    where = location(settings)
+    if getattr(huey.storage, "diemcau_location", None) != where:
+        storage = build_huey(settings).storage
+        storage.diemcau_location = where
+        huey.storage = storage
     return huey
 
 

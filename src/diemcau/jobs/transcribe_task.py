@@ -4,16 +4,18 @@ Work state lives in ``<data>/jobs/transcribe/<lecture_id>/``: the checkpoint (``
 finished window, see ``asr.checkpoint``) and the request (``request.json``). A worker claims the lecture with
 the lease on its ``jobs`` row (``jobs.lease``), renewed while it runs: a job marked *running* whose lease has
 expired (or whose holder was a process on this host that is gone) has lost its worker. huey drops a task once
-a worker has taken it, so each worker start (and a periodic task every minute) puts such jobs back on the
-queue, and the re-run skips every window its checkpoint holds; a job whose lease is live, on any host, is left
-alone. A crash therefore costs the window in flight (at most 30 s of audio, a few seconds of CPU) plus the
+a worker has taken it, so each worker start (and then its recovery sweep, every ``jobs.recovery_seconds``) puts
+such jobs back on the queue, and the re-run skips every window its checkpoint holds; a job whose lease is live,
+on any host, is left alone. A holder that stalled past its lease and finds it taken over stops after the window
+in flight, writing neither partial nor final transcript (``jobs.lease.LeaseLost``). A crash therefore costs the window in flight (at most 30 s of audio, a few seconds of CPU) plus the
 restart: loading the model, decoding the audio and running the VAD again.
 
 Progress (stage and percent) goes to the ``jobs`` row as each window finishes. While a lecture has no
 transcript yet, the partial transcript is written to the store after the first window and then every
 ``PARTIAL_EVERY_SECONDS``, so a long lecture becomes searchable while it is being transcribed; a
 re-transcription replaces the old transcript only when it is complete, through
-``transcript_edits.replace_transcript`` (corrections are re-applied).
+``transcript_edits.replace_transcript`` (corrections are re-applied). Every transcript written here is passed
+on to search (``search.content.content_changed``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from huey import crontab
 from huey.exceptions import RetryTask
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,10 +41,11 @@ from diemcau.adapters.whisper_model import ModelError, load_whisper_model
 from diemcau.asr.errors import TranscriptionError
 from diemcau.asr.pipeline import PipelineOptions, Progress, assemble, options_from_settings, transcribe_audio
 from diemcau.core.transcript import Transcript
-from diemcau.jobs.lease import JobLease
-from diemcau.jobs.queue import huey
-from diemcau.jobs.task_settings import current_settings, factory_for
+from diemcau.jobs.context import WorkerContext, current
+from diemcau.jobs.lease import JobLease, LeaseLost, check
+from diemcau.jobs.queue import configure_queue, huey
 from diemcau.media.audio_file import AUDIO_FILE
+from diemcau.search.content import content_changed
 from diemcau.settings import Settings
 
 PARTIAL_EVERY_SECONDS = 20.0
@@ -56,83 +58,95 @@ def work_dir(settings: Settings, lecture_id: str) -> Path:
     return settings.jobs_dir / "transcribe" / lecture_id
 
 
-def lease_of(settings: Settings, lecture_id: str) -> JobLease:
+def lease_of(ctx: WorkerContext, lecture_id: str) -> JobLease:
     """The lease on the lecture's transcription job."""
-    factory = factory_for(settings.database_url)
-    return JobLease(factory, db.job_id(lecture_id), settings.jobs.lease_seconds, settings.jobs.host_name)
+    jobs = ctx.settings.jobs
+    return JobLease(ctx.factory, db.job_id(lecture_id), jobs.lease_seconds, jobs.host_name)
 
 
-def lecture_audio(settings: Settings, lecture_id: str) -> Path:
+def lecture_audio(ctx: WorkerContext, lecture_id: str) -> Path:
     """The lecture's published audio file (``audio.m4a``, AAC mono) in the media store;
     ``TranscriptionError('no_audio')`` when the lecture has no published media yet."""
-    found = media_of(factory_for(settings.database_url), lecture_id)
-    path = None if found is None else LocalMediaStore(settings.media_dir).local_path(found[2], AUDIO_FILE)
+    found = media_of(ctx.factory, lecture_id)
+    path = None if found is None else LocalMediaStore(ctx.settings.media_dir).local_path(found[2], AUDIO_FILE)
     if path is None:
         raise TranscriptionError("no_audio", lecture=lecture_id)
     return Path(path)
 
 
 class JobReporter:
-    """Reports each finished window to the ``jobs`` row, and publishes partial transcripts when allowed."""
+    """Reports each finished window to the ``jobs`` row, and publishes partial transcripts when allowed; stops
+    the transcription (``LeaseLost``) once ``lost`` is set."""
 
     def __init__(self, settings: Settings, factory: sessionmaker[Session], lecture_id: str, options: PipelineOptions,
-                 model_info: dict, on_progress: Callable[[Progress], None] | None = None) -> None:  # fmt: skip
+                 model_info: dict, on_progress: Callable[[Progress], None] | None = None,
+                 lost: threading.Event | None = None) -> None:  # fmt: skip
         self.settings, self.factory, self.lecture_id, self.on_progress = settings, factory, lecture_id, on_progress
-        self.options, self.model_info = options, model_info
-        current = load_transcript(settings.transcripts_dir, lecture_id)
-        self.partial_allowed = current is None or bool(current.settings.get("partial"))
+        self.options, self.model_info, self.lost = options, model_info, lost
+        stored = load_transcript(settings.transcripts_dir, lecture_id)
+        self.partial_allowed = stored is None or bool(stored.settings.get("partial"))
         self.last_partial = float("-inf")  # the first window is published at once, then every PARTIAL_EVERY_SECONDS
 
     def __call__(self, progress: Progress) -> None:
+        check(self.lost, f"transcription of {self.lecture_id}")
         db.report(self.factory, self.lecture_id, "transcribe", progress.percent)
         due = time.monotonic() - self.last_partial >= PARTIAL_EVERY_SECONDS
         if self.partial_allowed and due and len(progress.results) < len(progress.plan.windows):
             partial = assemble(self.lecture_id, progress.plan, progress.results, self.model_info, self.options, True)
             write_transcript(self.settings.transcripts_dir, partial)
+            content_changed(self.settings, self.factory, self.lecture_id)  # searchable while it is transcribed
             self.last_partial = time.monotonic()
         if self.on_progress is not None:
             self.on_progress(progress)
 
 
-def _transcribe(settings: Settings, factory: sessionmaker[Session], lecture_id: str, audio: str, model: str,
-                force: bool, attempt: int, on_progress: Callable[[Progress], None] | None) -> Transcript:  # fmt: skip
+def _transcribe(ctx: WorkerContext, lecture_id: str, audio: str, model: str, force: bool, attempt: int,
+                on_progress: Callable[[Progress], None] | None, lost: threading.Event) -> Transcript:  # fmt: skip
+    settings, factory = ctx.settings, ctx.factory
     check_may_replace(factory, settings.transcripts_dir, lecture_id, force)
-    audio_file = Path(audio) if audio else lecture_audio(settings, lecture_id)
+    audio_file = Path(audio) if audio else lecture_audio(ctx, lecture_id)
     db.report(factory, lecture_id, "load", 0.0)
     try:
         loaded = load_whisper_model(settings, model)
     except ModelError as error:
         raise TranscriptionError("model_missing", detail=str(error)) from error
     options = options_from_settings(settings)
-    reporter = JobReporter(settings, factory, lecture_id, options, loaded.describe(), on_progress)
+    reporter = JobReporter(settings, factory, lecture_id, options, loaded.describe(), on_progress, lost)
     db.report(factory, lecture_id, "decode", 0.0)
     transcript = transcribe_audio(loaded.model, loaded.describe(), audio_file, lecture_id, options,
                                   work_dir(settings, lecture_id), attempt, reporter)  # fmt: skip
+    check(lost, f"transcription of {lecture_id}")  # taken over meanwhile: the new holder writes it
     db.report(factory, lecture_id, "write", 100.0)
-    current = load_transcript(settings.transcripts_dir, lecture_id)
-    ours = current is not None and bool(current.settings.get("partial"))  # our own partial: replace it, always
+    stored = load_transcript(settings.transcripts_dir, lecture_id)
+    ours = stored is not None and bool(stored.settings.get("partial"))  # our own partial: replace it, always
     replace_transcript(factory, settings.transcripts_dir, transcript, force=force or ours, keep_previous_copy=not ours)
+    content_changed(settings, factory, lecture_id)
     return transcript
 
 
-def run_transcription(settings: Settings, lecture_id: str, audio: str = "", model: str = "", force: bool = False,
+def run_transcription(ctx: WorkerContext, lecture_id: str, audio: str = "", model: str = "", force: bool = False,
                       on_progress: Callable[[Progress], None] | None = None) -> Transcript | None:  # fmt: skip
     """Transcribe a lecture here and now (the task's body, and the CLI's ``--wait`` without a worker).
 
-    Returns the transcript, or None when another live process is already transcribing this lecture.
+    Returns the transcript, or None when another live process is already transcribing this lecture (or took
+    it over while this one stalled past its lease: then this one stops without writing).
     Raises ``TranscriptionError`` / ``CorrectedTranscriptError`` after recording the failure on the job.
     """
-    factory, folder = factory_for(settings.database_url), work_dir(settings, lecture_id)
+    factory, folder = ctx.factory, work_dir(ctx.settings, lecture_id)
     if db.load_job(factory, lecture_id) is None:
         db.queue_job(factory, lecture_id)  # a task (or the CLI) that came without a job row
-    with lease_of(settings, lecture_id).held() as claimed:
+    lost = threading.Event()
+    with lease_of(ctx, lecture_id).held(lost) as claimed:
         if not claimed:
             return None
         attempt = db.start_job(factory, lecture_id)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / REQUEST_FILE).write_text(json.dumps({"audio": audio, "model": model, "force": force}), "utf-8")
         try:
-            transcript = _transcribe(settings, factory, lecture_id, audio, model, force, attempt, on_progress)
+            transcript = _transcribe(ctx, lecture_id, audio, model, force, attempt, on_progress, lost)
+        except LeaseLost:
+            log.warning("transcription of %s was taken over by another worker: stopping", lecture_id)
+            return None
         except TranscriptionError as error:
             log.warning("transcription of %s failed: %s", lecture_id, error)  # details here, the message on the job
             db.finish_job(factory, lecture_id, "failed", error.message())
@@ -147,13 +161,11 @@ def run_transcription(settings: Settings, lecture_id: str, audio: str = "", mode
     return transcript
 
 
-def enqueue_transcription(settings: Settings, lecture_id: str, audio: str = "", model: str = "",
+def enqueue_transcription(ctx: WorkerContext, lecture_id: str, audio: str = "", model: str = "",
                           force: bool = False) -> str:  # fmt: skip
     """Queue a lecture's transcription (the job row says *queued* at once); returns the job id."""
-    from diemcau.jobs.queue import configure_queue
-
-    job = db.queue_job(factory_for(settings.database_url), lecture_id)
-    configure_queue(settings)
+    job = db.queue_job(ctx.factory, lecture_id)
+    configure_queue(ctx.settings)
     transcribe_lecture(lecture_id, audio, model, force)
     return job
 
@@ -161,17 +173,17 @@ def enqueue_transcription(settings: Settings, lecture_id: str, audio: str = "", 
 @huey.task()
 def transcribe_lecture(lecture_id: str, audio: str = "", model: str = "", force: bool = False) -> str:
     """The queued transcription: done, failed, skipped (someone else has it) — or retried after a crash-like error."""
-    settings = current_settings()
-    job = db.load_job(factory_for(settings.database_url), lecture_id)
+    ctx = current()
+    settings, factory = ctx.settings, ctx.factory
+    job = db.load_job(factory, lecture_id)
     if job is not None and job.status not in ("queued", "running"):
         return "skipped"  # a duplicate of a finished run (re-runs reset the job to queued first)
     try:
-        done = run_transcription(settings, lecture_id, audio, model, force)
+        done = run_transcription(ctx, lecture_id, audio, model, force)
     except (TranscriptionError, CorrectedTranscriptError):
         return "failed"
     except Exception as error:  # noqa: BLE001 - a bug or a lost database: retried, then reported
         log.exception("transcription of %s failed unexpectedly", lecture_id)
-        factory = factory_for(settings.database_url)
         job = db.load_job(factory, lecture_id)
         message = TranscriptionError("internal", detail=str(error)[:300]).message()
         db.finish_job(factory, lecture_id, "failed", message)
@@ -182,15 +194,15 @@ def transcribe_lecture(lecture_id: str, audio: str = "", model: str = "", force:
     return "done" if done is not None else "skipped"
 
 
-def recover_transcriptions(settings: Settings) -> list[str]:
+def recover_transcriptions(ctx: WorkerContext) -> list[str]:
     """Queue again every job marked running whose lease has expired (its worker is gone); returns the lecture ids.
     A job whose lease is live — held by a worker on this host or another — is never touched."""
-    factory, recovered = factory_for(settings.database_url), []
+    factory, recovered = ctx.factory, []
     for job in db.running_jobs(factory):
         lecture_id = job.lecture_id or ""
-        if not lecture_id or lease_of(settings, lecture_id).is_live(job.owner, job.heartbeat_at):
+        if not lecture_id or lease_of(ctx, lecture_id).is_live(job.owner, job.heartbeat_at):
             continue
-        folder = work_dir(settings, lecture_id)
+        folder = work_dir(ctx.settings, lecture_id)
         request = _read_request(folder)
         db.requeue_job(factory, lecture_id)
         transcribe_lecture(lecture_id, request.get("audio", ""), request.get("model", ""), request.get("force", False))
@@ -207,22 +219,16 @@ def _read_request(folder: Path) -> dict:
         return {}
 
 
-@huey.periodic_task(crontab(minute="*"))
-def recover_transcription_jobs() -> None:
-    """Every minute: take over transcriptions whose worker stopped (another machine's crash, a kill -9)."""
-    recover_transcriptions(current_settings())
-
-
-_recovered_at_start = threading.Lock()
-
-
 @huey.on_startup("diemcau-transcription-recovery")
 def _on_worker_start() -> None:
-    """When a worker process starts (once, not per thread): resume what a crashed worker left behind."""
-    if not _recovered_at_start.acquire(blocking=False):
+    """When a worker process starts (once, not per thread): resume what a crashed worker left behind, then sweep
+    again every ``jobs.recovery_seconds`` (another machine's crash, a kill -9)."""
+    ctx = current()
+    if not ctx.first_time("transcription-recovery"):
         return
     try:
-        recovered = recover_transcriptions(current_settings())
+        recovered = recover_transcriptions(ctx)
         log.info("transcription recovery at start: %d job(s) re-queued", len(recovered))
     except Exception:  # noqa: BLE001 - recovery must never stop a worker from starting
         log.exception("could not recover transcription jobs")
+    ctx.repeat("transcription-recovery", ctx.settings.jobs.recovery_seconds, recover_transcriptions)

@@ -10,13 +10,12 @@ attempts graded in any order, by any number of workers, end with the counted one
 from __future__ import annotations
 
 import logging
-from functools import cache
+import threading
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db import quizzes as store
-from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.adapters.db.quiz_batches import GradedResult, record_results, waiting_submissions
 from diemcau.adapters.nbgrader.autograde import GradebookResult
 from diemcau.adapters.nbgrader.grader import ManualGrade, QuizGrader, QuizSubmission
@@ -37,21 +36,34 @@ class EssayGradeError(Exception):
         self.code = code
 
 
-@cache
-def factory_for(url: str) -> sessionmaker[Session]:
-    """One session factory per database URL and process."""
-    return make_sessionmaker(make_engine(url))
+class Graders:
+    """The nbgrader graders of one process, one per course (each holds a gradebook engine and caches its released
+    quizzes); owned by the process's context (``jobs.context.WorkerContext``), or made for one call and closed."""
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._by_course: dict[str, QuizGrader] = {}
+        self._lock = threading.Lock()
 
-_graders: dict[tuple[str, str], QuizGrader] = {}
+    def __call__(self, course_id: str) -> QuizGrader:
+        """The grader of ``course_id``."""
+        with self._lock:
+            if course_id not in self._by_course:
+                self._by_course[course_id] = QuizGrader(self.settings, course_id)
+            return self._by_course[course_id]
 
+    def close(self) -> None:
+        """Release every gradebook engine."""
+        with self._lock:
+            for grader in self._by_course.values():
+                grader.close()
+            self._by_course.clear()
 
-def grader_for(settings: Settings, course_id: str) -> QuizGrader:
-    """This process's grader of ``course_id`` (one gradebook engine, quizzes cached)."""
-    key = (str(settings.nbgrader_dir), course_id)
-    if key not in _graders:
-        _graders[key] = QuizGrader(settings, course_id)
-    return _graders[key]
+    def __enter__(self) -> Graders:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def essay_ids(form: QuizForm) -> list[str]:
@@ -82,21 +94,21 @@ def _submission(settings: Settings, form: QuizForm, record: store.SubmissionReco
     )
 
 
-def _write(settings: Settings, form: QuizForm, record: store.SubmissionRecord) -> GradebookResult:
-    return grader_for(settings, record.course_id).grade(_submission(settings, form, record))
+def _write(graders: Graders, form: QuizForm, record: store.SubmissionRecord) -> GradebookResult:
+    return graders(record.course_id).grade(_submission(graders.settings, form, record))
 
 
-def keep_counted_attempt(settings: Settings, factory: sessionmaker[Session], form: QuizForm, member: str) -> None:
+def keep_counted_attempt(graders: Graders, factory: sessionmaker[Session], form: QuizForm, member: str) -> None:
     """Make the gradebook hold the member's counted attempt (best or last, per the quiz)."""
     record = counted_submission(factory, form, member)
     if record is None:
         return
-    held = grader_for(settings, form.course_id).held_timestamp(form.quiz_id, member)
+    held = graders(form.course_id).held_timestamp(form.quiz_id, member)
     if held != record.submitted_at:
-        _write(settings, form, record)
+        _write(graders, form, record)
 
 
-def grade_batch(settings: Settings, factory: sessionmaker[Session], records: list[store.SubmissionRecord]) -> int:
+def grade_batch(graders: Graders, factory: sessionmaker[Session], records: list[store.SubmissionRecord]) -> int:
     """Grade stored submissions of one quiz together: their grades go into the gradebook in one transaction and
     their results onto their rows in another. A submission nbgrader refuses is marked failed (with the reason for
     the operator); a database error is raised, and the batch is graded again (grading is idempotent). Returns
@@ -111,7 +123,7 @@ def grade_batch(settings: Settings, factory: sessionmaker[Session], records: lis
         for record in records:
             store.record_failure(factory, record.id, f"quiz {course_id}/{quiz_id} is not released")
         return 0
-    outcomes = grader_for(settings, course_id).grade_many([_submission(settings, form, r) for r in records])
+    outcomes = graders(course_id).grade_many([_submission(graders.settings, form, r) for r in records])
     graded = []
     for record, outcome in zip(records, outcomes, strict=True):
         if isinstance(outcome, Exception):
@@ -122,25 +134,25 @@ def grade_batch(settings: Settings, factory: sessionmaker[Session], records: lis
     record_results(factory, graded)
     if form.rules.attempts > 1:  # with one attempt, the one just written is the one that counts
         for member in dict.fromkeys(r.member for r in records):
-            keep_counted_attempt(settings, factory, form, member)
+            keep_counted_attempt(graders, factory, form, member)
     return len(graded)
 
 
-def grade_waiting(settings: Settings, factory: sessionmaker[Session], course_id: str, quiz_id: str, limit: int) -> int:
+def grade_waiting(graders: Graders, factory: sessionmaker[Session], course_id: str, quiz_id: str, limit: int) -> int:
     """Grade up to ``limit`` of the submissions of a quiz that wait, oldest first; returns how many were waiting."""
     records = waiting_submissions(factory, course_id, quiz_id, limit)
-    grade_batch(settings, factory, records)
+    grade_batch(graders, factory, records)
     return len(records)
 
 
 def grade_stored(
-    settings: Settings, factory: sessionmaker[Session], submission_id: str
+    graders: Graders, factory: sessionmaker[Session], submission_id: str
 ) -> store.SubmissionRecord | None:
     """Grade one stored submission (no-op once graded) and return it as stored afterwards."""
     record = store.load_submission(factory, submission_id)
     if record is None or record.status == store.GRADED:
         return record
-    grade_batch(settings, factory, [record])
+    grade_batch(graders, factory, [record])
     return store.load_submission(factory, submission_id)
 
 
@@ -172,14 +184,14 @@ def essays_waiting(factory: sessionmaker[Session], form: QuizForm, within: list[
 
 
 def grade_essay(
-    settings: Settings, factory: sessionmaker[Session], record: store.SubmissionRecord, category: str, comment: str,
+    graders: Graders, factory: sessionmaker[Session], record: store.SubmissionRecord, category: str, comment: str,
     grader_username: str,
 ) -> store.SubmissionRecord:  # fmt: skip
     """Record a secretary's grade of an attempt's essay, in the application database and in the gradebook.
 
     Only the counted attempt (the one the gradebook holds) is graded; authorization is the caller's job.
     """
-    if category not in settings.quiz.essay_categories:
+    if category not in graders.settings.quiz.essay_categories:
         raise EssayGradeError("unknown_category")
     form = store.load_form(factory, record.course_id, record.quiz_id)
     if form is None or not essay_ids(form):
@@ -189,6 +201,6 @@ def grade_essay(
         raise EssayGradeError("not_counted_attempt")
     store.record_essay_grade(factory, record.id, category, comment, grader_username)
     graded = store.load_submission(factory, record.id)
-    result = _write(settings, form, graded)  # the gradebook's submission, with the manual grade applied
+    result = _write(graders, form, graded)  # the gradebook's submission, with the manual grade applied
     store.record_result(factory, record.id, result.score, result.max_score, feedback_of(result))
     return store.load_submission(factory, record.id)

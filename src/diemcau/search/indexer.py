@@ -1,8 +1,7 @@
 """Indexing follows the content: one lecture at a time on each change, a full rebuild only on request.
 
-* a new transcript, a caption import, a correction: the transcript store calls its ``on_transcript_changed``
-  hooks with the lecture id; ``install_hooks`` subscribes ``index_lecture_from_store`` there, which re-reads
-  that one lecture's transcript and replaces its rows (documents kept);
+* a new transcript, a caption import, a correction: its writer calls ``search.content.content_changed``, which
+  calls ``sync_lecture`` here: it re-reads that one lecture's transcript and replaces its rows (documents kept);
 * a lecture unpublished (or deleted): ``sync_lecture`` (or ``remove_lecture``) removes its rows;
 * ``reindex_all`` (``diemcau search reindex``): rebuilds the whole index from ``transcripts/``, with the
   lectures' attached materials (documents).
@@ -143,7 +142,6 @@ def sync_lecture(
     return INDEXED if transcript is not None else NO_TRANSCRIPT
 
 
-index_lecture_from_store = sync_lecture  # the name the transcript hook is known by
 
 
 def remove_lecture(index: SearchIndex, lecture_id: str) -> bool:
@@ -198,36 +196,3 @@ def reindex_all(
         if own:
             index.close()
     return ReindexReport(counted[0], segments, tuple(skipped), indexed)
-
-
-_installed: dict[tuple[str, str], Callable[[Path, str], None]] = {}
-
-
-def install_hooks(settings: Settings, factory: sessionmaker[Session], index: SearchIndex | None = None) -> None:
-    """Subscribe the indexer to the transcript store's changes in this process (once per data directory).
-
-    Each write of a transcript (transcription, caption import, correction) then re-indexes that lecture. A
-    failure is logged by the store and never undoes the saved transcript; ``diemcau search reindex`` repairs.
-    """
-    key = (str(settings.home), str(settings.transcripts_dir))
-    if key in _installed:
-        return
-    target = index or open_index(settings)
-
-    def reindex(transcripts_dir: Path, lecture_id: str) -> None:
-        if transcripts_dir.resolve() != settings.transcripts_dir.resolve():
-            return  # another data directory's transcript (tests, or two deployments in one process)
-        outcome = sync_lecture(target, settings, factory, lecture_id)
-        log.info("search: lecture %s %s", lecture_id, outcome)
-
-    _installed[key] = reindex
-    transcript_store.on_transcript_changed.append(reindex)
-
-
-def uninstall_hooks(settings: Settings | None = None) -> None:
-    """Remove this module's hooks (for ``settings``' data directory, or all) from the transcript store."""
-    for key in list(_installed):
-        if settings is None or key == (str(settings.home), str(settings.transcripts_dir)):
-            hook = _installed.pop(key)
-            if hook in transcript_store.on_transcript_changed:
-                transcript_store.on_transcript_changed.remove(hook)

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import transaction
@@ -24,10 +25,19 @@ def utcnow() -> dt.datetime:
 Gone = Callable[[str, dt.datetime | None], bool]
 
 
-def take(factory: sessionmaker[Session], job_id: str, owner: str, gone: Gone) -> bool:
+def take(factory: sessionmaker[Session], job_id: str, owner: str, gone: Gone, kind: str = "") -> bool:
     """Take the job's lease for ``owner`` unless a holder is alive (``gone(owner, heartbeat_at)`` says it is not).
+    A missing row is made, held by ``owner``, when ``kind`` is given (quiz grading); else nothing is taken.
 
     Optimistic: the update lands only if the holder did not change meanwhile, so of two takers one wins."""
+    if kind:
+        try:
+            with transaction(factory) as session:
+                if session.get(JobRow, job_id) is None:
+                    session.add(JobRow(id=job_id, kind=kind, status="running", owner=owner, heartbeat_at=utcnow()))
+                    return True
+        except IntegrityError:
+            return False  # another taker made it first
     with transaction(factory) as session:
         job = session.get(JobRow, job_id)
         if job is None:

@@ -119,12 +119,12 @@ def report_progress(factory: sessionmaker[Session], run_id: str, stage: str, per
         session.execute(update(IngestRunRow).where(IngestRunRow.id == run_id).values(heartbeat_at=now))
 
 
-def beat(factory: sessionmaker[Session], run_id: str, owner: str) -> None:
-    """The owner of a run is still at it."""
+def beat(factory: sessionmaker[Session], run_id: str, owner: str) -> bool:
+    """The owner of a run is still at it; False if the run is no longer ``owner``'s (taken over)."""
     with transaction(factory) as session:
-        session.execute(
+        return bool(session.execute(
             update(IngestRunRow).where(IngestRunRow.id == run_id, IngestRunRow.owner == owner).values(heartbeat_at=utcnow())
-        )
+        ).rowcount)
 
 
 def claim_run(factory: sessionmaker[Session], run_id: str, owner: str, is_abandoned) -> bool:  # type: ignore[no-untyped-def]

@@ -46,7 +46,7 @@ from diemcau.apps.api.runtime import ApiRuntime, SearchIndexSlot
 from diemcau.apps.api.schemas import HealthOut
 from diemcau.apps.api.visibility import Visibility
 from diemcau.i18n import t
-from diemcau.search.indexer import install_hooks, open_index, uninstall_hooks
+from diemcau.search.indexer import open_index
 from diemcau.settings import Settings
 
 # Routes outside the OpenAPI description, on purpose; tests/test_api_authz.py checks nothing else hides.
@@ -121,13 +121,12 @@ def build_runtime(settings: Settings, factory: sessionmaker[Session], prefix: st
 def _lifespan(ctx: ApiContext) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def serving(_app: FastAPI) -> AsyncIterator[None]:
-        """While the app serves, the transcripts it writes (corrections) re-index their lecture at once; at
-        shutdown the runtime closes (the search index, and the writer once every queued write is answered)."""
-        install_hooks(ctx.settings, ctx.factory, ctx.runtime.search.index())
+        """The search index opens at start-up; at shutdown the runtime closes (the index, and the writer once every
+        queued write is answered)."""
+        await asyncio.to_thread(ctx.runtime.search.index)
         try:
             yield
         finally:
-            uninstall_hooks(ctx.settings)
             await asyncio.to_thread(ctx.runtime.close)
 
     return serving

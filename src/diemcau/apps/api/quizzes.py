@@ -27,7 +27,7 @@ from diemcau.core.quiz_rules import SubmissionRefused, can_grade_essay
 from diemcau.core.roles import can_read_member
 from diemcau.i18n import t
 from diemcau.jobs.quiz_tasks import enqueue_grading
-from diemcau.quizzes.grading import EssayGradeError, grade_essay
+from diemcau.quizzes.grading import EssayGradeError, Graders, grade_essay
 
 router = APIRouter(tags=["quizzes"])
 _NOT_VISIBLE = {404: {"description": "No such course or quiz, or not visible to the caller."}}
@@ -170,9 +170,9 @@ def grade_submission_essay(
         known = ", ".join(ctx.settings.quiz.essay_categories)
         raise HTTPException(422, t("quiz.unknown_category", known=known))
     try:
-        graded = grade_essay(
-            ctx.settings, ctx.factory, record, body.category, body.comment.strip(), caller.viewer.username
-        )
+        with Graders(ctx.settings) as graders:  # a human's grade now and then: a grader for this call
+            comment, grader = body.comment.strip(), caller.viewer.username
+            graded = grade_essay(graders, ctx.factory, record, body.category, comment, grader)
     except EssayGradeError as exc:
         raise HTTPException(409, t(f"quiz.{exc.code}")) from None
     return submission_view(graded, _form_of(ctx, graded))

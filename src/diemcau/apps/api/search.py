@@ -6,8 +6,8 @@ admins all); only published lectures are indexed (``core.visibility.is_published
 accepted — the query parser disarms it — and an empty one returns no hits. Snippets are HTML with matched
 words in ``<mark>``, escaped so a transcript cannot inject markup; ``link`` opens the player at the hit.
 
-The index is the app's (``ctx.runtime.search``); while the service runs its lifespan subscribes the indexer to the
-transcript store (``app.py``), so a trainer's correction through the API is searchable as soon as it is saved.
+The index is the app's (``ctx.runtime.search``). A trainer's correction through the API is searchable as soon as
+it is saved: the corrections route calls ``search.content.content_changed`` with this index.
 """
 
 from __future__ import annotations

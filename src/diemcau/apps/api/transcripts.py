@@ -28,6 +28,7 @@ from diemcau.core.corrections import CorrectionError
 from diemcau.core.roles import Viewer, can_manage_content
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.i18n import t
+from diemcau.search.content import content_changed
 
 router = APIRouter(tags=["transcripts"])
 _NOT_FOUND = {404: {"description": "No such lecture or transcript, or not visible."}}
@@ -147,6 +148,7 @@ def correct_segment(
     lecture_id: str,
     index: Count,
     body: SegmentEditIn,
+    request: Request,
     caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
 ) -> SegmentOut:
@@ -163,6 +165,7 @@ def correct_segment(
         missing = error.message_key in ("segment_not_found", "transcript_missing", "lecture_not_found")
         status = 404 if missing else 409 if error.message_key == "transcript_partial" else 422
         raise HTTPException(status, error_message(error)) from None
+    content_changed(ctx.settings, ctx.factory, lecture_id, ctx.runtime.search.index())  # searchable as saved
     return _segment_out(next(s for s in updated.segments if s.index == index), with_words=True)
 
 

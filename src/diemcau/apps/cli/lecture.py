@@ -18,7 +18,7 @@ from diemcau.adapters.db.lectures import PublishRequest
 from diemcau.apps.cli.common import factory_or_exit, fail
 from diemcau.core.lecture import LectureStatus
 from diemcau.i18n import t
-from diemcau.jobs import ingest
+from diemcau.jobs.context import install
 from diemcau.jobs.publish import Published, PublishError, publish, wait_for
 from diemcau.media.errors import MediaError
 
@@ -45,7 +45,7 @@ def lecture_publish(
 ) -> None:
     """Publish a lecture; prints its id. Bad media is refused with the reason, leaving nothing behind."""
     settings, factory = factory_or_exit()
-    ingest.use_settings(settings)
+    install(settings)  # the jobs run here by --wait (no worker) use these settings
     request = PublishRequest(source, course, title, speaker, resolution, not no_transcribe, "cli")
     try:
         published = publish(settings, factory, request)

@@ -16,10 +16,9 @@ from diemcau.adapters.whisper_model import ModelError, check_model_dir
 from diemcau.apps.cli.common import factory_or_exit, fail
 from diemcau.asr.errors import TranscriptionError
 from diemcau.asr.pipeline import Progress
-from diemcau.jobs.ingest import factory_for, use_settings
+from diemcau.jobs.context import WorkerContext, install
 from diemcau.jobs.publish import worker_running
 from diemcau.jobs.transcribe_task import enqueue_transcription, lecture_audio, run_transcription
-from diemcau.search.content import content_changed
 
 
 def transcribe(
@@ -31,13 +30,13 @@ def transcribe(
 ) -> None:
     """Transcribe a lecture (Vietnamese, Whisper) into the transcript store."""
     settings, factory = factory_or_exit()
-    use_settings(settings)
+    ctx = install(settings)
     if not jobs.lecture_exists(factory, lecture_id):
         fail(f"No lecture {lecture_id!r}: publish it first (diemcau lecture publish ...).")
     try:
         if model:
             check_model_dir(model.absolute())
-        audio_file = audio.absolute() if audio else lecture_audio(settings, lecture_id)
+        audio_file = audio.absolute() if audio else lecture_audio(ctx, lecture_id)
         if not audio_file.is_file():
             raise TranscriptionError("audio_missing", path=str(audio_file))
         check_may_replace(factory, settings.transcripts_dir, lecture_id, force)
@@ -49,9 +48,9 @@ def transcribe(
         fail(error_message(error, "en") + " Run again with --force to confirm.")
     arguments = (str(audio.absolute()) if audio else "", str(model.absolute()) if model else "", force)
     if wait and not worker_running(factory):
-        _run_here(settings, lecture_id, arguments)
+        _run_here(ctx, lecture_id, arguments)
         return
-    job = enqueue_transcription(settings, lecture_id, *arguments)
+    job = enqueue_transcription(ctx, lecture_id, *arguments)
     typer.echo(job)
     if wait:
         _follow(factory, lecture_id)
@@ -59,8 +58,8 @@ def transcribe(
         typer.echo("No worker is running: start one with `diemcau worker`, or use --wait.", err=True)
 
 
-def _run_here(settings, lecture_id: str, arguments: tuple[str, str, bool]) -> None:  # type: ignore[no-untyped-def]
-    jobs.queue_job(factory_for(settings.database_url), lecture_id)
+def _run_here(ctx: WorkerContext, lecture_id: str, arguments: tuple[str, str, bool]) -> None:
+    jobs.queue_job(ctx.factory, lecture_id)
     with typer.progressbar(length=1000, label="transcribe", file=sys.stderr, show_percent=True) as bar:
         shown = [0]
 
@@ -70,7 +69,7 @@ def _run_here(settings, lecture_id: str, arguments: tuple[str, str, bool]) -> No
             shown[0] = target
 
         try:
-            transcript = run_transcription(settings, lecture_id, *arguments, on_progress=on_progress)
+            transcript = run_transcription(ctx, lecture_id, *arguments, on_progress=on_progress)
         except TranscriptionError as error:
             fail(error.message("en"))
         except CorrectedTranscriptError as error:
@@ -78,7 +77,6 @@ def _run_here(settings, lecture_id: str, arguments: tuple[str, str, bool]) -> No
         bar.update(1000 - shown[0])
     if transcript is None:
         fail(f"Lecture {lecture_id} is being transcribed by another process already.")
-    content_changed(settings, factory_for(settings.database_url), lecture_id)  # searchable now, no reindex needed
     typer.echo(f"{lecture_id}: {len(transcript.segments)} segments, {transcript.duration:.1f} s")
     for note in transcript.settings.get("notes", []):
         typer.echo(f"note: {note['message']}", err=True)

@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker
 from diemcau.settings import Settings, load_settings
-from tests.data_dirs import data_dir_environ
+from tests.data_dirs import CHEAP_ARGON2, data_dir_environ
+
+# Argon2 at its cheapest for every test that reads the settings from the environment, and every process a test
+# starts (hubs, CLI, workers): at production's cost, hashing would take most of the suite's CPU.
+for _name, _value in CHEAP_ARGON2.items():
+    os.environ.setdefault(_name, _value)
 
 SYSTEM_USER_FILES = frozenset({"test_system_users.py", "test_isolation_hub.py", "test_clean_stop.py"})
 POSTGRES_URL = os.environ.get(

@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from diemcau.adapters.passwords import SecretVerifier
 from diemcau.apps import setup_steps
 from diemcau.apps.hub_runner import restore_default_sigint
 from diemcau.settings import Settings, load_settings
@@ -140,17 +141,18 @@ def open_root() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def start_hub(seed) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
-    """Start a hub in an :func:`open_root` after ``seed(factory)`` fills its database; stop it (SIGINT) afterwards."""
+def start_hub(seed, **extra: str) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
+    """Start a hub in an :func:`open_root` after ``seed(factory, verifier=...)`` fills its database; stop it
+    (SIGINT) afterwards. ``extra``: more ``DIEMCAU_*`` variables (see ``data_dir_environ``)."""
     with open_root() as root:
-        yield from _run_hub(root, seed)
+        yield from _run_hub(root, seed, extra)
 
 
-def _run_hub(root: Path, seed) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
+def _run_hub(root: Path, seed, extra: dict[str, str]) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
     ports = {name: free_port() for name in ("PORT", "HUB_PORT", "PROXY_API_PORT", "API_PORT")}
     environ = {
         **os.environ,
-        **data_dir_environ(root),
+        **data_dir_environ(root, **extra),
         "DIEMCAU_HUB__HOMES_DIR": str(root / "homes"),
         **{f"DIEMCAU_HUB__{name}": str(port) for name, port in ports.items()},
         "PATH": os.pathsep.join([str(REPO / "node_modules" / ".bin"), str(Path(sys.executable).parent), os.environ["PATH"]]),
@@ -158,7 +160,7 @@ def _run_hub(root: Path, seed) -> Iterator[HubProcess]:  # type: ignore[no-untyp
     settings = load_settings(environ)
     setup_steps.ensure_data_dir(settings)
     factory = setup_steps.ensure_database(settings)
-    activation_code = seed(factory)
+    activation_code = seed(factory, verifier=SecretVerifier.from_settings(settings.auth))
     token = secrets.token_hex(16)
     config = _write_wrapper_config(settings.home, token)
     log_path = settings.home / "hub.log"

@@ -22,10 +22,10 @@ from diemcau.adapters.db.caller_lookup import load_caller_facts
 from diemcau.adapters.db.models import LoginThrottleRow, MemberRow, RoleGrantRow
 from diemcau.adapters.db.orgs import load_org_tree
 from diemcau.adapters.db.roster_store import import_roster
-from diemcau.adapters.passwords import SecretVerifier
 from diemcau.core.credentials import LoginOutcome, ThrottlePolicy, refusal_key
 from diemcau.core.roles import Grant, Role, can_manage_member, can_read_member
 from diemcau.i18n import t
+from tests.data_dirs import CHEAP
 
 ORG_TREE = """\
 units:
@@ -58,7 +58,7 @@ AB1001,Nguyễn Văn An,cb-1
 PASSWORD = "mat-khau-dung"
 POLICY = ThrottlePolicy()
 ADDRESS = "203.0.113.7"
-VERIFIER = SecretVerifier()
+VERIFIER = CHEAP
 NOW = dt.datetime(2026, 3, 1, 8, 0, 0)
 DAYS_14 = dt.timedelta(days=14)
 
@@ -71,7 +71,7 @@ def factory(session_factory: sessionmaker[Session], tmp_path: Path) -> sessionma
     load_org_tree(session_factory, tmp_path / "orgs.yaml")
     import_roster(session_factory, tmp_path / "roster.csv")
     for card in ("AB1001", "1002", "3001"):
-        accounts.set_password(session_factory, card, PASSWORD)
+        accounts.set_password(session_factory, card, PASSWORD, verifier=VERIFIER)
     with session_factory.begin() as session:
         session.execute(update(MemberRow).where(MemberRow.card_number == "3001").values(active=False))
     return session_factory
@@ -196,7 +196,7 @@ def test_unlock_lifts_the_wait(factory: sessionmaker[Session]) -> None:
 
 def test_activation_sets_the_password_and_spends_the_code(factory: sessionmaker[Session]) -> None:
     """Does a valid code, typed in lowercase with a dash, set the password once and then stop working?"""
-    code = issue_activation_code(factory, "1010", DAYS_14)
+    code = issue_activation_code(factory, "1010", DAYS_14, verifier=VERIFIER)
     typed = f"{code[:4].lower()}-{code[4:].lower()}"
     account = activate_as(factory, "1010", typed, "mat-khau-moi")
     assert account.username == "1010"
@@ -214,7 +214,7 @@ def test_reusing_a_spent_code_says_it_was_used_but_only_to_its_holder(factory: s
     code was used and the account is active, not that there is no code; is any other code on that account, the
     spent code on another card, or on the account after a reset and a new code, still refused as it was, so
     nobody without the code learns the account is active?"""
-    code = issue_activation_code(factory, "1010", DAYS_14)
+    code = issue_activation_code(factory, "1010", DAYS_14, verifier=VERIFIER)
     activate_as(factory, "1010", code, "mat-khau-moi")
     refusals = []
     for card, typed in (("1010", code.lower()), ("1010", "ABCD2345"), ("1002", code), ("999999", code)):
@@ -223,7 +223,7 @@ def test_reusing_a_spent_code_says_it_was_used_but_only_to_its_holder(factory: s
         refusals.append(caught.value.code)
     assert refusals == ["activation_code_used", "activation_failed", "activation_failed", "activation_failed"]
     assert t("login.activation_code_used").startswith("Mã kích hoạt này đã được dùng")
-    new = issue_activation_code(factory, "1010", DAYS_14, reset_password=True)
+    new = issue_activation_code(factory, "1010", DAYS_14, reset_password=True, verifier=VERIFIER)
     with pytest.raises(AccountError) as caught:
         activate_as(factory, "1010", code, "mat-khau-khac")
     assert caught.value.code == "activation_failed"  # reset: the account is no longer activated
@@ -233,8 +233,8 @@ def test_reusing_a_spent_code_says_it_was_used_but_only_to_its_holder(factory: s
 
 def test_new_code_replaces_the_old_one(factory: sessionmaker[Session]) -> None:
     """Is an earlier code useless once a new one is issued?"""
-    old = issue_activation_code(factory, "1010", DAYS_14)
-    new = issue_activation_code(factory, "1010", DAYS_14)
+    old = issue_activation_code(factory, "1010", DAYS_14, verifier=VERIFIER)
+    new = issue_activation_code(factory, "1010", DAYS_14, verifier=VERIFIER)
     assert old != new
     with pytest.raises(AccountError) as caught:
         activate_as(factory, "1010", old, "mat-khau-moi")
@@ -245,7 +245,7 @@ def test_new_code_replaces_the_old_one(factory: sessionmaker[Session]) -> None:
 def test_wrong_codes_are_throttled_like_passwords(factory: sessionmaker[Session]) -> None:
     """Do wrong activation codes count like wrong passwords, so that guessing codes is told to wait (the right
     code too, without being checked), and does the still-valid code work once the wait is over?"""
-    code = issue_activation_code(factory, "1010", DAYS_14)
+    code = issue_activation_code(factory, "1010", DAYS_14, verifier=VERIFIER)
     now = accounts.utcnow()
     errors = []
     for _ in range(POLICY.pair.free + 1):
@@ -262,7 +262,7 @@ def test_wrong_codes_are_throttled_like_passwords(factory: sessionmaker[Session]
 
 def test_expired_code_is_refused(factory: sessionmaker[Session]) -> None:
     """Is a right code refused as expired after its validity, leaving the member without a password?"""
-    code = issue_activation_code(factory, "1010", DAYS_14)
+    code = issue_activation_code(factory, "1010", DAYS_14, verifier=VERIFIER)
     later = accounts.utcnow() + DAYS_14 + dt.timedelta(minutes=1)
     with pytest.raises(AccountError) as caught:
         activate_as(factory, "1010", code, "mat-khau-moi", now=later)
@@ -272,7 +272,7 @@ def test_expired_code_is_refused(factory: sessionmaker[Session]) -> None:
 
 def test_too_short_password_is_refused_and_keeps_the_code(factory: sessionmaker[Session]) -> None:
     """Is a password shorter than the minimum refused without spending the code or counting a failure?"""
-    code = issue_activation_code(factory, "1010", DAYS_14)
+    code = issue_activation_code(factory, "1010", DAYS_14, verifier=VERIFIER)
     with pytest.raises(AccountError) as caught:
         activate_as(factory, "1010", code, "ngan")
     assert caught.value.code == "password_too_short"
@@ -286,10 +286,10 @@ def test_activation_for_unknown_or_inactive_member(factory: sessionmaker[Session
     member, a member without a code and a wrong code all refused alike, so activation tells no stranger which
     cards exist?"""
     with pytest.raises(AccountError) as caught:
-        issue_activation_code(factory, "999999", DAYS_14)
+        issue_activation_code(factory, "999999", DAYS_14, verifier=VERIFIER)
     assert caught.value.code == "unknown_user"
-    code = issue_activation_code(factory, "3001", DAYS_14)
-    issue_activation_code(factory, "1002", DAYS_14)
+    code = issue_activation_code(factory, "3001", DAYS_14, verifier=VERIFIER)
+    issue_activation_code(factory, "1002", DAYS_14, verifier=VERIFIER)
     codes = []
     for card, typed in (("999999", code), ("3001", code), ("1010", "ABCD2345"), ("1002", "ABCD2345")):
         with pytest.raises(AccountError) as caught:
@@ -302,7 +302,7 @@ def test_reset_password_clears_the_password(factory: sessionmaker[Session]) -> N
     """Does a reset clear the old password (login refused as not activated) and lift the account's wait, until
     reactivation?"""
     fail_until_throttled(factory, "1002")
-    code = issue_activation_code(factory, "1002", DAYS_14, reset_password=True)
+    code = issue_activation_code(factory, "1002", DAYS_14, reset_password=True, verifier=VERIFIER)
     assert member_state(factory, "1002") == (False, True)
     assert login(factory, "1002", PASSWORD).outcome is LoginOutcome.NOT_ACTIVATED
     activate_as(factory, "1002", code, "mat-khau-moi", now=NOW)
@@ -312,7 +312,7 @@ def test_reset_password_clears_the_password(factory: sessionmaker[Session]) -> N
 
 def test_code_without_reset_keeps_the_password(factory: sessionmaker[Session]) -> None:
     """Does issuing a code without a reset leave the current password working?"""
-    issue_activation_code(factory, "1002", DAYS_14)
+    issue_activation_code(factory, "1002", DAYS_14, verifier=VERIFIER)
     assert login(factory, "1002", PASSWORD).outcome is LoginOutcome.OK
 
 

@@ -12,6 +12,7 @@ from diemcau.adapters.db.accounts import find_member
 from diemcau.adapters.db.caller_lookup import load_caller_facts, load_callers_facts
 from diemcau.apps.api.records import member_record
 from diemcau.core.roles import Grant, Role
+from tests.data_dirs import CHEAP
 from tests.seed import MEMBERS, seed_small_province
 
 
@@ -20,8 +21,8 @@ def test_every_member_reads_the_same_as_through_the_orm(session_factory: session
     several grants, a grant everywhere, an inactive member, a password and a lock included."""
     seed_small_province(session_factory)
     accounts.grant_role(session_factory, "A1002", Role.TRAINER, "xa-a")  # a second grant, with a scope
-    accounts.set_password(session_factory, "A1001", "mat-khau-dai-du")
-    accounts.issue_activation_code(session_factory, "A2001", dt.timedelta(days=3))
+    accounts.set_password(session_factory, "A1001", "mat-khau-dai-du", verifier=CHEAP)
+    accounts.issue_activation_code(session_factory, "A2001", dt.timedelta(days=3), verifier=CHEAP)
     for _key, card, *_rest in MEMBERS:
         with session_factory() as session:
             row = find_member(session, card.lower())

@@ -33,6 +33,7 @@ from diemcau.apps import setup_steps
 from diemcau.demo.seed import DEMO_PASSWORD, seed_demo
 from diemcau.settings import Settings, load_settings
 from tests.data_dirs import data_dir_environ
+from tests.data_dirs import CHEAP
 from tests.hubserver import REPO, free_port, login, open_root
 from tests.test_isolation_hub import run_code
 
@@ -123,7 +124,7 @@ def running_platform() -> Iterator[Platform]:
         }
         settings = load_settings(env)
         setup_steps.ensure_data_dir(settings)
-        seed_demo(setup_steps.ensure_database(settings))
+        seed_demo(setup_steps.ensure_database(settings), verifier=CHEAP)
         log_path = root / "hub.log"
         _, terminal = pty.openpty()
         with log_path.open("w") as out:

@@ -16,7 +16,7 @@ from diemcau.adapters.db.models import MemberRow, RoleGrantRow
 from diemcau.apps.cli import app
 from diemcau.core.credentials import ACTIVATION_ALPHABET, ACTIVATION_CODE_LENGTH
 from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_UNACTIVATED
-from tests.data_dirs import data_dir_environ, sqlite_url
+from tests.data_dirs import CHEAP, data_dir_environ, sqlite_url
 
 SOURCE_TREE = Path(__file__).resolve().parents[1]
 
@@ -356,14 +356,13 @@ def test_seeding_the_demo_again_keeps_what_people_did(session_factory) -> None: 
     from diemcau.adapters.db.models import MemberRow
     from diemcau.demo.seed import seed_demo
 
-    code = seed_demo(session_factory)
+    code = seed_demo(session_factory, verifier=CHEAP)
     assert code is not None
-    from diemcau.adapters.passwords import SecretVerifier
     from diemcau.core.credentials import ThrottlePolicy
 
     accounts.activate(session_factory, DEMO_UNACTIVATED, code, "mat-khau-rieng-1", 8, address="127.0.0.1",
-                      policy=ThrottlePolicy(), verifier=SecretVerifier())  # fmt: skip
-    accounts.set_password(session_factory, DEMO_LOGINS[0].username, "mat-khau-rieng-2")
+                      policy=ThrottlePolicy(), verifier=CHEAP)  # fmt: skip
+    accounts.set_password(session_factory, DEMO_LOGINS[0].username, "mat-khau-rieng-2", verifier=CHEAP)
 
     def hashes() -> dict[str, str | None]:
         with session_factory() as session:
@@ -371,7 +370,7 @@ def test_seeding_the_demo_again_keeps_what_people_did(session_factory) -> None: 
         return {card: hashed for card, hashed in rows}
 
     before = hashes()
-    assert seed_demo(session_factory) is None
+    assert seed_demo(session_factory, verifier=CHEAP) is None
     after = hashes()
     assert after[DEMO_UNACTIVATED] == before[DEMO_UNACTIVATED] is not None
     assert after[DEMO_LOGINS[0].username] == before[DEMO_LOGINS[0].username]

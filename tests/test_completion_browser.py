@@ -30,6 +30,7 @@ from diemcau.jobs.publish import publish, wait_for
 from diemcau.quizzes.publish import release
 from tests.browser import launch_chromium, log_in
 from tests.demo_quiz_page import DEMO_QUIZ, ESSAY, answer_the_demo_quiz
+from tests.data_dirs import CHEAP
 from tests.hubserver import HubProcess, running_server
 from tests.media_fixtures import make_video
 
@@ -65,7 +66,7 @@ def lecture(hub: HubProcess, tmp_path_factory: pytest.TempPathFactory) -> str:
     release(hub.settings, hub.factory, COURSE, DEMO_QUIZ, folder / "courses")
     accounts.grant_role(hub.factory, SECRETARY, Role.SECRETARY, CELL)
     for card in (MEMBER, SECRETARY):
-        accounts.set_password(hub.factory, card, DEMO_PASSWORD)
+        accounts.set_password(hub.factory, card, DEMO_PASSWORD, verifier=CHEAP)
     video = make_video(folder / "bai-giang.mp4", seconds=10.0, size="640x360", tone=659)
     request = PublishRequest(str(video), COURSE, "Đột phá khoa học, công nghệ", "Báo cáo viên", transcribe=False)
     lecture_id = publish(hub.settings, hub.factory, request).lecture_id

@@ -12,6 +12,7 @@ import pytest
 from diemcau.adapters.db import accounts
 from diemcau.demo.seed import DEMO_PASSWORD, DEMO_UNACTIVATED
 from diemcau.i18n import t
+from tests.data_dirs import CHEAP
 from tests.hubserver import HubProcess, login
 
 pytestmark = pytest.mark.hub
@@ -58,7 +59,7 @@ def from_address(address: str) -> httpx.Client:
 def test_refusals_say_the_same_in_vietnamese(hub: HubProcess, username: str, password: str) -> None:
     """Do an unactivated account, an unknown card and a wrong password all get the one Vietnamese message, so
     the form tells a stranger nothing about which cards exist?"""
-    accounts.set_password(hub.factory, "42000007", "correct-horse")
+    accounts.set_password(hub.factory, "42000007", "correct-horse", verifier=CHEAP)
     with from_address("198.51.100.20") as client:
         page = login(client, hub.url, username, password)
     assert page.status_code == 403
@@ -68,7 +69,7 @@ def test_refusals_say_the_same_in_vietnamese(hub: HubProcess, username: str, pas
 def test_an_attacker_cannot_lock_the_member_out(hub: HubProcess) -> None:
     """After 10 wrong passwords from an attacker's address (told, in Vietnamese, to wait once they pile up), does
     the member with the right password, from their own address, get in at once?"""
-    accounts.set_password(hub.factory, "42000004", "correct-horse")
+    accounts.set_password(hub.factory, "42000004", "correct-horse", verifier=CHEAP)
     before, after = t("login.throttled", seconds=987654).split("987654")
     with from_address("198.51.100.66") as attacker:
         answers = [login(attacker, hub.url, "42000004", "nope") for _ in range(10)]
@@ -106,7 +107,7 @@ def test_activation_code_first_login(hub: HubProcess) -> None:
 
 def test_expired_and_wrong_activation_codes(hub: HubProcess) -> None:
     """Do an expired code and a wrong code each get a clear message and leave the account without a password?"""
-    code = accounts.issue_activation_code(hub.factory, "42000005", dt.timedelta(seconds=-1))
+    code = accounts.issue_activation_code(hub.factory, "42000005", dt.timedelta(seconds=-1), verifier=CHEAP)
     with httpx.Client() as client:
         expired = _activate(client, hub, "42000005", code, "mat-khau-moi")
         wrong = _activate(client, hub, "42000005", "AAAAAAAA", "mat-khau-moi")

@@ -15,6 +15,7 @@ import pytest
 from diemcau.apps import setup_steps
 from diemcau.demo.seed import seed_demo
 from diemcau.settings import load_settings
+from tests.data_dirs import CHEAP
 from tests.hubserver import REPO, free_port
 
 pytestmark = pytest.mark.hub
@@ -38,7 +39,7 @@ def test_ctrl_c_stops_the_hub_its_proxy_and_services(tmp_path: Path) -> None:
     }
     settings = load_settings(env)
     setup_steps.ensure_data_dir(settings)
-    seed_demo(setup_steps.ensure_database(settings))
+    seed_demo(setup_steps.ensure_database(settings), verifier=CHEAP)
     log = tmp_path / "hub.log"
     with log.open("w") as out:
         # A session of its own, as a terminal's foreground job: Ctrl-C reaches the whole process group.

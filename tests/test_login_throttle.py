@@ -20,8 +20,9 @@ from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.adapters.db.models import LoginThrottleRow
 from diemcau.adapters.db.orgs import load_org_tree
 from diemcau.adapters.db.roster_store import import_roster
-from diemcau.adapters.passwords import SecretVerifier, hash_secret
+from diemcau.adapters.passwords import SecretVerifier
 from diemcau.apps.hub.authenticator import RosterAuthenticator
+from diemcau.apps.hub.config import update_auth
 from diemcau.core.credentials import (
     Backoff,
     FailureCount,
@@ -34,6 +35,8 @@ from diemcau.core.credentials import (
     wait_seconds,
 )
 from diemcau.i18n import t
+from diemcau.settings import AuthSettings, load_settings
+from tests.data_dirs import CHEAP, CHEAP_ARGON2
 
 NOW = dt.datetime(2026, 3, 1, 8, 0, 0)
 POLICY = ThrottlePolicy()
@@ -126,7 +129,7 @@ class RecordingVerifier(SecretVerifier):
     was asked about: ``None`` means the dummy was checked."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(time_cost=1, memory_kib=8, parallelism=1)  # CHEAP's cost
         self.checked: list[str | None] = []
 
     def verify(self, stored_hash: str | None, secret: str) -> bool:
@@ -147,7 +150,7 @@ def factory(session_factory: sessionmaker[Session], tmp_path: Path) -> sessionma
     (tmp_path / "roster.csv").write_text("Số thẻ đảng viên,Họ và tên,Chi bộ\n" + rows, encoding="utf-8")
     load_org_tree(session_factory, tmp_path / "orgs.yaml")
     import_roster(session_factory, tmp_path / "roster.csv")
-    accounts.set_password(session_factory, MEMBER, PASSWORD)
+    accounts.set_password(session_factory, MEMBER, PASSWORD, verifier=CHEAP)
     return session_factory
 
 
@@ -230,11 +233,30 @@ def test_a_card_without_a_password_costs_one_argon2_check(
 
 
 def test_the_dummy_hash_costs_what_a_real_one_does() -> None:
-    """Is the dummy hash made with the same Argon2 parameters as members' hashes, and never matched?"""
-    verifier = SecretVerifier()
-    parameters = hash_secret("x").rsplit("$", 2)[0]
+    """At production's cost (the settings' defaults), is the dummy hash made with the same Argon2 parameters as
+    members' hashes, and never matched?"""
+    verifier = SecretVerifier.from_settings(AuthSettings())
+    parameters = verifier.hash("x").rsplit("$", 2)[0]
     assert verifier._dummy_hash.rsplit("$", 2)[0] == parameters
     assert verifier.verify(None, "") is False and verifier.verify("", "x") is False
+
+
+def test_the_default_cost_is_rfc_9106_low_memory() -> None:
+    """Do the default settings hash with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4), and does the
+    environment choose another cost?"""
+    assert SecretVerifier.from_settings(AuthSettings()).hash("x").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    cheap = load_settings({"DIEMCAU_HOME": "/nonexistent", **CHEAP_ARGON2}).auth
+    assert SecretVerifier.from_settings(cheap).hash("x").startswith("$argon2id$v=19$m=8,t=1,p=1$")
+
+
+def test_a_hash_verifies_at_any_cost() -> None:
+    """Does a hash made at production's cost verify under the tests' cheap verifier and the other way round (the
+    parameters come from the stored hash), and a wrong secret fail either way?"""
+    default = SecretVerifier()
+    for made, checker in ((default, CHEAP), (CHEAP, default)):
+        stored = made.hash("mat-khau-dung")
+        assert checker.verify(stored, "mat-khau-dung") is True
+        assert checker.verify(stored, "mat-khau-sai") is False
 
 
 def test_one_address_sweeping_the_roster_is_slowed(factory: sessionmaker[Session], verifier: RecordingVerifier) -> None:
@@ -256,7 +278,7 @@ def test_one_address_sweeping_the_roster_is_slowed(factory: sessionmaker[Session
 def test_activation_codes_share_the_throttle(factory: sessionmaker[Session], verifier: RecordingVerifier) -> None:
     """Do wrong activation codes count on the same counters as passwords, so mixing the two forms buys no
     guesses, and is an unknown card's activation checked against the dummy hash too?"""
-    issue_activation_code(factory, CARDS[2], dt.timedelta(days=14))
+    issue_activation_code(factory, CARDS[2], dt.timedelta(days=14), verifier=CHEAP)
     for _ in range(POLICY.pair.free - 1):
         attempt(factory, verifier, CARDS[2], "doan-mo", ATTACKER, NOW)
     with pytest.raises(AccountError) as caught:
@@ -328,6 +350,15 @@ def test_a_mistyped_proxy_stops_the_hub() -> None:
         RosterAuthenticator(config=Config({"RosterAuthenticator": {"trusted_proxies": ["locahost"]}}))
 
 
+def test_the_hub_hashes_at_the_settings_cost(settings) -> None:  # type: ignore[no-untyped-def]
+    """Does the hub's authenticator verify at the cost of the settings' ``auth.argon2_*`` (the tests' cheapest
+    here), not argon2-cffi's default?"""
+    config = Config()
+    update_auth(config, settings)
+    roster = RosterAuthenticator(config=config)
+    assert roster.verifier._dummy_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+
+
 def test_a_secretary_sees_how_long_a_members_login_waits_and_unlock_clears_it(settings, session_factory) -> None:  # type: ignore[no-untyped-def]
     """After an attacker's wrong guesses on a member's card, does the member record tell the secretary how long
     the member's next login waits (not a fixed 'not locked'), one address's counter included, and does unlock
@@ -336,7 +367,7 @@ def test_a_secretary_sees_how_long_a_members_login_waits_and_unlock_clears_it(se
 
     now = accounts.utcnow()  # the API's clock stands still: the wait it reports is not eaten by a slow machine
     client, _ = seeded_client(settings, session_factory, now=lambda: now.replace(tzinfo=dt.UTC))
-    verifier = SecretVerifier()
+    verifier = CHEAP
     for _ in range(POLICY.pair.free):  # the settings' defaults are ThrottlePolicy's; the next attempt would wait
         check_login(session_factory, "A1001", "sai", address=ATTACKER, policy=POLICY, verifier=verifier, now=now)
 

@@ -16,7 +16,7 @@ from diemcau.demo.seed import DEMO_DIR, seed_demo
 from diemcau.jobs.context import install
 from diemcau.quizzes.grading import grade_stored
 from diemcau.settings import load_settings
-from tests.data_dirs import data_dir_environ
+from tests.data_dirs import CHEAP, data_dir_environ
 
 DEMO_QUIZ = DEMO_DIR / "courses" / "nq-trung-uong-demo" / "quizzes" / "kiem-tra-nq57.yaml"
 COURSE = "nq-trung-uong-demo"
@@ -53,7 +53,7 @@ def test_validate_lists_every_problem_with_file_and_line(env: dict[str, str], tm
 def test_release_then_results_from_the_gradebook(env: dict[str, str]) -> None:
     """Does `quiz release` open a quiz, and `quiz results --json` report the gradebook's score?"""
     invoke(env, "init")  # the demo province and course without `--demo`, which releases the quiz itself
-    seed_demo(install(load_settings(env)).factory)
+    seed_demo(install(load_settings(env)).factory, verifier=CHEAP)
     assert "is not released" in invoke(env, "quiz", "results", COURSE, "kiem-tra-nq57", code=1).output
     released = invoke(env, "quiz", "release", COURSE, "kiem-tra-nq57", "--from", str(DEMO_DIR / "courses"))
     assert "released nq-trung-uong-demo/kiem-tra-nq57: 5 question(s), 10 point(s)" in released.output

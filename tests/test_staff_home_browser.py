@@ -32,6 +32,7 @@ from diemcau.adapters.reports.signing import certificate_der, verify_pdf
 from diemcau.demo.seed import DEMO_PASSWORD, make_demo_certificates
 from diemcau.i18n import t
 from tests.browser import launch_chromium, log_in, watch_csp
+from tests.data_dirs import CHEAP
 from tests.hubserver import HubProcess
 from tests.quiz_support import quiz_yaml
 from tests.transcript_fixtures import seed_lecture
@@ -70,7 +71,7 @@ def course(hub: HubProcess) -> str:
             max_score=spec.total_points, grading_error="", feedback=[],
         ))  # fmt: skip
     accounts.grant_role(hub.factory, SECRETARY, Role.SECRETARY, CELL)
-    accounts.set_password(hub.factory, SECRETARY, DEMO_PASSWORD)
+    accounts.set_password(hub.factory, SECRETARY, DEMO_PASSWORD, verifier=CHEAP)
     make_demo_certificates(hub.settings.certificates_dir)  # as `diemcau init --demo` does: the commune signs
     return COURSE
 

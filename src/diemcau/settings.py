@@ -103,6 +103,13 @@ class AuthSettings(_Section):
     )
     activation_code_days: int = Field(14, ge=1, description="How long an activation code stays valid.")
     min_password_length: int = Field(8, ge=6, description="Shortest password a member may choose.")
+    argon2_time_cost: int = Field(
+        3, ge=1, description="Argon2id passes over memory when hashing passwords and activation codes. The defaults "
+        "of argon2_* are RFC 9106's low-memory profile (t=3, m=64 MiB, p=4); operators tune them to their hardware, "
+        "not below OWASP's minimum (t=2, m=19456 KiB, p=1): lower values are for tests only."
+    )
+    argon2_memory_kib: int = Field(65536, ge=8, description="Argon2id memory per hash, in KiB (see argon2_time_cost).")
+    argon2_parallelism: int = Field(4, ge=1, description="Argon2id lanes per hash (see argon2_time_cost).")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ from diemcau.adapters.db.courses import upsert_course
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.orgs import load_org_tree
 from diemcau.adapters.db.roster_store import import_roster
+from diemcau.adapters.passwords import SecretVerifier
 from diemcau.core.roles import Role
 
 DEMO_DIR = Path(__file__).parent
@@ -48,10 +49,13 @@ def _has_password(factory: sessionmaker[Session], username: str) -> bool:
         return member is not None and member.password_hash is not None
 
 
-def seed_demo(factory: sessionmaker[Session], activation_days: int = 14) -> str | None:
+def seed_demo(
+    factory: sessionmaker[Session], activation_days: int = 14, *, verifier: SecretVerifier
+) -> str | None:
     """Load everything the demo needs; returns a fresh activation code for ``DEMO_UNACTIVATED``, or ``None`` once
     someone has activated it. Idempotent, and it keeps what people did: a password set by activation or changed
-    since is never reset by seeding again (only an account without one gets the demo password)."""
+    since is never reset by seeding again (only an account without one gets the demo password). Hashes with
+    ``verifier`` (``SecretVerifier.from_settings(settings.auth)``)."""
     import datetime as dt
 
     load_org_tree(factory, DEMO_DIR / "orgs.yaml")
@@ -60,13 +64,15 @@ def seed_demo(factory: sessionmaker[Session], activation_days: int = 14) -> str 
         if login.role != Role.MEMBER:
             accounts.grant_role(factory, login.username, login.role, login.scope)
         if not _has_password(factory, login.username):
-            accounts.set_password(factory, login.username, DEMO_PASSWORD)
+            accounts.set_password(factory, login.username, DEMO_PASSWORD, verifier=verifier)
     with transaction(factory) as session:
         for course in load_courses(DEMO_DIR / "courses"):
             upsert_course(session, course)
     if _has_password(factory, DEMO_UNACTIVATED):
         return None
-    return accounts.issue_activation_code(factory, DEMO_UNACTIVATED, dt.timedelta(days=activation_days))
+    return accounts.issue_activation_code(
+        factory, DEMO_UNACTIVATED, dt.timedelta(days=activation_days), verifier=verifier
+    )
 
 
 def make_demo_certificates(folder: Path) -> list[Path]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload, selectinl
 from diemcau.adapters.db import login_throttle
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import MemberRow, OrgUnitRow, RoleGrantRow
-from diemcau.adapters.passwords import SecretVerifier, hash_secret
+from diemcau.adapters.passwords import SecretVerifier
 from diemcau.core.credentials import (
     LoginOutcome,
     ThrottlePolicy,
@@ -155,16 +155,22 @@ def check_login(
 
 
 def issue_activation_code(
-    factory: sessionmaker[Session], username: str, valid_for: dt.timedelta, *, reset_password: bool = False
+    factory: sessionmaker[Session],
+    username: str,
+    valid_for: dt.timedelta,
+    *,
+    verifier: SecretVerifier,
+    reset_password: bool = False,
 ) -> str:
     """A new one-time activation code for the member (replacing any older one); optionally clear the password.
     The account's throttle is cleared, so the member can use the code at once."""
     code = new_activation_code()
+    code_hash = verifier.hash(code)  # before the transaction: Argon2 must not hold the database
     with transaction(factory) as session:
         member = find_member(session, username)
         if member is None:
             raise AccountError("unknown_user")
-        member.activation_code_hash = hash_secret(code)
+        member.activation_code_hash = code_hash
         member.activation_expires_at = utcnow() + valid_for
         _clear_lock(session, member)
         if reset_password:  # no longer activated: a spent code no longer says so
@@ -202,7 +208,7 @@ def activate(
         raise AccountError("activation_code_used" if spent and not attempt.refusal else "activation_failed")
     if is_code_expired(attempt.expires_at, now):  # told only to whoever holds the right code
         raise AccountError("activation_code_expired")
-    new_hash = hash_secret(new_password)  # before the transaction: Argon2 must not hold the database
+    new_hash = verifier.hash(new_password)  # before the transaction: Argon2 must not hold the database
     with transaction(factory) as session:
         member = find_member(session, username)
         if member is None or not member.active or member.activation_code_hash != attempt.stored_hash:
@@ -221,13 +227,14 @@ def _clear_lock(session: Session, member: MemberRow) -> None:
     login_throttle.forget_account(session, normalise_username(member.card_number))
 
 
-def set_password(factory: sessionmaker[Session], username: str, password: str) -> None:
+def set_password(factory: sessionmaker[Session], username: str, password: str, *, verifier: SecretVerifier) -> None:
     """Set a password directly (operators and the demo loader); clears the account's login throttle."""
+    password_hash = verifier.hash(password)  # before the transaction: Argon2 must not hold the database
     with transaction(factory) as session:
         member = find_member(session, username)
         if member is None:
             raise AccountError("unknown_user")
-        member.password_hash = hash_secret(password)
+        member.password_hash = password_hash
         _clear_lock(session, member)
 
 

@@ -29,6 +29,7 @@ from starlette.responses import Response
 
 from diemcau.adapters.db.engine import engine_of, make_engine, make_sessionmaker
 from diemcau.adapters.db.group_commit import GroupWriter
+from diemcau.adapters.passwords import SecretVerifier
 from diemcau.apps.api import (
     assets, completion, courses, dashboards, lectures, materials, me, media, members, org_units, player, portal, progress,
     questions, quiz_pages, quizzes, search, search_pages, staff, studio_quizzes, transcripts,
@@ -105,7 +106,7 @@ def _describe_refusals(app: FastAPI) -> Callable[[], dict]:
 
 def build_runtime(settings: Settings, factory: sessionmaker[Session], prefix: str) -> ApiRuntime:
     """The app's per-process state, empty: caches and their lifetimes, loader and writer from ``settings.perf``;
-    the search index on the app's own engine, opened when first wanted."""
+    the search index on the app's own engine, opened when first wanted; the Argon2 cost from ``settings.auth``."""
     perf = settings.perf
     gather_seconds = perf.gather_ms / 1000
     return ApiRuntime(
@@ -115,6 +116,7 @@ def build_runtime(settings: Settings, factory: sessionmaker[Session], prefix: st
         search=SearchIndexSlot(functools.partial(open_index, settings, engine=engine_of(factory), prefix=prefix)),
         pages=page_environment(),
         visibility=Visibility(factory, perf),
+        secrets=SecretVerifier.from_settings(settings.auth),
     )
 
 

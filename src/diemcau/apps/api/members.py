@@ -83,7 +83,9 @@ def read_member(
 
 def _new_code(ctx: ApiContext, member: records.MemberRecord, reset_password: bool) -> ActivationCodeOut:
     valid_for = dt.timedelta(days=ctx.settings.auth.activation_code_days)
-    code = accounts.issue_activation_code(ctx.factory, member.card, valid_for, reset_password=reset_password)
+    code = accounts.issue_activation_code(
+        ctx.factory, member.card, valid_for, verifier=ctx.runtime.secrets, reset_password=reset_password
+    )
     issued = records.load_member(ctx.factory, member.card)
     assert issued is not None and issued.activation_expires_at is not None
     return ActivationCodeOut(card=member.card, activation_code=code, expires_at=issued.activation_expires_at)

@@ -10,7 +10,8 @@ parts through the context, and no module of the API keeps state of its own (``te
 * ``search``: the search index (``SearchIndexSlot``);
 * ``pages``: the one Jinja environment of every page (``pages.page_environment``);
 * ``visibility``: who may see which course and lecture, over its one cache of ``perf.lecture_seconds``
-  (``apps.api.visibility``; also ``ctx.visibility``).
+  (``apps.api.visibility``; also ``ctx.visibility``);
+* ``secrets``: the ``SecretVerifier`` that hashes activation codes at the cost of ``auth.argon2_*``.
 
 Lifetimes: everything lives as long as the app. The app's lifespan opens the search index at start-up and, at
 shutdown, calls ``close``: the index closes and the writer answers every write queued, then stops its thread.
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from jinja2 import Environment
 
 from diemcau.adapters.db.group_commit import GroupWriter
+from diemcau.adapters.passwords import SecretVerifier
 from diemcau.apps.api.caches import ApiCaches
 from diemcau.apps.api.coalesced_loads import CoalescedLoader
 from diemcau.apps.api.visibility import Visibility
@@ -75,6 +77,7 @@ class ApiRuntime:
     search: SearchIndexSlot
     pages: Environment
     visibility: Visibility
+    secrets: SecretVerifier
 
     def clear(self) -> None:
         """Forget every cached entry (callers, manifests, visibility's facts): the next requests read afresh."""

@@ -11,6 +11,7 @@ import typer
 
 from diemcau.adapters import course_files
 from diemcau.adapters.db.courses import UnknownAudienceError
+from diemcau.adapters.passwords import SecretVerifier
 from diemcau.apps import setup_steps
 from diemcau.apps.cli.common import factory_or_exit, fail
 from diemcau.settings import Settings
@@ -22,7 +23,8 @@ def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, u
     if demo:
         from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_UNACTIVATED, make_demo_certificates, seed_demo
 
-        code = seed_demo(factory, settings.auth.activation_code_days)
+        verifier = SecretVerifier.from_settings(settings.auth)
+        code = seed_demo(factory, settings.auth.activation_code_days, verifier=verifier)
         typer.echo("Demo province loaded. Logins (password for all: %s):" % DEMO_PASSWORD)
         for login in DEMO_LOGINS:
             typer.echo(f"  {login.username:<10} {login.role.value:<10} {login.description}")

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from diemcau.adapters.db import accounts
+from diemcau.adapters.passwords import SecretVerifier
 from diemcau.apps.cli.common import factory_or_exit, fail
 from diemcau.core.roles import Role
 
@@ -28,7 +29,10 @@ def user_activation_code(
     """Issue a one-time activation code for a member's first login (or a password reset)."""
     settings, factory = factory_or_exit()
     days = settings.auth.activation_code_days
-    code = _account_call(accounts.issue_activation_code, factory, card, dt.timedelta(days=days), reset_password=reset)
+    verifier = SecretVerifier.from_settings(settings.auth)
+    code = _account_call(
+        accounts.issue_activation_code, factory, card, dt.timedelta(days=days), verifier=verifier, reset_password=reset
+    )
     typer.echo(f"{code}  (valid {days} days; the member enters it at /hub/activate)")
 
 
@@ -49,8 +53,8 @@ def user_unlock(card: str) -> None:
 @app.command("set-password")
 def user_set_password(card: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)]) -> None:
     """Set a member's password directly (operators only)."""
-    _, factory = factory_or_exit()
-    _account_call(accounts.set_password, factory, card, password)
+    settings, factory = factory_or_exit()
+    _account_call(accounts.set_password, factory, card, password, verifier=SecretVerifier.from_settings(settings.auth))
     typer.echo("password set")
 
 

@@ -73,6 +73,12 @@ class RosterAuthenticator(Authenticator):
         "loopback by default); the client is the right-most address not among them.",
     ).tag(config=True)
 
+    argon2_time_cost = Integer(3, help="Argon2id passes per hash (auth.argon2_time_cost).").tag(config=True)
+    argon2_memory_kib = Integer(65536, help="Argon2id memory per hash in KiB (auth.argon2_memory_kib).").tag(
+        config=True
+    )
+    argon2_parallelism = Integer(4, help="Argon2id lanes per hash (auth.argon2_parallelism).").tag(config=True)
+
     @validate("trusted_proxies")
     def _valid_proxies(self, proposal: dict) -> list[str]:
         parse_networks(proposal["value"])  # a typo must stop the hub, not trust nobody (or everybody) silently
@@ -93,8 +99,8 @@ class RosterAuthenticator(Authenticator):
 
     @cached_property
     def verifier(self) -> SecretVerifier:
-        """One dummy hash per hub process, made once."""
-        return SecretVerifier()
+        """One verifier per hub process, at the configured cost: its dummy hash is made once."""
+        return SecretVerifier(self.argon2_time_cost, self.argon2_memory_kib, self.argon2_parallelism)
 
     @cached_property
     def policy(self) -> ThrottlePolicy:

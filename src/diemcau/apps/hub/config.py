@@ -77,6 +77,9 @@ def update_auth(c: Config, settings: Settings) -> None:
     c.RosterAuthenticator.address_max_wait_seconds = auth.address_max_wait_seconds
     c.RosterAuthenticator.forget_after_minutes = auth.forget_after_minutes
     c.RosterAuthenticator.trusted_proxies = list(auth.trusted_proxies)
+    c.RosterAuthenticator.argon2_time_cost = auth.argon2_time_cost
+    c.RosterAuthenticator.argon2_memory_kib = auth.argon2_memory_kib
+    c.RosterAuthenticator.argon2_parallelism = auth.argon2_parallelism
 
 
 def update_roles(c: Config) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import MemberRow
-from diemcau.apps.api.pages import days_left_text, format_date
+from diemcau.apps.api.pages.environment import days_left_text, format_date
 from diemcau.i18n import t
 from tests.apiclient import PREFIX, auth, seeded_client
 

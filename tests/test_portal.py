@@ -13,7 +13,7 @@ from diemcau.apps.api.pages.environment import days_left_text, format_date
 from diemcau.i18n import t
 from tests.apiclient import PREFIX, auth, seeded_client
 
-PAGE_BUDGET_BYTES = 300 * 1024  # the whole first load on a weak rural link (DESIGN.md)
+PAGE_BUDGET_BYTES = 300 * 1024  # the whole first load on a weak rural link (docs/benchmarks.md)
 
 
 def portal(client, role: str):  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """Server-rendered HTML for members: the portal and short messages, in Vietnamese from the catalogue.
 
 Pages are built for phones on weak rural links: no JavaScript, no web fonts, no CDN, a few kilobytes of
-HTML with inline CSS (Voila's first load is ~5 MB; see DESIGN.md). Jinja2 autoescaping is on for every
+HTML with inline CSS (Voila's first load is ~5 MB; see docs/benchmarks.md). Jinja2 autoescaping is on for every
 template, so names from the roster are always text, never markup.
 
 Every page of the API (portal, player, search, quizzes, staff home, messages) is rendered by one Jinja

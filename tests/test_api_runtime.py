@@ -92,8 +92,8 @@ def test_do_two_apps_share_nothing(settings: Settings, sqlite_factory: sessionma
 
 
 def test_is_every_page_rendered_by_the_one_environment_with_every_filter_it_uses() -> None:
-    """The API builds one Jinja environment (``pages.environment.page_environment``, the runtime's): no other module of the
-    API makes one, and every filter any template uses is one of its filters."""
+    """The API builds one Jinja environment (``pages.environment.page_environment``, the runtime's): no other module
+    of the API makes one, and every filter any template uses is one of its filters."""
     api = Path(diemcau.apps.api.__file__).parent
     makers = sorted(path.name for path in api.rglob("*.py") if "Environment(" in path.read_text("utf-8"))
     assert makers == ["environment.py"]

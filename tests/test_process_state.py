@@ -1,8 +1,8 @@
 """Does any module of ``src/diemcau`` keep per-process state of its own, outside the objects that own it?
 
 Caches, registries, loaders and writers belong to one owner that an app builds and closes: the API's
-``ApiRuntime`` (``apps/api/plumbing/runtime.py``, in ``ApiContext``). A module global has no lifetime and no invalidation,
-and every app and database of the process shares it. This scan reads every module and fails on:
+``ApiRuntime`` (``apps/api/plumbing/runtime.py``, in ``ApiContext``). A module global has no lifetime and no
+invalidation, and every app and database of the process shares it. This scan reads every module and fails on:
 
 * a module-level assignment of a mutable container (a dict, list or set literal or comprehension, ``dict()``,
   ``defaultdict()``, ``OrderedDict()``, ``deque()``, the ``weakref`` mappings...), of a lock, event, queue,

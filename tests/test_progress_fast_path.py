@@ -1,8 +1,8 @@
 """The progress post's fast path answers exactly as the FastAPI route does.
 
 Each test runs the same requests against two real apps on two databases seeded alike, one with
-``settings.perf.fast_progress`` on (``apps.api.plumbing.progress_fast_path``) and one with it off (the FastAPI route), and
-compares status, headers and body of every answer, then what each database stored.
+``settings.perf.fast_progress`` on (``apps.api.plumbing.progress_fast_path``) and one with it off (the FastAPI route),
+and compares status, headers and body of every answer, then what each database stored.
 """
 
 from __future__ import annotations

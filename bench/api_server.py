@@ -22,7 +22,7 @@ from tests.fakes import StaticTokenIdentity  # noqa: E402
 
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker  # noqa: E402
 from diemcau.apps.api.app import create_app  # noqa: E402
-from diemcau.apps.api.heap import freeze_startup_heap  # noqa: E402
+from diemcau.apps.api.plumbing.heap import freeze_startup_heap  # noqa: E402
 from diemcau.settings import load_settings  # noqa: E402
 
 

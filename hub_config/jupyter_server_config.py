@@ -2,7 +2,8 @@
 
 Staff open the Voila dashboards at ``/user/<name>/voila/render/cell.ipynb`` (``committee.ipynb``,
 ``lecture.ipynb``, ``search.ipynb``); the server's root is the repository's ``notebooks/`` folder
-(``c.Spawner.notebook_dir`` in ``diemcau.apps.hub.config.update_spawner``). Measured on voila 0.5.13 (DESIGN.md):
+(``c.Spawner.notebook_dir`` in ``diemcau.apps.hub.config.update_spawner``). Measured on voila 0.5.13
+(docs/benchmarks.md):
 
 * every installed JupyterLab extension loads on each Voila page, used or not — nbgrader's and the notebook
   app's cost ~220 KB of a 5.2 MB cold load — so the ones a dashboard never uses are denied here; the widget

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.apps.api.app import create_app
-from diemcau.apps.api.context import utc_now
-from diemcau.apps.api.runtime import ApiRuntime
+from diemcau.apps.api.plumbing.context import utc_now
+from diemcau.apps.api.plumbing.runtime import ApiRuntime
 from diemcau.settings import Settings
 from tests.fakes import StaticTokenIdentity
 from tests.seed import TODAY, seed_small_province

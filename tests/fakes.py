@@ -12,7 +12,7 @@ from jupyterhub.services.auth import HubOAuth
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from diemcau.apps.api.identity import token_from_header
+from diemcau.apps.api.plumbing.identity import token_from_header
 
 FAKE_LOGIN_URL = "/hub/api/oauth2/authorize"
 

@@ -1,4 +1,4 @@
-"""The API service freezes its start-up heap out of the garbage collector's full passes (``apps.api.heap``)."""
+"""The API service freezes its start-up heap out of the garbage collector's full passes (``apps.api.plumbing.heap``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from diemcau.apps.api import __main__ as service
-from diemcau.apps.api.heap import freeze_startup_heap
+from diemcau.apps.api.plumbing.heap import freeze_startup_heap
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from diemcau.apps.api.__main__ import bind_address
 from diemcau.apps.api.app import create_app
-from diemcau.apps.api.identity import HubIdentity, token_from_header, wants_login_redirect
+from diemcau.apps.api.plumbing.identity import HubIdentity, token_from_header, wants_login_redirect
 from diemcau.i18n import t
 from tests.fakes import OfflineHubOAuth
 from tests.seed import seed_small_province

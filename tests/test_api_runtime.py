@@ -1,4 +1,4 @@
-"""The API's per-process state lives in one object its app owns (``apps/api/runtime.ApiRuntime``): built by
+"""The API's per-process state lives in one object its app owns (``apps/api/plumbing/runtime.ApiRuntime``): built by
 ``create_app``, reached by the routes through the context, emptied at once by ``clear``, opened and closed by the
 app's lifespan."""
 
@@ -14,7 +14,7 @@ from diemcau.adapters.db.accounts import find_member
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import LectureRow
 from diemcau.apps.api.app import create_app
-from diemcau.apps.api.pages import TEMPLATES_DIR, page_environment
+from diemcau.apps.api.pages.environment import TEMPLATES_DIR, page_environment
 from diemcau.settings import Settings, load_settings
 from tests.apiclient import PREFIX, auth, runtime_of, seeded_client
 from tests.fakes import StaticTokenIdentity
@@ -92,11 +92,11 @@ def test_do_two_apps_share_nothing(settings: Settings, sqlite_factory: sessionma
 
 
 def test_is_every_page_rendered_by_the_one_environment_with_every_filter_it_uses() -> None:
-    """The API builds one Jinja environment (``pages.page_environment``, the runtime's): no other module of the
-    API makes one, and every filter any template uses is one of its filters."""
+    """The API builds one Jinja environment (``pages.environment.page_environment``, the runtime's): no other module
+    of the API makes one, and every filter any template uses is one of its filters."""
     api = Path(diemcau.apps.api.__file__).parent
     makers = sorted(path.name for path in api.rglob("*.py") if "Environment(" in path.read_text("utf-8"))
-    assert makers == ["pages.py"]
+    assert makers == ["environment.py"]
     env = page_environment()
     used = {
         node.name

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db import accounts
 from diemcau.adapters.db.accounts import find_member
 from diemcau.adapters.db.caller_lookup import load_caller_facts, load_callers_facts
-from diemcau.apps.api.records import member_record
+from diemcau.adapters.db.records import member_record
 from diemcau.core.roles import Grant, Role
 from tests.data_dirs import CHEAP
 from tests.seed import MEMBERS, seed_small_province

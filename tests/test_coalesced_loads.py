@@ -1,4 +1,4 @@
-"""Cache misses of concurrent requests are loaded together (``apps.api.coalesced_loads``), each request getting
+"""Cache misses of concurrent requests are loaded together (``apps.api.plumbing.coalesced_loads``), each request getting
 its own value or its own refusal, and the API's caller lookup uses it."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import threading
 
 import httpx
 
-from diemcau.apps.api.access import Denied, load_callers
-from diemcau.apps.api.coalesced_loads import CoalescedLoader
+from diemcau.apps.api.plumbing.access import Denied, load_callers
+from diemcau.apps.api.plumbing.coalesced_loads import CoalescedLoader
 from diemcau.settings import load_settings
 from tests.apiclient import PREFIX, auth, runtime_of, seeded_client
 from tests.seed import seed_small_province

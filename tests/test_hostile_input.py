@@ -1,8 +1,8 @@
 """Hostile input: what a fuzzer sent that made the API answer 500, and why a 500 must not poison a connection.
 
 Each case here was a 500 (an ``OverflowError`` from the database driver, a 422 that could not be rendered, a
-``RecursionError``) and is now a 422 at the schema or the request guard (``apps.api.input_rules``,
-``apps.api.input_guard``). Progress posts run with the fast path on and off: it parses before FastAPI does.
+``RecursionError``) and is now a 422 at the schema or the request guard (``apps.api.schemas.input_rules``,
+``apps.api.plumbing.input_guard``). Progress posts run with the fast path on and off: it parses before FastAPI does.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionm
 from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.models_questions import LectureQuestionRow
 from diemcau.apps.api.app import create_app
-from diemcau.apps.api.input_guard import LastResort, render_validation_error
-from diemcau.apps.api.input_rules import INT32_MAX, MAX_JSON_BYTES, HostileJson, loads_strict
+from diemcau.apps.api.plumbing.input_guard import LastResort, render_validation_error
+from diemcau.apps.api.schemas.input_rules import INT32_MAX, MAX_JSON_BYTES, HostileJson, loads_strict
 from diemcau.i18n import t
 from diemcau.settings import load_settings
 from tests.apiclient import PREFIX, auth, token_of

@@ -118,3 +118,23 @@ def test_does_no_module_find_a_sibling_by_name() -> None:
         if "import_module(" in path.read_text("utf-8") and name not in allowed
     )
     assert by_name == []
+
+
+def sqlalchemy_names(path: Path) -> set[str]:
+    """What a module takes from SQLAlchemy: ``sqlalchemy.orm.Session``, ``sqlalchemy.select``..."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names if alias.name.split(".")[0] == "sqlalchemy"}
+    return names
+
+
+def test_does_no_app_write_a_database_query() -> None:
+    """Queries live in ``adapters``: a module of ``apps/`` may name a session factory's types, and nothing else
+    of SQLAlchemy (no ``select``, no ``func``, no ORM loader options)."""
+    types = {"sqlalchemy.orm.Session", "sqlalchemy.orm.sessionmaker"}
+    apps = {name: path for name, path in module_files().items() if name.startswith("diemcau.apps.")}
+    assert "diemcau.apps.api.app" in apps
+    assert {name: sorted(used) for name, path in apps.items() if (used := sqlalchemy_names(path) - types)} == {}

@@ -19,12 +19,12 @@ from diemcau.adapters.db import caller_lookup
 from diemcau.adapters.db.accounts import find_member
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.group_commit import GroupWriter
-from diemcau.adapters.db.visibility import load_lecture as load_lecture_access
 from diemcau.adapters.db.models import MemberRow
 from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.models_replays import ReplayBucketRow
 from diemcau.adapters.db.progress import _READ_ROWS, EventsPost, load_progress, record_events, record_posts_in
-from diemcau.apps.api.caches import ApiCaches, TtlCache
+from diemcau.adapters.db.visibility import load_lecture as load_lecture_access
+from diemcau.apps.api.plumbing.caches import ApiCaches, TtlCache
 from diemcau.core.progress import EventKind, ProgressEvent
 from diemcau.settings import load_settings
 from tests.apiclient import auth, runtime_of, seeded_client

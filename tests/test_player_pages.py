@@ -12,11 +12,11 @@ import re
 
 import pytest
 
-from diemcau.apps.api.assets import NPM_HLS_JS, SOURCE_TREE
-from diemcau.apps.api.lecture_schemas import MediaOut, RenditionOut
-from diemcau.apps.api.pages import clock
-from diemcau.apps.api.player import parse_start, source_choices
-from diemcau.apps.api.search_pages import trusted_snippet
+from diemcau.apps.api.pages.assets import NPM_HLS_JS, SOURCE_TREE
+from diemcau.apps.api.pages.environment import clock
+from diemcau.apps.api.pages.player import parse_start, source_choices
+from diemcau.apps.api.pages.search_pages import trusted_snippet
+from diemcau.apps.api.schemas.lectures import MediaOut, RenditionOut
 from diemcau.core.transcript import Segment
 from diemcau.i18n import t
 from diemcau.search.index import LectureMeta

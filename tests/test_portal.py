@@ -9,11 +9,11 @@ from sqlalchemy import update
 
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import MemberRow
-from diemcau.apps.api.pages import days_left_text, format_date
+from diemcau.apps.api.pages.environment import days_left_text, format_date
 from diemcau.i18n import t
 from tests.apiclient import PREFIX, auth, seeded_client
 
-PAGE_BUDGET_BYTES = 300 * 1024  # the whole first load on a weak rural link (DESIGN.md)
+PAGE_BUDGET_BYTES = 300 * 1024  # the whole first load on a weak rural link (docs/benchmarks.md)
 
 
 def portal(client, role: str):  # type: ignore[no-untyped-def]

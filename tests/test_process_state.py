@@ -1,8 +1,8 @@
 """Does any module of ``src/diemcau`` keep per-process state of its own, outside the objects that own it?
 
 Caches, registries, loaders and writers belong to one owner that an app builds and closes: the API's
-``ApiRuntime`` (``apps/api/runtime.py``, in ``ApiContext``). A module global has no lifetime and no invalidation,
-and every app and database of the process shares it. This scan reads every module and fails on:
+``ApiRuntime`` (``apps/api/plumbing/runtime.py``, in ``ApiContext``). A module global has no lifetime and no
+invalidation, and every app and database of the process shares it. This scan reads every module and fails on:
 
 * a module-level assignment of a mutable container (a dict, list or set literal or comprehension, ``dict()``,
   ``defaultdict()``, ``OrderedDict()``, ``deque()``, the ``weakref`` mappings...), of a lock, event, queue,
@@ -32,7 +32,7 @@ ALLOWED = {
     "adapters/nbgrader/evaluate.py:answer_literal": "pure memoisation of a pure function of a cell's source",
     "adapters/nbgrader/evaluate.py:check_call": "pure memoisation of a pure function of a cell's source",
     "i18n/__init__.py:load_catalogue": "the catalogues ship with the package: a pure function of the language",
-    "apps/api/assets.py:_read": "a file's bytes keyed by its path and modification time (a changed file is a new "
+    "apps/api/pages/assets.py:_read": "a file's bytes keyed by its path and modification time (a changed file is a new "
     "key), at most 16: the same whoever asks",
     "adapters/whisper_model.py:_load": "the loaded Whisper model (hundreds of MB) keyed by every input that "
     "shapes it, at most two: loaded once per process by design",
@@ -144,7 +144,7 @@ def test_does_the_scan_see_each_kind_of_module_state(tmp_path: Path) -> None:
     rebound global and a constant table written to are found; a constant table and a frozenset are not."""
     (tmp_path / "state.py").write_text(
         "import functools, threading, weakref\n"
-        "from diemcau.apps.api.caches import TtlCache\n"
+        "from diemcau.apps.api.plumbing.caches import TtlCache\n"
         "_BY_KEY = weakref.WeakKeyDictionary()\n"
         "_lock = threading.Lock()\n"
         "seen: dict[str, int] = {}\n"
@@ -182,4 +182,4 @@ def test_does_every_allowance_still_name_module_state_and_say_why() -> None:
 def test_does_the_api_keep_no_state_outside_its_runtime() -> None:
     """The API's own modules need no allowance but the asset reader's pure memoisation."""
     api = {key for key in ALLOWED if key.startswith("apps/api/")}
-    assert api == {"apps/api/assets.py:_read"}
+    assert api == {"apps/api/pages/assets.py:_read"}

@@ -1,8 +1,8 @@
 """The progress post's fast path answers exactly as the FastAPI route does.
 
 Each test runs the same requests against two real apps on two databases seeded alike, one with
-``settings.perf.fast_progress`` on (``apps.api.progress_fast_path``) and one with it off (the FastAPI route), and
-compares status, headers and body of every answer, then what each database stored.
+``settings.perf.fast_progress`` on (``apps.api.plumbing.progress_fast_path``) and one with it off (the FastAPI route),
+and compares status, headers and body of every answer, then what each database stored.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from diemcau.adapters.db.models import LectureRow
 from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.progress import MAX_EVENTS_PER_POST, load_progress
 from diemcau.apps.api.app import create_app
-from diemcau.apps.api.identity import HubIdentity, Identity
-from diemcau.apps.api.progress_fast_path import MAX_BODY_BYTES, ProgressFastPath
+from diemcau.apps.api.plumbing.identity import HubIdentity, Identity
+from diemcau.apps.api.plumbing.progress_fast_path import MAX_BODY_BYTES, ProgressFastPath
 from diemcau.i18n import t
 from diemcau.settings import load_settings
 from tests.apiclient import PREFIX, auth, token_of

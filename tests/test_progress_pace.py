@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from diemcau.adapters.db.engine import alembic_config, ensure_schema, make_engine, make_sessionmaker, transaction
 from diemcau.adapters.db.progress import EventsPost, load_first_contact, load_progress, load_refusals, record_posts_in
-from diemcau.apps.api.player import SPEEDS
+from diemcau.apps.api.pages.player import SPEEDS
 from diemcau.core.progress import (
     MAX_PLAYBACK_SPEED,
     SLACK_SHARE,

@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from diemcau.apps.api import pages
-from diemcau.apps.api.headers import script_hash
+from diemcau.apps.api.pages import environment
+from diemcau.apps.api.plumbing.headers import script_hash
 from diemcau.quizzes.publish import release
 from diemcau.settings import Settings
 from tests.apiclient import PREFIX, auth, seeded_client
@@ -20,7 +20,7 @@ from tests.media_fixtures import seed_lecture_media
 from tests.quiz_support import COURSE, quiz_yaml, sharing_database, write_spec
 from tests.transcript_fixtures import LECTURE_ID, seed_lecture_transcript
 
-TEMPLATES = Path(pages.TEMPLATES_DIR)
+TEMPLATES = Path(environment.TEMPLATES_DIR)
 INLINE_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S)
 
 

@@ -15,7 +15,7 @@ from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import MemberRow, OrgUnitRow
 from diemcau.adapters.db.models_progress import ScreeningRow
 from diemcau.adapters.db.progress import record_events
-from diemcau.apps.api.staff import PAGE_SIZE, wanted_statuses
+from diemcau.apps.api.pages.staff import PAGE_SIZE, wanted_statuses
 from diemcau.core.progress import EventKind, ProgressEvent
 from diemcau.core.roles import Role
 from diemcau.dashboards import cell_view

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import CourseAudienceRow, LectureRow, OrgUnitRow
 from diemcau.apps.api.app import create_app
-from diemcau.apps.api.visibility import Visibility
+from diemcau.apps.api.plumbing.visibility import Visibility
 from diemcau.core.lecture import LectureStatus
 from diemcau.core.roles import Grant, Role, Viewer
 from diemcau.core.visibility import CourseFacts, is_published, may_watch, search_scope, visible_course_ids

@@ -21,7 +21,7 @@ Interval = tuple[float, float]
 
 # Spans shorter than this are noise (a heartbeat right after a seek) and are ignored.
 MIN_SPAN_SECONDS = 0.25
-# The speeds the player's menu offers (``apps.api.player``); the fastest one bounds how fast coverage may grow.
+# The speeds the player's menu offers (``apps.api.pages.player``); the fastest one bounds how fast coverage may grow.
 PLAYBACK_SPEEDS = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 MAX_PLAYBACK_SPEED = max(PLAYBACK_SPEEDS)
 # Slack, in heartbeats played at the fastest speed: a session whose first contact is its first post (a page

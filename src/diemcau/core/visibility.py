@@ -9,8 +9,8 @@
 * **Search** indexes published lectures only and returns hits in the viewer's visible courses (every course for
   content managers, ``None``: no filter).
 
-The facts come from ``adapters.db.visibility`` through the API's one cache (``apps.api.visibility``), so the same
-answer holds on every route, page, media request and search, for at most ``perf.lecture_seconds``.
+The facts come from ``adapters.db.visibility`` through the API's one cache (``apps.api.plumbing.visibility``), so the
+same answer holds on every route, page, media request and search, for at most ``perf.lecture_seconds``.
 """
 
 from __future__ import annotations

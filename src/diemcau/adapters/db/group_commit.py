@@ -24,8 +24,8 @@ its read and its insert: another API process, or the player page's first-contact
 then reads that row. The thread starts on the first write and stops after ``idle_seconds`` without any, or when
 ``close`` asks it to (once every write queued before has been answered; a later write starts it again).
 
-Each API process holds one writer per database, owned by its ``ApiRuntime`` (``apps.api.runtime``), which closes
-it when the app shuts down.
+Each API process holds one writer per database, owned by its ``ApiRuntime`` (``apps.api.plumbing.runtime``), which
+closes it when the app shuts down.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
   still being fetched or probed has no lecture row yet: its ingest run stands in (``processing``, or ``failed``),
   so content managers can follow it while members are refused like for a lecture that does not exist.
 
-The API keeps these in its one visibility cache (``apps.api.visibility``); nothing here caches.
+The API keeps these in its one visibility cache (``apps.api.plumbing.visibility``); nothing here caches.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from fastapi import FastAPI
 
 from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker
 from diemcau.apps.api.app import create_app
-from diemcau.apps.api.context import DEFAULT_PREFIX
-from diemcau.apps.api.heap import freeze_startup_heap
-from diemcau.apps.api.identity import HubIdentity
+from diemcau.apps.api.plumbing.context import DEFAULT_PREFIX
+from diemcau.apps.api.plumbing.heap import freeze_startup_heap
+from diemcau.apps.api.plumbing.identity import HubIdentity
 from diemcau.settings import load_settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 5

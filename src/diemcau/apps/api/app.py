@@ -30,22 +30,23 @@ from starlette.responses import Response
 from diemcau.adapters.db.engine import engine_of, make_engine, make_sessionmaker
 from diemcau.adapters.db.group_commit import GroupWriter
 from diemcau.adapters.passwords import SecretVerifier
-from diemcau.apps.api import (
-    assets, completion, courses, dashboards, lectures, materials, me, media, members, org_units, player, portal, progress,
-    questions, quiz_pages, quizzes, search, search_pages, staff, studio_quizzes, transcripts,
+from diemcau.apps.api.pages import assets, player, portal, quiz_pages, search_pages, staff
+from diemcau.apps.api.pages.environment import page_environment
+from diemcau.apps.api.plumbing.access import current_caller, install_handlers, load_callers
+from diemcau.apps.api.plumbing.caches import ApiCaches
+from diemcau.apps.api.plumbing.coalesced_loads import CoalescedLoader
+from diemcau.apps.api.plumbing.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, utc_now, vietnam_today
+from diemcau.apps.api.plumbing.headers import SecurityHeaders, content_security_policy, script_hash
+from diemcau.apps.api.plumbing.identity import Identity
+from diemcau.apps.api.plumbing.input_guard import JsonBodyGuard, LastResort, render_validation_error
+from diemcau.apps.api.plumbing.progress_fast_path import ProgressFastPath
+from diemcau.apps.api.plumbing.runtime import ApiRuntime, SearchIndexSlot
+from diemcau.apps.api.plumbing.visibility import Visibility
+from diemcau.apps.api.routes import (
+    completion, courses, dashboards, lectures, materials, me, media, members, org_units, progress, questions, quizzes,
+    search, studio_quizzes, transcripts,
 )
-from diemcau.apps.api.access import current_caller, install_handlers, load_callers
-from diemcau.apps.api.caches import ApiCaches
-from diemcau.apps.api.coalesced_loads import CoalescedLoader
-from diemcau.apps.api.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, utc_now, vietnam_today
-from diemcau.apps.api.headers import SecurityHeaders, content_security_policy, script_hash
-from diemcau.apps.api.identity import Identity
-from diemcau.apps.api.input_guard import JsonBodyGuard, LastResort, render_validation_error
-from diemcau.apps.api.pages import page_environment
-from diemcau.apps.api.progress_fast_path import ProgressFastPath
-from diemcau.apps.api.runtime import ApiRuntime, SearchIndexSlot
-from diemcau.apps.api.schemas import HealthOut
-from diemcau.apps.api.visibility import Visibility
+from diemcau.apps.api.schemas.common import HealthOut
 from diemcau.i18n import t
 from diemcau.search.indexer import open_index
 from diemcau.settings import Settings

@@ -287,7 +287,7 @@
   }
   function resumeFrom(position, finished) {
     var near = config.duration && position > config.duration - 10;
-    if (finished || near) {  // heard to the end last time (apps/api/player.py says so): start over, and say why
+    if (finished || near) {  // heard to the end last time (apps/api/pages/player.py says so): start over, and say why
       begin(0, text("heard_to_the_end", {}));
     } else if (position > 5) {
       begin(position, text("resume", { time: clock(position) }));
@@ -315,7 +315,7 @@
 })();
 
 /* --- questions: ask at the current moment; answered questions as marks on the timeline -------------------
- * Owned by apps/api/questions.py. #questions-config (in the page) carries the API URL, the duration and the
+ * Owned by apps/api/routes/questions.py. #questions-config (in the page) carries the API URL, the duration and the
  * texts. GET lists what this member may see (their own, their cell's answered ones, those published to all);
  * POST asks at the moment the button was pressed. A mark or a time seeks the player there.
  */

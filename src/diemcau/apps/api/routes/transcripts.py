@@ -1,0 +1,189 @@
+"""Transcript routes: members read a lecture's transcript and captions; trainers correct segments.
+
+Who may read: whoever may watch the lecture (``core.visibility``, asked through ``ctx.visibility``: its course's
+audience, the secretaries and committees above it, trainers, admins; members only once the lecture is ready).
+Who may correct and read the history: trainers and admins. A lecture the caller may not see answers 404, like a
+missing one. The player's ``<track>`` gets WebVTT rendered from ``transcript.json`` (the store's source of
+truth), with an ETag so a weak link downloads it once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from diemcau.adapters.transcript_edits import apply_edit, edit_history
+from diemcau.adapters.transcript_import import error_message
+from diemcau.adapters.transcript_store import load_transcript
+from diemcau.apps.api.plumbing.access import Caller, current_caller
+from diemcau.apps.api.plumbing.context import ApiContext, context_of
+from diemcau.apps.api.schemas.input_rules import Count, MediaSeconds, UtcDateTime
+from diemcau.core.captions import render_vtt
+from diemcau.core.corrections import CorrectionError
+from diemcau.core.roles import Viewer, can_manage_content
+from diemcau.core.transcript import Segment, Transcript
+from diemcau.i18n import t
+from diemcau.search.content import content_changed
+
+router = APIRouter(tags=["transcripts"])
+_NOT_FOUND = {404: {"description": "No such lecture or transcript, or not visible."}}
+
+
+class WordOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+class SegmentOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    index: int
+    start: float
+    end: float
+    text: str
+    words: list[WordOut] | None = None
+
+
+class TranscriptOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    lecture_id: str
+    language: str
+    source: str
+    model: str
+    duration: float
+    segments: list[SegmentOut]
+
+
+class SegmentEditIn(BaseModel):
+    """A correction: any of the new text, start and end (seconds)."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(None, max_length=4000)
+    start: MediaSeconds | None = None
+    end: MediaSeconds | None = None
+
+
+class SegmentStateOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    start: float
+    end: float
+    text: str
+
+
+class EditOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: int
+    segment_index: int
+    editor: str
+    at: UtcDateTime
+    before: SegmentStateOut
+    after: SegmentStateOut
+    changed: list[str]
+
+
+def _visible_lecture(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> None:
+    if ctx.visibility.lecture(viewer, lecture_id) is None:
+        raise HTTPException(404, t("transcript.lecture_not_found", lecture=lecture_id))
+
+
+def _visible_transcript(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> Transcript:
+    _visible_lecture(ctx, viewer, lecture_id)
+    transcript = load_transcript(ctx.settings.transcripts_dir, lecture_id)
+    if transcript is None:
+        raise HTTPException(404, t("transcript.transcript_missing", lecture=lecture_id))
+    return transcript
+
+
+def _segment_out(segment: Segment, with_words: bool) -> SegmentOut:
+    words = [WordOut(**vars(w)) for w in segment.words] if with_words else None
+    return SegmentOut(index=segment.index, start=segment.start, end=segment.end, text=segment.text, words=words)
+
+
+@router.get("/api/lectures/{lecture_id}/transcript", response_model=TranscriptOut, responses=_NOT_FOUND)
+def read_transcript(
+    lecture_id: str,
+    words: bool = False,
+    caller: Caller = Depends(current_caller),
+    ctx: ApiContext = Depends(context_of),
+) -> TranscriptOut:
+    """The lecture's transcript as segments; ``?words=true`` adds word times (heavier, for highlighting)."""
+    transcript = _visible_transcript(ctx, caller.viewer, lecture_id)
+    return TranscriptOut(
+        lecture_id=transcript.lecture_id, language=transcript.language, source=transcript.source,
+        model=transcript.model, duration=transcript.duration,
+        segments=[_segment_out(s, words) for s in transcript.segments],
+    )  # fmt: skip
+
+
+@router.get(
+    "/api/lectures/{lecture_id}/captions.vtt",
+    response_class=Response,
+    responses={200: {"content": {"text/vtt": {}}}, 304: {"description": "Unchanged."}, **_NOT_FOUND},
+)
+def read_captions(
+    lecture_id: str, request: Request, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+) -> Response:
+    """WebVTT captions for the player's ``<track>``."""
+    body = render_vtt(_visible_transcript(ctx, caller.viewer, lecture_id)).encode("utf-8")
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/vtt; charset=utf-8", headers=headers)
+
+
+@router.patch(
+    "/api/lectures/{lecture_id}/transcript/segments/{index}",
+    response_model=SegmentOut,
+    responses={403: {}, 409: {"description": "Still being transcribed."}, 422: {}, **_NOT_FOUND},
+)
+def correct_segment(
+    lecture_id: str,
+    index: Count,
+    body: SegmentEditIn,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    ctx: ApiContext = Depends(context_of),
+) -> SegmentOut:
+    """Correct a segment's text and/or timing (trainers, admins); the edit is kept as a version."""
+    if not can_manage_content(caller.viewer):
+        raise HTTPException(403, t("api.forbidden"))
+    _visible_transcript(ctx, caller.viewer, lecture_id)
+    try:
+        updated = apply_edit(
+            ctx.factory, ctx.settings.transcripts_dir, lecture_id, index, caller.viewer.username,
+            text=body.text, start=body.start, end=body.end,
+        )  # fmt: skip
+    except CorrectionError as error:
+        missing = error.message_key in ("segment_not_found", "transcript_missing", "lecture_not_found")
+        status = 404 if missing else 409 if error.message_key == "transcript_partial" else 422
+        raise HTTPException(status, error_message(error)) from None
+    content_changed(ctx.settings, ctx.factory, lecture_id, ctx.runtime.search.index())  # searchable as saved
+    return _segment_out(next(s for s in updated.segments if s.index == index), with_words=True)
+
+
+@router.get(
+    "/api/lectures/{lecture_id}/transcript/history", response_model=list[EditOut], responses={403: {}, **_NOT_FOUND}
+)
+def transcript_history(
+    lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+) -> list[EditOut]:
+    """Every correction of the lecture's transcript, oldest first (trainers, admins)."""
+    if not can_manage_content(caller.viewer):
+        raise HTTPException(403, t("api.forbidden"))
+    _visible_lecture(ctx, caller.viewer, lecture_id)
+    return [
+        EditOut(
+            id=e.id, segment_index=e.segment_index, editor=e.editor, at=e.at.replace(tzinfo=dt.UTC),
+            before=SegmentStateOut(**e.before.to_dict()), after=SegmentStateOut(**e.after.to_dict()),
+            changed=list(e.changed),
+        )
+        for e in edit_history(ctx.factory, lecture_id)
+    ]  # fmt: skip

@@ -112,10 +112,12 @@ def hub():  # type: ignore[no-untyped-def]
     yield from start_hub(seed_demo)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under ``pytest -n`` (xdist), run every test that starts a hub or makes system users on one worker: hubs
-    spawn staff servers as the same ``jupyter-<card>`` accounts, and stopping one ends all of its user's processes."""
+    """Mark ``system_users`` every test that starts a hub or makes system users. ``make test`` runs the others on
+    two processes, then these alone, in one: hubs spawn staff servers as the same ``jupyter-<card>`` accounts
+    (stopping one ends all of that account's processes), and a spawn slowed by a parallel test's load trips the
+    hub's own timeouts."""
     for item in items:
         if item.get_closest_marker("hub") or "hub" in item.fixturenames or item.path.name in SYSTEM_USER_FILES:
-            item.add_marker(pytest.mark.xdist_group("system-users"))
+            item.add_marker(pytest.mark.system_users)

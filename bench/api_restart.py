@@ -70,8 +70,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, contextlib.contextmanager(start_hub)(Path(tmp), seed_demo) as hub:
         supervised = [outage(hub, kill_supervisor=False) for _ in range(args.rounds)]
         baseline = [outage(hub, kill_supervisor=True) for _ in range(args.rounds)]
-    print("outage after kill -9 (s): supervised", " ".join(f"{s:.2f}" for s in supervised),
-          "| baseline (hub's own restart)", " ".join(f"{s:.2f}" for s in baseline))  # fmt: skip
+    print(
+        "outage after kill -9 (s): supervised",
+        " ".join(f"{s:.2f}" for s in supervised),
+        "| baseline (hub's own restart)",
+        " ".join(f"{s:.2f}" for s in baseline),
+    )
     fast, slow = statistics.median(supervised), statistics.median(baseline)
     print(f"median: supervised {fast:.2f} s, baseline {slow:.2f} s: {slow / fast:.1f}x shorter")
 

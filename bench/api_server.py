@@ -45,8 +45,16 @@ def main() -> None:
     os.environ["DIEMCAU_BENCH_ARGV"] = json.dumps(sys.argv[1:])
     port, workers = int(sys.argv[2]), int(os.environ.get("DIEMCAU_BENCH_WORKERS", "1"))
     if workers > 1:  # worker processes import the app by name
-        uvicorn.run("api_server:build_app", factory=True, workers=workers, app_dir=str(Path(__file__).parent),
-                    host="127.0.0.1", port=port, log_level="warning", access_log=False)  # fmt: skip
+        uvicorn.run(
+            "api_server:build_app",
+            factory=True,
+            workers=workers,
+            app_dir=str(Path(__file__).parent),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
     else:
         uvicorn.run(build_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

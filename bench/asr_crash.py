@@ -35,8 +35,9 @@ def child(audio: str, checkpoint: str, home: str) -> None:
 
     settings = load_settings({"DIEMCAU_HOME": home})
     loaded = load_whisper_model(settings)
-    transcript = transcribe_audio(loaded.model, loaded.describe(), Path(audio), "bench",
-                                  options_from_settings(settings), Path(checkpoint))  # fmt: skip
+    transcript = transcribe_audio(
+        loaded.model, loaded.describe(), Path(audio), "bench", options_from_settings(settings), Path(checkpoint)
+    )
     print(json.dumps({key: transcript.settings[key] for key in ("windows", "resumed_windows")}))
 
 
@@ -44,8 +45,9 @@ def run_child(audio: Path, checkpoint: Path, home: Path, kill_after: float | Non
     """Wall seconds, CPU seconds and output of one child run (killed after ``kill_after`` s if given)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, __file__, "--child", str(audio), str(checkpoint), str(home)],
-                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", str(audio), str(checkpoint), str(home)], stdout=subprocess.PIPE, text=True
+    )
     if kill_after is not None:
         time.sleep(kill_after)
         process.send_signal(signal.SIGKILL)
@@ -80,10 +82,14 @@ def main() -> None:
     done = windows_in(work / "crash")
     print(f"killed after {wall / 2:.1f} s: {killed_cpu:.1f} s CPU spent, {done} of {windows} windows checkpointed")
     _, resumed_cpu, output = run_child(lecture.audio, work / "crash", home)
-    print(f"resumed: {resumed_cpu:.1f} s CPU, {json.loads(output)['resumed_windows']} windows taken from the checkpoint")
+    print(
+        f"resumed: {resumed_cpu:.1f} s CPU, {json.loads(output)['resumed_windows']} windows taken from the checkpoint"
+    )
     cost = killed_cpu + resumed_cpu - clean_cpu
-    print(f"cost of the crash: {cost:.1f} s CPU = {100 * cost / clean_cpu:.1f} % of a clean run "
-          f"(starting over would cost {killed_cpu:.1f} s = {100 * killed_cpu / clean_cpu:.0f} %)")  # fmt: skip
+    print(
+        f"cost of the crash: {cost:.1f} s CPU = {100 * cost / clean_cpu:.1f} % of a clean run "
+        f"(starting over would cost {killed_cpu:.1f} s = {100 * killed_cpu / clean_cpu:.0f} %)"
+    )
 
 
 if __name__ == "__main__":

@@ -37,10 +37,14 @@ def main() -> None:
     lecture = build_lecture(home, args.passes)
     loaded = load_whisper_model(settings)
     with_prompt = options_from_settings(settings)
-    runs = {"pipeline, no prompt": replace(with_prompt, decoding=replace(with_prompt.decoding, initial_prompt=None)),
-            "pipeline, glossary prompt": with_prompt}  # fmt: skip
-    print(f"lecture: {lecture.duration:.0f} s, {len(lecture.reference.split())} words; synthetic speech: "
-          "a regression signal only")
+    runs = {
+        "pipeline, no prompt": replace(with_prompt, decoding=replace(with_prompt.decoding, initial_prompt=None)),
+        "pipeline, glossary prompt": with_prompt,
+    }
+    print(
+        f"lecture: {lecture.duration:.0f} s, {len(lecture.reference.split())} words; synthetic speech: "
+        "a regression signal only"
+    )
     print(f"{'configuration':36} {'WER':>6} {'CER':>6} {'CPU RTF':>7}  guards fired", flush=True)
 
     def show(name: str, text: str, seconds: float, notes: list[str]) -> None:
@@ -55,6 +59,7 @@ def main() -> None:
         started = time.process_time()
         transcript = transcribe_audio(loaded.model, loaded.describe(), lecture.audio, "bench", options)
         show(name, transcript.text, time.process_time() - started, [n["code"] for n in transcript.settings["notes"]])
+
 
 if __name__ == "__main__":
     main()

@@ -45,8 +45,15 @@ def pipeline(loaded, audio: Path, options: PipelineOptions) -> tuple[float, floa
     inside: list[float] = []
     with tempfile.TemporaryDirectory() as checkpoint:
         started, cpu = time.perf_counter(), time.process_time()
-        transcript = transcribe_audio(loaded.model, loaded.describe(), audio, "bench", options, Path(checkpoint),
-                                      on_progress=lambda p: inside.append(p.result.decode_seconds))  # fmt: skip
+        transcript = transcribe_audio(
+            loaded.model,
+            loaded.describe(),
+            audio,
+            "bench",
+            options,
+            Path(checkpoint),
+            on_progress=lambda p: inside.append(p.result.decode_seconds),
+        )
         return time.perf_counter() - started, time.process_time() - cpu, transcript.text, sum(inside)
 
 
@@ -62,31 +69,45 @@ def main() -> None:
     loaded = load_whisper_model(settings)
     options = PipelineOptions()  # the defaults; no glossary prompt, so all runs decode the same way
     print(f"load average at the start: {os.getloadavg()[0]:.1f}")
-    print(f"lecture: {lecture.duration:.0f} s; model {loaded.name} {loaded.device}/{loaded.compute_type}, "
-          f"{cpu_threads()} threads, beam {options.decoding.beam_size}")  # fmt: skip
+    print(
+        f"lecture: {lecture.duration:.0f} s; model {loaded.name} {loaded.device}/{loaded.compute_type}, "
+        f"{cpu_threads()} threads, beam {options.decoding.beam_size}"
+    )
     greedy = replace(options, decoding=replace(options.decoding, beam_size=1))
     runs = [
         ("baseline: WhisperModel.transcribe", lambda: plain(loaded.model, lecture.audio, options, vad=False)),
         ("pipeline (defaults)", lambda: pipeline(loaded, lecture.audio, options)),
         ("faster: pipeline, greedy (beam 1)", lambda: pipeline(loaded, lecture.audio, greedy)),
-        (f"pipeline, batched ({args.batch_size} windows)",
-         lambda: pipeline(loaded, lecture.audio, replace(options, batch_size=args.batch_size))),
-    ]  # fmt: skip
+        (
+            f"pipeline, batched ({args.batch_size} windows)",
+            lambda: pipeline(loaded, lecture.audio, replace(options, batch_size=args.batch_size)),
+        ),
+    ]
     if args.all:
-        runs.insert(1, ("WhisperModel.transcribe, vad_filter=True",
-                        lambda: plain(loaded.model, lecture.audio, options, vad=True)))  # fmt: skip
-    print(f"{'configuration':42} {'wall s':>7} {'RTF':>6} {'CPU s':>7} {'CPU RTF':>7} {'× baseline':>10} "
-          f"{'CER':>6} {'outside model':>13}", flush=True)  # fmt: skip
+        runs.insert(
+            1,
+            ("WhisperModel.transcribe, vad_filter=True", lambda: plain(loaded.model, lecture.audio, options, vad=True)),
+        )
+    print(
+        f"{'configuration':42} {'wall s':>7} {'RTF':>6} {'CPU s':>7} {'CPU RTF':>7} {'× baseline':>10} "
+        f"{'CER':>6} {'outside model':>13}",
+        flush=True,
+    )
     base = 0.0
     for name, measure in runs:
         wall, cpu, text, *inside = measure()
         base = base or cpu
         outside = f"{100 * (wall - inside[0]) / wall:12.1f}%" if inside else ""
         cer = error_rates(lecture.reference, text).cer
-        print(f"{name:42} {wall:7.1f} {wall / lecture.duration:6.3f} {cpu:7.1f} {cpu / lecture.duration:7.3f} "
-              f"{base / cpu:9.2f}× {cer:6.3f} {outside}", flush=True)  # fmt: skip
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} (× baseline compares CPU seconds: other processes on "
-          "the machine stretch wall time, much less CPU time)")
+        print(
+            f"{name:42} {wall:7.1f} {wall / lecture.duration:6.3f} {cpu:7.1f} {cpu / lecture.duration:7.3f} "
+            f"{base / cpu:9.2f}× {cer:6.3f} {outside}",
+            flush=True,
+        )
+    print(
+        f"load average at the end: {os.getloadavg()[0]:.1f} (× baseline compares CPU seconds: other processes on "
+        "the machine stretch wall time, much less CPU time)"
+    )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,10 @@ def main() -> None:
         studio.close()
         left = platform.processes()
         log = platform.log()
-        print(f"runner exited after: {runner_exit if runner_exit is None else round(runner_exit, 2)} s "
-              f"(status {platform.process.returncode})")
+        print(
+            f"runner exited after: {runner_exit if runner_exit is None else round(runner_exit, 2)} s "
+            f"(status {platform.process.returncode})"
+        )
         print(f"no process left after: {all_gone if all_gone is None else round(all_gone, 2)} s")
         print(f"left after {GIVE_UP:.0f} s: {len(left)}", *left.values(), sep="\n  ")
         if "-v" in sys.argv:

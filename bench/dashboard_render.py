@@ -104,7 +104,9 @@ def seeded_api(members: int, communes: int, home: Path):  # type: ignore[no-unty
     synthetic = seed_synthetic(factory, members, communes, DEADLINE)
     print(f"  seeded {synthetic.members:,} members in {time.perf_counter() - started:.1f} s")
     tokens = home / "tokens.json"
-    tokens.write_text(json.dumps({"token-commune": synthetic.commune_committee, "token-province": synthetic.province_committee}))
+    tokens.write_text(
+        json.dumps({"token-commune": synthetic.commune_committee, "token-province": synthetic.province_committee})
+    )
     port = free_port()
     process = start_api(url, port, tokens, home)
     return factory, process, f"http://127.0.0.1:{port}/services/diemcau"
@@ -124,10 +126,14 @@ def bench_commune(members: int, reps: int) -> float:
             api.terminate()
             api.wait()
     total = fetch + render
-    print(f"  API answer {fetch * 1000:,.0f} ms + view-model {render * 1000:,.0f} ms = {total * 1000:,.0f} ms"
-          f"  ({len(completion['members']):,} rows, {len(page) / 1e6:.1f} MB of HTML + text)")
-    print(f"  baseline, one read per member and lecture: {naive * 1000:,.0f} ms"
-          f"  ({naive / len(cards) * 1e6:,.0f} µs per member)  ratio {naive / total:.1f}x")
+    print(
+        f"  API answer {fetch * 1000:,.0f} ms + view-model {render * 1000:,.0f} ms = {total * 1000:,.0f} ms"
+        f"  ({len(completion['members']):,} rows, {len(page) / 1e6:.1f} MB of HTML + text)"
+    )
+    print(
+        f"  baseline, one read per member and lecture: {naive * 1000:,.0f} ms"
+        f"  ({naive / len(cards) * 1e6:,.0f} µs per member)  ratio {naive / total:.1f}x"
+    )
     return naive / len(cards)
 
 
@@ -148,12 +154,18 @@ def bench_province(members: int, communes: int, reps: int, per_member_naive: flo
             api.wait()
     total = units_s + history_s + render
     baseline = full_s + tally_s
-    print(f"  units {units_s:,.2f} s + history {history_s:,.2f} s + view-model {render * 1000:,.0f} ms = {total:,.2f} s"
-          f"  ({len(units['units']):,} units)")
-    print(f"  baseline, full member list + tally in the notebook: {full_s:,.2f} s + {tally_s:,.2f} s = {baseline:,.2f} s"
-          f"  ratio {baseline / total:.2f}x")
-    print(f"  baseline, one read per member (extrapolated from the commune): {per_member_naive * members:,.0f} s"
-          f"  ratio {per_member_naive * members / total:.0f}x")
+    print(
+        f"  units {units_s:,.2f} s + history {history_s:,.2f} s + view-model {render * 1000:,.0f} ms = {total:,.2f} s"
+        f"  ({len(units['units']):,} units)"
+    )
+    print(
+        f"  baseline, full member list + tally in the notebook: {full_s:,.2f} s + {tally_s:,.2f} s = {baseline:,.2f} s"
+        f"  ratio {baseline / total:.2f}x"
+    )
+    print(
+        f"  baseline, one read per member (extrapolated from the commune): {per_member_naive * members:,.0f} s"
+        f"  ratio {per_member_naive * members / total:.0f}x"
+    )
 
 
 BASELINE_COLD_MB, BASELINE_REQUESTS = 8.97, 83  # measured at 2b377ed (lab template, plotly renderer), same probe
@@ -180,7 +192,9 @@ def bench_browser(pages: int, reps: int) -> None:
                 log_in(page, hub.url, card)
                 page.goto(f"{hub.url}hub/spawn/{card}", timeout=300_000)
                 page.wait_for_url("**/user/**", timeout=300_000)
-                cold = browser.new_context(viewport={"width": 360, "height": 740}, storage_state=context.storage_state())
+                cold = browser.new_context(
+                    viewport={"width": 360, "height": 740}, storage_state=context.storage_state()
+                )
                 cold_page = cold.new_page()
                 weight, requests, outside, _ = load_dashboard(cold_page, url)
                 shots = Path(tempfile.gettempdir()) / "shots-voila"
@@ -188,10 +202,12 @@ def bench_browser(pages: int, reps: int) -> None:
                 cold_page.screenshot(path=str(shots / f"{notebook}-360.png"), full_page=True)
                 cold.close()
                 times = [load_dashboard(context.new_page(), url, close=True)[3] for _ in range(reps + 1)][1:]
-                print(f"{notebook} as {card}: cold {weight / 1e6:.2f} MB in {requests} requests"
-                      f" (baseline {BASELINE_COLD_MB} MB in {BASELINE_REQUESTS}: ratio {BASELINE_COLD_MB * 1e6 / weight:.1f}x),"
-                      f" outside 127.0.0.1: {outside or 'none'}; warm render median {statistics.median(times):.2f} s"
-                      f" ({', '.join(f'{x:.1f}' for x in times)})")
+                print(
+                    f"{notebook} as {card}: cold {weight / 1e6:.2f} MB in {requests} requests"
+                    f" (baseline {BASELINE_COLD_MB} MB in {BASELINE_REQUESTS}: ratio {BASELINE_COLD_MB * 1e6 / weight:.1f}x),"
+                    f" outside 127.0.0.1: {outside or 'none'}; warm render median {statistics.median(times):.2f} s"
+                    f" ({', '.join(f'{x:.1f}' for x in times)})"
+                )
                 if notebook == "cell.ipynb" and pages:
                     kernels_under_load(hub, context, url, pages, psutil)
                 context.close()
@@ -206,7 +222,10 @@ def load_dashboard(page, url: str, close: bool = False) -> tuple[int, int, list[
     sizes: list[int] = []
     urls: list[str] = []
     page.on("request", lambda request: urls.append(request.url))
-    page.on("requestfinished", lambda request: sizes.append(sum(request.sizes()[k] for k in ("responseBodySize", "responseHeadersSize"))))
+    page.on(
+        "requestfinished",
+        lambda request: sizes.append(sum(request.sizes()[k] for k in ("responseBodySize", "responseHeadersSize"))),
+    )
     started = time.perf_counter()
     page.goto(url, timeout=300_000)
     page.wait_for_selector("#rendered_cells .widget-html-content h3", state="visible", timeout=300_000)
@@ -240,17 +259,23 @@ def kernels_under_load(hub, context, url: str, pages: int, psutil) -> None:  # t
     kernels = staff_kernels(hub, psutil)
     rss = sum(k.memory_info().rss for k in kernels)
     uss = sum(k.memory_full_info().uss for k in kernels)  # what each kernel holds alone (shared libraries apart)
-    server = next(p for p in psutil.Process(hub.process.pid).children(recursive=True) if "singleuser" in " ".join(p.cmdline()))
-    print(f"  {pages} pages open: {len(kernels)} kernels ({before} before), RSS {rss / 2**20:,.0f} MiB in all"
-          f" ({rss / len(kernels) / 2**20:,.0f} MiB each), USS {uss / 2**20:,.0f} MiB ({uss / len(kernels) / 2**20:,.0f} MiB"
-          f" each); the staff server itself RSS {server.memory_info().rss / 2**20:,.0f} MiB,"
-          f" USS {server.memory_full_info().uss / 2**20:,.0f} MiB")
+    server = next(
+        p for p in psutil.Process(hub.process.pid).children(recursive=True) if "singleuser" in " ".join(p.cmdline())
+    )
+    print(
+        f"  {pages} pages open: {len(kernels)} kernels ({before} before), RSS {rss / 2**20:,.0f} MiB in all"
+        f" ({rss / len(kernels) / 2**20:,.0f} MiB each), USS {uss / 2**20:,.0f} MiB ({uss / len(kernels) / 2**20:,.0f} MiB"
+        f" each); the staff server itself RSS {server.memory_info().rss / 2**20:,.0f} MiB,"
+        f" USS {server.memory_full_info().uss / 2**20:,.0f} MiB"
+    )
     for page in opened:
         page.close(run_before_unload=True)
     deadline = time.monotonic() + 30
     while staff_kernels(hub, psutil) and time.monotonic() < deadline:
         time.sleep(1)
-    print(f"  closed them: {len(staff_kernels(hub, psutil))} kernels left after {30 - max(0, deadline - time.monotonic()):.0f} s")
+    print(
+        f"  closed them: {len(staff_kernels(hub, psutil))} kernels left after {30 - max(0, deadline - time.monotonic()):.0f} s"
+    )
 
 
 def main() -> None:

@@ -20,8 +20,10 @@ from diemcau.adapters.material_files import MaterialFiles  # noqa: E402
 from diemcau.materials.extract import extract  # noqa: E402
 from tests.material_fixtures import make_docx, make_pdf, make_pptx  # noqa: E402
 
-PARAGRAPH = ("Nghị quyết về đột phá phát triển khoa học, công nghệ, đổi mới sáng tạo và chuyển đổi số quốc gia; "
-             "mỗi đảng viên, mỗi chi bộ phải quán triệt sâu sắc và tổ chức thực hiện nghiêm túc. ")  # fmt: skip
+PARAGRAPH = (
+    "Nghị quyết về đột phá phát triển khoa học, công nghệ, đổi mới sáng tạo và chuyển đổi số quốc gia; "
+    "mỗi đảng viên, mỗi chi bộ phải quán triệt sâu sắc và tổ chức thực hiện nghiêm túc. "
+)
 
 
 def best_of(runs: int, work: Callable[[], object]) -> float:
@@ -50,14 +52,18 @@ def main() -> None:
             "docx": make_docx(root / "nq.docx", texts),
             "pptx": make_pptx(root / "slides.pptx", slides),
         }
-        print(f"{'format':<6} {'pages':>5} {'MB':>6} {'extract s':>10} {'copy+hash s':>12} {'ratio':>7} {'chars/s':>10}")
+        print(
+            f"{'format':<6} {'pages':>5} {'MB':>6} {'extract s':>10} {'copy+hash s':>12} {'ratio':>7} {'chars/s':>10}"
+        )
         for kind, path in files.items():
             text = extract(path, 1 << 30)
             figure = best_of(3, lambda p=path: extract(p, 1 << 30))
             baseline = best_of(3, lambda p=path: receive(root / "store", p))
             size = path.stat().st_size / (1 << 20)
-            print(f"{kind:<6} {text.page_count:>5} {size:>6.2f} {figure:>10.3f} {baseline:>12.4f} "
-                  f"{figure / baseline:>6.0f}× {text.chars / figure:>10.0f}")  # fmt: skip
+            print(
+                f"{kind:<6} {text.page_count:>5} {size:>6.2f} {figure:>10.3f} {baseline:>12.4f} "
+                f"{figure / baseline:>6.0f}× {text.chars / figure:>10.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -31,9 +31,11 @@ from tests.media_fixtures import seed_lecture_media  # noqa: E402
 from tests.quiz_support import sharing_database  # noqa: E402
 from tests.transcript_fixtures import LECTURE_ID, seed_lecture_transcript  # noqa: E402
 
-DRAIN = "from diemcau.jobs.publish import drain_queue; from diemcau.jobs import registry; import sys, json;" \
-        "from diemcau.settings import Settings; registry.load_tasks();" \
-        "drain_queue(Settings.model_validate_json(sys.stdin.read()), stop=lambda: False)"  # fmt: skip
+DRAIN = (
+    "from diemcau.jobs.publish import drain_queue; from diemcau.jobs import registry; import sys, json;"
+    "from diemcau.settings import Settings; registry.load_tasks();"
+    "drain_queue(Settings.model_validate_json(sys.stdin.read()), stop=lambda: False)"
+)
 
 
 def main() -> None:
@@ -79,10 +81,14 @@ def main() -> None:
         thread.join()
         during = sorted(latencies[before:])
         p95 = during[int(0.95 * (len(during) - 1))]
-        print(f"{pages:,}-page PDF ({bomb.stat().st_size / 1e6:.1f} MB): upload answered {answer.status_code} in "
-              f"{answered:.2f} s, state {state}; until read: {total:.1f} s ({final})")  # fmt: skip
-        print(f"member GET /api/me meanwhile: {len(during)} requests, p50 {statistics.median(during) * 1000:.0f} ms,"
-              f" p95 {p95 * 1000:.0f} ms")  # fmt: skip
+        print(
+            f"{pages:,}-page PDF ({bomb.stat().st_size / 1e6:.1f} MB): upload answered {answer.status_code} in "
+            f"{answered:.2f} s, state {state}; until read: {total:.1f} s ({final})"
+        )
+        print(
+            f"member GET /api/me meanwhile: {len(during)} requests, p50 {statistics.median(during) * 1000:.0f} ms,"
+            f" p95 {p95 * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -42,11 +42,41 @@ def make_source(folder: Path, minutes: float) -> Path:
     subprocess.run(["espeak-ng", "-v", "vi", "-s", "150", "-w", str(wav), SPEECH], check=True)
     source = folder / "source.mp4"
     seconds = str(minutes * 60)
-    subprocess.run([
-        "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={seconds}",
-        "-stream_loop", "-1", "-i", str(wav), "-t", seconds, "-map", "0:v", "-map", "1:a",
-        "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac", "-b:a", "128k", str(source),
-    ], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=1280x720:rate=25:duration={seconds}",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(wav),
+            "-t",
+            seconds,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "18",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            str(source),
+        ],
+        check=True,
+    )
     return source
 
 
@@ -99,7 +129,9 @@ def report(duration: float, seconds: dict[str, float], renditions) -> None:  # t
     print(f"full ladder / audio-only: {full / audio_only:.1f}x wall, {full_cpu / audio_cpu:.1f}x CPU")
     print("\nrendition | average kbps | peak kbps | MB per member-hour")
     for r in renditions:
-        print(f"{r.label} | {r.average_bandwidth / 1000:.0f} | {r.bandwidth / 1000:.0f} | {r.average_bandwidth * 450 / 1e6:.1f}")
+        print(
+            f"{r.label} | {r.average_bandwidth / 1000:.0f} | {r.bandwidth / 1000:.0f} | {r.average_bandwidth * 450 / 1e6:.1f}"
+        )
 
 
 if __name__ == "__main__":

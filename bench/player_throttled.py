@@ -73,12 +73,41 @@ def make_source(folder: Path, minutes: float) -> Path:
     wav = folder / "speech.wav"
     subprocess.run(["espeak-ng", "-v", "vi", "-s", "150", "-w", str(wav), SPEECH], check=True)
     source, seconds = folder / "source.mp4", str(minutes * 60)
-    subprocess.run([
-        "ffmpeg", "-nostdin", "-v", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={seconds}",
-        "-stream_loop", "-1", "-i", str(wav), "-t", seconds, "-map", "0:v", "-map", "1:a",
-        "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-c:a", "aac", "-b:a", "96k", str(source),
-    ], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=640x360:rate=25:duration={seconds}",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(wav),
+            "-t",
+            seconds,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "20",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            str(source),
+        ],
+        check=True,
+    )
     return source
 
 
@@ -104,10 +133,15 @@ def client(job: dict) -> dict:
         cdp = context.new_cdp_session(page)
         cdp.send("Network.enable")
         if job["cdp"]:
-            cdp.send("Network.emulateNetworkConditions", {
-                "offline": False, "latency": SPEC.rtt_ms, "downloadThroughput": SPEC.rate_kbit * 1000 / 8,
-                "uploadThroughput": SPEC.rate_kbit * 1000 / 8,
-            })  # fmt: skip
+            cdp.send(
+                "Network.emulateNetworkConditions",
+                {
+                    "offline": False,
+                    "latency": SPEC.rtt_ms,
+                    "downloadThroughput": SPEC.rate_kbit * 1000 / 8,
+                    "uploadThroughput": SPEC.rate_kbit * 1000 / 8,
+                },
+            )
         received = [0.0]
         cdp.on("Network.loadingFinished", lambda e: received.__setitem__(0, received[0] + e["encodedDataLength"]))
         page.goto(f"{job['url']}hub/login")
@@ -188,37 +222,60 @@ def measure(mode: str, minutes: float) -> tuple[str, dict[str, dict]]:
         if mode == "cdp":
             label = "Chromium CDP throttling (Network.emulateNetworkConditions: 300 ms per request, 32 KB/s)"
             for name, choice, hide, user, _ in SCENARIOS:
-                job = {"url": hub.url, "lecture": lecture, "choice": choice, "seconds": minutes * 60, "cdp": True,
-                       "hide_native": hide, "user": user}  # fmt: skip
+                job = {
+                    "url": hub.url,
+                    "lecture": lecture,
+                    "choice": choice,
+                    "seconds": minutes * 60,
+                    "cdp": True,
+                    "hide_native": hide,
+                    "user": user,
+                }
                 results[name] = run_client(job, None)
             return label, results
         netem_error = netem_available()
-        label = ("netns + veth, tc netem 256 kbit + 150 ms each way" if not netem_error else
-                 f"netns + veth, tc tbf 256 kbit each way + 150 ms each way by a TCP delay relay "
-                 f"(tc netem refused: '{netem_error}')")  # fmt: skip
+        label = (
+            "netns + veth, tc netem 256 kbit + 150 ms each way"
+            if not netem_error
+            else f"netns + veth, tc tbf 256 kbit each way + 150 ms each way by a TCP delay relay "
+            f"(tc netem refused: '{netem_error}')"
+        )
         with namespace("dcplayer", SPEC, use_netem=not netem_error) as ns:
             one_way = 0.0 if not netem_error else SPEC.rtt_ms / 2000
             with DelayRelay((HOST_IP, hub_port), ("127.0.0.1", hub_port), one_way):
                 url = f"http://{HOST_IP}:{hub_port}/"
                 for name, choice, hide, user, _ in SCENARIOS:
-                    job = {"url": url, "lecture": lecture, "choice": choice, "seconds": minutes * 60, "cdp": False,
-                           "hide_native": hide, "user": user}  # fmt: skip
+                    job = {
+                        "url": url,
+                        "lecture": lecture,
+                        "choice": choice,
+                        "seconds": minutes * 60,
+                        "cdp": False,
+                        "hide_native": hide,
+                        "user": user,
+                    }
                     results[name] = run_client(job, ns)
     return label, results
 
 
 def report(label: str, results: dict[str, dict], minutes: float) -> None:
     print(f"link: {label}; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'rendition':<34} {'start cold':>10} {'start warm':>10} {'stalls':>6} {'stalled s':>9} {'MB':>6} "
-          f"{'reached':>8}")
+    print(
+        f"{'rendition':<34} {'start cold':>10} {'start warm':>10} {'stalls':>6} {'stalled s':>9} {'MB':>6} "
+        f"{'reached':>8}"
+    )
     for key, _, _, _, name in SCENARIOS:
         cold, warm = results[key]["cold"], results[key]["warm"]
-        print(f"{name:<34} {cold['playing'] / 1000:>9.2f}s {warm['playing'] / 1000:>9.2f}s "
-              f"{len(cold['stalls']):>6} {sum(cold['stalls']) / 1000:>9.1f} {cold['bytes'] / 1e6:>6.2f} "
-              f"{cold['position']:>7.0f}s")  # fmt: skip
+        print(
+            f"{name:<34} {cold['playing'] / 1000:>9.2f}s {warm['playing'] / 1000:>9.2f}s "
+            f"{len(cold['stalls']):>6} {sum(cold['stalls']) / 1000:>9.1f} {cold['bytes'] / 1e6:>6.2f} "
+            f"{cold['position']:>7.0f}s"
+        )
     audio, video = results["audio"]["cold"], results["v360"]["cold"]
-    print(f"start-up ratio 360p / Chỉ nghe: {video['playing'] / audio['playing']:.1f}x; goal < 3 s and 0 stalls "
-          f"over {minutes:g} min: {'met' if audio['playing'] < 3000 and not audio['stalls'] else 'NOT met'}")
+    print(
+        f"start-up ratio 360p / Chỉ nghe: {video['playing'] / audio['playing']:.1f}x; goal < 3 s and 0 stalls "
+        f"over {minutes:g} min: {'met' if audio['playing'] < 3000 and not audio['stalls'] else 'NOT met'}"
+    )
     print(json.dumps({"label": label, "minutes": minutes, "results": results}))
 
 

@@ -66,18 +66,24 @@ def main() -> None:
             login.wait_for_url(f"{hub.url}services/diemcau/**")
             portal_bytes, portal_requests = cold_load(context, f"{hub.url}services/diemcau/")
             stock_bytes, stock_requests = cold_load(context, f"{hub.url}hub/home")
-            staff = {role: cold_load(log_in(browser, hub.url, card), f"{hub.url}services/diemcau/")
-                     for role, card in STAFF.items()}  # fmt: skip
+            staff = {
+                role: cold_load(log_in(browser, hub.url, card), f"{hub.url}services/diemcau/")
+                for role, card in STAFF.items()
+            }
             browser.close()
     print(f"login page (cold):          {login_bytes / 1000:8.1f} KB in {login_requests} requests")
-    print(f"member portal (cold):       {portal_bytes / 1000:8.1f} KB in {portal_requests} requests"
-          f"  (budget {BUDGET_BYTES / 1000:.0f} KB: {'within' if portal_bytes <= BUDGET_BYTES else 'OVER'})")
+    print(
+        f"member portal (cold):       {portal_bytes / 1000:8.1f} KB in {portal_requests} requests"
+        f"  (budget {BUDGET_BYTES / 1000:.0f} KB: {'within' if portal_bytes <= BUDGET_BYTES else 'OVER'})"
+    )
     print(f"baseline: stock hub home:   {stock_bytes / 1000:8.1f} KB in {stock_requests} requests")
     print(f"ratio baseline/portal:      {stock_bytes / portal_bytes:8.1f}x lighter")
     for role, (size, requests) in staff.items():
         verdict = "within" if size <= STAFF_BUDGET_BYTES else "OVER"
-        print(f"staff home, {role + ' (cold):':21s}{size / 1000:6.1f} KB in {requests} requests"
-              f"  (budget {STAFF_BUDGET_BYTES / 1000:.0f} KB: {verdict})")
+        print(
+            f"staff home, {role + ' (cold):':21s}{size / 1000:6.1f} KB in {requests} requests"
+            f"  (budget {STAFF_BUDGET_BYTES / 1000:.0f} KB: {verdict})"
+        )
 
 
 if __name__ == "__main__":

@@ -34,18 +34,34 @@ PATH = f"{PREFIX}/api/lectures/{LECTURE_ID}/progress"
 
 
 def _scope() -> dict:
-    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"), (b"accept", b"*/*"),
-               (b"authorization", f"Bearer {token_of('member')}".encode())]  # fmt: skip
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-            "path": PATH, "raw_path": PATH.encode(), "query_string": b"", "root_path": "", "headers": headers,
-            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}  # fmt: skip
+    headers = [
+        (b"host", b"127.0.0.1"),
+        (b"content-type", b"application/json"),
+        (b"accept", b"*/*"),
+        (b"authorization", f"Bearer {token_of('member')}".encode()),
+    ]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": PATH,
+        "raw_path": PATH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
 
 
 async def _post(app: ASGIApp, n: int) -> None:
     """One heartbeat (its own event id), as uvicorn hands it to the app; fails unless answered 200."""
     start = n * 15.0 % 600
-    body = json.dumps({"events": [{"event_id": f"e{n}", "kind": "heartbeat", "start": start, "end": start + 15,
-                                   "seq": n}]}).encode()  # fmt: skip
+    body = json.dumps(
+        {"events": [{"event_id": f"e{n}", "kind": "heartbeat", "start": start, "end": start + 15, "seq": n}]}
+    ).encode()
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[Message] = []
 
@@ -91,8 +107,10 @@ def main() -> None:
     args = parser.parse_args()
     for concurrency in args.concurrency:
         on, off = (cpu_per_post(fast, args.posts, concurrency) for fast in (True, False))
-        print(f"{args.posts} posts, {concurrency} at once: fast path on {on:.3f} ms CPU per post,"
-              f" off (through FastAPI) {off:.3f} ms: {off / on:.2f}x")  # fmt: skip
+        print(
+            f"{args.posts} posts, {concurrency} at once: fast path on {on:.3f} ms CPU per post,"
+            f" off (through FastAPI) {off:.3f} ms: {off / on:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -72,13 +72,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_api(db_url: str, port: int, tokens: Path, home: Path, env: dict[str, str] | None = None,
-              workers: int = 1) -> subprocess.Popen:  # fmt: skip
+def start_api(
+    db_url: str, port: int, tokens: Path, home: Path, env: dict[str, str] | None = None, workers: int = 1
+) -> subprocess.Popen:
     """The API as its own process (``env``: extra ``DIEMCAU_*`` settings); returns once it answers /health."""
     script = Path(__file__).with_name("api_server.py")
     extra = {**(env or {}), **({"DIEMCAU_BENCH_WORKERS": str(workers)} if workers > 1 else {})}
-    process = subprocess.Popen([sys.executable, str(script), db_url, str(port), str(tokens), str(home)],
-                               env={**os.environ, **extra})  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, str(script), db_url, str(port), str(tokens), str(home)], env={**os.environ, **extra}
+    )
     deadline = time.monotonic() + 240  # imports alone take ~30 s on a busy 2-core machine
     while time.monotonic() < deadline:
         try:
@@ -89,22 +91,42 @@ def start_api(db_url: str, port: int, tokens: Path, home: Path, env: dict[str, s
     raise RuntimeError("the API did not start")
 
 
-async def member_loop(pool: RawHttpPool, path: str, card: str, offset: float, interval: float, count: int,
-                      t0: float, out: list, batch: int = 1) -> None:  # fmt: skip
+async def member_loop(
+    pool: RawHttpPool,
+    path: str,
+    card: str,
+    offset: float,
+    interval: float,
+    count: int,
+    t0: float,
+    out: list,
+    batch: int = 1,
+) -> None:
     """Send ``count`` heartbeats on schedule, ``batch`` per request; retry each request until acknowledged."""
     headers = {"Authorization": f"Bearer token-{card}"}
     for first_seq in range(0, count, batch):
         await asyncio.sleep(max(0.0, t0 + offset + (first_seq + batch - 1) * interval - time.monotonic()))
-        body = {"events": [{"event_id": f"{card}-{seq}", "kind": "heartbeat", "start": seq * HEARTBEAT,
-                            "end": (seq + 1) * HEARTBEAT, "seq": seq}
-                           for seq in range(first_seq, min(count, first_seq + batch))]}  # fmt: skip
+        body = {
+            "events": [
+                {
+                    "event_id": f"{card}-{seq}",
+                    "kind": "heartbeat",
+                    "start": seq * HEARTBEAT,
+                    "end": (seq + 1) * HEARTBEAT,
+                    "seq": seq,
+                }
+                for seq in range(first_seq, min(count, first_seq + batch))
+            ]
+        }
         first, failed, backoff = time.monotonic(), False, 0.2
         while True:
             sent = time.monotonic()
             try:
                 status, _answer = await pool.post_json(path, body, headers)
                 if status == 200:
-                    out += [(first - t0, time.monotonic() - sent, time.monotonic() - first, failed)] * len(body["events"])
+                    out += [(first - t0, time.monotonic() - sent, time.monotonic() - first, failed)] * len(
+                        body["events"]
+                    )
                     break
                 errors[f"HTTP {status}"] = errors.get(f"HTTP {status}", 0) + 1
             except ConnectionError as error:
@@ -126,8 +148,12 @@ def run_clients(args: tuple) -> list:
         pool = RawHttpPool("127.0.0.1", port, size=64, timeout=600)
         path = f"{PREFIX}/api/lectures/{LECTURES[0]}/progress"
         t0 = time.monotonic() + (t0_wall - time.time())
-        await asyncio.gather(*(member_loop(pool, path, card, (i / len(cards)) * interval, interval, count, t0, out,
-                                           batch) for i, card in enumerate(cards)))  # fmt: skip
+        await asyncio.gather(
+            *(
+                member_loop(pool, path, card, (i / len(cards)) * interval, interval, count, t0, out, batch)
+                for i, card in enumerate(cards)
+            )
+        )
         pool.close()
         if errors:
             print(f"  client retries: {errors}")
@@ -167,21 +193,29 @@ def report(label: str, results: list, wall: float, kill_at: float | None) -> dic
     second_half = [r[1] for r in results if r[0] >= half]
     acked = [r[2] for r in results]
     print(f"{label}: {len(results)} events acknowledged in {wall:.1f} s = {len(results) / wall:,.0f} events/s")
-    print(f"  request latency  p50 {statistics.median(latencies) * 1000:6.1f} ms   p99 {percentile(latencies, 99) * 1000:6.1f} ms"
-          f"   steady p99 {percentile(steady, 99) * 1000:6.1f} ms   max {max(latencies) * 1000:6.0f} ms")
-    print(f"  second half of the run (caches as warm as they get): p50 {statistics.median(second_half) * 1000:6.1f} ms"
-          f"   p99 {percentile(second_half, 99) * 1000:6.1f} ms")
+    print(
+        f"  request latency  p50 {statistics.median(latencies) * 1000:6.1f} ms   p99 {percentile(latencies, 99) * 1000:6.1f} ms"
+        f"   steady p99 {percentile(steady, 99) * 1000:6.1f} ms   max {max(latencies) * 1000:6.0f} ms"
+    )
+    print(
+        f"  second half of the run (caches as warm as they get): p50 {statistics.median(second_half) * 1000:6.1f} ms"
+        f"   p99 {percentile(second_half, 99) * 1000:6.1f} ms"
+    )
     by_second: dict[int, float] = {}
     for sent_at, latency, *_ in results:
         by_second[int(sent_at)] = max(by_second.get(int(sent_at), 0.0), latency)
     worst = sorted(by_second.items(), key=lambda item: -item[1])[:3]
-    print("  slowest seconds of the run (pauses: garbage collection, cache expiry, a crash): "
-          + ", ".join(f"{second} s: {latency * 1000:.0f} ms" for second, latency in worst))  # fmt: skip
+    print(
+        "  slowest seconds of the run (pauses: garbage collection, cache expiry, a crash): "
+        + ", ".join(f"{second} s: {latency * 1000:.0f} ms" for second, latency in worst)
+    )
     if kill_at is not None:
         before = [r for r in results if r[0] + r[2] < kill_at]  # acknowledged before the kill
-        print(f"  acknowledged before the crash: {len(before) / kill_at:,.0f} events/s; events that met the outage or"
-              f" an error: {sum(r[3] for r in results)},"
-              f" worst time to acknowledgement {max(acked):.1f} s")
+        print(
+            f"  acknowledged before the crash: {len(before) / kill_at:,.0f} events/s; events that met the outage or"
+            f" an error: {sum(r[3] for r in results)},"
+            f" worst time to acknowledgement {max(acked):.1f} s"
+        )
     return {"rate": len(results) / wall, "p99": percentile(latencies, 99)}
 
 
@@ -196,15 +230,30 @@ def scaled_cache_env(interval: float) -> dict[str, str]:
 # The baseline: the same code with the hot-path settings off (no caller/lecture cache, a transaction per request,
 # every post through FastAPI's routing).
 FAST_PATH_OFF_ENV = {"DIEMCAU_PERF__FAST_PROGRESS": "false"}
-BASELINE_ENV = {"DIEMCAU_PERF__CALLER_SECONDS": "0", "DIEMCAU_PERF__LECTURE_SECONDS": "0",
-                "DIEMCAU_PERF__GROUP_COMMIT": "false", **FAST_PATH_OFF_ENV}  # fmt: skip
+BASELINE_ENV = {
+    "DIEMCAU_PERF__CALLER_SECONDS": "0",
+    "DIEMCAU_PERF__LECTURE_SECONDS": "0",
+    "DIEMCAU_PERF__GROUP_COMMIT": "false",
+    **FAST_PATH_OFF_ENV,
+}
 
 
 def open_lecture_earlier(factory, cards: list[str]) -> None:  # type: ignore[no-untyped-def]
     """Each member first opened the lecture (its player page) a day ago: what the page would have stored."""
     at = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=1)
-    rows = [dict(member=card, lecture_id=LECTURES[0], intervals=[], watched_seconds=0.0, coverage_percent=0.0,
-                 resume_position=0.0, last_seq=-1, first_contact_at=at) for card in cards]  # fmt: skip
+    rows = [
+        dict(
+            member=card,
+            lecture_id=LECTURES[0],
+            intervals=[],
+            watched_seconds=0.0,
+            coverage_percent=0.0,
+            resume_position=0.0,
+            last_seq=-1,
+            first_contact_at=at,
+        )
+        for card in cards
+    ]
     with transaction(factory) as session:
         session.execute(insert(LectureProgressRow), rows)
 
@@ -265,16 +314,22 @@ def run_once(args: argparse.Namespace, label: str, env: dict[str, str]) -> dict:
         refused, _posts = load_refusals(make_sessionmaker(engine), LECTURES[0])
         engine.dispose()
     sent = args.members * count
-    print(f"[{label}] offered {args.rate:,.0f} events/s: {args.members} members x {count} heartbeats (every"
-          f" {interval:.2f} s) over {args.seconds:.0f} s, {args.batch} per request, {args.clients} client processes,"
-          f" {args.workers} API worker(s), {os.cpu_count()} CPUs")
+    print(
+        f"[{label}] offered {args.rate:,.0f} events/s: {args.members} members x {count} heartbeats (every"
+        f" {interval:.2f} s) over {args.seconds:.0f} s, {args.batch} per request, {args.clients} client processes,"
+        f" {args.workers} API worker(s), {os.cpu_count()} CPUs"
+    )
     crash = None if kill_at is None else kill_at - 1.0
     figures = report("run" if kill_at is None else "run with a crash", results, wall, crash)
-    print(f"  API process CPU: {cpu_used * 1000 / len(results):.2f} ms per event ->"
-          f" {len(results) / cpu_used:,.0f} events/s per fully available core (excludes start-up imports)")
+    print(
+        f"  API process CPU: {cpu_used * 1000 / len(results):.2f} ms per event ->"
+        f" {len(results) / cpu_used:,.0f} events/s per fully available core (excludes start-up imports)"
+    )
     print(f"  load generator CPU: {client_cpu * 1000 / len(results):.2f} ms per event ({args.clients} process(es))")
-    print(f"  events sent {sent:,}, acknowledged {len(results):,}, stored {stored:,}, lost {sent - stored:,};"
-          f" coverage refused as faster than real time: {refused:,.0f} s (honest traffic: 0)")
+    print(
+        f"  events sent {sent:,}, acknowledged {len(results):,}, stored {stored:,}, lost {sent - stored:,};"
+        f" coverage refused as faster than real time: {refused:,.0f} s (honest traffic: 0)"
+    )
     return {**figures, "cpu_ms": cpu_used * 1000 / len(results), "lost": sent - stored}
 
 
@@ -289,8 +344,12 @@ def main() -> None:
     parser.add_argument("--fast-path-off", action="store_true", help="also run with only perf.fast_progress off")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (PostgreSQL: the scale-out)")
     parser.add_argument("--db", default="", help="a server database to use (its public schema is dropped first)")
-    parser.add_argument("--batch", type=int, default=1, help="heartbeats per request (an offline queue, or a player"
-                        " that sends every minute)")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="heartbeats per request (an offline queue, or a player that sends every minute)",
+    )
     args = parser.parse_args()
     new = run_once(args, "hot path on (default settings)", {})
     if args.fast_path_off:
@@ -301,10 +360,12 @@ def main() -> None:
         )
     if not args.no_baseline:
         old = run_once(args, "baseline: caches and group commit off", BASELINE_ENV)
-        print(f"API CPU per event {new['cpu_ms']:.2f} ms vs baseline {old['cpu_ms']:.2f} ms:"
-              f" {old['cpu_ms'] / new['cpu_ms']:.1f}x less;"
-              f" sustained {new['rate']:,.0f} vs {old['rate']:,.0f} events/s ({new['rate'] / old['rate']:.1f}x);"
-              f" p99 {new['p99'] * 1000:,.0f} vs {old['p99'] * 1000:,.0f} ms")
+        print(
+            f"API CPU per event {new['cpu_ms']:.2f} ms vs baseline {old['cpu_ms']:.2f} ms:"
+            f" {old['cpu_ms'] / new['cpu_ms']:.1f}x less;"
+            f" sustained {new['rate']:,.0f} vs {old['rate']:,.0f} events/s ({new['rate'] / old['rate']:.1f}x);"
+            f" p99 {new['p99'] * 1000:,.0f} vs {old['p99'] * 1000:,.0f} ms"
+        )
     print("goal: >= 1,000 events/s with p99 <= 100 ms, and 0 lost; load average %.1f %.1f %.1f" % os.getloadavg())
 
 

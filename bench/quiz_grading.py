@@ -45,19 +45,24 @@ COURSE, QUIZ = "bench-course", "tuan-1"
 
 def environment(home: Path) -> dict[str, str]:
     return {
-        **os.environ, "DIEMCAU_HOME": str(home / "var"), "DIEMCAU_CONTENT__COURSES_DIR": str(home / "courses"),
+        **os.environ,
+        "DIEMCAU_HOME": str(home / "var"),
+        "DIEMCAU_CONTENT__COURSES_DIR": str(home / "courses"),
         "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(home / "transcripts"),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-    }  # fmt: skip
+    }
 
 
 def spec_text() -> str:
     lines = ["title: Trắc nghiệm tuần (20 câu)", "attempts: 1", "questions:"]
     for i in range(QUESTIONS):
         lines += [
-            f"  - id: q{i + 1}", "    type: single", f"    text: Câu hỏi số {i + 1}?",
-            "    options: [Phương án một, Phương án hai, Phương án ba, Phương án bốn]", f"    answer: {'ABCD'[i % 4]}",
-        ]  # fmt: skip
+            f"  - id: q{i + 1}",
+            "    type: single",
+            f"    text: Câu hỏi số {i + 1}?",
+            "    options: [Phương án một, Phương án hai, Phương án ba, Phương án bốn]",
+            f"    answer: {'ABCD'[i % 4]}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -82,8 +87,9 @@ def prepare(home: Path, members: int):  # type: ignore[no-untyped-def]
         session.add(cell)
         session.flush()
         session.add(CourseRow(id=COURSE, title="Chuyên đề đo tải", resolutions=[], completion_rule={}, audience=[cell]))
-        session.add_all(MemberRow(card_number=f"9{n:07d}", full_name=f"Đảng viên {n}", org_unit_id=cell.id)
-                        for n in range(members))  # fmt: skip
+        session.add_all(
+            MemberRow(card_number=f"9{n:07d}", full_name=f"Đảng viên {n}", org_unit_id=cell.id) for n in range(members)
+        )
     path = settings.courses_dir / COURSE / "quizzes" / f"{QUIZ}.yaml"
     path.parent.mkdir(parents=True)
     path.write_text(spec_text(), encoding="utf-8")
@@ -110,8 +116,11 @@ def time_cli(settings, rounds: int) -> float:  # type: ignore[no-untyped-def]
         start = time.perf_counter()
         subprocess.run(
             [str(Path(sys.executable).parent / "nbgrader"), "autograde", QUIZ, "--student", f"cli{n}", "--force"],
-            cwd=course_root(settings, COURSE), env=environment(settings.home.parent), check=True, capture_output=True,
-        )  # fmt: skip
+            cwd=course_root(settings, COURSE),
+            env=environment(settings.home.parent),
+            check=True,
+            capture_output=True,
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -138,10 +147,12 @@ def time_grader(settings, rounds: int, batch: int = 1) -> tuple[float, float]:  
     grader.grade(QuizSubmission(QUIZ, f"warm{batch}", answers_for(1), dt.datetime.now(dt.UTC)))
     start, cpu = time.perf_counter(), time.process_time()
     for first in range(0, rounds, batch):
-        grader.grade_many([
-            QuizSubmission(QUIZ, f"g{batch}-{n}", answers_for(n), dt.datetime.now(dt.UTC))
-            for n in range(first, min(rounds, first + batch))
-        ])  # fmt: skip
+        grader.grade_many(
+            [
+                QuizSubmission(QUIZ, f"g{batch}-{n}", answers_for(n), dt.datetime.now(dt.UTC))
+                for n in range(first, min(rounds, first + batch))
+            ]
+        )
     return (time.perf_counter() - start) / rounds, (time.process_time() - cpu) / rounds
 
 
@@ -158,7 +169,7 @@ def time_worker_path(settings, factory, first: int, rounds: int, batch: bool) ->
     ids = [
         store.store_submission(factory, f"9{n:07d}", form, f"inproc-{n:08d}", answers_for(n), now)[0].id
         for n in range(first, first + rounds)
-    ]  # fmt: skip
+    ]
     graders = install(settings).graders
     quiz_tasks.ensure_queue(settings)
     cpu = time.process_time()
@@ -335,12 +346,19 @@ def run_rate(factory, port: int, rate: float, seconds: float, first: int, pids: 
     drained = max(graded.values()) - last_sent if graded else float("inf")
     span = max(graded.values()) - min(sent.values()) if graded else float("inf")
     return {
-        "rate": rate, "count": len(sent), "graded": len(graded), "throughput": len(graded) / span,
+        "rate": rate,
+        "count": len(sent),
+        "graded": len(graded),
+        "throughput": len(graded) / span,
         "sent_rate": (len(sent) - 1) / (max(sent.values()) - min(sent.values())),
-        "cores": (api_cpu + worker_cpu) / span, "client_ms": client / len(sent) * 1000,
-        "p50": statistics.median(latencies), "p95": latencies[int(0.95 * (len(latencies) - 1))], "drain": drained,
-        "api_ms": api_cpu / len(sent) * 1000, "worker_ms": worker_cpu / len(sent) * 1000,
-    }  # fmt: skip
+        "cores": (api_cpu + worker_cpu) / span,
+        "client_ms": client / len(sent) * 1000,
+        "p50": statistics.median(latencies),
+        "p95": latencies[int(0.95 * (len(latencies) - 1))],
+        "drain": drained,
+        "api_ms": api_cpu / len(sent) * 1000,
+        "worker_ms": worker_cpu / len(sent) * 1000,
+    }
 
 
 def wait_for_port(port: int) -> None:
@@ -380,16 +398,20 @@ def system(  # type: ignore[no-untyped-def]
 def _print_steps(title: str, steps: list[dict[str, float]]) -> None:
     print(title)
     for s in steps:
-        print(f"  offered {s['rate']:3.0f}/s: {s['count']:4.0f} sent ({s['sent_rate']:.1f}/s), "
-              f"{s['graded']:4.0f} graded, sustained {s['throughput']:5.1f}/s, p50 {s['p50']:5.2f} s, "
-              f"p95 {s['p95']:5.2f} s, drained {s['drain']:+5.2f} s after the last")  # fmt: skip
+        print(
+            f"  offered {s['rate']:3.0f}/s: {s['count']:4.0f} sent ({s['sent_rate']:.1f}/s), "
+            f"{s['graded']:4.0f} graded, sustained {s['throughput']:5.1f}/s, p50 {s['p50']:5.2f} s, "
+            f"p95 {s['p95']:5.2f} s, drained {s['drain']:+5.2f} s after the last"
+        )
         cpu = s["api_ms"] + s["worker_ms"]
         print(
             f"      CPU per submission: API {s['api_ms']:.1f} ms + grading {s['worker_ms']:.1f} ms = {cpu:.1f} ms "
             f"→ capacity of 2 idle cores ≈ {2000 / cpu:.0f}/s"
         )
-        print(f"      the API and workers got {s['cores']:.2f} cores while it ran; the load generator (this process) "
-              f"used {s['client_ms']:.1f} ms CPU per request")  # fmt: skip
+        print(
+            f"      the API and workers got {s['cores']:.2f} cores while it ran; the load generator (this process) "
+            f"used {s['client_ms']:.1f} ms CPU per request"
+        )
 
 
 def main() -> None:
@@ -414,31 +436,39 @@ def main() -> None:
         path_batch = time_worker_path(settings, factory, 200, 500, batch=True)
         previous = (
             system(home, factory, rates, options.seconds, options.processes, 1000, options.previous_src)
-            if options.previous_src else None
-        )  # fmt: skip
+            if options.previous_src
+            else None
+        )
         steps = system(home, factory, rates, options.seconds, options.processes, 1000 + per_run)
     print(f"{QUESTIONS}-question choice-only quiz, {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f}")
     per = "ms per submission"
     print(f"baseline `nbgrader autograde` CLI (kernel):    {cli * 1000:9.0f} {per} (median of {options.cli_rounds})")
     print(f"baseline Autograde in-process (kernel):        {stock * 1000:9.0f} {per} (median of 3)")
     print(f"Autograde in-process + EvaluateWithoutKernel:  {fast_converter * 1000:9.0f} {per} (median of 5)")
-    print(f"QuizGrader, one per gradebook transaction:     {one_wall * 1000:9.1f} ms wall, "
-          f"{one_cpu * 1000:.1f} ms CPU")  # fmt: skip
-    print(f"QuizGrader.grade_many, 100 per transaction:    {many_wall * 1000:9.1f} ms wall, "
-          f"{many_cpu * 1000:.1f} ms CPU ({one_cpu / many_cpu:.1f}x less CPU)")  # fmt: skip
+    print(f"QuizGrader, one per gradebook transaction:     {one_wall * 1000:9.1f} ms wall, {one_cpu * 1000:.1f} ms CPU")
+    print(
+        f"QuizGrader.grade_many, 100 per transaction:    {many_wall * 1000:9.1f} ms wall, "
+        f"{many_cpu * 1000:.1f} ms CPU ({one_cpu / many_cpu:.1f}x less CPU)"
+    )
     print(f"worker path in-process, one at a time:         {path_one * 1000:9.1f} {per} (CPU)")
-    print(f"worker path in-process, batches (grade_quiz):  {path_batch * 1000:9.1f} {per} (CPU) "
-          f"({path_one / path_batch:.1f}x less)")  # fmt: skip
-    print(f"system: API (1 process) + huey workers ({options.processes} processes), open-loop load, "
-          "submit→score from the request to graded_at:")  # fmt: skip
+    print(
+        f"worker path in-process, batches (grade_quiz):  {path_batch * 1000:9.1f} {per} (CPU) "
+        f"({path_one / path_batch:.1f}x less)"
+    )
+    print(
+        f"system: API (1 process) + huey workers ({options.processes} processes), open-loop load, "
+        "submit→score from the request to graded_at:"
+    )
     if previous:
         _print_steps(f"  previous source tree ({options.previous_src}):", previous)
     _print_steps("  this source tree:", steps)
     if previous:
         for old, new in zip(previous, steps, strict=True):
             old_cpu, new_cpu = old["api_ms"] + old["worker_ms"], new["api_ms"] + new["worker_ms"]
-            print(f"  at {new['rate']:.0f}/s: CPU per submission {old_cpu:.1f} → {new_cpu:.1f} ms "
-                  f"({old_cpu / new_cpu:.2f}x), p95 {old['p95']:.2f} → {new['p95']:.2f} s")  # fmt: skip
+            print(
+                f"  at {new['rate']:.0f}/s: CPU per submission {old_cpu:.1f} → {new_cpu:.1f} ms "
+                f"({old_cpu / new_cpu:.2f}x), p95 {old['p95']:.2f} → {new['p95']:.2f} s"
+            )
     best = max(
         (s for s in steps if s["graded"] == s["count"] and s["p95"] <= 3), key=lambda s: s["throughput"], default=None
     )

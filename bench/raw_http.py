@@ -25,8 +25,10 @@ class RawHttpPool:
         connection fails or closes before the answer (the request may or may not have been served)."""
         payload = json.dumps(body, separators=(",", ":")).encode()
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        request = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-                   f"Content-Length: {len(payload)}\r\n{head}\r\n").encode() + payload  # fmt: skip
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n{head}\r\n"
+        ).encode() + payload
         async with self._slots:
             connection = self._idle.pop() if self._idle else None
             try:
@@ -44,7 +46,9 @@ class RawHttpPool:
             return status, answer
 
     @staticmethod
-    async def _exchange(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes) -> tuple[int, bytes, bool]:
+    async def _exchange(
+        connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
+    ) -> tuple[int, bytes, bool]:
         reader, writer = connection
         writer.write(request)
         await writer.drain()

@@ -76,12 +76,19 @@ def main() -> None:
         timings = run(url, args.members, args.batches, args.batch)
         stretches = len(load_replays(make_sessionmaker(make_engine(url)), "counted"))
     n = args.members * args.batches
-    print(f"{args.members} members x {args.batches} batches of {args.batch} heartbeats, watched twice ({n} batches each way)")
-    for phase, label in (("first", "first watch (nothing replayed)"), ("again", "rewatch (all replayed: 1 UPSERT/batch)")):
+    print(
+        f"{args.members} members x {args.batches} batches of {args.batch} heartbeats, watched twice ({n} batches each way)"
+    )
+    for phase, label in (
+        ("first", "first watch (nothing replayed)"),
+        ("again", "rewatch (all replayed: 1 UPSERT/batch)"),
+    ):
         base, fig = timings[("baseline", phase)], timings[("counted", phase)]
         b, f = statistics.median(base), statistics.median(fig)
-        print(f"{label}: baseline {b:.2f} ms/batch, with counter {f:.2f} ms/batch, ratio {f / b:.2f}"
-              f"  (p90 {statistics.quantiles(base, n=10)[-1]:.2f} -> {statistics.quantiles(fig, n=10)[-1]:.2f})")
+        print(
+            f"{label}: baseline {b:.2f} ms/batch, with counter {f:.2f} ms/batch, ratio {f / b:.2f}"
+            f"  (p90 {statistics.quantiles(base, n=10)[-1]:.2f} -> {statistics.quantiles(fig, n=10)[-1]:.2f})"
+        )
     print(f"counter rows for the lecture: {stretches}")
 
 

@@ -29,10 +29,15 @@ def _report(count: int):  # type: ignore[no-untyped-def]
     cells = [OrgUnit(f"cb-{i}", f"Chi bộ thôn {i}", "cell", f"/tinh/xa/cb-{i}/") for i in range(count // 28 + 1)]
     statuses = (CourseStatus.COMPLETED, CourseStatus.IN_PROGRESS, CourseStatus.NOT_STARTED)
     members = [
-        MemberStatus(f"{42000000 + n}", f"Đảng viên {n}", cells[n // 28], statuses[n % 3],
-                     () if n % 3 == 0 else name_missing(("lecture:l1", "quiz:q1", "essay"), TITLES))
+        MemberStatus(
+            f"{42000000 + n}",
+            f"Đảng viên {n}",
+            cells[n // 28],
+            statuses[n % 3],
+            () if n % 3 == 0 else name_missing(("lecture:l1", "quiz:q1", "essay"), TITLES),
+        )
         for n in range(count)
-    ]  # fmt: skip
+    ]
     return build_report(commune, cells, "nq57", "Học tập Nghị quyết 57", None, members, dt.date(2026, 12, 7))
 
 

@@ -28,8 +28,36 @@ WORDS_PER_SECOND = 9000 / 3600
 TAIL_SHARE = 0.03
 TAIL_SIZE = 6000
 
-ONSETS = ["", "b", "c", "ch", "d", "đ", "g", "gh", "gi", "h", "k", "kh", "l", "m", "n", "ng", "ngh", "nh", "p", "ph",
-          "qu", "r", "s", "t", "th", "tr", "v", "x"]  # fmt: skip
+ONSETS = [
+    "",
+    "b",
+    "c",
+    "ch",
+    "d",
+    "đ",
+    "g",
+    "gh",
+    "gi",
+    "h",
+    "k",
+    "kh",
+    "l",
+    "m",
+    "n",
+    "ng",
+    "ngh",
+    "nh",
+    "p",
+    "ph",
+    "qu",
+    "r",
+    "s",
+    "t",
+    "th",
+    "tr",
+    "v",
+    "x",
+]
 # Rhymes; ":n" names the letter that carries the tone when it is not the first.
 RHYMES = """a ai ao au ay am an ang anh ac ach ap at ăm ăn ăng ăc ăp ăt âm ân âng âu ây âc âp ât e em en eng eo ec ep
 et ê êm ên ênh êu êch êp êt i ia im in inh iu ich ip it iêm:1 iên:1 iêng:1 iêu:1 iêc:1 iêp:1 iêt:1 o oa:1 oai:1 oan:1

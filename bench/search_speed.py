@@ -43,17 +43,38 @@ def query_set(generator: CorpusGenerator) -> list[tuple[str, str]]:
     """(kind, query): common and rare single words, phrases, words without diacritics, mixes."""
     rare = generator.rare_words()
     return [
-        ("common word", "của"), ("common word", "đảng"), ("common word", "dân"), ("common word", "là"),
-        ("medium word", "khoa"), ("medium word", "thu"), ("medium word", "biên"),
-        ("rare word", rare[0]), ("rare word", rare[1]), ("rare word", rare[2]), ("rare word", rare[3]),
-        ("phrase", '"đảng viên"'), ("phrase", '"nghị quyết"'), ("phrase", '"chuyển đổi số"'),
-        ("phrase", '"kinh tế tư nhân"'), ("phrase", '"bài thu hoạch"'), ("phrase", '"hợp tác xã"'),
-        ("words", "phát triển kinh tế"), ("words", "đảng viên gương mẫu"), ("words", "học tập nghị quyết"),
-        ("words", "chi bộ thôn"), ("no diacritics", "dang vien"), ("no diacritics", "nghi quyet"),
-        ("no diacritics", "chuyen doi so"), ("no diacritics", "kinh te tu nhan"), ("no diacritics", '"bai thu hoach"'),
-        ("no diacritics", "hoc bu"), ("no diacritics", fold(rare[1])), ("rare + common", f"của {rare[1]}"),
-        ("rare + common", f"đảng {rare[0]}"), ("miss", "không có từ này zzzq"),
-    ]  # fmt: skip
+        ("common word", "của"),
+        ("common word", "đảng"),
+        ("common word", "dân"),
+        ("common word", "là"),
+        ("medium word", "khoa"),
+        ("medium word", "thu"),
+        ("medium word", "biên"),
+        ("rare word", rare[0]),
+        ("rare word", rare[1]),
+        ("rare word", rare[2]),
+        ("rare word", rare[3]),
+        ("phrase", '"đảng viên"'),
+        ("phrase", '"nghị quyết"'),
+        ("phrase", '"chuyển đổi số"'),
+        ("phrase", '"kinh tế tư nhân"'),
+        ("phrase", '"bài thu hoạch"'),
+        ("phrase", '"hợp tác xã"'),
+        ("words", "phát triển kinh tế"),
+        ("words", "đảng viên gương mẫu"),
+        ("words", "học tập nghị quyết"),
+        ("words", "chi bộ thôn"),
+        ("no diacritics", "dang vien"),
+        ("no diacritics", "nghi quyet"),
+        ("no diacritics", "chuyen doi so"),
+        ("no diacritics", "kinh te tu nhan"),
+        ("no diacritics", '"bai thu hoach"'),
+        ("no diacritics", "hoc bu"),
+        ("no diacritics", fold(rare[1])),
+        ("rare + common", f"của {rare[1]}"),
+        ("rare + common", f"đảng {rare[0]}"),
+        ("miss", "không có từ này zzzq"),
+    ]
 
 
 def like_conditions(query: str) -> tuple[str, list[str]]:
@@ -70,15 +91,19 @@ class Baseline:
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE naive (id INTEGER PRIMARY KEY, lecture_id TEXT, start REAL, "
-                        '"end" REAL, text TEXT, folded TEXT)')  # fmt: skip
+        self.db.execute(
+            "CREATE TABLE naive (id INTEGER PRIMARY KEY, lecture_id TEXT, start REAL, "
+            '"end" REAL, text TEXT, folded TEXT)'
+        )
         self.db.execute("BEGIN")
         self.seconds = 0.0
 
     def add(self, meta: LectureMeta, segments: list) -> None:
         started = time.perf_counter()
-        self.db.executemany('INSERT INTO naive (lecture_id, start, "end", text, folded) VALUES (?, ?, ?, ?, ?)',
-                            [(meta.lecture_id, s.start, s.end, s.text, fold(s.text)) for s in segments])  # fmt: skip
+        self.db.executemany(
+            'INSERT INTO naive (lecture_id, start, "end", text, folded) VALUES (?, ?, ?, ?, ?)',
+            [(meta.lecture_id, s.start, s.end, s.text, fold(s.text)) for s in segments],
+        )
         self.seconds += time.perf_counter() - started
 
     def finish(self) -> None:
@@ -98,7 +123,9 @@ class Baseline:
         return self.db.execute(f"SELECT id, text FROM naive WHERE {where} LIMIT {LIMIT}", params).fetchall()
 
 
-def feed(generator: CorpusGenerator, hours: int, baseline: Baseline, outside: list[float], counts: list[int]) -> Iterator:
+def feed(
+    generator: CorpusGenerator, hours: int, baseline: Baseline, outside: list[float], counts: list[int]
+) -> Iterator:
     """Yield lectures to the index, timing what happens outside it (generation, the baseline's inserts)."""
     lectures = generator.lectures(hours)
     while True:
@@ -159,13 +186,23 @@ def measure(hours: int, folder: Path, reps: int, postgres: str | None = None) ->
     first = latencies(baseline.first, queries, naive_reps)
     slowest = max(zip(ours, [q for _ in range(reps) for _, q in queries]), key=lambda pair: pair[0])
     result = {
-        "hours": hours, "segments": counts[0], "words": counts[1], "build_s": build,
-        "baseline_build_s": baseline.seconds, "index_mb": index_bytes / 2**20,
-        "baseline_mb": size_of(folder / "naive.sqlite") / 2**20, "p50": percentile(ours, 0.5),
-        "p95": percentile(ours, 0.95), "like_p50": percentile(naive, 0.5), "like_p95": percentile(naive, 0.95),
-        "first_p50": percentile(first, 0.5), "first_p95": percentile(first, 0.95), "load": os.getloadavg()[0],
-        "slowest_ms": slowest[0], "slowest": slowest[1],
-    }  # fmt: skip
+        "hours": hours,
+        "segments": counts[0],
+        "words": counts[1],
+        "build_s": build,
+        "baseline_build_s": baseline.seconds,
+        "index_mb": index_bytes / 2**20,
+        "baseline_mb": size_of(folder / "naive.sqlite") / 2**20,
+        "p50": percentile(ours, 0.5),
+        "p95": percentile(ours, 0.95),
+        "like_p50": percentile(naive, 0.5),
+        "like_p95": percentile(naive, 0.95),
+        "first_p50": percentile(first, 0.5),
+        "first_p95": percentile(first, 0.95),
+        "load": os.getloadavg()[0],
+        "slowest_ms": slowest[0],
+        "slowest": slowest[1],
+    }
     index.close()
     return result
 

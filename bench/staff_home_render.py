@@ -63,17 +63,25 @@ def main() -> None:
         started = time.perf_counter()
         seeded = seed_synthetic(factory, args.members, args.communes, dt.date(2026, 3, 31))
         print(f"seeded {seeded.members:,} members in {time.perf_counter() - started:.1f} s")
-        tokens = {"t-cell": seeded.secretary, "t-commune": seeded.commune_committee,
-                  "t-province": seeded.province_committee}  # fmt: skip
+        tokens = {
+            "t-cell": seeded.secretary,
+            "t-commune": seeded.commune_committee,
+            "t-province": seeded.province_committee,
+        }
         settings = load_settings(data_dir_environ(root))
         app = create_app(settings, StaticTokenIdentity(tokens), session_factory=factory, today=lambda: TODAY)
         client = TestClient(app)
-        for label, token in (("cell secretary", "t-cell"), ("commune committee", "t-commune"),
-                             ("province committee", "t-province")):  # fmt: skip
+        for label, token in (
+            ("cell secretary", "t-cell"),
+            ("commune committee", "t-commune"),
+            ("province committee", "t-province"),
+        ):
             page, size = timed(client, f"{PREFIX}/staff?course={COURSE}", token, args.reps)
             units, _ = timed(client, f"{PREFIX}/api/courses/{COURSE}/completion/units", token, args.reps)
-            print(f"{label:20s} staff home {page * 1000:8.0f} ms ({size / 1000:.1f} KB gzipped)"
-                  f"   baseline /completion/units {units * 1000:8.0f} ms")
+            print(
+                f"{label:20s} staff home {page * 1000:8.0f} ms ({size / 1000:.1f} KB gzipped)"
+                f"   baseline /completion/units {units * 1000:8.0f} ms"
+            )
         engine.dispose()
 
 

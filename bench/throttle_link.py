@@ -42,13 +42,15 @@ def _ip(*args: str, netns: str | None = None) -> None:
 
 def netem_available() -> str:
     """'' when ``tc qdisc ... netem`` works here, else the error the kernel gave."""
-    made = subprocess.run(["ip", "link", "add", "dcprobe0", "type", "veth", "peer", "name", "dcprobe1"],
-                          capture_output=True, text=True)  # fmt: skip
+    made = subprocess.run(
+        ["ip", "link", "add", "dcprobe0", "type", "veth", "peer", "name", "dcprobe1"], capture_output=True, text=True
+    )
     if made.returncode != 0:
         return made.stderr.strip()
     try:
-        result = subprocess.run(["tc", "qdisc", "add", "dev", "dcprobe0", "root", "netem", "delay", "10ms"],
-                                capture_output=True, text=True)  # fmt: skip
+        result = subprocess.run(
+            ["tc", "qdisc", "add", "dev", "dcprobe0", "root", "netem", "delay", "10ms"], capture_output=True, text=True
+        )
         return "" if result.returncode == 0 else result.stderr.strip()
     finally:
         subprocess.run(["ip", "link", "del", "dcprobe0"], capture_output=True)
@@ -70,8 +72,15 @@ def namespace(name: str, spec: LinkSpec, use_netem: bool) -> Iterator[str]:
         _ip("ip", "link", "set", "lo", "up", netns=name)
         for device, netns in ((host, None), (peer, name)):
             if use_netem:
-                qdisc = ["netem", "delay", f"{spec.rtt_ms // 2}ms", "rate", f"{spec.rate_kbit}kbit",
-                         "limit", str(spec.queue_bytes // 1500)]  # fmt: skip
+                qdisc = [
+                    "netem",
+                    "delay",
+                    f"{spec.rtt_ms // 2}ms",
+                    "rate",
+                    f"{spec.rate_kbit}kbit",
+                    "limit",
+                    str(spec.queue_bytes // 1500),
+                ]
             else:
                 qdisc = ["tbf", "rate", f"{spec.rate_kbit}kbit", "burst", "4000", "limit", str(spec.queue_bytes)]
             _ip("tc", "qdisc", "add", "dev", device, "root", *qdisc, netns=netns)

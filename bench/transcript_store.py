@@ -78,8 +78,12 @@ def main() -> None:
         report(f"write_transcript ({SEGMENTS} segments, {size:.1f} MB)", ours, "plain writes", plain)
 
         vtt = render_vtt(transcript)
-        report("parse_vtt", median_ms(lambda: parse_vtt(vtt)), "webvtt-py",
-               median_ms(lambda: list(webvtt.from_buffer(io.StringIO(vtt)))))  # fmt: skip
+        report(
+            "parse_vtt",
+            median_ms(lambda: parse_vtt(vtt)),
+            "webvtt-py",
+            median_ms(lambda: list(webvtt.from_buffer(io.StringIO(vtt)))),
+        )
 
         engine = make_engine(f"sqlite:///{root / 'bench.sqlite'}")
         ensure_schema(engine)

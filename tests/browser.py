@@ -40,5 +40,7 @@ def watch_csp(target, seen: list[str] | None = None) -> list[str]:  # type: igno
     they come, appended to ``seen`` (a new list by default): a test asserts it stays empty, so a page whose
     script the policy blocks fails loudly."""
     seen = [] if seen is None else seen
-    target.on("console", lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None)
+    target.on(
+        "console", lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None
+    )
     return seen

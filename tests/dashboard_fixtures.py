@@ -42,7 +42,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def watch(factory: sessionmaker[Session], card: str, lecture_id: str, start: float, end: float, event: str = "e1") -> None:
+def watch(
+    factory: sessionmaker[Session], card: str, lecture_id: str, start: float, end: float, event: str = "e1"
+) -> None:
     """Record that ``card`` played ``start``–``end`` of a lecture (600 s long), as the player would report it."""
     record_events(factory, card, lecture_id, 600.0, [ProgressEvent(event, EventKind.HEARTBEAT, start, end, 1)])
 
@@ -59,8 +61,9 @@ def seed_cell_course(factory: sessionmaker[Session]) -> dict:
     watch(factory, "a1001", SECOND_LECTURE, 0, 600)
     watch(factory, "a1002", LECTURE_ID, 0, 300)
     with transaction(factory) as session:  # a1001 finished watching on 5 March (UTC 03:00 is 10:00 in Vietnam)
-        session.execute(update(LectureProgressRow).where(LectureProgressRow.member == "a1001")
-                        .values(updated_at=WATCHED_AT))  # fmt: skip
+        session.execute(
+            update(LectureProgressRow).where(LectureProgressRow.member == "a1001").values(updated_at=WATCHED_AT)
+        )
     return seeded
 
 

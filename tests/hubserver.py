@@ -78,7 +78,8 @@ def login(client: httpx.Client, hub_url: str, username: str, password: str) -> h
     xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
     assert xsrf, "login form has no _xsrf field"
     return client.post(
-        f"{hub_url}hub/login", data={"username": username, "password": password, "_xsrf": xsrf.group(1)},
+        f"{hub_url}hub/login",
+        data={"username": username, "password": password, "_xsrf": xsrf.group(1)},
         follow_redirects=True,
     )
 
@@ -90,8 +91,9 @@ def running_server(hub: HubProcess, username: str, password: str) -> Iterator[st
     with httpx.Client() as client:
         assert login(client, hub.url, username, password).status_code == 200
     token = hub.token_for(username)
-    started = httpx.post(f"{hub.url}hub/api/users/{username}/server", headers={"Authorization": f"token {token}"},
-                         timeout=60)  # fmt: skip
+    started = httpx.post(
+        f"{hub.url}hub/api/users/{username}/server", headers={"Authorization": f"token {token}"}, timeout=60
+    )
     assert started.status_code in (201, 202), hub.log()[-3000:]
     try:
         deadline = time.monotonic() + 180
@@ -155,7 +157,9 @@ def _run_hub(root: Path, seed, extra: dict[str, str]) -> Iterator[HubProcess]:  
         **data_dir_environ(root, **extra),
         "DIEMCAU_HUB__HOMES_DIR": str(root / "homes"),
         **{f"DIEMCAU_HUB__{name}": str(port) for name, port in ports.items()},
-        "PATH": os.pathsep.join([str(REPO / "node_modules" / ".bin"), str(Path(sys.executable).parent), os.environ["PATH"]]),
+        "PATH": os.pathsep.join(
+            [str(REPO / "node_modules" / ".bin"), str(Path(sys.executable).parent), os.environ["PATH"]]
+        ),
     }
     settings = load_settings(environ)
     setup_steps.ensure_data_dir(settings)
@@ -167,7 +171,10 @@ def _run_hub(root: Path, seed, extra: dict[str, str]) -> Iterator[HubProcess]:  
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],
-            cwd=settings.hub_dir, env=environ, stdout=log, stderr=subprocess.STDOUT,
+            cwd=settings.hub_dir,
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             preexec_fn=restore_default_sigint,
         )
     url = f"http://127.0.0.1:{ports['PORT']}/"

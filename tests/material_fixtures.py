@@ -148,10 +148,19 @@ def seed_lecture_material(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     with transaction(factory) as session:
-        session.add(LectureMaterialRow(
-            lecture_id=lecture_id, name=name, kind="pdf", size=len(data), sha256=sha256, pages=len(NQ57_PAGES),
-            text_chars=100, uploaded_by="t", uploaded_at=utcnow(),
-        ))  # fmt: skip
+        session.add(
+            LectureMaterialRow(
+                lecture_id=lecture_id,
+                name=name,
+                kind="pdf",
+                size=len(data),
+                sha256=sha256,
+                pages=len(NQ57_PAGES),
+                text_chars=100,
+                uploaded_by="t",
+                uploaded_at=utcnow(),
+            )
+        )
     return name
 
 

@@ -50,15 +50,33 @@ def seed_lecture_media(settings: Settings, factory: sessionmaker[Session], lectu
     seed_lecture(factory, lecture_id)
     folder = settings.media_dir / FAKE_SHA
     (folder / "audio").mkdir(parents=True, exist_ok=True)
-    (folder / "master.m3u8").write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=56000,CODECS=\"mp4a.40.2\"\naudio/index.m3u8\n")
+    (folder / "master.m3u8").write_text(
+        '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=56000,CODECS="mp4a.40.2"\naudio/index.m3u8\n'
+    )
     (folder / "audio" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:4.0,\nseg_00000.ts\n#EXT-X-ENDLIST\n")
     (folder / "audio" / "seg_00000.ts").write_bytes(bytes(range(256)) * 40)
     manifest = {
-        "sha256": FAKE_SHA, "duration_seconds": 4.0, "has_video": False, "master": "master.m3u8",
-        "audio_playlist": "audio/index.m3u8", "audio_file": "audio.m4a", "poster": "poster.jpg",
-        "renditions": [{"name": "audio", "label": "Chỉ nghe", "playlist": "audio/index.m3u8", "bandwidth": 56000,
-                        "average_bandwidth": 52000, "width": 0, "height": 0, "codecs": "mp4a.40.2", "bytes": 10240}],
-    }  # fmt: skip
+        "sha256": FAKE_SHA,
+        "duration_seconds": 4.0,
+        "has_video": False,
+        "master": "master.m3u8",
+        "audio_playlist": "audio/index.m3u8",
+        "audio_file": "audio.m4a",
+        "poster": "poster.jpg",
+        "renditions": [
+            {
+                "name": "audio",
+                "label": "Chỉ nghe",
+                "playlist": "audio/index.m3u8",
+                "bandwidth": 56000,
+                "average_bandwidth": 52000,
+                "width": 0,
+                "height": 0,
+                "codecs": "mp4a.40.2",
+                "bytes": 10240,
+            }
+        ],
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with transaction(factory) as session:
         if session.get(LectureMediaRow, lecture_id) is None:

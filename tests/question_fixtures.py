@@ -15,6 +15,14 @@ def seed_authz_questions(factory: sessionmaker[Session]) -> None:
     """Two unanswered questions on ``LECTURE_ID`` (course nq-cb-a1, 600 s), from cell A1."""
     cell = "/tinh/xa-a/cb-a1/"
     for asker, moment in (("a1001", 12.5), ("a1002", 30.0)):
-        asked = ask(factory, lecture_id=LECTURE_ID, course_id="nq-cb-a1", duration=600.0, asker=asker,
-                    asker_path=cell, moment=moment, text=f"Câu hỏi của {asker}")  # fmt: skip
+        asked = ask(
+            factory,
+            lecture_id=LECTURE_ID,
+            course_id="nq-cb-a1",
+            duration=600.0,
+            asker=asker,
+            asker_path=cell,
+            moment=moment,
+            text=f"Câu hỏi của {asker}",
+        )
         assert asked.id == (AUTHZ_QUESTION if asker == "a1001" else SECRETARYS_QUESTION)

@@ -65,9 +65,13 @@ ALL_RIGHT = {"q1": "B", "q2": ["A", "C"], "q3": "true", "q4": "ha noi"}
 
 
 def quiz_yaml(
-    attempts: int = 2, counts: str = "last", opens: str = "2020-01-01", closes: str = "2099-12-31",
-    late: str = "accept", essay: bool = True,
-) -> str:  # fmt: skip
+    attempts: int = 2,
+    counts: str = "last",
+    opens: str = "2020-01-01",
+    closes: str = "2099-12-31",
+    late: str = "accept",
+    essay: bool = True,
+) -> str:
     """A spec for the seeded cell course, with the rules given."""
     return QUIZ_YAML.format(
         attempts=attempts, counts=counts, opens=opens, closes=closes, late=late, essay=ESSAY if essay else ""
@@ -125,12 +129,24 @@ def seed_quiz_records(factory: sessionmaker[Session], spec: QuizSpec) -> None:
     store.save_release(factory, public_form(spec))
     with transaction(factory) as session:
         member = session.query(MemberRow).filter(MemberRow.card_number == "A1001").one()
-        session.add(QuizSubmissionRow(
-            id=AUTHZ_SUBMISSION, course_id=spec.course_id, quiz_id=spec.quiz_id, member_id=member.id,
-            client_id="seeded-attempt-1", attempt=1, answers={"q1": "B"}, submitted_at=dt.datetime(2026, 3, 1),
-            late=False, status=store.GRADED, score=1.0, max_score=spec.total_points, grading_error="",
-            feedback=[{"question": "q1", "score": 1.0, "max": 1.0, "pending": False}],
-        ))  # fmt: skip
+        session.add(
+            QuizSubmissionRow(
+                id=AUTHZ_SUBMISSION,
+                course_id=spec.course_id,
+                quiz_id=spec.quiz_id,
+                member_id=member.id,
+                client_id="seeded-attempt-1",
+                attempt=1,
+                answers={"q1": "B"},
+                submitted_at=dt.datetime(2026, 3, 1),
+                late=False,
+                status=store.GRADED,
+                score=1.0,
+                max_score=spec.total_points,
+                grading_error="",
+                feedback=[{"question": "q1", "score": 1.0, "max": 1.0, "pending": False}],
+            )
+        )
 
 
 def seed_authz_quiz(factory: sessionmaker[Session]) -> None:

@@ -65,7 +65,11 @@ def seed_small_province(factory: sessionmaker[Session]) -> dict:
         for course_id, title, resolutions, audience, deadline in COURSES:
             session.add(
                 CourseRow(
-                    id=course_id, title=title, resolutions=resolutions, deadline=deadline, completion_rule={},
+                    id=course_id,
+                    title=title,
+                    resolutions=resolutions,
+                    deadline=deadline,
+                    completion_rule={},
                     audience=[units[code] for code in audience],
                 )
             )

@@ -42,15 +42,45 @@ def synthesize(utterances: Sequence[Utterance], target: Path, extension: str = "
                 parts.append(silence(Path(scratch) / f"{number}-pause.wav", item.pause_after))
         listing = Path(scratch) / "parts.txt"
         listing.write_text("".join(f"file '{p}'\n" for p in parts), encoding="utf-8")
-        _run(["ffmpeg", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
-              "-ar", str(SAMPLE_RATE), "-ac", "1", str(target)])
+        _run(
+            [
+                "ffmpeg",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(listing),
+                "-ar",
+                str(SAMPLE_RATE),
+                "-ac",
+                "1",
+                str(target),
+            ]
+        )
     return target
 
 
 def silence(target: Path, seconds: float) -> Path:
     """A file of ``seconds`` of digital silence (16 kHz mono)."""
-    _run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=mono",
-          "-t", f"{seconds:.3f}", str(target)])
+    _run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"anullsrc=r={SAMPLE_RATE}:cl=mono",
+            "-t",
+            f"{seconds:.3f}",
+            str(target),
+        ]
+    )
     return target
 
 

@@ -41,8 +41,17 @@ def studio(client: StudioClient, page: str | None = None) -> AppTest:
 def seed_correctable_lecture(settings: Settings, factory: sessionmaker[Session]) -> str:
     """The ready lecture of course nq-cb-a1 with real audio (a 14 s tone) and a transcript with one unsure word."""
     seed_lecture_media(settings, factory)
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=300:sample_rate=44100:duration=14", "-c:a", "aac",
-           "-movflags", "+faststart", str(settings.media_dir / FAKE_SHA / "audio.m4a"))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=300:sample_rate=44100:duration=14",
+        "-c:a",
+        "aac",
+        "-movflags",
+        "+faststart",
+        str(settings.media_dir / FAKE_SHA / "audio.m4a"),
+    )
     transcript = sample_transcript()
     segments = list(transcript.segments)
     words = list(segments[UNSURE_SEGMENT].words)
@@ -54,8 +63,11 @@ def seed_correctable_lecture(settings: Settings, factory: sessionmaker[Session])
 
 def texts(at: AppTest) -> str:
     """Everything the page shows as text (markdown, captions, alerts, headers), one item a line."""
-    parts = [e.value for kind in ("markdown", "caption", "success", "info", "warning", "error", "header", "subheader")
-             for e in getattr(at, kind)]  # fmt: skip
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "success", "info", "warning", "error", "header", "subheader")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 

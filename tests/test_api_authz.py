@@ -30,8 +30,9 @@ TARGET |= {"name": "player.js"}  # a static asset of the member pages
 TARGET |= {"question_id": AUTHZ_QUESTION, "unit": "cb-a1"}  # a1001's question on that lecture, and its cell
 TARGET |= {"material_name": AUTHZ_MATERIAL}  # a PDF attached to that lecture
 RECORD_KEYS |= {"/api/quizzes/{course_id}": "quiz_id", "/api/quizzes/{course_id}/{quiz_id}/submissions": "member"}
-RECORD_KEYS |= dict.fromkeys(("/api/lectures/{lecture_id}/questions", "/api/questions/inbox",
-                              "/api/org-units/{unit}/questions/unanswered"), "id")
+RECORD_KEYS |= dict.fromkeys(
+    ("/api/lectures/{lecture_id}/questions", "/api/questions/inbox", "/api/org-units/{unit}/questions/unanswered"), "id"
+)
 
 ALL_UNITS = {"tinh", "xa-a", "xa-b", "cb-a1", "cb-a2", "cb-b1"}
 ALL_COURSES = {"nq-tinh", "nq-xa-a", "nq-cb-a1", "nq-cb-b1"}
@@ -101,8 +102,13 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # Everyone logged in may search; which hits each role gets is tested in tests/test_search_api.py.
     ("GET", "/api/search"): {**dict.fromkeys(ROLES, 200), "anonymous": 401},
     ("GET", "/api/lectures"): dict(
-        anonymous=401, member=(200, {LECTURE_ID}), other_cell=(200, set()), secretary=(200, {LECTURE_ID}),
-        committee=(200, {LECTURE_ID}), trainer=(200, {LECTURE_ID}), admin=(200, {LECTURE_ID}),
+        anonymous=401,
+        member=(200, {LECTURE_ID}),
+        other_cell=(200, set()),
+        secretary=(200, {LECTURE_ID}),
+        committee=(200, {LECTURE_ID}),
+        trainer=(200, {LECTURE_ID}),
+        admin=(200, {LECTURE_ID}),
     ),
     ("GET", "/api/lectures/{lecture_id}"): READ_LECTURE,
     # Progress is always the caller's own: anyone who may watch the lecture may post and read theirs.
@@ -144,14 +150,21 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
         anonymous=302, member=403, other_cell=404, secretary=200, committee=403, trainer=403, admin=200
     ),
     ("GET", "/api/quizzes/{course_id}"): {
-        **{role: (200, {AUTHZ_QUIZ}) for role in ROLES}, "anonymous": 401, "other_cell": 404
+        **{role: (200, {AUTHZ_QUIZ}) for role in ROLES},
+        "anonymous": 401,
+        "other_cell": 404,
     },
     ("GET", "/api/quizzes/{course_id}/{quiz_id}"): READ_QUIZ,
     ("PUT", "/api/quizzes/{course_id}/{quiz_id}/draft"): TAKE_QUIZ,
     ("POST", "/api/quizzes/{course_id}/{quiz_id}/submissions"): {**TAKE_QUIZ, "member": 201, "secretary": 201},
     ("GET", "/api/quizzes/{course_id}/{quiz_id}/submissions"): dict(
-        anonymous=401, member=(200, {"a1001"}), other_cell=404, secretary=(200, {"a1001"}), committee=(200, {"a1001"}),
-        trainer=(200, set()), admin=(200, {"a1001"}),
+        anonymous=401,
+        member=(200, {"a1001"}),
+        other_cell=404,
+        secretary=(200, {"a1001"}),
+        committee=(200, {"a1001"}),
+        trainer=(200, set()),
+        admin=(200, {"a1001"}),
     ),
     ("GET", "/api/quiz-submissions/{submission_id}"): dict(
         anonymous=401, member=200, other_cell=404, secretary=200, committee=200, trainer=404, admin=200
@@ -169,11 +182,15 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/studio/quizzes/{course_id}/{quiz_id}/release"): {**CONTENT_ONLY, "trainer": 422, "admin": 422},
     # Questions (two unanswered ones from cell A1, see tests/question_fixtures.py): anyone who sees the lecture asks;
     # a member sees their own, the secretary and committee their cell's, trainers of the course all, to answer them.
-    ("POST", "/api/lectures/{lecture_id}/questions"): {**READ_LECTURE, **dict.fromkeys(
-        ("member", "secretary", "committee", "trainer", "admin"), 201)},
+    ("POST", "/api/lectures/{lecture_id}/questions"): {
+        **READ_LECTURE,
+        **dict.fromkeys(("member", "secretary", "committee", "trainer", "admin"), 201),
+    },
     ("GET", "/api/lectures/{lecture_id}/questions"): {
-        **{role: (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}) for role in ROLES}, "anonymous": 401,
-        "member": (200, {AUTHZ_QUESTION}), "other_cell": 404,
+        **{role: (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}) for role in ROLES},
+        "anonymous": 401,
+        "member": (200, {AUTHZ_QUESTION}),
+        "other_cell": 404,
     },
     ("POST", "/api/questions/{question_id}/answer"): dict(
         anonymous=401, member=403, other_cell=404, secretary=403, committee=403, trainer=200, admin=200
@@ -183,11 +200,14 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
         anonymous=401, member=403, other_cell=404, secretary=403, committee=403, trainer=200, admin=200
     ),
     ("GET", "/api/questions/inbox"): {
-        **dict.fromkeys(ROLES, 403), "anonymous": 401, "trainer": (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}),
+        **dict.fromkeys(ROLES, 403),
+        "anonymous": 401,
+        "trainer": (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}),
         "admin": (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}),
     },
     ("GET", "/api/org-units/{unit}/questions/unanswered"): {
-        **dict.fromkeys(ROLES, 403), "anonymous": 401,
+        **dict.fromkeys(ROLES, 403),
+        "anonymous": 401,
         **{role: (200, {AUTHZ_QUESTION, SECRETARYS_QUESTION}) for role in ("secretary", "committee", "admin")},
     },
     # Materials: trainers (content managers) attach and remove, whoever sees the lecture lists and downloads. No

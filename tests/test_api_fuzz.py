@@ -62,8 +62,14 @@ def _fuzz(operation, mode: GenerationMode, role: str) -> str | None:  # type: ig
     query = {"wait": 0} if any(p.name == "wait" for p in operation.query) else None
 
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=known or None, query=query))
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-              database=None, phases=[Phase.explicit, Phase.generate])  # no shrinking: the first failure is reported
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+    )  # no shrinking: the first failure is reported
     def fuzz(case) -> None:  # type: ignore[no-untyped-def]
         case.call_and_validate(headers=auth(role), checks=CHECKS)
 
@@ -82,6 +88,10 @@ def test_no_generated_input_gets_a_server_error(api_schema, role: str) -> None: 
     schema describes?"""
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) > 50
-    failures = [found for operation in operations for mode in GenerationMode
-                if (found := _fuzz(operation, mode, role)) is not None]  # fmt: skip
+    failures = [
+        found
+        for operation in operations
+        for mode in GenerationMode
+        if (found := _fuzz(operation, mode, role)) is not None
+    ]
     assert not failures, "\n\n".join(failures)

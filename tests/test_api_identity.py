@@ -32,9 +32,16 @@ MEMBER_MODEL = {"kind": "user", "name": "a1001", "scopes": ["access:services!ser
 
 @pytest.mark.parametrize(
     ("header", "token"),
-    [("token abc", "abc"), ("Bearer abc", "abc"), ("bearer  abc ", "abc"), ("Basic abc", None), ("", None),
-     ("token", None), ("token a b", None)],
-)  # fmt: skip
+    [
+        ("token abc", "abc"),
+        ("Bearer abc", "abc"),
+        ("bearer  abc ", "abc"),
+        ("Basic abc", None),
+        ("", None),
+        ("token", None),
+        ("token a b", None),
+    ],
+)
 def test_token_from_header(header: str, token: str | None) -> None:
     """Are ``token`` and ``Bearer`` schemes read, case-insensitively, and anything else ignored?"""
     assert token_from_header(header) == token

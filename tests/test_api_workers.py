@@ -24,14 +24,19 @@ def _children(pid: int) -> list[int]:  # uvicorn's workers, and multiprocessing'
 def test_two_workers_serve_and_stop_on_sigint(tmp_path: Path) -> None:
     port = free_port()
     env = {
-        **os.environ, **data_dir_environ(tmp_path), "DIEMCAU_PERF__API_WORKERS": "2",
-        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}", "JUPYTERHUB_SERVICE_PREFIX": "/services/diemcau/",
+        **os.environ,
+        **data_dir_environ(tmp_path),
+        "DIEMCAU_PERF__API_WORKERS": "2",
+        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+        "JUPYTERHUB_SERVICE_PREFIX": "/services/diemcau/",
         # what the hub gives a managed service; no hub is asked anything by an anonymous call
-        "JUPYTERHUB_API_TOKEN": "service-token", "JUPYTERHUB_CLIENT_ID": "service-diemcau",
+        "JUPYTERHUB_API_TOKEN": "service-token",
+        "JUPYTERHUB_CLIENT_ID": "service-diemcau",
         "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api",
-    }  # fmt: skip
-    service = subprocess.Popen([sys.executable, "-m", "diemcau.apps.api"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)  # fmt: skip
+    }
+    service = subprocess.Popen(
+        [sys.executable, "-m", "diemcau.apps.api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     base = f"http://127.0.0.1:{port}/services/diemcau"
     try:
         deadline = time.monotonic() + 120

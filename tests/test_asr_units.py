@@ -51,8 +51,16 @@ def test_no_speech_gives_no_windows() -> None:
 def test_glossary_file_of_the_repository_steers_party_terms() -> None:
     """Does the shipped glossary hold the Party terms, and does the prompt keep them (comments dropped)?"""
     terms = load_glossary(REPO / "src" / "diemcau" / "asr" / "glossary.txt")
-    for term in ("Nghị quyết", "Ban Chấp hành Trung ương", "Bộ Chính trị", "Đại hội đại biểu toàn quốc", "chi bộ",
-                 "đảng viên", "cấp ủy", "quán triệt"):  # fmt: skip
+    for term in (
+        "Nghị quyết",
+        "Ban Chấp hành Trung ương",
+        "Bộ Chính trị",
+        "Đại hội đại biểu toàn quốc",
+        "chi bộ",
+        "đảng viên",
+        "cấp ủy",
+        "quán triệt",
+    ):
         assert term in terms
     prompt = glossary_prompt(terms)
     assert prompt is not None and prompt.startswith("Nghị quyết, Ban Chấp hành Trung ương") and "#" not in prompt
@@ -116,15 +124,25 @@ def test_normalise_composes_text_and_keeps_times_monotonic_inside_the_audio() ->
 
 def test_scoring_spells_numbers_and_ignores_case_and_punctuation() -> None:
     """Does '13' score as 'mười ba', and are case and punctuation ignored?"""
-    assert number_words(13) == "mười ba" and number_words(21) == "hai mươi mốt" and number_words(105) == "một trăm lẻ năm"
-    assert normalise_for_scoring("Đại hội lần thứ 14, năm 2025!") == "đại hội lần thứ mười bốn năm hai nghìn không trăm hai mươi lăm"
+    assert (
+        number_words(13) == "mười ba" and number_words(21) == "hai mươi mốt" and number_words(105) == "một trăm lẻ năm"
+    )
+    assert (
+        normalise_for_scoring("Đại hội lần thứ 14, năm 2025!")
+        == "đại hội lần thứ mười bốn năm hai nghìn không trăm hai mươi lăm"
+    )
     assert error_rates("Đại hội lần thứ mười bốn", "đại hội, lần thứ 14.").cer == 0.0
 
 
 def window_result(index: int) -> WindowResult:
     window = Window(index, index * 10.0, index * 10.0 + 8, spans((index * 10.0, index * 10.0 + 8)))
-    return WindowResult(window, (Segment(0, window.start, window.end, f"câu {index}", (Word(window.start, 1, " câu"),)),),
-                        ("coverage_retry",), 1.25, attempt=2)  # fmt: skip
+    return WindowResult(
+        window,
+        (Segment(0, window.start, window.end, f"câu {index}", (Word(window.start, 1, " câu"),)),),
+        ("coverage_retry",),
+        1.25,
+        attempt=2,
+    )
 
 
 def test_checkpoint_round_trips_windows_and_survives_a_torn_line(tmp_path: Path) -> None:
@@ -216,8 +234,10 @@ def test_decoding_stops_once_the_speech_is_covered() -> None:
 
 
 def _segment(text: str, probability: float | None) -> Segment:
-    words = () if probability is None else tuple(
-        Word(float(i), float(i) + 0.5, " " + w, probability) for i, w in enumerate(text.split())
+    words = (
+        ()
+        if probability is None
+        else tuple(Word(float(i), float(i) + 0.5, " " + w, probability) for i, w in enumerate(text.split()))
     )
     return Segment(0, 0.0, 3.0, text, words)
 
@@ -261,8 +281,12 @@ def test_bytes_whisper_left_unfinished_never_reach_the_transcript() -> None:
 
     broken = b" qu\xe1t".decode("utf-8", errors="replace")  # what the tokenizer returns for those bytes
     assert "\ufffd" in broken
-    words = [WhisperWord(0.0, 0.4, " quán", 0.9), WhisperWord(0.4, 0.8, broken, 0.2),
-             WhisperWord(0.8, 0.9, " \ufffd", 0.1), WhisperWord(0.9, 1.2, " sốt", 0.8)]  # fmt: skip
+    words = [
+        WhisperWord(0.0, 0.4, " quán", 0.9),
+        WhisperWord(0.4, 0.8, broken, 0.2),
+        WhisperWord(0.8, 0.9, " \ufffd", 0.1),
+        WhisperWord(0.9, 1.2, " sốt", 0.8),
+    ]
     raw = WhisperSegment(0, 0, 0.0, 1.2, " quán" + broken + " \ufffd sốt", [], -0.5, 1.2, 0.1, words, 0.0)
     (segment,) = normalise_segments(to_segments([raw], offset=10.0), duration=60.0)
     assert segment.text == "quán qut sốt"

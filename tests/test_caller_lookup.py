@@ -33,11 +33,17 @@ def test_every_member_reads_the_same_as_through_the_orm(session_factory: session
             assert (facts.viewer.username, facts.viewer.org_path) == (row.card_number.lower(), row.org_unit.path), card
             assert set(facts.viewer.grants) == orm_grants, card  # the ORM's order is the backend's
             assert (facts.card, facts.full_name, facts.unit, facts.active, facts.activated, facts.roles) == (
-                expected.card, expected.full_name, expected.unit, expected.active, expected.activated, expected.roles
-            ), card  # fmt: skip
+                expected.card,
+                expected.full_name,
+                expected.unit,
+                expected.active,
+                expected.activated,
+                expected.roles,
+            ), card
             assert (facts.locked_until, facts.activation_expires_at) == (
-                expected.locked_until, expected.activation_expires_at
-            ), card  # fmt: skip
+                expected.locked_until,
+                expected.activation_expires_at,
+            ), card
 
 
 def test_an_unknown_card_is_none_and_case_does_not_matter(session_factory: sessionmaker[Session]) -> None:

@@ -59,8 +59,10 @@ def test_rendered_vtt_parses_back_in_our_parser_and_webvtt_py() -> None:
     ]
     theirs = list(webvtt.from_buffer(io.StringIO(text)))
     assert [(c.start, c.end) for c in theirs] == [
-        ("00:00:00.000", "00:00:02.500"), ("00:00:03.000", "00:00:06.250"), ("01:02:05.500", "01:02:10.125"),
-    ]  # fmt: skip
+        ("00:00:00.000", "00:00:02.500"),
+        ("00:00:03.000", "00:00:06.250"),
+        ("01:02:05.500", "01:02:10.125"),
+    ]
     assert theirs[0].text == "Kính thưa các đồng chí" and theirs[2].text == "dòng một\ndòng hai"
 
 
@@ -156,8 +158,9 @@ def test_srt_with_bom_crlf_tags_and_multiline_cues() -> None:
     parsed = parse_srt(text)
     assert parsed.format == "srt"
     assert [(c.start, c.end, c.text, c.line) for c in parsed.cues] == [
-        (1.0, 2.5, "Kính thưa\ncác đồng chí", 2), (3.0, 4.0, "x", 7),
-    ]  # fmt: skip
+        (1.0, 2.5, "Kính thưa\ncác đồng chí", 2),
+        (3.0, 4.0, "x", 7),
+    ]
 
 
 def test_format_is_detected_by_content() -> None:

@@ -43,11 +43,13 @@ SECRETARY = "42000001"
 TRAINER = "42000022"
 STOP_BOUND_SECONDS = 90  # liveness, not speed: the runner's own bound is 20 s for the hub plus 9 s for leftovers
 # Code a staff member runs: a process in a session of its own that ignores SIGTERM and would sleep for ten minutes.
-STUBBORN = ("import subprocess, sys\n"
-            "subprocess.Popen([sys.executable, '-c', 'import signal, time; signal.signal(signal.SIGTERM, "
-            "signal.SIG_IGN); time.sleep(600)'], start_new_session=True, stdin=subprocess.DEVNULL, "
-            "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-            "print('started')\n")  # fmt: skip
+STUBBORN = (
+    "import subprocess, sys\n"
+    "subprocess.Popen([sys.executable, '-c', 'import signal, time; signal.signal(signal.SIGTERM, "
+    "signal.SIG_IGN); time.sleep(600)'], start_new_session=True, stdin=subprocess.DEVNULL, "
+    "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "print('started')\n"
+)
 
 
 @dataclass
@@ -128,9 +130,15 @@ def running_platform() -> Iterator[Platform]:
         log_path = root / "hub.log"
         _, terminal = pty.openpty()
         with log_path.open("w") as out:
-            process = subprocess.Popen([sys.executable, "-m", "diemcau.apps.cli", "hub", "--demo-logins"], cwd=REPO,
-                                       env=env, stdin=terminal, stdout=out, stderr=subprocess.STDOUT,
-                                       start_new_session=True)  # fmt: skip
+            process = subprocess.Popen(
+                [sys.executable, "-m", "diemcau.apps.cli", "hub", "--demo-logins"],
+                cwd=REPO,
+                env=env,
+                stdin=terminal,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         os.close(terminal)
         running = Platform(f"http://127.0.0.1:{settings.hub.port}/", settings, root, process, log_path)
         try:
@@ -163,8 +171,11 @@ class StaffSession:
         self.platform, self.username = platform, username
         self.client = httpx.Client(timeout=120, follow_redirects=True)
         assert login(self.client, platform.url, username, DEMO_PASSWORD).status_code == 200
-        made = self.client.post(f"{platform.url}hub/api/users/{username}/tokens", json={"note": "test"},
-                                headers={"X-XSRFToken": self.client.cookies.get("_xsrf", path="/hub/")})  # fmt: skip
+        made = self.client.post(
+            f"{platform.url}hub/api/users/{username}/tokens",
+            json={"note": "test"},
+            headers={"X-XSRFToken": self.client.cookies.get("_xsrf", path="/hub/")},
+        )
         assert made.status_code == 201, made.text
         self.token = made.json()["token"]
         self.headers = {"Authorization": f"token {self.token}"}
@@ -182,8 +193,9 @@ class StaffSession:
 
     def kernel(self) -> str:
         """A kernel started through the server's kernels API, as JupyterLab would."""
-        made = httpx.post(f"{self.platform.url}user/{self.username}/api/kernels", headers=self.headers, json={},
-                          timeout=120)  # fmt: skip
+        made = httpx.post(
+            f"{self.platform.url}user/{self.username}/api/kernels", headers=self.headers, json={}, timeout=120
+        )
         assert made.status_code == 201, made.text
         return made.json()["id"]
 
@@ -223,8 +235,9 @@ def open_studio_session(trainer: StaffSession) -> websocket.WebSocket:
     base = f"{trainer.platform.url}user/{TRAINER}/studio/"
     assert httpx.get(f"{base}_stcore/health", headers=trainer.headers, timeout=120).status_code == 200
     stream = f"{base.replace('http://', 'ws://')}_stcore/stream"
-    connection = websocket.create_connection(stream, header=[f"Authorization: token {trainer.token}"],
-                                             subprotocols=["streamlit"], timeout=120)  # fmt: skip
+    connection = websocket.create_connection(
+        stream, header=[f"Authorization: token {trainer.token}"], subprotocols=["streamlit"], timeout=120
+    )
     rerun = BackMsg()
     rerun.rerun_script.query_string = ""
     connection.send_binary(rerun.SerializeToString())
@@ -256,8 +269,17 @@ def test_ctrl_c_stops_every_process_of_the_platform(platform: Platform) -> None:
     every process of the platform, free its ports, and log no failed stop, destroyed task or traceback?"""
     studio = trainer_at_work(platform)
     running = "\n".join(platform.processes().values())
-    expected = ("jupyterhub -f", "proxy.js", "diemcau.apps.api", "diemcau.apps.cli worker", "jupyterhub_idle_culler",
-                "jupyterhub-singleuser", "streamlit run", "ipykernel_launcher", "SIG_IGN); time.sleep(600)")
+    expected = (
+        "jupyterhub -f",
+        "proxy.js",
+        "diemcau.apps.api",
+        "diemcau.apps.cli worker",
+        "jupyterhub_idle_culler",
+        "jupyterhub-singleuser",
+        "streamlit run",
+        "ipykernel_launcher",
+        "SIG_IGN); time.sleep(600)",
+    )
     for part in expected:
         assert part in running, f"{part} is not running:\n{running}"
 

@@ -45,8 +45,16 @@ def invoke(runner: CliRunner, env: dict[str, str], *args: str, code: int = 0) ->
 
 
 # What `make demo` runs with: no DIEMCAU_* variable at all (None unsets one in CliRunner's environment).
-NO_SETTINGS = {name: None for name in ("DIEMCAU_HOME", "DIEMCAU_CONFIG", "DIEMCAU_DATABASE__URL",
-                                       "DIEMCAU_CONTENT__COURSES_DIR", "DIEMCAU_CONTENT__TRANSCRIPTS_DIR")}  # fmt: skip
+NO_SETTINGS = {
+    name: None
+    for name in (
+        "DIEMCAU_HOME",
+        "DIEMCAU_CONFIG",
+        "DIEMCAU_DATABASE__URL",
+        "DIEMCAU_CONTENT__COURSES_DIR",
+        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR",
+    )
+}
 # A source checkout, as far as the demo could write into it.
 CHECKOUT = ("pyproject.toml", "Makefile", "src/diemcau/demo/seed.py", "courses/README.md", "transcripts/.gitkeep")
 
@@ -73,8 +81,10 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_env(root: Path) -> dict[str, str]:
     """Environment for the demo data directory ``root/var``: content folders where the defaults put them."""
     var = root / "var"
-    return env_for(root) | {"DIEMCAU_CONTENT__COURSES_DIR": str(var / "courses"),
-                            "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(var / "transcripts")}  # fmt: skip
+    return env_for(root) | {
+        "DIEMCAU_CONTENT__COURSES_DIR": str(var / "courses"),
+        "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(var / "transcripts"),
+    }
 
 
 @pytest.fixture
@@ -83,7 +93,9 @@ def demo(demo_template: Path, tmp_path: Path) -> dict[str, str]:
     shutil.copytree(demo_template / "var", tmp_path / "var", dirs_exist_ok=True)
     config = tmp_path / "var" / "diemcau.toml"
     if config.exists():
-        config.write_text(config.read_text(encoding="utf-8").replace(str(demo_template), str(tmp_path)), encoding="utf-8")
+        config.write_text(
+            config.read_text(encoding="utf-8").replace(str(demo_template), str(tmp_path)), encoding="utf-8"
+        )
     return demo_env(tmp_path)
 
 
@@ -175,8 +187,9 @@ def test_the_demo_and_its_quiz_release_write_nothing_outside_the_data_directory(
     try:
         response = TestClient(app).post(
             "/services/diemcau/api/studio/quizzes/nq-trung-uong-demo/kiem-tra-nq57/release",
-            json={"yaml": spec}, headers={"Authorization": "Bearer t"},
-        )  # fmt: skip
+            json={"yaml": spec},
+            headers={"Authorization": "Bearer t"},
+        )
     finally:
         engine.dispose()
     assert response.status_code == 200, response.text
@@ -188,8 +201,7 @@ def test_the_demo_and_its_quiz_release_write_nothing_outside_the_data_directory(
 DOCUMENTED_SEARCHES = (
     "đảng viên",
     "dang vien",
-    'đảng viên "nghị quyết" course:nq-trung-uong-demo speaker:"báo cáo viên" resolution:"57-NQ/TW" '
-    "after:2026-01-01",
+    'đảng viên "nghị quyết" course:nq-trung-uong-demo speaker:"báo cáo viên" resolution:"57-NQ/TW" after:2026-01-01',
 )
 
 
@@ -256,10 +268,22 @@ def test_roster_import_bad_file_imports_nothing(runner: CliRunner, demo: dict[st
 def test_course_create_then_list(runner: CliRunner, demo: dict[str, str]) -> None:
     """Does ``course create`` write course.yaml into the configured folder and show in ``course list --json``?"""
     invoke(
-        runner, demo, "course", "create", "nq-18",
-        "--title", "Học tập Nghị quyết 18-NQ/TW", "--deadline", "2026-12-31",
-        "--resolution", "18-NQ/TW", "--audience", "xa-thach-ha", "--audience", "cb-thon-bac",
-    )  # fmt: skip
+        runner,
+        demo,
+        "course",
+        "create",
+        "nq-18",
+        "--title",
+        "Học tập Nghị quyết 18-NQ/TW",
+        "--deadline",
+        "2026-12-31",
+        "--resolution",
+        "18-NQ/TW",
+        "--audience",
+        "xa-thach-ha",
+        "--audience",
+        "cb-thon-bac",
+    )
     courses = {c["id"]: c for c in json.loads(invoke(runner, demo, "course", "list", "--json").output)}
     assert courses["nq-18"]["title"] == "Học tập Nghị quyết 18-NQ/TW"
     assert courses["nq-18"]["deadline"] == "2026-12-31"
@@ -360,8 +384,16 @@ def test_seeding_the_demo_again_keeps_what_people_did(session_factory) -> None: 
     assert code is not None
     from diemcau.core.credentials import ThrottlePolicy
 
-    accounts.activate(session_factory, DEMO_UNACTIVATED, code, "mat-khau-rieng-1", 8, address="127.0.0.1",
-                      policy=ThrottlePolicy(), verifier=CHEAP)  # fmt: skip
+    accounts.activate(
+        session_factory,
+        DEMO_UNACTIVATED,
+        code,
+        "mat-khau-rieng-1",
+        8,
+        address="127.0.0.1",
+        policy=ThrottlePolicy(),
+        verifier=CHEAP,
+    )
     accounts.set_password(session_factory, DEMO_LOGINS[0].username, "mat-khau-rieng-2", verifier=CHEAP)
 
     def hashes() -> dict[str, str | None]:
@@ -386,8 +418,9 @@ def test_demo_report_pdf_is_signed_and_verifies(runner: CliRunner, demo: dict[st
     assert stat.S_IMODE((signing / "xa-thach-ha.p12").stat().st_mode) == 0o600
     assert stat.S_IMODE((signing / "xa-thach-ha.pass").stat().st_mode) == 0o600
     pdf = tmp_path / "xa.pdf"
-    made = invoke(runner, demo, "report", "make", "xa-thach-ha", "nq-trung-uong-demo", "--format", "pdf",
-                  "--output", str(pdf))  # fmt: skip
+    made = invoke(
+        runner, demo, "report", "make", "xa-thach-ha", "nq-trung-uong-demo", "--format", "pdf", "--output", str(pdf)
+    )
     assert "Signed by Đảng ủy xã Thạch Hà (demo)" in made.output
     verified = invoke(runner, demo, "report", "verify", str(pdf))
     assert "Signature 1: Đảng ủy xã Thạch Hà (demo), signed 20" in verified.output
@@ -399,6 +432,7 @@ def test_demo_report_pdf_is_signed_and_verifies(runner: CliRunner, demo: dict[st
     tampered.write_bytes(bytes(data))
     assert "intact: NO" in invoke(runner, demo, "report", "verify", str(tampered), code=1).output
     cell = tmp_path / "cell.pdf"
-    invoke(runner, demo, "report", "make", "cb-thon-dong", "nq-trung-uong-demo", "--format", "pdf",
-           "--output", str(cell))  # fmt: skip
+    invoke(
+        runner, demo, "report", "make", "cb-thon-dong", "nq-trung-uong-demo", "--format", "pdf", "--output", str(cell)
+    )
     assert "not signed" in invoke(runner, demo, "report", "verify", str(cell), code=1).output

@@ -79,8 +79,9 @@ def watch_to_the_end(page: Page, hub: HubProcess, lecture_id: str) -> None:
     """Play the lecture from the start to its end (muted, at double speed) in the player page."""
     page.goto(f"{hub.url}services/diemcau/lectures/{lecture_id}")
     page.wait_for_function("() => document.getElementById('player').currentSrc !== ''")
-    page.evaluate("() => { const v = document.getElementById('player'); v.muted = true; v.playbackRate = 2; "
-                  "return v.play(); }")  # fmt: skip
+    page.evaluate(
+        "() => { const v = document.getElementById('player'); v.muted = true; v.playbackRate = 2; return v.play(); }"
+    )
     page.wait_for_function("() => document.getElementById('player').ended", timeout=60_000)
 
 

@@ -49,7 +49,8 @@ def env(tmp_path: Path, whisper_dir: Path) -> dict[str, str]:  # noqa: F811
 
 
 def test_is_a_lecture_published_with_wait_and_no_worker_searchable(
-    env: dict[str, str], clips: dict[str, Path]  # noqa: F811
+    env: dict[str, str],
+    clips: dict[str, Path],  # noqa: F811
 ) -> None:
     """``lecture publish FILE --wait`` runs ingest and transcription here: can ``search`` find the talk after?"""
     invoke(env, "course", "create", "nq1", "--title", "Nghị quyết 1")
@@ -60,7 +61,8 @@ def test_is_a_lecture_published_with_wait_and_no_worker_searchable(
 
 
 def test_is_a_lecture_transcribed_with_wait_and_no_worker_searchable(
-    env: dict[str, str], clips: dict[str, Path]  # noqa: F811
+    env: dict[str, str],
+    clips: dict[str, Path],  # noqa: F811
 ) -> None:
     """``transcribe LECTURE --wait`` without a worker transcribes in-process: is the transcript searchable?"""
     engine = make_engine(load_settings(env).database_url)

@@ -101,8 +101,11 @@ def test_the_cell_table_scrolls_inside_its_box_at_360_px_and_the_page_is_vietnam
         browser = launch_chromium(playwright)
         page = staff_page(browser, hub, SECRETARY)
         try:
-            source = httpx.get(f"{hub.url}user/{SECRETARY}/voila/render/cell.ipynb", timeout=300,
-                               headers={"Authorization": f"token {hub.token_for(SECRETARY)}"}).text
+            source = httpx.get(
+                f"{hub.url}user/{SECRETARY}/voila/render/cell.ipynb",
+                timeout=300,
+                headers={"Authorization": f"token {hub.token_for(SECRETARY)}"},
+            ).text
             assert t("dashboard.voila_loading") in source and "Running " not in source and "Executing " not in source
             page.goto(f"{hub.url}user/{SECRETARY}/voila/render/cell.ipynb", timeout=300_000)
             page.wait_for_selector("#rendered_cells table", state="visible", timeout=300_000)
@@ -110,8 +113,13 @@ def test_the_cell_table_scrolls_inside_its_box_at_360_px_and_the_page_is_vietnam
             # column's name, and the page never wider than the phone
             cells = page.locator("table.diemcau-cell td")
             assert cells.count() >= 7
-            assert page.evaluate("Math.max(...[...document.querySelectorAll('table.diemcau-cell td')]"
-                                 ".map(td => td.getBoundingClientRect().right))") <= 360
+            assert (
+                page.evaluate(
+                    "Math.max(...[...document.querySelectorAll('table.diemcau-cell td')]"
+                    ".map(td => td.getBoundingClientRect().right))"
+                )
+                <= 360
+            )
             assert cells.nth(5).evaluate("td => getComputedStyle(td, '::before').content") == '"Hạn: "'
             assert page.evaluate("document.documentElement.scrollWidth") <= 360
             missing = page.goto(f"{hub.url}user/{SECRETARY}/voila/render/khong-co.ipynb")

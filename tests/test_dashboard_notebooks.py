@@ -51,7 +51,6 @@ def printed(notebook: nbformat.NotebookNode) -> str:
 
 def widget_values(notebook: nbformat.NotebookNode) -> str:
     """Every HTML and text widget's value (what the page shows), joined."""
-    states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     return "\n".join(widget_texts(notebook))
 
 
@@ -68,15 +67,20 @@ def no_errors(notebook: nbformat.NotebookNode) -> bool:
 
 def test_cell_dashboard_shows_the_secretarys_cell(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """Does the secretary's page show 1 completed of 2 in cell A1, their reminder, and no other cell's member?"""
-    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),
-                                      "DIEMCAU_COURSE": "nq-cb-a1"}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        "cell.ipynb",
+        {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"), "DIEMCAU_COURSE": "nq-cb-a1"},
+        monkeypatch,
+    )
     assert no_errors(notebook)
     assert "Hoàn thành 1/2 đảng viên (50%)" in printed(notebook)
     shown = widget_values(notebook)
     assert "Nguyễn Văn An" in shown and "Trần Thị Bình" in shown
     assert "Phạm Thị Dung" not in shown and "Vũ Thị Giang" not in shown and "Lê Văn Cường" not in shown
-    assert "1. Đ/c Trần Thị Bình (a1002): xem bài giảng «Bài giảng 1» (đã xem 50%); xem bài giảng «Bài giảng 2» (đã xem 0%)." in shown
-
+    assert (
+        "1. Đ/c Trần Thị Bình (a1002): xem bài giảng «Bài giảng 1» (đã xem 50%); xem bài giảng «Bài giảng 2» (đã xem 0%)."
+        in shown
+    )
 
 
 def test_cell_dashboard_records_a_group_screening(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,9 +91,13 @@ for lecture in ("lec-two", "{LECTURE_ID}"):
     record_button.click()
     print(screening_message.value)
 print(cell_view.summary_text(state["view"]))
-"""  # fmt: skip
-    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),
-                                      "DIEMCAU_COURSE": "nq-cb-a1"}, monkeypatch, extra=clicks)  # fmt: skip
+"""
+    notebook = execute(
+        "cell.ipynb",
+        {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"), "DIEMCAU_COURSE": "nq-cb-a1"},
+        monkeypatch,
+        extra=clicks,
+    )
     out = printed(notebook)
     assert "Đã ghi nhận 1 đồng chí dự học bài «Bài giảng 2»." in out and "dự học bài «Bài giảng 1»." in out
     assert out.rstrip().endswith("Hoàn thành 2/2 đảng viên (100%)")
@@ -104,19 +112,33 @@ def test_cell_dashboard_says_what_the_screening_lacks(api: RunningApi, monkeypat
 lecture_pick.value, date_pick.value, members_pick.value = None, None, ()
 record_button.click()
 print(screening_message.value)
-"""  # fmt: skip
-    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),
-                                      "DIEMCAU_COURSE": "nq-cb-a1"}, monkeypatch, extra=clicks)  # fmt: skip
+"""
+    notebook = execute(
+        "cell.ipynb",
+        {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"), "DIEMCAU_COURSE": "nq-cb-a1"},
+        monkeypatch,
+        extra=clicks,
+    )
     fields = ", ".join(t(f"completion.screening_field_{name}") for name in ("lecture", "date", "members"))
     assert t("completion.screening_missing", fields=fields) in printed(notebook) and no_errors(notebook)
     answer = httpx.get(f"{api.url}/api/courses/nq-cb-a1/completion", headers=auth("secretary"), timeout=30).json()
     assert not any(member["screened"] for member in answer["members"])  # nothing recorded
 
 
-def test_cell_dashboard_ignores_a_unit_outside_the_secretarys_cell(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cell_dashboard_ignores_a_unit_outside_the_secretarys_cell(
+    api: RunningApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Asked for cell B1 by the environment, does a secretary of A1 still see only A1's members?"""
-    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),
-                                      "DIEMCAU_COURSE": "nq-tinh", "DIEMCAU_ORG": "cb-b1"}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        "cell.ipynb",
+        {
+            "DIEMCAU_API_URL": api.url,
+            "JUPYTERHUB_API_TOKEN": token_of("secretary"),
+            "DIEMCAU_COURSE": "nq-tinh",
+            "DIEMCAU_ORG": "cb-b1",
+        },
+        monkeypatch,
+    )
     shown = widget_values(notebook)
     assert "Nguyễn Văn An" in shown and "Vũ Thị Giang" not in shown and "Hoàng Văn Em" not in shown
     assert "(còn 20 ngày)" in shown
@@ -124,8 +146,16 @@ def test_cell_dashboard_ignores_a_unit_outside_the_secretarys_cell(api: RunningA
 
 def test_cell_dashboard_shows_overdue_for_a_committee(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """Does a commune committee opening cell A2 on an overdue course see both members 'Quá hạn' and the delay?"""
-    notebook = execute("cell.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("committee"),
-                                      "DIEMCAU_COURSE": "nq-xa-a", "DIEMCAU_ORG": "cb-a2"}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        "cell.ipynb",
+        {
+            "DIEMCAU_API_URL": api.url,
+            "JUPYTERHUB_API_TOKEN": token_of("committee"),
+            "DIEMCAU_COURSE": "nq-xa-a",
+            "DIEMCAU_ORG": "cb-a2",
+        },
+        monkeypatch,
+    )
     shown = widget_values(notebook)
     assert "Phạm Thị Dung" in shown and "Nguyễn Văn An" not in shown
     assert shown.count(">Quá hạn</b>") == 2 and "Hoàn thành 0/2 đảng viên (0%)" in printed(notebook)
@@ -142,8 +172,11 @@ def test_cell_dashboard_explains_a_refused_token(api: RunningApi, monkeypatch: p
 def test_committee_dashboard_counts_by_sub_unit(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """Does the commune committee see 1 of 2 done in its commune, cell A1 as the slowest unit with members,
     and the watching line reaching 1 member on 5 March?"""
-    notebook = execute("committee.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("committee"),
-                                           "DIEMCAU_COURSE": "nq-cb-a1"}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        "committee.ipynb",
+        {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("committee"), "DIEMCAU_COURSE": "nq-cb-a1"},
+        monkeypatch,
+    )
     assert no_errors(notebook)
     out = printed(notebook)
     assert "Đảng bộ xã A: hoàn thành 1/2 đảng viên (50%)" in out
@@ -160,15 +193,20 @@ def test_committee_dashboard_counts_by_sub_unit(api: RunningApi, monkeypatch: py
     assert len(watched) == 6 and len({y for _, y in watched}) == 1
 
 
-def test_lecture_dashboard_draws_the_drop_off_and_terms(settings, api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lecture_dashboard_draws_the_drop_off_and_terms(
+    settings, api: RunningApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Does a trainer see 2 viewers, half of them leaving at 5:00, and the searches that found the lecture?"""
     index = open_index(settings)
     index.index_lecture(LectureMeta(LECTURE_ID, "Bài giảng 1", "nq-cb-a1"), [Segment(0, 10, 20, "Đảng viên gương mẫu")])
     index.close()
     for query in ("Đảng  viên", "đảng viên", "gương mẫu <script>"):
         httpx.get(f"{api.url}/api/search", params={"q": query}, headers=auth("member")).raise_for_status()
-    notebook = execute("lecture.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("trainer"),
-                                         "DIEMCAU_LECTURE": LECTURE_ID}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        "lecture.ipynb",
+        {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("trainer"), "DIEMCAU_LECTURE": LECTURE_ID},
+        monkeypatch,
+    )
     assert no_errors(notebook)
     assert "2 đảng viên đã xem trực tuyến; 50% xem đến đoạn cuối." in printed(notebook)
     assert "quanh phút 5:00 (giảm 50 điểm phần trăm)" in printed(notebook)
@@ -185,16 +223,22 @@ def test_lecture_dashboard_shows_refused_watching(api: RunningApi, monkeypatch: 
     forged = {"events": [{"event_id": "forged", "kind": "heartbeat", "start": 0, "end": 86_400, "seq": 1}]}
     url = f"{api.url}/api/lectures/{LECTURE_ID}/progress"
     assert httpx.post(url, json=forged, headers=auth("secretary")).json()["coverage_percent"] < 100
-    notebook = execute("lecture.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("trainer"),
-                                         "DIEMCAU_LECTURE": LECTURE_ID}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        "lecture.ipynb",
+        {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("trainer"), "DIEMCAU_LECTURE": LECTURE_ID},
+        monkeypatch,
+    )
     assert no_errors(notebook)
     assert "Đã từ chối" in widget_values(notebook) and "(1 lần gửi)" in widget_values(notebook)
 
 
 def test_lecture_dashboard_refuses_a_secretary(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """Does a secretary opening the lecture page get the API's Vietnamese refusal instead of numbers?"""
-    notebook = execute("lecture.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"),
-                                         "DIEMCAU_LECTURE": LECTURE_ID}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        "lecture.ipynb",
+        {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("secretary"), "DIEMCAU_LECTURE": LECTURE_ID},
+        monkeypatch,
+    )
     assert no_errors(notebook) and "đảng viên đã xem" not in printed(notebook)
     assert "Đồng chí không có quyền thực hiện thao tác này." in widget_values(notebook)
 
@@ -210,8 +254,10 @@ def svg_charts(notebook: nbformat.NotebookNode, title_key: str) -> str:
 
 def series_points(chart: str) -> list[list[tuple[float, float]]]:
     """Each drawn line's points (x, y in the SVG's coordinates, y grows downwards)."""
-    return [[tuple(float(n) for n in pair.split(",")) for pair in points.split()]  # type: ignore[misc]
-            for points in re.findall(r"class='series' points='([^']*)'", chart)]
+    return [
+        [tuple(float(n) for n in pair.split(",")) for pair in points.split()]  # type: ignore[misc]
+        for points in re.findall(r"class='series' points='([^']*)'", chart)
+    ]
 
 
 def charts_height_of(percent: float) -> float:

@@ -7,7 +7,6 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -20,13 +19,17 @@ from diemcau.dashboards import cell_view, charts, committee_view, lecture_view
 from diemcau.dashboards.api_client import ApiClient, ApiError, api_url_from_env
 from diemcau.i18n import t
 from diemcau.settings import Settings
-from tests.apiclient import PREFIX, auth, token_of
+from tests.apiclient import token_of
 from tests.dashboard_fixtures import SECOND_LECTURE, running_api, seed_cell_course
 from tests.transcript_fixtures import LECTURE_ID
 
 REPO = Path(__file__).resolve().parents[1]
-UNITS = [OrgUnit("tinh", "Tỉnh", "province", "/tinh/"), OrgUnit("xa", "Xã", "commune", "/tinh/xa/"),
-         OrgUnit("c1", "Chi bộ 1", "cell", "/tinh/xa/c1/"), OrgUnit("c2", "Chi bộ 2", "cell", "/tinh/xa/c2/")]  # fmt: skip
+UNITS = [
+    OrgUnit("tinh", "Tỉnh", "province", "/tinh/"),
+    OrgUnit("xa", "Xã", "commune", "/tinh/xa/"),
+    OrgUnit("c1", "Chi bộ 1", "cell", "/tinh/xa/c1/"),
+    OrgUnit("c2", "Chi bộ 2", "cell", "/tinh/xa/c2/"),
+]
 
 
 # --- pure rules -------------------------------------------------------------------------------------------
@@ -60,19 +63,40 @@ def test_audience_curve_counts_the_middle_of_each_bucket() -> None:
 
 
 def member(card: str, name: str, status: str, coverage: dict, missing: list[str], **extra: object) -> dict:
-    return {"card": card, "full_name": name, "unit": {"name": "Chi bộ 1"}, "status": status,
-            "status_label": {"completed": "Hoàn thành", "in_progress": "Đang học", "overdue": "Quá hạn"}[status],
-            "coverage": coverage, "screened": extra.get("screened", []), "quiz_scores": extra.get("scores", {}),
-            "essay_grade": extra.get("essay"), "missing": missing}  # fmt: skip
+    return {
+        "card": card,
+        "full_name": name,
+        "unit": {"name": "Chi bộ 1"},
+        "status": status,
+        "status_label": {"completed": "Hoàn thành", "in_progress": "Đang học", "overdue": "Quá hạn"}[status],
+        "coverage": coverage,
+        "screened": extra.get("screened", []),
+        "quiz_scores": extra.get("scores", {}),
+        "essay_grade": extra.get("essay"),
+        "missing": missing,
+    }
 
 
-COMPLETION = {"course_id": "nq", "title": "Nghị quyết 57", "deadline": "2026-03-08", "lectures": ["l1", "l2"],
-              "quizzes": ["q1"], "members": [
-                  member("a1", "Nguyễn An", "completed", {"l1": 100.0}, [], screened=["l2"], scores={"q1": 9.0}, essay="Tốt"),
-                  member("a2", "Trần Bình", "overdue", {"l1": 40.0}, ["lecture:l1", "lecture:l2", "quiz:q1", "essay"],
-                         scores={"q1": 3.0}, essay="Không đạt"),
-                  member("a3", "Lê Cúc", "overdue", {}, ["lecture:l1", "lecture:l2", "quiz:q1", "essay"]),
-              ]}  # fmt: skip
+COMPLETION = {
+    "course_id": "nq",
+    "title": "Nghị quyết 57",
+    "deadline": "2026-03-08",
+    "lectures": ["l1", "l2"],
+    "quizzes": ["q1"],
+    "members": [
+        member("a1", "Nguyễn An", "completed", {"l1": 100.0}, [], screened=["l2"], scores={"q1": 9.0}, essay="Tốt"),
+        member(
+            "a2",
+            "Trần Bình",
+            "overdue",
+            {"l1": 40.0},
+            ["lecture:l1", "lecture:l2", "quiz:q1", "essay"],
+            scores={"q1": 3.0},
+            essay="Không đạt",
+        ),
+        member("a3", "Lê Cúc", "overdue", {}, ["lecture:l1", "lecture:l2", "quiz:q1", "essay"]),
+    ],
+}
 QUIZZES = {"q1": cell_view.QuizInfo("Kiểm tra 1", 10.0)}
 TITLES = {"l1": "Bài 1", "l2": "Bài 2"}
 
@@ -81,10 +105,20 @@ def test_cell_lines_carry_coverage_scores_and_what_is_left() -> None:
     """Does a line count a screened lecture as 100 %, show 9/10, and say what is left in Vietnamese?"""
     view = cell_view.build_cell_view(COMPLETION, TITLES, QUIZZES, days_to_deadline=-2)
     done, behind, idle = view.lines
-    assert (done.coverage, done.lectures_done, done.screened, done.quiz_score, done.essay_grade) == (100.0, 2, 1, "9/10", "Tốt")
+    assert (done.coverage, done.lectures_done, done.screened, done.quiz_score, done.essay_grade) == (
+        100.0,
+        2,
+        1,
+        "9/10",
+        "Tốt",
+    )
     assert behind.coverage == 20.0 and behind.quiz_score == "3/10"
-    assert behind.todo == ("xem bài giảng «Bài 1» (đã xem 40%)", "xem bài giảng «Bài 2» (đã xem 0%)",
-                           "làm đạt bài kiểm tra «Kiểm tra 1»", "viết lại bài thu hoạch (đang được chấm «Không đạt»)")  # fmt: skip
+    assert behind.todo == (
+        "xem bài giảng «Bài 1» (đã xem 40%)",
+        "xem bài giảng «Bài 2» (đã xem 0%)",
+        "làm đạt bài kiểm tra «Kiểm tra 1»",
+        "viết lại bài thu hoạch (đang được chấm «Không đạt»)",
+    )
     assert idle.todo[-1] == "nộp bài thu hoạch (hoặc chờ chấm)" and idle.quiz_score == "—"
     assert view.counts == {"not_started": 0, "in_progress": 0, "completed": 1, "overdue": 2}
 
@@ -102,8 +136,12 @@ def test_reminder_is_ready_to_paste() -> None:
     view = cell_view.build_cell_view(COMPLETION, TITLES, QUIZZES, days_to_deadline=-2)
     text = cell_view.reminder_text(view, "Chi bộ thôn Đông")
     lines = text.splitlines()
-    assert lines[:4] == ["NHẮC NHỞ HỌC TẬP NGHỊ QUYẾT – Chi bộ thôn Đông", "Chương trình: Nghị quyết 57.",
-                         "Hạn hoàn thành: 08/03/2026 (đã quá hạn 2 ngày).", "Đã hoàn thành: 1/3 đồng chí."]  # fmt: skip
+    assert lines[:4] == [
+        "NHẮC NHỞ HỌC TẬP NGHỊ QUYẾT – Chi bộ thôn Đông",
+        "Chương trình: Nghị quyết 57.",
+        "Hạn hoàn thành: 08/03/2026 (đã quá hạn 2 ngày).",
+        "Đã hoàn thành: 1/3 đồng chí.",
+    ]
     assert lines[5].startswith("1. Đ/c Trần Bình (a2): xem bài giảng «Bài 1» (đã xem 40%);")
     assert lines[6].startswith("2. Đ/c Lê Cúc (a3):") and "Nguyễn An" not in text and "<" not in text
 
@@ -115,16 +153,54 @@ def test_table_escapes_names() -> None:
     assert "&lt;img src=x&gt;" in cell_view.table_html(view.lines, view)
 
 
-UNITS_ANSWER = {"units": [
-    {"code": "xa", "name": "Xã", "kind": "commune", "path": "/tinh/xa/", "depth": 2, "total": 30, "completed": 12,
-     "counts": {"overdue": 1, "not_started": 5}, "percent": 40.0},
-    {"code": "c1", "name": "Chi bộ 1", "kind": "cell", "path": "/tinh/xa/c1/", "depth": 3, "total": 10, "completed": 8,
-     "counts": {}, "percent": 80.0},
-    {"code": "c2", "name": "Chi bộ 2", "kind": "cell", "path": "/tinh/xa/c2/", "depth": 3, "total": 20, "completed": 4,
-     "counts": {}, "percent": 20.0},
-    {"code": "c3", "name": "Chi bộ 3", "kind": "cell", "path": "/tinh/xa/c3/", "depth": 3, "total": 0, "completed": 0,
-     "counts": {}, "percent": 0.0},
-]}  # fmt: skip
+UNITS_ANSWER = {
+    "units": [
+        {
+            "code": "xa",
+            "name": "Xã",
+            "kind": "commune",
+            "path": "/tinh/xa/",
+            "depth": 2,
+            "total": 30,
+            "completed": 12,
+            "counts": {"overdue": 1, "not_started": 5},
+            "percent": 40.0,
+        },
+        {
+            "code": "c1",
+            "name": "Chi bộ 1",
+            "kind": "cell",
+            "path": "/tinh/xa/c1/",
+            "depth": 3,
+            "total": 10,
+            "completed": 8,
+            "counts": {},
+            "percent": 80.0,
+        },
+        {
+            "code": "c2",
+            "name": "Chi bộ 2",
+            "kind": "cell",
+            "path": "/tinh/xa/c2/",
+            "depth": 3,
+            "total": 20,
+            "completed": 4,
+            "counts": {},
+            "percent": 20.0,
+        },
+        {
+            "code": "c3",
+            "name": "Chi bộ 3",
+            "kind": "cell",
+            "path": "/tinh/xa/c3/",
+            "depth": 3,
+            "total": 0,
+            "completed": 0,
+            "counts": {},
+            "percent": 0.0,
+        },
+    ]
+}
 
 
 def test_committee_lists_slowest_sub_units_first() -> None:
@@ -138,8 +214,11 @@ def test_committee_lists_slowest_sub_units_first() -> None:
 
 def test_history_has_an_even_pace_target_to_the_deadline() -> None:
     """Is the target 0 % on the first day and 100 % on the deadline, and the line in percent of members?"""
-    history = {"deadline": "2026-03-05", "total": 4, "points": [
-        {"day": f"2026-03-0{d}", "watched": n} for d, n in ((1, 0), (2, 1), (3, 1), (4, 2), (5, 3))]}  # fmt: skip
+    history = {
+        "deadline": "2026-03-05",
+        "total": 4,
+        "points": [{"day": f"2026-03-0{d}", "watched": n} for d, n in ((1, 0), (2, 1), (3, 1), (4, 2), (5, 3))],
+    }
     series = committee_view.history_series(history)
     assert series.target_percent == (0.0, 25.0, 50.0, 75.0, 100.0)
     assert series.watched_percent == (0.0, 25.0, 25.0, 50.0, 75.0) and series.watched_today == 3
@@ -147,9 +226,15 @@ def test_history_has_an_even_pace_target_to_the_deadline() -> None:
 
 def test_lecture_drop_off_finds_the_steepest_fall() -> None:
     """Does the view find where the share falls most, and say it in minutes?"""
-    analytics = {"title": "Bài 1", "viewers": 4, "buckets": [
-        {"start": 0, "end": 60, "share": 100.0}, {"start": 60, "end": 120, "share": 75.0},
-        {"start": 120, "end": 180, "share": 25.0}]}  # fmt: skip
+    analytics = {
+        "title": "Bài 1",
+        "viewers": 4,
+        "buckets": [
+            {"start": 0, "end": 60, "share": 100.0},
+            {"start": 60, "end": 120, "share": 75.0},
+            {"start": 120, "end": 180, "share": 25.0},
+        ],
+    }
     view = lecture_view.drop_off(analytics)
     assert (view.steepest_minute, view.steepest_drop, view.end_share) == (2.0, 50.0, 25.0)
     assert lecture_view.summary_text(view).endswith("quanh phút 2:00 (giảm 50 điểm phần trăm).")
@@ -161,7 +246,10 @@ def test_lecture_drop_off_finds_the_steepest_fall() -> None:
 
 def test_api_url_comes_from_the_spawner_or_the_hub_host() -> None:
     """Is DIEMCAU_API_URL used when set, else the API port on the host of JUPYTERHUB_API_URL?"""
-    assert api_url_from_env({"DIEMCAU_API_URL": "http://10.0.0.5:9000/services/diemcau/"}) == "http://10.0.0.5:9000/services/diemcau"
+    assert (
+        api_url_from_env({"DIEMCAU_API_URL": "http://10.0.0.5:9000/services/diemcau/"})
+        == "http://10.0.0.5:9000/services/diemcau"
+    )
     derived = api_url_from_env({"JUPYTERHUB_API_URL": "http://10.0.0.7:8081/hub/api"})
     assert derived == "http://10.0.0.7:8090/services/diemcau"
     assert ApiClient(derived, "x").public_prefix == "/services/diemcau"
@@ -286,9 +374,13 @@ def test_the_line_chart_writes_days_as_dd_mm_and_marks_the_deadline() -> None:
     """Are the dates on the axis written 05/03 (never an English month name), the deadline marked, and each
     line drawn with one point per day?"""
     days = [dt.date(2026, 3, 5) + dt.timedelta(days=i) for i in range(30)]
-    svg = charts.line_chart("Theo ngày", [charts.day_label(d) for d in days],
-                            [charts.Series("Đã xem", [50.0] * 30), charts.Series("Cần đạt", [i * 3.0 for i in range(30)], dashed=True)],
-                            "% đảng viên", marker=(29, "Hạn"))
+    svg = charts.line_chart(
+        "Theo ngày",
+        [charts.day_label(d) for d in days],
+        [charts.Series("Đã xem", [50.0] * 30), charts.Series("Cần đạt", [i * 3.0 for i in range(30)], dashed=True)],
+        "% đảng viên",
+        marker=(29, "Hạn"),
+    )
     ticks = re.findall(r"class='tick'[^>]*>([^<]*)<", svg)
     assert ticks[0] == "05/03" and ticks[-1] == "03/04" and len(ticks) == 5
     assert not re.search(r"Mar|Apr|2026-", svg)
@@ -302,8 +394,15 @@ def test_a_single_day_still_shows_a_point() -> None:
     assert svg.count("<circle") == 1 and ">07/12<" in svg
 
 
-@pytest.mark.parametrize(("notebook", "key"), [("cell", "dashboard.cell_title"), ("committee", "dashboard.committee_title"),
-                                               ("lecture", "dashboard.lecture_title"), ("search", "search.title")])
+@pytest.mark.parametrize(
+    ("notebook", "key"),
+    [
+        ("cell", "dashboard.cell_title"),
+        ("committee", "dashboard.committee_title"),
+        ("lecture", "dashboard.lecture_title"),
+        ("search", "search.title"),
+    ],
+)
 def test_each_dashboard_tab_carries_its_vietnamese_title(notebook: str, key: str) -> None:
     """Is the browser tab of each Voila page (nbconvert's <title>, from the notebook's metadata, else the file
     name such as 'cell') the page's Vietnamese title from the catalogue?"""
@@ -326,8 +425,12 @@ def test_a_failed_cell_shows_a_vietnamese_sentence_and_no_traceback() -> None:
     roots = [str(REPO / "hub_config" / "jupyter"), *jupyter_path()]
     paths = collect_template_paths(["voila", "nbconvert"], "diemcau", root_dirs=roots)
     template = jinja2.Environment(loader=jinja2.FileSystemLoader(paths)).get_template("index.html.j2")
-    failed = {"output_type": "error", "ename": "ExecutionError", "evalue": "Execution error",
-              "traceback": ["There was an error when executing cell [3]. /srv/diemcau/var/app.db"]}
+    failed = {
+        "output_type": "error",
+        "ename": "ExecutionError",
+        "evalue": "Execution error",
+        "traceback": ["There was an error when executing cell [3]. /srv/diemcau/var/app.db"],
+    }
     context = template.new_context({"output": failed, "resources": {"diemcau": voila_texts()}})  # as configured
     shown = "".join(template.blocks["error"](context))
     assert t("dashboard.voila_cell_failed") in shown and "Một phần của trang gặp lỗi" in shown
@@ -345,8 +448,9 @@ def test_the_voila_templates_texts_come_from_the_catalogue() -> None:
 
     texts = voila_texts()
     assert texts["loading"] == t("dashboard.voila_loading") == "Đang mở trang…"
-    assert texts["computing"].replace("{done}", "2").replace("{total}", "5") == t("dashboard.voila_computing",
-                                                                                  done=2, total=5)  # fmt: skip
+    assert texts["computing"].replace("{done}", "2").replace("{total}", "5") == t(
+        "dashboard.voila_computing", done=2, total=5
+    )
     assert texts["error_heading"].replace("{status}", "404") == t("dashboard.voila_error_heading", status=404)
     folder = Path(__file__).resolve().parents[1] / "hub_config" / "jupyter" / "voila" / "templates" / "diemcau"
     for template in ("index.html.j2", "error.html"):

@@ -31,11 +31,34 @@ PUBLIC = "93.184.215.14"  # what the fake DNS gives for cdn.example.vn; routed t
 LIMITS = Limits(600.0, 64 * 2**20)
 
 NOT_PUBLIC = [
-    "127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1", "169.254.169.254",
-    "0.0.0.0", "224.0.0.251", "240.0.0.1", "255.255.255.255", "192.0.0.192", "198.18.0.1", "203.0.113.5",
-    "::1", "::", "fe80::1", "fc00::1", "fd00:ec2::254", "ff02::1", "fec0::1", "2001:db8::1",
-    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::1", "::127.0.0.1",
-]  # fmt: skip
+    "127.0.0.1",
+    "127.8.9.10",
+    "10.1.2.3",
+    "172.16.0.1",
+    "192.168.1.1",
+    "100.64.0.1",
+    "169.254.169.254",
+    "0.0.0.0",
+    "224.0.0.251",
+    "240.0.0.1",
+    "255.255.255.255",
+    "192.0.0.192",
+    "198.18.0.1",
+    "203.0.113.5",
+    "::1",
+    "::",
+    "fe80::1",
+    "fc00::1",
+    "fd00:ec2::254",
+    "ff02::1",
+    "fec0::1",
+    "2001:db8::1",
+    "::ffff:127.0.0.1",
+    "::ffff:10.0.0.1",
+    "64:ff9b::7f00:1",
+    "2002:7f00:1::1",
+    "::127.0.0.1",
+]
 PUBLIC_ADDRESSES = ["8.8.8.8", "1.1.1.1", "93.184.215.14", "2606:4700:4700::1111", "2001:4860:4860::8888"]
 METADATA = ["169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254", "::ffff:169.254.169.254"]
 
@@ -129,7 +152,7 @@ def test_guard_connects_to_the_address_it_checked(listener: tuple[int, list[sock
     port, accepted = listener
     internet = FakeInternet({"cdn.example.vn": [PUBLIC]}, routes={PUBLIC: port})
     with EgressGuard(EgressPolicy(), internet) as guard:
-        assert ask(guard, f"CONNECT cdn.example.vn:443 HTTP/1.1\r\n\r\n").split()[1] == "200"
+        assert ask(guard, "CONNECT cdn.example.vn:443 HTTP/1.1\r\n\r\n").split()[1] == "200"
     assert internet.connected == [(PUBLIC, 443)] and len(accepted) == 1
 
 
@@ -162,10 +185,22 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=400:duration=3", "-c:a", "aac", str(root / "bai-giang.m4a"))
     (root / "hls").mkdir()
     ffmpeg(
-        "-f", "lavfi", "-i", "sine=frequency=400:duration=3", "-c:a", "aac", "-f", "hls", "-hls_time", "1",
-        "-hls_playlist_type", "vod", "-hls_segment_filename", str(root / "hls" / "seg%d.ts"),
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=400:duration=3",
+        "-c:a",
+        "aac",
+        "-f",
+        "hls",
+        "-hls_time",
+        "1",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_filename",
+        str(root / "hls" / "seg%d.ts"),
         str(root / "hls" / "list.m3u8"),
-    )  # fmt: skip
+    )
     return root
 
 
@@ -276,10 +311,24 @@ def test_ffmpeg_cannot_go_around_the_guard(
     (aes / "key.bin").write_bytes(bytes(range(16)))
     (aes / "keyinfo").write_text(f"http://cdn.example.vn/aes/key.bin\n{aes / 'key.bin'}\n")
     ffmpeg(
-        "-f", "lavfi", "-i", "sine=frequency=400:duration=3", "-c:a", "aac", "-f", "hls", "-hls_time", "1",
-        "-hls_playlist_type", "vod", "-hls_key_info_file", str(aes / "keyinfo"),
-        "-hls_segment_filename", str(aes / "seg%d.ts"), str(aes / "list.m3u8"),
-    )  # fmt: skip
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=400:duration=3",
+        "-c:a",
+        "aac",
+        "-f",
+        "hls",
+        "-hls_time",
+        "1",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_key_info_file",
+        str(aes / "keyinfo"),
+        "-hls_segment_filename",
+        str(aes / "seg%d.ts"),
+        str(aes / "list.m3u8"),
+    )
     text = (aes / "list.m3u8").read_text()
     for name, base in (("good.m3u8", "http://cdn.example.vn"), ("evil.m3u8", f"http://127.0.0.1:{port}")):
         lines = [f"{base}/aes/{line}" if line.startswith("seg") else line for line in text.splitlines()]

@@ -115,10 +115,18 @@ def test_a_question_id_past_the_database_is_refused(client, question: str) -> No
     assert answered.status_code == 200
 
 
-@pytest.mark.parametrize(("field", "literal"), [
-    ("start", "NaN"), ("end", "Infinity"), ("start", "-Infinity"), ("end", "1e999"), ("seq", "NaN"),
-    ("start", '"nan"'), ("end", '"inf"'),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("field", "literal"),
+    [
+        ("start", "NaN"),
+        ("end", "Infinity"),
+        ("start", "-Infinity"),
+        ("end", "1e999"),
+        ("seq", "NaN"),
+        ("start", '"nan"'),
+        ("end", '"inf"'),
+    ],
+)
 def test_nan_and_infinity_in_progress_are_refused(client, field: str, literal: str) -> None:
     """Are NaN and the infinities (as JSON's extensions, an overflowing number or text) a 422 — the 422 itself
     was a 500, unable to echo NaN — and is nothing recorded?"""
@@ -159,11 +167,14 @@ def test_a_lone_surrogate_in_question_text_is_refused(client) -> None:
     assert asked.status_code == 201 and asked.json()["text"].endswith("\U0001f600")
 
 
-@pytest.mark.parametrize("body", [
-    b'{"events": [{"event_id": "\\udfff", "kind": "heartbeat", "start": 0, "end": 10, "seq": 1}]}',
-    b'{"events": [{"event_id": "\xed\xa0\x80", "kind": "heartbeat", "start": 0, "end": 10, "seq": 1}]}',
-    b'{"events": [{"event_id": "\xff", "kind": "heartbeat", "start": 0, "end": 10, "seq": 1}]}',
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"events": [{"event_id": "\\udfff", "kind": "heartbeat", "start": 0, "end": 10, "seq": 1}]}',
+        b'{"events": [{"event_id": "\xed\xa0\x80", "kind": "heartbeat", "start": 0, "end": 10, "seq": 1}]}',
+        b'{"events": [{"event_id": "\xff", "kind": "heartbeat", "start": 0, "end": 10, "seq": 1}]}',
+    ],
+)
 def test_text_that_is_not_utf8_is_refused_on_progress(client, body: bytes) -> None:
     """Is an event id that is not UTF-8 text (an escaped lone surrogate, CESU-8 bytes, a stray byte) a 422
     before the fast path or the database sees it?"""
@@ -192,8 +203,14 @@ def test_response_timestamps_carry_their_timezone(client) -> None:
 def test_the_strict_parser_refuses_what_json_does_not_allow() -> None:
     """Does ``loads_strict`` take plain JSON and refuse each extension Python's ``json`` accepts?"""
     assert loads_strict(b'{"a": [1, 2.5, "x\\u00e9", null, true]}') == {"a": [1, 2.5, "xé", None, True]}
-    refusals = {b"NaN": "not_finite", b"[-Infinity]": "not_finite", b"[1e400]": "not_finite",
-                b"[" * 33 + b"]" * 33: "too_deep", b'{"\\udc00": 1}': "not_utf8", b'"\xc3"': "not_utf8"}  # fmt: skip
+    refusals = {
+        b"NaN": "not_finite",
+        b"[-Infinity]": "not_finite",
+        b"[1e400]": "not_finite",
+        b"[" * 33 + b"]" * 33: "too_deep",
+        b'{"\\udc00": 1}': "not_utf8",
+        b'"\xc3"': "not_utf8",
+    }
     for body, code in refusals.items():
         with pytest.raises(HostileJson) as refused:
             loads_strict(body)
@@ -208,9 +225,11 @@ def test_a_validation_error_echoing_unencodable_input_still_renders() -> None:
     deep: list = []
     for _ in range(5000):
         deep = [deep]
-    errors = [{"type": "float_parsing", "loc": ("body", "x"), "msg": "bad", "input": float("nan")},
-              {"type": "string_type", "loc": ("body", "\ud800"), "msg": "bad", "input": "\ud800"},
-              {"type": "list_type", "loc": ("body", "y"), "msg": "bad", "input": deep}]  # fmt: skip
+    errors = [
+        {"type": "float_parsing", "loc": ("body", "x"), "msg": "bad", "input": float("nan")},
+        {"type": "string_type", "loc": ("body", "\ud800"), "msg": "bad", "input": "\ud800"},
+        {"type": "list_type", "loc": ("body", "y"), "msg": "bad", "input": deep},
+    ]
     response = asyncio.run(render_validation_error(None, RequestValidationError(errors)))  # type: ignore[arg-type]
     detail = json.loads(response.body)["detail"]
     assert response.status_code == 422 and [e["type"] for e in detail] == ["float_parsing", "string_type", "list_type"]
@@ -274,8 +293,10 @@ def test_a_refused_request_leaves_the_proxys_connections_healthy(hub) -> None:  
     hostile = _raw_event("start", "NaN")
     progress = f"{PREFIX}/api/lectures/no-such-lecture/progress"
     statuses = []
-    with socket.create_connection((host, int(port)), timeout=30) as sock, \
-            socket.create_connection((host, int(port)), timeout=30) as other:  # fmt: skip
+    with (
+        socket.create_connection((host, int(port)), timeout=30) as sock,
+        socket.create_connection((host, int(port)), timeout=30) as other,
+    ):
         for _ in range(10):
             statuses.append(_exchange(sock, progress, "POST", hostile, mine).split()[1])
             statuses.append(_exchange(sock, f"{PREFIX}/api/me", token=mine).split()[1])
@@ -301,8 +322,11 @@ def test_odd_credentials_and_query_text_are_not_server_errors(hub) -> None:  # t
     host, port = hub.url.removeprefix("http://").rstrip("/").split(":")
     token = hub.token_for("42000002")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
-        sock.sendall(f"GET {PREFIX}/api/me HTTP/1.1\r\nHost: test\r\nAuthorization: token ".encode()
-                     + b"\xff\xfe\xc3\xa9" + b"\r\n\r\n")  # fmt: skip
+        sock.sendall(
+            f"GET {PREFIX}/api/me HTTP/1.1\r\nHost: test\r\nAuthorization: token ".encode()
+            + b"\xff\xfe\xc3\xa9"
+            + b"\r\n\r\n"
+        )
         status = sock.makefile("rb").readline()
     assert status.split()[1] == b"401", status
     with socket.create_connection((host, int(port)), timeout=30) as sock:

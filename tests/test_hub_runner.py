@@ -45,7 +45,11 @@ def test_ctrl_c_stops_the_hub_its_proxy_and_services(tmp_path: Path) -> None:
         # A session of its own, as a terminal's foreground job: Ctrl-C reaches the whole process group.
         process = subprocess.Popen(
             [sys.executable, "-m", "diemcau.apps.cli", "hub", "--demo-logins"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 90
@@ -82,8 +86,11 @@ def test_busy_port_is_refused_with_a_way_out(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {"DIEMCAU_HOME": str(tmp_path / "var"), "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
-               "DIEMCAU_HUB__PROXY_API_PORT": str(port)}  # fmt: skip
+        env = {
+            "DIEMCAU_HOME": str(tmp_path / "var"),
+            "DIEMCAU_CONTENT__COURSES_DIR": str(tmp_path / "courses"),
+            "DIEMCAU_HUB__PROXY_API_PORT": str(port),
+        }
         env |= {f"DIEMCAU_HUB__{name}": str(free_port()) for name in ("PORT", "HUB_PORT", "API_PORT")}
         result = CliRunner().invoke(app, ["hub"], env=env)
     assert result.exit_code == 1
@@ -118,12 +125,20 @@ def _run_fake_hub(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     import pty
 
     record = tmp_path / "signals.txt"
-    runner = (f"import os, sys; from pathlib import Path; from diemcau.apps.hub_runner import run_hub; "
-              f"sys.exit(run_hub([sys.executable, '-c', {FAKE_HUB!r}, {str(record)!r}], dict(os.environ), "
-              f"Path({str(tmp_path)!r}), 'http://127.0.0.1:1/', lambda: None))")  # fmt: skip
+    runner = (
+        f"import os, sys; from pathlib import Path; from diemcau.apps.hub_runner import run_hub; "
+        f"sys.exit(run_hub([sys.executable, '-c', {FAKE_HUB!r}, {str(record)!r}], dict(os.environ), "
+        f"Path({str(tmp_path)!r}), 'http://127.0.0.1:1/', lambda: None))"
+    )
     _, terminal = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-c", runner], stdin=terminal, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-c", runner],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     os.close(terminal)
     ready = record.with_suffix(".ready")
     deadline = time.monotonic() + 60

@@ -86,8 +86,12 @@ def api_pids(hub: HubProcess) -> list[int]:
 
 def studio_listeners(hub: HubProcess) -> dict[str, int]:
     """The loopback ports the trainer's Streamlit (started by their server, under this hub) listens on."""
-    pids = [pid for pid in _pids() if f"--server.baseUrlPath=/user/{TRAINER}/studio".encode() in _cmdline(pid)
-            and hub.process.pid in _ancestors(pid)]  # fmt: skip
+    pids = [
+        pid
+        for pid in _pids()
+        if f"--server.baseUrlPath=/user/{TRAINER}/studio".encode() in _cmdline(pid)
+        and hub.process.pid in _ancestors(pid)
+    ]
     assert pids, "the trainer's studio is not running"
     inodes = set()
     for pid in pids:
@@ -155,8 +159,10 @@ def targets(hub: HubProcess) -> dict:
     }
     folders = {"data_directory": settings.home, "other_home": home_of(hub, TRAINER)}
     writes = {"dashboard_source": REPO / "notebooks" / "cell.ipynb"}
-    found: dict = {kind: {name: str(path) for name, path in paths.items()} for kind, paths in
-                   (("files", files), ("folders", folders), ("writes", writes))}  # fmt: skip
+    found: dict = {
+        kind: {name: str(path) for name, path in paths.items()}
+        for kind, paths in (("files", files), ("folders", folders), ("writes", writes))
+    }
     found["sockets"] = studio_listeners(hub)
     found["studio_base"], found["trainer_card"] = f"/user/{TRAINER}/studio/", TRAINER
     found["studio_refusal"] = t("studio.open_through_server")
@@ -168,12 +174,33 @@ def run_code(hub: HubProcess, user: str, token: str, kernel_id: str, code: str) 
     url = f"{hub.url.replace('http://', 'ws://')}user/{user}/api/kernels/{kernel_id}/channels"
     connection = websocket.create_connection(url, header=[f"Authorization: token {token}"], timeout=60)
     msg_id = uuid.uuid4().hex
-    header = {"msg_id": msg_id, "session": uuid.uuid4().hex, "username": user, "msg_type": "execute_request",
-              "version": "5.3"}  # fmt: skip
-    content = {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-               "allow_stdin": False, "stop_on_error": True}  # fmt: skip
-    connection.send(json.dumps({"header": header, "parent_header": {}, "metadata": {}, "content": content,
-                                "channel": "shell", "buffers": []}))  # fmt: skip
+    header = {
+        "msg_id": msg_id,
+        "session": uuid.uuid4().hex,
+        "username": user,
+        "msg_type": "execute_request",
+        "version": "5.3",
+    }
+    content = {
+        "code": code,
+        "silent": False,
+        "store_history": False,
+        "user_expressions": {},
+        "allow_stdin": False,
+        "stop_on_error": True,
+    }
+    connection.send(
+        json.dumps(
+            {
+                "header": header,
+                "parent_header": {},
+                "metadata": {},
+                "content": content,
+                "channel": "shell",
+                "buffers": [],
+            }
+        )
+    )
     out = []
     try:
         while True:
@@ -224,8 +251,11 @@ def secretary(hub: HubProcess) -> Iterator[str]:
         note.write_text("số điện thoại riêng\n", encoding="utf-8")
         owner = note.parent.stat()
         os.chown(note, owner.st_uid, owner.st_gid)
-        studio = httpx.get(f"{hub.url}user/{TRAINER}/studio/_stcore/health",
-                           headers={"Authorization": f"token {trainer_token}"}, timeout=120)  # fmt: skip
+        studio = httpx.get(
+            f"{hub.url}user/{TRAINER}/studio/_stcore/health",
+            headers={"Authorization": f"token {trainer_token}"},
+            timeout=120,
+        )
         assert studio.status_code == 200, studio.text
         with running_server(hub, SECRETARY, DEMO_PASSWORD) as token:
             yield token
@@ -259,6 +289,7 @@ def test_a_secretary_has_no_terminal_and_an_admin_has(hub: HubProcess, secretary
     assert httpx.post(f"{hub.url}user/{SECRETARY}/api/terminals", headers=headers, timeout=30).status_code == 404
     assert httpx.get(f"{hub.url}user/{SECRETARY}/api/terminals", headers=headers, timeout=30).status_code == 404
     with running_server(hub, ADMIN, DEMO_PASSWORD) as token:
-        opened = httpx.post(f"{hub.url}user/{ADMIN}/api/terminals", headers={"Authorization": f"token {token}"},
-                            timeout=30)  # fmt: skip
+        opened = httpx.post(
+            f"{hub.url}user/{ADMIN}/api/terminals", headers={"Authorization": f"token {token}"}, timeout=30
+        )
         assert opened.status_code == 200, opened.text

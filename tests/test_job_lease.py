@@ -26,9 +26,12 @@ from diemcau.settings import load_settings
 from tests.asr_fixtures import asr_environ, clips, whisper_dir  # noqa: F401 - fixtures
 from tests.test_transcribe_job import BIN, GREEDY, LECTURE, _wait, _windows_done, ready
 
-LEASE = {"DIEMCAU_JOBS__LEASE_SECONDS": "8",  # renewed every 2.7 s, on a thread the decoder does not block
-          "DIEMCAU_JOBS__RECOVERY_SECONDS": "1",  # the recovery sweep runs each second, not each minute
-          "DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS": "5", **GREEDY}
+LEASE = {
+    "DIEMCAU_JOBS__LEASE_SECONDS": "8",  # renewed every 2.7 s, on a thread the decoder does not block
+    "DIEMCAU_JOBS__RECOVERY_SECONDS": "1",  # the recovery sweep runs each second, not each minute
+    "DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS": "5",
+    **GREEDY,
+}
 
 
 def _hold_as(factory, owner: str, heartbeat: dt.datetime) -> None:  # type: ignore[no-untyped-def]
@@ -40,7 +43,8 @@ def _hold_as(factory, owner: str, heartbeat: dt.datetime) -> None:  # type: igno
 
 
 def test_a_live_lease_on_another_host_is_never_taken_and_an_expired_one_is(
-    tmp_path: Path, whisper_dir: Path  # noqa: F811
+    tmp_path: Path,
+    whisper_dir: Path,  # noqa: F811
 ) -> None:
     """Does a lease held by a live worker elsewhere refuse this process (and this process's second thread),
     while one whose holder stopped renewing is taken over?"""
@@ -84,7 +88,9 @@ def _two_hosts(tmp_path: Path, shared: dict[str, str]) -> dict[str, dict[str, st
 
 
 def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after_a_kill(
-    tmp_path: Path, whisper_dir: Path, clips: dict[str, Path]  # noqa: F811
+    tmp_path: Path,
+    whisper_dir: Path,
+    clips: dict[str, Path],  # noqa: F811
 ) -> None:
     """Does host B's recovery sweep leave host A's running transcription alone while A renews its lease, and
     after ``kill -9`` of A take it over once the lease expires, finishing from A's checkpoint?"""
@@ -129,7 +135,9 @@ def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after
 
 
 def test_a_holder_that_lost_its_lease_stops_and_writes_nothing_more(
-    tmp_path: Path, whisper_dir: Path, clips: dict[str, Path]  # noqa: F811
+    tmp_path: Path,
+    whisper_dir: Path,
+    clips: dict[str, Path],  # noqa: F811
 ) -> None:
     """Host A frozen (``SIGSTOP``: a stalled VM, a partition) past its lease while host B takes the lecture over:
     once A runs again, does it find on renewal that the lease is B's and stop, leaving B to finish the job?"""

@@ -51,10 +51,11 @@ def upload(client: TestClient, path: Path, role: str = "trainer", course: str = 
     """POST the file as a multipart upload."""
     with path.open("rb") as handle:
         return client.post(
-            f"{PREFIX}/api/lectures/upload", headers=auth(role),
+            f"{PREFIX}/api/lectures/upload",
+            headers=auth(role),
             data={"course_id": course, "title": "Học tập Nghị quyết", "transcribe": "false"},
             files={"file": (path.name, handle, "video/mp4")},
-        )  # fmt: skip
+        )
 
 
 def run_jobs(settings: Settings, factory: sessionmaker[Session], lecture_id: str) -> None:
@@ -90,10 +91,14 @@ def test_media_files_have_their_content_types(published) -> None:  # type: ignor
     client, lecture = published
     base = f"{PREFIX}/api/media/{lecture['id']}"
     expected = {
-        "master.m3u8": "application/vnd.apple.mpegurl", "audio/index.m3u8": "application/vnd.apple.mpegurl",
-        "audio/seg_00000.ts": "video/mp2t", "v360/seg_00000.ts": "video/mp2t", "poster.jpg": "image/jpeg",
-        "audio.m4a": "audio/mp4", "manifest.json": "application/json",
-    }  # fmt: skip
+        "master.m3u8": "application/vnd.apple.mpegurl",
+        "audio/index.m3u8": "application/vnd.apple.mpegurl",
+        "audio/seg_00000.ts": "video/mp2t",
+        "v360/seg_00000.ts": "video/mp2t",
+        "poster.jpg": "image/jpeg",
+        "audio.m4a": "audio/mp4",
+        "manifest.json": "application/json",
+    }
     for name, content_type in expected.items():
         response = client.get(f"{base}/{name}", headers=auth("member"))
         assert response.status_code == 200 and response.headers["content-type"].startswith(content_type), name
@@ -193,7 +198,12 @@ def test_publish_from_url_through_the_api(url_api, web: str) -> None:  # type: i
     """Does a URL publish queue at once (202), become ready once the jobs ran, and a second post of the
     same URL give back the same lecture (200)?"""
     client, settings, factory = url_api
-    body = {"course_id": "nq-cb-a1", "title": "Bài giảng từ đường dẫn", "url": f"{web}/bai-giang.mp4", "transcribe": False}
+    body = {
+        "course_id": "nq-cb-a1",
+        "title": "Bài giảng từ đường dẫn",
+        "url": f"{web}/bai-giang.mp4",
+        "transcribe": False,
+    }
     first = client.post(f"{PREFIX}/api/lectures", json=body, headers=auth("trainer"))
     assert first.status_code == 202 and first.json()["status"] == "processing"
     again = client.post(f"{PREFIX}/api/lectures", json=body, headers=auth("admin"))

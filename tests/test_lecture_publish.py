@@ -88,9 +88,11 @@ def env(tmp_path: Path) -> dict[str, str]:
     """A bare data directory with one course; publish-by-URL may reach private networks (the test server is on
     loopback)."""
     environ = data_dir_environ(
-        tmp_path, DIEMCAU_MEDIA__MAX_SIZE_MB="1", DIEMCAU_MEDIA__MAX_DURATION_SECONDS="60",
+        tmp_path,
+        DIEMCAU_MEDIA__MAX_SIZE_MB="1",
+        DIEMCAU_MEDIA__MAX_DURATION_SECONDS="60",
         DIEMCAU_MEDIA__FETCH_PRIVATE_NETWORKS="true",
-    )  # fmt: skip
+    )
     invoke(environ, "course", "create", "nq1", "--title", "Nghị quyết 1")
     invoke(environ, "course", "create", "nq2", "--title", "Nghị quyết 2")
     return environ
@@ -145,8 +147,10 @@ def stray_files(env: dict[str, str]) -> list[Path]:
 def duration_of(path: Path) -> float:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(out.stdout)
 
 
@@ -156,8 +160,13 @@ def test_publish_local_video_makes_every_rendition(env: dict[str, str], clips: d
     assert lecture["status"] == "ready" and lecture["transcript"] == "skipped"
     folder = media_root(env) / lecture["sha256"]
     assert sorted(p.name for p in folder.iterdir()) == [
-        "audio", "audio.m4a", "manifest.json", "master.m3u8", "poster.jpg", "v240",
-    ]  # fmt: skip
+        "audio",
+        "audio.m4a",
+        "manifest.json",
+        "master.m3u8",
+        "poster.jpg",
+        "v240",
+    ]
     master = (folder / "master.m3u8").read_text()
     assert master.index("v240/index.m3u8") < master.index("audio/index.m3u8")
     assert 'CODECS="mp4a.40.2"\naudio/index.m3u8' in master and "RESOLUTION=426x240" in master
@@ -286,7 +295,6 @@ def test_missing_file_and_unknown_course_are_refused(env: dict[str, str], clips:
     assert counts(env) == (0, 0) and stray_files(env) == []
 
 
-
 def jobs_of(env: dict[str, str]) -> list[tuple[str, int]]:
     """(status, attempts) of every job in the data directory."""
     engine = make_engine(f"sqlite:///{Path(env['DIEMCAU_HOME']) / 'diemcau.sqlite'}")
@@ -338,8 +346,13 @@ def test_internal_addresses_are_refused_alike(env: dict[str, str], web: str) -> 
     unused_port = unused.getsockname()[1]
     unused.close()
     _QuietHandler.hits.clear()
-    urls = [f"{web}/video.mp4", f"{web}/missing.mp4", f"{web}/page.html",
-            f"http://127.0.0.1:{listener.getsockname()[1]}/", f"http://localhost:{unused_port}/"]  # fmt: skip
+    urls = [
+        f"{web}/video.mp4",
+        f"{web}/missing.mp4",
+        f"{web}/page.html",
+        f"http://127.0.0.1:{listener.getsockname()[1]}/",
+        f"http://localhost:{unused_port}/",
+    ]
     try:
         for url in urls:
             assert publish(closed, url, code=1)["error"] == t("media.url_unreachable", url=url)

@@ -77,8 +77,11 @@ def test_killed_worker_is_resumed_without_redoing_finished_stages(
     source = make_video(tmp_path / "hoi-nghi.mp4", seconds=8.0, size="1280x720")
     published = subprocess.run(
         [DIEMCAU, "lecture", "publish", str(source), "--course", "nq1", "--title", "Hội nghị", "--json"],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     lecture = json.loads(published.stdout.strip().splitlines()[-1])
     assert lecture["status"] == "processing"  # fetched and probed here; the rest waits for a worker
 
@@ -132,8 +135,13 @@ def test_a_stopped_worker_abandons_its_job_and_ends_its_ffmpeg(
     """Stopped as the hub stops a service (SIGINT, in a session of its own) in the middle of a long ingest, does the
     worker exit without waiting for the job, take its ffmpeg with it, and leave the run to be resumed?"""
     source = make_video(tmp_path / "dai-hoi.mp4", seconds=240.0, size="1280x720")
-    subprocess.run([DIEMCAU, "lecture", "publish", str(source), "--course", "nq1", "--title", "Đại hội", "--json"],
-                   env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    subprocess.run(
+        [DIEMCAU, "lecture", "publish", str(source), "--course", "nq1", "--title", "Đại hội", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     worker = workers()
     wait_until(lambda: any(b"ffmpeg" in _cmdline(pid) for pid in _group(worker.pid)), "the worker's ffmpeg")
     worker.send_signal(signal.SIGINT)

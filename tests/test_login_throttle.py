@@ -282,14 +282,32 @@ def test_activation_codes_share_the_throttle(factory: sessionmaker[Session], ver
     for _ in range(POLICY.pair.free - 1):
         attempt(factory, verifier, CARDS[2], "doan-mo", ATTACKER, NOW)
     with pytest.raises(AccountError) as caught:
-        activate(factory, CARDS[2], "AAAA2222", "mat-khau-moi", 8, address=ATTACKER, policy=POLICY,
-                 verifier=verifier, now=NOW)  # fmt: skip
+        activate(
+            factory,
+            CARDS[2],
+            "AAAA2222",
+            "mat-khau-moi",
+            8,
+            address=ATTACKER,
+            policy=POLICY,
+            verifier=verifier,
+            now=NOW,
+        )
     assert caught.value.code == "activation_failed"
     assert attempt(factory, verifier, CARDS[2], "doan-mo", ATTACKER, NOW).outcome is LoginOutcome.THROTTLED
     verifier.checked.clear()
     with pytest.raises(AccountError) as caught:
-        activate(factory, "99990009", "AAAA2222", "mat-khau-moi", 8, address=MEMBER_ADDRESS, policy=POLICY,
-                 verifier=verifier, now=NOW)  # fmt: skip
+        activate(
+            factory,
+            "99990009",
+            "AAAA2222",
+            "mat-khau-moi",
+            8,
+            address=MEMBER_ADDRESS,
+            policy=POLICY,
+            verifier=verifier,
+            now=NOW,
+        )
     assert caught.value.code == "activation_failed" and verifier.checked == [None, None]  # the code, a spent code
 
 

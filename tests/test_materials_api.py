@@ -106,7 +106,7 @@ def test_trainer_attaches_member_downloads_and_finds_it(  # type: ignore[no-unty
     assert page.status_code == 200
     html = page.text
     assert t("materials.heading") in html and 'id="doc-hit"' in html and t("materials.open_page", page=2) in html
-    assert f'{MATERIALS}/{quote(NAME)}?inline=true#page=2' in html
+    assert f"{MATERIALS}/{quote(NAME)}?inline=true#page=2" in html
     inline = client.get(f"{MATERIALS}/{quote(NAME)}", params={"inline": "true"}, headers=auth("member"))
     assert inline.headers["content-disposition"].startswith("inline;")
 
@@ -256,8 +256,9 @@ def test_upload_without_a_file_is_refused(client) -> None:  # type: ignore[no-un
 def test_unknown_lecture_is_404_for_a_trainer(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Is an upload to a lecture that does not exist a 404, not a stored orphan?"""
     path = make_pdf(tmp_path / NAME)
-    response = client.post(f"{PREFIX}/api/lectures/khongco/materials", files={"file": (NAME, path.read_bytes())},
-                           headers=auth("trainer"))  # fmt: skip
+    response = client.post(
+        f"{PREFIX}/api/lectures/khongco/materials", files={"file": (NAME, path.read_bytes())}, headers=auth("trainer")
+    )
     assert response.status_code == 404
 
 

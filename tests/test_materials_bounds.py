@@ -4,7 +4,6 @@ kept for download with a Vietnamese note for the trainer, and never indexed; the
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest

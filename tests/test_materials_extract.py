@@ -67,12 +67,13 @@ def test_docx_pages_follow_page_breaks_and_include_tables(tmp_path: Path) -> Non
 
 def test_pptx_gives_one_page_per_slide_with_notes_and_groups(tmp_path: Path) -> None:
     """Does each slide's text (title, body, grouped shapes, speaker notes) form one page?"""
-    slides = (("Đột phá khoa học", "Ba trụ cột", "Ghi chú của báo cáo viên"),
-              ("Chuyển đổi số", "Dữ liệu", ""))  # fmt: skip
+    slides = (("Đột phá khoa học", "Ba trụ cột", "Ghi chú của báo cáo viên"), ("Chuyển đổi số", "Dữ liệu", ""))
     text = extract(make_pptx(tmp_path / "slides.pptx", slides), NO_LIMIT)
     assert text.kind == MaterialKind.PPTX
-    assert text.pages == ("Đột phá khoa học\nBa trụ cột\nGhi chú của báo cáo viên",
-                          "Chuyển đổi số\nDữ liệu\nHộp chữ trong nhóm")  # fmt: skip
+    assert text.pages == (
+        "Đột phá khoa học\nBa trụ cột\nGhi chú của báo cáo viên",
+        "Chuyển đổi số\nDữ liệu\nHộp chữ trong nhóm",
+    )
 
 
 def test_scanned_pdf_is_accepted_without_text(tmp_path: Path) -> None:
@@ -107,9 +108,18 @@ def test_pdf_with_only_an_owner_password_is_read(tmp_path: Path) -> None:
         (lambda d: _ole(d / "cu.doc", b"WordDocument"), "legacy_office"),
         (lambda d: _ole(d / "khoa.docx", "EncryptedPackage".encode("utf-16-le")), "encrypted_office"),
     ],
-    ids=["truncated-pdf", "truncated-zip", "broken-docx-xml", "broken-pptx-xml", "exe-as-pdf", "random-bytes",
-         "plain-zip", "legacy-doc", "encrypted-docx"],
-)  # fmt: skip
+    ids=[
+        "truncated-pdf",
+        "truncated-zip",
+        "broken-docx-xml",
+        "broken-pptx-xml",
+        "exe-as-pdf",
+        "random-bytes",
+        "plain-zip",
+        "legacy-doc",
+        "encrypted-docx",
+    ],
+)
 def test_unusable_files_are_refused_with_a_reason(  # type: ignore[no-untyped-def]
     tmp_path: Path, make, code: str
 ) -> None:
@@ -142,11 +152,19 @@ def test_clean_text_drops_control_characters_and_unifies_breaks() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "name"),
-    [("Nghị quyết 57.pdf", "Nghị quyết 57.pdf"), ("C:\\Users\\a\\Slide bài 1.pptx", "Slide bài 1.pptx"),
-     ("  nhiều    khoảng trắng.docx ", "nhiều khoảng trắng.docx"), ("Nghi\u0323 quyết.pdf", "Nghị quyết.pdf"),
-     ("tab\there.pdf", "tab here.pdf"), (".an.pdf", None), ("", None), ("a:b.pdf", None), ("x" * 201, None),
-     ("chuong\x07.pdf", None)],
-)  # fmt: skip
+    [
+        ("Nghị quyết 57.pdf", "Nghị quyết 57.pdf"),
+        ("C:\\Users\\a\\Slide bài 1.pptx", "Slide bài 1.pptx"),
+        ("  nhiều    khoảng trắng.docx ", "nhiều khoảng trắng.docx"),
+        ("Nghi\u0323 quyết.pdf", "Nghị quyết.pdf"),
+        ("tab\there.pdf", "tab here.pdf"),
+        (".an.pdf", None),
+        ("", None),
+        ("a:b.pdf", None),
+        ("x" * 201, None),
+        ("chuong\x07.pdf", None),
+    ],
+)
 def test_material_names_are_cleaned(raw: str, name: str | None) -> None:
     """Is a browser's file name reduced to its base name in NFC, and an unusable one refused?"""
     assert clean_name(raw) == name

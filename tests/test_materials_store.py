@@ -118,11 +118,13 @@ def test_duplicate_name_is_refused_unless_replaced(  # type: ignore[no-untyped-d
 
 @pytest.mark.parametrize(
     ("make", "code"),
-    [(lambda d: _bytes(d / "x.pdf", b""), "empty"),
-     (lambda d: _bytes(d / "virus.pdf", b"MZ" + b"\0" * 200), "not_supported"),
-     (lambda d: _bytes(d / "lon.pdf", pdf_bytes() + b"\0" * 100_000), "too_large")],
+    [
+        (lambda d: _bytes(d / "x.pdf", b""), "empty"),
+        (lambda d: _bytes(d / "virus.pdf", b"MZ" + b"\0" * 200), "not_supported"),
+        (lambda d: _bytes(d / "lon.pdf", pdf_bytes() + b"\0" * 100_000), "too_large"),
+    ],
     ids=["empty", "exe", "too-large"],
-)  # fmt: skip
+)
 def test_refused_files_leave_nothing(  # type: ignore[no-untyped-def]
     settings, session_factory, index, lecture, tmp_path, make, code
 ) -> None:

@@ -59,8 +59,13 @@ def front(settings, sqlite_factory, tmp_path: Path) -> Iterator[str]:  # type: i
     threading.Thread(target=server.run, daemon=True).start()
     wait_for_port(api_port)
     config = tmp_path / "nginx.conf"
-    values = {"LISTEN": f"127.0.0.1:{nginx_port}", "API": f"127.0.0.1:{api_port}", "HUB_PROXY": f"127.0.0.1:{api_port}",
-              "MEDIA_ROOT": str(settings.media_dir), "PREFIX": PREFIX}  # fmt: skip
+    values = {
+        "LISTEN": f"127.0.0.1:{nginx_port}",
+        "API": f"127.0.0.1:{api_port}",
+        "HUB_PROXY": f"127.0.0.1:{api_port}",
+        "MEDIA_ROOT": str(settings.media_dir),
+        "PREFIX": PREFIX,
+    }
     text = CONFIG.read_text()
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)

@@ -25,9 +25,15 @@ from tests.seed import seed_small_province
 
 @pytest.mark.parametrize(
     ("height", "expected"),
-    [(1080, ["audio", "v240", "v360", "v720"]), (720, ["audio", "v240", "v360", "v720"]),
-     (480, ["audio", "v240", "v360"]), (240, ["audio", "v240"]), (144, ["audio", "v144"]), (0, ["audio"])],
-)  # fmt: skip
+    [
+        (1080, ["audio", "v240", "v360", "v720"]),
+        (720, ["audio", "v240", "v360", "v720"]),
+        (480, ["audio", "v240", "v360"]),
+        (240, ["audio", "v240"]),
+        (144, ["audio", "v144"]),
+        (0, ["audio"]),
+    ],
+)
 def test_ladder_stops_at_the_source_height(height: int, expected: list[str]) -> None:
     """Is the ladder capped at the source's height, with audio-only always first?"""
     info = MediaInfo(60.0, has_video=height > 0, width=height * 16 // 9, height=height)
@@ -42,22 +48,43 @@ def test_scaled_width_is_even() -> None:
 
 def test_master_playlist_lists_video_lowest_first_then_audio() -> None:
     """Does the master list the video ladder by bandwidth, then the audio-only variant without RESOLUTION?"""
+
     def rendition(name: str, height: int, bandwidth: int) -> Rendition:
         codecs = "mp4a.40.2" if not height else "avc1.4d401e,mp4a.40.2"
-        return Rendition(name, name, f"{name}/index.m3u8", bandwidth, bandwidth - 10, height * 16 // 9, height, codecs, 1)
+        return Rendition(
+            name, name, f"{name}/index.m3u8", bandwidth, bandwidth - 10, height * 16 // 9, height, codecs, 1
+        )
 
-    text = master_playlist([rendition("audio", 0, 52000), rendition("v360", 360, 700000), rendition("v240", 240, 320000)])
+    text = master_playlist(
+        [rendition("audio", 0, 52000), rendition("v360", 360, 700000), rendition("v240", 240, 320000)]
+    )
     lines = text.splitlines()
-    assert [line for line in lines if not line.startswith("#")] == ["v240/index.m3u8", "v360/index.m3u8", "audio/index.m3u8"]
+    assert [line for line in lines if not line.startswith("#")] == [
+        "v240/index.m3u8",
+        "v360/index.m3u8",
+        "audio/index.m3u8",
+    ]
     assert lines[-2] == '#EXT-X-STREAM-INF:BANDWIDTH=52000,AVERAGE-BANDWIDTH=51990,CODECS="mp4a.40.2"'
 
 
 @pytest.mark.parametrize(
     ("path", "safe"),
-    [("master.m3u8", True), ("v240/seg_00001.ts", True), ("audio.m4a", True), ("poster.jpg", True),
-     ("../x.m3u8", False), ("a/../b.ts", False), ("/etc/passwd", False), (".staging/x.ts", False),
-     ("a/b/c.ts", False), ("v240/", False), ("run.py", False), ("", False), ("v240\\..\\x.ts", False)],
-)  # fmt: skip
+    [
+        ("master.m3u8", True),
+        ("v240/seg_00001.ts", True),
+        ("audio.m4a", True),
+        ("poster.jpg", True),
+        ("../x.m3u8", False),
+        ("a/../b.ts", False),
+        ("/etc/passwd", False),
+        (".staging/x.ts", False),
+        ("a/b/c.ts", False),
+        ("v240/", False),
+        ("run.py", False),
+        ("", False),
+        ("v240\\..\\x.ts", False),
+    ],
+)
 def test_safe_media_path(path: str, safe: bool) -> None:
     """Are only plain names (one folder deep) of served kinds accepted?"""
     assert (safe_media_path(path) is not None) is safe
@@ -90,7 +117,9 @@ def test_store_publishes_whole_folders_only(tmp_path: Path) -> None:
         store.put(sha, folder)
         assert not folder.exists()
     assert store.has(sha) and store.local_path(sha, "master.m3u8").read_text() == "one"  # type: ignore[union-attr]
-    assert store.local_path(sha, "../x.m3u8") is None and sorted(p.name for p in (tmp_path / "media").iterdir()) == [sha]
+    assert store.local_path(sha, "../x.m3u8") is None and sorted(p.name for p in (tmp_path / "media").iterdir()) == [
+        sha
+    ]
     with pytest.raises(ValueError):
         store.has("../etc")
     store.remove(sha)
@@ -166,4 +195,6 @@ def test_the_audio_rendition_is_a_vod_playlist_with_a_short_first_segment(tmp_pa
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
     lengths = [round(seconds) for seconds, _ in segment_list(playlist)]
     assert lengths[:3] == [1, 2, 4] and abs(sum(s for s, _ in segment_list(playlist)) - 12.0) < 0.3
-    assert rendition.bytes == sum((tmp_path / "out" / "audio" / name).stat().st_size for _, name in segment_list(playlist))
+    assert rendition.bytes == sum(
+        (tmp_path / "out" / "audio" / name).stat().st_size for _, name in segment_list(playlist)
+    )

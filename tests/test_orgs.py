@@ -98,10 +98,19 @@ def test_find_unit_by_name(session_factory: sessionmaker[Session]) -> None:
     [
         ("units:\n  - code: a\n    name: [unclosed\n", 4, None, "not valid YAML"),
         ("units:\n  - code: a\n    kind: cell\n", 2, "name", "missing"),
-        ("units:\n  - code: a\n    name: A\n    kind: x\n    children:\n      - {code: A B, name: B, kind: cell}\n",
-         6, "code", "invalid code"),
-        ("units:\n  - {code: a, name: A, kind: x, children: [{code: b, name: B, kind: y}]}\n"
-         "  - {code: b, name: B2, kind: y}\n", 3, "code", "duplicate code 'b'"),
+        (
+            "units:\n  - code: a\n    name: A\n    kind: x\n    children:\n      - {code: A B, name: B, kind: cell}\n",
+            6,
+            "code",
+            "invalid code",
+        ),
+        (
+            "units:\n  - {code: a, name: A, kind: x, children: [{code: b, name: B, kind: y}]}\n"
+            "  - {code: b, name: B2, kind: y}\n",
+            3,
+            "code",
+            "duplicate code 'b'",
+        ),
         ("units:\n  - {code: a, name: A, kind: x, chidren: []}\n", 2, "chidren", "unknown key"),
         ("unit:\n  - {code: a, name: A, kind: x}\n", None, "units", "top-level"),
     ],

@@ -236,15 +236,18 @@ def _mixed_posts(lecture: str) -> list[EventsPost]:
 def _stored(session: Session, lecture: str) -> tuple[list, int, list]:
     lectures = (lecture, f"{lecture}-b")
     summaries = session.execute(
-        text("SELECT member, substr(lecture_id, 2), intervals, watched_seconds, coverage_percent, resume_position,"
-             " last_seq FROM lecture_progress WHERE lecture_id IN (:a, :b) ORDER BY 1, 2"),
+        text(
+            "SELECT member, substr(lecture_id, 2), intervals, watched_seconds, coverage_percent, resume_position,"
+            " last_seq FROM lecture_progress WHERE lecture_id IN (:a, :b) ORDER BY 1, 2"
+        ),
         {"a": lectures[0], "b": lectures[1]},
-    ).all()  # fmt: skip
+    ).all()
     events = session.scalar(select(func.count()).where(ProgressEventRow.lecture_id.in_(lectures)))
     replays = session.execute(
         select(func.substr(ReplayBucketRow.lecture_id, 2), ReplayBucketRow.bucket, ReplayBucketRow.replayed_seconds)
-        .where(ReplayBucketRow.lecture_id.in_(lectures)).order_by(ReplayBucketRow.lecture_id, ReplayBucketRow.bucket)
-    ).all()  # fmt: skip
+        .where(ReplayBucketRow.lecture_id.in_(lectures))
+        .order_by(ReplayBucketRow.lecture_id, ReplayBucketRow.bucket)
+    ).all()
     return [tuple(row) for row in summaries], events, [tuple(row) for row in replays]
 
 
@@ -254,8 +257,9 @@ def test_a_batch_stores_and_answers_as_posts_one_by_one_would(session_factory) -
     backends? (Lecture ids ``Slec``/``Blec`` keep the two runs apart; ``substr`` drops the letter to compare.)"""
     for lecture in ("Slec", "Blec"):  # an id stored before, in both runs
         record_events(session_factory, "m1", lecture, 600.0, [_beat("a", 0, 1)])
-    one_by_one = [record_events(session_factory, p.member, p.lecture_id, p.duration, p.events)
-                  for p in _mixed_posts("Slec")]  # fmt: skip
+    one_by_one = [
+        record_events(session_factory, p.member, p.lecture_id, p.duration, p.events) for p in _mixed_posts("Slec")
+    ]
     with transaction(session_factory) as session:
         batched = record_posts_in(session, _mixed_posts("Blec"))
     assert batched == one_by_one
@@ -417,7 +421,7 @@ def test_a_batch_reads_its_summaries_through_the_primary_key(session_factory) ->
     statement = _READ_ROWS.params(members=["a1001", "a1002"], lectures=["lec"])
     with session_factory() as session:
         plan = _plan(session, statement)
-    assert ("sqlite_autoindex_lecture_progress_1" in plan or "lecture_progress_pkey" in plan), plan
+    assert "sqlite_autoindex_lecture_progress_1" in plan or "lecture_progress_pkey" in plan, plan
     assert "SCAN lecture_progress" not in plan and "Seq Scan" not in plan, plan
 
 

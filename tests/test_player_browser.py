@@ -170,8 +170,11 @@ def test_member_plays_then_switches_to_audio_only(hub: HubProcess, lecture: str,
     page.evaluate("() => document.getElementById('player').pause()")
     page.wait_for_function("() => document.getElementById('coverage').textContent !== ''", timeout=15_000)
     token = hub.token_for(MEMBER)
-    progress = httpx.get(f"{hub.url}services/diemcau/api/lectures/{lecture}/progress",
-                         headers={"Authorization": f"token {token}"}, timeout=30).json()  # fmt: skip
+    progress = httpx.get(
+        f"{hub.url}services/diemcau/api/lectures/{lecture}/progress",
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    ).json()
     assert progress["coverage_percent"] > 5 and progress["resume_position"] > 4, progress
     assert member.errors == []
 
@@ -196,8 +199,12 @@ def test_player_resumes_where_the_member_stopped(hub: HubProcess, lecture: str, 
     page = member.page
     token = hub.token_for(MEMBER)
     event = {"event_id": "resume-test", "kind": "seek", "start": 0, "end": 21.0, "seq": 2_000_000_000}
-    response = httpx.post(f"{hub.url}services/diemcau/api/lectures/{lecture}/progress", json={"events": [event]},
-                          headers={"Authorization": f"token {token}"}, timeout=30)  # fmt: skip
+    response = httpx.post(
+        f"{hub.url}services/diemcau/api/lectures/{lecture}/progress",
+        json={"events": [event]},
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    )
     assert response.status_code == 200 and response.json()["resume_position"] == 21.0
     page.goto(player_url(hub, lecture))
     page.wait_for_function("() => document.getElementById('player-status').textContent !== ''")
@@ -242,8 +249,10 @@ def test_transcript_markup_never_runs(hub: HubProcess, lecture: str, member: Mem
     play(page)
     # The cue of the segment at 8 s (the one carrying the markup): the first cue can still be the active one
     # for a moment while the player seeks from 0 to ?t=8.
-    at_8 = ("Array.from(document.getElementById('player').textTracks[0]?.activeCues || [])"
-            ".find(c => Math.abs(c.startTime - 8) < 0.01)")  # fmt: skip
+    at_8 = (
+        "Array.from(document.getElementById('player').textTracks[0]?.activeCues || [])"
+        ".find(c => Math.abs(c.startTime - 8) < 0.01)"
+    )
     page.wait_for_function(f"() => Boolean({at_8})", timeout=30_000)
     cue = page.evaluate(f"() => {at_8}.text")
     assert "<img src=x" in cue or "&lt;img" in cue
@@ -267,8 +276,9 @@ def test_progress_waits_offline_and_is_sent_when_back(hub: HubProcess, lecture: 
     assert httpx.get(progress_url, headers=token, timeout=30).json()["coverage_percent"] == before
 
     page.context.set_offline(False)  # the browser's 'online' event sends the queue
-    page.wait_for_function("() => JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]').length === 0",
-                           timeout=45_000)  # fmt: skip
+    page.wait_for_function(
+        "() => JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]').length === 0", timeout=45_000
+    )
     after = httpx.get(progress_url, headers=token, timeout=30).json()["coverage_percent"]
     assert after >= before + 5, (before, after)  # 30 → 34 s of a 40 s lecture is 10 %
     assert member.errors == []
@@ -279,7 +289,7 @@ PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"  # Chromium'
 
 def test_a_material_opens_in_the_pdf_viewer_under_its_sandbox(
     hub: HubProcess, lecture: str, member: Member, tmp_path
-) -> None:  # fmt: skip
+) -> None:
     """Does *Mở trang N*'s inline PDF, served under ``Content-Security-Policy: sandbox``, still open in the
     browser's PDF viewer (the sandbox costs members nothing on Chromium)?"""
     source = make_pdf(tmp_path / "Nghị quyết 57.pdf")
@@ -309,8 +319,9 @@ def test_a_lecture_heard_to_the_end_starts_again_from_the_beginning(
     page.goto(player_url(hub, lecture, "?t=35"))
     play(page)
     page.wait_for_function("() => document.getElementById('player').ended", timeout=30_000)
-    page.wait_for_function("() => (JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]')).length === 0",
-                           timeout=15_000)  # fmt: skip
+    page.wait_for_function(
+        "() => (JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]')).length === 0", timeout=15_000
+    )
     token = hub.token_for(MEMBER)
     api = f"{hub.url}services/diemcau/api/lectures/{lecture}/progress"
     for attempt in ("ended", "heartbeat at the end"):

@@ -84,9 +84,19 @@ def test_player_script_gets_sources_progress_url_and_texts(client) -> None:  # t
 
 @pytest.mark.parametrize(
     ("raw", "start"),
-    [("12", 12.0), ("12.5", 12.5), ("0", 0.0), ("99999", 600.0), ("abc", None), ("-5", None), ("nan", None),
-     ("inf", None), ("", None), ("1e400", None)],
-)  # fmt: skip
+    [
+        ("12", 12.0),
+        ("12.5", 12.5),
+        ("0", 0.0),
+        ("99999", 600.0),
+        ("abc", None),
+        ("-5", None),
+        ("nan", None),
+        ("inf", None),
+        ("", None),
+        ("1e400", None),
+    ],
+)
 def test_deep_link_start_time(client, raw: str, start: float | None) -> None:  # type: ignore[no-untyped-def]
     """Does ?t= start the player there, kept within the lecture, and is a junk value ignored, not refused?"""
     html = page(client, f"{PAGE}?t={raw}")
@@ -129,18 +139,28 @@ def test_transcript_text_is_escaped(client, settings) -> None:  # type: ignore[n
 
 def test_rendition_menu_order() -> None:
     """Is the menu Tự động, the video rungs lowest first, then Chỉ nghe — and only Chỉ nghe without video?"""
+
     def rendition(name: str, height: int) -> RenditionOut:
-        return RenditionOut(name=name, label=f"{height}p" if height else "Chỉ nghe", url=f"/m/{name}/index.m3u8",
-                            bandwidth=1, average_bandwidth=1, height=height, bytes_per_hour=1)  # fmt: skip
+        return RenditionOut(
+            name=name,
+            label=f"{height}p" if height else "Chỉ nghe",
+            url=f"/m/{name}/index.m3u8",
+            bandwidth=1,
+            average_bandwidth=1,
+            height=height,
+            bytes_per_hour=1,
+        )
 
     links = dict(master="/m/master.m3u8", audio_playlist="/m/audio/index.m3u8", audio_file="/m/audio.m4a", poster="/p")
     renditions = [rendition("v720", 720), rendition("audio", 0), rendition("v240", 240), rendition("v360", 360)]
     choices = source_choices(MediaOut(**links, has_video=True, renditions=renditions))
     assert [(c.key, c.label, c.url) for c in choices] == [
-        ("auto", "Tự động", "/m/master.m3u8"), ("v240", "240p", "/m/v240/index.m3u8"),
-        ("v360", "360p", "/m/v360/index.m3u8"), ("v720", "720p", "/m/v720/index.m3u8"),
+        ("auto", "Tự động", "/m/master.m3u8"),
+        ("v240", "240p", "/m/v240/index.m3u8"),
+        ("v360", "360p", "/m/v360/index.m3u8"),
+        ("v720", "720p", "/m/v720/index.m3u8"),
         ("audio", "Chỉ nghe", "/m/audio/index.m3u8"),
-    ]  # fmt: skip
+    ]
     audio_only = source_choices(MediaOut(**links, has_video=False, renditions=[rendition("audio", 0)]))
     assert [(c.key, c.url) for c in audio_only] == [("audio", "/m/audio/index.m3u8")]
 
@@ -148,8 +168,13 @@ def test_rendition_menu_order() -> None:
 def test_clock_and_start_parsing() -> None:
     """Are times shown as mm:ss (h:mm:ss past an hour), and is ?t= read as seconds?"""
     assert [clock(0), clock(65.9), clock(3599), clock(3600), clock(7384), clock(None)] == [
-        "00:00", "01:05", "59:59", "1:00:00", "2:03:04", "00:00"
-    ]  # fmt: skip
+        "00:00",
+        "01:05",
+        "59:59",
+        "1:00:00",
+        "2:03:04",
+        "00:00",
+    ]
     assert parse_start("90", None) == 90.0 and parse_start("90", 60.0) == 60.0 and parse_start("x", 60.0) is None
 
 
@@ -182,8 +207,13 @@ def test_hls_js_comes_from_the_npm_package(client) -> None:  # type: ignore[no-u
 
 def test_missing_hls_js_is_a_clear_503(tmp_path, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
     """When hls.js is not installed, does the route say which command installs it (and the page still render)?"""
-    settings = load_settings({"DIEMCAU_HOME": str(tmp_path / "var"), "DIEMCAU_PLAYER__HLS_JS": str(tmp_path / "no.js"),
-                              "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts")})  # fmt: skip
+    settings = load_settings(
+        {
+            "DIEMCAU_HOME": str(tmp_path / "var"),
+            "DIEMCAU_PLAYER__HLS_JS": str(tmp_path / "no.js"),
+            "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
+        }
+    )
     client, _ = seeded_client(settings, sqlite_factory)
     seed_lecture_media(settings, sqlite_factory)
     response = client.get(f"{PREFIX}/static/hls.light.min.js", headers=auth("member"))

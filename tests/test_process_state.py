@@ -54,9 +54,7 @@ SHARED_OBJECTS = frozenset(
 )
 STATEFUL_CLASS = re.compile(r"(Cache|Loader|Writer|Registry|Pool)$")
 MEMOISERS = frozenset({"lru_cache", "cache"})
-MUTATORS = frozenset(
-    "append extend insert update setdefault pop popitem clear add discard remove sort reverse".split()
-)
+MUTATORS = frozenset("append extend insert update setdefault pop popitem clear add discard remove sort reverse".split())
 CONSTANT_NAME = re.compile(r"^_?[A-Z][A-Z0-9_]*$|^__all__$")
 LITERALS = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)
 

@@ -65,6 +65,7 @@ def test_a_lecture_heard_to_the_end_is_not_resumed_at_its_end() -> None:
     """Is a lecture heard to the end (an ``ended`` event, or a last heartbeat in its final stretch with the rest
     heard) told apart from one left in the middle, from one whose end was heard long before the member stopped
     elsewhere, and from one never played — so the player starts over instead of "Phát tiếp từ <the end>"?"""
+
     def heard(events, prior=(), duration=2700.0):  # type: ignore[no-untyped-def]
         return heard_to_the_end(summarise(events, duration, prior), duration)
 

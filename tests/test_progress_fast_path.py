@@ -50,7 +50,12 @@ POSTS = [
     ("a good post", "member", LECTURE_ID, {"json": GOOD}),
     ("the same ids replayed count once", "member", LECTURE_ID, {"json": GOOD}),
     ("an older overlapping event", "member", LECTURE_ID, {"json": {"events": [_event("c", start=30, end=90, seq=0)]}}),
-    ("more than the lecture is clamped", "secretary", LECTURE_ID, {"json": {"events": [_event("x", "ended", 0, 5000)]}}),
+    (
+        "more than the lecture is clamped",
+        "secretary",
+        LECTURE_ID,
+        {"json": {"events": [_event("x", "ended", 0, 5000)]}},
+    ),
     ("another commune's lecture is invisible", "member_b", LECTURE_ID, {"json": GOOD}),
     ("an unknown lecture", "member", "no-such-lecture", {"json": GOOD}),
     ("a lecture not ready, for a member", "member", PROCESSING, {"json": GOOD}),
@@ -63,23 +68,45 @@ POSTS = [
     ("a negative time", "member", LECTURE_ID, {"json": {"events": [_event(start=-5)]}}),
     ("an empty id", "member", LECTURE_ID, {"json": {"events": [_event("")]}}),
     ("a negative seq", "member", LECTURE_ID, {"json": {"events": [_event(seq=-1)]}}),
-    ("too many events", "member", LECTURE_ID,
-     {"json": {"events": [_event(f"e{n}") for n in range(MAX_EVENTS_PER_POST + 1)]}}),
+    (
+        "too many events",
+        "member",
+        LECTURE_ID,
+        {"json": {"events": [_event(f"e{n}") for n in range(MAX_EVENTS_PER_POST + 1)]}},
+    ),
     ("no events field", "member", LECTURE_ID, {"json": {"evts": []}}),
     ("events not a list", "member", LECTURE_ID, {"json": {"events": "a"}}),
     ("not JSON", "member", LECTURE_ID, {"content": b'{"events": [', "headers": JSON}),
     ("an empty body", "member", LECTURE_ID, {"content": b"", "headers": JSON}),
     ("no content type", "member", LECTURE_ID, {"content": json.dumps(GOOD).encode()}),
-    ("another content type", "member", LECTURE_ID, {"content": json.dumps(GOOD).encode(),
-                                                     "headers": {"Content-Type": "text/plain"}}),
-    ("a JSON subtype", "member", LECTURE_ID, {"content": json.dumps({"events": [_event("v")]}).encode(),
-                                              "headers": {"Content-Type": "application/vnd.player+json"}}),
+    (
+        "another content type",
+        "member",
+        LECTURE_ID,
+        {"content": json.dumps(GOOD).encode(), "headers": {"Content-Type": "text/plain"}},
+    ),
+    (
+        "a JSON subtype",
+        "member",
+        LECTURE_ID,
+        {
+            "content": json.dumps({"events": [_event("v")]}).encode(),
+            "headers": {"Content-Type": "application/vnd.player+json"},
+        },
+    ),
     ("no credential and an invalid body", None, LECTURE_ID, {"json": {"events": "a"}}),
     ("no credential and not JSON", None, LECTURE_ID, {"content": b"{", "headers": JSON}),
-    ("a body past the fast path's limit", "member", LECTURE_ID,
-     {"content": b'{"events": [%s]%s}' % (json.dumps(_event("big", start=120, end=180, seq=3)).encode(),
-                                          b" " * MAX_BODY_BYTES), "headers": JSON}),
-]  # fmt: skip
+    (
+        "a body past the fast path's limit",
+        "member",
+        LECTURE_ID,
+        {
+            "content": b'{"events": [%s]%s}'
+            % (json.dumps(_event("big", start=120, end=180, seq=3)).encode(), b" " * MAX_BODY_BYTES),
+            "headers": JSON,
+        },
+    ),
+]
 
 
 def _factory(root: Path) -> sessionmaker[Session]:
@@ -126,8 +153,11 @@ def _post(client: TestClient, role: str | None, lecture: str, kwargs: dict) -> t
 def _stored(factory: sessionmaker[Session], users: dict[str, str]) -> tuple:
     with factory() as session:
         events = session.scalar(select(func.count()).select_from(ProgressEventRow))
-    return events, {(role, lecture): load_progress(factory, name, lecture).watched_seconds
-                    for role, name in users.items() for lecture in (LECTURE_ID, PROCESSING)}  # fmt: skip
+    return events, {
+        (role, lecture): load_progress(factory, name, lecture).watched_seconds
+        for role, name in users.items()
+        for lecture in (LECTURE_ID, PROCESSING)
+    }
 
 
 def test_the_setting_installs_the_fast_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -147,8 +177,10 @@ def test_every_answer_is_the_routes(tmp_path) -> None:  # type: ignore[no-untype
         client, factory, users = _client(tmp_path, mode)
         with client:
             answers[mode] = [_post(client, role, lecture, kwargs) for _, role, lecture, kwargs in POSTS]
-            answers[mode] += [_answer(client.get(_url(), headers=auth("member"))),  # passes through
-                              _answer(client.post(_url() + "/", json=GOOD, headers=auth("member")))]  # fmt: skip
+            answers[mode] += [
+                _answer(client.get(_url(), headers=auth("member"))),  # passes through
+                _answer(client.post(_url() + "/", json=GOOD, headers=auth("member"))),
+            ]
         stored[mode] = _stored(factory, users)
     for (what, *_), on, off in zip(POSTS, answers["on"], answers["off"], strict=False):
         assert on == off, what
@@ -156,7 +188,10 @@ def test_every_answer_is_the_routes(tmp_path) -> None:  # type: ignore[no-untype
     statuses = {what: status for (what, *_), (status, _, _) in zip(POSTS, answers["on"], strict=False)}
     assert statuses["a good post"] == 200 and statuses["an unknown kind"] == 422
     assert (statuses["no credential"], statuses["an inactive member"], statuses["a hub user not in the roster"]) == (
-        401, 403, 403)  # fmt: skip
+        401,
+        403,
+        403,
+    )
     assert (statuses["another commune's lecture is invisible"], statuses["a lecture without a duration"]) == (404, 409)
     assert statuses["a body past the fast path's limit"] == 200
     assert stored["on"][1]["member", LECTURE_ID] == 180.0 and stored["on"][1]["secretary", LECTURE_ID] == 600.0
@@ -183,10 +218,14 @@ def test_the_hub_cookie_counts_only_with_the_portal_header(tmp_path, mode: str) 
     accepted with it — both ways?"""
     hub = OfflineHubOAuth(
         users={"member-token": {"kind": "user", "name": "a1001", "scopes": ["access:services!service=diemcau"]}},
-        codes={"the-code": "member-token"}, api_token="service-secret", oauth_client_id="service-diemcau",
-        base_url=PREFIX + "/", hub_prefix="/hub/", api_url="http://127.0.0.1:8081/hub/api",
+        codes={"the-code": "member-token"},
+        api_token="service-secret",
+        oauth_client_id="service-diemcau",
+        base_url=PREFIX + "/",
+        hub_prefix="/hub/",
+        api_url="http://127.0.0.1:8081/hub/api",
         access_scopes={"access:services!service=diemcau"},
-    )  # fmt: skip
+    )
     client, _, _ = _client(tmp_path, mode, HubIdentity(hub))
     with client:
         login = client.get(f"{PREFIX}/", headers={"Accept": "text/html"})

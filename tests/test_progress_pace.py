@@ -87,8 +87,10 @@ def test_new_coverage_is_cut_where_the_allowance_runs_out() -> None:
 def test_paced_summary_follows_the_order_played_and_changes_nothing_unbounded() -> None:
     """Is what a bounded post keeps decided by ``seq`` (the order played), not by arrival, and is the unbounded
     summary the plain one?"""
-    events = [ProgressEvent("late", EventKind.HEARTBEAT, 300, 400, 2), ProgressEvent("early", EventKind.HEARTBEAT,
-                                                                                      0, 100, 1)]  # fmt: skip
+    events = [
+        ProgressEvent("late", EventKind.HEARTBEAT, 300, 400, 2),
+        ProgressEvent("early", EventKind.HEARTBEAT, 0, 100, 1),
+    ]
     progress, refused = summarise_paced(events, DURATION, allowance=120)
     assert progress.intervals == ((0, 100), (300, 320)) and refused == 80 and progress.resume_position == 400
     assert summarise_paced(events, DURATION, allowance=math.inf) == (summarise(events, DURATION), 0.0)
@@ -194,7 +196,8 @@ def test_downloading_for_offline_study_is_a_first_contact(app) -> None:  # type:
     clock.advance(15 * 60)
     assert _post(client, *_queue(0, DURATION, 15))["coverage_percent"] == 100.0
     assert load_first_contact(factory, users["member"], LECTURE_ID) == clock.at.replace(tzinfo=None) - dt.timedelta(
-        minutes=15)  # fmt: skip
+        minutes=15
+    )
 
 
 def test_without_a_first_contact_the_first_post_is_it(app) -> None:  # type: ignore[no-untyped-def]
@@ -241,8 +244,10 @@ def _statements_for(factory, posts: list[EventsPost]) -> int:  # type: ignore[no
 def _batch(size: int, at: dt.datetime) -> list[EventsPost]:
     """``size`` members on a new lecture each: half honest, half forging a day at once; all bounded by pace."""
     pace = Pace.for_heartbeat(15)
-    events = {False: [ProgressEvent("h", EventKind.HEARTBEAT, 0, 30, 1)],
-              True: [ProgressEvent("f", EventKind.HEARTBEAT, 0, 86_400, 1)]}  # fmt: skip
+    events = {
+        False: [ProgressEvent("h", EventKind.HEARTBEAT, 0, 30, 1)],
+        True: [ProgressEvent("f", EventKind.HEARTBEAT, 0, 86_400, 1)],
+    }
     return [EventsPost(f"m{size}-{n}", f"lec{n % 3}", DURATION, events[n % 2 == 1], at, pace) for n in range(size)]
 
 
@@ -266,9 +271,13 @@ def test_the_upgrade_dates_existing_progress_so_nobody_loses_it(db_url: str) -> 
         config.attributes["connection"] = connection
         command.upgrade(config, "progress1")
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO lecture_progress (member, lecture_id, intervals, watched_seconds,"
-                                " coverage_percent, resume_position, last_seq) VALUES ('a1001', 'lec', '[[0, 300]]',"
-                                " 300, 50, 300, 3)"))  # fmt: skip
+        connection.execute(
+            text(
+                "INSERT INTO lecture_progress (member, lecture_id, intervals, watched_seconds,"
+                " coverage_percent, resume_position, last_seq) VALUES ('a1001', 'lec', '[[0, 300]]',"
+                " 300, 50, 300, 3)"
+            )
+        )
     upgraded = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     ensure_schema(engine)
     contact = load_first_contact(make_sessionmaker(engine), "a1001", "lec")
@@ -285,12 +294,16 @@ def test_on_a_short_lecture_the_slack_is_a_tenth_of_it_so_one_forged_post_cannot
     pace = Pace.for_heartbeat(15, short)
     assert pace.slack_seconds == pytest.approx(short * SLACK_SHARE) and Pace.for_heartbeat(15, 600).slack_seconds == 60
     opened = dt.datetime(2026, 12, 1, 8, 0)
-    forged = within_allowance([(0.0, short)], prior=[], allowance=pace.allowance(opened, opened + dt.timedelta(seconds=0.03)))
+    forged = within_allowance(
+        [(0.0, short)], prior=[], allowance=pace.allowance(opened, opened + dt.timedelta(seconds=0.03))
+    )
     assert sum(b - a for a, b in forged.spans) < 0.2 * short and forged.refused_seconds > 0.8 * short
     # honest 2x play: each heartbeat reports 30 s of lecture after 15 s of real time
     watched = []
     for beat in range(1, 3):
         span = (30.0 * (beat - 1), min(short, 30.0 * beat))
-        honest = within_allowance([span], prior=watched, allowance=pace.allowance(opened, opened + dt.timedelta(seconds=15 * beat)))
+        honest = within_allowance(
+            [span], prior=watched, allowance=pace.allowance(opened, opened + dt.timedelta(seconds=15 * beat))
+        )
         assert honest.refused_seconds == 0
         watched = sorted([*watched, *honest.spans])

@@ -54,25 +54,39 @@ def rows(client) -> int:  # type: ignore[no-untyped-def]
 def test_question_round_trip_with_cell_scoping(api) -> None:  # type: ignore[no-untyped-def]
     """Member asks at 12.5 s → trainer's inbox → answered for the cell → a cellmate sees it at 12.5 s, another
     cell does not → published to all → the other cell sees it."""
-    asked = post(api, f"/api/lectures/{COMMUNE_LECTURE}/questions", "member", {"moment": 12.5, "text": " Xin hỏi điểm mới? "})
+    asked = post(
+        api, f"/api/lectures/{COMMUNE_LECTURE}/questions", "member", {"moment": 12.5, "text": " Xin hỏi điểm mới? "}
+    )
     assert asked.status_code == 201, asked.text
     question = asked.json()
-    assert (question["moment"], question["moment_label"], question["text"], question["mine"]) == (12.5, "00:12", "Xin hỏi điểm mới?", True)
+    assert (question["moment"], question["moment_label"], question["text"], question["mine"]) == (
+        12.5,
+        "00:12",
+        "Xin hỏi điểm mới?",
+        True,
+    )
     assert [q["id"] for q in seen(api, "cellmate")] == [] and seen(api, "other_cell") == []  # not answered yet
 
     inbox = get(api, "/api/questions/inbox", "trainer").json()
     assert [(q["id"], q["unit_name"], q["asker"], q["answered"]) for q in inbox] == [
-        (question["id"], "Chi bộ thôn A1", None, False)]  # the trainer sees the cell, not the name
-    answered = post(api, f"/api/questions/{question['id']}/answer", "trainer", {"text": "Có ba điểm mới.", "scope": "cell"})
+        (question["id"], "Chi bộ thôn A1", None, False)
+    ]  # the trainer sees the cell, not the name
+    answered = post(
+        api, f"/api/questions/{question['id']}/answer", "trainer", {"text": "Có ba điểm mới.", "scope": "cell"}
+    )
     assert answered.status_code == 200 and answered.json()["answered_by_name"] == "Đặng Văn Hải"
     assert get(api, "/api/questions/inbox", "trainer").json() == []  # unanswered only, by default
     assert len(get(api, "/api/questions/inbox", "trainer", state="all").json()) == 1
 
     cellmate = seen(api, "cellmate")
-    assert [(q["moment"], q["answer"], q["mine"], q["asker"]) for q in cellmate] == [(12.5, "Có ba điểm mới.", False, None)]
+    assert [(q["moment"], q["answer"], q["mine"], q["asker"]) for q in cellmate] == [
+        (12.5, "Có ba điểm mới.", False, None)
+    ]
     assert seen(api, "other_cell") == []
 
-    published = post(api, f"/api/questions/{question['id']}/answer", "trainer", {"text": "Có ba điểm mới.", "scope": "all"})
+    published = post(
+        api, f"/api/questions/{question['id']}/answer", "trainer", {"text": "Có ba điểm mới.", "scope": "all"}
+    )
     assert published.status_code == 200 and published.json()["scope"] == "all"
     other = seen(api, "other_cell")
     assert [(q["answer"], q["unit_name"], q["asker"]) for q in other] == [("Có ba điểm mới.", "Chi bộ thôn A1", None)]
@@ -81,20 +95,46 @@ def test_question_round_trip_with_cell_scoping(api) -> None:  # type: ignore[no-
 def test_questions_are_listed_by_moment_with_ones_own_unanswered(api) -> None:  # type: ignore[no-untyped-def]
     """Does a member see their own unanswered questions, sorted by moment, and not a cellmate's unanswered one?"""
     for role, moment in (("member", 300), ("member", 12.5), ("cellmate", 100)):
-        assert post(api, f"/api/lectures/{COMMUNE_LECTURE}/questions", role, {"moment": moment, "text": "Câu hỏi?"}).status_code == 201
+        assert (
+            post(
+                api, f"/api/lectures/{COMMUNE_LECTURE}/questions", role, {"moment": moment, "text": "Câu hỏi?"}
+            ).status_code
+            == 201
+        )
     assert [q["moment"] for q in seen(api, "member")] == [12.5, 300]
     assert [q["moment"] for q in seen(api, "secretary")] == [12.5, 100, 300]  # the cell's secretary sees all three
     assert {q["asker"] for q in seen(api, "secretary")} == {"a1001", "a1004"}
 
 
-@pytest.mark.parametrize(("role", "lecture", "body", "status", "message"), [
-    ("member", COMMUNE_LECTURE, {"moment": 12.5, "text": "   "}, 422, t("questions.text_too_short", min=3)),
-    ("member", COMMUNE_LECTURE, {"moment": 12.5, "text": "x" * 1001}, 422, t("questions.text_too_long", max=1000, length=1001)),
-    ("member", COMMUNE_LECTURE, {"moment": 601, "text": "Câu hỏi?"}, 422, t("questions.moment_outside", duration=600)),
-    ("member", COMMUNE_LECTURE, {"moment": -1, "text": "Câu hỏi?"}, 422, t("questions.moment_outside", duration=600)),
-    ("other_cell", LECTURE_ID, {"moment": 12.5, "text": "Câu hỏi?"}, 404, t("media.lecture_not_found")),
-    ("member", "khong-co", {"moment": 12.5, "text": "Câu hỏi?"}, 404, t("media.lecture_not_found")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("role", "lecture", "body", "status", "message"),
+    [
+        ("member", COMMUNE_LECTURE, {"moment": 12.5, "text": "   "}, 422, t("questions.text_too_short", min=3)),
+        (
+            "member",
+            COMMUNE_LECTURE,
+            {"moment": 12.5, "text": "x" * 1001},
+            422,
+            t("questions.text_too_long", max=1000, length=1001),
+        ),
+        (
+            "member",
+            COMMUNE_LECTURE,
+            {"moment": 601, "text": "Câu hỏi?"},
+            422,
+            t("questions.moment_outside", duration=600),
+        ),
+        (
+            "member",
+            COMMUNE_LECTURE,
+            {"moment": -1, "text": "Câu hỏi?"},
+            422,
+            t("questions.moment_outside", duration=600),
+        ),
+        ("other_cell", LECTURE_ID, {"moment": 12.5, "text": "Câu hỏi?"}, 404, t("media.lecture_not_found")),
+        ("member", "khong-co", {"moment": 12.5, "text": "Câu hỏi?"}, 404, t("media.lecture_not_found")),
+    ],
+)
 def test_bad_questions_are_refused_in_vietnamese(api, role, lecture, body, status, message) -> None:  # type: ignore[no-untyped-def]
     """Are an empty, a too long, an out-of-lecture question and one on an invisible lecture refused, nothing written?"""
     response = post(api, f"/api/lectures/{lecture}/questions", role, body)
@@ -104,14 +144,18 @@ def test_bad_questions_are_refused_in_vietnamese(api, role, lecture, body, statu
 
 def test_only_trainers_of_the_course_answer(api) -> None:  # type: ignore[no-untyped-def]
     """Is a member's or secretary's answer refused in Vietnamese, an empty or badly scoped one too, nothing written?"""
-    qid = post(api, f"/api/lectures/{COMMUNE_LECTURE}/questions", "member", {"moment": 5, "text": "Câu hỏi?"}).json()["id"]
+    qid = post(api, f"/api/lectures/{COMMUNE_LECTURE}/questions", "member", {"moment": 5, "text": "Câu hỏi?"}).json()[
+        "id"
+    ]
     for role in ("member", "secretary", "committee"):
         refused = post(api, f"/api/questions/{qid}/answer", role, {"text": "Tôi trả lời.", "scope": "all"})
         assert (refused.status_code, refused.json()["detail"]) == (403, t("questions.trainers_only"))
     hidden = post(api, f"/api/questions/{qid}/answer", "member_b", {"text": "x", "scope": "all"})
     assert (hidden.status_code, hidden.json()["detail"]) == (404, t("questions.not_found"))
-    for body, message in (({"text": "  ", "scope": "cell"}, t("questions.answer_empty")),
-                          ({"text": "Được.", "scope": "xa"}, t("questions.bad_scope"))):  # fmt: skip
+    for body, message in (
+        ({"text": "  ", "scope": "cell"}, t("questions.answer_empty")),
+        ({"text": "Được.", "scope": "xa"}, t("questions.bad_scope")),
+    ):
         bad = post(api, f"/api/questions/{qid}/answer", "trainer", body)
         assert (bad.status_code, bad.json()["detail"]) == (422, message)
     assert post(api, "/api/questions/999/answer", "trainer", {"text": "x"}).status_code == 404
@@ -122,24 +166,33 @@ def test_only_trainers_of_the_course_answer(api) -> None:  # type: ignore[no-unt
 def test_secretaries_and_committees_list_unanswered_by_age(api) -> None:  # type: ignore[no-untyped-def]
     """Oldest first with age in days; the secretary their cell, the committee its commune, nobody outside scope."""
     first = post(api, f"/api/lectures/{COMMUNE_LECTURE}/questions", "member", {"moment": 5, "text": "Câu một?"}).json()
-    second = post(api, f"/api/lectures/{COMMUNE_LECTURE}/questions", "other_cell", {"moment": 9, "text": "Câu hai?"}).json()
+    second = post(
+        api, f"/api/lectures/{COMMUNE_LECTURE}/questions", "other_cell", {"moment": 9, "text": "Câu hai?"}
+    ).json()
     third = post(api, f"/api/lectures/{COMMUNE_LECTURE}/questions", "cellmate", {"moment": 7, "text": "Câu ba?"}).json()
     post(api, f"/api/questions/{third['id']}/answer", "trainer", {"text": "Đã trả lời.", "scope": "cell"})
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with transaction(api.factory) as session:
         for qid, days in ((first["id"], 6), (second["id"], 9)):
-            session.execute(update(LectureQuestionRow).where(LectureQuestionRow.id == qid)
-                            .values(created_at=now - dt.timedelta(days=days, hours=1)))  # fmt: skip
+            session.execute(
+                update(LectureQuestionRow)
+                .where(LectureQuestionRow.id == qid)
+                .values(created_at=now - dt.timedelta(days=days, hours=1))
+            )
     committee = get(api, "/api/org-units/xa-a/questions/unanswered", "committee").json()
     assert [(q["id"], q["age_days"], q["unit_name"]) for q in committee] == [
-        (second["id"], 9, "Chi bộ thôn A2"), (first["id"], 6, "Chi bộ thôn A1")]
+        (second["id"], 9, "Chi bộ thôn A2"),
+        (first["id"], 6, "Chi bộ thôn A1"),
+    ]
     assert committee[1]["asker_name"] == "Nguyễn Văn An"  # the committee oversees the asker
     secretary = get(api, "/api/org-units/cb-a1/questions/unanswered", "secretary").json()
     assert [q["id"] for q in secretary] == [first["id"]]
-    for role, unit, status, message in (("secretary", "xa-a", 404, t("questions.unknown_unit")),
-                                        ("secretary", "khong-co", 404, t("questions.unknown_unit")),
-                                        ("member", "cb-a1", 403, t("questions.oversight_only")),
-                                        ("trainer", "cb-a1", 403, t("questions.oversight_only"))):  # fmt: skip
+    for role, unit, status, message in (
+        ("secretary", "xa-a", 404, t("questions.unknown_unit")),
+        ("secretary", "khong-co", 404, t("questions.unknown_unit")),
+        ("member", "cb-a1", 403, t("questions.oversight_only")),
+        ("trainer", "cb-a1", 403, t("questions.oversight_only")),
+    ):
         refused = get(api, f"/api/org-units/{unit}/questions/unanswered", role)
         assert (refused.status_code, refused.json()["detail"]) == (status, message)
 
@@ -159,10 +212,12 @@ def test_analytics_count_questions_and_replays(api) -> None:  # type: ignore[no-
     """Does the analytics route give questions per stretch and the stretches watched again, most first?"""
     for role, moment in (("member", 12.5), ("cellmate", 14), ("other_cell", 590)):
         post(api, f"/api/lectures/{COMMUNE_LECTURE}/questions", role, {"moment": moment, "text": "Câu hỏi?"})
-    events = [{"event_id": "a", "kind": "heartbeat", "start": 0, "end": 120, "seq": 1},
-              {"event_id": "b", "kind": "seek", "start": 120, "end": 60, "seq": 2},
-              {"event_id": "c", "kind": "heartbeat", "start": 60, "end": 90, "seq": 3},
-              {"event_id": "d", "kind": "heartbeat", "start": 60, "end": 70, "seq": 4}]  # fmt: skip
+    events = [
+        {"event_id": "a", "kind": "heartbeat", "start": 0, "end": 120, "seq": 1},
+        {"event_id": "b", "kind": "seek", "start": 120, "end": 60, "seq": 2},
+        {"event_id": "c", "kind": "heartbeat", "start": 60, "end": 90, "seq": 3},
+        {"event_id": "d", "kind": "heartbeat", "start": 60, "end": 70, "seq": 4},
+    ]
     for role in ("member", "cellmate"):
         assert post(api, f"/api/lectures/{COMMUNE_LECTURE}/progress", role, {"events": events}).status_code == 200
     post(api, f"/api/lectures/{COMMUNE_LECTURE}/progress", "member", {"events": events})  # a replayed queue: no change
@@ -172,7 +227,10 @@ def test_analytics_count_questions_and_replays(api) -> None:  # type: ignore[no-
     # 60-90 watched again by two members, 60-70 once more each: 60-70 four times, 70-90 twice, over 60-120.
     assert [b["replays"] for b in analytics["buckets"]] == [0.0, round((4 * 10 + 2 * 20) / 60, 2)] + [0.0] * 8
     assert [(r["start"], r["end"], r["times"]) for r in analytics["most_replayed"]] == [
-        (60.0, 70.0, 4.0), (70.0, 80.0, 2.0), (80.0, 90.0, 2.0)]
+        (60.0, 70.0, 4.0),
+        (70.0, 80.0, 2.0),
+        (80.0, 90.0, 2.0),
+    ]
 
 
 def hide(client, qid: int, role: str, hidden: bool = True, reason: str = ""):  # type: ignore[no-untyped-def]
@@ -196,8 +254,7 @@ def test_a_trainer_hides_a_question_and_restores_it(api) -> None:  # type: ignor
     assert [q["id"] for q in seen(api, "cellmate")] == [waiting]  # their own, not the hidden one
     assert seen(api, "other_cell") == [] and [q["id"] for q in seen(api, "secretary")] == [waiting]
     mine = seen(api, "member")
-    assert [(q["id"], q["hidden"], q["hidden_reason"], q["answer"]) for q in mine] == [
-        (qid, True, None, "Đã trả lời.")]  # fmt: skip
+    assert [(q["id"], q["hidden"], q["hidden_reason"], q["answer"]) for q in mine] == [(qid, True, None, "Đã trả lời.")]
     assert [(q["id"], q["hidden"]) for q in seen(api, "trainer")] == [(qid, True), (waiting, False)]
 
     # An unanswered question hidden leaves the committee's list (and so its count) and the trainer's inbox.

@@ -45,17 +45,29 @@ def test_member_asks_at_the_current_moment_on_a_phone(settings, factory, tmp_pat
     a trainer hides it, does the member still see it, with the note saying so?"""
     seeded = seed_small_province(factory)
     source = make_video(tmp_path / "bai-giang.mp4", seconds=20.0, size="320x180", tone=660)
-    lecture_id = publish(settings, factory, PublishRequest(str(source), "nq-xa-a", "Bài giảng hỏi đáp",
-                                                           transcribe=False)).lecture_id  # fmt: skip
+    lecture_id = publish(
+        settings, factory, PublishRequest(str(source), "nq-xa-a", "Bài giảng hỏi đáp", transcribe=False)
+    ).lecture_id
     record = wait_for(settings, factory, lecture_id)
     assert record.status == "ready", record.error
-    earlier = ask(factory, lecture_id=lecture_id, course_id="nq-xa-a", duration=record.duration_seconds,
-                  asker="a1002", asker_path=seeded["paths"]["cb-a1"], moment=5.0, text="Câu hỏi đã có trả lời?")  # fmt: skip
+    earlier = ask(
+        factory,
+        lecture_id=lecture_id,
+        course_id="nq-xa-a",
+        duration=record.duration_seconds,
+        asker="a1002",
+        asker_path=seeded["paths"]["cb-a1"],
+        moment=5.0,
+        text="Câu hỏi đã có trả lời?",
+    )
     answer(factory, earlier.id, text="Đây là câu trả lời.", scope=Scope.CELL, by="b1002")
     with running_api(settings, factory, seeded) as api, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN",
-                                      extra_http_headers={"Authorization": f"Bearer {token_of('member')}"})  # fmt: skip
+        context = browser.new_context(
+            viewport={"width": 360, "height": 740},
+            locale="vi-VN",
+            extra_http_headers={"Authorization": f"Bearer {token_of('member')}"},
+        )
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -73,7 +85,9 @@ def test_member_asks_at_the_current_moment_on_a_phone(settings, factory, tmp_pat
         assert page.inner_text("#q-moment") == t("questions.ask_at", time="00:12")
         page.fill("#q-text", "ab")
         page.click("#q-send")
-        page.wait_for_function("() => document.getElementById('q-status').textContent === %r" % t("questions.text_too_short", min=3))
+        page.wait_for_function(
+            "() => document.getElementById('q-status').textContent === %r" % t("questions.text_too_short", min=3)
+        )
         assert page.input_value("#q-text") == "ab"  # kept, to correct
         page.fill("#q-text", "Xin hỏi về điểm mới ở phút này?")
         page.click("#q-send")

@@ -26,12 +26,26 @@ CELL = "/tinh/xa-a/cb-a1/"
 def api(settings, sqlite_factory) -> Iterator[RunningApi]:  # type: ignore[no-untyped-def]
     """The seeded cell course, two unanswered questions (3 and 8 days old) and a replayed minute."""
     seeded = seed_cell_course(sqlite_factory)
-    for asker, moment, days, text in (("a1002", 65.0, 3, "Vì sao <b>phải</b> học?"), ("a1001", 12.5, 8, "Điểm mới là gì?")):
-        question = ask(sqlite_factory, lecture_id=LECTURE_ID, course_id="nq-cb-a1", duration=600.0, asker=asker,
-                       asker_path=CELL, moment=moment, text=text)  # fmt: skip
+    for asker, moment, days, text in (
+        ("a1002", 65.0, 3, "Vì sao <b>phải</b> học?"),
+        ("a1001", 12.5, 8, "Điểm mới là gì?"),
+    ):
+        question = ask(
+            sqlite_factory,
+            lecture_id=LECTURE_ID,
+            course_id="nq-cb-a1",
+            duration=600.0,
+            asker=asker,
+            asker_path=CELL,
+            moment=moment,
+            text=text,
+        )
         with transaction(sqlite_factory) as session:
-            session.execute(update(LectureQuestionRow).where(LectureQuestionRow.id == question.id)
-                            .values(created_at=utcnow() - dt.timedelta(days=days, hours=1)))  # fmt: skip
+            session.execute(
+                update(LectureQuestionRow)
+                .where(LectureQuestionRow.id == question.id)
+                .values(created_at=utcnow() - dt.timedelta(days=days, hours=1))
+            )
     watch(sqlite_factory, "a1002", LECTURE_ID, 240, 300, event="again")  # a1002 had watched 0-300: 4:00-5:00 again
     with running_api(settings, sqlite_factory, seeded) as running:
         yield running
@@ -39,8 +53,11 @@ def api(settings, sqlite_factory) -> Iterator[RunningApi]:  # type: ignore[no-un
 
 def test_committee_sees_unanswered_questions_by_age(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """Does the commune committee's page list both questions, the 8-day-old one first, with the asker, escaped?"""
-    notebook = execute("committee.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("committee"),
-                                           "DIEMCAU_COURSE": "nq-cb-a1"}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        "committee.ipynb",
+        {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("committee"), "DIEMCAU_COURSE": "nq-cb-a1"},
+        monkeypatch,
+    )
     assert no_errors(notebook)
     shown = widget_values(notebook)
     assert t("questions.dashboard_heading") in shown and t("questions.dashboard_summary", count=2, days=8) in shown
@@ -50,14 +67,19 @@ def test_committee_sees_unanswered_questions_by_age(api: RunningApi, monkeypatch
 
 def test_lecture_page_shows_questions_and_replays(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """Does the trainer's page count the 2 questions, list 4:00–5:00 as watched again once, and chart both?"""
-    notebook = execute("lecture.ipynb", {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("trainer"),
-                                         "DIEMCAU_LECTURE": LECTURE_ID}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        "lecture.ipynb",
+        {"DIEMCAU_API_URL": api.url, "JUPYTERHUB_API_TOKEN": token_of("trainer"), "DIEMCAU_LECTURE": LECTURE_ID},
+        monkeypatch,
+    )
     assert no_errors(notebook)
     shown = widget_values(notebook)
     assert t("questions.questions_total", count=2) in shown
     assert t("questions.replay_line", start="4:00", end="4:10", times="1") in shown
     chart = svg_charts(notebook, "questions.chart_moments")
-    questions, replays = ([float(v) for v in re.findall(rf"data-series='{n}' data-value='([^']*)'", chart)] for n in (0, 1))
+    questions, replays = (
+        [float(v) for v in re.findall(rf"data-series='{n}' data-value='([^']*)'", chart)] for n in (0, 1)
+    )
     assert sum(questions) == 2 and questions[0] == 1 and questions[4] == 1  # 40 buckets of 15 s: 0:12 and 1:05
     assert replays[16:20] == [1.0] * 4 and sum(replays) == 4.0
 

@@ -8,9 +8,23 @@ import pytest
 
 from diemcau.core.progress import EventKind, ProgressEvent
 from diemcau.core.questions import (
-    Question, QuestionError, Scope, by_moment, can_see_question, check_moment, clean_answer, clean_reason, clean_text,
-    counts_by_bucket, hidden_from, inbox_order, is_course_trainer, may_moderate, may_see_asker, unanswered_by_age,
-)  # fmt: skip
+    Question,
+    QuestionError,
+    Scope,
+    by_moment,
+    can_see_question,
+    check_moment,
+    clean_answer,
+    clean_reason,
+    clean_text,
+    counts_by_bucket,
+    hidden_from,
+    inbox_order,
+    is_course_trainer,
+    may_moderate,
+    may_see_asker,
+    unanswered_by_age,
+)
 from diemcau.core.replays import most_replayed, rebucket, replayed_spans, seconds_by_bucket
 from diemcau.core.roles import Grant, Role, Viewer
 
@@ -31,14 +45,23 @@ admin = Viewer("b1003", B1, (Grant(Role.ADMIN, None),))
 
 
 def question(**changes: object) -> Question:
-    base = dict(id=1, lecture_id="l1", course_id="c1", asker="a1001", asker_path=A1, moment=12.5,
-                text="Xin hỏi về điểm mới?", created_at=T0)  # fmt: skip
+    base = dict(
+        id=1,
+        lecture_id="l1",
+        course_id="c1",
+        asker="a1001",
+        asker_path=A1,
+        moment=12.5,
+        text="Xin hỏi về điểm mới?",
+        created_at=T0,
+    )
     return Question(**{**base, **changes})  # type: ignore[arg-type]
 
 
 def answered(scope: Scope = Scope.CELL, **changes: object) -> Question:
-    return question(answer="Trả lời.", answered_by="b1002", answered_at=T0 + dt.timedelta(days=1), scope=scope,
-                    **changes)  # fmt: skip
+    return question(
+        answer="Trả lời.", answered_by="b1002", answered_at=T0 + dt.timedelta(days=1), scope=scope, **changes
+    )
 
 
 def sees(viewer: Viewer, q: Question) -> bool:
@@ -58,8 +81,12 @@ def test_text_is_stripped_and_bounded() -> None:
 def test_moment_must_lie_within_the_lecture() -> None:
     """Are moments from 0 to the duration kept, and negative, past-the-end, NaN or unknown durations refused?"""
     assert check_moment(0, 600) == 0.0 and check_moment(600, 600) == 600.0 and check_moment(12.5, 600) == 12.5
-    for moment, duration, code in ((-1, 600, "moment_outside"), (600.5, 600, "moment_outside"),
-                                   (float("nan"), 600, "moment_outside"), (1, None, "not_playable")):  # fmt: skip
+    for moment, duration, code in (
+        (-1, 600, "moment_outside"),
+        (600.5, 600, "moment_outside"),
+        (float("nan"), 600, "moment_outside"),
+        (1, None, "not_playable"),
+    ):
         with pytest.raises(QuestionError) as refused:
             check_moment(moment, duration)
         assert refused.value.code == code
@@ -181,5 +208,9 @@ def test_replays_rebucket_smoothly_and_rank_the_stretches() -> None:
     even = {k: 10.0 for k in range(60)}  # all of a 600 s lecture watched again once
     assert rebucket(even, 600, 40) == [1.0] * 40 and rebucket(even, 600, 7) == [1.0] * 7
     stored = {0: 5.0, 30: 30.0, 31: 30.0, 59: 10.0}
-    assert [(r.start, r.times) for r in most_replayed(stored, 600, limit=3)] == [(300.0, 3.0), (310.0, 3.0), (590.0, 1.0)]
+    assert [(r.start, r.times) for r in most_replayed(stored, 600, limit=3)] == [
+        (300.0, 3.0),
+        (310.0, 3.0),
+        (590.0, 1.0),
+    ]
     assert most_replayed({0: 5.0}, 5.0)[0].times == 1.0  # a lecture shorter than one stretch

@@ -30,9 +30,20 @@ def factory(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
     return session_factory
 
 
-def ask(factory: sessionmaker[Session], asker: str, path: str, moment: float, days_ago: int = 0, text: str = "Câu hỏi?"):
-    return store.ask(factory, lecture_id=LECTURE_ID, course_id="nq-cb-a1", duration=600.0, asker=asker,
-                     asker_path=path, moment=moment, text=text, now=T0 - dt.timedelta(days=days_ago))  # fmt: skip
+def ask(
+    factory: sessionmaker[Session], asker: str, path: str, moment: float, days_ago: int = 0, text: str = "Câu hỏi?"
+):
+    return store.ask(
+        factory,
+        lecture_id=LECTURE_ID,
+        course_id="nq-cb-a1",
+        duration=600.0,
+        asker=asker,
+        asker_path=path,
+        moment=moment,
+        text=text,
+        now=T0 - dt.timedelta(days=days_ago),
+    )
 
 
 def count(factory: sessionmaker[Session]) -> int:
@@ -47,10 +58,15 @@ def test_ask_stores_the_cleaned_question(factory) -> None:  # type: ignore[no-un
     assert store.load_question(factory, asked.id) == asked
 
 
-@pytest.mark.parametrize(("moment", "text", "code"), [
-    (12.5, "  ", "text_too_short"), (12.5, "x" * 1001, "text_too_long"), (600.1, "Hỏi gì?", "moment_outside"),
-    (-2, "Hỏi gì?", "moment_outside"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("moment", "text", "code"),
+    [
+        (12.5, "  ", "text_too_short"),
+        (12.5, "x" * 1001, "text_too_long"),
+        (600.1, "Hỏi gì?", "moment_outside"),
+        (-2, "Hỏi gì?", "moment_outside"),
+    ],
+)
 def test_bad_questions_write_nothing(factory, moment: float, text: str, code: str) -> None:  # type: ignore[no-untyped-def]
     """Are empty, too long and out-of-lecture questions refused with their code and no row written?"""
     with pytest.raises(QuestionError) as refused:
@@ -62,7 +78,11 @@ def test_answer_and_publish(factory) -> None:  # type: ignore[no-untyped-def]
     """Does an answer for the cell, then one published to all, replace the first; an empty one change nothing?"""
     asked = ask(factory, "a1001", A1, 12.5)
     first = store.answer(factory, asked.id, text="Có ba điểm mới.", scope=Scope.CELL, by="b1002", now=T0)
-    assert first is not None and (first.answer, first.scope, first.answered_by) == ("Có ba điểm mới.", Scope.CELL, "b1002")
+    assert first is not None and (first.answer, first.scope, first.answered_by) == (
+        "Có ba điểm mới.",
+        Scope.CELL,
+        "b1002",
+    )
     with pytest.raises(QuestionError):
         store.answer(factory, asked.id, text=" ", scope=Scope.ALL, by="b1002")
     assert store.load_question(factory, asked.id) == first
@@ -79,16 +99,21 @@ def test_lecture_reads_agree_with_the_rule(factory) -> None:  # type: ignore[no-
     store.answer(factory, cellmates.id, text="Trả lời chi bộ.", scope=Scope.CELL, by="b1002")
     store.answer(factory, other.id, text="Trả lời chung.", scope=Scope.ALL, by="b1002")
     viewers = [
-        Viewer("a1001", A1), Viewer("a2009", A2), Viewer("a1002", A1, (Grant(Role.SECRETARY, A1),)),
-        Viewer("a2002", A2, (Grant(Role.COMMITTEE, "/tinh/xa-a/"),)), Viewer("b1002", "/tinh/xa-b/cb-b1/",
-        (Grant(Role.TRAINER, None),)),
-    ]  # fmt: skip
+        Viewer("a1001", A1),
+        Viewer("a2009", A2),
+        Viewer("a1002", A1, (Grant(Role.SECRETARY, A1),)),
+        Viewer("a2002", A2, (Grant(Role.COMMITTEE, "/tinh/xa-a/"),)),
+        Viewer("b1002", "/tinh/xa-b/cb-b1/", (Grant(Role.TRAINER, None),)),
+    ]
     everything = store.questions_of_lecture(factory, LECTURE_ID, viewers[-1], AUDIENCE)
     assert [q.id for q in everything] == [mine.id, cellmates.id, other.id]
     for viewer in viewers:
         expected = [q.id for q in everything if can_see_question(viewer, q, AUDIENCE)]
-        got = [q.id for q in store.questions_of_lecture(factory, LECTURE_ID, viewer, AUDIENCE)
-               if can_see_question(viewer, q, AUDIENCE)]  # fmt: skip
+        got = [
+            q.id
+            for q in store.questions_of_lecture(factory, LECTURE_ID, viewer, AUDIENCE)
+            if can_see_question(viewer, q, AUDIENCE)
+        ]
         assert got == expected, viewer.username
     member_sees = store.questions_of_lecture(factory, LECTURE_ID, viewers[0], AUDIENCE)
     assert {q.id for q in member_sees} == {mine.id, cellmates.id, other.id}
@@ -130,8 +155,11 @@ def test_a_hidden_question_leaves_the_reads_of_others(factory) -> None:  # type:
     committee = Viewer("a2002", A2, (Grant(Role.COMMITTEE, "/tinh/xa-a/"),))
 
     def reads(viewer: Viewer) -> list[int]:
-        return [q.id for q in store.questions_of_lecture(factory, LECTURE_ID, viewer, AUDIENCE)
-                if can_see_question(viewer, q, AUDIENCE)]  # fmt: skip
+        return [
+            q.id
+            for q in store.questions_of_lecture(factory, LECTURE_ID, viewer, AUDIENCE)
+            if can_see_question(viewer, q, AUDIENCE)
+        ]
 
     assert reads(trainer) == [answered.id, waiting.id] and reads(Viewer("a1001", A1)) == [answered.id]
     assert reads(cellmate) == [] and reads(secretary) == [] and reads(committee) == []

@@ -19,8 +19,14 @@ from diemcau.jobs.context import install
 from diemcau.quizzes.publish import release
 from tests.apiclient import PREFIX, auth, seeded_client
 from tests.quiz_support import (
-    ALL_RIGHT, COURSE, quiz_yaml, running_consumer, sharing_database, wait_graded, write_spec,
-)  # fmt: skip
+    ALL_RIGHT,
+    COURSE,
+    quiz_yaml,
+    running_consumer,
+    sharing_database,
+    wait_graded,
+    write_spec,
+)
 
 QUIZ_URL = f"{PREFIX}/api/quizzes/{COURSE}/kt"
 ESSAY_TEXT = "Tôi sẽ gương mẫu thực hiện Nghị quyết tại chi bộ."

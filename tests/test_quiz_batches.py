@@ -53,8 +53,10 @@ def quiz_db(settings, session_factory):  # type: ignore[no-untyped-def]
         seed_small_province(session_factory)
         with transaction(session_factory) as session:
             cell = session.scalar(select(OrgUnitRow).where(OrgUnitRow.code == "cb-a1"))
-            session.add_all(MemberRow(card_number=f"C{n:05d}", full_name=f"Đảng viên {n}", org_unit_id=cell.id)
-                            for n in range(members))  # fmt: skip
+            session.add_all(
+                MemberRow(card_number=f"C{n:05d}", full_name=f"Đảng viên {n}", org_unit_id=cell.id)
+                for n in range(members)
+            )
         write_spec(shared, quiz_yaml(attempts=attempts))
         release(shared, session_factory, COURSE, "kt")
         install(shared)
@@ -81,11 +83,18 @@ def _gradebook_scores(settings) -> dict[str, float]:  # type: ignore[no-untyped-
 def _grades(settings, student: str) -> dict:  # type: ignore[no-untyped-def]
     with Gradebook(gradebook_url(settings, COURSE), COURSE) as gradebook:
         submission = gradebook.find_submission("kt", student)
-        grades = {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade) for nb in submission.notebooks
-                  for g in nb.grades}  # fmt: skip
+        grades = {
+            g.name: (g.auto_score, g.manual_score, g.needs_manual_grade)
+            for nb in submission.notebooks
+            for g in nb.grades
+        }
         comments = {c.name: c.auto_comment for nb in submission.notebooks for c in nb.comments}
-        return {"grades": grades, "comments": comments, "score": submission.score,
-                "late": submission.total_seconds_late}  # fmt: skip
+        return {
+            "grades": grades,
+            "comments": comments,
+            "score": submission.score,
+            "late": submission.total_seconds_late,
+        }
 
 
 def test_a_batch_leaves_the_gradebook_as_grading_one_at_a_time(quiz_db) -> None:  # type: ignore[no-untyped-def]
@@ -105,8 +114,9 @@ def test_notebooks_are_written_as_json_dumps_writes_them(quiz_db) -> None:  # ty
     """Are the submitted/ and autograded/ notebooks, written from cached cell JSON, exactly what ``json.dumps``
     writes for them, with the member's answers, the hidden tests restored and the outputs of grading?"""
     settings, _factory = quiz_db(0)
-    QuizGrader(settings, COURSE).grade_many([QuizSubmission("kt", f"nb{n}", a, NOW) for n, a in enumerate([
-        ALL_RIGHT, SOME_WRONG])])  # fmt: skip
+    QuizGrader(settings, COURSE).grade_many(
+        [QuizSubmission("kt", f"nb{n}", a, NOW) for n, a in enumerate([ALL_RIGHT, SOME_WRONG])]
+    )
     root = course_root(settings, COURSE)
     for step in ("submitted", "autograded"):
         text = notebook_path(root, step, "kt", "nb1").read_text(encoding="utf-8")
@@ -203,7 +213,9 @@ def _hold_as(factory, owner: str, heartbeat: dt.datetime) -> None:  # type: igno
             assert claimed
     with transaction(factory) as session:
         session.execute(
-            update(JobRow).where(JobRow.id == quiz_tasks.lease_id(COURSE, "kt")).values(owner=owner, heartbeat_at=heartbeat)
+            update(JobRow)
+            .where(JobRow.id == quiz_tasks.lease_id(COURSE, "kt"))
+            .values(owner=owner, heartbeat_at=heartbeat)
         )
 
 
@@ -257,10 +269,12 @@ def test_a_worker_killed_mid_batch_loses_no_grade(quiz_db, tmp_path) -> None:  #
     queue.flush()
     ids = _store_burst(factory, 250)
     env = {
-        **os.environ, "DIEMCAU_HOME": str(settings.home), "DIEMCAU_DATABASE__URL": settings.database_url,
+        **os.environ,
+        "DIEMCAU_HOME": str(settings.home),
+        "DIEMCAU_DATABASE__URL": settings.database_url,
         "DIEMCAU_CONTENT__COURSES_DIR": str(settings.courses_dir),
         "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(settings.content.transcripts_dir),
-    }  # fmt: skip
+    }
     worker = subprocess.Popen([sys.executable, "-c", WORKER], env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while not _lease_owner(factory) and time.monotonic() < deadline and worker.poll() is None:
@@ -294,11 +308,14 @@ def _host(settings, name: str, log) -> subprocess.Popen:  # type: ignore[no-unty
     """A grading worker on its own "host": it shares only the database, the queue and the stores with the rest,
     so it cannot tell whether another host's worker is alive except through the lease."""
     env = {
-        **os.environ, "DIEMCAU_HOME": str(settings.home), "DIEMCAU_DATABASE__URL": settings.database_url,
+        **os.environ,
+        "DIEMCAU_HOME": str(settings.home),
+        "DIEMCAU_DATABASE__URL": settings.database_url,
         "DIEMCAU_CONTENT__COURSES_DIR": str(settings.courses_dir),
         "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(settings.content.transcripts_dir),
-        "DIEMCAU_JOBS__HOST_NAME": name, **SHORT_LEASE,
-    }  # fmt: skip
+        "DIEMCAU_JOBS__HOST_NAME": name,
+        **SHORT_LEASE,
+    }
     return subprocess.Popen([sys.executable, "-c", QUIZ_WORKER], env=env, stderr=log.open("ab"))
 
 

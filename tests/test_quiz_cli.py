@@ -43,8 +43,11 @@ def test_validate_lists_every_problem_with_file_and_line(env: dict[str, str], tm
     """Does `quiz validate` exit 1 and print file:line: field: message for each problem?"""
     bad = tmp_path / "courses" / "c" / "quizzes" / "kt.yaml"
     bad.parent.mkdir(parents=True)
-    bad.write_text("title: Kiểm tra\nattempts: 0\nquestions:\n  - id: q1\n    type: single\n    text: Một?\n"
-                   "    options: [a, b]\n    answer: C\n", encoding="utf-8")  # fmt: skip
+    bad.write_text(
+        "title: Kiểm tra\nattempts: 0\nquestions:\n  - id: q1\n    type: single\n    text: Một?\n"
+        "    options: [a, b]\n    answer: C\n",
+        encoding="utf-8",
+    )
     output = invoke(env, "quiz", "validate", str(bad), code=1).output
     assert f"{bad}:2: attempts: phải nằm trong khoảng 1 đến 20" in output
     assert f"{bad}:8: questions[1].answer: đáp án «C» không phải một phương án" in output

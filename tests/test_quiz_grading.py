@@ -106,8 +106,12 @@ def test_grades_and_feedback_of_a_submission(settings: Settings, released) -> No
     result = QuizGrader(settings, COURSE).grade(QuizSubmission("kt", "a1001", SOME_WRONG, NOW))
     by_question = {q.question_id: (q.score, q.needs_manual_grade) for q in result.questions}
     assert by_question == {
-        "q1": (0.0, False), "q2": (0.0, False), "q3": (1.0, False), "q4": (0.0, False), "bai_thu_hoach": (0.0, True),
-    }  # fmt: skip
+        "q1": (0.0, False),
+        "q2": (0.0, False),
+        "q3": (1.0, False),
+        "q4": (0.0, False),
+        "bai_thu_hoach": (0.0, True),
+    }
     assert (result.score, result.max_score, result.late_seconds) == (1.0, 10.0, 0.0)
     root = course_root(settings, COURSE)
     submitted = read_notebook(notebook_path(root, "submitted", "kt", "a1001"))
@@ -194,9 +198,21 @@ def test_essay_categories_come_from_the_settings(settings: Settings, released) -
     _spec, form = released
     custom = settings.model_copy(update={"quiz": QuizSettings(essay_categories={"Hoàn thành": 100, "Chưa": 0})})
     record = SubmissionRecord(
-        "s", COURSE, "kt", "a1001", "An", "/cb/", 1, "c", {}, NOW, False, "graded", essay_category="Hoàn thành",
+        "s",
+        COURSE,
+        "kt",
+        "a1001",
+        "An",
+        "/cb/",
+        1,
+        "c",
+        {},
+        NOW,
+        False,
+        "graded",
+        essay_category="Hoàn thành",
         essay_comment="Tốt",
-    )  # fmt: skip
+    )
     assert manual_grades(custom, form, record) == {"bai_thu_hoach": ManualGrade(5.0, "Tốt")}
     assert manual_grades(settings, form, record) == {}  # not a category of the default list
 

@@ -11,8 +11,14 @@ from diemcau.adapters.quiz_files import QuizFileError, load_quiz_file, parse_qui
 from diemcau.core.quiz_answers import fold_diacritics, is_correct, normalise_text, short_answer_matches
 from diemcau.core.quiz_form import AnswerError, clean_answers, presented
 from diemcau.core.quiz_rules import (
-    AttemptScore, QuizRules, SubmissionRefused, admit, can_grade_essay, counted_attempt, has_passed,
-)  # fmt: skip
+    AttemptScore,
+    QuizRules,
+    SubmissionRefused,
+    admit,
+    can_grade_essay,
+    counted_attempt,
+    has_passed,
+)
 from diemcau.core.quiz_spec import Counting, LatePolicy, QuestionType, to_moment
 from diemcau.core.roles import Grant, Role, Viewer
 from diemcau.demo.seed import DEMO_DIR
@@ -55,8 +61,12 @@ def test_a_good_spec_becomes_a_quiz() -> None:
     """Does a complete spec parse into questions, points, window (Vietnam time) and rules?"""
     spec = parse_quiz_text(GOOD, "kt.yaml", "nq", "kt")
     assert [q.type for q in spec.questions] == [
-        QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUE_FALSE, QuestionType.SHORT, QuestionType.ESSAY
-    ]  # fmt: skip
+        QuestionType.SINGLE,
+        QuestionType.MULTIPLE,
+        QuestionType.TRUE_FALSE,
+        QuestionType.SHORT,
+        QuestionType.ESSAY,
+    ]
     assert spec.total_points == 1 + 2 + 1 + 1 + 10
     assert spec.questions[2].answer == ("false",)
     assert spec.opens == dt.datetime(2026, 1, 1, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
@@ -104,13 +114,21 @@ BAD_SPECS = [
     (_replace("    points: 2\n", "    points: 0\n"), 18, "questions[2].points", "0.01"),
     (_replace("    answer: sai\n", "    answer: có lẽ\n"), 22, "questions[3].answer", "true (đúng)"),
     (_replace("    answer: [Hà Nội]\n", "    answer: []\n"), 26, "questions[4].answer", "ít nhất một đáp án"),
-    (_replace("    answer: [Hà Nội]\n", "    answer: [Hà Nội]\n    options: [x, y]\n"), 27, "questions[4].options",
-     "không có phương án"),
-    (_replace("    text: Viết bài thu hoạch.\n", "    text: Viết bài thu hoạch.\n    answer: x\n"), 30,
-     "questions[5].answer", "chấm tay"),
+    (
+        _replace("    answer: [Hà Nội]\n", "    answer: [Hà Nội]\n    options: [x, y]\n"),
+        27,
+        "questions[4].options",
+        "không có phương án",
+    ),
+    (
+        _replace("    text: Viết bài thu hoạch.\n", "    text: Viết bài thu hoạch.\n    answer: x\n"),
+        30,
+        "questions[5].answer",
+        "chấm tay",
+    ),
     (_replace("counts: last", "counts: best"), 4, "counts", "counts: last"),
     (_replace("  - id: q1\n", "  - q1\n  - id: q1x\n"), 8, "questions[1]", "nhóm «khoá: giá trị»"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("text", "line", "field", "words"), BAD_SPECS)
@@ -155,7 +173,7 @@ def test_every_problem_is_listed_at_once() -> None:
         ("BCT", ["Bộ Chính trị", "BCT"], True, True),
         ("", ["x"], True, False),
     ],
-)  # fmt: skip
+)
 def test_short_answers_are_diacritic_aware(answer: str, keys: list[str], lenient: bool, right: bool) -> None:
     """Are marks required when typed, forgiven when absent (unless exact marks are asked), and đ folded?"""
     assert short_answer_matches(answer, keys, lenient) is right
@@ -223,8 +241,11 @@ def test_answers_are_checked_against_the_form() -> None:
     """Are unknown questions and answers outside the options refused, and blanks dropped?"""
     form = form_of_spec(parse_quiz_text(GOOD, "kt.yaml", "nq", "kt"))
     assert clean_answers(form, {"q1": "B", "q2": ["C", "A"], "q3": "false", "q4": "", "essay": "Bài"}) == {
-        "q1": "B", "q2": ["A", "C"], "q3": "false", "essay": "Bài"
-    }  # fmt: skip
+        "q1": "B",
+        "q2": ["A", "C"],
+        "q3": "false",
+        "essay": "Bài",
+    }
     for bad in ({"q9": "A"}, {"q1": "Z"}, {"q2": "A"}, {"q3": "maybe"}, {"essay": ["x"]}):
         with pytest.raises(AnswerError):
             clean_answers(form, bad)

@@ -40,8 +40,15 @@ def _members() -> list[MemberStatus]:
 
 
 def _report():  # type: ignore[no-untyped-def]
-    return build_report(COMMUNE, [CELL_1, CELL_10], "nq57", "Học tập Nghị quyết 57", dt.date(2027, 6, 30),
-                        _members(), dt.date(2026, 11, 22))  # fmt: skip
+    return build_report(
+        COMMUNE,
+        [CELL_1, CELL_10],
+        "nq57",
+        "Học tập Nghị quyết 57",
+        dt.date(2027, 6, 30),
+        _members(),
+        dt.date(2026, 11, 22),
+    )
 
 
 def test_totals_and_sub_units_slowest_first() -> None:
@@ -63,8 +70,9 @@ def test_xlsx_parses_back_with_vietnamese_text() -> None:
     rows = list(not_done.iter_rows(values_only=True))
     assert rows[0][:3] == ("STT", "Số thẻ đảng viên", "Họ và tên")
     assert rows[2][:5] == (2, "4", "Đặng Thị Dung", "Chi bộ thôn Tây", "Chưa bắt đầu")
-    assert rows[2][5] == ("xem bài giảng «Đột phá khoa học, công nghệ»; bài kiểm tra «Kiểm tra Nghị quyết 57»; "
-                          "bài thu hoạch")
+    assert rows[2][5] == (
+        "xem bài giảng «Đột phá khoa học, công nghệ»; bài kiểm tra «Kiểm tra Nghị quyết 57»; bài thu hoạch"
+    )
 
 
 def test_pdf_text_keeps_vietnamese(tmp_path: Path) -> None:
@@ -78,7 +86,9 @@ def test_pdf_page_renders_as_an_image(tmp_path: Path) -> None:
     """Does the first page rasterise (pdftoppm) into a page with ink on it, i.e. the font really drew glyphs?"""
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(render_pdf(_report()))
-    subprocess.run(["pdftoppm", "-r", "50", "-gray", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-gray", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True
+    )
     page = next(tmp_path.glob("page*.pgm")).read_bytes()
     width, height = (int(v) for v in page.split(b"\n")[1].split())
     pixels = page[-width * height :]
@@ -144,7 +154,11 @@ def test_both_formats_show_the_own_members_row_the_rule_and_titles() -> None:
     assert "xem bài giảng «Đột phá khoa học, công nghệ»" in missing
     assert not any("l1" in text.replace("«", " ").split() for text in missing)
     text = " ".join(PdfReader(BytesIO(render_pdf(report))).pages[0].extract_text().split())
-    expected_texts = ("Đảng viên thuộc trực tiếp Đảng bộ xã Thạch Hà", "Cách tính: mỗi đảng viên", "Kiểm tra Nghị quyết 57")
+    expected_texts = (
+        "Đảng viên thuộc trực tiếp Đảng bộ xã Thạch Hà",
+        "Cách tính: mỗi đảng viên",
+        "Kiểm tra Nghị quyết 57",
+    )
     for expected in expected_texts:
         assert expected in text
     assert "lecture:" not in text and "quiz:" not in text

@@ -17,8 +17,13 @@ from pypdf import PdfReader
 from diemcau.adapters.reports.official import official_report
 from diemcau.adapters.reports.pdf import render_pdf
 from diemcau.adapters.reports.signing import (
-    SIGNING_REASON, SigningFailed, certificate_der, sign_pdf, verify_pdf, write_self_signed,
-)  # fmt: skip
+    SIGNING_REASON,
+    SigningFailed,
+    certificate_der,
+    sign_pdf,
+    verify_pdf,
+    write_self_signed,
+)
 from diemcau.demo.seed import make_demo_certificates
 from tests.test_report import _counted_report
 
@@ -86,8 +91,12 @@ def test_a_certificate_that_cannot_sign_says_why(unsigned: bytes, p12: Path, tmp
         p12.unlink()  # removed between the check for it and the signing
     with pytest.raises(SigningFailed) as failure:
         sign_pdf(unsigned, p12, "Đảng bộ xã Thạch Hà", NOW)
-    expected = {"bad_passphrase": "wrong passphrase", "expired": "renew it", "not_pkcs12": "wrong passphrase",
-                "missing": "cannot read"}[problem]  # fmt: skip
+    expected = {
+        "bad_passphrase": "wrong passphrase",
+        "expired": "renew it",
+        "not_pkcs12": "wrong passphrase",
+        "missing": "cannot read",
+    }[problem]
     assert str(p12) in str(failure.value) and expected in str(failure.value)
 
 
@@ -159,8 +168,12 @@ def test_the_download_route_says_whether_the_pdf_is_signed(  # type: ignore[no-u
     assert client.get(url, headers=auth("member")).status_code == 403
     for hostile in ("../signing/xa-a", "xa-a.p12", "%00", "x" * 5000):  # no path of the caller's reaches the folder
         assert client.get(url, params={"org": hostile}, headers=auth("committee")).status_code == 404
-    assert client.get(f"{PREFIX}/api/courses/nq-xa-a/report.xlsx", headers=auth("committee")).headers[
-        "x-diemcau-signature"] == "unsigned"  # fmt: skip
+    assert (
+        client.get(f"{PREFIX}/api/courses/nq-xa-a/report.xlsx", headers=auth("committee")).headers[
+            "x-diemcau-signature"
+        ]
+        == "unsigned"
+    )
     p12.with_suffix(".pass").write_text("wrong\n")
     broken = client.get(url, headers=auth("committee"))
     assert broken.status_code == 200 and broken.headers["x-diemcau-signature"] == "failed"

@@ -197,8 +197,9 @@ def test_empty_name(factory: sessionmaker[Session], tmp_path: Path) -> None:
 @pytest.mark.parametrize("encoding", ["cp1258", "latin-1"])
 def test_wrong_encoding(factory: sessionmaker[Session], tmp_path: Path, encoding: str) -> None:
     """Is a CSV saved in a legacy encoding refused at the first bad line, telling the user to save as CSV UTF-8?"""
-    path = csv_file(tmp_path, "So the,Ho va ten,Chi bo", "1,Tran Thi Binh,cb-thon-1", "2,Lê Bá Tú,cb-thon-1",
-                    encoding=encoding)
+    path = csv_file(
+        tmp_path, "So the,Ho va ten,Chi bo", "1,Tran Thi Binh,cb-thon-1", "2,Lê Bá Tú,cb-thon-1", encoding=encoding
+    )
     assert refused(factory, path) == [(3, None, "bad_encoding")]
     with pytest.raises(RosterImportError) as caught:
         import_roster(factory, path)

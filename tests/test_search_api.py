@@ -54,7 +54,9 @@ def test_course_parameter_narrows_but_never_widens(client) -> None:  # type: ign
 
 def test_hit_shape_link_and_escaping(client) -> None:  # type: ignore[no-untyped-def]
     """Does a hit carry its lecture, times, an escaped snippet and a deep link to the player?"""
-    response = client.get(f"{PREFIX}/api/search", params={"q": "nghị quyết", "course": "nq-tinh"}, headers=auth("member"))
+    response = client.get(
+        f"{PREFIX}/api/search", params={"q": "nghị quyết", "course": "nq-tinh"}, headers=auth("member")
+    )
     [hit] = response.json()
     assert hit["lecture_id"] == "lec-nq-tinh" and hit["title"] == "Bài nq-tinh" and hit["kind"] == "spoken"
     assert (hit["start"], hit["end"]) == (65.5, 72)
@@ -99,12 +101,15 @@ def test_running_service_indexes_saved_transcripts(settings, sqlite_factory) -> 
         session.add(LectureRow(id="lecLive", course_id="nq-tinh", title="Trực tiếp", status="ready"))
     write_transcript(settings.transcripts_dir, Transcript("lecLive", "vi", (Segment(0, 5, 9, "kinh tế tư nhân"),)))
     with TestClient(client.app) as running:
+
         def found() -> list[str]:
             response = running.get(f"{PREFIX}/api/search", params={"q": "chuyen doi so"}, headers=auth("member"))
             return [h["lecture_id"] for h in response.json()]
 
         assert found() == []
         edit = {"text": "chuyển đổi số"}
-        corrected = running.patch(f"{PREFIX}/api/lectures/lecLive/transcript/segments/0", json=edit, headers=auth("trainer"))
+        corrected = running.patch(
+            f"{PREFIX}/api/lectures/lecLive/transcript/segments/0", json=edit, headers=auth("trainer")
+        )
         assert corrected.status_code == 200, corrected.text
         assert found() == ["lecLive"]

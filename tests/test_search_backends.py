@@ -160,10 +160,12 @@ def test_course_visibility_and_filter(index: SearchIndex) -> None:
 
 def test_speaker_resolution_and_date_filters(index: SearchIndex) -> None:
     """Do speaker:, resolution: (diacritics optional) and after:/before: narrow by lecture metadata?"""
-    index.index_lecture(meta("L1", speaker="Nguyễn Văn Án", resolution="NQ 57", created_on=dt.date(2026, 1, 10)),
-                        spaced("đảng viên"))  # fmt: skip
-    index.index_lecture(meta("L2", speaker="Trần Thị Bình", resolution="NQ 66", created_on=dt.date(2026, 3, 1)),
-                        spaced("đảng viên"))  # fmt: skip
+    index.index_lecture(
+        meta("L1", speaker="Nguyễn Văn Án", resolution="NQ 57", created_on=dt.date(2026, 1, 10)), spaced("đảng viên")
+    )
+    index.index_lecture(
+        meta("L2", speaker="Trần Thị Bình", resolution="NQ 66", created_on=dt.date(2026, 3, 1)), spaced("đảng viên")
+    )
 
     def lectures(query: str) -> set[str]:
         return {hit.lecture_id for hit in index.search(query)}

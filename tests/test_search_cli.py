@@ -41,7 +41,9 @@ def indexed(env: dict[str, str]) -> dict[str, str]:
     engine.dispose()
     for lecture in ("lec57", "lec66"):
         segments = (Segment(0, 12.0, 20.0, "Đảng viên phải gương mẫu."), Segment(1, 95.0, 101.0, "chuyển đổi số"))
-        write_transcript(Path(env["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"]), Transcript(lecture, "vi", segments), notify=False)
+        write_transcript(
+            Path(env["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"]), Transcript(lecture, "vi", segments), notify=False
+        )
     result = invoke(env, "search", "reindex")
     assert result.stdout.strip() == "2 lecture(s), 4 segment(s) indexed"
     return env
@@ -53,8 +55,12 @@ def test_json_output_lists_hits(indexed: dict[str, str]) -> None:
     assert {h["lecture_id"] for h in hits} == {"lec57", "lec66"}
     hit = next(h for h in hits if h["lecture_id"] == "lec57")
     assert {k: hit[k] for k in ("title", "start", "end", "text", "kind")} == {
-        "title": "Bài giảng nq57", "start": 12.0, "end": 20.0, "text": "Đảng viên phải gương mẫu.", "kind": "spoken",
-    }  # fmt: skip
+        "title": "Bài giảng nq57",
+        "start": 12.0,
+        "end": 20.0,
+        "text": "Đảng viên phải gương mẫu.",
+        "kind": "spoken",
+    }
     assert hit["snippet"] == "<mark>Đảng</mark> <mark>viên</mark> phải gương mẫu."
     assert hit["link"] == "/services/diemcau/lectures/lec57?t=12"
 
@@ -68,7 +74,9 @@ def test_course_and_limit_options(indexed: dict[str, str]) -> None:
 
 def test_text_output_and_no_hits(indexed: dict[str, str]) -> None:
     """Does the plain output show id, times and text, and does a miss say so on stderr with status 0?"""
-    assert "lec57\t0:01:35–0:01:41\tBài giảng nq57\n    chuyển đổi số" in invoke(indexed, "search", "chuyen doi so").stdout
+    assert (
+        "lec57\t0:01:35–0:01:41\tBài giảng nq57\n    chuyển đổi số" in invoke(indexed, "search", "chuyen doi so").stdout
+    )
     result = invoke(indexed, "search", "không có từ này")
     assert result.stdout == "" and "No hits." in result.stderr
 

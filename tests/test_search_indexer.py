@@ -25,8 +25,11 @@ def add_lecture(factory: sessionmaker[Session], lecture_id: str, status: str = "
         if session.get(CourseRow, course) is None:
             session.add(CourseRow(id=course, title="Nghị quyết 57", resolutions=[], completion_rule={}))
             session.flush()
-        session.add(LectureRow(id=lecture_id, course_id=course, title=f"Bài {lecture_id}", speaker="Nguyễn Văn A",
-                               status=status))  # fmt: skip
+        session.add(
+            LectureRow(
+                id=lecture_id, course_id=course, title=f"Bài {lecture_id}", speaker="Nguyễn Văn A", status=status
+            )
+        )
 
 
 def set_status(factory: sessionmaker[Session], lecture_id: str, status: str) -> None:

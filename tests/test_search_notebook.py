@@ -71,8 +71,10 @@ def widget_html(notebook: nbformat.NotebookNode) -> str:
 
 def test_notebook_searches_with_the_users_token(api_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Does the notebook run headless, call the API with the hub token, and show escaped, linked hits?"""
-    notebook = execute({"DIEMCAU_API_URL": api_url, "JUPYTERHUB_API_TOKEN": token_of("trainer"),
-                        "DIEMCAU_SEARCH_QUERY": "dang vien"}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        {"DIEMCAU_API_URL": api_url, "JUPYTERHUB_API_TOKEN": token_of("trainer"), "DIEMCAU_SEARCH_QUERY": "dang vien"},
+        monkeypatch,
+    )
     assert "1 kết quả cho «dang vien»" in printed(notebook)
     table = widget_html(notebook)
     assert "<mark>Đảng</mark> <mark>viên</mark> &lt;b&gt;phải&lt;/b&gt;" in table
@@ -82,8 +84,9 @@ def test_notebook_searches_with_the_users_token(api_url: str, monkeypatch: pytes
 
 def test_notebook_explains_a_refused_token(api_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a token the API refuses, does the page say (in Vietnamese) to log in again instead of failing?"""
-    notebook = execute({"DIEMCAU_API_URL": api_url, "JUPYTERHUB_API_TOKEN": "wrong",
-                        "DIEMCAU_SEARCH_QUERY": "đảng"}, monkeypatch)  # fmt: skip
+    notebook = execute(
+        {"DIEMCAU_API_URL": api_url, "JUPYTERHUB_API_TOKEN": "wrong", "DIEMCAU_SEARCH_QUERY": "đảng"}, monkeypatch
+    )
     assert "0 kết quả" in printed(notebook)
     assert "Hãy đăng nhập lại" in widget_html(notebook)
 

@@ -19,13 +19,50 @@ from diemcau.core.search_results import (
 )
 
 HOSTILE = [
-    "đảng AND viên", "đảng OR viên", "NOT đảng", "đảng NEAR viên", "NEAR(đảng viên, 2)", 'đảng"', '"đảng',
-    '"""', '" "', "đảng*", "*", "-đảng", "^đảng", "(đảng", "đảng)", "()", "{exact}: đảng", "exact:đảng",
-    "folded : x", "tags:abc", "đảng viên" * 2000, "x" * 10_000, "😀" * 500, "đảng 😀 viên", "\x00", "đảng\x00viên",
-    "\x01\x02\x1b[31m", "\ud800", "'; DROP TABLE search_segments; --", "%_\\", "<script>alert(1)</script>",
-    "course:", 'speaker:"', "after:not-a-date", "before:2026-02-30", ":::", "a:b:c", "\u202e\u200b", "",
-    "   ", "\n\r\t", "đảng & viên | !x <-> y", "'quoted' \\\" back\\slash",
-]  # fmt: skip
+    "đảng AND viên",
+    "đảng OR viên",
+    "NOT đảng",
+    "đảng NEAR viên",
+    "NEAR(đảng viên, 2)",
+    'đảng"',
+    '"đảng',
+    '"""',
+    '" "',
+    "đảng*",
+    "*",
+    "-đảng",
+    "^đảng",
+    "(đảng",
+    "đảng)",
+    "()",
+    "{exact}: đảng",
+    "exact:đảng",
+    "folded : x",
+    "tags:abc",
+    "đảng viên" * 2000,
+    "x" * 10_000,
+    "😀" * 500,
+    "đảng 😀 viên",
+    "\x00",
+    "đảng\x00viên",
+    "\x01\x02\x1b[31m",
+    "\ud800",
+    "'; DROP TABLE search_segments; --",
+    "%_\\",
+    "<script>alert(1)</script>",
+    "course:",
+    'speaker:"',
+    "after:not-a-date",
+    "before:2026-02-30",
+    ":::",
+    "a:b:c",
+    "\u202e\u200b",
+    "",
+    "   ",
+    "\n\r\t",
+    "đảng & viên | !x <-> y",
+    "'quoted' \\\" back\\slash",
+]
 
 
 def test_words_phrases_and_filters() -> None:
@@ -124,11 +161,14 @@ def test_tiers_exact_before_folded_phrase_before_scattered() -> None:
     """With diacritics: exact phrase, exact words, then folded words — in that order?"""
     tiers = match_tiers(parse_query("đảng viên"))
     assert [(t.column, t.groups) for t in tiers] == [
-        (EXACT, (("đảng", "viên"),)), (EXACT, (("đảng",), ("viên",))), (FOLDED, (("dang",), ("vien",))),
-    ]  # fmt: skip
+        (EXACT, (("đảng", "viên"),)),
+        (EXACT, (("đảng",), ("viên",))),
+        (FOLDED, (("dang",), ("vien",))),
+    ]
     assert [(t.column, t.groups) for t in match_tiers(parse_query("dang vien"))] == [
-        (FOLDED, (("dang", "vien"),)), (FOLDED, (("dang",), ("vien",))),
-    ]  # fmt: skip
+        (FOLDED, (("dang", "vien"),)),
+        (FOLDED, (("dang",), ("vien",))),
+    ]
 
 
 def test_query_without_diacritics_has_folded_tiers_only() -> None:
@@ -170,7 +210,9 @@ def test_player_link_opens_at_the_second() -> None:
 
 
 def _match(row: int, start: float, lecture: str = "L1", tier: int = 1, **kw: object) -> SegmentMatch:
-    return SegmentMatch(row, lecture, "T", "c", kw.pop("kind", SPOKEN), start, start + 8, f"đảng {row}", tier=tier, **kw)  # type: ignore[arg-type]
+    return SegmentMatch(
+        row, lecture, "T", "c", kw.pop("kind", SPOKEN), start, start + 8, f"đảng {row}", tier=tier, **kw
+    )  # type: ignore[arg-type]
 
 
 def test_adjacent_hits_group_within_30_seconds() -> None:

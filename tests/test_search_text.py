@@ -86,15 +86,27 @@ def test_token_spans_point_into_the_text() -> None:
     """Do token spans give offsets of each word in the (NFC) text, for highlighting?"""
     text = "Bàn về <b>đảng</b>"
     assert [(text[s:e], tok) for s, e, tok in token_spans(text)] == [
-        ("Bàn", "bàn"), ("về", "về"), ("b", "b"), ("đảng", "đảng"), ("b", "b"),
-    ]  # fmt: skip
+        ("Bàn", "bàn"),
+        ("về", "về"),
+        ("b", "b"),
+        ("đảng", "đảng"),
+        ("b", "b"),
+    ]
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("dang vien", False), ("đảng viên", True), ("dang viên", True), ("Đ", True), ("bàn", True), ("", False),
-     ("NQ 57", False), ("trong", False)],
-)  # fmt: skip
+    [
+        ("dang vien", False),
+        ("đảng viên", True),
+        ("dang viên", True),
+        ("Đ", True),
+        ("bàn", True),
+        ("", False),
+        ("NQ 57", False),
+        ("trong", False),
+    ],
+)
 def test_has_diacritics(query: str, expected: bool) -> None:
     """Is a query with any diacritic or đ recognised as typed on a Vietnamese keyboard?"""
     assert has_diacritics(query) is expected

@@ -72,8 +72,11 @@ def test_no_inline_script_runs_unless_the_policy_names_it(client, page: str) -> 
     """Is every inline script a page carries allowed by its hash, so the browser runs it and nothing injected?"""
     response = client.get(PREFIX + PAGES[page], headers=auth("member", Accept="text/html"))
     allowed = directives(response.headers["content-security-policy"])["script-src"]
-    inline = [s["body"] for s in INLINE_SCRIPT.finditer(response.text)
-              if "src=" not in s["attrs"] and 'type="application/json"' not in s["attrs"]]  # fmt: skip
+    inline = [
+        s["body"]
+        for s in INLINE_SCRIPT.finditer(response.text)
+        if "src=" not in s["attrs"] and 'type="application/json"' not in s["attrs"]
+    ]
     assert len(inline) == (1 if page == "player" else 0)  # the player inlines player.js; the rest link theirs
     for body in inline:
         assert script_hash(body) in allowed, f"inline script on the {page} page would be blocked"

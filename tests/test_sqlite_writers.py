@@ -49,8 +49,11 @@ def test_concurrent_inserts_all_land(sqlite_factory: sessionmaker[Session]) -> N
     def writer(n: int) -> None:
         for i in range(WRITES):
             with transaction(factory) as session:
-                session.add(ProgressEventRow(member=f"m{n}", lecture_id="lec", event_id=f"e{i}", kind="heartbeat",
-                                             start=0.0, end=1.0, seq=i))  # fmt: skip
+                session.add(
+                    ProgressEventRow(
+                        member=f"m{n}", lecture_id="lec", event_id=f"e{i}", kind="heartbeat", start=0.0, end=1.0, seq=i
+                    )
+                )
 
     assert _run_threads(writer) == []
     with factory() as session:
@@ -85,8 +88,13 @@ def test_concurrent_progress_for_one_member_merges_every_event(sqlite_factory: s
     def player(n: int) -> None:
         for i in range(WRITES):
             start = (n * WRITES + i) * 10.0
-            record_events(factory, "m", "lec", 10_000.0, [ProgressEvent(f"e{n}-{i}", EventKind.HEARTBEAT, start,
-                                                                        start + 10.0, n * WRITES + i)])  # fmt: skip
+            record_events(
+                factory,
+                "m",
+                "lec",
+                10_000.0,
+                [ProgressEvent(f"e{n}-{i}", EventKind.HEARTBEAT, start, start + 10.0, n * WRITES + i)],
+            )
 
     assert _run_threads(player) == []
     assert load_progress(factory, "m", "lec").watched_seconds == THREADS * WRITES * 10.0

@@ -55,8 +55,15 @@ def add_members(factory, cell_code: str, count: int) -> None:  # type: ignore[no
     """``count`` more active members in the cell, with names as long as real ones."""
     with transaction(factory) as session:
         cell = session.scalar(select(OrgUnitRow).where(OrgUnitRow.code == cell_code))
-        session.add_all(MemberRow(card_number=f"{cell_code}-{n:04d}", full_name=f"Nguyễn Thị Phương Thảo {n}",
-                                  org_unit_id=cell.id, active=True) for n in range(count))  # fmt: skip
+        session.add_all(
+            MemberRow(
+                card_number=f"{cell_code}-{n:04d}",
+                full_name=f"Nguyễn Thị Phương Thảo {n}",
+                org_unit_id=cell.id,
+                active=True,
+            )
+            for n in range(count)
+        )
 
 
 def listed(html: str) -> set[str]:
@@ -89,8 +96,10 @@ def test_the_staff_home_reuses_the_cell_dashboards_rules(settings, sqlite_factor
     the completion API?"""
     client, _ = world(settings, sqlite_factory)
     answer = client.get(f"{PREFIX}/api/courses/{COURSE}/completion", headers=auth("secretary")).json()
-    titles = {lec["id"]: lec["title"] for lec in client.get(f"{PREFIX}/api/lectures", params={"course": COURSE},
-                                                            headers=auth("secretary")).json()}  # fmt: skip
+    titles = {
+        lec["id"]: lec["title"]
+        for lec in client.get(f"{PREFIX}/api/lectures", params={"course": COURSE}, headers=auth("secretary")).json()
+    }
     quizzes = client.get(f"{PREFIX}/api/quizzes/{COURSE}", headers=auth("secretary")).json()
     infos = {q["quiz_id"]: cell_view.QuizInfo(q["title"], q["max_score"]) for q in quizzes}
     view = cell_view.build_cell_view(answer, titles, infos, None)
@@ -100,7 +109,9 @@ def test_the_staff_home_reuses_the_cell_dashboards_rules(settings, sqlite_factor
     assert shown == expected.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")
 
 
-@pytest.mark.parametrize(("status", "q"), [("behind", ""), ("", ""), ("completed", ""), ("", "thảo 1"), ("behind", "A2")])
+@pytest.mark.parametrize(
+    ("status", "q"), [("behind", ""), ("", ""), ("completed", ""), ("", "thảo 1"), ("behind", "A2")]
+)
 def test_a_committees_list_is_what_the_cell_dashboards_filter_keeps(settings, sqlite_factory, status, q) -> None:  # type: ignore
     """Over a commune of 134 (its rows filtered before lines are built), does each page list exactly the
     members, in order, that ``cell_view.filter_lines`` keeps from the completion API's answer?"""
@@ -218,10 +229,12 @@ def test_screening_form_records_and_the_api_names_missing_fields(settings, sqlit
     assert 'id="screening-form"' in html and f'<option value="{LECTURE_ID}">' in html
     assert 'value="a1002"' in html and t("staff.missing_lecture") in html and t("staff.missing_date") in html
     post = lambda body: client.post(f"{PREFIX}/api/screenings", json=body, headers=auth("secretary"))  # noqa: E731
-    cases = [({"held_on": "2026-03-09", "members": ["a1001"]}, ["lecture"]),
-             ({"lecture_id": LECTURE_ID, "held_on": "", "members": ["a1001"]}, ["date"]),
-             ({"lecture_id": LECTURE_ID, "held_on": None, "members": []}, ["date", "members"]),
-             ({"lecture_id": " ", "members": [" "]}, ["lecture", "date", "members"])]  # fmt: skip
+    cases = [
+        ({"held_on": "2026-03-09", "members": ["a1001"]}, ["lecture"]),
+        ({"lecture_id": LECTURE_ID, "held_on": "", "members": ["a1001"]}, ["date"]),
+        ({"lecture_id": LECTURE_ID, "held_on": None, "members": []}, ["date", "members"]),
+        ({"lecture_id": " ", "members": [" "]}, ["lecture", "date", "members"]),
+    ]
     for body, missing in cases:
         response = client.post(f"{PREFIX}/api/screenings", json=body, headers=auth("secretary"))
         fields = ", ".join(t(f"completion.screening_field_{name}") for name in missing)
@@ -234,11 +247,25 @@ def test_screening_form_records_and_the_api_names_missing_fields(settings, sqlit
     assert "đã xem 100%" in page(client, "secretary", course=COURSE, q="a1002")  # the screening counts as watched
 
 
-@pytest.mark.parametrize("params", [
-    {"course": "\x00"}, {"unit": "\x00"}, {"unit": "' OR 1=1 --"}, {"unit": "../../etc"}, {"course": "x" * 5000},
-    {"page": "-1"}, {"page": "1e9"}, {"page": "９"}, {"page": "99999999999"}, {"status": "<script>"},
-    {"q": "<script>alert(1)</script>"}, {"q": "\x00\x1f"}, {"course": COURSE, "unit": "TINH"}, {"status": ["a", "b"]},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"course": "\x00"},
+        {"unit": "\x00"},
+        {"unit": "' OR 1=1 --"},
+        {"unit": "../../etc"},
+        {"course": "x" * 5000},
+        {"page": "-1"},
+        {"page": "1e9"},
+        {"page": "９"},
+        {"page": "99999999999"},
+        {"status": "<script>"},
+        {"q": "<script>alert(1)</script>"},
+        {"q": "\x00\x1f"},
+        {"course": COURSE, "unit": "TINH"},
+        {"status": ["a", "b"]},
+    ],
+)
 def test_hostile_query_parameters_never_get_a_server_error(settings, session_factory, params) -> None:  # type: ignore
     """Whatever the query (NUL, SQL, paths, huge, odd numbers, markup, control characters), does every staff role
     get a page below 500, with markup shown as text?"""
@@ -268,8 +295,11 @@ def test_first_load_is_light_and_runs_no_inline_script(settings, sqlite_factory)
     font, nothing from another origin?"""
     client, _ = world(settings, sqlite_factory)
     add_members(sqlite_factory, "cb-a1", 200)
-    response = client.get(f"{PREFIX}/staff", params={"course": COURSE},
-                          headers=auth("secretary", Accept="text/html", **{"Accept-Encoding": "gzip"}))  # fmt: skip
+    response = client.get(
+        f"{PREFIX}/staff",
+        params={"course": COURSE},
+        headers=auth("secretary", Accept="text/html", **{"Accept-Encoding": "gzip"}),
+    )
     assert response.headers["content-encoding"] == "gzip"
     html = response.text
     scripts = re.findall(r"<script([^>]*)>", html)

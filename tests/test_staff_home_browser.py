@@ -64,12 +64,24 @@ def course(hub: HubProcess) -> str:
     quiz_store.save_release(hub.factory, public_form(spec))
     with transaction(hub.factory) as session:
         member = session.query(MemberRow).filter(MemberRow.card_number == ESSAYIST).one()
-        session.add(QuizSubmissionRow(
-            id="sub-staff-e2e", course_id=COURSE, quiz_id=QUIZ, member_id=member.id, client_id="staff-e2e",
-            attempt=1, answers={"q1": "B", "bai_thu_hoach": "Bài thu hoạch của đồng chí Minh."},
-            submitted_at=dt.datetime(2026, 3, 1), late=False, status=quiz_store.GRADED, score=5.0,
-            max_score=spec.total_points, grading_error="", feedback=[],
-        ))  # fmt: skip
+        session.add(
+            QuizSubmissionRow(
+                id="sub-staff-e2e",
+                course_id=COURSE,
+                quiz_id=QUIZ,
+                member_id=member.id,
+                client_id="staff-e2e",
+                attempt=1,
+                answers={"q1": "B", "bai_thu_hoach": "Bài thu hoạch của đồng chí Minh."},
+                submitted_at=dt.datetime(2026, 3, 1),
+                late=False,
+                status=quiz_store.GRADED,
+                score=5.0,
+                max_score=spec.total_points,
+                grading_error="",
+                feedback=[],
+            )
+        )
     accounts.grant_role(hub.factory, SECRETARY, Role.SECRETARY, CELL)
     accounts.set_password(hub.factory, SECRETARY, DEMO_PASSWORD, verifier=CHEAP)
     make_demo_certificates(hub.settings.certificates_dir)  # as `diemcau init --demo` does: the commune signs
@@ -78,8 +90,11 @@ def course(hub: HubProcess) -> str:
 
 def offsite(requests: list[str]) -> list[str]:
     """The requests that went anywhere but 127.0.0.1 (``data:`` and ``blob:`` never leave the page)."""
-    return [url for url in requests if urlparse(url).scheme not in ("data", "blob")
-            and urlparse(url).hostname != "127.0.0.1"]  # fmt: skip
+    return [
+        url
+        for url in requests
+        if urlparse(url).scheme not in ("data", "blob") and urlparse(url).hostname != "127.0.0.1"
+    ]
 
 
 def shot(page: Page, name: str) -> None:
@@ -157,7 +172,9 @@ def test_a_secretary_does_the_weeks_work_on_the_staff_home(hub: HubProcess, cour
         form.locator("input[name=place]").fill("Nhà văn hoá thôn Tây")
         form.locator(f"input[value='{ATTENDEE}']").check()
         form.locator("button[type=submit]").click()
-        expect(message).to_contain_text(t("dashboard.screening_saved", count=1, title="Đột phá phát triển khoa học, công nghệ"))
+        expect(message).to_contain_text(
+            t("dashboard.screening_saved", count=1, title="Đột phá phát triển khoa học, công nghệ")
+        )
         page.reload()
         expect(page.locator(f"#behind li[data-card='{ATTENDEE}']")).to_contain_text(t("staff.coverage", percent=100))
 
@@ -170,7 +187,9 @@ def test_a_secretary_does_the_weeks_work_on_the_staff_home(hub: HubProcess, cour
         shot(page, "secretary-after-screening")
 
         waiting.locator("a").click()
-        expect(page.locator(f"section[data-member='{ESSAYIST.lower()}']")).to_contain_text("Bài thu hoạch của đồng chí Minh")
+        expect(page.locator(f"section[data-member='{ESSAYIST.lower()}']")).to_contain_text(
+            "Bài thu hoạch của đồng chí Minh"
+        )
         shot(page, "secretary-grading")
         assert not violations, violations
         assert not offsite(requests), offsite(requests)
@@ -201,8 +220,9 @@ def test_a_committee_follows_its_cells_on_the_staff_home(hub: HubProcess, course
         page.click("#copy")
         expect(page.locator("#copy-msg")).to_have_text(t("staff.copied"))
         assert "Chi bộ thôn Tây" in page.evaluate("navigator.clipboard.readText()")
-        expect(page.locator("#essays")).to_contain_text(t("staff.essays_waiting", title="Kiểm tra chuyên đề chi bộ",
-                                                            count=1))  # fmt: skip
+        expect(page.locator("#essays")).to_contain_text(
+            t("staff.essays_waiting", title="Kiểm tra chuyên đề chi bộ", count=1)
+        )
         assert page.locator("#essays a").count() == 0
         downloads_both_reports(page)
         committee = page.locator("nav a", has_text=t("portal.link_committee"))

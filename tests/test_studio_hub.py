@@ -58,15 +58,18 @@ def seed_studio_lecture(hub: HubProcess) -> str:
     media = hub.settings.media_dir / sha
     media.mkdir(parents=True, exist_ok=True)
     make_speech(media / "audio.m4a", " ".join(text for _s, _e, text in LINES))
-    manifest = ('{"sha256": "%s", "duration_seconds": 6.0, "has_video": false, "master": "master.m3u8", '
-                '"audio_playlist": "audio/index.m3u8", "audio_file": "audio.m4a", "poster": "poster.jpg", '
-                '"renditions": []}') % sha  # fmt: skip
+    manifest = (
+        '{"sha256": "%s", "duration_seconds": 6.0, "has_video": false, "master": "master.m3u8", '
+        '"audio_playlist": "audio/index.m3u8", "audio_file": "audio.m4a", "poster": "poster.jpg", '
+        '"renditions": []}'
+    ) % sha
     (media / "manifest.json").write_text(manifest)
     with transaction(hub.factory) as session:
         if session.get(LectureMediaRow, LECTURE) is None:
             session.add(LectureMediaRow(lecture_id=LECTURE, sha256=sha, source="test", created_at=utcnow()))
-    segments = tuple(Segment(i, s, e, text, _words(text, s, e, 3 if i == 2 else None))
-                     for i, (s, e, text) in enumerate(LINES))  # fmt: skip
+    segments = tuple(
+        Segment(i, s, e, text, _words(text, s, e, 3 if i == 2 else None)) for i, (s, e, text) in enumerate(LINES)
+    )
     write_transcript(hub.settings.transcripts_dir, Transcript(LECTURE, "vi", segments, source="whisper", model="base"))
     return LECTURE
 
@@ -193,6 +196,9 @@ def test_a_trainer_corrects_a_segment_and_search_finds_it(hub: HubProcess, train
         expect(hit.first).to_be_visible(timeout=30_000)
         assert LECTURE in page.content()
         browser.close()
-    transcript = httpx.get(f"{hub.url}services/diemcau/api/lectures/{LECTURE}/transcript",
-                           headers={"Authorization": f"token {trainer_server}"}, timeout=30).json()  # fmt: skip
+    transcript = httpx.get(
+        f"{hub.url}services/diemcau/api/lectures/{LECTURE}/transcript",
+        headers={"Authorization": f"token {trainer_server}"},
+        timeout=30,
+    ).json()
     assert transcript["segments"][2]["text"] == CORRECTED

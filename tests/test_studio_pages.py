@@ -180,15 +180,26 @@ def test_release_from_the_form(api) -> None:
 
 
 RELEASED = QuizValues(
-    "Kiểm tra Nghị quyết 57", "Ôn tập sau buổi học.", 70, 2, "last", "refuse", dt.date(2026, 1, 1),
-    dt.date(2099, 12, 31), False, True,
-    (QuestionValues("q1", "single", "Nghị quyết 57 bàn về nội dung nào?", 1.0, "Khoa học, công nghệ\nKinh tế tư nhân",
-                    "A"),
-     QuestionValues("q2", "multiple", "Những gì là đột phá?", 2.0, "Thể chế\nNhân lực\nHạ tầng", "A, C"),
-     QuestionValues("q3", "true_false", "Nghị quyết ban hành năm 2020?", 1.0, answer="sai"),
-     QuestionValues("q4", "short", "Cơ quan nào ban hành?", 1.5, answer="Bộ Chính trị\nBCT"),
-     QuestionValues("bai", "essay", "Viết bài thu hoạch.", 5.0, min_words=20)),
-)  # fmt: skip
+    "Kiểm tra Nghị quyết 57",
+    "Ôn tập sau buổi học.",
+    70,
+    2,
+    "last",
+    "refuse",
+    dt.date(2026, 1, 1),
+    dt.date(2099, 12, 31),
+    False,
+    True,
+    (
+        QuestionValues(
+            "q1", "single", "Nghị quyết 57 bàn về nội dung nào?", 1.0, "Khoa học, công nghệ\nKinh tế tư nhân", "A"
+        ),
+        QuestionValues("q2", "multiple", "Những gì là đột phá?", 2.0, "Thể chế\nNhân lực\nHạ tầng", "A, C"),
+        QuestionValues("q3", "true_false", "Nghị quyết ban hành năm 2020?", 1.0, answer="sai"),
+        QuestionValues("q4", "short", "Cơ quan nào ban hành?", 1.5, answer="Bộ Chính trị\nBCT"),
+        QuestionValues("bai", "essay", "Viết bài thu hoạch.", 5.0, min_words=20),
+    ),
+)
 
 
 def test_open_a_released_quiz_fix_it_and_release_again(api) -> None:
@@ -196,8 +207,9 @@ def test_open_a_released_quiz_fix_it_and_release_again(api) -> None:
     was released from), and does releasing a corrected title replace it for members?"""
     client, settings, _factory = api
     spec = to_yaml(RELEASED)
-    released = client.post(f"{PREFIX}/api/studio/quizzes/nq-cb-a1/on-tap/release", json={"yaml": spec},
-                           headers=auth("trainer"))  # fmt: skip
+    released = client.post(
+        f"{PREFIX}/api/studio/quizzes/nq-cb-a1/on-tap/release", json={"yaml": spec}, headers=auth("trainer")
+    )
     assert released.status_code == 200, released.text
     at = studio(studio_client(client), "quiz")
     at.selectbox(key="quiz_course").set_value("nq-cb-a1").run()

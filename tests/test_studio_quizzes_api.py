@@ -59,8 +59,11 @@ def test_preview_is_the_members_view_without_keys(client) -> None:  # type: igno
     assert response.status_code == 200
     quiz = response.json()
     assert [q["id"] for q in quiz["questions"]] == ["q1", "q2", "q3", "q4", "bai_thu_hoach"]
-    assert quiz["questions"][0]["options"] == [{"id": "A", "text": "Sai"}, {"id": "B", "text": "Đúng"},
-                                               {"id": "C", "text": "Cũng sai"}]  # fmt: skip
+    assert quiz["questions"][0]["options"] == [
+        {"id": "A", "text": "Sai"},
+        {"id": "B", "text": "Đúng"},
+        {"id": "C", "text": "Cũng sai"},
+    ]
     assert quiz["total_points"] == 10 and quiz["attempts_allowed"] == 2 and quiz["counts"] == "last"
     assert "answer" not in response.text and "Hà Nội" not in response.text
 
@@ -79,9 +82,13 @@ def test_release_opens_the_quiz_and_saves_the_spec(client, settings) -> None:  #
     response = client.post(f"{BASE}/tuan-1/release", json={"yaml": text}, headers=auth("trainer"))
     assert response.status_code == 200, response.text
     assert response.json() == {
-        "course_id": "nq-cb-a1", "quiz_id": "tuan-1", "title": "Kiểm tra chuyên đề chi bộ", "questions": 4,
-        "total_points": 5.0, "spec_file": "nq-cb-a1/quizzes/tuan-1.yaml",
-    }  # fmt: skip
+        "course_id": "nq-cb-a1",
+        "quiz_id": "tuan-1",
+        "title": "Kiểm tra chuyên đề chi bộ",
+        "questions": 4,
+        "total_points": 5.0,
+        "spec_file": "nq-cb-a1/quizzes/tuan-1.yaml",
+    }
     assert (settings.courses_dir / "nq-cb-a1" / "quizzes" / "tuan-1.yaml").read_text(encoding="utf-8") == text
     member = client.get(f"{PREFIX}/api/quizzes/nq-cb-a1/tuan-1", headers=auth("member"))
     assert member.status_code == 200 and len(member.json()["questions"]) == 4
@@ -104,8 +111,11 @@ def test_a_saved_spec_opens_as_written(client, settings) -> None:  # type: ignor
         response = client.get(f"{BASE}/tuan-1", headers=auth(role))
         assert response.status_code == 200, response.text
         assert response.json() == {
-            "course_id": "nq-cb-a1", "quiz_id": "tuan-1", "yaml": text, "spec_file": "nq-cb-a1/quizzes/tuan-1.yaml",
-        }  # fmt: skip
+            "course_id": "nq-cb-a1",
+            "quiz_id": "tuan-1",
+            "yaml": text,
+            "spec_file": "nq-cb-a1/quizzes/tuan-1.yaml",
+        }
 
 
 @pytest.mark.parametrize("role", ["member", "secretary"])

@@ -36,24 +36,40 @@ def states(lecture: dict) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("lecture", "expected"),
     [
-        ({"status": "processing", "stage": "fetch", "progress": 3.0},
-         [("fetch", "running"), ("transcode", "waiting"), ("transcribe", "waiting"), ("index", "waiting")]),
-        ({"status": "processing", "stage": "rendition:v360", "progress": 40.0},
-         [("fetch", "done"), ("transcode", "running"), ("transcribe", "waiting"), ("index", "waiting")]),
-        ({"status": "failed", "stage": "probe", "error": "hỏng"},
-         [("fetch", "failed"), ("transcode", "waiting"), ("transcribe", "waiting"), ("index", "waiting")]),
-        ({"status": "ready", "stage": "publish", "transcript": "queued"},
-         [("fetch", "done"), ("transcode", "done"), ("transcribe", "waiting"), ("index", "waiting")]),
-        ({"status": "ready", "stage": "transcribe", "progress": 55.0, "transcript": "queued"},
-         [("fetch", "done"), ("transcode", "done"), ("transcribe", "running"), ("index", "running")]),
-        ({"status": "ready", "stage": "done", "progress": 100.0, "transcript": "queued"},
-         [("fetch", "done"), ("transcode", "done"), ("transcribe", "done"), ("index", "done")]),
-        ({"status": "ready", "stage": "decode", "transcript": "queued", "error": "Không đọc được âm thanh"},
-         [("fetch", "done"), ("transcode", "done"), ("transcribe", "failed"), ("index", "waiting")]),
-        ({"status": "ready", "stage": "publish", "transcript": "skipped"},
-         [("fetch", "done"), ("transcode", "done"), ("transcribe", "skipped"), ("index", "skipped")]),
+        (
+            {"status": "processing", "stage": "fetch", "progress": 3.0},
+            [("fetch", "running"), ("transcode", "waiting"), ("transcribe", "waiting"), ("index", "waiting")],
+        ),
+        (
+            {"status": "processing", "stage": "rendition:v360", "progress": 40.0},
+            [("fetch", "done"), ("transcode", "running"), ("transcribe", "waiting"), ("index", "waiting")],
+        ),
+        (
+            {"status": "failed", "stage": "probe", "error": "hỏng"},
+            [("fetch", "failed"), ("transcode", "waiting"), ("transcribe", "waiting"), ("index", "waiting")],
+        ),
+        (
+            {"status": "ready", "stage": "publish", "transcript": "queued"},
+            [("fetch", "done"), ("transcode", "done"), ("transcribe", "waiting"), ("index", "waiting")],
+        ),
+        (
+            {"status": "ready", "stage": "transcribe", "progress": 55.0, "transcript": "queued"},
+            [("fetch", "done"), ("transcode", "done"), ("transcribe", "running"), ("index", "running")],
+        ),
+        (
+            {"status": "ready", "stage": "done", "progress": 100.0, "transcript": "queued"},
+            [("fetch", "done"), ("transcode", "done"), ("transcribe", "done"), ("index", "done")],
+        ),
+        (
+            {"status": "ready", "stage": "decode", "transcript": "queued", "error": "Không đọc được âm thanh"},
+            [("fetch", "done"), ("transcode", "done"), ("transcribe", "failed"), ("index", "waiting")],
+        ),
+        (
+            {"status": "ready", "stage": "publish", "transcript": "skipped"},
+            [("fetch", "done"), ("transcode", "done"), ("transcribe", "skipped"), ("index", "skipped")],
+        ),
     ],
-)  # fmt: skip
+)
 def test_lecture_steps_follow_the_reported_job(lecture: dict, expected: list) -> None:
     """Is each of the four steps in the state the reported job and the lecture's status imply?"""
     assert states(lecture) == expected
@@ -101,24 +117,41 @@ def test_segment_changes_sends_only_what_changed() -> None:
 def test_the_quiz_form_writes_the_spec_format() -> None:
     """Does the form's YAML read back as the spec docs/quizzes.md describes, Vietnamese kept as written?"""
     values = QuizValues(
-        "Kiểm tra NQ 57", "Mô tả", 70, 2, "last", "refuse", dt.date(2026, 1, 1), dt.date(2026, 6, 30), True, False,
-        (QuestionValues("q1", "single", "Câu một?", 1.0, "Đúng\nSai\n", "a"),
-         QuestionValues("q2", "multiple", "Câu hai?", 2.0, "A1\nA2\nA3", "A, c"),
-         QuestionValues("q3", "true_false", "Đúng không?", None, answer="đúng"),
-         QuestionValues("q4", "short", "Thủ đô?", 1.0, answer="Hà Nội\nHN\n"),
-         QuestionValues("bai", "essay", "Viết bài thu hoạch.", 5.0, min_words=20)),
-    )  # fmt: skip
+        "Kiểm tra NQ 57",
+        "Mô tả",
+        70,
+        2,
+        "last",
+        "refuse",
+        dt.date(2026, 1, 1),
+        dt.date(2026, 6, 30),
+        True,
+        False,
+        (
+            QuestionValues("q1", "single", "Câu một?", 1.0, "Đúng\nSai\n", "a"),
+            QuestionValues("q2", "multiple", "Câu hai?", 2.0, "A1\nA2\nA3", "A, c"),
+            QuestionValues("q3", "true_false", "Đúng không?", None, answer="đúng"),
+            QuestionValues("q4", "short", "Thủ đô?", 1.0, answer="Hà Nội\nHN\n"),
+            QuestionValues("bai", "essay", "Viết bài thu hoạch.", 5.0, min_words=20),
+        ),
+    )
     text = to_yaml(values)
     assert "Kiểm tra NQ 57" in text and "closes: 2026-06-30" in text
     spec = yaml.safe_load(text)
     assert spec["questions"] == [
         {"id": "q1", "type": "single", "text": "Câu một?", "options": ["Đúng", "Sai"], "answer": "A", "points": 1.0},
-        {"id": "q2", "type": "multiple", "text": "Câu hai?", "options": ["A1", "A2", "A3"], "answer": ["A", "C"],
-         "points": 2.0},
+        {
+            "id": "q2",
+            "type": "multiple",
+            "text": "Câu hai?",
+            "options": ["A1", "A2", "A3"],
+            "answer": ["A", "C"],
+            "points": 2.0,
+        },
         {"id": "q3", "type": "true_false", "text": "Đúng không?", "answer": "đúng"},
         {"id": "q4", "type": "short", "text": "Thủ đô?", "answer": ["Hà Nội", "HN"], "points": 1.0},
         {"id": "bai", "type": "essay", "text": "Viết bài thu hoạch.", "points": 5.0, "min_words": 20},
-    ]  # fmt: skip
+    ]
     assert spec["shuffle"] == {"questions": True, "options": False} and spec["opens"] == dt.date(2026, 1, 1)
 
 
@@ -134,14 +167,38 @@ EVERY_TYPE = (
 @pytest.mark.parametrize(
     "form",
     [
-        QuizValues("Kiểm tra NQ 57", "Mô tả\nhai dòng", 70, 2, "last", "refuse", dt.date(2026, 1, 1),
-                   dt.date(2026, 6, 30), True, False, EVERY_TYPE),
-        QuizValues("Ôn tập", "", 50, 1, "best", "accept", None, None, True, True,
-                   (QuestionValues("q1", "multiple", "Chọn?", 0.5, "Một\nHai", "B"),
-                    QuestionValues("q2", "true_false", "Đúng?", 1.0, answer="đúng"),
-                    QuestionValues("tu_luan", "essay", "Viết.", 10.0))),
+        QuizValues(
+            "Kiểm tra NQ 57",
+            "Mô tả\nhai dòng",
+            70,
+            2,
+            "last",
+            "refuse",
+            dt.date(2026, 1, 1),
+            dt.date(2026, 6, 30),
+            True,
+            False,
+            EVERY_TYPE,
+        ),
+        QuizValues(
+            "Ôn tập",
+            "",
+            50,
+            1,
+            "best",
+            "accept",
+            None,
+            None,
+            True,
+            True,
+            (
+                QuestionValues("q1", "multiple", "Chọn?", 0.5, "Một\nHai", "B"),
+                QuestionValues("q2", "true_false", "Đúng?", 1.0, answer="đúng"),
+                QuestionValues("tu_luan", "essay", "Viết.", 10.0),
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_form_reads_back_what_it_wrote(form: QuizValues) -> None:
     """Does form → YAML → form give the same form, for every question type the form has, with nothing dropped?"""
     assert {q.type for q in EVERY_TYPE} == set(QUESTION_TYPES)
@@ -213,6 +270,7 @@ def test_jupyter_server_config_registers_the_studio() -> None:
 def test_api_errors_become_the_apis_vietnamese_reason() -> None:
     """Is the API's ``detail`` passed on as is, a missing route named as such, and FastAPI's English
     validation list turned into the fields to fix?"""
+
     def response(status: int, body: object) -> httpx.Response:
         return httpx.Response(status, json=body)
 

@@ -52,8 +52,9 @@ def studio_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [part.replace("{port}", str(port)).replace("{base_url}", "/")
-               for part in streamlit_command(sys.executable)]  # fmt: skip
+    command = [
+        part.replace("{port}", str(port)).replace("{base_url}", "/") for part in streamlit_command(sys.executable)
+    ]
     command[command.index("run") + 1] = str(script)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/studio/"
@@ -82,13 +83,18 @@ def test_the_uploaders_speak_vietnamese(studio_page: str, tmp_path: Path) -> Non
         page.wait_for_selector("[data-testid=stFileUploaderDropzone] button")
         zones = page.evaluate(SEEN)
         page.screenshot(path=str(tmp_path / "uploaders.png"), full_page=True)
-        assert [z["hint"] for z in zones] == [f'"{t("studio.upload_hint_media")}"',
-                                              f'"{t("studio.upload_hint_material")}"']  # fmt: skip
+        assert [z["hint"] for z in zones] == [
+            f'"{t("studio.upload_hint_media")}"',
+            f'"{t("studio.upload_hint_material")}"',
+        ]
         assert all(z["button"] == f'"{t("studio.upload_button")}"' for z in zones)
         for zone in zones:
             assert not [line for line in zone["text"] if any(word in line for word in ENGLISH)], zone
-        page.dispatch_event("[data-testid=stFileUploaderDropzone] >> nth=1", "dragenter",
-                            {"dataTransfer": page.evaluate_handle(DRAGGED)})  # fmt: skip
+        page.dispatch_event(
+            "[data-testid=stFileUploaderDropzone] >> nth=1",
+            "dragenter",
+            {"dataTransfer": page.evaluate_handle(DRAGGED)},
+        )
         overlay = "[data-testid=stFileUploaderDropzone] >> nth=1 >> :scope > div:not([data-testid])"
         page.wait_for_selector(overlay)
         dragging = page.evaluate(SEEN)[1]

@@ -45,7 +45,9 @@ def supervised(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[
     pids = tmp_path / "pids"
     pids.mkdir()
     (tmp_path / "svchild.py").write_text(CHILD)
-    how = ["--", sys.executable, str(tmp_path / "svchild.py")] if request.param == "command" else ["--module", "svchild"]
+    how = (
+        ["--", sys.executable, str(tmp_path / "svchild.py")] if request.param == "command" else ["--module", "svchild"]
+    )
     env = {**os.environ, "PIDS": str(pids), "PYTHONPATH": str(tmp_path)}
     process = subprocess.Popen([sys.executable, "-m", "diemcau.apps.supervise", *how], env=env)
     wait_for(lambda: len(list(pids.iterdir())) == 1, "the first child never started")

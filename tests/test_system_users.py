@@ -27,8 +27,20 @@ def test_a_card_number_keeps_its_name() -> None:
 def test_names_never_share_an_account() -> None:
     """Do hub names that a naive clean-up would merge (case, dots, @, underscores, the hashed form itself, long
     names with one prefix) get distinct valid Linux names of at most 32 characters?"""
-    names = ["a-b", "A-b", "a.b", "a_b", "a@b", "nguyen.van.a@tinh.vn", "Nguyễn Văn A", "x" * 40, "x" * 41,
-             "y" * 24, "y" * 25, "a-b_" + "0" * 12]  # fmt: skip
+    names = [
+        "a-b",
+        "A-b",
+        "a.b",
+        "a_b",
+        "a@b",
+        "nguyen.van.a@tinh.vn",
+        "Nguyễn Văn A",
+        "x" * 40,
+        "x" * 41,
+        "y" * 24,
+        "y" * 25,
+        "a-b_" + "0" * 12,
+    ]
     names.append(system_username("a.b", "jupyter-").removeprefix("jupyter-"))  # a hub user named like a hashed one
     mapped = [system_username(name, "jupyter-") for name in names]
     assert len(set(mapped)) == len(names)
@@ -60,9 +72,11 @@ def test_make_private_locks_a_folder_and_creates_a_missing_one(tmp_path: Path) -
 def test_without_root_no_server_account_is_made() -> None:
     """Run by an unprivileged hub (user nobody when the test is root), does ensure_system_user fail closed with
     a message that says what to do, instead of falling back to the hub's own user?"""
-    code = ("from pathlib import Path\nfrom diemcau.adapters.system_users import ensure_system_user\n"
-            "try:\n    ensure_system_user('jupyter-never', Path('/nonexistent/jupyter-never'))\n"
-            "except Exception as exc:\n    print(type(exc).__name__, exc)\n")  # fmt: skip
+    code = (
+        "from pathlib import Path\nfrom diemcau.adapters.system_users import ensure_system_user\n"
+        "try:\n    ensure_system_user('jupyter-never', Path('/nonexistent/jupyter-never'))\n"
+        "except Exception as exc:\n    print(type(exc).__name__, exc)\n"
+    )
     command = [sys.executable, "-c", code]
     if os.geteuid() == 0:
         command = ["runuser", "-u", "nobody", "--", *command]

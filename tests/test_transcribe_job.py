@@ -44,7 +44,8 @@ def ready(settings: Settings, lecture_id: str = LECTURE):  # type: ignore[no-unt
 
 
 def test_corrupt_audio_fails_the_job_with_a_message_and_writes_nothing(
-    asr_settings: Settings, clips: dict[str, Path]  # noqa: F811
+    asr_settings: Settings,
+    clips: dict[str, Path],  # noqa: F811
 ) -> None:
     """Does a corrupt file fail the job with the trainer's (Vietnamese) message, leaving no transcript or work?"""
     factory = ready(asr_settings)
@@ -75,7 +76,9 @@ def test_cli_refuses_what_it_cannot_do(tmp_path: Path, whisper_dir: Path) -> Non
 
 
 def test_cli_wait_transcribes_here_and_keeps_corrections(
-    tmp_path: Path, whisper_dir: Path, clips: dict[str, Path]  # noqa: F811
+    tmp_path: Path,
+    whisper_dir: Path,
+    clips: dict[str, Path],  # noqa: F811
 ) -> None:
     """With --wait and no worker, is the lecture transcribed in-process with its job done at 100 %; is a
     corrected transcript replaced only with --force, and does the correction survive the re-transcription?"""
@@ -123,7 +126,9 @@ def _windows_done(checkpoint: Path) -> int:
 
 
 def test_a_killed_worker_is_resumed_from_its_checkpoint(
-    tmp_path: Path, whisper_dir: Path, clips: dict[str, Path]  # noqa: F811
+    tmp_path: Path,
+    whisper_dir: Path,
+    clips: dict[str, Path],  # noqa: F811
 ) -> None:
     """After SIGKILL mid-lecture, does the next worker finish the job without redoing the finished windows?"""
     environ = asr_environ(tmp_path, whisper_dir, DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS="5", **GREEDY)

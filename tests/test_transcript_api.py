@@ -41,9 +41,10 @@ def test_trainer_corrects_and_history_records_the_hub_user(settings, session_fac
     """Is a trainer's edit stored, shown to members at once, and kept in the history under their hub name?"""
     client = _client(settings, session_factory)
     response = client.patch(
-        f"{BASE}/transcript/segments/2", json={"text": "của Ban Chấp hành Trung ương", "end": 9.4},
+        f"{BASE}/transcript/segments/2",
+        json={"text": "của Ban Chấp hành Trung ương", "end": 9.4},
         headers=auth("trainer"),
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.text
     assert response.json()["text"] == "của Ban Chấp hành Trung ương" and response.json()["end"] == 9.4
     captions = client.get(f"{BASE}/captions.vtt", headers=auth("member")).text

@@ -73,9 +73,7 @@ def test_timing_may_move_into_gaps_and_words_follow() -> None:
     assert retold.text == "hôm nay chúng ta học" and retold.words == ()
 
 
-def test_an_edit_is_versioned_with_who_when_before_after(
-    session_factory: sessionmaker[Session], lecture: Path
-) -> None:
+def test_an_edit_is_versioned_with_who_when_before_after(session_factory: sessionmaker[Session], lecture: Path) -> None:
     """Does an edit change the stored transcript and keep a version naming the editor, the time and both states?"""
     t0 = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=1)
     updated = apply_edit(session_factory, lecture, LECTURE_ID, 2, "b1002", text="của Ban Chấp hành Trung ương")
@@ -133,17 +131,20 @@ def test_a_failed_commit_restores_the_previous_transcript(
 
 def _shifted(transcript: Transcript, by: float) -> Transcript:
     """A re-transcription: same speech, times shifted, segments split differently, other spellings."""
-    spans = [(0.0, 1.4, "kính thưa"), (1.4, 2.4, "các đồng chí"), (3.2, 6.1, "hôm nay chúng ta học tập nghị quyết"),
-             (6.6, 10.3, "của ban chấp hành trung ương về công tác"), (10.3, 13.6, "xây dựng đảng")]  # fmt: skip
+    spans = [
+        (0.0, 1.4, "kính thưa"),
+        (1.4, 2.4, "các đồng chí"),
+        (3.2, 6.1, "hôm nay chúng ta học tập nghị quyết"),
+        (6.6, 10.3, "của ban chấp hành trung ương về công tác"),
+        (10.3, 13.6, "xây dựng đảng"),
+    ]
     segments = tuple(
         Segment(i, s + by, e + by, text, words_of(text, s + by, e + by)) for i, (s, e, text) in enumerate(spans)
     )
     return replace(transcript, segments=segments, model="small")
 
 
-def test_corrections_survive_re_transcription(
-    session_factory: sessionmaker[Session], lecture: Path
-) -> None:
+def test_corrections_survive_re_transcription(session_factory: sessionmaker[Session], lecture: Path) -> None:
     """Is a corrected lecture replaced only with force, and does the corrected text live on in the new
     transcript, with the old one kept as transcript.prev.json?"""
     apply_edit(session_factory, lecture, LECTURE_ID, 2, "b1002", text="của Ban Chấp hành Trung ương")
@@ -180,13 +181,16 @@ def test_a_correction_is_kept_where_the_new_transcript_has_nothing() -> None:
 
 def test_without_word_times_partly_covered_segments_are_trimmed() -> None:
     """Without word times, is a mostly covered segment dropped and a slightly covered one trimmed?"""
-    edit = TranscriptEdit(LECTURE_ID, 1, "b1002", dt.datetime(2026, 3, 1), SegmentState(3.0, 6.0, "a"),
-                          SegmentState(3.0, 6.0, "b"))  # fmt: skip
+    edit = TranscriptEdit(
+        LECTURE_ID, 1, "b1002", dt.datetime(2026, 3, 1), SegmentState(3.0, 6.0, "a"), SegmentState(3.0, 6.0, "b")
+    )
     segments = (Segment(0, 0.0, 3.5, "trước"), Segment(1, 3.5, 5.9, "giữa"), Segment(2, 5.5, 9.0, "sau"))
     final = reapply_corrections(Transcript(LECTURE_ID, "vi", segments), [edit])
     assert [(s.start, s.end, s.text) for s in final.segments] == [
-        (0.0, 3.0, "trước"), (3.0, 6.0, "b"), (6.0, 9.0, "sau"),
-    ]  # fmt: skip
+        (0.0, 3.0, "trước"),
+        (3.0, 6.0, "b"),
+        (6.0, 9.0, "sau"),
+    ]
 
 
 def test_no_corrections_means_the_new_transcript_as_is(session_factory: sessionmaker[Session], lecture: Path) -> None:

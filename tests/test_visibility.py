@@ -41,8 +41,15 @@ trainer = Viewer("t", "/tinh/xa-b/cb-b1/", (Grant(Role.TRAINER),))
 COURSES = {"a1": CourseFacts("a1", "Chuyên đề A1", (CELL_A1,)), "a2": CourseFacts("a2", "Chuyên đề A2", (CELL_A2,))}
 
 # Routes that take neither a lecture nor a course but list or search what the caller may see (query added).
-LISTING = {("GET", "/api/lectures"): "", ("GET", "/api/courses"): "", ("GET", "/api/search"): "?q=kinh",
-           ("GET", "/search"): "?q=kinh", ("GET", "/courses"): "", ("GET", "/"): "", ("GET", "/staff"): ""}
+LISTING = {
+    ("GET", "/api/lectures"): "",
+    ("GET", "/api/courses"): "",
+    ("GET", "/api/search"): "?q=kinh",
+    ("GET", "/search"): "?q=kinh",
+    ("GET", "/courses"): "",
+    ("GET", "/"): "",
+    ("GET", "/staff"): "",
+}
 # The answer a refused member gets: 404 as for a missing record, 403 where nginx needs it (auth_request).
 REFUSED = {("GET", "/api/media-auth/{lecture_id}/{path}"): 403}
 
@@ -155,8 +162,11 @@ def test_every_lecture_and_course_route_asks_the_visibility_module(  # type: ign
             spy.asked.clear()
             url = PREFIX + path.format(**TARGET) + LISTING.get((method, path), "")
             client.request(method, url, headers=auth("admin"), json=request_body(method, path, "admin"))
-            wanted = {("lecture", TARGET["lecture_id"]), ("course", TARGET["course_id"])} if "{" in path else {
-                ("courses", ""), ("search_scope", "")}
+            wanted = (
+                {("lecture", TARGET["lecture_id"]), ("course", TARGET["course_id"])}
+                if "{" in path
+                else {("courses", ""), ("search_scope", "")}
+            )
             if not wanted & set(spy.asked):
                 missed.append(f"{method} {path}: asked {spy.asked}")
     assert not missed, "\n".join(missed)

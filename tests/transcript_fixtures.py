@@ -53,8 +53,9 @@ def seed_lecture(
             session.add(CourseRow(id=course_id, title="Chuyên đề", resolutions=[], completion_rule={}))
             session.flush()
         if session.get(LectureRow, lecture_id) is None:
-            session.add(LectureRow(id=lecture_id, course_id=course_id, title=title, status=status,
-                                   duration_seconds=600.0))
+            session.add(
+                LectureRow(id=lecture_id, course_id=course_id, title=title, status=status, duration_seconds=600.0)
+            )
     return lecture_id
 
 

@@ -44,8 +44,9 @@ class ContentSettings(_Section):
     """Where content lives. Unset (``None``): in the data directory; ``build_settings`` fills in the paths."""
 
     courses_dir: Path | None = Field(
-        None, description="Trainer-authored course definitions (quiz specs the studio releases are saved here). "
-        "Default: <data directory>/courses; set it to keep the content in git."
+        None,
+        description="Trainer-authored course definitions (quiz specs the studio releases are saved here). "
+        "Default: <data directory>/courses; set it to keep the content in git.",
     )
     transcripts_dir: Path | None = Field(
         None, description="The transcript store. Default: <data directory>/transcripts."
@@ -98,15 +99,18 @@ class AuthSettings(_Section):
         60, ge=1, le=10080, description="Failures are forgotten this long after the last one."
     )
     trusted_proxies: list[str] = Field(
-        ["127.0.0.1", "::1"], description="Proxies whose X-Forwarded-For is believed (addresses or networks); the "
-        "client is the right-most address not among them. Default: configurable-http-proxy on loopback."
+        ["127.0.0.1", "::1"],
+        description="Proxies whose X-Forwarded-For is believed (addresses or networks); the "
+        "client is the right-most address not among them. Default: configurable-http-proxy on loopback.",
     )
     activation_code_days: int = Field(14, ge=1, description="How long an activation code stays valid.")
     min_password_length: int = Field(8, ge=6, description="Shortest password a member may choose.")
     argon2_time_cost: int = Field(
-        3, ge=1, description="Argon2id passes over memory when hashing passwords and activation codes. The defaults "
+        3,
+        ge=1,
+        description="Argon2id passes over memory when hashing passwords and activation codes. The defaults "
         "of argon2_* are RFC 9106's low-memory profile (t=3, m=64 MiB, p=4); operators tune them to their hardware, "
-        "not below OWASP's minimum (t=2, m=19456 KiB, p=1): lower values are for tests only."
+        "not below OWASP's minimum (t=2, m=19456 KiB, p=1): lower values are for tests only.",
     )
     argon2_memory_kib: int = Field(65536, ge=8, description="Argon2id memory per hash, in KiB (see argon2_time_cost).")
     argon2_parallelism: int = Field(4, ge=1, description="Argon2id lanes per hash (see argon2_time_cost).")
@@ -139,12 +143,16 @@ class JobsSettings(_Section):
     workers: int = Field(1, ge=1, le=64, description="Worker threads of `diemcau worker` (ingest, transcription).")
     retries: int = Field(2, ge=0, le=10, description="Retries of a job after a transient failure.")
     lease_seconds: float = Field(
-        30.0, gt=0, description="A job's lease (transcription, quiz grading) expires this long after its holder's "
-        "last renewal; another worker then takes it over. Renewed every third of this. See docs/architecture.md."
+        30.0,
+        gt=0,
+        description="A job's lease (transcription, quiz grading) expires this long after its holder's "
+        "last renewal; another worker then takes it over. Renewed every third of this. See docs/architecture.md.",
     )
     recovery_seconds: float = Field(
-        60.0, gt=0, description="How often a worker sweeps for jobs whose holder is gone (ingest runs, "
-        "transcriptions, ungraded quiz submissions) and queues them again."
+        60.0,
+        gt=0,
+        description="How often a worker sweeps for jobs whose holder is gone (ingest runs, "
+        "transcriptions, ungraded quiz submissions) and queues them again.",
     )
     host_name: str = Field("", description="This machine's name in job leases (empty: its host name).")
 
@@ -200,8 +208,9 @@ class SearchSettings(_Section):
 
 class TranscriptionSettings(_Section):
     model: str = Field(
-        "", description="A CTranslate2 Whisper model folder (large-v3, a PhoWhisper conversion ...). Empty: the "
-        "bundled multilingual base, assembled once into <data>/models/whisper-base."
+        "",
+        description="A CTranslate2 Whisper model folder (large-v3, a PhoWhisper conversion ...). Empty: the "
+        "bundled multilingual base, assembled once into <data>/models/whisper-base.",
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto': CUDA when a GPU is present, else CPU.")
     compute_type: str = Field("auto", description="'auto': float16 on CUDA, int8 on CPU; or any CTranslate2 type.")
@@ -212,11 +221,15 @@ class TranscriptionSettings(_Section):
     condition_on_previous_text: bool = Field(False, description="False: no repetition loops carried across windows.")
     no_repeat_ngram_size: int = Field(3, ge=0, le=10, description="Forbid repeating n-grams (0 = off).")
     no_speech_threshold: float = Field(
-        1.0, ge=0, le=1, description="Skip a window whose no-speech probability exceeds this; 1.0 = never (VAD decides)."
+        1.0,
+        ge=0,
+        le=1,
+        description="Skip a window whose no-speech probability exceeds this; 1.0 = never (VAD decides).",
     )
     glossary_prompt: bool = Field(
-        False, description="Steer Party terms with the glossary (<courses folder>/glossary.txt, else the shipped "
-        "one) as initial prompt (see docs/transcription.md)."
+        False,
+        description="Steer Party terms with the glossary (<courses folder>/glossary.txt, else the shipped "
+        "one) as initial prompt (see docs/transcription.md).",
     )
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero VAD speech probability threshold.")
     vad_min_silence_ms: int = Field(
@@ -227,8 +240,9 @@ class TranscriptionSettings(_Section):
 
 class PlayerSettings(_Section):
     hls_js: str = Field(
-        "", description="The hls.js build the player serves. Empty: node_modules/hls.js/dist/hls.light.min.js of the "
-        "source tree (scripts/ensure_node.sh installs it from package.json)."
+        "",
+        description="The hls.js build the player serves. Empty: node_modules/hls.js/dist/hls.light.min.js of the "
+        "source tree (scripts/ensure_node.sh installs it from package.json).",
     )
     heartbeat_seconds: int = Field(15, ge=5, le=120, description="How often the player reports progress while playing.")
 
@@ -241,12 +255,18 @@ class MaterialsSettings(_Section):
         512 * 1024 * 1024, ge=1, description="Largest total a DOCX/PPTX package may unpack to (refuses zip bombs)."
     )
     extract_memory_mb: int = Field(
-        1024, ge=128, le=65536, description="Address space (MiB) of the child process that reads a material's text; "
-        "a document that needs more is kept for download but not searchable."
+        1024,
+        ge=128,
+        le=65536,
+        description="Address space (MiB) of the child process that reads a material's text; "
+        "a document that needs more is kept for download but not searchable.",
     )
     extract_seconds: int = Field(
-        120, ge=1, le=3600, description="CPU seconds the child process that reads a material's text may use (and "
-        "twice that in wall-clock time); past it, as past the memory bound."
+        120,
+        ge=1,
+        le=3600,
+        description="CPU seconds the child process that reads a material's text may use (and "
+        "twice that in wall-clock time); past it, as past the memory bound.",
     )
 
 
@@ -254,40 +274,54 @@ class ReportsSettings(_Section):
     """The official report's PDF signature (docs/reports.md)."""
 
     certificates_dir: Path = Field(
-        Path("signing"), description="Folder of signing certificates: '<org unit code>.p12' (PKCS#12) signs that "
+        Path("signing"),
+        description="Folder of signing certificates: '<org unit code>.p12' (PKCS#12) signs that "
         "unit's PDF reports, its passphrase in '<org unit code>.pass' beside it (absent: none). A unit without its "
-        "own file gets an unsigned PDF. Relative: inside the data directory."
+        "own file gets an unsigned PDF. Relative: inside the data directory.",
     )
 
 
 class PerfSettings(_Section):
     caller_seconds: float = Field(
-        60.0, ge=0, le=300, description="API processes keep each resolved caller (member, unit, grants) this long: a "
+        60.0,
+        ge=0,
+        le=300,
+        description="API processes keep each resolved caller (member, unit, grants) this long: a "
         "revoked grant or a deactivated member takes effect within it (the hub keeps token checks 60 s too). Longer "
-        "than the player's heartbeat, or every heartbeat misses. 0 = off."
+        "than the player's heartbeat, or every heartbeat misses. 0 = off.",
     )
     lecture_seconds: float = Field(
-        60.0, ge=0, le=300, description="API processes keep the visibility facts (the courses' audiences, each "
+        60.0,
+        ge=0,
+        le=300,
+        description="API processes keep the visibility facts (the courses' audiences, each "
         "published lecture's course, status and duration) this long, in one cache per app that every route, page, "
         "media request and search asks: a withdrawn lecture or a changed audience takes effect everywhere within "
-        "it. 0 = off."
+        "it. 0 = off.",
     )
     max_entries: int = Field(20_000, ge=0, description="Most entries each of those caches holds per API process.")
     api_workers: int = Field(
-        1, ge=1, le=64, description="Processes serving the API service (uvicorn workers on one port). One process "
+        1,
+        ge=1,
+        le=64,
+        description="Processes serving the API service (uvicorn workers on one port). One process "
         "uses one core: with several cores, 2 or more take more progress posts at lower latency (docs/benchmarks.md); "
-        "on SQLite their writes queue for the one write lock, on PostgreSQL they do not."
+        "on SQLite their writes queue for the one write lock, on PostgreSQL they do not.",
     )
     group_commit: bool = Field(
-        True, description="Progress events from concurrent requests share one transaction (one commit, one fsync); "
-        "each request is answered only after that commit."
+        True,
+        description="Progress events from concurrent requests share one transaction (one commit, one fsync); "
+        "each request is answered only after that commit.",
     )
     group_commit_max: int = Field(256, ge=1, le=10_000, description="Most requests one shared progress commit carries.")
     gather_ms: float = Field(
-        4.0, ge=0, le=100, description="How long the API gathers concurrent work into one database round: while "
+        4.0,
+        ge=0,
+        le=100,
+        description="How long the API gathers concurrent work into one database round: while "
         "progress posts arrive back to back the shared commit waits this long after the first for more (an isolated "
         "post is never held), and cache misses wait this long for others to read with (a round per request costs a "
-        "few times the CPU under load). 0 = never wait."
+        "few times the CPU under load). 0 = never wait.",
     )
     fast_progress: bool = Field(
         True,

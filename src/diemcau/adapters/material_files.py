@@ -104,4 +104,3 @@ def _copy_limited(stream: BinaryIO, target: Path, max_bytes: int) -> tuple[int, 
         out.flush()
         os.fsync(out.fileno())
     return size, digest.hexdigest()
-

@@ -73,8 +73,18 @@ def ensure_system_user(name: str, home: Path) -> SystemUser:
 def _create(name: str, home: Path) -> pwd.struct_passwd:
     useradd = shutil.which("useradd") or "/usr/sbin/useradd"
     # Not --system: Debian keeps fewer than 900 uids for system accounts, and a province has more staff than that.
-    command = [useradd, "--user-group", "--no-create-home", "--home-dir", str(home),
-               "--shell", "/bin/bash", "--comment", "Diem Cau staff server", name]  # fmt: skip
+    command = [
+        useradd,
+        "--user-group",
+        "--no-create-home",
+        "--home-dir",
+        str(home),
+        "--shell",
+        "/bin/bash",
+        "--comment",
+        "Diem Cau staff server",
+        name,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode not in (0, USERADD_NAME_EXISTS):
         raise IsolationUnavailable(f"useradd {name} failed ({result.returncode}): {result.stderr.strip()}")

@@ -94,9 +94,13 @@ def apply_edit(
 
 def _edit_row(lecture_id: str, editor: str, old, new) -> TranscriptEditRow:  # type: ignore[no-untyped-def]
     return TranscriptEditRow(
-        lecture_id=lecture_id, segment_index=old.index, editor=editor, at=_utcnow(),
-        before=SegmentState.of(old).to_dict(), after=SegmentState.of(new).to_dict(),
-    )  # fmt: skip
+        lecture_id=lecture_id,
+        segment_index=old.index,
+        editor=editor,
+        at=_utcnow(),
+        before=SegmentState.of(old).to_dict(),
+        after=SegmentState.of(new).to_dict(),
+    )
 
 
 def _commit_with_write(
@@ -130,9 +134,14 @@ def edit_history(factory: sessionmaker[Session], lecture_id: str) -> list[Transc
 
 def _edit_of(row: TranscriptEditRow) -> TranscriptEdit:
     return TranscriptEdit(
-        lecture_id=row.lecture_id, segment_index=row.segment_index, editor=row.editor, at=row.at,
-        before=SegmentState.from_dict(row.before), after=SegmentState.from_dict(row.after), id=row.id,
-    )  # fmt: skip
+        lecture_id=row.lecture_id,
+        segment_index=row.segment_index,
+        editor=row.editor,
+        at=row.at,
+        before=SegmentState.from_dict(row.before),
+        after=SegmentState.from_dict(row.after),
+        id=row.id,
+    )
 
 
 def correction_count(factory: sessionmaker[Session], lecture_id: str) -> int:

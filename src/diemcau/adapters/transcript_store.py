@@ -40,6 +40,7 @@ DERIVED: dict[str, Callable[[Transcript], str]] = {
 }
 _LECTURE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
+
 def lecture_dir(transcripts_dir: Path, lecture_id: str) -> Path:
     """The folder of one lecture's transcript. Refuses ids that could escape the store (``..``, ``/``)."""
     if not _LECTURE_ID.match(lecture_id) or ".." in lecture_id:

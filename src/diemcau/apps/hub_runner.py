@@ -42,8 +42,9 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90,
-                  stopping: Callable[[], bool] = lambda: False) -> bool:  # fmt: skip
+def wait_until_up(
+    url: str, process: subprocess.Popen, timeout: float = 90, stopping: Callable[[], bool] = lambda: False
+) -> bool:
     """Poll ``url`` until it answers 200; ``False`` if the hub exits, a stop is asked or the time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None and not stopping():
@@ -210,8 +211,9 @@ def run_hub(command: list[str], env: dict[str, str], cwd: Path, health_url: str,
     try:
         # A shell's background job starts with SIGINT ignored, and the hub's services would inherit that and hold
         # up shutdown by 30 s each; restore the default so every process of the platform answers SIGINT.
-        process = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, process_group=0,
-                                   preexec_fn=restore_default_sigint)  # fmt: skip
+        process = subprocess.Popen(
+            command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=restore_default_sigint
+        )
         stopper.started(process.pid)
         if wait_until_up(health_url, process, stopping=lambda: stopper.requested):
             banner()

@@ -121,12 +121,19 @@ class Supervisor:
             lived = time.monotonic() - started
             quick_deaths = quick_deaths + 1 if lived < STEADY_SECONDS else 0
             if quick_deaths >= MAX_QUICK_DEATHS:
-                log.error("%s died %d times within %.0f s of starting; giving up", self.name, quick_deaths,
-                          STEADY_SECONDS)  # fmt: skip
+                log.error(
+                    "%s died %d times within %.0f s of starting; giving up", self.name, quick_deaths, STEADY_SECONDS
+                )
                 return status or 1
             delay = min(MAX_DELAY, delay * 2) if quick_deaths > 1 else FIRST_DELAY
-            log.warning("%s (process %d) died (status %s) after %.1f s; starting it again in %.1f s",
-                        self.name, self.pid, status, lived, delay)  # fmt: skip
+            log.warning(
+                "%s (process %d) died (status %s) after %.1f s; starting it again in %.1f s",
+                self.name,
+                self.pid,
+                status,
+                lived,
+                delay,
+            )
             time.sleep(delay)
             if self.stopping:
                 return status

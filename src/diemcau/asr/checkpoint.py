@@ -34,10 +34,15 @@ def fingerprint(parts: Mapping[str, Any]) -> str:
 def _window_to_dict(result: WindowResult) -> dict[str, Any]:
     window = result.window
     return {
-        "window": window.index, "start": window.start, "end": window.end,
-        "speech": [[s.start, s.end] for s in window.speech], "attempt": result.attempt, "notes": list(result.notes),
-        "decode_seconds": round(result.decode_seconds, 3), "segments": [segment_to_dict(s) for s in result.segments],
-    }  # fmt: skip
+        "window": window.index,
+        "start": window.start,
+        "end": window.end,
+        "speech": [[s.start, s.end] for s in window.speech],
+        "attempt": result.attempt,
+        "notes": list(result.notes),
+        "decode_seconds": round(result.decode_seconds, 3),
+        "segments": [segment_to_dict(s) for s in result.segments],
+    }
 
 
 def _segment_from_dict(data: dict[str, Any]) -> Segment:

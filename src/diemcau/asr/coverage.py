@@ -24,9 +24,7 @@ def _union(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]
 def covered_seconds(speech: Sequence[SpeechSpan], segments: Sequence[Segment]) -> float:
     """Seconds of ``speech`` that lie inside some segment with text."""
     covered = _union((s.start, s.end) for s in segments if s.text.strip())
-    return sum(
-        max(0.0, min(span.end, end) - max(span.start, start)) for span in speech for start, end in covered
-    )
+    return sum(max(0.0, min(span.end, end) - max(span.start, start)) for span in speech for start, end in covered)
 
 
 def uncovered_seconds(speech: Sequence[SpeechSpan], segments: Sequence[Segment]) -> float:

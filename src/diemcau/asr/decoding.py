@@ -82,11 +82,15 @@ def to_segments(raw: Iterable[Any], offset: float, floor: float = 0.0) -> tuple[
     text and words cleaned by ``decoded_text``: nothing past this boundary holds U+FFFD."""
     at = lambda t: max(floor, float(t) + offset)  # noqa: E731
     return tuple(
-        Segment(0, at(s.start), at(s.end), decoded_text(s.text),
-                tuple(Word(at(w.start), at(w.end), decoded_text(w.word), float(w.probability))
-                      for w in s.words or ()))
+        Segment(
+            0,
+            at(s.start),
+            at(s.end),
+            decoded_text(s.text),
+            tuple(Word(at(w.start), at(w.end), decoded_text(w.word), float(w.probability)) for w in s.words or ()),
+        )
         for s in raw
-    )  # fmt: skip
+    )
 
 
 def lead_in(audio: Audio, window: Window) -> np.ndarray:
@@ -119,8 +123,13 @@ def text_of(segments: Sequence[Segment]) -> str:
     return " ".join(s.text for s in segments)
 
 
-def guard(model: Any, audio: Audio, window: Window, options: DecodingOptions, segments: tuple[Segment, ...],
-          ) -> tuple[tuple[Segment, ...], tuple[str, ...]]:  # fmt: skip
+def guard(
+    model: Any,
+    audio: Audio,
+    window: Window,
+    options: DecodingOptions,
+    segments: tuple[Segment, ...],
+) -> tuple[tuple[Segment, ...], tuple[str, ...]]:
     """Apply the echo, coverage and hallucination guards to a window's first decoding; returns what to keep."""
     notes: list[str] = []
     if is_prompt_echo(text_of(segments), options.initial_prompt):
@@ -148,8 +157,12 @@ def transcribe_window(model: Any, audio: Audio, window: Window, options: Decodin
     return WindowResult(window, segments, notes, time.perf_counter() - started)
 
 
-def transcribe_batch(model: Any, audio: Audio, windows: Sequence[Window], options: DecodingOptions,
-                     ) -> list[WindowResult]:  # fmt: skip
+def transcribe_batch(
+    model: Any,
+    audio: Audio,
+    windows: Sequence[Window],
+    options: DecodingOptions,
+) -> list[WindowResult]:
     """Decode several windows in one batch (``BatchedInferencePipeline``), then guard each one."""
     from faster_whisper import BatchedInferencePipeline
 
@@ -158,9 +171,12 @@ def transcribe_batch(model: Any, audio: Audio, windows: Sequence[Window], option
     starts = np.cumsum([0] + [len(p) for p in pieces[:-1]]) / audio.sample_rate
     clips = [{"start": float(at), "end": float(at) + len(p) / audio.sample_rate} for at, p in zip(starts, pieces)]
     raw, _ = BatchedInferencePipeline(model).transcribe(
-        np.concatenate(pieces), clip_timestamps=clips, batch_size=len(windows), without_timestamps=False,
+        np.concatenate(pieces),
+        clip_timestamps=clips,
+        batch_size=len(windows),
+        without_timestamps=False,
         **options.whisper_kwargs(),
-    )  # fmt: skip
+    )
     by_seek: dict[int, list[Any]] = {}
     for segment in raw:  # the batched pipeline marks each segment with its clip's offset, in frames
         by_seek.setdefault(segment.seek, []).append(segment)

@@ -48,8 +48,12 @@ class PipelineOptions:
 
     def describe(self) -> dict[str, Any]:
         """The options as plain data, for the transcript and the checkpoint fingerprint."""
-        return {"decoding": asdict(self.decoding), "vad": asdict(self.vad), "window_seconds": self.window_seconds,
-                "batch_size": self.batch_size}  # fmt: skip
+        return {
+            "decoding": asdict(self.decoding),
+            "vad": asdict(self.vad),
+            "window_seconds": self.window_seconds,
+            "batch_size": self.batch_size,
+        }
 
 
 def options_from_settings(settings: Settings) -> PipelineOptions:
@@ -57,10 +61,13 @@ def options_from_settings(settings: Settings) -> PipelineOptions:
     conf = settings.transcription
     prompt = glossary_prompt(load_glossary(glossary_file(settings.courses_dir))) if conf.glossary_prompt else None
     decoding_options = DecodingOptions(
-        beam_size=conf.beam_size, temperature=conf.temperature, no_repeat_ngram_size=conf.no_repeat_ngram_size,
-        condition_on_previous_text=conf.condition_on_previous_text, no_speech_threshold=conf.no_speech_threshold,
+        beam_size=conf.beam_size,
+        temperature=conf.temperature,
+        no_repeat_ngram_size=conf.no_repeat_ngram_size,
+        condition_on_previous_text=conf.condition_on_previous_text,
+        no_speech_threshold=conf.no_speech_threshold,
         initial_prompt=prompt,
-    )  # fmt: skip
+    )
     vad = VadSettings(conf.vad_threshold, conf.vad_min_silence_ms, max_speech=conf.window_seconds - 1)
     return PipelineOptions(decoding_options, vad, conf.window_seconds, conf.batch_size)
 
@@ -127,25 +134,45 @@ def _notes(plan: Plan, results: Sequence[WindowResult]) -> list[dict[str, Any]]:
     for result in results:
         for code in result.notes:
             w = result.window
-            notes.append({"code": code, "start": round(w.start, 3), "end": round(w.end, 3),
-                          "message": t(f"asr.note_{code}", start=f"{w.start:.1f}", end=f"{w.end:.1f}")})  # fmt: skip
+            notes.append(
+                {
+                    "code": code,
+                    "start": round(w.start, 3),
+                    "end": round(w.end, 3),
+                    "message": t(f"asr.note_{code}", start=f"{w.start:.1f}", end=f"{w.end:.1f}"),
+                }
+            )
     return notes
 
 
-def assemble(lecture_id: str, plan: Plan, results: Sequence[WindowResult], model: Mapping[str, Any],
-             options: PipelineOptions, partial: bool = False, resumed_windows: int = 0) -> Transcript:  # fmt: skip
+def assemble(
+    lecture_id: str,
+    plan: Plan,
+    results: Sequence[WindowResult],
+    model: Mapping[str, Any],
+    options: PipelineOptions,
+    partial: bool = False,
+    resumed_windows: int = 0,
+) -> Transcript:
     """The transcript of the windows in ``results`` (all of them, or those done so far with ``partial``)."""
     ordered = sorted(results, key=lambda r: r.window.index)
     segments = normalise_segments((s for r in ordered for s in r.segments), plan.audio.duration)
     speech = sum(r.window.speech_seconds for r in ordered)
     covered = sum(covered_seconds(r.window.speech, r.segments) for r in ordered)
     settings = {
-        "asr_version": ASR_VERSION, **model, **options.describe(), "audio_seconds": round(plan.audio.duration, 3),
-        "speech_seconds": round(speech, 3), "coverage": round(covered / speech, 4) if speech else 1.0,
-        "windows": len(plan.windows), "windows_done": len(ordered),
-        "resumed_windows": resumed_windows, "window_attempts": [r.attempt for r in ordered],
-        "partial": partial, "notes": _notes(plan, ordered),
-    }  # fmt: skip
+        "asr_version": ASR_VERSION,
+        **model,
+        **options.describe(),
+        "audio_seconds": round(plan.audio.duration, 3),
+        "speech_seconds": round(speech, 3),
+        "coverage": round(covered / speech, 4) if speech else 1.0,
+        "windows": len(plan.windows),
+        "windows_done": len(ordered),
+        "resumed_windows": resumed_windows,
+        "window_attempts": [r.attempt for r in ordered],
+        "partial": partial,
+        "notes": _notes(plan, ordered),
+    }
     return Transcript(lecture_id, "vi", segments, "whisper", str(model.get("model", "")), settings)
 
 
@@ -159,9 +186,15 @@ def audio_sha256(path: Path) -> str:
 
 
 def transcribe_audio(
-    model: Any, model_info: Mapping[str, Any], audio_path: Path, lecture_id: str, options: PipelineOptions,
-    checkpoint_dir: Path | None = None, attempt: int = 1, on_progress: Callable[[Progress], None] | None = None,
-) -> Transcript:  # fmt: skip
+    model: Any,
+    model_info: Mapping[str, Any],
+    audio_path: Path,
+    lecture_id: str,
+    options: PipelineOptions,
+    checkpoint_dir: Path | None = None,
+    attempt: int = 1,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Transcript:
     """Run every stage on ``audio_path`` and return the lecture's transcript (not yet stored).
 
     ``model`` is a faster-whisper ``WhisperModel``; ``model_info`` describes it for the transcript. Raises
@@ -170,8 +203,12 @@ def transcribe_audio(
     plan = plan_audio(load_audio(audio_path), options)
     checkpoint, done = None, {}
     if checkpoint_dir is not None:
-        work = {"audio": audio_sha256(audio_path), "model": dict(model_info), "asr_version": ASR_VERSION,
-                **options.describe()}
+        work = {
+            "audio": audio_sha256(audio_path),
+            "model": dict(model_info),
+            "asr_version": ASR_VERSION,
+            **options.describe(),
+        }
         checkpoint = Checkpoint(checkpoint_dir, fingerprint(work))
         done = checkpoint.load()
         checkpoint.start()
@@ -184,4 +221,3 @@ def transcribe_audio(
         if on_progress is not None:
             on_progress(Progress(result, tuple(results), plan, resumed))
     return assemble(lecture_id, plan, results, model_info, options, resumed_windows=len(done))
-

@@ -69,9 +69,7 @@ def met_on(lecture_days: Mapping[str, dt.date], lectures: Sequence[str]) -> dt.d
     return max(lecture_days[lecture] for lecture in lectures)
 
 
-def watched_by_day(
-    days_met: Iterable[dt.date | None], first: dt.date, last: dt.date
-) -> list[tuple[dt.date, int]]:
+def watched_by_day(days_met: Iterable[dt.date | None], first: dt.date, last: dt.date) -> list[tuple[dt.date, int]]:
     """Cumulative count of members whose watching condition was met on or before each day ``first..last``.
 
     Members who met it before ``first`` are counted from ``first`` on; ``None`` (not yet) is never counted.

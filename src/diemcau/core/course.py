@@ -53,9 +53,7 @@ def is_enrolled(member_org_path: str, audience_paths: list[str]) -> bool:
     return any(is_within(member_org_path, path) for path in audience_paths)
 
 
-def derive_status(
-    today: dt.date, deadline: dt.date | None, started: bool, completed: bool
-) -> CourseStatus:
+def derive_status(today: dt.date, deadline: dt.date | None, started: bool, completed: bool) -> CourseStatus:
     """Derive a member's course status from what the records say they did."""
     if completed:
         return CourseStatus.COMPLETED

@@ -81,8 +81,12 @@ class ThrottlePolicy:
 
 
 def throttle_policy(
-    free_failures: int, account_free_failures: int, address_free_failures: int, max_wait_seconds: int,
-    address_max_wait_seconds: int, forget_after_minutes: int,
+    free_failures: int,
+    account_free_failures: int,
+    address_free_failures: int,
+    max_wait_seconds: int,
+    address_max_wait_seconds: int,
+    forget_after_minutes: int,
 ) -> ThrottlePolicy:
     """The policy from its settings (``[auth]``): each backoff starts at ``FIRST_WAIT``; the account's caps at the
     member's longest wait, the address's at its own."""

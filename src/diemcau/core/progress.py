@@ -165,16 +165,18 @@ def within_allowance(spans: Iterable[Interval], prior: Iterable[Interval], allow
     return Paced(tuple(kept), round(refused, 3))
 
 
-def summarise_paced(events: Iterable[ProgressEvent], duration: float, prior: Iterable[Interval] = (),
-                    allowance: float = math.inf) -> tuple[Progress, float]:  # fmt: skip
+def summarise_paced(
+    events: Iterable[ProgressEvent], duration: float, prior: Iterable[Interval] = (), allowance: float = math.inf
+) -> tuple[Progress, float]:
     """``summarise``, with the new coverage held within ``allowance`` watched seconds (``Pace.allowance``);
     also returns the seconds refused."""
     if duration <= 0:
         return Progress((), 0.0, 0.0, 0.0), 0.0
     events = unique_events(events)
     prior = tuple(prior)
-    played = [clamp_span(e.start, e.end, duration) for e in sorted(events, key=lambda e: e.seq)
-              if e.kind != EventKind.SEEK]  # fmt: skip
+    played = [
+        clamp_span(e.start, e.end, duration) for e in sorted(events, key=lambda e: e.seq) if e.kind != EventKind.SEEK
+    ]
     paced = within_allowance((s for s in played if s is not None), prior, allowance)
     intervals = merge_intervals([*prior, *paced.spans])
     watched = sum(b - a for a, b in intervals)

@@ -56,14 +56,24 @@ class QuizForm:
 def form_to_dict(form: QuizForm) -> dict[str, Any]:
     """The form as JSON."""
     return {
-        "course": form.course_id, "quiz": form.quiz_id, "title": form.title, "description": form.description,
-        "total_points": form.total_points, "rules": rules_to_dict(form.rules),
+        "course": form.course_id,
+        "quiz": form.quiz_id,
+        "title": form.title,
+        "description": form.description,
+        "total_points": form.total_points,
+        "rules": rules_to_dict(form.rules),
         "questions": [
-            {"id": q.id, "type": q.type.value, "text": q.text, "points": q.points, "min_words": q.min_words,
-             "options": [{"id": o.id, "text": o.text} for o in q.options]}
+            {
+                "id": q.id,
+                "type": q.type.value,
+                "text": q.text,
+                "points": q.points,
+                "min_words": q.min_words,
+                "options": [{"id": o.id, "text": o.text} for o in q.options],
+            }
             for q in form.questions
         ],
-    }  # fmt: skip
+    }
 
 
 def form_from_dict(data: Mapping[str, Any]) -> QuizForm:
@@ -76,13 +86,18 @@ def form_from_dict(data: Mapping[str, Any]) -> QuizForm:
             float(q["points"]),
             tuple(FormOption(o["id"], o["text"]) for o in q.get("options", ())),
             int(q.get("min_words", 0)),
-        )  # fmt: skip
+        )
         for q in data["questions"]
     )
     return QuizForm(
-        data["course"], data["quiz"], data["title"], data.get("description", ""), questions,
-        rules_from_dict(data["rules"]), float(data["total_points"]),
-    )  # fmt: skip
+        data["course"],
+        data["quiz"],
+        data["title"],
+        data.get("description", ""),
+        questions,
+        rules_from_dict(data["rules"]),
+        float(data["total_points"]),
+    )
 
 
 def presented(form: QuizForm, seed: str) -> tuple[FormQuestion, ...]:

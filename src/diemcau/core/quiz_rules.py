@@ -35,29 +35,44 @@ class QuizRules:
 def rules_of(spec: QuizSpec) -> QuizRules:
     """The rules part of a spec."""
     return QuizRules(
-        spec.pass_percent, spec.attempts, spec.counts, spec.opens, spec.closes, spec.late, spec.shuffle_questions,
+        spec.pass_percent,
+        spec.attempts,
+        spec.counts,
+        spec.opens,
+        spec.closes,
+        spec.late,
+        spec.shuffle_questions,
         spec.shuffle_options,
-    )  # fmt: skip
+    )
 
 
 def rules_to_dict(rules: QuizRules) -> dict[str, Any]:
     """Rules as JSON (times in ISO 8601 with their offset)."""
     return {
-        "pass_percent": rules.pass_percent, "attempts": rules.attempts, "counts": rules.counts.value,
-        "opens": rules.opens and rules.opens.isoformat(), "closes": rules.closes and rules.closes.isoformat(),
-        "late": rules.late.value, "shuffle_questions": rules.shuffle_questions,
+        "pass_percent": rules.pass_percent,
+        "attempts": rules.attempts,
+        "counts": rules.counts.value,
+        "opens": rules.opens and rules.opens.isoformat(),
+        "closes": rules.closes and rules.closes.isoformat(),
+        "late": rules.late.value,
+        "shuffle_questions": rules.shuffle_questions,
         "shuffle_options": rules.shuffle_options,
-    }  # fmt: skip
+    }
 
 
 def rules_from_dict(data: dict[str, Any]) -> QuizRules:
     """The inverse of :func:`rules_to_dict`."""
     moment = lambda v: dt.datetime.fromisoformat(v) if v else None  # noqa: E731
     return QuizRules(
-        float(data["pass_percent"]), int(data["attempts"]), Counting(data["counts"]), moment(data.get("opens")),
-        moment(data.get("closes")), LatePolicy(data["late"]), bool(data.get("shuffle_questions")),
+        float(data["pass_percent"]),
+        int(data["attempts"]),
+        Counting(data["counts"]),
+        moment(data.get("opens")),
+        moment(data.get("closes")),
+        LatePolicy(data["late"]),
+        bool(data.get("shuffle_questions")),
         bool(data.get("shuffle_options")),
-    )  # fmt: skip
+    )
 
 
 class SubmissionRefused(Exception):

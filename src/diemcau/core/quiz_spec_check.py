@@ -11,9 +11,23 @@ from enum import StrEnum
 from typing import Any
 
 from diemcau.core.quiz_spec import (
-    MAX_ATTEMPTS, MAX_OPTIONS, QUESTION_ID_PATTERN, QUIZ_ID_PATTERN, TRUE_WORDS, Counting, LatePolicy, Option, Path,
-    Question, QuestionType, QuizSpec, QuizSpecError, SpecProblem, option_letter, to_moment,
-)  # fmt: skip
+    MAX_ATTEMPTS,
+    MAX_OPTIONS,
+    QUESTION_ID_PATTERN,
+    QUIZ_ID_PATTERN,
+    TRUE_WORDS,
+    Counting,
+    LatePolicy,
+    Option,
+    Path,
+    Question,
+    QuestionType,
+    QuizSpec,
+    QuizSpecError,
+    SpecProblem,
+    option_letter,
+    to_moment,
+)
 
 QUIZ_FIELDS = frozenset(
     {"title", "description", "pass_mark", "attempts", "counts", "opens", "closes", "late", "shuffle", "questions"}
@@ -220,9 +234,20 @@ def parse_quiz(data: Any, course_id: str, quiz_id: str) -> QuizSpec:
     shuffle_questions, shuffle_options = _shuffle(check, data)
     questions = _questions(check, data)
     spec = QuizSpec(
-        course_id, quiz_id, title, questions, description, pass_percent, attempts, counts, opens, closes, late,
-        shuffle_questions, shuffle_options,
-    )  # fmt: skip
+        course_id,
+        quiz_id,
+        title,
+        questions,
+        description,
+        pass_percent,
+        attempts,
+        counts,
+        opens,
+        closes,
+        late,
+        shuffle_questions,
+        shuffle_options,
+    )
     if spec.has_essay and attempts > 1 and counts == Counting.BEST:
         check.problem(("counts",), "essay_counts_last")
     if check.problems:

@@ -88,8 +88,9 @@ class Replayed:
     times: float
 
 
-def most_replayed(stored: Mapping[int, float], duration: float, limit: int = 5,
-                  width: float = BUCKET_SECONDS) -> list[Replayed]:  # fmt: skip
+def most_replayed(
+    stored: Mapping[int, float], duration: float, limit: int = 5, width: float = BUCKET_SECONDS
+) -> list[Replayed]:
     """The ``limit`` stretches watched again most often, most first (earlier first among equals)."""
     found = []
     for k, value in stored.items():

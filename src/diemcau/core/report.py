@@ -93,9 +93,14 @@ def summarise(unit: OrgUnit, members: Sequence[MemberStatus], direct: bool = Fal
     """Counts by status of exactly these members."""
     count = {status: sum(1 for m in members if m.status == status) for status in CourseStatus}
     return UnitSummary(
-        unit, len(members), count[CourseStatus.COMPLETED], count[CourseStatus.IN_PROGRESS],
-        count[CourseStatus.NOT_STARTED], count[CourseStatus.OVERDUE], direct,
-    )  # fmt: skip
+        unit,
+        len(members),
+        count[CourseStatus.COMPLETED],
+        count[CourseStatus.IN_PROGRESS],
+        count[CourseStatus.NOT_STARTED],
+        count[CourseStatus.OVERDUE],
+        direct,
+    )
 
 
 def _row_path(unit: OrgUnit, member: MemberStatus) -> str:
@@ -129,10 +134,22 @@ def build_report(
         if path not in units and path:  # a child the caller did not list: named after the member's own unit
             code = path.strip("/").rsplit("/", 1)[-1]
             units[path] = member.unit if member.unit.path == path else OrgUnit(code, code, "", path)
-    sub_units = sorted((summarise(units[path], group) for path, group in groups.items() if path),
-                       key=lambda s: (s.percent, s.unit.name))  # fmt: skip
+    sub_units = sorted(
+        (summarise(units[path], group) for path, group in groups.items() if path),
+        key=lambda s: (s.percent, s.unit.name),
+    )
     direct = summarise(unit, groups[""], direct=True) if groups.get("") else None
-    not_done = sorted((m for m in inside if m.status != CourseStatus.COMPLETED),
-                      key=lambda m: (m.unit.path, m.full_name))  # fmt: skip
-    return Report(unit, course_id, course_title, deadline, today, summarise(unit, inside), tuple(sub_units),
-                  tuple(not_done), direct)  # fmt: skip
+    not_done = sorted(
+        (m for m in inside if m.status != CourseStatus.COMPLETED), key=lambda m: (m.unit.path, m.full_name)
+    )
+    return Report(
+        unit,
+        course_id,
+        course_title,
+        deadline,
+        today,
+        summarise(unit, inside),
+        tuple(sub_units),
+        tuple(not_done),
+        direct,
+    )

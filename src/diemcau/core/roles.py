@@ -63,9 +63,7 @@ class Viewer:
 
     def oversight_paths(self) -> list[str]:
         """The subtrees whose members' records this viewer may read (secretary or committee grants)."""
-        return [
-            g.scope_path or "/" for g in self.grants if g.role in (Role.SECRETARY, Role.COMMITTEE, Role.ADMIN)
-        ]
+        return [g.scope_path or "/" for g in self.grants if g.role in (Role.SECRETARY, Role.COMMITTEE, Role.ADMIN)]
 
 
 def can_read_member(viewer: Viewer, member_username: str, member_org_path: str) -> bool:

@@ -233,9 +233,7 @@ def validate_roster(
     return rows, errors
 
 
-def check_scope(
-    rows: Sequence[RosterRow], known: Sequence[KnownMember], scope_path: str | None
-) -> list[RosterError]:
+def check_scope(rows: Sequence[RosterRow], known: Sequence[KnownMember], scope_path: str | None) -> list[RosterError]:
     """Errors for rows that would take a member away from a unit outside ``scope_path``."""
     if scope_path is None:
         return []

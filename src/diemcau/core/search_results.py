@@ -136,9 +136,19 @@ def hit_of(group: list[SegmentMatch], folded_terms: frozenset[str], prefix: str)
         link = player_link(prefix, head.lecture_id, head.start)
     text = " ".join(m.text for m in group)
     return Hit(
-        head.lecture_id, head.title, head.course_id, head.kind, head.start, tail.end, text, snippet, link,
-        head.doc_name, head.page, len(group),
-    )  # fmt: skip
+        head.lecture_id,
+        head.title,
+        head.course_id,
+        head.kind,
+        head.start,
+        tail.end,
+        text,
+        snippet,
+        link,
+        head.doc_name,
+        head.page,
+        len(group),
+    )
 
 
 def build_hits(matches: Iterable[SegmentMatch], folded_terms: frozenset[str], prefix: str, limit: int) -> list[Hit]:

@@ -57,8 +57,9 @@ class ApiClient:
 
     def __init__(self, base_url: str, token: str, timeout: float = 120.0) -> None:
         self.base_url, self.token = base_url.rstrip("/"), token
-        self._http = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}",
-                                                            "Accept": "application/json"})  # fmt: skip
+        self._http = httpx.Client(
+            timeout=timeout, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiClient:

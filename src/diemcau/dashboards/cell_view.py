@@ -99,24 +99,34 @@ def todo_items(member: Mapping, lecture_titles: Mapping[str, str], quizzes: Mapp
     return tuple(items)
 
 
-def member_line(member: Mapping, lectures: Sequence[str], lecture_titles: Mapping[str, str],
-                quizzes: Mapping[str, QuizInfo]) -> MemberLine:  # fmt: skip
+def member_line(
+    member: Mapping, lectures: Sequence[str], lecture_titles: Mapping[str, str], quizzes: Mapping[str, QuizInfo]
+) -> MemberLine:
     """One row of the table from one member of the completion answer."""
     screened = set(member["screened"])
     effective = [100.0 if lec in screened else min(100.0, member["coverage"].get(lec, 0.0)) for lec in lectures]
     missing_lectures = {m.partition(":")[2] for m in member["missing"] if m.startswith("lecture:")}
     return MemberLine(
-        card=member["card"], full_name=member["full_name"], unit_name=member["unit"]["name"],
-        status=member["status"], status_label=member["status_label"],
+        card=member["card"],
+        full_name=member["full_name"],
+        unit_name=member["unit"]["name"],
+        status=member["status"],
+        status_label=member["status_label"],
         coverage=round(sum(effective) / len(effective), 1) if effective else 0.0,
-        lectures_done=sum(1 for lec in lectures if lec not in missing_lectures), screened=len(screened & set(lectures)),
-        quiz_score=quiz_score_text(member["quiz_scores"], quizzes), essay_grade=member.get("essay_grade") or "—",
+        lectures_done=sum(1 for lec in lectures if lec not in missing_lectures),
+        screened=len(screened & set(lectures)),
+        quiz_score=quiz_score_text(member["quiz_scores"], quizzes),
+        essay_grade=member.get("essay_grade") or "—",
         todo=todo_items(member, lecture_titles, quizzes),
-    )  # fmt: skip
+    )
 
 
-def build_cell_view(completion: Mapping, lecture_titles: Mapping[str, str], quizzes: Mapping[str, QuizInfo],
-                    days_to_deadline: int | None) -> CellView:  # fmt: skip
+def build_cell_view(
+    completion: Mapping,
+    lecture_titles: Mapping[str, str],
+    quizzes: Mapping[str, QuizInfo],
+    days_to_deadline: int | None,
+) -> CellView:
     """The view of a completion answer; ``days_to_deadline`` comes from the API (``GET /api/courses``), so the
     page counts days on the server's Vietnamese calendar, the same one the statuses were derived on."""
     deadline = completion["deadline"]
@@ -131,7 +141,8 @@ def matches(status: str, full_name: str, card: str, statuses: Collection[str] = 
     empty), ``text`` in the name or card? (The staff home filters its rows with it before building lines.)"""
     needle = text.strip().lower()
     return (not statuses or status in statuses) and (
-        not needle or needle in full_name.lower() or needle in card.lower())  # fmt: skip
+        not needle or needle in full_name.lower() or needle in card.lower()
+    )
 
 
 def filter_lines(view: CellView, statuses: Collection[str] = (), text: str = "") -> list[MemberLine]:
@@ -169,15 +180,26 @@ def done_text(done: int, total: int) -> str:
 
 def reminder_text(view: CellView, unit_name: str) -> str:
     """Ready-to-paste plain text for the village Zalo group: who is not done, what each still has to do."""
-    head = [t("dashboard.reminder_title", unit=unit_name), t("dashboard.reminder_course", title=view.title),
-            deadline_text(view), t("dashboard.reminder_done", done=view.completed, total=view.total)]  # fmt: skip
+    head = [
+        t("dashboard.reminder_title", unit=unit_name),
+        t("dashboard.reminder_course", title=view.title),
+        deadline_text(view),
+        t("dashboard.reminder_done", done=view.completed, total=view.total),
+    ]
     behind = [line for line in view.lines if line.status != "completed"]
     if not behind:
         return "\n".join([*head, t("dashboard.reminder_all_done")])
     body = [t("dashboard.reminder_list")]
     for number, line in enumerate(behind, 1):
-        body.append(t("dashboard.reminder_line", n=number, name=line.full_name, card=line.card,
-                      todo="; ".join(line.todo) or t("dashboard.todo_waiting")))  # fmt: skip
+        body.append(
+            t(
+                "dashboard.reminder_line",
+                n=number,
+                name=line.full_name,
+                card=line.card,
+                todo="; ".join(line.todo) or t("dashboard.todo_waiting"),
+            )
+        )
     return "\n".join([*head, *body, t("dashboard.reminder_closing")])
 
 
@@ -205,15 +227,23 @@ def table_html(lines: Sequence[MemberLine], view: CellView) -> str:
     rows = []
     for line in lines:
         colour = STATUS_COLOURS.get(line.status, "#000")
-        coverage = t("dashboard.coverage_cell", percent=_score(line.coverage), done=line.lectures_done,
-                     total=view.lectures_total)  # fmt: skip
+        coverage = t(
+            "dashboard.coverage_cell", percent=_score(line.coverage), done=line.lectures_done, total=view.lectures_total
+        )
         if line.screened:
             coverage += " " + t("dashboard.screened_mark", count=line.screened)
-        who = f"{html.escape(line.full_name)}<br><small>{html.escape(line.card)} · {html.escape(line.unit_name)}</small>"
-        cells = [who,
-                 f"<b style='color:{colour}'>{html.escape(line.status_label)}</b>", html.escape(coverage),
-                 html.escape(line.quiz_score), html.escape(line.essay_grade), deadline,
-                 html.escape("; ".join(line.todo))]  # fmt: skip
+        who = (
+            f"{html.escape(line.full_name)}<br><small>{html.escape(line.card)} · {html.escape(line.unit_name)}</small>"
+        )
+        cells = [
+            who,
+            f"<b style='color:{colour}'>{html.escape(line.status_label)}</b>",
+            html.escape(coverage),
+            html.escape(line.quiz_score),
+            html.escape(line.essay_grade),
+            deadline,
+            html.escape("; ".join(line.todo)),
+        ]
         rows.append("<tr>" + "".join(f"<td data-label='{label}'>{c}</td>" for label, c in zip(labels, cells)) + "</tr>")
     style = f"<style>{TABLE_CSS}</style>"
     return f"{style}<table class='diemcau-cell'><tr>{head}</tr>{''.join(rows)}</table>"

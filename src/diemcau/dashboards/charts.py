@@ -45,10 +45,12 @@ def _e(text: object) -> str:
 
 
 def _figure(title: str, height: float, body: str, label: str = "") -> str:
-    return (f"<figure class='diemcau-chart' style='margin:8px 0;max-width:720px'>"
-            f"<figcaption style='font-weight:bold;margin-bottom:4px'>{_e(title)}</figcaption>"
-            f"<svg viewBox='0 0 {WIDTH} {height:.0f}' width='100%' role='img' aria-label='{_e(label or title)}' "
-            f"xmlns='http://www.w3.org/2000/svg'>{body}</svg></figure>")
+    return (
+        f"<figure class='diemcau-chart' style='margin:8px 0;max-width:720px'>"
+        f"<figcaption style='font-weight:bold;margin-bottom:4px'>{_e(title)}</figcaption>"
+        f"<svg viewBox='0 0 {WIDTH} {height:.0f}' width='100%' role='img' aria-label='{_e(label or title)}' "
+        f"xmlns='http://www.w3.org/2000/svg'>{body}</svg></figure>"
+    )
 
 
 def bar_chart(title: str, bars: Sequence[tuple[str, float, str]], maximum: float = 100.0) -> str:
@@ -65,7 +67,8 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float, str]], maximum: float
             f"<g class='bar'><text x='0' y='{top + 11}' {FONT}>{_e(label)}</text>"
             f"<rect x='0' y='{top + 15}' width='{bar_width}' height='12' fill='#eceff1'/>"
             f"<rect x='0' y='{top + 15}' width='{length:.1f}' height='12' fill='{COLOURS[0]}'/>"
-            f"<text x='{bar_width + 4}' y='{top + 25}' {FONT}>{_e(text)}</text></g>")
+            f"<text x='{bar_width + 4}' y='{top + 25}' {FONT}>{_e(text)}</text></g>"
+        )
     return _figure(title, row * len(bars) + 4, "".join(parts))
 
 
@@ -77,8 +80,14 @@ def _ticks(count: int, wanted: int = 5) -> list[int]:
     return sorted({round(i * step) for i in range(wanted)})
 
 
-def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], y_title: str, maximum: float = 100.0,
-               marker: tuple[int, str] | None = None) -> str:
+def line_chart(
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    y_title: str,
+    maximum: float = 100.0,
+    marker: tuple[int, str] | None = None,
+) -> str:
     """Lines over evenly spaced points labelled ``x_labels`` (a few shown as ticks), the y axis from 0 to
     ``maximum`` with ``y_title``; ``marker`` = (index, text) draws a vertical line there (a deadline)."""
     points = len(x_labels)
@@ -96,31 +105,45 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], y_
     parts = [f"<text x='0' y='9' {FONT}>{_e(y_title)}</text>"]
     for fraction in (0, 0.5, 1):
         level = top + plot_h * (1 - fraction)
-        parts.append(f"<line x1='{left}' x2='{right}' y1='{level:.1f}' y2='{level:.1f}' stroke='#ddd'/>"
-                     f"<text x='{left - 3}' y='{level + 4:.1f}' text-anchor='end' {FONT}>{maximum * fraction:g}</text>")
+        parts.append(
+            f"<line x1='{left}' x2='{right}' y1='{level:.1f}' y2='{level:.1f}' stroke='#ddd'/>"
+            f"<text x='{left - 3}' y='{level + 4:.1f}' text-anchor='end' {FONT}>{maximum * fraction:g}</text>"
+        )
     for index in _ticks(points):
         anchor = "end" if index == points - 1 and points > 1 else "middle"  # the last tick stays inside the box
-        parts.append(f"<text class='tick' x='{x(index):.1f}' y='{top + plot_h + 14}' text-anchor='{anchor}' {FONT}>"
-                     f"{_e(x_labels[index])}</text>")
+        parts.append(
+            f"<text class='tick' x='{x(index):.1f}' y='{top + plot_h + 14}' text-anchor='{anchor}' {FONT}>"
+            f"{_e(x_labels[index])}</text>"
+        )
     if marker is not None and 0 <= marker[0] < points:
         mx = x(marker[0])
-        parts.append(f"<line x1='{mx:.1f}' x2='{mx:.1f}' y1='{top}' y2='{top + plot_h}' stroke='#b00020'/>"
-                     f"<text x='{mx - 2:.1f}' y='{top + 10}' text-anchor='end' fill='#b00020' {FONT}>{_e(marker[1])}</text>")
+        parts.append(
+            f"<line x1='{mx:.1f}' x2='{mx:.1f}' y1='{top}' y2='{top + plot_h}' stroke='#b00020'/>"
+            f"<text x='{mx - 2:.1f}' y='{top + 10}' text-anchor='end' fill='#b00020' {FONT}>{_e(marker[1])}</text>"
+        )
     for number, line in enumerate(series):
         colour = COLOURS[number % len(COLOURS)]
         coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(line.values[:points]))
         if line.filled and coords:
             last = min(len(line.values), points) - 1
-            parts.append(f"<polygon points='{x(0):.1f},{top + plot_h} {coords} {x(last):.1f},{top + plot_h}' "
-                         f"fill='{colour}' fill-opacity='0.15'/>")
+            parts.append(
+                f"<polygon points='{x(0):.1f},{top + plot_h} {coords} {x(last):.1f},{top + plot_h}' "
+                f"fill='{colour}' fill-opacity='0.15'/>"
+            )
         dash = " stroke-dasharray='5 4'" if line.dashed else ""
-        parts.append(f"<polyline class='series' points='{coords}' fill='none' stroke='{colour}' stroke-width='2'{dash}/>")
+        parts.append(
+            f"<polyline class='series' points='{coords}' fill='none' stroke='{colour}' stroke-width='2'{dash}/>"
+        )
         if points <= 12:  # few days: each point shown (a single day draws no line)
-            parts.extend(f"<circle cx='{x(i):.1f}' cy='{y(v):.1f}' r='2.5' fill='{colour}'/>"
-                         for i, v in enumerate(line.values[:points]))
+            parts.extend(
+                f"<circle cx='{x(i):.1f}' cy='{y(v):.1f}' r='2.5' fill='{colour}'/>"
+                for i, v in enumerate(line.values[:points])
+            )
         lx = left + number * 150
-        parts.append(f"<line x1='{lx}' x2='{lx + 18}' y1='{legend_top - 4}' y2='{legend_top - 4}' stroke='{colour}' "
-                     f"stroke-width='2'{dash}/><text x='{lx + 22}' y='{legend_top}' {FONT}>{_e(line.name)}</text>")
+        parts.append(
+            f"<line x1='{lx}' x2='{lx + 18}' y1='{legend_top - 4}' y2='{legend_top - 4}' stroke='{colour}' "
+            f"stroke-width='2'{dash}/><text x='{lx + 22}' y='{legend_top}' {FONT}>{_e(line.name)}</text>"
+        )
     return _figure(title, legend_top + 6, "".join(parts))
 
 
@@ -134,20 +157,28 @@ def column_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], 
     largest = max((float(v) for s in series for v in s.values), default=0.0) or 1.0
     slot = (right - left) / groups
     width = max(slot * 0.8 / len(series), 0.5)
-    parts = [f"<line x1='{left}' x2='{right}' y1='{top + plot_h}' y2='{top + plot_h}' stroke='#999'/>",
-             f"<text x='{left - 3}' y='{top + 8}' text-anchor='end' {FONT}>{largest:g}</text>",
-             f"<text x='{right}' y='{top + plot_h + 26}' text-anchor='end' {FONT}>{_e(x_title)}</text>"]
+    parts = [
+        f"<line x1='{left}' x2='{right}' y1='{top + plot_h}' y2='{top + plot_h}' stroke='#999'/>",
+        f"<text x='{left - 3}' y='{top + 8}' text-anchor='end' {FONT}>{largest:g}</text>",
+        f"<text x='{right}' y='{top + plot_h + 26}' text-anchor='end' {FONT}>{_e(x_title)}</text>",
+    ]
     for number, group in enumerate(series):
         colour = COLOURS[number % len(COLOURS)]
         for index, value in enumerate(group.values[:groups]):
             height = plot_h * max(0.0, float(value)) / largest
-            parts.append(f"<rect class='column' data-series='{number}' data-value='{float(value):g}' "
-                         f"x='{left + index * slot + slot * 0.1 + number * width:.1f}' "
-                         f"y='{top + plot_h - height:.1f}' width='{width:.1f}' height='{height:.1f}' fill='{colour}'/>")
+            parts.append(
+                f"<rect class='column' data-series='{number}' data-value='{float(value):g}' "
+                f"x='{left + index * slot + slot * 0.1 + number * width:.1f}' "
+                f"y='{top + plot_h - height:.1f}' width='{width:.1f}' height='{height:.1f}' fill='{colour}'/>"
+            )
         lx = left + number * 150
-        parts.append(f"<rect x='{lx}' y='{legend_top - 9}' width='10' height='10' fill='{colour}'/>"
-                     f"<text x='{lx + 14}' y='{legend_top}' {FONT}>{_e(group.name)}</text>")
+        parts.append(
+            f"<rect x='{lx}' y='{legend_top - 9}' width='10' height='10' fill='{colour}'/>"
+            f"<text x='{lx + 14}' y='{legend_top}' {FONT}>{_e(group.name)}</text>"
+        )
     for index in _ticks(groups):
-        parts.append(f"<text class='tick' x='{left + (index + 0.5) * slot:.1f}' y='{top + plot_h + 13}' "
-                     f"text-anchor='middle' {FONT}>{_e(x_labels[index])}</text>")
+        parts.append(
+            f"<text class='tick' x='{left + (index + 0.5) * slot:.1f}' y='{top + plot_h + 13}' "
+            f"text-anchor='middle' {FONT}>{_e(x_labels[index])}</text>"
+        )
     return _figure(title, legend_top + 6, "".join(parts))

@@ -55,10 +55,20 @@ def unit_lines(units: Mapping) -> list[UnitLine]:
     rows = sorted(units["units"], key=lambda u: u["path"])
     top = min((u["depth"] for u in rows), default=0)
     return [
-        UnitLine(u["code"], u["name"], u["kind"], u["path"], u["depth"] - top, u["total"], u["completed"],
-                 u["counts"].get("overdue", 0), u["counts"].get("not_started", 0), u["percent"])
+        UnitLine(
+            u["code"],
+            u["name"],
+            u["kind"],
+            u["path"],
+            u["depth"] - top,
+            u["total"],
+            u["completed"],
+            u["counts"].get("overdue", 0),
+            u["counts"].get("not_started", 0),
+            u["percent"],
+        )
         for u in rows
-    ]  # fmt: skip
+    ]
 
 
 def children(lines: Sequence[UnitLine], parent: UnitLine) -> list[UnitLine]:
@@ -146,8 +156,12 @@ class WaitingQuestion:
 
 def waiting_questions(answer: Sequence[Mapping]) -> list[WaitingQuestion]:
     """The unanswered-questions answer as lines, longest waiting first."""
-    lines = [WaitingQuestion(q["lecture_title"], q["moment_label"], q["unit_name"], q.get("asker_name") or "",
-                             q["text"], q["age_days"]) for q in answer]  # fmt: skip
+    lines = [
+        WaitingQuestion(
+            q["lecture_title"], q["moment_label"], q["unit_name"], q.get("asker_name") or "", q["text"], q["age_days"]
+        )
+        for q in answer
+    ]
     return sorted(lines, key=lambda line: -line.age_days)
 
 
@@ -159,8 +173,12 @@ def questions_html(lines: Sequence[WaitingQuestion]) -> str:
     columns = ("age", "unit", "asker", "lecture", "moment", "question")
     head = "".join(f"<th>{html.escape(t('questions.column_' + c))}</th>" for c in columns)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (q.age_days, q.unit_name, q.asker_name,
-                                                                  q.lecture_title, q.moment_label, q.text)) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(c))}</td>"
+            for c in (q.age_days, q.unit_name, q.asker_name, q.lecture_title, q.moment_label, q.text)
+        )
+        + "</tr>"
         for q in lines
-    )  # fmt: skip
+    )
     return f"<p>{html.escape(summary)}</p><table class='diemcau-tree'><tr>{head}</tr>{rows}</table>"

@@ -39,8 +39,15 @@ def drop_off(analytics: Mapping) -> DropOff:
     drops = [(shares[i] - shares[i + 1], -i) for i in range(len(shares) - 1)]  # the earliest of equal drops
     drop, where = max(drops, default=(0.0, None))
     steepest = buckets[1 - where]["start"] / 60.0 if where is not None and drop > 0 else None
-    return DropOff(analytics["title"], analytics["viewers"], minutes, shares, steepest, round(max(drop, 0.0), 1),
-                   shares[-1] if shares else 0.0)  # fmt: skip
+    return DropOff(
+        analytics["title"],
+        analytics["viewers"],
+        minutes,
+        shares,
+        steepest,
+        round(max(drop, 0.0), 1),
+        shares[-1] if shares else 0.0,
+    )
 
 
 def clock(minutes: float) -> str:
@@ -65,8 +72,9 @@ def refused_text(analytics: Mapping) -> str:
     seconds = analytics.get("refused_seconds", 0.0)
     if not seconds:
         return ""
-    return t("dashboard.lecture_refused", minutes=f"{round(seconds / 60, 1):g}",
-             posts=analytics.get("refused_posts", 0))  # fmt: skip
+    return t(
+        "dashboard.lecture_refused", minutes=f"{round(seconds / 60, 1):g}", posts=analytics.get("refused_posts", 0)
+    )
 
 
 def terms_html(terms: Sequence[Mapping]) -> str:

@@ -96,13 +96,37 @@ def synthesize_demo_lecture(out_dir: Path) -> DemoLecture:
     speech = out_dir / "demo-lecture.wav"
     captions = _speak(phrases(TEXT_FILE.read_text(encoding="utf-8")), out_dir, speech)
     partial = out_dir / "demo-lecture.partial.mp4"
-    _run([
-        "ffmpeg", "-nostdin", "-y", "-loglevel", "error",
-        "-f", "lavfi", "-i", "color=c=0x8a1c1c:s=640x360:r=25",
-        "-i", str(speech),
-        "-shortest", "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", str(partial),
-    ])  # fmt: skip
+    _run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=0x8a1c1c:s=640x360:r=25",
+            "-i",
+            str(speech),
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-tune",
+            "stillimage",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            "-movflags",
+            "+faststart",
+            str(partial),
+        ]
+    )
     lecture.captions.write_text(render_vtt(captions), encoding="utf-8")
     partial.replace(lecture.video)
     speech.unlink(missing_ok=True)

@@ -49,9 +49,7 @@ def _has_password(factory: sessionmaker[Session], username: str) -> bool:
         return member is not None and member.password_hash is not None
 
 
-def seed_demo(
-    factory: sessionmaker[Session], activation_days: int = 14, *, verifier: SecretVerifier
-) -> str | None:
+def seed_demo(factory: sessionmaker[Session], activation_days: int = 14, *, verifier: SecretVerifier) -> str | None:
     """Load everything the demo needs; returns a fresh activation code for ``DEMO_UNACTIVATED``, or ``None`` once
     someone has activated it. Idempotent, and it keeps what people did: a password set by activation or changed
     since is never reset by seeding again (only an account without one gets the demo password). Hashes with

@@ -90,9 +90,14 @@ class DbRunLog:
         if stage == "probe":
             fetched = self.checkpoints()["fetch"]
             db.create_lecture(
-                self.factory, self.run_id, fetched["sha256"], output["duration_seconds"], output["has_video"],
-                output["width"], output["height"],
-            )  # fmt: skip
+                self.factory,
+                self.run_id,
+                fetched["sha256"],
+                output["duration_seconds"],
+                output["has_video"],
+                output["width"],
+                output["height"],
+            )
         db.record_checkpoint(self.factory, self.run_id, stage, output)
 
     def progress(self, stage: str, percent: float) -> None:
@@ -166,7 +171,9 @@ def _unfinished(
     return _failed(settings, factory, run, owner, MediaError("internal", transient=True, detail=str(error)[:300]))
 
 
-def _failed(settings: Settings, factory: sessionmaker[Session], run: IngestRunRow, owner: str, error: MediaError) -> str:
+def _failed(
+    settings: Settings, factory: sessionmaker[Session], run: IngestRunRow, owner: str, error: MediaError
+) -> str:
     """A transient error is retried up to ``jobs.retries`` times; a permanent one (404, not media, a refused
     address) fails the run at once. The trainer reads the catalogue's message; the log keeps the details."""
     attempts = _attempts(factory, run.id)

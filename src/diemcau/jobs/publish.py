@@ -146,9 +146,12 @@ def drain_queue(settings: Settings, stop: Callable[[], bool], idle_sleep: float 
 
 
 def wait_for(
-    settings: Settings, factory: sessionmaker[Session], lecture_id: str,
-    on_progress: Callable[[LectureRecord], None] = lambda record: None, poll: float = 0.5,
-) -> LectureRecord:  # fmt: skip
+    settings: Settings,
+    factory: sessionmaker[Session],
+    lecture_id: str,
+    on_progress: Callable[[LectureRecord], None] = lambda record: None,
+    poll: float = 0.5,
+) -> LectureRecord:
     """Block until the lecture is finished, running the queue here when no worker is; returns its record."""
     finished = lambda: is_finished(factory, lecture_id)  # noqa: E731
     runner = None
@@ -166,4 +169,3 @@ def wait_for(
     record = load_lecture(factory, lecture_id, pending=True)
     assert record is not None
     return record
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from huey import Huey, RedisHuey, SqliteHuey
 
-from diemcau.settings import Settings, load_settings
+from diemcau.settings import Settings
 
 QUEUE_NAME = "diemcau"
 

@@ -78,9 +78,16 @@ class JobReporter:
     """Reports each finished window to the ``jobs`` row, and publishes partial transcripts when allowed; stops
     the transcription (``LeaseLost``) once ``lost`` is set."""
 
-    def __init__(self, settings: Settings, factory: sessionmaker[Session], lecture_id: str, options: PipelineOptions,
-                 model_info: dict, on_progress: Callable[[Progress], None] | None = None,
-                 lost: threading.Event | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        factory: sessionmaker[Session],
+        lecture_id: str,
+        options: PipelineOptions,
+        model_info: dict,
+        on_progress: Callable[[Progress], None] | None = None,
+        lost: threading.Event | None = None,
+    ) -> None:
         self.settings, self.factory, self.lecture_id, self.on_progress = settings, factory, lecture_id, on_progress
         self.options, self.model_info, self.lost = options, model_info, lost
         stored = load_transcript(settings.transcripts_dir, lecture_id)
@@ -100,8 +107,16 @@ class JobReporter:
             self.on_progress(progress)
 
 
-def _transcribe(ctx: WorkerContext, lecture_id: str, audio: str, model: str, force: bool, attempt: int,
-                on_progress: Callable[[Progress], None] | None, lost: threading.Event) -> Transcript:  # fmt: skip
+def _transcribe(
+    ctx: WorkerContext,
+    lecture_id: str,
+    audio: str,
+    model: str,
+    force: bool,
+    attempt: int,
+    on_progress: Callable[[Progress], None] | None,
+    lost: threading.Event,
+) -> Transcript:
     settings, factory = ctx.settings, ctx.factory
     check_may_replace(factory, settings.transcripts_dir, lecture_id, force)
     audio_file = Path(audio) if audio else lecture_audio(ctx, lecture_id)
@@ -113,8 +128,16 @@ def _transcribe(ctx: WorkerContext, lecture_id: str, audio: str, model: str, for
     options = options_from_settings(settings)
     reporter = JobReporter(settings, factory, lecture_id, options, loaded.describe(), on_progress, lost)
     db.report(factory, lecture_id, "decode", 0.0)
-    transcript = transcribe_audio(loaded.model, loaded.describe(), audio_file, lecture_id, options,
-                                  work_dir(settings, lecture_id), attempt, reporter)  # fmt: skip
+    transcript = transcribe_audio(
+        loaded.model,
+        loaded.describe(),
+        audio_file,
+        lecture_id,
+        options,
+        work_dir(settings, lecture_id),
+        attempt,
+        reporter,
+    )
     check(lost, f"transcription of {lecture_id}")  # taken over meanwhile: the new holder writes it
     db.report(factory, lecture_id, "write", 100.0)
     stored = load_transcript(settings.transcripts_dir, lecture_id)
@@ -124,8 +147,14 @@ def _transcribe(ctx: WorkerContext, lecture_id: str, audio: str, model: str, for
     return transcript
 
 
-def run_transcription(ctx: WorkerContext, lecture_id: str, audio: str = "", model: str = "", force: bool = False,
-                      on_progress: Callable[[Progress], None] | None = None) -> Transcript | None:  # fmt: skip
+def run_transcription(
+    ctx: WorkerContext,
+    lecture_id: str,
+    audio: str = "",
+    model: str = "",
+    force: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Transcript | None:
     """Transcribe a lecture here and now (the task's body, and the CLI's ``--wait`` without a worker).
 
     Returns the transcript, or None when another live process is already transcribing this lecture (or took
@@ -161,8 +190,9 @@ def run_transcription(ctx: WorkerContext, lecture_id: str, audio: str = "", mode
     return transcript
 
 
-def enqueue_transcription(ctx: WorkerContext, lecture_id: str, audio: str = "", model: str = "",
-                          force: bool = False) -> str:  # fmt: skip
+def enqueue_transcription(
+    ctx: WorkerContext, lecture_id: str, audio: str = "", model: str = "", force: bool = False
+) -> str:
     """Queue a lecture's transcription (the job row says *queued* at once); returns the job id."""
     job = db.queue_job(ctx.factory, lecture_id)
     configure_queue(ctx.settings)

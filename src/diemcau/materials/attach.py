@@ -29,8 +29,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.lectures import utcnow
 from diemcau.adapters.db.materials import (
-    PROCESSING, READY, MaterialRecord, delete_material, find_material, record_extraction, save_material,
-)  # fmt: skip
+    PROCESSING,
+    READY,
+    MaterialRecord,
+    delete_material,
+    find_material,
+    record_extraction,
+    save_material,
+)
 from diemcau.adapters.db.models import LectureRow
 from diemcau.adapters.material_files import MaterialFiles, StagedFile, materials_root
 from diemcau.core.lecture import is_valid_lecture_id
@@ -47,9 +53,12 @@ TOO_BIG = "too_big"  # the extraction passed its memory or time bound
 # What to tell the trainer about each search outcome that needs saying (catalogue keys); the outcome of a file the
 # job cannot read is its refusal code, told with that code's message.
 NOTICES = {
-    NO_TEXT: "materials.no_text", "pending": "materials.index_pending", "failed": "materials.index_failed",
-    PROCESSING: "materials.processing", TOO_BIG: "materials.too_big",
-}  # fmt: skip
+    NO_TEXT: "materials.no_text",
+    "pending": "materials.index_pending",
+    "failed": "materials.index_failed",
+    PROCESSING: "materials.processing",
+    TOO_BIG: "materials.too_big",
+}
 
 
 def notice_key(outcome: str) -> str | None:
@@ -101,8 +110,18 @@ def attach_material(
     files = MaterialFiles(materials_root(settings))
     with files.receive(stream, settings.materials.max_bytes) as staged:
         kind = sniff(staged.path, settings.materials.max_unpacked_bytes)
-        record = MaterialRecord(request.lecture_id, name, kind.value, staged.size, staged.sha256, 0, 0,
-                                request.uploaded_by, utcnow(), PROCESSING)  # fmt: skip
+        record = MaterialRecord(
+            request.lecture_id,
+            name,
+            kind.value,
+            staged.size,
+            staged.sha256,
+            0,
+            0,
+            request.uploaded_by,
+            utcnow(),
+            PROCESSING,
+        )
         previous = _store(files, factory, staged, record, request.replace, existing)
     if previous is not None and previous.stored_name != record.stored_name:
         files.remove(record.lecture_id, previous.stored_name)
@@ -110,20 +129,27 @@ def attach_material(
 
 
 def read_material(
-    settings: Settings, factory: sessionmaker[Session], index: SearchIndex | None, lecture_id: str, name: str,
+    settings: Settings,
+    factory: sessionmaker[Session],
+    index: SearchIndex | None,
+    lecture_id: str,
+    name: str,
     sha256: str,
-) -> Attached | None:  # fmt: skip
+) -> Attached | None:
     """Read the text of the material ``name`` (the file ``sha256``) under the bounds, record it and index it;
     ``None`` when the material is gone or was replaced meanwhile (its replacement has its own job).
 
     ``index`` ``None`` skips search (the lecture's materials are indexed when it enters the index)."""
     record = find_material(factory, lecture_id, name)
-    path = None if record is None else MaterialFiles(materials_root(settings)).local_path(lecture_id, record.stored_name)
+    path = (
+        None if record is None else MaterialFiles(materials_root(settings)).local_path(lecture_id, record.stored_name)
+    )
     if record is None or record.sha256 != sha256 or path is None:
         return None
     try:
-        text = extract_bounded(path, MaterialKind(record.kind), settings.materials.max_unpacked_bytes,
-                               bounds_of(settings))  # fmt: skip
+        text = extract_bounded(
+            path, MaterialKind(record.kind), settings.materials.max_unpacked_bytes, bounds_of(settings)
+        )
     except MaterialError as error:
         stored = record_extraction(factory, lecture_id, name, sha256, error.code, 0, 0)
         if index is not None:
@@ -137,9 +163,13 @@ def read_material(
 
 
 def _store(
-    files: MaterialFiles, factory: sessionmaker[Session], staged: StagedFile, record: MaterialRecord, replace: bool,
+    files: MaterialFiles,
+    factory: sessionmaker[Session],
+    staged: StagedFile,
+    record: MaterialRecord,
+    replace: bool,
     existing: MaterialRecord | None,
-) -> MaterialRecord | None:  # fmt: skip
+) -> MaterialRecord | None:
     placed: list[bool] = []
 
     def place() -> None:
@@ -156,9 +186,12 @@ def _store(
 
 
 def _index(
-    index: SearchIndex | None, settings: Settings, factory: sessionmaker[Session], record: MaterialRecord,
+    index: SearchIndex | None,
+    settings: Settings,
+    factory: sessionmaker[Session],
+    record: MaterialRecord,
     pages: tuple[str, ...],
-) -> str:  # fmt: skip
+) -> str:
     if index is None:
         return "pending"
     return index_material(index, settings, factory, record.lecture_id, record.name, pages)

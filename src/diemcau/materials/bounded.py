@@ -43,8 +43,15 @@ def bounds_of(settings: Settings) -> Bounds:
 
 def extract_bounded(path: Path, kind: MaterialKind, max_unpacked_bytes: int, bounds: Bounds) -> MaterialText:
     """The page texts of the file at ``path`` (already sniffed as ``kind``), read in a bounded child process."""
-    command = [sys.executable, "-m", __name__, str(path), str(max_unpacked_bytes), str(bounds.memory_bytes),
-               str(bounds.cpu_seconds)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        __name__,
+        str(path),
+        str(max_unpacked_bytes),
+        str(bounds.memory_bytes),
+        str(bounds.cpu_seconds),
+    ]
     try:
         done = subprocess.run(command, capture_output=True, timeout=bounds.cpu_seconds * WALL_FACTOR + START_SECONDS)
     except subprocess.TimeoutExpired:  # run() kills the child before raising

@@ -27,6 +27,7 @@ from diemcau.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
 def documents_of(
     settings: Settings, factory: sessionmaker[Session], lecture_id: str
 ) -> Iterator[tuple[str, tuple[str, ...]]]:

@@ -118,8 +118,12 @@ class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
         for fmt in info.get("requested_formats") or [info]:
             protocol = determine_protocol(fmt)
             if info.get("is_live") or fmt.get("is_live") or protocol not in DOWNLOAD_PROTOCOLS:
-                log.info("refusing to download %s with protocol %s (live: %s)", fmt.get("url"), protocol,
-                         bool(info.get("is_live")))  # fmt: skip
+                log.info(
+                    "refusing to download %s with protocol %s (live: %s)",
+                    fmt.get("url"),
+                    protocol,
+                    bool(info.get("is_live")),
+                )
                 raise MediaError("url_not_media", url=self.source_url)
         return super().dl(name, info, subtitle, test)
 
@@ -153,9 +157,13 @@ def _ydl_options(work_dir: Path, limits: Limits, progress: Progress, proxy: str)
 
 
 def fetch_url(
-    url: str, work_dir: Path, limits: Limits, progress: Progress = no_progress,
-    egress: EgressPolicy = EgressPolicy(), network: Network | None = None,
-) -> FetchedSource:  # fmt: skip
+    url: str,
+    work_dir: Path,
+    limits: Limits,
+    progress: Progress = no_progress,
+    egress: EgressPolicy = EgressPolicy(),
+    network: Network | None = None,
+) -> FetchedSource:
     """Download ``url`` with yt-dlp into ``work_dir``, every connection through a guard on ``egress``
     (``network`` resolves and connects for the guard: the system's, unless a test gives a fake one)."""
     with EgressGuard(egress, network) as guard:

@@ -37,9 +37,10 @@ def run_ffmpeg(args: Sequence[str], duration: float = 0.0, progress: Progress = 
     """
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-progress", "pipe:1", *args]
     # stderr goes to a file: a pipe nobody reads while we follow stdout could fill up and stall ffmpeg.
-    with tempfile.TemporaryFile("w+", errors="replace") as errors, subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=errors, text=True, errors="replace"
-    ) as process:
+    with (
+        tempfile.TemporaryFile("w+", errors="replace") as errors,
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, errors="replace") as process,
+    ):
         assert process.stdout is not None
         for line in process.stdout:
             key, _, value = line.strip().partition("=")

@@ -26,7 +26,10 @@ def master_playlist(renditions: list[Rendition]) -> str:
     audio = [r for r in renditions if not r.height]
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for rendition in [*video, *audio]:
-        attributes = [f"BANDWIDTH={max(rendition.bandwidth, 1)}", f"AVERAGE-BANDWIDTH={max(rendition.average_bandwidth, 1)}"]
+        attributes = [
+            f"BANDWIDTH={max(rendition.bandwidth, 1)}",
+            f"AVERAGE-BANDWIDTH={max(rendition.average_bandwidth, 1)}",
+        ]
         if rendition.height:
             attributes.append(f"RESOLUTION={rendition.width}x{rendition.height}")
         attributes.append(f'CODECS="{rendition.codecs}"')

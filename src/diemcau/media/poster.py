@@ -24,10 +24,24 @@ def make_poster(source: Path, info: MediaInfo, out_dir: Path, progress: Progress
     """Write ``out_dir/poster.jpg`` for ``source``."""
     target = out_dir / POSTER
     if info.has_video:
-        args = ["-ss", str(poster_time(info.duration_seconds)), "-i", str(source), "-map", "0:v:0",
-                "-vf", "scale=-2:'min(720,ih)'"]  # fmt: skip
+        args = [
+            "-ss",
+            str(poster_time(info.duration_seconds)),
+            "-i",
+            str(source),
+            "-map",
+            "0:v:0",
+            "-vf",
+            "scale=-2:'min(720,ih)'",
+        ]
     else:
-        args = ["-t", str(WAVEFORM_SECONDS), "-i", str(source), "-filter_complex",
-                "[0:a:0]showwavespic=s=1280x720:colors=0xb71c1c"]  # fmt: skip
+        args = [
+            "-t",
+            str(WAVEFORM_SECONDS),
+            "-i",
+            str(source),
+            "-filter_complex",
+            "[0:a:0]showwavespic=s=1280x720:colors=0xb71c1c",
+        ]
     run_ffmpeg([*args, "-frames:v", "1", "-q:v", "4", "-update", "1", str(target)], 0.0, progress)
     return target

@@ -16,12 +16,21 @@ from diemcau.media.types import FetchedSource, Limits, MediaInfo
 
 # Leading bytes of the containers we accept; ffprobe failing on one of these means damage, not a wrong file.
 _SIGNATURES: tuple[tuple[int, bytes], ...] = (
-    (4, b"ftyp"), (4, b"moov"), (4, b"mdat"), (4, b"free"), (4, b"wide"),  # MP4 / MOV / M4A
+    (4, b"ftyp"),
+    (4, b"moov"),
+    (4, b"mdat"),
+    (4, b"free"),
+    (4, b"wide"),  # MP4 / MOV / M4A
     (0, b"\x1a\x45\xdf\xa3"),  # Matroska / WebM
-    (0, b"RIFF"), (0, b"OggS"), (0, b"fLaC"), (0, b"ID3"), (0, b"FLV"), (0, b"#EXTM3U"),
+    (0, b"RIFF"),
+    (0, b"OggS"),
+    (0, b"fLaC"),
+    (0, b"ID3"),
+    (0, b"FLV"),
+    (0, b"#EXTM3U"),
     (0, b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"),  # ASF / WMV
     (0, b"\x00\x00\x01\xba"),  # MPEG program stream
-)  # fmt: skip
+)
 _DAMAGE = re.compile(r"partial file|truncat|invalid data|corrupt|moov atom not found|error while decoding", re.I)
 _NOT_A_CONTAINER = frozenset({"tty", "image2", "png_pipe", "jpeg_pipe", "svg_pipe", "txt", "subviewer"})
 
@@ -65,10 +74,14 @@ def media_info(data: dict) -> MediaInfo:
     )
     duration = _duration(data, streams)
     return MediaInfo(
-        duration_seconds=duration, has_video=bool(video), width=int(video.get("width") or 0),
-        height=int(video.get("height") or 0), audio_codec=audio.get("codec_name", ""),
-        video_codec=video.get("codec_name", ""), container=data.get("format", {}).get("format_name", ""),
-    )  # fmt: skip
+        duration_seconds=duration,
+        has_video=bool(video),
+        width=int(video.get("width") or 0),
+        height=int(video.get("height") or 0),
+        audio_codec=audio.get("codec_name", ""),
+        video_codec=video.get("codec_name", ""),
+        container=data.get("format", {}).get("format_name", ""),
+    )
 
 
 def _duration(data: dict, streams: list[dict]) -> float:

@@ -41,7 +41,9 @@ def plan_renditions(info: MediaInfo) -> tuple[RenditionSpec, ...]:
     if not rungs:
         height = max(2, info.height - info.height % 2)
         low = LADDER[0]
-        rungs = (RenditionSpec(f"v{height}", f"{height}p", height, low.video_kbps, low.audio_kbps, low.segment_seconds),)
+        rungs = (
+            RenditionSpec(f"v{height}", f"{height}p", height, low.video_kbps, low.audio_kbps, low.segment_seconds),
+        )
     return (AUDIO, *rungs)
 
 
@@ -60,20 +62,50 @@ def _video_args(spec: RenditionSpec, preset: str) -> list[str]:
     level = _H264_LEVEL.get(spec.height, ("3.1", ""))[0]
     kbps = spec.video_kbps
     return [
-        "-vf", f"scale=-2:{spec.height}", "-fpsmax", "30", "-pix_fmt", "yuv420p",
-        "-c:v", "libx264", "-preset", preset, "-profile:v", "main", "-level", level,
-        "-b:v", f"{kbps}k", "-maxrate", f"{kbps * 6 // 5}k", "-bufsize", f"{kbps * 2}k",
+        "-vf",
+        f"scale=-2:{spec.height}",
+        "-fpsmax",
+        "30",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:v",
+        "libx264",
+        "-preset",
+        preset,
+        "-profile:v",
+        "main",
+        "-level",
+        level,
+        "-b:v",
+        f"{kbps}k",
+        "-maxrate",
+        f"{kbps * 6 // 5}k",
+        "-bufsize",
+        f"{kbps * 2}k",
         # A key frame at every segment start, whatever the scene, so renditions switch cleanly.
-        "-force_key_frames", f"expr:gte(t,n_forced*{spec.segment_seconds})", "-sc_threshold", "0",
-    ]  # fmt: skip
+        "-force_key_frames",
+        f"expr:gte(t,n_forced*{spec.segment_seconds})",
+        "-sc_threshold",
+        "0",
+    ]
 
 
 def _hls_args(spec: RenditionSpec, folder: Path) -> list[str]:
     return [
-        "-f", "hls", "-hls_time", str(spec.segment_seconds), "-hls_playlist_type", "vod",
-        "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
-        "-hls_segment_filename", str(folder / "seg_%05d.ts"), str(folder / PLAYLIST),
-    ]  # fmt: skip
+        "-f",
+        "hls",
+        "-hls_time",
+        str(spec.segment_seconds),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_flags",
+        "independent_segments",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_segment_filename",
+        str(folder / "seg_%05d.ts"),
+        str(folder / PLAYLIST),
+    ]
 
 
 def audio_cut_times(spec: RenditionSpec, duration: float) -> list[float]:
@@ -91,9 +123,18 @@ def audio_cut_times(spec: RenditionSpec, duration: float) -> list[float]:
 def _ramped_audio_args(spec: RenditionSpec, folder: Path, duration: float) -> list[str]:
     times = ",".join(f"{cut:g}" for cut in audio_cut_times(spec, duration)) or f"{spec.segment_seconds}"
     return [
-        "-f", "segment", "-segment_times", times, "-segment_format", "mpegts",
-        "-segment_list", str(folder / PLAYLIST), "-segment_list_type", "m3u8", str(folder / "seg_%05d.ts"),
-    ]  # fmt: skip
+        "-f",
+        "segment",
+        "-segment_times",
+        times,
+        "-segment_format",
+        "mpegts",
+        "-segment_list",
+        str(folder / PLAYLIST),
+        "-segment_list_type",
+        "m3u8",
+        str(folder / "seg_%05d.ts"),
+    ]
 
 
 def _as_vod_playlist(playlist: Path) -> None:
@@ -107,9 +148,13 @@ def _as_vod_playlist(playlist: Path) -> None:
 
 
 def transcode(
-    source: Path, info: MediaInfo, spec: RenditionSpec, out_dir: Path, preset: str = "veryfast",
+    source: Path,
+    info: MediaInfo,
+    spec: RenditionSpec,
+    out_dir: Path,
+    preset: str = "veryfast",
     progress: Progress = no_progress,
-) -> Rendition:  # fmt: skip
+) -> Rendition:
     """Encode one rendition of ``source`` into ``out_dir/<spec.name>/`` (cleared first: a rerun starts clean)."""
     folder = out_dir / spec.name
     shutil.rmtree(folder, ignore_errors=True)
@@ -117,8 +162,15 @@ def transcode(
     if spec.height == 0:
         streams = ["-map", "0:a:0", "-vn", *_audio_args(spec), *_ramped_audio_args(spec, folder, info.duration_seconds)]
     else:
-        streams = ["-map", "0:v:0", "-map", "0:a:0", *_video_args(spec, preset), *_audio_args(spec),
-                   *_hls_args(spec, folder)]  # fmt: skip
+        streams = [
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            *_video_args(spec, preset),
+            *_audio_args(spec),
+            *_hls_args(spec, folder),
+        ]
     run_ffmpeg(["-i", str(source), *streams], info.duration_seconds, progress)
     if spec.height == 0:
         _as_vod_playlist(folder / PLAYLIST)
@@ -143,9 +195,17 @@ def measure(spec: RenditionSpec, info: MediaInfo, folder: Path) -> Rendition:
     total_bytes = sum(size for _, size in sizes)
     total_seconds = sum(seconds for seconds, _ in sizes) or 1.0
     peak = max((size * 8 / max(seconds, 0.5) for seconds, size in sizes), default=0.0)
-    codecs = AUDIO_CODEC if spec.height == 0 else f"{_H264_LEVEL.get(spec.height, ('', 'avc1.4d401f'))[1]},{AUDIO_CODEC}"
+    codecs = (
+        AUDIO_CODEC if spec.height == 0 else f"{_H264_LEVEL.get(spec.height, ('', 'avc1.4d401f'))[1]},{AUDIO_CODEC}"
+    )
     return Rendition(
-        name=spec.name, label=spec.label, playlist=f"{spec.name}/{PLAYLIST}", bandwidth=int(peak),
-        average_bandwidth=int(total_bytes * 8 / total_seconds), width=scaled_width(info, spec.height),
-        height=spec.height, codecs=codecs, bytes=total_bytes,
-    )  # fmt: skip
+        name=spec.name,
+        label=spec.label,
+        playlist=f"{spec.name}/{PLAYLIST}",
+        bandwidth=int(peak),
+        average_bandwidth=int(total_bytes * 8 / total_seconds),
+        width=scaled_width(info, spec.height),
+        height=spec.height,
+        codecs=codecs,
+        bytes=total_bytes,
+    )

@@ -145,9 +145,7 @@ def grade_waiting(graders: Graders, factory: sessionmaker[Session], course_id: s
     return len(records)
 
 
-def grade_stored(
-    graders: Graders, factory: sessionmaker[Session], submission_id: str
-) -> store.SubmissionRecord | None:
+def grade_stored(graders: Graders, factory: sessionmaker[Session], submission_id: str) -> store.SubmissionRecord | None:
     """Grade one stored submission (no-op once graded) and return it as stored afterwards."""
     record = store.load_submission(factory, submission_id)
     if record is None or record.status == store.GRADED:
@@ -168,7 +166,9 @@ def counted_submission(factory: sessionmaker[Session], form: QuizForm, member: s
     return counted_of(form, store.member_submissions(factory, member, form.course_id, form.quiz_id))
 
 
-def counted_submissions(factory: sessionmaker[Session], form: QuizForm, within: list[str]) -> list[store.SubmissionRecord]:
+def counted_submissions(
+    factory: sessionmaker[Session], form: QuizForm, within: list[str]
+) -> list[store.SubmissionRecord]:
     """The counted attempt of each member within these org subtrees who has one, read in one query."""
     by_member: dict[str, list[store.SubmissionRecord]] = {}
     for record in store.quiz_submissions(factory, form.course_id, form.quiz_id, within=within):
@@ -184,9 +184,13 @@ def essays_waiting(factory: sessionmaker[Session], form: QuizForm, within: list[
 
 
 def grade_essay(
-    graders: Graders, factory: sessionmaker[Session], record: store.SubmissionRecord, category: str, comment: str,
+    graders: Graders,
+    factory: sessionmaker[Session],
+    record: store.SubmissionRecord,
+    category: str,
+    comment: str,
     grader_username: str,
-) -> store.SubmissionRecord:  # fmt: skip
+) -> store.SubmissionRecord:
     """Record a secretary's grade of an attempt's essay, in the application database and in the gradebook.
 
     Only the counted attempt (the one the gradebook holds) is graded; authorization is the caller's job.

@@ -50,6 +50,10 @@ def release_course_quizzes(settings: Settings, factory: sessionmaker[Session], c
 
     with factory() as session:
         known = {course_id for (course_id,) in session.query(CourseRow.id)}
-    specs = [spec for folder in sorted(courses_dir.glob("*/")) if folder.name in known
-             for spec in load_course_quizzes(courses_dir, folder.name)]  # fmt: skip
+    specs = [
+        spec
+        for folder in sorted(courses_dir.glob("*/"))
+        if folder.name in known
+        for spec in load_course_quizzes(courses_dir, folder.name)
+    ]
     return [release_spec(settings, factory, spec) for spec in specs]

@@ -60,9 +60,18 @@ def quiz_results(
         score, max_score = scores.get(member, (None, form.total_points))
         pending_essay = counted is not None and any(f.get("pending") for f in counted.feedback)
         passed = None if score is None or pending_essay else has_passed(score, max_score, form.rules.pass_percent)
-        results.append(MemberResult(
-            member, attempts[0].member_name, len(attempts), counted and counted.attempt, score, max_score, passed,
-            bool(counted and counted.late), counted and counted.essay_category,
-            sum(1 for a in attempts if a.status == store.RECEIVED),
-        ))  # fmt: skip
+        results.append(
+            MemberResult(
+                member,
+                attempts[0].member_name,
+                len(attempts),
+                counted and counted.attempt,
+                score,
+                max_score,
+                passed,
+                bool(counted and counted.late),
+                counted and counted.essay_category,
+                sum(1 for a in attempts if a.status == store.RECEIVED),
+            )
+        )
     return results

@@ -50,9 +50,13 @@ INDEXED, PENDING, FAILED = "indexed", "pending", "failed"
 
 
 def index_material(
-    index: SearchIndex, settings: Settings, factory: sessionmaker[Session], lecture_id: str, name: str,
+    index: SearchIndex,
+    settings: Settings,
+    factory: sessionmaker[Session],
+    lecture_id: str,
+    name: str,
     pages: Sequence[str],
-) -> str:  # fmt: skip
+) -> str:
     """Put a material's pages in the index: ``indexed``, ``pending`` (lecture not published) or ``failed``."""
     try:
         try:

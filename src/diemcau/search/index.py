@@ -128,10 +128,15 @@ def passages(text_pages: Sequence[str], words: int = PASSAGE_WORDS) -> list[tupl
 def meta_row(meta: LectureMeta) -> dict[str, object]:
     """A lecture's metadata as the row both backends store."""
     return {
-        "lecture_id": meta.lecture_id, "title": meta.title, "course_id": meta.course_id, "speaker": meta.speaker,
-        "resolution": meta.resolution, "speaker_folded": fold(meta.speaker), "resolution_folded": fold(meta.resolution),
+        "lecture_id": meta.lecture_id,
+        "title": meta.title,
+        "course_id": meta.course_id,
+        "speaker": meta.speaker,
+        "resolution": meta.resolution,
+        "speaker_folded": fold(meta.speaker),
+        "resolution_folded": fold(meta.resolution),
         "created_on": meta.created_on.isoformat() if meta.created_on else None,
-    }  # fmt: skip
+    }
 
 
 class TieredSearch:
@@ -176,6 +181,8 @@ class TieredSearch:
                 break
         groups = group_matches(self._places(ranked))[:limit]  # text is read for these rows only
         texts = self._texts([match.row_id for group in groups for match in group])
-        filled = [[replace(m, title=texts[m.row_id][0], course_id=texts[m.row_id][1], text=texts[m.row_id][2])
-                   for m in group] for group in groups]  # fmt: skip
+        filled = [
+            [replace(m, title=texts[m.row_id][0], course_id=texts[m.row_id][1], text=texts[m.row_id][2]) for m in group]
+            for group in groups
+        ]
         return [hit_of(group, parsed.folded_terms, self.prefix) for group in filled]

@@ -142,8 +142,6 @@ def sync_lecture(
     return INDEXED if transcript is not None else NO_TRANSCRIPT
 
 
-
-
 def remove_lecture(index: SearchIndex, lecture_id: str) -> bool:
     """Take an unpublished or deleted lecture out of the index; returns whether it was there."""
     return index.remove_lecture(lecture_id)

@@ -106,8 +106,12 @@ class PostgresSearchIndex(TieredSearch):
     def ensure_index(self) -> None:
         """Create the unaccent extension, the fold function, tables and GIN indexes (idempotent)."""
         with self.engine.connect() as db:
-            ready = db.execute(text("SELECT to_regclass('search_segments') IS NOT NULL AND "
-                                    "EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'diemcau_fold')")).scalar()  # fmt: skip
+            ready = db.execute(
+                text(
+                    "SELECT to_regclass('search_segments') IS NOT NULL AND "
+                    "EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'diemcau_fold')"
+                )
+            ).scalar()
         if ready:
             return
         with self.engine.begin() as db:
@@ -115,15 +119,19 @@ class PostgresSearchIndex(TieredSearch):
             db.execute(text("SELECT pg_advisory_xact_lock(hashtext('diemcau_search_schema'))"))
             db.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent"))
             if db.execute(text("SELECT 1 FROM pg_proc WHERE proname = 'diemcau_fold'")).first() is None:
-                schema = db.execute(text(
-                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-                    "WHERE e.extname = 'unaccent'"
-                )).scalar_one()  # fmt: skip
+                schema = db.execute(
+                    text(
+                        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                        "WHERE e.extname = 'unaccent'"
+                    )
+                ).scalar_one()
                 db.execute(text(FOLD_FUNCTION.format(schema=f'"{schema}"')))
             for statement in SCHEMA:
                 db.execute(text(statement))
 
-    def _delete_rows(self, db: Connection, lecture_id: str, kind: str | None = None, doc_name: str | None = None) -> None:
+    def _delete_rows(
+        self, db: Connection, lecture_id: str, kind: str | None = None, doc_name: str | None = None
+    ) -> None:
         sql, params = "DELETE FROM search_segments WHERE lecture_id = :l", {"l": lecture_id}
         if kind is not None:
             sql, params = sql + " AND kind = :k AND doc_name = :d", {**params, "k": kind, "d": doc_name}
@@ -131,10 +139,19 @@ class PostgresSearchIndex(TieredSearch):
 
     def _insert_rows(self, db: Connection, lecture_id: str, course_id: str, rows: Iterable[tuple]) -> int:
         batch = [
-            {"lecture_id": lecture_id, "course_id": course_id, "kind": kind, "doc_name": doc_name, "page": page,
-             "start": start, "end": end, "text": body, "exact": index_forms(body)[0]}
+            {
+                "lecture_id": lecture_id,
+                "course_id": course_id,
+                "kind": kind,
+                "doc_name": doc_name,
+                "page": page,
+                "start": start,
+                "end": end,
+                "text": body,
+                "exact": index_forms(body)[0],
+            }
             for kind, doc_name, page, start, end, body in rows
-        ]  # fmt: skip
+        ]
         if batch:
             db.execute(INSERT, batch)
         return len(batch)
@@ -143,10 +160,17 @@ class PostgresSearchIndex(TieredSearch):
         self._delete_rows(db, meta.lecture_id, SPOKEN, "")
         row = meta_row(meta)
         updates = ", ".join(f"{key} = EXCLUDED.{key}" for key in row if key != "lecture_id")
-        db.execute(text(f"INSERT INTO search_lectures ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)}) "
-                        f"ON CONFLICT (lecture_id) DO UPDATE SET {updates}"), row)  # fmt: skip
-        db.execute(text("UPDATE search_segments SET course_id = :c WHERE lecture_id = :l"),
-                   {"c": meta.course_id, "l": meta.lecture_id})  # fmt: skip
+        db.execute(
+            text(
+                f"INSERT INTO search_lectures ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)}) "
+                f"ON CONFLICT (lecture_id) DO UPDATE SET {updates}"
+            ),
+            row,
+        )
+        db.execute(
+            text("UPDATE search_segments SET course_id = :c WHERE lecture_id = :l"),
+            {"c": meta.course_id, "l": meta.lecture_id},
+        )
         spoken = ((SPOKEN, "", None, s.start, s.end, s.text) for s in segments if s.text.strip())
         return self._insert_rows(db, meta.lecture_id, meta.course_id, spoken)
 
@@ -158,8 +182,9 @@ class PostgresSearchIndex(TieredSearch):
     def index_document(self, lecture_id: str, doc_name: str, text_pages: Sequence[str]) -> int:
         """Replace one document of an indexed lecture; raises ``LectureNotIndexed`` for an unknown lecture."""
         with self.engine.begin() as db:
-            course = db.execute(text("SELECT course_id FROM search_lectures WHERE lecture_id = :l"),
-                                {"l": lecture_id}).scalar()  # fmt: skip
+            course = db.execute(
+                text("SELECT course_id FROM search_lectures WHERE lecture_id = :l"), {"l": lecture_id}
+            ).scalar()
             if course is None:
                 raise LectureNotIndexed(lecture_id)
             self._delete_rows(db, lecture_id, DOCUMENT, doc_name)
@@ -190,8 +215,7 @@ class PostgresSearchIndex(TieredSearch):
     ) -> list[tuple[int, float]]:
         tsquery, params = tsquery_sql(tier)
         column = f"{tier.column}_tsv"
-        sql = (f"SELECT id, -id FROM search_segments, (SELECT {tsquery} AS q) AS query "
-               f"WHERE {column} @@ query.q")  # fmt: skip
+        sql = f"SELECT id, -id FROM search_segments, (SELECT {tsquery} AS q) AS query WHERE {column} @@ query.q"
         if courses is not None:
             sql += " AND course_id = ANY(:courses)"
             params["courses"] = sorted(courses)
@@ -200,8 +224,9 @@ class PostgresSearchIndex(TieredSearch):
             sql += f" AND lecture_id IN (SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)})"
         with self._db() as db:
             try:
-                rows = db.execute(text(sql + " ORDER BY id DESC LIMIT :limit"),
-                                  {**params, **lecture_params, "limit": limit})  # fmt: skip
+                rows = db.execute(
+                    text(sql + " ORDER BY id DESC LIMIT :limit"), {**params, **lecture_params, "limit": limit}
+                )
                 return [(row[0], float(row[1])) for row in rows]
             except DBAPIError:  # defence in depth: the query is built from bound parameters only
                 db.rollback()  # the held connection stays usable for the rest of the search
@@ -210,18 +235,24 @@ class PostgresSearchIndex(TieredSearch):
     def _places(self, ranked: dict[int, tuple[int, float]]) -> list[SegmentMatch]:
         with self._db() as db:
             rows = db.execute(
-                text('SELECT id, lecture_id, kind, start, "end", doc_name, page FROM search_segments '
-                     "WHERE id = ANY(:ids)"),
+                text(
+                    'SELECT id, lecture_id, kind, start, "end", doc_name, page FROM search_segments '
+                    "WHERE id = ANY(:ids)"
+                ),
                 {"ids": list(ranked)},
-            ).all()  # fmt: skip
-        return [SegmentMatch(row[0], row[1], "", "", row[2], row[3], row[4], "", row[5], row[6], *ranked[row[0]])
-                for row in rows]  # fmt: skip
+            ).all()
+        return [
+            SegmentMatch(row[0], row[1], "", "", row[2], row[3], row[4], "", row[5], row[6], *ranked[row[0]])
+            for row in rows
+        ]
 
     def _texts(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
         with self._db() as db:
             rows = db.execute(
-                text("SELECT s.id, l.title, l.course_id, s.text FROM search_segments s "
-                     "JOIN search_lectures l USING (lecture_id) WHERE s.id = ANY(:ids)"),
+                text(
+                    "SELECT s.id, l.title, l.course_id, s.text FROM search_segments s "
+                    "JOIN search_lectures l USING (lecture_id) WHERE s.id = ANY(:ids)"
+                ),
                 {"ids": ids},
-            ).all()  # fmt: skip
+            ).all()
         return {row[0]: (row[1], row[2], row[3]) for row in rows}

@@ -129,8 +129,10 @@ class SqliteSearchIndex(TieredSearch):
         rows = db.execute(
             "SELECT s.id, s.text, l.course_id FROM search_segments s JOIN search_lectures l USING (lecture_id)"
         ).fetchall()
-        db.executemany("INSERT INTO search_fts (rowid, exact, folded, tags) VALUES (?, ?, ?, ?)",
-                       [(rid, *index_forms(text), course_tag(course)) for rid, text, course in rows])  # fmt: skip
+        db.executemany(
+            "INSERT INTO search_fts (rowid, exact, folded, tags) VALUES (?, ?, ?, ?)",
+            [(rid, *index_forms(text), course_tag(course)) for rid, text, course in rows],
+        )
 
     def _delete_rows(self, db: sqlite3.Connection, lecture_id: str, where: str = "", params: tuple = ()) -> int:
         course = db.execute("SELECT course_id FROM search_lectures WHERE lecture_id = ?", (lecture_id,)).fetchone()
@@ -152,22 +154,28 @@ class SqliteSearchIndex(TieredSearch):
         lowest = db.execute("SELECT coalesce(min(id), 1) FROM search_segments").fetchone()[0]
         first = min(lowest, 1) - len(batch)
         tag = course_tag(course_id)
-        db.executemany('INSERT INTO search_segments (id, lecture_id, kind, doc_name, page, start, "end", text) '
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       [(first + i, lecture_id, *row) for i, row in enumerate(batch)])  # fmt: skip
-        db.executemany("INSERT INTO search_fts (rowid, exact, folded, tags) VALUES (?, ?, ?, ?)",
-                       [(first + i, *index_forms(row[-1]), tag) for i, row in enumerate(batch)])  # fmt: skip
+        db.executemany(
+            'INSERT INTO search_segments (id, lecture_id, kind, doc_name, page, start, "end", text) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(first + i, lecture_id, *row) for i, row in enumerate(batch)],
+        )
+        db.executemany(
+            "INSERT INTO search_fts (rowid, exact, folded, tags) VALUES (?, ?, ?, ?)",
+            [(first + i, *index_forms(row[-1]), tag) for i, row in enumerate(batch)],
+        )
         return len(batch)
 
     def _store_lecture(self, db: sqlite3.Connection, meta: LectureMeta, segments: Iterable[Segment]) -> int:
         documents = db.execute(
-            "SELECT kind, doc_name, page, start, \"end\", text FROM search_segments WHERE lecture_id = ? AND kind = ?",
+            'SELECT kind, doc_name, page, start, "end", text FROM search_segments WHERE lecture_id = ? AND kind = ?',
             (meta.lecture_id, DOCUMENT),
         ).fetchall()
         self._delete_rows(db, meta.lecture_id)
         row = meta_row(meta)
-        db.execute(f"INSERT OR REPLACE INTO search_lectures ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                   tuple(row.values()))  # fmt: skip
+        db.execute(
+            f"INSERT OR REPLACE INTO search_lectures ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            tuple(row.values()),
+        )
         spoken = ((SPOKEN, "", None, s.start, s.end, s.text) for s in segments if s.text.strip())
         count = self._insert_rows(db, meta.lecture_id, meta.course_id, spoken)
         self._insert_rows(db, meta.lecture_id, meta.course_id, documents)  # re-tagged with the current course
@@ -223,8 +231,10 @@ class SqliteSearchIndex(TieredSearch):
         # No bm25 here: FTS5 computes its IDF by reading every match of every term, which grows with the index.
         sql = "SELECT rowid, rowid FROM search_fts WHERE search_fts MATCH :match"
         if conditions:
-            sql += (" AND rowid IN (SELECT id FROM search_segments WHERE lecture_id IN "
-                    f"(SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)}))")  # fmt: skip
+            sql += (
+                " AND rowid IN (SELECT id FROM search_segments WHERE lecture_id IN "
+                f"(SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)}))"
+            )
         sql += " ORDER BY rowid LIMIT :limit"  # ascending ids: newest first (see _insert_rows)
         try:
             return self._connection().execute(sql, {**params, "match": expression, "limit": limit}).fetchall()
@@ -233,12 +243,18 @@ class SqliteSearchIndex(TieredSearch):
 
     def _places(self, ranked: dict[int, tuple[int, float]]) -> list[SegmentMatch]:
         ids = list(ranked)
-        rows = self._connection().execute(
-            f'SELECT id, lecture_id, kind, start, "end", doc_name, page FROM search_segments WHERE id IN ({_marks(ids)})',
-            ids,
-        ).fetchall()
-        return [SegmentMatch(row[0], row[1], "", "", row[2], row[3], row[4], "", row[5], row[6], *ranked[row[0]])
-                for row in rows]  # fmt: skip
+        rows = (
+            self._connection()
+            .execute(
+                f'SELECT id, lecture_id, kind, start, "end", doc_name, page FROM search_segments WHERE id IN ({_marks(ids)})',
+                ids,
+            )
+            .fetchall()
+        )
+        return [
+            SegmentMatch(row[0], row[1], "", "", row[2], row[3], row[4], "", row[5], row[6], *ranked[row[0]])
+            for row in rows
+        ]
 
     def _texts(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
         rows = self._connection().execute(

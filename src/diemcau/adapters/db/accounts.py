@@ -97,7 +97,11 @@ class _Attempt:
 
 
 def _begin_attempt(
-    factory: sessionmaker[Session], username: str, address: str, policy: ThrottlePolicy, now: dt.datetime,
+    factory: sessionmaker[Session],
+    username: str,
+    address: str,
+    policy: ThrottlePolicy,
+    now: dt.datetime,
     secret: InstrumentedAttribute[str | None],
 ) -> _Attempt:
     """Count the attempt (or say how long it must wait) and read the hash (``secret``) it is to be checked against.

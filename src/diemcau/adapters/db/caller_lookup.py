@@ -29,9 +29,18 @@ _members, _grants = MemberRow.__table__, RoleGrantRow.__table__
 _unit, _scope = OrgUnitRow.__table__.alias("unit"), OrgUnitRow.__table__.alias("scope")
 _QUERY = (
     select(
-        _members.c.card_number, _members.c.full_name, _members.c.active, _members.c.password_hash.is_not(None),
-        _members.c.locked_until, _members.c.activation_expires_at,
-        _unit.c.code, _unit.c.name, _unit.c.kind, _unit.c.path, _grants.c.role, _scope.c.path,
+        _members.c.card_number,
+        _members.c.full_name,
+        _members.c.active,
+        _members.c.password_hash.is_not(None),
+        _members.c.locked_until,
+        _members.c.activation_expires_at,
+        _unit.c.code,
+        _unit.c.name,
+        _unit.c.kind,
+        _unit.c.path,
+        _grants.c.role,
+        _scope.c.path,
     )
     .select_from(
         _members.join(_unit, _members.c.org_unit_id == _unit.c.id)
@@ -40,7 +49,7 @@ _QUERY = (
     )
     .where(func.lower(_members.c.card_number).in_(bindparam("usernames", expanding=True, type_=String)))
     .order_by(_grants.c.id)
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from diemcau.adapters.db import quizzes as quiz_store
-from diemcau.adapters.db.models import CourseRow, LectureRow, MemberRow, OrgUnitRow
+from diemcau.adapters.db.models import CourseRow, MemberRow, OrgUnitRow
 from diemcau.adapters.db.models_progress import LectureProgressRow, ScreeningAttendanceRow, ScreeningRow
 from diemcau.core.completion import DEFAULT_PASSING_ESSAY_GRADES, Completion, MemberRecords, evaluate
 from diemcau.core.course import CompletionRule, CourseStatus, derive_status
@@ -77,11 +77,18 @@ def _enrolment(course: CourseRow, scopes: list[str], member: str | None) -> list
 def _enrolled(session: Session, where: list[ColumnElement[bool]]) -> list[_Enrolled]:
     """Card, name and unit only (no ORM rows): a province has 100,000 members and a few thousand units."""
     query = (
-        select(MemberRow.card_number, MemberRow.full_name, OrgUnitRow.code, OrgUnitRow.name, OrgUnitRow.kind,
-               OrgUnitRow.path)
-        .join(OrgUnitRow, OrgUnitRow.id == MemberRow.org_unit_id).where(*where)
+        select(
+            MemberRow.card_number,
+            MemberRow.full_name,
+            OrgUnitRow.code,
+            OrgUnitRow.name,
+            OrgUnitRow.kind,
+            OrgUnitRow.path,
+        )
+        .join(OrgUnitRow, OrgUnitRow.id == MemberRow.org_unit_id)
+        .where(*where)
         .order_by(OrgUnitRow.path, MemberRow.full_name)
-    )  # fmt: skip
+    )
     units: dict[str, OrgUnit] = {}
     found = []
     for card, name, code, unit_name, kind, path in session.execute(query):
@@ -100,7 +107,7 @@ def _coverage(session: Session, where: list[ColumnElement[bool]], lectures: list
         .join(MemberRow, member == LectureProgressRow.member)
         .join(OrgUnitRow, OrgUnitRow.id == MemberRow.org_unit_id)
         .where(LectureProgressRow.lecture_id.in_(lectures), *where)
-    )  # fmt: skip
+    )
     for card, lecture, coverage in session.execute(query):
         found[card][lecture] = coverage
     return found
@@ -114,7 +121,7 @@ def _screened(session: Session, where: list[ColumnElement[bool]], lectures: list
         .join(MemberRow, func.lower(MemberRow.card_number) == ScreeningAttendanceRow.member)
         .join(OrgUnitRow, OrgUnitRow.id == MemberRow.org_unit_id)
         .where(ScreeningRow.lecture_id.in_(lectures), *where)
-    )  # fmt: skip
+    )
     for member, lecture in session.execute(query):
         found[member].add(lecture)
     return found
@@ -182,20 +189,39 @@ def course_completion(
     quizzes, has_essay = tuple(f.quiz_id for f in forms), any(f.has_essay for f in forms)
     titles |= {f"quiz:{form.quiz_id}": form.title for form in forms}
     # A condition the course offers no way to meet (no quiz released, no essay question) is not required.
-    rule = CompletionRule(rule.min_watched_percent, rule.screening_counts, rule.quizzes_passed and bool(quizzes),
-                          rule.essay_required and has_essay)  # fmt: skip
+    rule = CompletionRule(
+        rule.min_watched_percent,
+        rule.screening_counts,
+        rule.quizzes_passed and bool(quizzes),
+        rule.essay_required and has_essay,
+    )
     results = []
     for member in members:
         card = member.card
         standing = standings.get(card) or _QuizStanding(set(), set(), {})
-        records = MemberRecords(coverage.get(card, {}), frozenset(screened.get(card, set())),
-                                frozenset(standing.passed), frozenset(standing.attempted), standing.essay,
-                                standing.essay_submitted)  # fmt: skip
+        records = MemberRecords(
+            coverage.get(card, {}),
+            frozenset(screened.get(card, set())),
+            frozenset(standing.passed),
+            frozenset(standing.attempted),
+            standing.essay,
+            standing.essay_submitted,
+        )
         verdict = evaluate(rule, tuple(lectures), quizzes, records)
         status = derive_status(today, deadline, verdict.started, verdict.completed)
-        results.append(MemberCompletion(card, member.full_name, member.unit, status, verdict,
-                                        dict(records.coverage), records.screened, dict(standing.scores),
-                                        standing.essay))  # fmt: skip
+        results.append(
+            MemberCompletion(
+                card,
+                member.full_name,
+                member.unit,
+                status,
+                verdict,
+                dict(records.coverage),
+                records.screened,
+                dict(standing.scores),
+                standing.essay,
+            )
+        )
     return CourseCompletion(course_id, title, deadline, tuple(lectures), quizzes, tuple(results), titles)
 
 

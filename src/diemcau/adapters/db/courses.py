@@ -15,7 +15,9 @@ class UnknownAudienceError(Exception):
     """A course names audience org units that do not exist."""
 
     def __init__(self, course_id: str, codes: list[str]) -> None:
-        super().__init__(f"course {course_id!r}: unknown audience org unit(s) {', '.join(codes)}; load the org tree first")
+        super().__init__(
+            f"course {course_id!r}: unknown audience org unit(s) {', '.join(codes)}; load the org tree first"
+        )
         self.codes = codes
 
 

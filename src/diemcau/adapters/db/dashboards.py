@@ -46,8 +46,10 @@ def _enrolled_cards(session: Session, course: CourseRow, scopes: list[str]) -> l
     within = [OrgUnitRow.path.startswith(p, autoescape=True) for p in scopes]
     if not audience or not within:
         return []
-    query = select(MemberRow.card_number).join(MemberRow.org_unit).where(
-        MemberRow.active.is_(True), or_(*audience), or_(*within)
+    query = (
+        select(MemberRow.card_number)
+        .join(MemberRow.org_unit)
+        .where(MemberRow.active.is_(True), or_(*audience), or_(*within))
     )
     return [card.lower() for card in session.scalars(query)]
 

@@ -37,8 +37,9 @@ SQLITE_POOL_SIZE, POSTGRES_POOL_SIZE, POOL_OVERFLOW = 40, 10, 20
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url``; SQLite connections get WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=SQLITE_POOL_SIZE,
-                               max_overflow=POOL_OVERFLOW)  # fmt: skip
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=SQLITE_POOL_SIZE, max_overflow=POOL_OVERFLOW
+        )
         event.listen(engine, "connect", _enable_sqlite_wal)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=POSTGRES_POOL_SIZE, max_overflow=POOL_OVERFLOW)

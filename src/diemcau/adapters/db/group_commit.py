@@ -58,8 +58,13 @@ def _each(session: Session, works: list[Work]) -> list[Any]:
 class GroupWriter:
     """One writer thread for a database; ``submit`` a unit of work, get a future resolved after its commit."""
 
-    def __init__(self, factory: sessionmaker[Session], max_batch: int = 256, idle_seconds: float = 30.0,
-                 gather_seconds: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        max_batch: int = 256,
+        idle_seconds: float = 30.0,
+        gather_seconds: float = 0.0,
+    ) -> None:
         self.factory, self.max_batch, self.idle_seconds = factory, max_batch, idle_seconds
         self.gather_seconds = gather_seconds
         self._last_taken = float("-inf")

@@ -46,10 +46,11 @@ def take(factory: sessionmaker[Session], job_id: str, owner: str, gone: Gone, ki
             return False  # a live holder, another thread of this process included
         return bool(
             session.execute(
-                update(JobRow).where(JobRow.id == job_id, JobRow.owner == job.owner)
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.owner == job.owner)
                 .values(owner=owner, heartbeat_at=utcnow())
             ).rowcount
-        )  # fmt: skip
+        )
 
 
 def renew(factory: sessionmaker[Session], job_id: str, owner: str) -> bool:

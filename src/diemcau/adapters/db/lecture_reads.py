@@ -47,34 +47,58 @@ def _jobs_by_lecture(session: Session, lecture_ids: list[str]) -> dict[str, JobR
 
 def _record(row: LectureRow, media: LectureMediaRow | None, job: JobRow | None) -> LectureRecord:
     return LectureRecord(
-        id=row.id, course_id=row.course_id, title=row.title, speaker=row.speaker, resolution=row.resolution,
-        status=row.status, duration_seconds=row.duration_seconds, sha256=media.sha256 if media else "",
-        source=media.source if media else "", error=(media.error if media else "") or (job.error if job else ""),
-        transcript=media.transcript if media else "", stage=job.stage if job else "",
-        progress=job.progress if job else 0.0, created_at=row.created_at,
-    )  # fmt: skip
+        id=row.id,
+        course_id=row.course_id,
+        title=row.title,
+        speaker=row.speaker,
+        resolution=row.resolution,
+        status=row.status,
+        duration_seconds=row.duration_seconds,
+        sha256=media.sha256 if media else "",
+        source=media.source if media else "",
+        error=(media.error if media else "") or (job.error if job else ""),
+        transcript=media.transcript if media else "",
+        stage=job.stage if job else "",
+        progress=job.progress if job else 0.0,
+        created_at=row.created_at,
+    )
 
 
 def _pending(run: IngestRunRow, job: JobRow | None) -> LectureRecord:
     request = run.request
     status = LectureStatus.FAILED if run.status == "failed" else LectureStatus.PROCESSING
     return LectureRecord(
-        id=run.lecture_id, course_id=run.course_id, title=request.get("title", ""), speaker=request.get("speaker", ""),
-        resolution=request.get("resolution", ""), status=str(status), duration_seconds=None, sha256="",
-        source=request.get("label") or request.get("source", ""), error=job.error if job else "", transcript="",
-        stage=job.stage if job else "", progress=job.progress if job else 0.0, created_at=run.created_at,
-    )  # fmt: skip
+        id=run.lecture_id,
+        course_id=run.course_id,
+        title=request.get("title", ""),
+        speaker=request.get("speaker", ""),
+        resolution=request.get("resolution", ""),
+        status=str(status),
+        duration_seconds=None,
+        sha256="",
+        source=request.get("label") or request.get("source", ""),
+        error=job.error if job else "",
+        transcript="",
+        stage=job.stage if job else "",
+        progress=job.progress if job else 0.0,
+        created_at=run.created_at,
+    )
 
 
 def load_lectures(
-    factory: sessionmaker[Session], course_ids: set[str] | None = None, *, pending: bool = False,
+    factory: sessionmaker[Session],
+    course_ids: set[str] | None = None,
+    *,
+    pending: bool = False,
     failed: bool = False,
 ) -> list[LectureRecord]:
     """Lectures of ``course_ids`` (``None``: all) by course and position; with ``pending``, also publishes
     still being fetched or probed (they have no lecture row yet), and with ``failed`` those that failed before
     they had one (``_pending_runs``; the CLI's ``lecture list``; the studio follows its own publishes by id)."""
     with factory() as session:
-        query = select(LectureRow, LectureMediaRow).outerjoin(LectureMediaRow, LectureMediaRow.lecture_id == LectureRow.id)
+        query = select(LectureRow, LectureMediaRow).outerjoin(
+            LectureMediaRow, LectureMediaRow.lecture_id == LectureRow.id
+        )
         if course_ids is not None:
             query = query.where(LectureRow.course_id.in_(course_ids))
         rows = list(session.execute(query.order_by(LectureRow.course_id, LectureRow.position, LectureRow.id)))
@@ -84,9 +108,7 @@ def load_lectures(
         return records + [_pending(run, jobs.get(run.lecture_id)) for run in runs]
 
 
-def _pending_runs(
-    session: Session, course_ids: set[str] | None, known: set[str], failed: bool
-) -> list[IngestRunRow]:
+def _pending_runs(session: Session, course_ids: set[str] | None, known: set[str], failed: bool) -> list[IngestRunRow]:
     """Publishes without a lecture row: those under way and, with ``failed``, those that failed (a URL that could
     not be fetched, a file that is not media) unless a later publish of the same source in the same course took
     their place, so the operator sees why a lecture never appeared."""

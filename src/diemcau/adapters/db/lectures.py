@@ -43,15 +43,21 @@ class PublishRequest:
         return dict(self.__dict__)
 
 
-def create_run(
-    session: Session, run_id: str, lecture_id: str, request: PublishRequest
-) -> IngestRunRow:
+def create_run(session: Session, run_id: str, lecture_id: str, request: PublishRequest) -> IngestRunRow:
     """A new ingest run and its progress row (``jobs``), queued."""
     now = utcnow()
     run = IngestRunRow(
-        id=run_id, lecture_id=lecture_id, course_id=request.course_id, request=request.to_json(), checkpoints={},
-        stage_runs={}, status="queued", owner="", created_at=now, updated_at=now,
-    )  # fmt: skip
+        id=run_id,
+        lecture_id=lecture_id,
+        course_id=request.course_id,
+        request=request.to_json(),
+        checkpoints={},
+        stage_runs={},
+        status="queued",
+        owner="",
+        created_at=now,
+        updated_at=now,
+    )
     session.add(run)
     session.add(JobRow(id=run_id, kind=INGEST, lecture_id=lecture_id, stage="", progress=0.0, status="queued"))
     session.flush()
@@ -122,9 +128,13 @@ def report_progress(factory: sessionmaker[Session], run_id: str, stage: str, per
 def beat(factory: sessionmaker[Session], run_id: str, owner: str) -> bool:
     """The owner of a run is still at it; False if the run is no longer ``owner``'s (taken over)."""
     with transaction(factory) as session:
-        return bool(session.execute(
-            update(IngestRunRow).where(IngestRunRow.id == run_id, IngestRunRow.owner == owner).values(heartbeat_at=utcnow())
-        ).rowcount)
+        return bool(
+            session.execute(
+                update(IngestRunRow)
+                .where(IngestRunRow.id == run_id, IngestRunRow.owner == owner)
+                .values(heartbeat_at=utcnow())
+            ).rowcount
+        )
 
 
 def claim_run(factory: sessionmaker[Session], run_id: str, owner: str, is_abandoned) -> bool:  # type: ignore[no-untyped-def]
@@ -152,9 +162,10 @@ def release_run(factory: sessionmaker[Session], run_id: str, owner: str, status:
     """Let go of a run (to be retried: back to ``queued``)."""
     with transaction(factory) as session:
         session.execute(
-            update(IngestRunRow).where(IngestRunRow.id == run_id, IngestRunRow.owner == owner)
+            update(IngestRunRow)
+            .where(IngestRunRow.id == run_id, IngestRunRow.owner == owner)
             .values(owner="", status=status, updated_at=utcnow())
-        )  # fmt: skip
+        )
         session.execute(update(JobRow).where(JobRow.id == run_id).values(status=status))
 
 
@@ -174,17 +185,33 @@ def create_lecture(
             return
         request = run.request
         position = len(session.scalars(select(LectureRow.id).where(LectureRow.course_id == run.course_id)).all())
-        session.add(LectureRow(
-            id=run.lecture_id, course_id=run.course_id, title=request["title"], speaker=request.get("speaker", ""),
-            resolution=request.get("resolution", ""), position=position, status=LectureStatus.PROCESSING,
-            duration_seconds=duration,
-        ))  # fmt: skip
+        session.add(
+            LectureRow(
+                id=run.lecture_id,
+                course_id=run.course_id,
+                title=request["title"],
+                speaker=request.get("speaker", ""),
+                resolution=request.get("resolution", ""),
+                position=position,
+                status=LectureStatus.PROCESSING,
+                duration_seconds=duration,
+            )
+        )
         session.flush()
-        session.add(LectureMediaRow(
-            lecture_id=run.lecture_id, sha256=sha256, source=(request.get("label") or request["source"])[:2000], has_video=has_video,
-            width=width, height=height, error="", transcript="skipped", published_by=request.get("published_by", ""),
-            created_at=utcnow(),
-        ))  # fmt: skip
+        session.add(
+            LectureMediaRow(
+                lecture_id=run.lecture_id,
+                sha256=sha256,
+                source=(request.get("label") or request["source"])[:2000],
+                has_video=has_video,
+                width=width,
+                height=height,
+                error="",
+                transcript="skipped",
+                published_by=request.get("published_by", ""),
+                created_at=utcnow(),
+            )
+        )
 
 
 def finish_run(factory: sessionmaker[Session], run_id: str, transcript: str) -> None:
@@ -196,17 +223,19 @@ def finish_run(factory: sessionmaker[Session], run_id: str, transcript: str) -> 
             return
         run.status, run.owner, run.updated_at = "done", "", now
         session.execute(update(JobRow).where(JobRow.id == run_id).values(status="done", progress=100.0, stage="done"))
-        session.execute(
-            update(LectureRow).where(LectureRow.id == run.lecture_id).values(status=LectureStatus.READY)
-        )
+        session.execute(update(LectureRow).where(LectureRow.id == run.lecture_id).values(status=LectureStatus.READY))
         # A transcription queued by this run may already have ended (a fast worker): its ready/failed stands.
         ended = LectureMediaRow.transcript.in_([str(TranscriptState.READY), str(TranscriptState.FAILED)])
-        state = case((ended, LectureMediaRow.transcript), else_=transcript) if transcript == TranscriptState.QUEUED \
-            else transcript  # fmt: skip
+        state = (
+            case((ended, LectureMediaRow.transcript), else_=transcript)
+            if transcript == TranscriptState.QUEUED
+            else transcript
+        )
         session.execute(
-            update(LectureMediaRow).where(LectureMediaRow.lecture_id == run.lecture_id)
+            update(LectureMediaRow)
+            .where(LectureMediaRow.lecture_id == run.lecture_id)
             .values(ready_at=now, transcript=state, error="")
-        )  # fmt: skip
+        )
 
 
 def fail_run(factory: sessionmaker[Session], run_id: str, code: str, message: str) -> None:

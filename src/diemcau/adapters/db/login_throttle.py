@@ -35,9 +35,7 @@ def _rows(session: Session, keys: dict[Scope, str]) -> dict[Scope, LoginThrottle
     return {Scope(row.scope): row for row in session.scalars(query.with_for_update())}
 
 
-def reserve(
-    session: Session, username: str, address: str, policy: ThrottlePolicy, now: dt.datetime
-) -> dt.timedelta:
+def reserve(session: Session, username: str, address: str, policy: ThrottlePolicy, now: dt.datetime) -> dt.timedelta:
     """How long an attempt on ``username`` from ``address`` must still wait. Zero: it may be checked, and it is
     counted as a failure now (``forgive`` takes that back if it succeeds). Non-zero: nothing is counted."""
     rows = _rows(session, throttle_keys(username, address))
@@ -65,11 +63,17 @@ def forgive(session: Session, username: str, address: str) -> None:
 def forget_account(session: Session, username: str) -> None:
     """Clear every counter of one account (an operator's unlock, a new activation code); addresses keep theirs."""
     account = throttle_keys(username, "")[Scope.ACCOUNT]
-    session.execute(delete(LoginThrottleRow).where(
-        or_(and_(LoginThrottleRow.scope == str(Scope.ACCOUNT), LoginThrottleRow.key == account),
-            and_(LoginThrottleRow.scope == str(Scope.PAIR),
-                 LoginThrottleRow.key.startswith(f"{account} ", autoescape=True)))
-    ))  # fmt: skip
+    session.execute(
+        delete(LoginThrottleRow).where(
+            or_(
+                and_(LoginThrottleRow.scope == str(Scope.ACCOUNT), LoginThrottleRow.key == account),
+                and_(
+                    LoginThrottleRow.scope == str(Scope.PAIR),
+                    LoginThrottleRow.key.startswith(f"{account} ", autoescape=True),
+                ),
+            )
+        )
+    )
 
 
 def account_waits(

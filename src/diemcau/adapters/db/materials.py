@@ -50,8 +50,18 @@ class MaterialRecord:
 
 
 def _record(row: LectureMaterialRow) -> MaterialRecord:
-    return MaterialRecord(row.lecture_id, row.name, row.kind, row.size, row.sha256, row.pages, row.text_chars,
-                          row.uploaded_by, row.uploaded_at, row.state)  # fmt: skip
+    return MaterialRecord(
+        row.lecture_id,
+        row.name,
+        row.kind,
+        row.size,
+        row.sha256,
+        row.pages,
+        row.text_chars,
+        row.uploaded_by,
+        row.uploaded_at,
+        row.state,
+    )
 
 
 def _row(session: Session, lecture_id: str, name: str) -> LectureMaterialRow | None:

@@ -37,18 +37,21 @@ _KEY = (_PROGRESS.c.member == bindparam("m")) & (_PROGRESS.c.lecture_id == bindp
 # scans the whole table for a row-value ``(member, lecture_id) IN (VALUES …)``); the caller keeps its own keys.
 _READ_ROWS = (
     select(_PROGRESS.c.member, _PROGRESS.c.lecture_id, *(_PROGRESS.c[f] for f in _FIELDS))
-    .where(_PROGRESS.c.member.in_(bindparam("members", expanding=True)),
-           _PROGRESS.c.lecture_id.in_(bindparam("lectures", expanding=True)))
+    .where(
+        _PROGRESS.c.member.in_(bindparam("members", expanding=True)),
+        _PROGRESS.c.lecture_id.in_(bindparam("lectures", expanding=True)),
+    )
     .order_by(_PROGRESS.c.member, _PROGRESS.c.lecture_id)  # rows locked in one order by every writer
     .with_for_update()
-)  # fmt: skip
+)
 _UPDATE_ROW = update(_PROGRESS).where(_KEY).values({f: bindparam(f"new_{f}") for f in _FIELDS})
 _INSERT_ROW = insert(_PROGRESS)
 _INSERT_EVENTS = {
-    name: dialect_insert(_EVENTS).on_conflict_do_nothing(index_elements=["member", "lecture_id", "event_id"])
+    name: dialect_insert(_EVENTS)
+    .on_conflict_do_nothing(index_elements=["member", "lecture_id", "event_id"])
     .returning(_EVENTS.c.member, _EVENTS.c.lecture_id, _EVENTS.c.event_id)
     for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
-}  # fmt: skip
+}
 
 
 def _contact_upsert(dialect_insert):  # type: ignore[no-untyped-def]
@@ -56,7 +59,8 @@ def _contact_upsert(dialect_insert):  # type: ignore[no-untyped-def]
     statement = dialect_insert(_PROGRESS)
     return statement.on_conflict_do_update(
         index_elements=[_PROGRESS.c.member, _PROGRESS.c.lecture_id],
-        set_={"first_contact_at": statement.excluded.first_contact_at}, where=_PROGRESS.c.first_contact_at.is_(None),
+        set_={"first_contact_at": statement.excluded.first_contact_at},
+        where=_PROGRESS.c.first_contact_at.is_(None),
     )
 
 
@@ -64,9 +68,11 @@ def _refusals_upsert(dialect_insert):  # type: ignore[no-untyped-def]
     statement = dialect_insert(_REFUSALS)
     return statement.on_conflict_do_update(
         index_elements=[_REFUSALS.c.lecture_id],
-        set_={"refused_seconds": _REFUSALS.c.refused_seconds + statement.excluded.refused_seconds,
-              "refused_posts": _REFUSALS.c.refused_posts + statement.excluded.refused_posts},
-    )  # fmt: skip
+        set_={
+            "refused_seconds": _REFUSALS.c.refused_seconds + statement.excluded.refused_seconds,
+            "refused_posts": _REFUSALS.c.refused_posts + statement.excluded.refused_posts,
+        },
+    )
 
 
 _SET_CONTACT = {"sqlite": _contact_upsert(sqlite.insert), "postgresql": _contact_upsert(postgresql.insert)}
@@ -115,8 +121,9 @@ class _Summary:
 def _summary_of(row: Any) -> _Summary:  # a LectureProgressRow, or a Core row of ``_READ_ROWS``
     intervals = tuple((a, b) for a, b in row.intervals)
     progress = Progress(intervals, row.watched_seconds, row.coverage_percent, row.resume_position)
-    return _Summary(progress, row.last_seq if row.last_seq is not None else -1, exists=True,
-                    first_contact=row.first_contact_at)  # fmt: skip
+    return _Summary(
+        progress, row.last_seq if row.last_seq is not None else -1, exists=True, first_contact=row.first_contact_at
+    )
 
 
 def _insert_new(session: Session, posts: Sequence[EventsPost]) -> list[list[ProgressEvent]]:
@@ -135,15 +142,26 @@ def _insert_new(session: Session, posts: Sequence[EventsPost]) -> list[list[Prog
             if (triple := (post.member, post.lecture_id, e.event_id)) not in claimed:
                 claimed.add(triple)
                 own.append(e)
-                rows.append({"member": post.member, "lecture_id": post.lecture_id, "event_id": e.event_id,
-                             "kind": str(e.kind), "start": e.start, "end": e.end, "seq": e.seq})  # fmt: skip
+                rows.append(
+                    {
+                        "member": post.member,
+                        "lecture_id": post.lecture_id,
+                        "event_id": e.event_id,
+                        "kind": str(e.kind),
+                        "start": e.start,
+                        "end": e.end,
+                        "seq": e.seq,
+                    }
+                )
         mine.append(own)
     if not rows:
         return mine
     # Core with a list of rows: sent as multi-row INSERTs (SQLAlchemy's "insertmanyvalues").
     stored = set(map(tuple, session.execute(_INSERT_EVENTS[session.get_bind().dialect.name], rows)))
-    return [[e for e in own if (post.member, post.lecture_id, e.event_id) in stored]
-            for post, own in zip(posts, mine, strict=True)]  # fmt: skip
+    return [
+        [e for e in own if (post.member, post.lecture_id, e.event_id) in stored]
+        for post, own in zip(posts, mine, strict=True)
+    ]
 
 
 def _allowance(summary: _Summary, post: EventsPost) -> float:
@@ -154,17 +172,28 @@ def _allowance(summary: _Summary, post: EventsPost) -> float:
     return post.pace.allowance(summary.first_contact, received) if post.pace else float("inf")
 
 
-def _merge(summary: _Summary, fresh: list[ProgressEvent], post: EventsPost, replays: dict[tuple[str, int], float],
-           refusals: dict[str, tuple[float, int]]) -> None:  # fmt: skip
+def _merge(
+    summary: _Summary,
+    fresh: list[ProgressEvent],
+    post: EventsPost,
+    replays: dict[tuple[str, int], float],
+    refusals: dict[str, tuple[float, int]],
+) -> None:
     """Merge newly stored events into ``summary`` within the post's allowance; add the stretches they replayed
     to ``replays`` and what was refused to ``refusals`` (seconds and posts, by lecture id)."""
     prior, duration, lecture_id = summary.progress.intervals, post.duration, post.lecture_id
     allowance = _allowance(summary, post)
     merged, refused = summarise_paced(fresh, duration, prior, allowance)
     if refused:
-        log.warning("progress: member %s, lecture %s: refused %.1f s claimed faster than real time allows "
-                    "(allowance %.1f s since first contact %s)", post.member, lecture_id, refused, allowance,
-                    summary.first_contact)  # fmt: skip
+        log.warning(
+            "progress: member %s, lecture %s: refused %.1f s claimed faster than real time allows "
+            "(allowance %.1f s since first contact %s)",
+            post.member,
+            lecture_id,
+            refused,
+            allowance,
+            summary.first_contact,
+        )
         seconds, posts = refusals.get(lecture_id, (0.0, 0))
         refusals[lecture_id] = (round(seconds + refused, 3), posts + 1)
     # Merging forgets stretches watched again; count them first.
@@ -181,15 +210,29 @@ def _merge(summary: _Summary, fresh: list[ProgressEvent], post: EventsPost, repl
 
 def _values(summary: _Summary) -> dict[str, Any]:
     p = summary.progress
-    return dict(zip(_FIELDS, ([list(i) for i in p.intervals], p.watched_seconds, p.coverage_percent,
-                              p.resume_position, summary.last_seq, summary.first_contact), strict=True))  # fmt: skip
+    return dict(
+        zip(
+            _FIELDS,
+            (
+                [list(i) for i in p.intervals],
+                p.watched_seconds,
+                p.coverage_percent,
+                p.resume_position,
+                summary.last_seq,
+                summary.first_contact,
+            ),
+            strict=True,
+        )
+    )
 
 
 def _add_refusals(session: Session, refusals: dict[str, tuple[float, int]]) -> None:
     """Add refused seconds and posts to each lecture's counter: one statement, a row per lecture."""
     if refusals:
-        rows = [{"lecture_id": lecture, "refused_seconds": seconds, "refused_posts": posts}
-                for lecture, (seconds, posts) in sorted(refusals.items())]  # fmt: skip
+        rows = [
+            {"lecture_id": lecture, "refused_seconds": seconds, "refused_posts": posts}
+            for lecture, (seconds, posts) in sorted(refusals.items())
+        ]
         session.execute(_ADD_REFUSALS[session.get_bind().dialect.name], rows)
 
 
@@ -223,8 +266,11 @@ def record_posts_in(session: Session, posts: Sequence[EventsPost]) -> list[Progr
     heartbeat of every playing member."""
     keys = {post.key for post in posts}
     wanted = {"members": sorted({m for m, _ in keys}), "lectures": sorted({lecture for _, lecture in keys})}
-    summaries = {key: _summary_of(row) for row in session.execute(_READ_ROWS, wanted)
-                 if (key := (row.member, row.lecture_id)) in keys}  # fmt: skip
+    summaries = {
+        key: _summary_of(row)
+        for row in session.execute(_READ_ROWS, wanted)
+        if (key := (row.member, row.lecture_id)) in keys
+    }
     replays: dict[tuple[str, int], float] = {}
     refusals: dict[str, tuple[float, int]] = {}
     results = []
@@ -233,12 +279,18 @@ def record_posts_in(session: Session, posts: Sequence[EventsPost]) -> list[Progr
         if fresh:
             _merge(summary, fresh, post, replays, refusals)
         results.append(summary.progress)
-    new = [{"member": m, "lecture_id": lecture, **_values(s)} for (m, lecture), s in summaries.items()
-           if s.changed and not s.exists]  # fmt: skip
+    new = [
+        {"member": m, "lecture_id": lecture, **_values(s)}
+        for (m, lecture), s in summaries.items()
+        if s.changed and not s.exists
+    ]
     if new:
         session.execute(_INSERT_ROW, new)
-    changed = [{"m": m, "l": lecture, **{f"new_{f}": v for f, v in _values(s).items()}}
-               for (m, lecture), s in summaries.items() if s.changed and s.exists]  # fmt: skip
+    changed = [
+        {"m": m, "l": lecture, **{f"new_{f}": v for f, v in _values(s).items()}}
+        for (m, lecture), s in summaries.items()
+        if s.changed and s.exists
+    ]
     if changed:  # the column's onupdate stamps updated_at (the dashboards' history reads it)
         session.execute(_UPDATE_ROW, changed)
     add_replays(session, replays)
@@ -254,16 +306,27 @@ def record_first_contact(factory: sessionmaker[Session], member: str, lecture_id
     if load_first_contact(factory, member, lecture_id) is not None:
         return
     with transaction(factory) as session:
-        row = {"member": member, "lecture_id": lecture_id, "intervals": [], "watched_seconds": 0.0,
-               "coverage_percent": 0.0, "resume_position": 0.0, "last_seq": -1, "first_contact_at": utc_naive(at)}
-        session.execute(_SET_CONTACT[session.get_bind().dialect.name], row)  # fmt: skip
+        row = {
+            "member": member,
+            "lecture_id": lecture_id,
+            "intervals": [],
+            "watched_seconds": 0.0,
+            "coverage_percent": 0.0,
+            "resume_position": 0.0,
+            "last_seq": -1,
+            "first_contact_at": utc_naive(at),
+        }
+        session.execute(_SET_CONTACT[session.get_bind().dialect.name], row)
 
 
 def load_first_contact(factory: sessionmaker[Session], member: str, lecture_id: str) -> dt.datetime | None:
     """The member's recorded first contact with the lecture (naive UTC), if any."""
     with factory() as session:
-        return session.scalar(select(_PROGRESS.c.first_contact_at).where(
-            _PROGRESS.c.member == member, _PROGRESS.c.lecture_id == lecture_id))  # fmt: skip
+        return session.scalar(
+            select(_PROGRESS.c.first_contact_at).where(
+                _PROGRESS.c.member == member, _PROGRESS.c.lecture_id == lecture_id
+            )
+        )
 
 
 def load_refusals(factory: sessionmaker[Session], lecture_id: str) -> tuple[float, int]:
@@ -280,12 +343,15 @@ def load_progress(factory: sessionmaker[Session], member: str, lecture_id: str) 
     return _NOTHING if row is None else _summary_of(row).progress
 
 
-def coverage_by_lecture(session: Session, members: Sequence[str], lecture_ids: Sequence[str]) -> dict[tuple[str, str], float]:
+def coverage_by_lecture(
+    session: Session, members: Sequence[str], lecture_ids: Sequence[str]
+) -> dict[tuple[str, str], float]:
     """Coverage percent per (member, lecture) for dashboards and completion; a lecture only opened (a row with
     a first contact and no event yet, ``last_seq`` -1) is not listed: not watched yet."""
     rows = session.execute(
         select(LectureProgressRow.member, LectureProgressRow.lecture_id, LectureProgressRow.coverage_percent).where(
-            LectureProgressRow.member.in_(members), LectureProgressRow.lecture_id.in_(lecture_ids),
+            LectureProgressRow.member.in_(members),
+            LectureProgressRow.lecture_id.in_(lecture_ids),
             LectureProgressRow.last_seq >= 0,
         )
     )

@@ -30,22 +30,49 @@ def utcnow() -> dt.datetime:
 
 def _question(row: Q) -> Question:
     return Question(
-        id=row.id, lecture_id=row.lecture_id, course_id=row.course_id, asker=row.asker, asker_path=row.asker_path,
-        moment=row.moment, text=row.text, created_at=row.created_at, answer=row.answer, answered_by=row.answered_by,
-        answered_at=row.answered_at, scope=Scope(row.scope), hidden_at=row.hidden_at, hidden_by=row.hidden_by,
+        id=row.id,
+        lecture_id=row.lecture_id,
+        course_id=row.course_id,
+        asker=row.asker,
+        asker_path=row.asker_path,
+        moment=row.moment,
+        text=row.text,
+        created_at=row.created_at,
+        answer=row.answer,
+        answered_by=row.answered_by,
+        answered_at=row.answered_at,
+        scope=Scope(row.scope),
+        hidden_at=row.hidden_at,
+        hidden_by=row.hidden_by,
         hidden_reason=row.hidden_reason,
-    )  # fmt: skip
+    )
 
 
 def ask(
-    factory: sessionmaker[Session], *, lecture_id: str, course_id: str, duration: float | None, asker: str,
-    asker_path: str, moment: float, text: str, now: dt.datetime | None = None,
-) -> Question:  # fmt: skip
+    factory: sessionmaker[Session],
+    *,
+    lecture_id: str,
+    course_id: str,
+    duration: float | None,
+    asker: str,
+    asker_path: str,
+    moment: float,
+    text: str,
+    now: dt.datetime | None = None,
+) -> Question:
     """Store a question at ``moment`` of a lecture; ``QuestionError`` (nothing written) for bad text or moment."""
     cleaned, at = clean_text(text), check_moment(moment, duration)
     with transaction(factory) as session:
-        row = Q(lecture_id=lecture_id, course_id=course_id, asker=asker, asker_path=asker_path, moment=at,
-                text=cleaned, created_at=now or utcnow(), scope=str(Scope.CELL))  # fmt: skip
+        row = Q(
+            lecture_id=lecture_id,
+            course_id=course_id,
+            asker=asker,
+            asker_path=asker_path,
+            moment=at,
+            text=cleaned,
+            created_at=now or utcnow(),
+            scope=str(Scope.CELL),
+        )
         session.add(row)
         session.flush()
         return _question(row)
@@ -59,9 +86,14 @@ def load_question(factory: sessionmaker[Session], question_id: int) -> Question 
 
 
 def answer(
-    factory: sessionmaker[Session], question_id: int, *, text: str, scope: Scope, by: str,
+    factory: sessionmaker[Session],
+    question_id: int,
+    *,
+    text: str,
+    scope: Scope,
+    by: str,
     now: dt.datetime | None = None,
-) -> Question | None:  # fmt: skip
+) -> Question | None:
     """Answer (or re-answer, e.g. to publish to all) a question; ``None`` when it does not exist.
 
     ``QuestionError`` (nothing written) for an empty answer. Authorization is the caller's business.
@@ -77,9 +109,14 @@ def answer(
 
 
 def hide(
-    factory: sessionmaker[Session], question_id: int, *, hidden: bool, reason: str | None, by: str,
+    factory: sessionmaker[Session],
+    question_id: int,
+    *,
+    hidden: bool,
+    reason: str | None,
+    by: str,
     now: dt.datetime | None = None,
-) -> Question | None:  # fmt: skip
+) -> Question | None:
     """Hide a question (``hidden``) with an optional reason, or restore it; ``None`` when it does not exist.
 
     Restoring clears who hid it and why. ``QuestionError`` (nothing written) for a reason past 200 characters.

@@ -38,12 +38,13 @@ def waiting_submissions(
     query = (
         query_with_member()
         .where(
-            QuizSubmissionRow.status == RECEIVED, QuizSubmissionRow.course_id == course_id,
+            QuizSubmissionRow.status == RECEIVED,
+            QuizSubmissionRow.course_id == course_id,
             QuizSubmissionRow.quiz_id == quiz_id,
         )
         .order_by(QuizSubmissionRow.submitted_at, QuizSubmissionRow.id)
         .limit(limit)
-    )  # fmt: skip
+    )
     with factory() as session:
         return [record_of(*found) for found in session.execute(query)]
 
@@ -69,9 +70,16 @@ def record_results(factory: sessionmaker[Session], results: Sequence[GradedResul
         return
     now = utcnow()
     rows = [
-        {"id": r.submission_id, "status": GRADED, "score": r.score, "max_score": r.max_score, "feedback": r.feedback,
-         "graded_at": now, "grading_error": ""}
+        {
+            "id": r.submission_id,
+            "status": GRADED,
+            "score": r.score,
+            "max_score": r.max_score,
+            "feedback": r.feedback,
+            "graded_at": now,
+            "grading_error": "",
+        }
         for r in results
-    ]  # fmt: skip
+    ]
     with transaction(factory) as session:
         session.execute(update(QuizSubmissionRow), rows)  # an UPDATE by primary key, executed for all rows at once

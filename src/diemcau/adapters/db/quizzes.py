@@ -87,11 +87,26 @@ def record_of(row: QuizSubmissionRow, member: MemberRow | _Member, path: str | N
     if isinstance(member, MemberRow):
         member = _Member(member.id, member.card_number.lower(), member.full_name, path or member.org_unit.path)
     return SubmissionRecord(
-        row.id, row.course_id, row.quiz_id, member.card, member.name, member.path,
-        row.attempt, row.client_id, dict(row.answers), row.submitted_at.replace(tzinfo=dt.UTC), row.late, row.status,
-        row.score, row.max_score, tuple(row.feedback or ()), row.grading_error, row.essay_category, row.essay_comment,
+        row.id,
+        row.course_id,
+        row.quiz_id,
+        member.card,
+        member.name,
+        member.path,
+        row.attempt,
+        row.client_id,
+        dict(row.answers),
+        row.submitted_at.replace(tzinfo=dt.UTC),
+        row.late,
+        row.status,
+        row.score,
+        row.max_score,
+        tuple(row.feedback or ()),
+        row.grading_error,
+        row.essay_category,
+        row.essay_comment,
         row.essay_graded_by,
-    )  # fmt: skip
+    )
 
 
 def save_release(factory: sessionmaker[Session], form: QuizForm) -> None:
@@ -141,15 +156,25 @@ def list_forms(factory: sessionmaker[Session], course_ids: list[str]) -> list[Qu
 
 # Built once: constructing a statement costs more than running it, and this one runs on every submission.
 _MEMBER_AND_ATTEMPTS = (
-    select(MemberRow.id, MemberRow.card_number, MemberRow.full_name, OrgUnitRow.path, QuizSubmissionRow.client_id,
-           QuizSubmissionRow.id)
+    select(
+        MemberRow.id,
+        MemberRow.card_number,
+        MemberRow.full_name,
+        OrgUnitRow.path,
+        QuizSubmissionRow.client_id,
+        QuizSubmissionRow.id,
+    )
     .join(OrgUnitRow, OrgUnitRow.id == MemberRow.org_unit_id)
-    .outerjoin(QuizSubmissionRow, and_(
-        QuizSubmissionRow.member_id == MemberRow.id, QuizSubmissionRow.course_id == bindparam("course_id"),
-        QuizSubmissionRow.quiz_id == bindparam("quiz_id"),
-    ))
+    .outerjoin(
+        QuizSubmissionRow,
+        and_(
+            QuizSubmissionRow.member_id == MemberRow.id,
+            QuizSubmissionRow.course_id == bindparam("course_id"),
+            QuizSubmissionRow.quiz_id == bindparam("quiz_id"),
+        ),
+    )
     .where(MemberRow.card_number.in_(bindparam("cards", expanding=True)))
-)  # fmt: skip
+)
 _INSERT_SUBMISSION = insert(QuizSubmissionRow.__table__)
 
 
@@ -169,9 +194,13 @@ def _member_and_attempts(
 
 
 def _store_once(
-    factory: sessionmaker[Session], username: str, form: QuizForm, client_id: str, answers: Mapping[str, Any],
+    factory: sessionmaker[Session],
+    username: str,
+    form: QuizForm,
+    client_id: str,
+    answers: Mapping[str, Any],
     now: dt.datetime,
-) -> tuple[SubmissionRecord, bool]:  # fmt: skip
+) -> tuple[SubmissionRecord, bool]:
     with transaction(factory) as session:
         member, earlier = _member_and_attempts(session, username, form)
         if member is None:
@@ -181,24 +210,54 @@ def _store_once(
             return record_of(session.get(QuizSubmissionRow, replayed), member), False
         admission = admit(form.rules, now, len(earlier))  # raises SubmissionRefused
         record = SubmissionRecord(
-            uuid.uuid4().hex, form.course_id, form.quiz_id, member.card, member.name, member.path, admission.attempt,
-            client_id, dict(answers), now.astimezone(dt.UTC), admission.late, RECEIVED,
-        )  # fmt: skip
-        session.execute(_INSERT_SUBMISSION, {
-            "id": record.id, "course_id": record.course_id, "quiz_id": record.quiz_id, "member_id": member.id,
-            "client_id": client_id, "attempt": record.attempt, "answers": record.answers,
-            "submitted_at": _naive_utc(now), "late": record.late, "status": RECEIVED, "grading_error": "",
-        })  # fmt: skip
+            uuid.uuid4().hex,
+            form.course_id,
+            form.quiz_id,
+            member.card,
+            member.name,
+            member.path,
+            admission.attempt,
+            client_id,
+            dict(answers),
+            now.astimezone(dt.UTC),
+            admission.late,
+            RECEIVED,
+        )
+        session.execute(
+            _INSERT_SUBMISSION,
+            {
+                "id": record.id,
+                "course_id": record.course_id,
+                "quiz_id": record.quiz_id,
+                "member_id": member.id,
+                "client_id": client_id,
+                "attempt": record.attempt,
+                "answers": record.answers,
+                "submitted_at": _naive_utc(now),
+                "late": record.late,
+                "status": RECEIVED,
+                "grading_error": "",
+            },
+        )
         # The draft is spent: the next attempt starts from an empty form, not from the answers just sent.
-        session.execute(delete(QuizDraftRow).where(QuizDraftRow.member_id == member.id,
-                        QuizDraftRow.course_id == form.course_id, QuizDraftRow.quiz_id == form.quiz_id))  # fmt: skip
+        session.execute(
+            delete(QuizDraftRow).where(
+                QuizDraftRow.member_id == member.id,
+                QuizDraftRow.course_id == form.course_id,
+                QuizDraftRow.quiz_id == form.quiz_id,
+            )
+        )
         return record, True
 
 
 def store_submission(
-    factory: sessionmaker[Session], username: str, form: QuizForm, client_id: str, answers: Mapping[str, Any],
+    factory: sessionmaker[Session],
+    username: str,
+    form: QuizForm,
+    client_id: str,
+    answers: Mapping[str, Any],
     now: dt.datetime,
-) -> tuple[SubmissionRecord, bool]:  # fmt: skip
+) -> tuple[SubmissionRecord, bool]:
     """Store an attempt durably (committed on return); ``(record, created)``. A known ``client_id`` is a replay:
     the stored attempt comes back with ``created`` false. Raises ``SubmissionRefused`` when the rules say no."""
     for _ in range(3):
@@ -229,10 +288,15 @@ def member_submissions(
     factory: sessionmaker[Session], username: str, course_id: str, quiz_id: str
 ) -> list[SubmissionRecord]:
     """A member's attempts at a quiz, first attempt first."""
-    query = query_with_member().where(
-        MemberRow.card_number.in_(card_spellings(username)), QuizSubmissionRow.course_id == course_id,
-        QuizSubmissionRow.quiz_id == quiz_id,
-    ).order_by(QuizSubmissionRow.attempt)  # fmt: skip
+    query = (
+        query_with_member()
+        .where(
+            MemberRow.card_number.in_(card_spellings(username)),
+            QuizSubmissionRow.course_id == course_id,
+            QuizSubmissionRow.quiz_id == quiz_id,
+        )
+        .order_by(QuizSubmissionRow.attempt)
+    )
     with factory() as session:
         return [record_of(*found) for found in session.execute(query)]
 
@@ -259,9 +323,12 @@ def ungraded_ids(factory: sessionmaker[Session], stored_before: dt.datetime | No
 
 
 def record_result(
-    factory: sessionmaker[Session], submission_id: str, score: float, max_score: float,
+    factory: sessionmaker[Session],
+    submission_id: str,
+    score: float,
+    max_score: float,
     feedback: list[dict[str, Any]],
-) -> None:  # fmt: skip
+) -> None:
     """Copy a graded result from the gradebook onto its submission."""
     with transaction(factory) as session:
         row = session.get(QuizSubmissionRow, submission_id)

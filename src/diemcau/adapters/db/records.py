@@ -59,9 +59,15 @@ def member_record(row: MemberRow) -> MemberRecord:
     """The API's view of a member row (grants and org unit loaded)."""
     roles = roles_held(Role(g.role) for g in row.grants)
     return MemberRecord(
-        row.card_number.lower(), row.full_name, _unit(row.org_unit), row.active, row.password_hash is not None,
-        row.locked_until, roles, row.activation_expires_at,
-    )  # fmt: skip
+        row.card_number.lower(),
+        row.full_name,
+        _unit(row.org_unit),
+        row.active,
+        row.password_hash is not None,
+        row.locked_until,
+        roles,
+        row.activation_expires_at,
+    )
 
 
 def _course(row: CourseRow) -> CourseRecord:
@@ -140,9 +146,13 @@ def create_course(factory: sessionmaker[Session], course: Course) -> CourseRecor
         if len(units) != len(set(course.audience)):
             raise RecordError("unknown_audience")
         row = CourseRow(
-            id=course.id, title=course.title, resolutions=list(course.resolutions), deadline=course.deadline,
-            completion_rule={}, audience=units,
-        )  # fmt: skip
+            id=course.id,
+            title=course.title,
+            resolutions=list(course.resolutions),
+            deadline=course.deadline,
+            completion_rule={},
+            audience=units,
+        )
         session.add(row)
         session.flush()
         return _course(row)

@@ -42,8 +42,9 @@ def add_replays(session: Session, seconds: Mapping[tuple[str, int], float]) -> N
     PostgreSQL requires of one statement)."""
     if not seconds:
         return
-    rows = [{"lecture_id": lecture_id, "bucket": k, "replayed_seconds": v}
-            for (lecture_id, k), v in sorted(seconds.items())]  # fmt: skip
+    rows = [
+        {"lecture_id": lecture_id, "bucket": k, "replayed_seconds": v} for (lecture_id, k), v in sorted(seconds.items())
+    ]
     session.execute(_UPSERTS[session.get_bind().dialect.name], rows)
 
 

@@ -25,8 +25,8 @@ class ScreeningRefused(Exception):
 
 def _members(session: Session, cards: Sequence[str]) -> list[MemberRow]:
     wanted = sorted({c.strip().lower() for c in cards if c.strip()})
-    query = select(MemberRow).where(func.lower(MemberRow.card_number).in_(wanted)).options(
-        selectinload(MemberRow.org_unit)
+    query = (
+        select(MemberRow).where(func.lower(MemberRow.card_number).in_(wanted)).options(selectinload(MemberRow.org_unit))
     )
     found = list(session.scalars(query))
     missing = set(wanted) - {m.card_number.lower() for m in found}
@@ -44,18 +44,24 @@ def record_screening(
         raise ScreeningRefused("screening_empty", 422)
     with transaction(factory) as session:
         lecture = session.get(LectureRow, lecture_id)
-        course = session.get(CourseRow, lecture.course_id, options=[selectinload(CourseRow.audience)]) if lecture else None
+        course = (
+            session.get(CourseRow, lecture.course_id, options=[selectinload(CourseRow.audience)]) if lecture else None
+        )
         if lecture is None or course is None:
             raise ScreeningRefused("lecture_not_found", 404)
         members = _members(session, cards)
         audience = [u.path for u in course.audience]
-        outside = [m.card_number.lower() for m in members
-                   if not (can_manage_member(viewer, m.org_unit.path) and is_enrolled(m.org_unit.path, audience))]
+        outside = [
+            m.card_number.lower()
+            for m in members
+            if not (can_manage_member(viewer, m.org_unit.path) and is_enrolled(m.org_unit.path, audience))
+        ]
         if outside:
             raise ScreeningRefused("screening_members_outside", 403, cards=", ".join(sorted(outside)))
         unit_id = members[0].org_unit_id
-        screening = ScreeningRow(lecture_id=lecture_id, org_unit_id=unit_id, held_on=held_on, place=place,
-                                 recorded_by=viewer.username)  # fmt: skip
+        screening = ScreeningRow(
+            lecture_id=lecture_id, org_unit_id=unit_id, held_on=held_on, place=place, recorded_by=viewer.username
+        )
         session.add(screening)
         session.flush()
         attended = sorted({m.card_number.lower() for m in members})

@@ -48,7 +48,9 @@ def queue_job(factory: sessionmaker[Session], lecture_id: str) -> str:
 
 def _set_state(session: Session, lecture_id: str, state: TranscriptState) -> None:
     """What the lecture reports of its transcript (``lecture show``, the API), kept with the job's own status."""
-    session.execute(update(LectureMediaRow).where(LectureMediaRow.lecture_id == lecture_id).values(transcript=str(state)))
+    session.execute(
+        update(LectureMediaRow).where(LectureMediaRow.lecture_id == lecture_id).values(transcript=str(state))
+    )
 
 
 def start_job(factory: sessionmaker[Session], lecture_id: str) -> int:
@@ -66,9 +68,10 @@ def report(factory: sessionmaker[Session], lecture_id: str, stage: str, percent:
     """The job's stage and progress (percent, 0–100)."""
     with transaction(factory) as session:
         session.execute(
-            update(JobRow).where(JobRow.id == job_id(lecture_id))
+            update(JobRow)
+            .where(JobRow.id == job_id(lecture_id))
             .values(stage=stage, progress=round(percent, 1), updated_at=_now())
-        )  # fmt: skip
+        )
 
 
 def finish_job(factory: sessionmaker[Session], lecture_id: str, status: str = "done", error: str = "") -> None:
@@ -84,7 +87,9 @@ def finish_job(factory: sessionmaker[Session], lecture_id: str, status: str = "d
 def requeue_job(factory: sessionmaker[Session], lecture_id: str) -> None:
     """Put a job whose worker died back to queued (its progress stays: the checkpoint keeps the work)."""
     with transaction(factory) as session:
-        session.execute(update(JobRow).where(JobRow.id == job_id(lecture_id)).values(status="queued", updated_at=_now()))
+        session.execute(
+            update(JobRow).where(JobRow.id == job_id(lecture_id)).values(status="queued", updated_at=_now())
+        )
 
 
 def load_job(factory: sessionmaker[Session], lecture_id: str) -> JobRow | None:

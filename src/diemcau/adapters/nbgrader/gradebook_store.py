@@ -17,10 +17,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from nbgrader.api import (
-    Assignment, BaseCell, Comment, Grade, GradeCell, Notebook, SolutionCell, SourceCell, Student,
-    SubmittedAssignment, SubmittedNotebook, TaskCell,
-)  # fmt: skip
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+    Assignment,
+    BaseCell,
+    Comment,
+    Grade,
+    GradeCell,
+    Notebook,
+    SolutionCell,
+    SourceCell,
+    Student,
+    SubmittedAssignment,
+    SubmittedNotebook,
+    TaskCell,
+)
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 # Plain tables, not the ORM classes: the cell classes are joined-table subclasses of BaseCell.
 _GRADE, _COMMENT, _BASE_CELL = Grade.__table__, Comment.__table__, BaseCell.__table__
@@ -68,17 +78,19 @@ def load_layout(connection: Connection, quiz_id: str, notebook_name: str) -> Qui
         name: (cell_id, float(points))
         for name, cell_id, points in connection.execute(
             select(_BASE_CELL.c.name, _GRADE_CELL.c.id, _GRADE_CELL.c.max_score)
-            .join(_BASE_CELL, _BASE_CELL.c.id == _GRADE_CELL.c.id).where(_BASE_CELL.c.notebook_id == row.notebook_id)
+            .join(_BASE_CELL, _BASE_CELL.c.id == _GRADE_CELL.c.id)
+            .where(_BASE_CELL.c.notebook_id == row.notebook_id)
         )
-    }  # fmt: skip
+    }
     comment_cells = {
         name: cell_id
         for table in (_SOLUTION_CELL, _TASK_CELL)
         for name, cell_id in connection.execute(
             select(_BASE_CELL.c.name, table.c.id)
-            .join(_BASE_CELL, _BASE_CELL.c.id == table.c.id).where(_BASE_CELL.c.notebook_id == row.notebook_id)
+            .join(_BASE_CELL, _BASE_CELL.c.id == table.c.id)
+            .where(_BASE_CELL.c.notebook_id == row.notebook_id)
         )
-    }  # fmt: skip
+    }
     sources = connection.execute(
         select(SourceCell.name, SourceCell.source, SourceCell.locked).where(SourceCell.notebook_id == row.notebook_id)
     )
@@ -109,10 +121,11 @@ def held_notebooks(connection: Connection, layout: QuizLayout, student_ids: list
         select(SubmittedAssignment.student_id, SubmittedAssignment.id, SubmittedNotebook.id)
         .join(SubmittedNotebook, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
         .where(
-            SubmittedAssignment.assignment_id == layout.assignment_id, SubmittedAssignment.student_id.in_(student_ids),
+            SubmittedAssignment.assignment_id == layout.assignment_id,
+            SubmittedAssignment.student_id.in_(student_ids),
             SubmittedNotebook.notebook_id == layout.notebook_id,  # so the (notebook_id, assignment_id) index serves
         )
-    )  # fmt: skip
+    )
     return {student: (assignment_id, notebook_id) for student, assignment_id, notebook_id in rows}
 
 
@@ -134,19 +147,31 @@ def _insert_new(connection: Connection, layout: QuizLayout, new: list[AutoGrades
     new_uuid = ids.__next__
     for submission in new:
         assignment_id, notebook_id = new_uuid(), new_uuid()
-        assignments.append({"id": assignment_id, "assignment_id": layout.assignment_id,
-                            "student_id": submission.student_id, "timestamp": submission.timestamp})  # fmt: skip
-        notebooks.append({"id": notebook_id, "assignment_id": assignment_id, "notebook_id": layout.notebook_id,
-                          "flagged": False})  # fmt: skip
+        assignments.append(
+            {
+                "id": assignment_id,
+                "assignment_id": layout.assignment_id,
+                "student_id": submission.student_id,
+                "timestamp": submission.timestamp,
+            }
+        )
+        notebooks.append(
+            {"id": notebook_id, "assignment_id": assignment_id, "notebook_id": layout.notebook_id, "flagged": False}
+        )
         grades += [
-            {"id": new_uuid(), "notebook_id": notebook_id, "cell_id": layout.grade_cells[name][0],
-             "auto_score": score, "needs_manual_grade": score is None}
+            {
+                "id": new_uuid(),
+                "notebook_id": notebook_id,
+                "cell_id": layout.grade_cells[name][0],
+                "auto_score": score,
+                "needs_manual_grade": score is None,
+            }
             for name, score in submission.scores.items()
-        ]  # fmt: skip
+        ]
         comments += [
             {"id": new_uuid(), "notebook_id": notebook_id, "cell_id": layout.comment_cells[name], "auto_comment": text}
             for name, text in submission.comments.items()
-        ]  # fmt: skip
+        ]
     connection.execute(insert(SubmittedAssignment), assignments)
     connection.execute(insert(SubmittedNotebook), notebooks)
     for table, rows in ((_GRADE, grades), (_COMMENT, comments)):
@@ -154,44 +179,49 @@ def _insert_new(connection: Connection, layout: QuizLayout, new: list[AutoGrades
             connection.execute(insert(table), rows)
 
 
-def _replace_held(
-    connection: Connection, layout: QuizLayout, held: list[tuple[tuple[str, str], AutoGrades]]
-) -> None:
+def _replace_held(connection: Connection, layout: QuizLayout, held: list[tuple[tuple[str, str], AutoGrades]]) -> None:
     """A new attempt over the one the gradebook holds: same rows, new timestamp and grades, manual ones cleared."""
     connection.execute(
         update(SubmittedAssignment)
         .where(SubmittedAssignment.id == bindparam("sa_id"))
         .values(timestamp=bindparam("ts")),
         [{"sa_id": ids[0], "ts": submission.timestamp} for ids, submission in held],
-    )  # fmt: skip
+    )
     connection.execute(
         update(SubmittedNotebook)
         .where(SubmittedNotebook.id == bindparam("sn_id"))
         .values(late_submission_penalty=None),
         [{"sn_id": ids[1]} for ids, _submission in held],
-    )  # fmt: skip
+    )
     grades = [
         {"g_nb": ids[1], "g_cell": layout.grade_cells[name][0], "g_auto": score, "g_needs": score is None}
-        for ids, submission in held for name, score in submission.scores.items()
-    ]  # fmt: skip
+        for ids, submission in held
+        for name, score in submission.scores.items()
+    ]
     comments = [
         {"c_nb": ids[1], "c_cell": layout.comment_cells[name], "c_auto": text}
-        for ids, submission in held for name, text in submission.comments.items()
-    ]  # fmt: skip
+        for ids, submission in held
+        for name, text in submission.comments.items()
+    ]
     if grades:
         connection.execute(
-            update(_GRADE).where(_GRADE.c.cell_id == bindparam("g_cell"), _GRADE.c.notebook_id == bindparam("g_nb"))
-            .values(auto_score=bindparam("g_auto"), manual_score=None, extra_credit=None,
-                    needs_manual_grade=bindparam("g_needs")),
+            update(_GRADE)
+            .where(_GRADE.c.cell_id == bindparam("g_cell"), _GRADE.c.notebook_id == bindparam("g_nb"))
+            .values(
+                auto_score=bindparam("g_auto"),
+                manual_score=None,
+                extra_credit=None,
+                needs_manual_grade=bindparam("g_needs"),
+            ),
             grades,
-        )  # fmt: skip
+        )
     if comments:
         connection.execute(
             update(_COMMENT)
             .where(_COMMENT.c.cell_id == bindparam("c_cell"), _COMMENT.c.notebook_id == bindparam("c_nb"))
             .values(auto_comment=bindparam("c_auto"), manual_comment=None),
             comments,
-        )  # fmt: skip
+        )
 
 
 def save_grades_many(connection: Connection, layout: QuizLayout, submissions: list[AutoGrades]) -> None:
@@ -213,9 +243,13 @@ def save_grades_many(connection: Connection, layout: QuizLayout, submissions: li
 
 
 def save_grades(
-    connection: Connection, layout: QuizLayout, student_id: str, timestamp: dt.datetime,
-    auto_scores: dict[str, float | None], auto_comments: dict[str, str | None],
-) -> None:  # fmt: skip
+    connection: Connection,
+    layout: QuizLayout,
+    student_id: str,
+    timestamp: dt.datetime,
+    auto_scores: dict[str, float | None],
+    auto_comments: dict[str, str | None],
+) -> None:
     """Record one submission's automatic grades and comments (``timestamp`` naive UTC, as nbgrader stores it).
 
     The gradebook holds one submission per student: writing an attempt replaces the previous one entirely,
@@ -231,7 +265,8 @@ def held_notebook_id(connection: Connection, layout: QuizLayout, student_id: str
         select(SubmittedNotebook.id)
         .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
         .where(
-            SubmittedAssignment.assignment_id == layout.assignment_id, SubmittedAssignment.student_id == student_id,
+            SubmittedAssignment.assignment_id == layout.assignment_id,
+            SubmittedAssignment.student_id == student_id,
             SubmittedNotebook.notebook_id == layout.notebook_id,
         )
     )
@@ -246,10 +281,14 @@ def stored_grades_many(
     cells = {cell_id: name for name, (cell_id, _points) in layout.grade_cells.items()}
     # cell_id first: nbgrader's only index on grade is (cell_id, notebook_id), so this stays a lookup, not a scan
     rows = connection.execute(
-        select(_GRADE.c.notebook_id, _GRADE.c.cell_id, _GRADE.c.auto_score, _GRADE.c.manual_score,
-               _GRADE.c.needs_manual_grade)
-        .where(_GRADE.c.cell_id.in_(list(cells)), _GRADE.c.notebook_id.in_(list(notebooks)))
-    )  # fmt: skip
+        select(
+            _GRADE.c.notebook_id,
+            _GRADE.c.cell_id,
+            _GRADE.c.auto_score,
+            _GRADE.c.manual_score,
+            _GRADE.c.needs_manual_grade,
+        ).where(_GRADE.c.cell_id.in_(list(cells)), _GRADE.c.notebook_id.in_(list(notebooks)))
+    )
     found: dict[str, dict[str, tuple]] = {student: {} for student in notebooks.values()}
     for notebook_id, cell_id, auto, manual, flag in rows:
         found[notebooks[notebook_id]][cells[cell_id]] = (auto, manual, flag)
@@ -280,15 +319,17 @@ def set_manual_grade(
     cell_id = layout.grade_cells[cell_name][0]
     submitted = held_notebook_id(connection, layout, student_id)
     connection.execute(
-        update(_GRADE).where(_GRADE.c.notebook_id == submitted, _GRADE.c.cell_id == cell_id)
+        update(_GRADE)
+        .where(_GRADE.c.notebook_id == submitted, _GRADE.c.cell_id == cell_id)
         .values(manual_score=score, needs_manual_grade=score is None)
-    )  # fmt: skip
+    )
     if cell_name in layout.comment_cells:
         comment_id = layout.comment_cells[cell_name]
         connection.execute(
-            update(_COMMENT).where(_COMMENT.c.notebook_id == submitted, _COMMENT.c.cell_id == comment_id)
+            update(_COMMENT)
+            .where(_COMMENT.c.notebook_id == submitted, _COMMENT.c.cell_id == comment_id)
             .values(manual_comment=comment)
-        )  # fmt: skip
+        )
 
 
 def submission_timestamp(connection: Connection, layout: QuizLayout, student_id: str) -> dt.datetime | None:

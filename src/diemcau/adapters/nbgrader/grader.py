@@ -30,14 +30,24 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from diemcau.adapters.nbgrader.autograde import (
-    GradebookResult, QuestionGrade, autograde_config, read_result, run_autograde,
-)  # fmt: skip
+    GradebookResult,
+    QuestionGrade,
+    autograde_config,
+    read_result,
+    run_autograde,
+)
 from diemcau.adapters.nbgrader.course_dir import course_root, gradebook_url
 from diemcau.adapters.nbgrader.evaluate import evaluate, evaluation_plan
 from diemcau.adapters.nbgrader.gradebook_store import (
-    AutoGrades, QuizLayout, StoredGrade, load_layout, save_grades_many, set_manual_grade, stored_grades_many,
+    AutoGrades,
+    QuizLayout,
+    StoredGrade,
+    load_layout,
+    save_grades_many,
+    set_manual_grade,
+    stored_grades_many,
     submission_timestamp,
-)  # fmt: skip
+)
 from diemcau.adapters.nbgrader.notebook_steps import apply_restores, automatic_grades, locked_restores
 from diemcau.adapters.nbgrader.release import notebook_path, read_notebook, write_atomically
 from diemcau.adapters.nbgrader.submission import cells_json, format_timestamp, notebook_json, submitted_notebook
@@ -249,7 +259,7 @@ class QuizGrader:
         batch = [
             AutoGrades(e.submission.student_id, _naive_utc(e.submission.submitted_at), e.scores, e.comments)
             for e in part
-        ]  # fmt: skip
+        ]
         for tries_left in (2, 1, 0):
             try:
                 with self.engine.begin() as connection:

@@ -90,14 +90,19 @@ def form_of_notebook(notebook: NotebookNode) -> QuizForm:
             float(q["points"]),
             tuple(FormOption(o["id"], o["text"]) for o in q["options"]),
             int(q.get("min_words", 0)),
-        )  # fmt: skip
+        )
         for q in (cell.metadata.get("diemcau", {}) for cell in notebook.cells)
         if q.get("role") == "question"
     )
     return QuizForm(
-        meta["course"], meta["quiz"], meta["title"], meta["description"], questions, rules_from_dict(meta["rules"]),
+        meta["course"],
+        meta["quiz"],
+        meta["title"],
+        meta["description"],
+        questions,
+        rules_from_dict(meta["rules"]),
         float(meta["total_points"]),
-    )  # fmt: skip
+    )
 
 
 def read_notebook(path: Path) -> NotebookNode:

@@ -27,9 +27,13 @@ CHECK_FUNCTION = "_diemcau_check"
 
 def _nbgrader(grade_id: str, *, grade=False, solution=False, locked=False, points: float | None = None) -> dict:
     meta: dict[str, Any] = {
-        "grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id, "schema_version": SCHEMA_VERSION,
+        "grade": grade,
+        "solution": solution,
+        "locked": locked,
+        "grade_id": grade_id,
+        "schema_version": SCHEMA_VERSION,
         "task": False,
-    }  # fmt: skip
+    }
     if points is not None:
         meta["points"] = points
     return meta
@@ -43,10 +47,14 @@ def _question_markdown(number: int, question: Question) -> str:
 def public_question(question: Question) -> dict[str, Any]:
     """What a member may know of a question: no key. Carried by the released question cell."""
     return {
-        "role": "question", "question": question.id, "type": question.type.value, "text": question.text,
-        "points": question.points, "options": [{"id": o.id, "text": o.text} for o in question.options],
+        "role": "question",
+        "question": question.id,
+        "type": question.type.value,
+        "text": question.text,
+        "points": question.points,
+        "options": [{"id": o.id, "text": o.text} for o in question.options],
         "min_words": question.min_words,
-    }  # fmt: skip
+    }
 
 
 def _cells_for(number: int, question: Question) -> list[NotebookNode]:
@@ -89,8 +97,12 @@ def build_source_notebook(spec: QuizSpec) -> NotebookNode:
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
         "diemcau": {
-            "course": spec.course_id, "quiz": spec.quiz_id, "title": spec.title, "description": spec.description,
-            "total_points": spec.total_points, "rules": rules_to_dict(rules_of(spec)),
+            "course": spec.course_id,
+            "quiz": spec.quiz_id,
+            "title": spec.title,
+            "description": spec.description,
+            "total_points": spec.total_points,
+            "rules": rules_to_dict(rules_of(spec)),
         },
-    }  # fmt: skip
+    }
     return notebook

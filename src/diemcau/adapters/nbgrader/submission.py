@@ -82,9 +82,13 @@ def format_timestamp(moment: dt.datetime) -> str:
 
 
 def write_submission(
-    root: Path, released: NotebookNode, quiz_id: str, student_id: str, answers: Mapping[str, Any],
+    root: Path,
+    released: NotebookNode,
+    quiz_id: str,
+    student_id: str,
+    answers: Mapping[str, Any],
     submitted_at: dt.datetime,
-) -> Path:  # fmt: skip
+) -> Path:
     """Write one submission into ``submitted/`` (notebook first, then its timestamp); returns the notebook path."""
     path = notebook_path(root, "submitted", quiz_id, student_id)
     write_atomically(path, nbformat.writes(submitted_notebook(released, answers)))

@@ -21,8 +21,15 @@ def header_lines(report: Report, language: str = "vi") -> list[tuple[str, str]]:
     ]
 
 
-SUMMARY_KEYS = ("col_unit", "col_enrolled", "col_completed", "col_percent", "col_in_progress", "col_not_started",
-                "col_overdue")  # fmt: skip
+SUMMARY_KEYS = (
+    "col_unit",
+    "col_enrolled",
+    "col_completed",
+    "col_percent",
+    "col_in_progress",
+    "col_not_started",
+    "col_overdue",
+)
 NOT_DONE_KEYS = ("col_number", "col_card", "col_name", "col_unit", "col_status", "col_missing")
 
 
@@ -33,8 +40,15 @@ def summary_header(language: str = "vi") -> list[str]:
 def summary_row(summary: UnitSummary, language: str = "vi") -> list[object]:
     """One row (a sub-unit, the unit's own members, or the total) as table cells."""
     name = t("report.direct_row", language, unit=summary.unit.name) if summary.direct else summary.unit.name
-    return [name, summary.enrolled, summary.completed, summary.percent, summary.in_progress,
-            summary.not_started, summary.overdue]  # fmt: skip
+    return [
+        name,
+        summary.enrolled,
+        summary.completed,
+        summary.percent,
+        summary.in_progress,
+        summary.not_started,
+        summary.overdue,
+    ]
 
 
 def not_done_header(language: str = "vi") -> list[str]:
@@ -60,4 +74,11 @@ def _missing_text(missing: tuple[Missing, ...], language: str) -> str:
 def not_done_row(number: int, member: MemberStatus, language: str = "vi") -> list[object]:
     """One member not yet done as table cells."""
     status = t(f"status.{member.status}", language)
-    return [number, member.card_number, member.full_name, member.unit.name, status, _missing_text(member.missing, language)]
+    return [
+        number,
+        member.card_number,
+        member.full_name,
+        member.unit.name,
+        status,
+        _missing_text(member.missing, language),
+    ]

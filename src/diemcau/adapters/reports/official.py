@@ -50,9 +50,12 @@ class ReportFile:
 
 def report_of(unit: OrgUnit, children: list[OrgUnit], completion: CourseCompletion, today: dt.date) -> Report:
     """The report model from a course's completion within ``unit``."""
-    members = [MemberStatus(m.card_number, m.full_name, m.unit, m.status,
-                            name_missing(m.completion.missing, completion.titles))
-               for m in completion.members]  # fmt: skip
+    members = [
+        MemberStatus(
+            m.card_number, m.full_name, m.unit, m.status, name_missing(m.completion.missing, completion.titles)
+        )
+        for m in completion.members
+    ]
     return build_report(unit, children, completion.course_id, completion.title, completion.deadline, members, today)
 
 
@@ -69,9 +72,13 @@ def _signed(data: bytes, name: str, unit: OrgUnit, certificates_dir: Path | None
 
 
 def official_report(
-    factory: sessionmaker[Session], org_code: str, course_id: str, fmt: Format, today: dt.date,
+    factory: sessionmaker[Session],
+    org_code: str,
+    course_id: str,
+    fmt: Format,
+    today: dt.date,
     certificates_dir: Path | None = None,
-) -> ReportFile:  # fmt: skip
+) -> ReportFile:
     """The report; a PDF is signed with ``<certificates_dir>/<unit code>.p12`` when that file exists."""
     with factory() as session:
         row = find_unit(session, org_code)

@@ -53,13 +53,16 @@ def load_signer(p12: Path, now: dt.datetime):  # type: ignore[no-untyped-def]
     try:
         signer = SimpleSigner.load_pkcs12_data(data, (), passphrase=_passphrase(p12))
     except ValueError:
-        raise SigningFailed(f"{p12}: wrong passphrase (see {p12.with_suffix('.pass').name}) or not a PKCS#12 "
-                            "file with a private key") from None  # fmt: skip
+        raise SigningFailed(
+            f"{p12}: wrong passphrase (see {p12.with_suffix('.pass').name}) or not a PKCS#12 file with a private key"
+        ) from None
     validity = signer.signing_cert["tbs_certificate"]["validity"]
     not_before, not_after = validity["not_before"].native, validity["not_after"].native
     if not not_before <= now <= not_after:
-        raise SigningFailed(f"{p12}: the certificate is valid from {not_before:%Y-%m-%d} to {not_after:%Y-%m-%d}, "
-                            f"not on {now:%Y-%m-%d}: renew it")  # fmt: skip
+        raise SigningFailed(
+            f"{p12}: the certificate is valid from {not_before:%Y-%m-%d} to {not_after:%Y-%m-%d}, "
+            f"not on {now:%Y-%m-%d}: renew it"
+        )
     return signer
 
 
@@ -82,9 +85,13 @@ def sign_pdf(pdf: bytes, p12: Path, unit_name: str, now: dt.datetime) -> tuple[b
     signer = load_signer(p12, now)
     name = signer_name(signer)
     meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME, reason=SIGNING_REASON, location=unit_name, name=name,
-        md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-    )  # fmt: skip
+        field_name=FIELD_NAME,
+        reason=SIGNING_REASON,
+        location=unit_name,
+        name=name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+    )
     try:
         signed = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), meta, signer=signer)
     except Exception as error:  # pyHanko raises several kinds (SigningError, PdfWriteError, ValueError)
@@ -142,16 +149,18 @@ def verify_pdf(pdf: bytes, trusted: Iterable[bytes] = ()) -> list[SignatureCheck
     for signature in signatures:
         status = validate_pdf_signature(signature, ValidationContext(trust_roots=roots, allow_fetching=False))
         cert = status.signing_cert
-        checks.append(SignatureCheck(
-            signer=_common_name(cert),
-            signed_at=status.signer_reported_dt,
-            reason=str(signature.sig_object.get("/Reason", "")),
-            location=str(signature.sig_object.get("/Location", "")),
-            intact=bool(status.intact and status.valid),
-            whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-            trusted=bool(status.trusted),
-            fingerprint=hashlib.sha256(cert.dump()).hexdigest(),
-        ))  # fmt: skip
+        checks.append(
+            SignatureCheck(
+                signer=_common_name(cert),
+                signed_at=status.signer_reported_dt,
+                reason=str(signature.sig_object.get("/Reason", "")),
+                location=str(signature.sig_object.get("/Location", "")),
+                intact=bool(status.intact and status.valid),
+                whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+                trusted=bool(status.trusted),
+                fingerprint=hashlib.sha256(cert.dump()).hexdigest(),
+            )
+        )
     return checks
 
 
@@ -178,23 +187,41 @@ def write_self_signed(
         return p12, False
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Điểm Cầu (demo)"),
-                      x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")])  # fmt: skip
-    usage = x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=False,
-                          encipher_only=False, decipher_only=False)  # fmt: skip
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Điểm Cầu (demo)"),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        ]
+    )
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=days))
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(usage, critical=True)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     passphrase = secrets.token_urlsafe(24).encode()
     p12.with_suffix(".pass").unlink(missing_ok=True)  # left by an interrupted run; the .p12 is written last
     _write_private(p12.with_suffix(".pass"), passphrase + b"\n")
-    _write_private(p12, pkcs12.serialize_key_and_certificates(
-        unit_code.encode(), key, cert, None, BestAvailableEncryption(passphrase)))  # fmt: skip
+    _write_private(
+        p12,
+        pkcs12.serialize_key_and_certificates(unit_code.encode(), key, cert, None, BestAvailableEncryption(passphrase)),
+    )
     return p12, True

@@ -57,8 +57,15 @@ def main() -> None:
     # uvicorn handles SIGINT/SIGTERM itself; the timeout keeps slow clients from delaying the stop. Worker
     # processes import the app by name and build their own (engine, caches, group-commit writer).
     app: FastAPI | str = build_app() if workers == 1 else APP_FACTORY
-    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, proxy_headers=True,
-                workers=workers, factory=workers > 1)  # fmt: skip
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        proxy_headers=True,
+        workers=workers,
+        factory=workers > 1,
+    )
 
 
 if __name__ == "__main__":

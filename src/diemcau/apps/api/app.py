@@ -43,8 +43,21 @@ from diemcau.apps.api.plumbing.progress_fast_path import ProgressFastPath
 from diemcau.apps.api.plumbing.runtime import ApiRuntime, SearchIndexSlot
 from diemcau.apps.api.plumbing.visibility import Visibility
 from diemcau.apps.api.routes import (
-    completion, courses, dashboards, lectures, materials, me, media, members, org_units, progress, questions, quizzes,
-    search, studio_quizzes, transcripts,
+    completion,
+    courses,
+    dashboards,
+    lectures,
+    materials,
+    me,
+    media,
+    members,
+    org_units,
+    progress,
+    questions,
+    quizzes,
+    search,
+    studio_quizzes,
+    transcripts,
 )
 from diemcau.apps.api.schemas.common import HealthOut
 from diemcau.i18n import t
@@ -74,9 +87,29 @@ def _protected_router(app: FastAPI) -> APIRouter:
     router = APIRouter(dependencies=[Depends(current_caller)])
     # progress first: routes are tried in order, and every playing member's heartbeat would otherwise be
     # matched against ~70 routes before its own (a third of the request's CPU on FastAPI 0.163).
-    for module in (progress, portal, me, courses, org_units, members, transcripts, search, lectures, media, quizzes,
-                   quiz_pages, player, search_pages, assets, completion, dashboards, studio_quizzes, questions,
-                   materials, staff):
+    for module in (
+        progress,
+        portal,
+        me,
+        courses,
+        org_units,
+        members,
+        transcripts,
+        search,
+        lectures,
+        media,
+        quizzes,
+        quiz_pages,
+        player,
+        search_pages,
+        assets,
+        completion,
+        dashboards,
+        studio_quizzes,
+        questions,
+        materials,
+        staff,
+    ):
         router.include_router(module.router)
 
     @router.get("/openapi.json", include_in_schema=False)
@@ -98,8 +131,11 @@ def _describe_refusals(app: FastAPI) -> Callable[[], dict]:
             if error is not None:
                 errors = error["properties"]["detail"]
                 error["properties"]["detail"] = {"anyOf": [errors, {"type": "string"}], "title": "Detail"}
-                error["properties"]["message"] = {"type": "string", "title": "Message",
-                                                  "description": "The refusal in Vietnamese, naming the fields."}
+                error["properties"]["message"] = {
+                    "type": "string",
+                    "title": "Message",
+                    "description": "The refusal in Vietnamese, naming the fields.",
+                }
         return describe()
 
     return openapi

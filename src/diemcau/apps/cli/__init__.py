@@ -9,7 +9,18 @@ from __future__ import annotations
 import typer
 
 from diemcau.apps.cli import (
-    course, lecture, org, platform, quiz, report, roster, search, transcribe, transcript, user, worker,
+    course,
+    lecture,
+    org,
+    platform,
+    quiz,
+    report,
+    roster,
+    search,
+    transcribe,
+    transcript,
+    user,
+    worker,
 )
 from diemcau.apps.cli import material
 

@@ -66,5 +66,3 @@ def course_sync() -> None:
         typer.echo(f"{setup_steps.ensure_courses(settings, factory)} course(s) loaded")
     except (course_files.CourseFileError, UnknownAudienceError) as error:
         fail(str(error))
-
-

@@ -40,7 +40,9 @@ def lecture_publish(
     speaker: Annotated[str, typer.Option(help="Who gives the talk.")] = "",
     resolution: Annotated[str, typer.Option(help="The resolution (nghị quyết) the lecture covers.")] = "",
     no_transcribe: Annotated[bool, typer.Option("--no-transcribe", help="Do not transcribe it.")] = False,
-    wait: Annotated[bool, typer.Option("--wait", help="Block until ready (runs the jobs here if no worker is).")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Block until ready (runs the jobs here if no worker is).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="End with a JSON line: id, status ...")] = False,
 ) -> None:
     """Publish a lecture; prints its id. Bad media is refused with the reason, leaving nothing behind."""

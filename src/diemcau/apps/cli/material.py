@@ -21,7 +21,6 @@ from diemcau.materials.errors import MaterialError
 from diemcau.search.indexer import open_index
 
 
-
 def lecture_attach(
     lecture_id: Annotated[str, typer.Argument(metavar="LECTURE_ID")],
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A PDF, DOCX or PPTX; members download it by its name.")],

@@ -28,8 +28,11 @@ def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, u
         typer.echo("Demo province loaded. Logins (password for all: %s):" % DEMO_PASSWORD)
         for login in DEMO_LOGINS:
             typer.echo(f"  {login.username:<10} {login.role.value:<10} {login.description}")
-        state = (f"activated (`diemcau user reset {DEMO_UNACTIVATED}` to try again)" if code is None
-                 else f"not activated yet: activation code {code}")  # fmt: skip
+        state = (
+            f"activated (`diemcau user reset {DEMO_UNACTIVATED}` to try again)"
+            if code is None
+            else f"not activated yet: activation code {code}"
+        )
         typer.echo(f"  {DEMO_UNACTIVATED:<10} {'member':<10} {state}")
         for made in make_demo_certificates(settings.certificates_dir):
             typer.echo(f"Demo signing certificate (self-signed) for the PDF reports: {made}")
@@ -86,8 +89,11 @@ def print_banner(settings: Settings, demo_logins: bool) -> None:
     """Tell the person at the terminal where to go and, for the demo, how to log in."""
     typer.secho(f"\nĐiểm Cầu is running: http://{settings.hub.ip}:{settings.hub.port}/   (Ctrl-C to stop)", bold=True)
     if os.geteuid() != 0:
-        typer.secho("Not running as root: members can study, but staff servers (dashboards, studio) will not start, "
-                    "as each needs a system user of its own (docs/security/isolation.md).", fg="yellow")  # fmt: skip
+        typer.secho(
+            "Not running as root: members can study, but staff servers (dashboards, studio) will not start, "
+            "as each needs a system user of its own (docs/security/isolation.md).",
+            fg="yellow",
+        )
     if demo_logins:
         from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD
 
@@ -104,13 +110,19 @@ def hub(
     from diemcau.apps.hub_runner import busy_ports, run_hub
 
     settings, factory = factory_or_exit()
-    ports = {"port": settings.hub.port, "hub_port": settings.hub.hub_port,
-             "proxy_api_port": settings.hub.proxy_api_port, "api_port": settings.hub.api_port}  # fmt: skip
+    ports = {
+        "port": settings.hub.port,
+        "hub_port": settings.hub.hub_port,
+        "proxy_api_port": settings.hub.proxy_api_port,
+        "api_port": settings.hub.api_port,
+    }
     busy = busy_ports(ports)
     if busy:
         taken = ", ".join(f"hub.{name} = {port}" for name, port in busy.items())
-        fail(f"Port(s) already in use: {taken}. Stop the other hub (or a leftover configurable-http-proxy), "
-             f"or choose free ports, e.g. DIEMCAU_HUB__{next(iter(busy)).upper()}=<port>.")
+        fail(
+            f"Port(s) already in use: {taken}. Stop the other hub (or a leftover configurable-http-proxy), "
+            f"or choose free ports, e.g. DIEMCAU_HUB__{next(iter(busy)).upper()}=<port>."
+        )
     setup_steps.ensure_courses(settings, factory)
     config = hub_config_path()
     repo = config.parent.parent

@@ -36,8 +36,11 @@ def make(
     except ReportError as error:
         fail(t(f"report.{error.code}", "en") + f" ({org_unit if error.code == 'unknown_unit' else course})")
     if report.signature == "failed":
-        typer.secho("The PDF is NOT signed: its unit's certificate could not sign (see the log line above).",
-                    fg=typer.colors.YELLOW, err=True)  # fmt: skip
+        typer.secho(
+            "The PDF is NOT signed: its unit's certificate could not sign (see the log line above).",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     elif report.signature == "signed":
         typer.echo(f"Signed by {report.signer}", err=True)
     if output is not None and str(output) == "-":
@@ -79,8 +82,10 @@ def verify(
         when = f"{check.signed_at:%Y-%m-%d %H:%M:%S %Z}" if check.signed_at else "unknown time"
         typer.echo(f"Signature {number}: {check.signer}, signed {when}")
         typer.echo(f"  reason: {check.reason}; unit: {check.location}")
-        typer.echo(f"  intact: {yes[check.intact]}; covers the whole document: {yes[check.whole_document]}; "
-                   f"signer trusted: {yes[check.trusted]}")  # fmt: skip
+        typer.echo(
+            f"  intact: {yes[check.intact]}; covers the whole document: {yes[check.whole_document]}; "
+            f"signer trusted: {yes[check.trusted]}"
+        )
         typer.echo(f"  certificate SHA-256: {check.fingerprint}")
     if not all(check.holds for check in checks):
         typer.echo("NOT VALID")

@@ -21,8 +21,20 @@ from diemcau.search.index import MAX_LIMIT, SearchFilters
 from diemcau.search.indexer import open_index, reindex_all
 
 DEFAULT_COMMAND = "query"
-JSON_FIELDS = ("lecture_id", "title", "course_id", "kind", "start", "end", "text", "snippet", "link", "doc_name",
-               "page", "segments")  # fmt: skip
+JSON_FIELDS = (
+    "lecture_id",
+    "title",
+    "course_id",
+    "kind",
+    "start",
+    "end",
+    "text",
+    "snippet",
+    "link",
+    "doc_name",
+    "page",
+    "segments",
+)
 
 
 class QueryByDefault(TyperGroup):

@@ -23,10 +23,14 @@ from diemcau.jobs.transcribe_task import enqueue_transcription, lecture_audio, r
 
 def transcribe(
     lecture_id: Annotated[str, typer.Argument(metavar="LECTURE_ID")],
-    model: Annotated[Optional[Path], typer.Option(help="A CTranslate2 Whisper model folder (default: settings).")] = None,  # noqa: UP007
+    model: Annotated[
+        Optional[Path], typer.Option(help="A CTranslate2 Whisper model folder (default: settings).")
+    ] = None,  # noqa: UP007
     audio: Annotated[Optional[Path], typer.Option(help="Audio file to use instead of the lecture's media.")] = None,  # noqa: UP007
     wait: Annotated[bool, typer.Option("--wait", help="Block until done; runs here if no worker is running.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace a corrected transcript (corrections re-applied).")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a corrected transcript (corrections re-applied).")
+    ] = False,
 ) -> None:
     """Transcribe a lecture (Vietnamese, Whisper) into the transcript store."""
     settings, factory = factory_or_exit()

@@ -89,15 +89,24 @@ def transcript_history(
     edits = edit_history(factory, lecture_id)
     if as_json:
         rows = [
-            {"id": e.id, "segment_index": e.segment_index, "editor": e.editor, "at": e.at.isoformat() + "Z",
-             "before": e.before.to_dict(), "after": e.after.to_dict(), "changed": list(e.changed)}
+            {
+                "id": e.id,
+                "segment_index": e.segment_index,
+                "editor": e.editor,
+                "at": e.at.isoformat() + "Z",
+                "before": e.before.to_dict(),
+                "after": e.after.to_dict(),
+                "changed": list(e.changed),
+            }
             for e in edits
-        ]  # fmt: skip
+        ]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for e in edits:
-        typer.echo(f"{e.at:%Y-%m-%d %H:%M:%S}Z\t{e.editor}\t#{e.segment_index}\t{e.before.text!r} -> {e.after.text!r}"
-                   f"\t[{e.before.start:g}-{e.before.end:g}] -> [{e.after.start:g}-{e.after.end:g}]")
+        typer.echo(
+            f"{e.at:%Y-%m-%d %H:%M:%S}Z\t{e.editor}\t#{e.segment_index}\t{e.before.text!r} -> {e.after.text!r}"
+            f"\t[{e.before.start:g}-{e.before.end:g}] -> [{e.after.start:g}-{e.after.end:g}]"
+        )
 
 
 def _require_lecture(factory, lecture_id: str) -> None:  # type: ignore[no-untyped-def]

@@ -68,5 +68,3 @@ def user_grant(
     _, factory = factory_or_exit()
     _account_call(accounts.grant_role, factory, card, role, org)
     typer.echo(f"{card}: {role.value} over {org or 'everything'}")
-
-

@@ -43,8 +43,9 @@ def worker(
     load_tasks()
     # An idle consumer polls with back-off; huey's default cap (10 s) would let the first quiz submission after a
     # quiet spell wait that long for its score. One poll a second on an empty queue costs next to nothing.
-    consumer = queue.create_consumer(workers=workers or settings.jobs.workers, worker_type="thread", max_delay=1.0,
-                                     shutdown_timeout=STOP_SECONDS)  # fmt: skip
+    consumer = queue.create_consumer(
+        workers=workers or settings.jobs.workers, worker_type="thread", max_delay=1.0, shutdown_timeout=STOP_SECONDS
+    )
     typer.echo(f"worker: consuming {settings.jobs.backend} queue with {workers or settings.jobs.workers} thread(s)")
     consumer.run()
     end_own_group()

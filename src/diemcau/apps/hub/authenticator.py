@@ -68,7 +68,8 @@ class RosterAuthenticator(Authenticator):
     address_max_wait_seconds = Integer(600, help="Longest wait an address's own throttle imposes.").tag(config=True)
     forget_after_minutes = Integer(60, help="Failures are forgotten this long after the last one.").tag(config=True)
     trusted_proxies = List(
-        Unicode(), ["127.0.0.1", "::1"],
+        Unicode(),
+        ["127.0.0.1", "::1"],
         help="Addresses or networks of proxies whose X-Forwarded-For is believed (configurable-http-proxy on "
         "loopback by default); the client is the right-most address not among them.",
     ).tag(config=True)
@@ -104,8 +105,14 @@ class RosterAuthenticator(Authenticator):
 
     @cached_property
     def policy(self) -> ThrottlePolicy:
-        return throttle_policy(self.free_failures, self.account_free_failures, self.address_free_failures,
-                               self.max_wait_seconds, self.address_max_wait_seconds, self.forget_after_minutes)
+        return throttle_policy(
+            self.free_failures,
+            self.account_free_failures,
+            self.address_free_failures,
+            self.max_wait_seconds,
+            self.address_max_wait_seconds,
+            self.forget_after_minutes,
+        )
 
     @cached_property
     def _trusted(self) -> tuple:
@@ -139,9 +146,14 @@ class RosterAuthenticator(Authenticator):
         address = self.client_address(handler.request)
         await self.prune_if_due()
         result = await asyncio.to_thread(
-            accounts.check_login, self.session_factory, username, password,
-            address=address, policy=self.policy, verifier=self.verifier,
-        )  # fmt: skip
+            accounts.check_login,
+            self.session_factory,
+            username,
+            password,
+            address=address,
+            policy=self.policy,
+            verifier=self.verifier,
+        )
         if result.outcome != LoginOutcome.OK or result.account is None:
             self.log.info("Login refused for %r from %s: %s", username[:32], address, result.outcome)
             status = 429 if result.outcome == LoginOutcome.THROTTLED else 403
@@ -162,7 +174,10 @@ class ActivationHandler(BaseHandler):
     async def _render(self, error: str = "", username: str = "", status: int = 200) -> None:
         self.set_status(status)
         html = await self.render_template(
-            "activate.html", error=error, username=username, xsrf=self.xsrf_token.decode("ascii"),
+            "activate.html",
+            error=error,
+            username=username,
+            xsrf=self.xsrf_token.decode("ascii"),
             next=self.get_argument("next", ""),
         )
         self.finish(html)
@@ -179,10 +194,16 @@ class ActivationHandler(BaseHandler):
         address = self.roster.client_address(self.request)
         try:
             account = await asyncio.to_thread(
-                accounts.activate, self.roster.session_factory, username, code, password,
-                self.roster.min_password_length, address=address, policy=self.roster.policy,
+                accounts.activate,
+                self.roster.session_factory,
+                username,
+                code,
+                password,
+                self.roster.min_password_length,
+                address=address,
+                policy=self.roster.policy,
                 verifier=self.roster.verifier,
-            )  # fmt: skip
+            )
         except accounts.AccountError as error:
             self.log.info("Activation refused for %r from %s: %s", username[:32], address, error.code)
             status = 429 if error.code == "throttled" else 403

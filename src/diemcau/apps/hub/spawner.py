@@ -78,8 +78,9 @@ class IsolatedSpawner(LocalProcessSpawner):
         try:
             self._account = await asyncio.to_thread(self._prepare)
         except IsolationUnavailable as exc:
-            raise SpawnException(t("hub.isolation_unavailable"), reason="isolation", log_message=str(exc),
-                                 status_code=503) from exc  # fmt: skip
+            raise SpawnException(
+                t("hub.isolation_unavailable"), reason="isolation", log_message=str(exc), status_code=503
+            ) from exc
         return await super().start()
 
     async def stop(self, now: bool = False) -> None:
@@ -123,11 +124,19 @@ class IsolatedSpawner(LocalProcessSpawner):
 
     async def move_certs(self, paths: dict[str, str]) -> dict[str, str]:
         """Internal SSL is not supported here (the hub's certificates would need handing to each account)."""
-        raise SpawnException(t("hub.isolation_unavailable"), reason="isolation", status_code=503,
-                             log_message="JupyterHub.internal_ssl is not supported by IsolatedSpawner")  # fmt: skip
+        raise SpawnException(
+            t("hub.isolation_unavailable"),
+            reason="isolation",
+            status_code=503,
+            log_message="JupyterHub.internal_ssl is not supported by IsolatedSpawner",
+        )
 
     def _require_account(self) -> SystemUser:
         if self._account is None:  # start() sets it; anything else reaching here would run unprivileged code as us
-            raise SpawnException(t("hub.isolation_unavailable"), reason="isolation", status_code=503,
-                                 log_message="IsolatedSpawner used before start() made its system user")  # fmt: skip
+            raise SpawnException(
+                t("hub.isolation_unavailable"),
+                reason="isolation",
+                status_code=503,
+                log_message="IsolatedSpawner used before start() made its system user",
+            )
         return self._account

@@ -103,18 +103,39 @@ class StudioClient:
         return self._json("GET", f"/api/lectures/{lecture_id}")
 
     # publish
-    def publish_url(self, course_id: str, title: str, url: str, *, speaker: str = "", resolution: str = "",
-                    transcribe: bool = True) -> dict:  # fmt: skip
+    def publish_url(
+        self, course_id: str, title: str, url: str, *, speaker: str = "", resolution: str = "", transcribe: bool = True
+    ) -> dict:
         """Publish from a link; the lecture comes back queued (or the one already published)."""
-        body = {"course_id": course_id, "title": title, "url": url, "speaker": speaker, "resolution": resolution,
-                "transcribe": transcribe}  # fmt: skip
+        body = {
+            "course_id": course_id,
+            "title": title,
+            "url": url,
+            "speaker": speaker,
+            "resolution": resolution,
+            "transcribe": transcribe,
+        }
         return self._json("POST", "/api/lectures", json=body)
 
-    def publish_upload(self, course_id: str, title: str, filename: str, content: bytes, *, speaker: str = "",
-                       resolution: str = "", transcribe: bool = True) -> dict:  # fmt: skip
+    def publish_upload(
+        self,
+        course_id: str,
+        title: str,
+        filename: str,
+        content: bytes,
+        *,
+        speaker: str = "",
+        resolution: str = "",
+        transcribe: bool = True,
+    ) -> dict:
         """Publish an uploaded file; a file that is not usable media is refused with the reason."""
-        data = {"course_id": course_id, "title": title, "speaker": speaker, "resolution": resolution,
-                "transcribe": "true" if transcribe else "false"}  # fmt: skip
+        data = {
+            "course_id": course_id,
+            "title": title,
+            "speaker": speaker,
+            "resolution": resolution,
+            "transcribe": "true" if transcribe else "false",
+        }
         files = {"file": (filename, content, "application/octet-stream")}
         return self._json("POST", "/api/lectures/upload", data=data, files=files)
 

@@ -196,11 +196,14 @@ def question_values(data: Mapping[str, Any], index: int, dropped: _Dropped) -> Q
     options = "\n".join(_text(o) for o in _as_list(data.get("options"))) if data.get("options") is not None else ""
     min_words = _number(data.get("min_words"), 0) if q_type == "essay" else 0
     return QuestionValues(
-        id=_text(data.get("id", f"q{index + 1}")), type=q_type, text=_text(data.get("text")),
+        id=_text(data.get("id", f"q{index + 1}")),
+        type=q_type,
+        text=_text(data.get("text")),
         points=float(points) if points is not None else (10.0 if q_type == "essay" else 1.0),
         options=options if q_type in ("single", "multiple") else "",
-        answer=_answer_text(q_type, data.get("answer"), dropped, path), min_words=int(min_words or 0),
-    )  # fmt: skip
+        answer=_answer_text(q_type, data.get("answer"), dropped, path),
+        min_words=int(min_words or 0),
+    )
 
 
 def _choice(data: Mapping[str, Any], key: str, known: tuple[str, ...], dropped: _Dropped) -> str:
@@ -250,13 +253,18 @@ def quiz_values(data: Mapping[str, Any]) -> OpenedQuiz:
         else:
             dropped.add("questions", index)
     values = QuizValues(
-        title=_text(data.get("title")), description=_text(data.get("description")),
-        pass_mark=_whole(data, "pass_mark", 50, dropped), attempts=_whole(data, "attempts", 1, dropped),
+        title=_text(data.get("title")),
+        description=_text(data.get("description")),
+        pass_mark=_whole(data, "pass_mark", 50, dropped),
+        attempts=_whole(data, "attempts", 1, dropped),
         counts=_choice(data, "counts", ("best", "last"), dropped),
         late=_choice(data, "late", ("accept", "refuse"), dropped),
-        opens=opens, closes=closes, shuffle_questions=shuffle_questions, shuffle_options=shuffle_options,
+        opens=opens,
+        closes=closes,
+        shuffle_questions=shuffle_questions,
+        shuffle_options=shuffle_options,
         questions=tuple(questions),
-    )  # fmt: skip
+    )
     return OpenedQuiz(values, dropped.names())
 
 

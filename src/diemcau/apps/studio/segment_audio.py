@@ -47,7 +47,23 @@ def has_ffmpeg() -> bool:
 def segment_wav(audio: Path, start: float, end: float) -> bytes:
     """The audio between ``start`` and ``end`` seconds as mono WAV bytes."""
     command = [
-        "ffmpeg", "-nostdin", "-v", "error", "-ss", f"{start:.3f}", "-i", str(audio),
-        "-t", f"{max(0.0, end - start):.3f}", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "wav", "pipe:1",
-    ]  # fmt: skip
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-ss",
+        f"{start:.3f}",
+        "-i",
+        str(audio),
+        "-t",
+        f"{max(0.0, end - start):.3f}",
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-f",
+        "wav",
+        "pipe:1",
+    ]
     return subprocess.run(command, check=True, capture_output=True, timeout=60).stdout

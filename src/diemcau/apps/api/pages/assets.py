@@ -107,9 +107,10 @@ def _accepts_gzip(request: Request) -> bool:
 
 
 @router.get(
-    "/static/{name}", response_class=Response,
+    "/static/{name}",
+    response_class=Response,
     responses={200: {"content": {"text/javascript": {}}}, 404: {}, 503: {"description": "hls.js not installed."}},
-)  # fmt: skip
+)
 def static_asset(name: str, request: Request, ctx: ApiContext = Depends(context_of)) -> Response:
     """A script of the member pages (the player, hls.js): immutable, gzipped when the browser accepts it."""
     try:

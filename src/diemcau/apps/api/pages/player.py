@@ -56,9 +56,17 @@ PLAYER_JS = "player.js"
 AUTO = "auto"
 # Messages the script shows; it gets them in the page, so it carries no text of its own.
 SCRIPT_TEXTS = (
-    "resume", "heard_to_the_end", "start_at", "from_start", "press_play", "coverage", "offline", "retrying",
-    "unsupported", "library_missing",
-)  # fmt: skip
+    "resume",
+    "heard_to_the_end",
+    "start_at",
+    "from_start",
+    "press_play",
+    "coverage",
+    "offline",
+    "retrying",
+    "unsupported",
+    "library_missing",
+)
 
 
 def parse_start(value: str, duration: float | None) -> float | None:
@@ -118,13 +126,17 @@ def _script_config(
     api = f"{ctx.prefix}/api/lectures/{lecture.id}"
     finished = heard_to_the_end(progress, lecture.duration_seconds or 0)
     return {
-        "lecture": lecture.id, "duration": lecture.duration_seconds or 0, "start": start,
-        "resume": 0.0 if finished else progress.resume_position, "finished": finished,
-        "choices": [vars(c) for c in choices], "progressUrl": f"{api}/progress",
+        "lecture": lecture.id,
+        "duration": lecture.duration_seconds or 0,
+        "start": start,
+        "resume": 0.0 if finished else progress.resume_position,
+        "finished": finished,
+        "choices": [vars(c) for c in choices],
+        "progressUrl": f"{api}/progress",
         "hlsScript": asset_url(ctx.settings, ctx.prefix, HLS_JS),
         "heartbeatSeconds": ctx.settings.player.heartbeat_seconds,
         "text": {key: load_catalogue("vi").get(f"player.{key}", "") for key in SCRIPT_TEXTS},
-    }  # fmt: skip
+    }
 
 
 def build_page(ctx: ApiContext, username: str, lecture: LectureOut, start: float | None) -> PlayerPage:
@@ -137,10 +149,15 @@ def build_page(ctx: ApiContext, username: str, lecture: LectureOut, start: float
     choices = source_choices(lecture.media) if lecture.media is not None else ()
     captions = f"{ctx.prefix}/api/lectures/{lecture.id}/captions.vtt" if segments else None
     return PlayerPage(
-        lecture=lecture, course_title=course.course.title if course else lecture.course_id, choices=choices,
-        captions_url=captions, segments=segments, start=start, progress=progress,
+        lecture=lecture,
+        course_title=course.course.title if course else lecture.course_id,
+        choices=choices,
+        captions_url=captions,
+        segments=segments,
+        start=start,
+        progress=progress,
         script_config=_script_config(ctx, lecture, choices, start, progress),
-    )  # fmt: skip
+    )
 
 
 def with_materials(ctx: ApiContext, page: PlayerPage, doc: str, doc_page: str) -> PlayerPage:

@@ -23,8 +23,13 @@ from diemcau.apps.api.pages.links import logout_href
 from diemcau.apps.api.plumbing.access import Caller, current_caller
 from diemcau.apps.api.plumbing.context import ApiContext, context_of
 from diemcau.apps.api.routes.quiz_views import (
-    enrolled, passed, quiz_view, summary_view, visible_course, visible_quiz,
-)  # fmt: skip
+    enrolled,
+    passed,
+    quiz_view,
+    summary_view,
+    visible_course,
+    visible_quiz,
+)
 from diemcau.core.quiz_rules import can_grade_essay
 from diemcau.core.roles import Role
 from diemcau.i18n import t
@@ -90,10 +95,18 @@ def quiz_page(
     state = window_state(form.rules.opens, form.rules.closes, form.rules.late.value == "accept")
     can_take = enrolled(caller, course) and state in ("open", "late") and quiz.attempts_used < quiz.attempts_allowed
     return _render(
-        ctx, "quiz.html", quiz=quiz, state=state, can_take=can_take, enrolled=enrolled(caller, course),
-        member=caller.viewer.username, prefix=ctx.prefix, submissions=list(reversed(quiz.submissions)),
-        labels={q.id: q.text for q in form.questions}, quiz_js=asset_url(ctx.settings, ctx.prefix, QUIZ_JS),
-    )  # fmt: skip
+        ctx,
+        "quiz.html",
+        quiz=quiz,
+        state=state,
+        can_take=can_take,
+        enrolled=enrolled(caller, course),
+        member=caller.viewer.username,
+        prefix=ctx.prefix,
+        submissions=list(reversed(quiz.submissions)),
+        labels={q.id: q.text for q in form.questions},
+        quiz_js=asset_url(ctx.settings, ctx.prefix, QUIZ_JS),
+    )
 
 
 @router.get("/quizzes/{course_id}/{quiz_id}/grading", response_class=HTMLResponse)
@@ -111,6 +124,12 @@ def grading_page(
     rows = [(record, passed(record, form)) for record in counted if can_grade_essay(viewer, record.member_path)]
     essays = [q for q in form.questions if q.type.value == "essay"]
     return _render(
-        ctx, "quiz_grading.html", form=form, rows=rows, essays=essays, prefix=ctx.prefix,
-        categories=list(ctx.settings.quiz.essay_categories), grading_js=asset_url(ctx.settings, ctx.prefix, GRADING_JS),
-    )  # fmt: skip
+        ctx,
+        "quiz_grading.html",
+        form=form,
+        rows=rows,
+        essays=essays,
+        prefix=ctx.prefix,
+        categories=list(ctx.settings.quiz.essay_categories),
+        grading_js=asset_url(ctx.settings, ctx.prefix, GRADING_JS),
+    )

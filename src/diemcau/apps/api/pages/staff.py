@@ -76,8 +76,13 @@ class StaffQuery:
     @classmethod
     def parse(cls, course: str, unit: str, status: str, q: str, page: str) -> StaffQuery:
         number = int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
-        return cls(course.strip()[:64], unit.strip().lower()[:64], status if status in FILTERS else BEHIND,
-                   q.strip()[:MAX_TEXT], max(1, number))  # fmt: skip
+        return cls(
+            course.strip()[:64],
+            unit.strip().lower()[:64],
+            status if status in FILTERS else BEHIND,
+            q.strip()[:MAX_TEXT],
+            max(1, number),
+        )
 
 
 @dataclass(frozen=True)
@@ -153,9 +158,14 @@ def _children(units: list[OrgUnit], parent: OrgUnit | None) -> list[OrgUnit]:
 def completion_answer(found: CourseCompletion, members: Sequence[MemberCompletion]) -> dict:
     """``GET /api/courses/{id}/completion``'s answer for these of its members, as ``cell_view`` (the dashboards'
     view-model) reads it."""
-    return {"course_id": found.course_id, "title": found.title, "deadline": found.deadline,
-            "lectures": list(found.lectures), "quizzes": list(found.quizzes),
-            "members": [MemberCompletionOut.of(m).model_dump() for m in members]}  # fmt: skip
+    return {
+        "course_id": found.course_id,
+        "title": found.title,
+        "deadline": found.deadline,
+        "lectures": list(found.lectures),
+        "quizzes": list(found.quizzes),
+        "members": [MemberCompletionOut.of(m).model_dump() for m in members],
+    }
 
 
 def wanted_statuses(status: str) -> list[str]:
@@ -185,13 +195,17 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
     course = next((c for c in visible if c.id == query.course), visible[0] if visible else None)
     links = links_for(viewer, ctx.hub_base_url, ctx.prefix)
     home = StaffHome(
-        full_name=caller.member.full_name, scope_name=scope.name if scope else t("staff.all_units"), query=query,
-        prefix=ctx.prefix, courses=tuple((c.id, c.title) for c in visible),
+        full_name=caller.member.full_name,
+        scope_name=scope.name if scope else t("staff.all_units"),
+        query=query,
+        prefix=ctx.prefix,
+        courses=tuple((c.id, c.title) for c in visible),
         links=tuple(link for link in links if link.key not in ("portal", "staff")),
-        today=ctx.today().isoformat(), script=asset_url(ctx.settings, ctx.prefix, STAFF_JS),
+        today=ctx.today().isoformat(),
+        script=asset_url(ctx.settings, ctx.prefix, STAFF_JS),
         unit_choices=tuple((u.code, u.name) for u in children),
         up_href=_up_href(ctx.prefix, query, scope, units) if chosen and _below_top(chosen, oversight) else None,
-    )  # fmt: skip
+    )
     found = course_completion(ctx.factory, course.id, scopes, ctx.today()) if course else None
     if course is None or found is None:  # no course, or one removed since the list was read
         return home
@@ -203,8 +217,9 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
     # Rows are filtered with the view-model's own rule before lines are built: a province has 100,000 members
     # and the page shows 50 (a cell's page builds them all, for its reminder and screening form).
     wanted = wanted_statuses(query.status)
-    matching = [m for m in found.members if cell_view.matches(str(m.status), m.full_name, m.card_number, wanted,
-                                                              query.q)]  # fmt: skip
+    matching = [
+        m for m in found.members if cell_view.matches(str(m.status), m.full_name, m.card_number, wanted, query.q)
+    ]
     paged = _paged(replace(home, query=replace(query, course=course.id)), len(matching))
     shown = matching[(paged.query.page - 1) * PAGE_SIZE : paged.query.page * PAGE_SIZE]
     answer = completion_answer(found, found.members if leaf else shown)
@@ -213,17 +228,23 @@ def build_staff_home(ctx: ApiContext, caller: Caller, query: StaffQuery) -> Staf
     statuses = Counter(str(m.status) for m in found.members)
     subunits = _slowest_subunits(ctx, scopes, found) if children else []
     return replace(
-        paged, view=view, lines=tuple(line for line in view.lines if line.card in cards), title=found.title,
+        paged,
+        view=view,
+        lines=tuple(line for line in view.lines if line.card in cards),
+        title=found.title,
         counts={status: statuses.get(status, 0) for status in STATUSES},
         summary=cell_view.done_text(statuses.get("completed", 0), len(found.members)),
         deadline=cell_view.deadline_text(view),
-        subunits=tuple(subunits[:SUBUNITS_SHOWN]), more_subunits=max(0, len(subunits) - SUBUNITS_SHOWN),
+        subunits=tuple(subunits[:SUBUNITS_SHOWN]),
+        more_subunits=max(0, len(subunits) - SUBUNITS_SHOWN),
         direct=_direct(scope, found) if children else None,
         reminder=cell_view.reminder_text(view, scope.name) if leaf else None,
-        lectures=tuple(titles.items()), can_record=leaf and can_manage_member(viewer, scope.path),
-        essays=_essays(ctx, viewer, course.id, forms, scopes), reports=_reports(ctx.prefix, course.id, scope or chosen),
+        lectures=tuple(titles.items()),
+        can_record=leaf and can_manage_member(viewer, scope.path),
+        essays=_essays(ctx, viewer, course.id, forms, scopes),
+        reports=_reports(ctx.prefix, course.id, scope or chosen),
         report_signer=scope.name if scope and certificate_path(ctx.settings.certificates_dir, scope.code) else None,
-    )  # fmt: skip
+    )
 
 
 def _paged(home: StaffHome, matching: int) -> StaffHome:
@@ -235,9 +256,12 @@ def _paged(home: StaffHome, matching: int) -> StaffHome:
     here = dict(course=query.course, unit=query.unit, status=query.status, q=query.q)
     links = {"prev": number - 1, "next": number + 1}
     return replace(
-        home, query=replace(query, page=number), matching=matching, pages=pages,
+        home,
+        query=replace(query, page=number),
+        matching=matching,
+        pages=pages,
         page_links={key: _href(home.prefix, **here, page=n) for key, n in links.items() if 1 <= n <= pages},
-    )  # fmt: skip
+    )
 
 
 def _slowest_subunits(ctx: ApiContext, scopes: list[str], found: CourseCompletion) -> list[committee_view.UnitLine]:
@@ -260,10 +284,14 @@ def _essays(
     """Each quiz with a bài thu hoạch: essays waiting within ``scopes``; a grading link for those who grade."""
     grades = any(g.role in (Role.SECRETARY, Role.ADMIN) for g in viewer.grants)  # quiz_pages.grading_page's rule
     return tuple(
-        EssayQueue(form.title, essays_waiting(ctx.factory, form, scopes),
-                   f"{ctx.prefix}/quizzes/{quote(course_id)}/{quote(form.quiz_id)}/grading" if grades else None)
-        for form in forms if form.has_essay
-    )  # fmt: skip
+        EssayQueue(
+            form.title,
+            essays_waiting(ctx.factory, form, scopes),
+            f"{ctx.prefix}/quizzes/{quote(course_id)}/{quote(form.quiz_id)}/grading" if grades else None,
+        )
+        for form in forms
+        if form.has_essay
+    )
 
 
 def _reports(prefix: str, course_id: str, unit: OrgUnit | None) -> dict[str, str]:
@@ -286,9 +314,14 @@ def staff_page(ctx: ApiContext, caller: Caller, query: StaffQuery) -> HTMLRespon
 @router.get("/staff", response_class=HTMLResponse)
 @as_page
 def staff_home(
-    course: str = "", unit: str = "", status: str = BEHIND, q: str = "", page: str = "1",
-    caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of),
-) -> HTMLResponse:  # fmt: skip
+    course: str = "",
+    unit: str = "",
+    status: str = BEHIND,
+    q: str = "",
+    page: str = "1",
+    caller: Caller = Depends(current_caller),
+    ctx: ApiContext = Depends(context_of),
+) -> HTMLResponse:
     """The staff home (HTML) of a secretary, a committee member or an admin: who is behind within their scope
     (``status``: behind, a status, or empty for all; ``unit``: a unit within the scope; ``q``: a name or card),
     the reminder, a screening form, essays to grade, the report and the dashboards."""

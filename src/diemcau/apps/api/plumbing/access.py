@@ -55,8 +55,16 @@ def _caller_of(facts: CallerFacts | None) -> Caller:
         raise Denied("not_in_roster")
     if not facts.active:
         raise Denied("inactive")
-    member = records.MemberRecord(facts.card, facts.full_name, facts.unit, facts.active, facts.activated,
-                                  facts.locked_until, facts.roles, facts.activation_expires_at)  # fmt: skip
+    member = records.MemberRecord(
+        facts.card,
+        facts.full_name,
+        facts.unit,
+        facts.active,
+        facts.activated,
+        facts.locked_until,
+        facts.roles,
+        facts.activation_expires_at,
+    )
     return Caller(facts.viewer, member)
 
 

@@ -49,8 +49,14 @@ class TtlCache(Generic[V]):
     Thread-safe: the API resolves callers in its thread pool. ``clock`` and ``rand`` are injectable for tests.
     """
 
-    def __init__(self, seconds: float, max_entries: int, clock: Callable[[], float] = time.monotonic,
-                 jitter: float = 0.0, rand: Callable[[], float] = random.random) -> None:  # fmt: skip
+    def __init__(
+        self,
+        seconds: float,
+        max_entries: int,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: float = 0.0,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         self.seconds, self.max_entries, self._clock = seconds, max_entries, clock
         self.jitter, self._rand = jitter, rand
         self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()

@@ -34,19 +34,21 @@ def script_hash(source: str) -> str:
 def content_security_policy(inline_script_hashes: Iterable[str] = ()) -> str:
     """The service's policy; ``inline_script_hashes`` (from ``script_hash``) are the inline scripts it serves."""
     scripts = " ".join(("'self'", *inline_script_hashes))
-    return "; ".join((
-        "default-src 'self'",
-        f"script-src {scripts}",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "media-src 'self' blob:",
-        "worker-src 'self' blob:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ))  # fmt: skip
+    return "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src {scripts}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "media-src 'self' blob:",
+            "worker-src 'self' blob:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
 
 
 def security_headers(policy: str) -> list[tuple[bytes, bytes]]:

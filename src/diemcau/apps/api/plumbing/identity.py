@@ -148,9 +148,14 @@ class HubIdentity:
 
     def _set_cookie(self, request: Request, response: Response, name: str, value: str, **kwargs: Any) -> None:
         response.set_cookie(
-            name, value, path=self.hub_auth.cookie_path, httponly=True, samesite="lax",
-            secure=request_is_https(request) or self.hub_auth.cookie_host_prefix_enabled, **kwargs,
-        )  # fmt: skip
+            name,
+            value,
+            path=self.hub_auth.cookie_path,
+            httponly=True,
+            samesite="lax",
+            secure=request_is_https(request) or self.hub_auth.cookie_host_prefix_enabled,
+            **kwargs,
+        )
 
     def _sign(self, token: str) -> str:
         # Signed so nobody can plant their own token in a member's browser (session fixation).

@@ -68,7 +68,8 @@ def _parsed_as_json(scope: Scope) -> bool:
         return True
     media_type = found.split(b";", 1)[0].strip().lower()
     return media_type == b"application/json" or (
-        media_type.startswith(b"application/") and media_type.endswith(b"+json"))  # fmt: skip
+        media_type.startswith(b"application/") and media_type.endswith(b"+json")
+    )
 
 
 def refusal(code: str) -> JSONResponse:

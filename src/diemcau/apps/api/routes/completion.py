@@ -44,9 +44,18 @@ class MemberCompletionOut(BaseModel):
 
     @classmethod
     def of(cls, m: MemberCompletion) -> MemberCompletionOut:
-        return cls(card=m.card_number, full_name=m.full_name, unit=OrgUnitOut.of(m.unit), status=str(m.status),
-                   status_label=t(f"status.{m.status}"), coverage=m.coverage, screened=sorted(m.screened),
-                   quiz_scores=m.quiz_scores, essay_grade=m.essay_grade, missing=list(m.completion.missing))  # fmt: skip
+        return cls(
+            card=m.card_number,
+            full_name=m.full_name,
+            unit=OrgUnitOut.of(m.unit),
+            status=str(m.status),
+            status_label=t(f"status.{m.status}"),
+            coverage=m.coverage,
+            screened=sorted(m.screened),
+            quiz_scores=m.quiz_scores,
+            essay_grade=m.essay_grade,
+            missing=list(m.completion.missing),
+        )
 
 
 class CompletionOut(BaseModel):
@@ -90,9 +99,14 @@ def read_completion(
     members = [m for m in completion.members if not only_self or m.card_number == caller.viewer.username]
     if only_self and not members:
         raise HTTPException(404, t("api.course_not_found"))
-    return CompletionOut(course_id=completion.course_id, title=completion.title, deadline=completion.deadline,
-                         lectures=list(completion.lectures), quizzes=list(completion.quizzes),
-                         members=[MemberCompletionOut.of(m) for m in members])  # fmt: skip
+    return CompletionOut(
+        course_id=completion.course_id,
+        title=completion.title,
+        deadline=completion.deadline,
+        lectures=list(completion.lectures),
+        quizzes=list(completion.quizzes),
+        members=[MemberCompletionOut.of(m) for m in members],
+    )
 
 
 class ScreeningIn(BaseModel):
@@ -111,8 +125,11 @@ class ScreeningIn(BaseModel):
 
     def missing_fields(self) -> list[str]:
         """The fields left empty, as keys under ``completion.screening_field_`` (lecture, date, members)."""
-        absent = {"lecture": not self.lecture_id.strip(), "date": self.held_on is None,
-                  "members": not any(card.strip() for card in self.members)}  # fmt: skip
+        absent = {
+            "lecture": not self.lecture_id.strip(),
+            "date": self.held_on is None,
+            "members": not any(card.strip() for card in self.members),
+        }
         return [name for name, empty in absent.items() if empty]
 
 
@@ -149,8 +166,11 @@ def _single_root(ctx: ApiContext) -> str:
     return roots[0].code
 
 
-@router.get("/api/courses/{course_id}/report.{fmt}", response_class=Response,
-            responses={200: {"content": {v: {} for v in MEDIA_TYPES.values()}}})  # fmt: skip
+@router.get(
+    "/api/courses/{course_id}/report.{fmt}",
+    response_class=Response,
+    responses={200: {"content": {v: {} for v in MEDIA_TYPES.values()}}},
+)
 def download_report(
     course_id: str,
     fmt: Literal["xlsx", "pdf"],

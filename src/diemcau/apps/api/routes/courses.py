@@ -29,10 +29,15 @@ def course_view(ctx: ApiContext, record: records.CourseRecord, viewer: Viewer, t
     enrolled = viewer.org_path is not None and is_enrolled(viewer.org_path, list(record.audience_paths))
     status = member_status(ctx.factory, course.id, viewer.username, viewer.org_path, today) if enrolled else None
     return CourseOut(
-        id=course.id, title=course.title, resolutions=list(course.resolutions), audience=list(course.audience),
-        deadline=course.deadline, days_left=days_left(today, course.deadline), enrolled=enrolled,
+        id=course.id,
+        title=course.title,
+        resolutions=list(course.resolutions),
+        audience=list(course.audience),
+        deadline=course.deadline,
+        days_left=days_left(today, course.deadline),
+        enrolled=enrolled,
         status=None if status is None else str(status),
-    )  # fmt: skip
+    )
 
 
 def course_views(ctx: ApiContext, viewer: Viewer) -> list[CourseOut]:

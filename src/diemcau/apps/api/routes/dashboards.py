@@ -100,8 +100,11 @@ class LectureAnalyticsOut(BaseModel):
     top_terms: list[TermOut] = Field(description="Searches whose hits included this lecture, most frequent first.")
     questions: int = Field(0, description="Questions asked on this lecture.")
     most_replayed: list[ReplayedOut] = Field(default_factory=list, description="Stretches watched again most often.")
-    refused_seconds: float = Field(0.0, description="Watched seconds claimed faster than real time allows since "
-                                   "each member's first contact, and not counted (the server log names who).")
+    refused_seconds: float = Field(
+        0.0,
+        description="Watched seconds claimed faster than real time allows since "
+        "each member's first contact, and not counted (the server log names who).",
+    )
     refused_posts: int = Field(0, description="Progress posts that had some of their claim refused.")
 
 
@@ -116,16 +119,22 @@ def _oversight(ctx: ApiContext, caller: Caller, course_id: str, org: str | None)
 
 @router.get("/api/courses/{course_id}/completion/units", response_model=UnitsOut)
 def completion_units(
-    course_id: str, org: str | None = ORG_QUERY, caller: Caller = Depends(current_caller),
+    course_id: str,
+    org: str | None = ORG_QUERY,
+    caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
-) -> UnitsOut:  # fmt: skip
+) -> UnitsOut:
     """Status counts for each unit within your oversight (or ``org``), each member counted up the tree."""
     scopes = _oversight(ctx, caller, course_id, org)
     completion = course_completion(ctx.factory, course_id, scopes, ctx.today())
     if completion is None:
         raise HTTPException(404, t("api.course_not_found"))
-    return UnitsOut(course_id=completion.course_id, title=completion.title, deadline=completion.deadline,
-                    units=unit_rows(ctx, scopes, completion))  # fmt: skip
+    return UnitsOut(
+        course_id=completion.course_id,
+        title=completion.title,
+        deadline=completion.deadline,
+        units=unit_rows(ctx, scopes, completion),
+    )
 
 
 def unit_rows(ctx: ApiContext, scopes: list[str], completion: CourseCompletion) -> list[UnitCompletionOut]:
@@ -133,16 +142,29 @@ def unit_rows(ctx: ApiContext, scopes: list[str], completion: CourseCompletion) 
     units route's answer; the staff home's per-sub-unit summary too)."""
     units = records.load_org_units(ctx.factory, scopes)
     tallies = tally_units(units, ((m.unit.path, str(m.status)) for m in completion.members))
-    return [UnitCompletionOut(code=x.unit.code, name=x.unit.name, kind=x.unit.kind, path=x.unit.path,
-                              depth=x.unit.depth, total=x.total, counts=dict(x.counts), completed=x.completed,
-                              percent=x.percent) for x in tallies]  # fmt: skip
+    return [
+        UnitCompletionOut(
+            code=x.unit.code,
+            name=x.unit.name,
+            kind=x.unit.kind,
+            path=x.unit.path,
+            depth=x.unit.depth,
+            total=x.total,
+            counts=dict(x.counts),
+            completed=x.completed,
+            percent=x.percent,
+        )
+        for x in tallies
+    ]
 
 
 @router.get("/api/courses/{course_id}/completion/history", response_model=HistoryOut)
 def completion_history(
-    course_id: str, org: str | None = ORG_QUERY, caller: Caller = Depends(current_caller),
+    course_id: str,
+    org: str | None = ORG_QUERY,
+    caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
-) -> HistoryOut:  # fmt: skip
+) -> HistoryOut:
     """Day by day, how many members within scope had watched every lecture (quizzes and essays not dated here)."""
     scopes = _oversight(ctx, caller, course_id, org)
     found = watching_days(ctx.factory, course_id, scopes)
@@ -151,8 +173,13 @@ def completion_history(
     today = ctx.today()
     first = min([found.created, today, *(d for d in found.days if d is not None)])
     series = watched_by_day(found.days, first, today)
-    return HistoryOut(course_id=course_id, deadline=found.deadline, total=len(found.days), lectures=len(found.lectures),
-                      points=[HistoryPointOut(day=day, watched=n) for day, n in series])  # fmt: skip
+    return HistoryOut(
+        course_id=course_id,
+        deadline=found.deadline,
+        total=len(found.days),
+        lectures=len(found.lectures),
+        points=[HistoryPointOut(day=day, watched=n) for day, n in series],
+    )
 
 
 def _analytics(ctx: ApiContext, viewer: Viewer, lecture_id: str, buckets: int) -> LectureAnalyticsOut:
@@ -166,22 +193,33 @@ def _analytics(ctx: ApiContext, viewer: Viewer, lecture_id: str, buckets: int) -
     moments, replayed = moments_of(ctx.factory, lecture_id), load_replays(ctx.factory, lecture_id)
     asked, again = counts_by_bucket(moments, duration, len(shares)), rebucket(replayed, duration, len(shares))
     refused_seconds, refused_posts = load_refusals(ctx.factory, lecture_id)
-    stretches = [BucketOut(start=round(i * width, 1), end=round((i + 1) * width, 1), share=s, questions=asked[i],
-                           replays=again[i]) for i, s in enumerate(shares)]  # fmt: skip
+    stretches = [
+        BucketOut(
+            start=round(i * width, 1), end=round((i + 1) * width, 1), share=s, questions=asked[i], replays=again[i]
+        )
+        for i, s in enumerate(shares)
+    ]
     return LectureAnalyticsOut(
-        lecture_id=record.id, title=record.title, duration_seconds=duration, viewers=viewers,
+        lecture_id=record.id,
+        title=record.title,
+        duration_seconds=duration,
+        viewers=viewers,
         buckets=stretches,
         top_terms=[TermOut(term=term, count=n) for term, n in top_search_terms(ctx.factory, lecture_id)],
-        questions=len(moments), most_replayed=[ReplayedOut(**vars(r)) for r in most_replayed(replayed, duration)],
-        refused_seconds=refused_seconds, refused_posts=refused_posts,
-    )  # fmt: skip
+        questions=len(moments),
+        most_replayed=[ReplayedOut(**vars(r)) for r in most_replayed(replayed, duration)],
+        refused_seconds=refused_seconds,
+        refused_posts=refused_posts,
+    )
 
 
 @router.get("/api/lectures/{lecture_id}/analytics", response_model=LectureAnalyticsOut)
 async def lecture_analytics(
-    lecture_id: str, buckets: int = Query(40, ge=1, le=500), caller: Caller = Depends(current_caller),
+    lecture_id: str,
+    buckets: int = Query(40, ge=1, le=500),
+    caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
-) -> LectureAnalyticsOut:  # fmt: skip
+) -> LectureAnalyticsOut:
     """For trainers and admins: per stretch the share of viewers who watched it, the questions asked and the
     times watched again; the most replayed stretches and the most searched terms."""
     if not can_manage_content(caller.viewer):

@@ -59,28 +59,44 @@ def media_links(ctx: ApiContext, record: LectureRecord) -> MediaOut | None:
     base = f"{ctx.prefix}/api/media/{record.id}/"
     renditions = [
         RenditionOut(
-            name=r["name"], label=r["label"], url=base + r["playlist"], bandwidth=r["bandwidth"],
-            average_bandwidth=r["average_bandwidth"], height=r["height"], bytes_per_hour=r["average_bandwidth"] * 450,
+            name=r["name"],
+            label=r["label"],
+            url=base + r["playlist"],
+            bandwidth=r["bandwidth"],
+            average_bandwidth=r["average_bandwidth"],
+            height=r["height"],
+            bytes_per_hour=r["average_bandwidth"] * 450,
         )  # 3600 s / 8 bits
         for r in manifest["renditions"]
-    ]  # fmt: skip
+    ]
     return MediaOut(
-        master=base + manifest["master"], audio_playlist=base + manifest["audio_playlist"],
-        audio_file=base + manifest["audio_file"], poster=base + manifest["poster"], has_video=manifest["has_video"],
+        master=base + manifest["master"],
+        audio_playlist=base + manifest["audio_playlist"],
+        audio_file=base + manifest["audio_file"],
+        poster=base + manifest["poster"],
+        has_video=manifest["has_video"],
         renditions=renditions,
-    )  # fmt: skip
+    )
 
 
 def lecture_view(ctx: ApiContext, viewer: Viewer, record: LectureRecord) -> LectureOut:
     """A lecture as ``viewer`` sees it (job details for content managers only)."""
     staff = can_manage_content(viewer)
     return LectureOut(
-        id=record.id, course_id=record.course_id, title=record.title, speaker=record.speaker,
-        resolution=record.resolution, status=record.status, status_label=t(f"media.status_{record.status}"),
-        duration_seconds=record.duration_seconds, stage=record.stage if staff else "",
-        progress=record.progress if staff else 0.0, error=record.error if staff else "",
-        transcript=record.transcript, media=media_links(ctx, record),
-    )  # fmt: skip
+        id=record.id,
+        course_id=record.course_id,
+        title=record.title,
+        speaker=record.speaker,
+        resolution=record.resolution,
+        status=record.status,
+        status_label=t(f"media.status_{record.status}"),
+        duration_seconds=record.duration_seconds,
+        stage=record.stage if staff else "",
+        progress=record.progress if staff else 0.0,
+        error=record.error if staff else "",
+        transcript=record.transcript,
+        media=media_links(ctx, record),
+    )
 
 
 @router.get("/api/lectures", response_model=list[LectureOut])
@@ -131,9 +147,11 @@ def _publish_or_422(ctx: ApiContext, request: PublishRequest) -> Published:
 
 
 @router.post(
-    "/api/lectures", response_model=LectureOut, status_code=202,
+    "/api/lectures",
+    response_model=LectureOut,
+    status_code=202,
     responses={200: {"description": "Already published from this URL."}, 403: {}, 422: {}},
-)  # fmt: skip
+)
 def publish_from_url(
     body: LectureIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> JSONResponse:
@@ -166,9 +184,12 @@ _UPLOAD_SCHEMA = {
 
 
 @router.post(
-    "/api/lectures/upload", response_model=LectureOut, status_code=202, openapi_extra=_UPLOAD_SCHEMA,
+    "/api/lectures/upload",
+    response_model=LectureOut,
+    status_code=202,
+    openapi_extra=_UPLOAD_SCHEMA,
     responses={200: {"description": "Already published from this file."}, 403: {}, 422: {}},
-)  # fmt: skip
+)
 async def publish_upload(
     request: Request, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> JSONResponse:
@@ -184,10 +205,15 @@ async def publish_upload(
         saved = await run_in_threadpool(_save_upload, ctx, upload)
     try:
         publish_request = PublishRequest(
-            str(saved), fields["course_id"], fields["title"], fields["speaker"], fields["resolution"],
-            fields["transcribe"].lower() not in ("0", "false", "no"), caller.viewer.username,
+            str(saved),
+            fields["course_id"],
+            fields["title"],
+            fields["speaker"],
+            fields["resolution"],
+            fields["transcribe"].lower() not in ("0", "false", "no"),
+            caller.viewer.username,
             f"upload:{upload.filename or ''}",
-        )  # fmt: skip
+        )
         published = await run_in_threadpool(_publish_or_422, ctx, publish_request)
     finally:
         saved.unlink(missing_ok=True)  # the run copied what it needs into its work folder

@@ -53,10 +53,14 @@ class MaterialOut(BaseModel):
     size: int = Field(description="Bytes.")
     size_label: str = Field(description="The size as members read it ('1,2 MB').")
     pages: int = Field(description="Pages (PDF, DOCX as last laid out by Word) or slides (PPTX).")
-    searchable: bool = Field(description="False for a scan without a text layer, a material still being read or "
-                             "one that could not be read: downloadable, not searchable.")
-    state: str = Field(description="'processing' (its text is being read), 'ready', 'too_big' (its reading passed "
-                       "the memory or time bound) or the code of why it could not be read ('encrypted_pdf', …).")
+    searchable: bool = Field(
+        description="False for a scan without a text layer, a material still being read or "
+        "one that could not be read: downloadable, not searchable."
+    )
+    state: str = Field(
+        description="'processing' (its text is being read), 'ready', 'too_big' (its reading passed "
+        "the memory or time bound) or the code of why it could not be read ('encrypted_pdf', …)."
+    )
     note: str = Field(description="A Vietnamese sentence on the state for the trainer ('' when ready).")
     sha256: str
     uploaded_by: str
@@ -68,8 +72,10 @@ class MaterialAttachedOut(MaterialOut):
     """The answer to an upload: the material, and what became of it in search."""
 
     replaced: bool
-    search: str = Field(description="'processing': the text is read by a background job, then the material's "
-                        "state says what became of it.")
+    search: str = Field(
+        description="'processing': the text is read by a background job, then the material's "
+        "state says what became of it."
+    )
     notice: str = Field(description="A Vietnamese sentence for the trainer.")
 
 
@@ -81,13 +87,20 @@ def download_url(prefix: str, lecture_id: str, name: str) -> str:
 def material_out(prefix: str, record: MaterialRecord) -> MaterialOut:
     """A stored material as the API shows it."""
     return MaterialOut(
-        name=record.name, kind=record.kind, kind_label=KIND_LABELS[MaterialKind(record.kind)], size=record.size,
-        size_label=size_label(record.size), pages=record.pages, searchable=record.has_text, sha256=record.sha256,
-        state=record.state, note=_note(record),
+        name=record.name,
+        kind=record.kind,
+        kind_label=KIND_LABELS[MaterialKind(record.kind)],
+        size=record.size,
+        size_label=size_label(record.size),
+        pages=record.pages,
+        searchable=record.has_text,
+        sha256=record.sha256,
+        state=record.state,
+        note=_note(record),
         uploaded_by=record.uploaded_by,
         uploaded_at=record.uploaded_at.isoformat() if record.uploaded_at else None,
         url=download_url(prefix, record.lecture_id, record.name),
-    )  # fmt: skip
+    )
 
 
 def _note(record: MaterialRecord) -> str:
@@ -118,17 +131,26 @@ def _refused(error: MaterialError) -> HTTPException:
 _UPLOAD_SCHEMA = {
     "requestBody": {
         "required": True,
-        "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}},
-        }}},
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
     }
-}  # fmt: skip
+}
 
 
 @router.post(
-    "/api/lectures/{lecture_id}/materials", response_model=MaterialAttachedOut, status_code=201,
-    openapi_extra=_UPLOAD_SCHEMA, responses={403: {}, 404: {}, 409: {}, 413: {}, 422: {}},
-)  # fmt: skip
+    "/api/lectures/{lecture_id}/materials",
+    response_model=MaterialAttachedOut,
+    status_code=201,
+    openapi_extra=_UPLOAD_SCHEMA,
+    responses={403: {}, 404: {}, 409: {}, 413: {}, 422: {}},
+)
 async def upload_material(
     lecture_id: str,
     request: Request,
@@ -163,9 +185,10 @@ def _attached_out(ctx: ApiContext, attached: Attached) -> MaterialAttachedOut:
 
 
 @router.get(
-    "/api/lectures/{lecture_id}/materials", response_model=list[MaterialOut],
+    "/api/lectures/{lecture_id}/materials",
+    response_model=list[MaterialOut],
     responses={404: {"description": "Not visible."}},
-)  # fmt: skip
+)
 def read_materials(
     lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> list[MaterialOut]:
@@ -175,9 +198,10 @@ def read_materials(
 
 
 @router.get(
-    "/api/lectures/{lecture_id}/materials/{material_name}", response_class=FileResponse,
+    "/api/lectures/{lecture_id}/materials/{material_name}",
+    response_class=FileResponse,
     responses={206: {"description": "Partial content (Range)."}, 404: {"description": "Not visible, or no such file."}},
-)  # fmt: skip
+)
 def download_material(
     lecture_id: str,
     material_name: str,
@@ -195,15 +219,15 @@ def download_material(
         raise HTTPException(404, t("materials.not_found", name=name))
     kind = MaterialKind(record.kind)
     return FileResponse(
-        path, media_type=CONTENT_TYPES[kind], filename=record.name,
+        path,
+        media_type=CONTENT_TYPES[kind],
+        filename=record.name,
         content_disposition_type="inline" if inline and kind == MaterialKind.PDF else "attachment",
         headers={"Cache-Control": "private, max-age=300", "Content-Security-Policy": MATERIAL_CSP},
-    )  # fmt: skip
+    )
 
 
-@router.delete(
-    "/api/lectures/{lecture_id}/materials/{material_name}", status_code=204, responses={403: {}, 404: {}}
-)  # fmt: skip
+@router.delete("/api/lectures/{lecture_id}/materials/{material_name}", status_code=204, responses={403: {}, 404: {}})
 async def delete_material(
     lecture_id: str, material_name: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> Response:

@@ -66,9 +66,10 @@ def _file(ctx: ApiContext, sha256: str, path: str) -> Path:
 
 
 @router.get(
-    "/api/media/{lecture_id}/{path:path}", response_class=FileResponse,
+    "/api/media/{lecture_id}/{path:path}",
+    response_class=FileResponse,
     responses={206: {"description": "Partial content (Range)."}, 404: {"description": "Not visible."}},
-)  # fmt: skip
+)
 def media_file(
     lecture_id: str, path: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> Response:
@@ -85,10 +86,13 @@ def media_file(
 
 
 @router.get(
-    "/api/media-auth/{lecture_id}/{path:path}", status_code=204,
-    responses={204: {"description": f"Allowed; {MEDIA_FILE_HEADER} names the file under the media folder."},
-               403: {"description": "Not visible (or no such file)."}},
-)  # fmt: skip
+    "/api/media-auth/{lecture_id}/{path:path}",
+    status_code=204,
+    responses={
+        204: {"description": f"Allowed; {MEDIA_FILE_HEADER} names the file under the media folder."},
+        403: {"description": "Not visible (or no such file)."},
+    },
+)
 def media_auth(
     lecture_id: str, path: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> Response:

@@ -28,13 +28,26 @@ _NOT_VISIBLE = {404: {"description": "No such member, or not visible to the call
 def member_views(ctx: ApiContext, members: list[records.MemberRecord]) -> list[MemberOut]:
     """Member records as the API shows them, each with how long their next login must wait under the throttle."""
     auth = ctx.settings.auth
-    policy = throttle_policy(auth.free_failures, auth.account_free_failures, auth.address_free_failures,
-                             auth.max_wait_seconds, auth.address_max_wait_seconds, auth.forget_after_minutes)  # fmt: skip
-    waits = account_waits(ctx.factory, [m.card for m in members], policy, ctx.now().astimezone(dt.UTC).replace(tzinfo=None))
+    policy = throttle_policy(
+        auth.free_failures,
+        auth.account_free_failures,
+        auth.address_free_failures,
+        auth.max_wait_seconds,
+        auth.address_max_wait_seconds,
+        auth.forget_after_minutes,
+    )
+    waits = account_waits(
+        ctx.factory, [m.card for m in members], policy, ctx.now().astimezone(dt.UTC).replace(tzinfo=None)
+    )
     return [
         MemberOut(
-            card=m.card, full_name=m.full_name, org_unit=OrgUnitOut.of(m.unit), active=m.active, activated=m.activated,
-            login_wait_seconds=wait_seconds(waits.get(m.card, dt.timedelta(0))), roles=[str(r) for r in m.roles],
+            card=m.card,
+            full_name=m.full_name,
+            org_unit=OrgUnitOut.of(m.unit),
+            active=m.active,
+            activated=m.activated,
+            login_wait_seconds=wait_seconds(waits.get(m.card, dt.timedelta(0))),
+            roles=[str(r) for r in m.roles],
         )
         for m in members
     ]

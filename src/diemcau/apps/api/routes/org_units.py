@@ -14,9 +14,7 @@ router = APIRouter(tags=["org units"])
 
 
 @router.get("/api/org-units", response_model=list[OrgUnitOut])
-def list_org_units(
-    caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
-) -> list[OrgUnitOut]:
+def list_org_units(caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)) -> list[OrgUnitOut]:
     """Org units the viewer may see, ordered by path (parents before children)."""
     viewer = caller.viewer
     scopes = None if can_manage_content(viewer) else [*viewer.oversight_paths(), *filter(None, [viewer.org_path])]

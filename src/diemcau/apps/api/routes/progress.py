@@ -51,8 +51,11 @@ class ProgressOut(BaseModel):
 
     @classmethod
     def of(cls, progress: Progress) -> ProgressOut:
-        return cls(coverage_percent=progress.coverage_percent, resume_position=progress.resume_position,
-                   watched_seconds=progress.watched_seconds)  # fmt: skip
+        return cls(
+            coverage_percent=progress.coverage_percent,
+            resume_position=progress.resume_position,
+            watched_seconds=progress.watched_seconds,
+        )
 
 
 def _playable_duration(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> float:

@@ -30,9 +30,18 @@ from diemcau.apps.api.plumbing.context import ApiContext, context_of
 from diemcau.apps.api.schemas.input_rules import AskedSeconds, RowId, UtcDateTime
 from diemcau.core.orgtree import is_within
 from diemcau.core.questions import (
-    Question, QuestionError, Scope, Waiting, by_moment, can_see_question, inbox_order, is_course_trainer,
-    may_moderate, may_see_asker, unanswered_by_age,
-)  # fmt: skip
+    Question,
+    QuestionError,
+    Scope,
+    Waiting,
+    by_moment,
+    can_see_question,
+    inbox_order,
+    is_course_trainer,
+    may_moderate,
+    may_see_asker,
+    unanswered_by_age,
+)
 from diemcau.core.roles import Role, Viewer
 from diemcau.i18n import t
 
@@ -85,14 +94,26 @@ class WaitingOut(QuestionOut):
 def _out(viewer: Viewer, q: Question, labels: store.Labels, moderator: bool) -> dict:
     named = may_see_asker(viewer, q)
     return dict(
-        id=q.id, lecture_id=q.lecture_id, lecture_title=labels.lectures.get(q.lecture_id, ""), course_id=q.course_id,
-        moment=q.moment, moment_label=clock(q.moment), text=q.text, created_at=q.created_at,
-        mine=q.asker == viewer.username, asker=q.asker if named else None,
-        asker_name=labels.names.get(q.asker) if named else None, unit_name=labels.units.get(q.asker_path, ""),
-        answered=q.answered, answer=q.answer, answered_at=q.answered_at,
-        answered_by_name=labels.names.get(q.answered_by or ""), scope=str(q.scope), hidden=q.hidden,
+        id=q.id,
+        lecture_id=q.lecture_id,
+        lecture_title=labels.lectures.get(q.lecture_id, ""),
+        course_id=q.course_id,
+        moment=q.moment,
+        moment_label=clock(q.moment),
+        text=q.text,
+        created_at=q.created_at,
+        mine=q.asker == viewer.username,
+        asker=q.asker if named else None,
+        asker_name=labels.names.get(q.asker) if named else None,
+        unit_name=labels.units.get(q.asker_path, ""),
+        answered=q.answered,
+        answer=q.answer,
+        answered_at=q.answered_at,
+        answered_by_name=labels.names.get(q.answered_by or ""),
+        scope=str(q.scope),
+        hidden=q.hidden,
         hidden_reason=q.hidden_reason if moderator else None,
-    )  # fmt: skip
+    )
 
 
 def _outs(ctx: ApiContext, viewer: Viewer, found: list[Question], audiences: Audiences) -> list[QuestionOut]:
@@ -116,16 +137,26 @@ def _ask(ctx: ApiContext, caller: Caller, lecture_id: str, body: QuestionIn) -> 
     record = ctx.visibility.require_lecture(viewer, lecture_id)
     try:
         question = store.ask(
-            ctx.factory, lecture_id=record.lecture_id, course_id=record.course_id, duration=record.duration_seconds,
-            asker=viewer.username, asker_path=viewer.org_path or "/", moment=body.moment, text=body.text,
-        )  # fmt: skip
+            ctx.factory,
+            lecture_id=record.lecture_id,
+            course_id=record.course_id,
+            duration=record.duration_seconds,
+            asker=viewer.username,
+            asker_path=viewer.org_path or "/",
+            moment=body.moment,
+            text=body.text,
+        )
     except QuestionError as error:
         raise _refused(error) from None
     return _outs(ctx, viewer, [question], {record.course_id: record.audience_paths})[0]
 
 
-@router.post("/api/lectures/{lecture_id}/questions", response_model=QuestionOut, status_code=201,
-             responses={404: {"description": "Not visible."}, 409: {}, 422: {}})  # fmt: skip
+@router.post(
+    "/api/lectures/{lecture_id}/questions",
+    response_model=QuestionOut,
+    status_code=201,
+    responses={404: {"description": "Not visible."}, 409: {}, 422: {}},
+)
 async def ask_question(
     lecture_id: str, body: QuestionIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> QuestionOut:
@@ -142,8 +173,11 @@ def _lecture_questions(ctx: ApiContext, caller: Caller, lecture_id: str) -> list
     return _outs(ctx, viewer, visible, {record.course_id: audience})
 
 
-@router.get("/api/lectures/{lecture_id}/questions", response_model=list[QuestionOut],
-            responses={404: {"description": "Not visible."}})  # fmt: skip
+@router.get(
+    "/api/lectures/{lecture_id}/questions",
+    response_model=list[QuestionOut],
+    responses={404: {"description": "Not visible."}},
+)
 async def lecture_questions(
     lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> list[QuestionOut]:
@@ -183,12 +217,19 @@ def _changed_by_trainer(
 def _answer(ctx: ApiContext, caller: Caller, question_id: int, body: AnswerIn) -> QuestionOut:
     if body.scope not in (Scope.CELL, Scope.ALL):
         raise HTTPException(422, t("questions.bad_scope"))
-    return _changed_by_trainer(ctx, caller, question_id, lambda by: store.answer(
-        ctx.factory, question_id, text=body.text, scope=Scope(body.scope), by=by))  # fmt: skip
+    return _changed_by_trainer(
+        ctx,
+        caller,
+        question_id,
+        lambda by: store.answer(ctx.factory, question_id, text=body.text, scope=Scope(body.scope), by=by),
+    )
 
 
-@router.post("/api/questions/{question_id}/answer", response_model=QuestionOut,
-             responses={403: {}, 404: {"description": "No such question, or not visible."}, 422: {}})  # fmt: skip
+@router.post(
+    "/api/questions/{question_id}/answer",
+    response_model=QuestionOut,
+    responses={403: {}, 404: {"description": "No such question, or not visible."}, 422: {}},
+)
 async def answer_question(
     question_id: RowId, body: AnswerIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> QuestionOut:
@@ -197,12 +238,19 @@ async def answer_question(
 
 
 def _hide(ctx: ApiContext, caller: Caller, question_id: int, body: HideIn) -> QuestionOut:
-    return _changed_by_trainer(ctx, caller, question_id, lambda by: store.hide(
-        ctx.factory, question_id, hidden=body.hidden, reason=body.reason, by=by))  # fmt: skip
+    return _changed_by_trainer(
+        ctx,
+        caller,
+        question_id,
+        lambda by: store.hide(ctx.factory, question_id, hidden=body.hidden, reason=body.reason, by=by),
+    )
 
 
-@router.post("/api/questions/{question_id}/hide", response_model=QuestionOut,
-             responses={403: {}, 404: {"description": "No such question, or not visible."}, 422: {}})  # fmt: skip
+@router.post(
+    "/api/questions/{question_id}/hide",
+    response_model=QuestionOut,
+    responses={403: {}, 404: {"description": "No such question, or not visible."}, 422: {}},
+)
 async def hide_question(
     question_id: RowId, body: HideIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> QuestionOut:
@@ -218,8 +266,11 @@ def _inbox(ctx: ApiContext, caller: Caller, course: str | None, state: str, hidd
         raise HTTPException(403, t("questions.inbox_trainers_only"))
     if state not in STATES:
         raise HTTPException(422, t("questions.bad_state"))
-    courses = {c.course_id: c.audience_paths for c in ctx.visibility.known_courses().values()
-               if is_course_trainer(viewer, c.audience_paths)}  # fmt: skip
+    courses = {
+        c.course_id: c.audience_paths
+        for c in ctx.visibility.known_courses().values()
+        if is_course_trainer(viewer, c.audience_paths)
+    }
     if course is not None:
         if course not in courses:
             raise HTTPException(404, t("api.course_not_found"))
@@ -234,8 +285,9 @@ async def question_inbox(
     course: str | None = Query(None, description="Narrow to one course."),
     state: str = Query("unanswered", description="unanswered (default) or all."),
     hidden: bool = Query(False, description="true: the hidden questions only; false (default): those not hidden."),
-    caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of),
-) -> list[QuestionOut]:  # fmt: skip
+    caller: Caller = Depends(current_caller),
+    ctx: ApiContext = Depends(context_of),
+) -> list[QuestionOut]:
     """A trainer's inbox: questions of the courses they answer for, unanswered first, the oldest on top."""
     return await run_in_threadpool(_inbox, ctx, caller, course, state, hidden)
 
@@ -253,15 +305,25 @@ def _waiting(ctx: ApiContext, caller: Caller, unit_code: str, course: str | None
     visible = [q for q in found if can_see_question(viewer, q, audiences[q.course_id])]
     waiting: list[Waiting] = unanswered_by_age(visible, store.utcnow())
     labels = store.labels(ctx.factory, visible)
-    return [WaitingOut(**_out(viewer, w.question, labels, may_moderate(viewer, audiences[w.question.course_id])),
-                       age_days=w.age_days) for w in waiting]  # fmt: skip
+    return [
+        WaitingOut(
+            **_out(viewer, w.question, labels, may_moderate(viewer, audiences[w.question.course_id])),
+            age_days=w.age_days,
+        )
+        for w in waiting
+    ]
 
 
-@router.get("/api/org-units/{unit}/questions/unanswered", response_model=list[WaitingOut],
-            responses={403: {}, 404: {"description": "Not a unit within your oversight."}})  # fmt: skip
+@router.get(
+    "/api/org-units/{unit}/questions/unanswered",
+    response_model=list[WaitingOut],
+    responses={403: {}, 404: {"description": "Not a unit within your oversight."}},
+)
 async def unanswered_questions(
-    unit: str, course: str | None = Query(None, description="Narrow to one course."),
-    caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of),
-) -> list[WaitingOut]:  # fmt: skip
+    unit: str,
+    course: str | None = Query(None, description="Narrow to one course."),
+    caller: Caller = Depends(current_caller),
+    ctx: ApiContext = Depends(context_of),
+) -> list[WaitingOut]:
     """Unanswered questions asked within a unit (code) of the caller's oversight, oldest first, with their age."""
     return await run_in_threadpool(_waiting, ctx, caller, unit, course)

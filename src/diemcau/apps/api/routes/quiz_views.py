@@ -26,9 +26,7 @@ def visible_course(ctx: ApiContext, caller: Caller, course_id: str) -> CourseFac
     return ctx.visibility.require_course(caller.viewer, course_id)
 
 
-def visible_quiz(
-    ctx: ApiContext, caller: Caller, course_id: str, quiz_id: str
-) -> tuple[CourseFacts, QuizForm]:
+def visible_quiz(ctx: ApiContext, caller: Caller, course_id: str, quiz_id: str) -> tuple[CourseFacts, QuizForm]:
     """The course and the released quiz, or 404."""
     course = visible_course(ctx, caller, course_id)
     form = store.load_form(ctx.factory, course_id, quiz_id)
@@ -60,12 +58,22 @@ def passed(record: store.SubmissionRecord, form: QuizForm) -> bool | None:
 def submission_view(record: store.SubmissionRecord, form: QuizForm) -> SubmissionOut:
     """One attempt as the API shows it."""
     return SubmissionOut(
-        id=record.id, course_id=record.course_id, quiz_id=record.quiz_id, member=record.member,
-        member_name=record.member_name, attempt=record.attempt, submitted_at=record.submitted_at, late=record.late,
-        status=record.status, score=record.score, max_score=record.max_score, passed=passed(record, form),
-        feedback=[FeedbackOut(**f) for f in record.feedback], essay_category=record.essay_category,
+        id=record.id,
+        course_id=record.course_id,
+        quiz_id=record.quiz_id,
+        member=record.member,
+        member_name=record.member_name,
+        attempt=record.attempt,
+        submitted_at=record.submitted_at,
+        late=record.late,
+        status=record.status,
+        score=record.score,
+        max_score=record.max_score,
+        passed=passed(record, form),
+        feedback=[FeedbackOut(**f) for f in record.feedback],
+        essay_category=record.essay_category,
         essay_comment=record.essay_comment,
-    )  # fmt: skip
+    )
 
 
 def counted_score(form: QuizForm, mine: list[store.SubmissionRecord]) -> float | None:
@@ -83,10 +91,18 @@ def summary_view(form: QuizForm, mine: list[store.SubmissionRecord]) -> QuizSumm
 def _summary_fields(form: QuizForm, mine: list[store.SubmissionRecord]) -> dict:
     rules = form.rules
     return dict(
-        course_id=form.course_id, quiz_id=form.quiz_id, title=form.title, opens=rules.opens, closes=rules.closes,
-        attempts_allowed=rules.attempts, attempts_used=len(mine), counts=rules.counts.value,
-        counted_score=counted_score(form, mine), max_score=form.total_points, pass_percent=rules.pass_percent,
-    )  # fmt: skip
+        course_id=form.course_id,
+        quiz_id=form.quiz_id,
+        title=form.title,
+        opens=rules.opens,
+        closes=rules.closes,
+        attempts_allowed=rules.attempts,
+        attempts_used=len(mine),
+        counts=rules.counts.value,
+        counted_score=counted_score(form, mine),
+        max_score=form.total_points,
+        pass_percent=rules.pass_percent,
+    )
 
 
 def shuffle_seed(username: str, form: QuizForm, attempt: int) -> str:
@@ -100,13 +116,20 @@ def quiz_view(ctx: ApiContext, caller: Caller, form: QuizForm) -> QuizOut:
     mine = store.member_submissions(ctx.factory, username, form.course_id, form.quiz_id)
     questions = presented(form, shuffle_seed(username, form, len(mine) + 1))
     return QuizOut(
-        **_summary_fields(form, mine), description=form.description,
+        **_summary_fields(form, mine),
+        description=form.description,
         questions=[
-            QuestionOut(id=q.id, type=q.type.value, text=q.text, points=q.points, min_words=q.min_words,
-                        options=[OptionOut(id=o.id, text=o.text) for o in q.options])
+            QuestionOut(
+                id=q.id,
+                type=q.type.value,
+                text=q.text,
+                points=q.points,
+                min_words=q.min_words,
+                options=[OptionOut(id=o.id, text=o.text) for o in q.options],
+            )
             for q in questions
         ],
         submissions=[submission_view(r, form) for r in mine],
         draft=store.load_draft(ctx.factory, username, form.course_id, form.quiz_id),
         essay_categories=list(ctx.settings.quiz.essay_categories),
-    )  # fmt: skip
+    )

@@ -20,8 +20,14 @@ from diemcau.apps.api.plumbing.access import Caller, api_context, current_caller
 from diemcau.apps.api.plumbing.context import ApiContext, context_of
 from diemcau.apps.api.schemas.quizzes import DraftIn, EssayGradeIn, QuizOut, QuizSummaryOut, SubmissionIn, SubmissionOut
 from diemcau.apps.api.routes.quiz_views import (
-    enrolled, quiz_view, readable_submission, submission_view, summary_view, visible_course, visible_quiz,
-)  # fmt: skip
+    enrolled,
+    quiz_view,
+    readable_submission,
+    submission_view,
+    summary_view,
+    visible_course,
+    visible_quiz,
+)
 from diemcau.core.quiz_form import AnswerError, clean_answers
 from diemcau.core.quiz_rules import SubmissionRefused, can_grade_essay
 from diemcau.core.roles import can_read_member
@@ -70,9 +76,12 @@ def _clean(form, answers):  # type: ignore[no-untyped-def]
 
 @router.put("/api/quizzes/{course_id}/{quiz_id}/draft", status_code=204, responses={403: {}, **_NOT_VISIBLE, 422: {}})
 def save_draft(
-    course_id: str, quiz_id: str, body: DraftIn, caller: Caller = Depends(current_caller),
+    course_id: str,
+    quiz_id: str,
+    body: DraftIn,
+    caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
-) -> Response:  # fmt: skip
+) -> Response:
     """Keep the caller's unsent answers (the page saves them as the member types)."""
     form = _taker(ctx, caller, course_id, quiz_id)
     store.save_draft(ctx.factory, caller.viewer.username, form, _clean(form, body.answers))
@@ -104,15 +113,26 @@ async def _wait_for_grade(ctx: ApiContext, record: store.SubmissionRecord, secon
 
 
 @router.post(
-    "/api/quizzes/{course_id}/{quiz_id}/submissions", response_model=SubmissionOut, status_code=201,
-    responses={200: {"description": "A replay: the attempt stored earlier."}, 403: {}, **_NOT_VISIBLE, 409: {},
-               422: {}},
-)  # fmt: skip
+    "/api/quizzes/{course_id}/{quiz_id}/submissions",
+    response_model=SubmissionOut,
+    status_code=201,
+    responses={
+        200: {"description": "A replay: the attempt stored earlier."},
+        403: {},
+        **_NOT_VISIBLE,
+        409: {},
+        422: {},
+    },
+)
 async def submit(
-    course_id: str, quiz_id: str, body: SubmissionIn, response: Response,
+    course_id: str,
+    quiz_id: str,
+    body: SubmissionIn,
+    response: Response,
     wait: float = Query(0, ge=0, le=30, description="Seconds to wait for the grade before answering."),
-    caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(api_context),
-) -> SubmissionOut:  # fmt: skip
+    caller: Caller = Depends(current_caller),
+    ctx: ApiContext = Depends(api_context),
+) -> SubmissionOut:
     """Submit an attempt for oneself: stored first, then graded on the queue. 201 new, 200 replayed."""
     form, record, created = await run_in_threadpool(_store, ctx, caller, course_id, quiz_id, body)
     if wait:
@@ -155,13 +175,16 @@ def read_submission(
 
 
 @router.post(
-    "/api/quiz-submissions/{submission_id}/essay-grade", response_model=SubmissionOut,
+    "/api/quiz-submissions/{submission_id}/essay-grade",
+    response_model=SubmissionOut,
     responses={403: {}, **_NOT_VISIBLE, 409: {}, 422: {}},
-)  # fmt: skip
+)
 def grade_submission_essay(
-    submission_id: str, body: EssayGradeIn, caller: Caller = Depends(current_caller),
+    submission_id: str,
+    body: EssayGradeIn,
+    caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
-) -> SubmissionOut:  # fmt: skip
+) -> SubmissionOut:
     """Grade the bài thu hoạch of an attempt: the secretary of the member's cell (or an admin) only."""
     record = readable_submission(ctx, caller, submission_id)
     if not can_grade_essay(caller.viewer, record.member_path):

@@ -118,9 +118,12 @@ def _invalid(error: QuizFileError) -> JSONResponse:
 
 @router.post("/api/studio/quizzes/{course_id}/{quiz_id}/validate", response_model=CheckOut, responses=_REFUSED)
 def validate_quiz(
-    course_id: str, quiz_id: str, body: SpecIn, caller: Caller = Depends(current_caller),
+    course_id: str,
+    quiz_id: str,
+    body: SpecIn,
+    caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
-) -> CheckOut:  # fmt: skip
+) -> CheckOut:
     """Check a spec without saving anything: every problem, each with its line and field."""
     _authorise(ctx, caller, course_id, quiz_id)
     try:
@@ -131,13 +134,17 @@ def validate_quiz(
 
 
 @router.post(
-    "/api/studio/quizzes/{course_id}/{quiz_id}/preview", response_model=PreviewOut,
+    "/api/studio/quizzes/{course_id}/{quiz_id}/preview",
+    response_model=PreviewOut,
     responses={**_REFUSED, **_PROBLEMS},
-)  # fmt: skip
+)
 def preview_quiz(
-    course_id: str, quiz_id: str, body: SpecIn, caller: Caller = Depends(current_caller),
+    course_id: str,
+    quiz_id: str,
+    body: SpecIn,
+    caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
-) -> PreviewOut | JSONResponse:  # fmt: skip
+) -> PreviewOut | JSONResponse:
     """The quiz as a member would see it (no answer keys), from a spec that is not saved."""
     _authorise(ctx, caller, course_id, quiz_id)
     try:
@@ -147,21 +154,36 @@ def preview_quiz(
     form = public_form(spec)
     rules = form.rules
     return PreviewOut(
-        course_id=course_id, quiz_id=quiz_id, title=form.title, description=form.description,
+        course_id=course_id,
+        quiz_id=quiz_id,
+        title=form.title,
+        description=form.description,
         questions=[
-            QuestionOut(id=q.id, type=q.type.value, text=q.text, points=q.points, min_words=q.min_words,
-                        options=[OptionOut(id=o.id, text=o.text) for o in q.options])
+            QuestionOut(
+                id=q.id,
+                type=q.type.value,
+                text=q.text,
+                points=q.points,
+                min_words=q.min_words,
+                options=[OptionOut(id=o.id, text=o.text) for o in q.options],
+            )
             for q in presented(form, PREVIEW_SEED)
         ],
-        total_points=form.total_points, pass_percent=rules.pass_percent, attempts_allowed=rules.attempts,
-        counts=rules.counts.value, late=rules.late.value, opens=rules.opens, closes=rules.closes,
-    )  # fmt: skip
+        total_points=form.total_points,
+        pass_percent=rules.pass_percent,
+        attempts_allowed=rules.attempts,
+        counts=rules.counts.value,
+        late=rules.late.value,
+        opens=rules.opens,
+        closes=rules.closes,
+    )
 
 
 @router.get(
-    "/api/studio/quizzes/{course_id}/{quiz_id}", response_model=SpecOut,
+    "/api/studio/quizzes/{course_id}/{quiz_id}",
+    response_model=SpecOut,
     responses={403: _REFUSED[403], 404: {"description": "No such course, or no saved spec of that quiz."}},
-)  # fmt: skip
+)
 def read_spec(
     course_id: str, quiz_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> SpecOut:
@@ -187,14 +209,21 @@ def _release(ctx: ApiContext, spec: QuizSpec, text: str) -> str:
 
 
 @router.post(
-    "/api/studio/quizzes/{course_id}/{quiz_id}/release", response_model=ReleaseOut,
-    responses={**_REFUSED, 409: {"description": "nbgrader refused (members already answered other questions)."},
-               **_PROBLEMS},
-)  # fmt: skip
+    "/api/studio/quizzes/{course_id}/{quiz_id}/release",
+    response_model=ReleaseOut,
+    responses={
+        **_REFUSED,
+        409: {"description": "nbgrader refused (members already answered other questions)."},
+        **_PROBLEMS,
+    },
+)
 async def release_quiz(
-    course_id: str, quiz_id: str, body: SpecIn, caller: Caller = Depends(current_caller),
+    course_id: str,
+    quiz_id: str,
+    body: SpecIn,
+    caller: Caller = Depends(current_caller),
     ctx: ApiContext = Depends(context_of),
-) -> ReleaseOut | JSONResponse:  # fmt: skip
+) -> ReleaseOut | JSONResponse:
     """Release the quiz to members (again, if it was): nbgrader generates it, members get the form, and the
     spec is saved in the course folder. Nothing is saved when the spec has problems."""
     await run_in_threadpool(_authorise, ctx, caller, course_id, quiz_id)
@@ -207,6 +236,10 @@ async def release_quiz(
     except ReleaseError as error:
         raise HTTPException(409, t("studio.release_refused", detail=str(error))) from None
     return ReleaseOut(
-        course_id=course_id, quiz_id=quiz_id, title=spec.title, questions=len(spec.questions),
-        total_points=spec.total_points, spec_file=saved,
-    )  # fmt: skip
+        course_id=course_id,
+        quiz_id=quiz_id,
+        title=spec.title,
+        questions=len(spec.questions),
+        total_points=spec.total_points,
+        spec_file=saved,
+    )

@@ -116,10 +116,13 @@ def read_transcript(
     """The lecture's transcript as segments; ``?words=true`` adds word times (heavier, for highlighting)."""
     transcript = _visible_transcript(ctx, caller.viewer, lecture_id)
     return TranscriptOut(
-        lecture_id=transcript.lecture_id, language=transcript.language, source=transcript.source,
-        model=transcript.model, duration=transcript.duration,
+        lecture_id=transcript.lecture_id,
+        language=transcript.language,
+        source=transcript.source,
+        model=transcript.model,
+        duration=transcript.duration,
         segments=[_segment_out(s, words) for s in transcript.segments],
-    )  # fmt: skip
+    )
 
 
 @router.get(
@@ -158,9 +161,15 @@ def correct_segment(
     _visible_transcript(ctx, caller.viewer, lecture_id)
     try:
         updated = apply_edit(
-            ctx.factory, ctx.settings.transcripts_dir, lecture_id, index, caller.viewer.username,
-            text=body.text, start=body.start, end=body.end,
-        )  # fmt: skip
+            ctx.factory,
+            ctx.settings.transcripts_dir,
+            lecture_id,
+            index,
+            caller.viewer.username,
+            text=body.text,
+            start=body.start,
+            end=body.end,
+        )
     except CorrectionError as error:
         missing = error.message_key in ("segment_not_found", "transcript_missing", "lecture_not_found")
         status = 404 if missing else 409 if error.message_key == "transcript_partial" else 422
@@ -181,9 +190,13 @@ def transcript_history(
     _visible_lecture(ctx, caller.viewer, lecture_id)
     return [
         EditOut(
-            id=e.id, segment_index=e.segment_index, editor=e.editor, at=e.at.replace(tzinfo=dt.UTC),
-            before=SegmentStateOut(**e.before.to_dict()), after=SegmentStateOut(**e.after.to_dict()),
+            id=e.id,
+            segment_index=e.segment_index,
+            editor=e.editor,
+            at=e.at.replace(tzinfo=dt.UTC),
+            before=SegmentStateOut(**e.before.to_dict()),
+            after=SegmentStateOut(**e.after.to_dict()),
             changed=list(e.changed),
         )
         for e in edit_history(ctx.factory, lecture_id)
-    ]  # fmt: skip
+    ]

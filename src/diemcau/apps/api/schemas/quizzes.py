@@ -80,9 +80,11 @@ class SubmissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     client_id: str = Field(
-        min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+        min_length=8,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
         description="Chosen by the client once per attempt; sending it again returns the stored attempt.",
-    )  # fmt: skip
+    )
     member: str | None = Field(
         None, description="Optional; if given it must be the caller (members submit only for themselves)."
     )

@@ -36,9 +36,11 @@ def pick_lecture(api: StudioClient, key: str, *, ready_only: bool = True) -> dic
         return None
     by_id = {x["id"]: x for x in lectures}
     chosen = st.selectbox(
-        t("studio.field_lecture"), list(by_id), key=key,
+        t("studio.field_lecture"),
+        list(by_id),
+        key=key,
         format_func=lambda i: f"{by_id[i]['title']} — {by_id[i]['course_id']} ({by_id[i]['status_label']})",
-    )  # fmt: skip
+    )
     return by_id[chosen]
 
 

@@ -82,8 +82,14 @@ def _navigation(segments: list[dict]) -> int:
 
 
 def _segment(api: StudioClient, lecture: dict, segment: dict) -> None:
-    st.subheader(t("studio.segment_heading", number=segment["index"] + 1, start=clock(segment["start"]),
-                   end=clock(segment["end"])))  # fmt: skip
+    st.subheader(
+        t(
+            "studio.segment_heading",
+            number=segment["index"] + 1,
+            start=clock(segment["start"]),
+            end=clock(segment["end"]),
+        )
+    )
     st.markdown(highlighted(segment))
     _audio(api, lecture, segment)
     revision = st.session_state.get("correct_revision", 0)
@@ -91,10 +97,17 @@ def _segment(api: StudioClient, lecture: dict, segment: dict) -> None:
     with st.form(f"correct-{key}"):
         text = st.text_area(t("studio.field_text"), value=segment["text"], key=f"text-{key}")
         start_col, end_col = st.columns(2)
-        start = start_col.number_input(t("studio.field_start"), value=float(segment["start"]), min_value=0.0,
-                                       step=0.1, format="%.3f", key=f"start-{key}")  # fmt: skip
-        end = end_col.number_input(t("studio.field_end"), value=float(segment["end"]), min_value=0.0, step=0.1,
-                                   format="%.3f", key=f"end-{key}")  # fmt: skip
+        start = start_col.number_input(
+            t("studio.field_start"),
+            value=float(segment["start"]),
+            min_value=0.0,
+            step=0.1,
+            format="%.3f",
+            key=f"start-{key}",
+        )
+        end = end_col.number_input(
+            t("studio.field_end"), value=float(segment["end"]), min_value=0.0, step=0.1, format="%.3f", key=f"end-{key}"
+        )
         saved = st.form_submit_button(t("studio.save_button"), type="primary")
     if saved:
         _save(api, lecture, segment, text, start, end)
@@ -161,5 +174,13 @@ def _history(api: StudioClient, lecture_id: str, index: int) -> None:
     with st.expander(t("studio.history_heading", count=len(edits))):
         for number, edit in enumerate(edits, 1):
             before, after = escape_markdown(edit["before"]["text"]), escape_markdown(edit["after"]["text"])
-            st.markdown(t("studio.history_line", version=number, editor=edit["editor"], at=edit["at"][:16],
-                          before=before, after=after))  # fmt: skip
+            st.markdown(
+                t(
+                    "studio.history_line",
+                    version=number,
+                    editor=edit["editor"],
+                    at=edit["at"][:16],
+                    before=before,
+                    after=after,
+                )
+            )

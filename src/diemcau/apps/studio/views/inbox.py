@@ -28,8 +28,12 @@ def render(api: StudioClient) -> None:
     """The inbox page."""
     st.header(t("studio.page_inbox"))
     courses = {c["id"]: c["title"] for c in api.courses()}
-    course = st.selectbox(t("studio.field_course"), [None, *courses], key="inbox_course",
-                          format_func=lambda c: t("studio.all_courses") if c is None else courses[c])  # fmt: skip
+    course = st.selectbox(
+        t("studio.field_course"),
+        [None, *courses],
+        key="inbox_course",
+        format_func=lambda c: t("studio.all_courses") if c is None else courses[c],
+    )
     everything = st.toggle(t("studio.show_answered"), key="inbox_all")
     hidden = st.toggle(t("studio.show_hidden"), key="inbox_hidden")
     if notice := st.session_state.pop("inbox_notice", None):
@@ -69,8 +73,13 @@ def _question(api: StudioClient, q: dict) -> None:
 def _answer(api: StudioClient, qid: str) -> None:
     with st.form(f"answer-{qid}"):
         text = st.text_area(t("studio.field_answer_text"), key=f"answer-text-{qid}")
-        scope = st.radio(t("studio.field_scope"), SCOPES, key=f"answer-scope-{qid}", horizontal=True,
-                         format_func=lambda s: t(f"studio.scope_{s}"))  # fmt: skip
+        scope = st.radio(
+            t("studio.field_scope"),
+            SCOPES,
+            key=f"answer-scope-{qid}",
+            horizontal=True,
+            format_func=lambda s: t(f"studio.scope_{s}"),
+        )
         sent = st.form_submit_button(t("studio.answer_button"))
     if sent:
         _send(lambda: api.answer_question(qid, text, scope), t("studio.answered"))  # it leaves the list

@@ -11,8 +11,13 @@ from diemcau.i18n import t
 
 FOLLOW_KEY = "publish_lecture"
 POLL_SECONDS = 2.0
-ICONS = {StepState.WAITING: "⏳", StepState.RUNNING: "🔄", StepState.DONE: "✅", StepState.FAILED: "❌",
-         StepState.SKIPPED: "➖"}  # fmt: skip
+ICONS = {
+    StepState.WAITING: "⏳",
+    StepState.RUNNING: "🔄",
+    StepState.DONE: "✅",
+    StepState.FAILED: "❌",
+    StepState.SKIPPED: "➖",
+}
 
 
 def render(api: StudioClient) -> None:
@@ -68,9 +73,12 @@ def _processing_list(api: StudioClient) -> None:
     by_id = {x["id"]: x for x in pending}
     with st.expander(t("studio.pending_heading", count=len(pending))):
         chosen = st.selectbox(
-            t("studio.field_lecture"), list(by_id), key="publish_pick", index=None,
+            t("studio.field_lecture"),
+            list(by_id),
+            key="publish_pick",
+            index=None,
             format_func=lambda i: f"{by_id[i]['title']} ({by_id[i]['status_label']})",
-        )  # fmt: skip
+        )
         if chosen and st.button(t("studio.follow_button")):
             st.session_state[FOLLOW_KEY] = chosen
 

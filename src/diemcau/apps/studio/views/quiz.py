@@ -60,8 +60,12 @@ def _open_existing(api: StudioClient, course: str) -> None:
         released = {}
     if released:
         with st.expander(t("studio.open_quiz_heading")):
-            st.selectbox(t("studio.field_open_quiz"), list(released), key=f"quiz_open_pick_{course}",
-                         format_func=lambda q: f"{released[q]} ({q})")  # fmt: skip
+            st.selectbox(
+                t("studio.field_open_quiz"),
+                list(released),
+                key=f"quiz_open_pick_{course}",
+                format_func=lambda q: f"{released[q]} ({q})",
+            )
             st.button(t("studio.open_quiz_button"), key="quiz_open_button", on_click=_open, args=(api, course))
             st.caption(t("studio.rerelease_note"))
     opened = st.session_state.pop(OPENED_KEY, None)
@@ -94,12 +98,19 @@ def _open(api: StudioClient, course: str) -> None:
 def form_state(quiz_id: str, values: QuizValues) -> dict[str, Any]:
     """The session state (widget key → value) that shows ``values`` in the form below."""
     state: dict[str, Any] = {
-        "quiz_id": quiz_id, "quiz_title": values.title, "quiz_description": values.description,
-        "quiz_pass_mark": int(values.pass_mark), "quiz_attempts": values.attempts, "quiz_counts": values.counts,
-        "quiz_late": values.late, "quiz_opens": values.opens, "quiz_closes": values.closes,
-        "quiz_shuffle_q": values.shuffle_questions, "quiz_shuffle_o": values.shuffle_options,
+        "quiz_id": quiz_id,
+        "quiz_title": values.title,
+        "quiz_description": values.description,
+        "quiz_pass_mark": int(values.pass_mark),
+        "quiz_attempts": values.attempts,
+        "quiz_counts": values.counts,
+        "quiz_late": values.late,
+        "quiz_opens": values.opens,
+        "quiz_closes": values.closes,
+        "quiz_shuffle_q": values.shuffle_questions,
+        "quiz_shuffle_o": values.shuffle_options,
         "quiz_count": max(1, len(values.questions)),
-    }  # fmt: skip
+    }
     for i, q in enumerate(values.questions):
         state |= _question_state(i, q)
     return state
@@ -108,9 +119,11 @@ def form_state(quiz_id: str, values: QuizValues) -> dict[str, Any]:
 def _question_state(i: int, q: QuestionValues) -> dict[str, Any]:
     default_points = 10.0 if q.type == "essay" else 1.0
     state: dict[str, Any] = {
-        f"quiz_q{i}_id": q.id, f"quiz_q{i}_type": q.type, f"quiz_q{i}_text": q.text,
+        f"quiz_q{i}_id": q.id,
+        f"quiz_q{i}_type": q.type,
+        f"quiz_q{i}_text": q.text,
         f"quiz_q{i}_points_{q.type == 'essay'}": float(default_points if q.points is None else q.points),
-    }  # fmt: skip
+    }
     if q.type in ("single", "multiple"):
         state |= {f"quiz_q{i}_options": q.options, f"quiz_q{i}_letters": q.answer}
     elif q.type == "true_false":
@@ -128,10 +141,12 @@ def _quiz_fields() -> QuizValues:
     a, b, c, d = st.columns(4)
     pass_mark = a.number_input(t("studio.field_pass_mark"), 0, 100, 50, key="quiz_pass_mark")
     attempts = b.number_input(t("studio.field_attempts"), 1, 20, 1, key="quiz_attempts")
-    counts = c.selectbox(t("studio.field_counts"), ("best", "last"), key="quiz_counts",
-                         format_func=lambda v: t(f"studio.counts_{v}"))  # fmt: skip
-    late = d.selectbox(t("studio.field_late"), ("accept", "refuse"), key="quiz_late",
-                       format_func=lambda v: t(f"studio.late_{v}"))  # fmt: skip
+    counts = c.selectbox(
+        t("studio.field_counts"), ("best", "last"), key="quiz_counts", format_func=lambda v: t(f"studio.counts_{v}")
+    )
+    late = d.selectbox(
+        t("studio.field_late"), ("accept", "refuse"), key="quiz_late", format_func=lambda v: t(f"studio.late_{v}")
+    )
     e, f, g, h = st.columns(4)
     opens = e.date_input(t("studio.field_opens"), value=None, key="quiz_opens", format="DD/MM/YYYY", **DATE_RANGE)
     closes = f.date_input(t("studio.field_closes"), value=None, key="quiz_closes", format="DD/MM/YYYY", **DATE_RANGE)
@@ -139,25 +154,29 @@ def _quiz_fields() -> QuizValues:
     shuffle_o = h.checkbox(t("studio.field_shuffle_options"), key="quiz_shuffle_o")
     count = st.number_input(t("studio.field_question_count"), 1, 100, 1, key="quiz_count")
     questions = tuple(_question_fields(i) for i in range(int(count)))
-    return QuizValues(title, description, pass_mark, int(attempts), counts, late, opens, closes, shuffle_q, shuffle_o,
-                      questions)  # fmt: skip
+    return QuizValues(
+        title, description, pass_mark, int(attempts), counts, late, opens, closes, shuffle_q, shuffle_o, questions
+    )
 
 
 def _question_fields(i: int) -> QuestionValues:
     with st.expander(t("studio.question_heading", number=i + 1), expanded=True):
         left, right, points_col = st.columns([1, 2, 1])
         q_id = left.text_input(t("studio.field_question_id"), value=f"q{i + 1}", key=f"quiz_q{i}_id")
-        q_type = right.selectbox(t("studio.field_question_type"), TYPES, key=f"quiz_q{i}_type",
-                                 format_func=lambda v: t(f"studio.type_{v}"))  # fmt: skip
+        q_type = right.selectbox(
+            t("studio.field_question_type"), TYPES, key=f"quiz_q{i}_type", format_func=lambda v: t(f"studio.type_{v}")
+        )
         default_points = 10.0 if q_type == "essay" else 1.0
-        points = points_col.number_input(t("studio.field_points"), 0.0, 1000.0, default_points, step=0.5,
-                                         key=f"quiz_q{i}_points_{q_type == 'essay'}")  # fmt: skip
+        points = points_col.number_input(
+            t("studio.field_points"), 0.0, 1000.0, default_points, step=0.5, key=f"quiz_q{i}_points_{q_type == 'essay'}"
+        )
         text = st.text_area(t("studio.field_question_text"), key=f"quiz_q{i}_text", height=68)
         options, answer, min_words = "", "", 0
         if q_type in ("single", "multiple"):
             options = st.text_area(t("studio.field_options"), key=f"quiz_q{i}_options", help=t("studio.options_help"))
-            answer = st.text_input(t("studio.field_answer_letters"), key=f"quiz_q{i}_letters",
-                                   help=t("studio.answer_letters_help"))  # fmt: skip
+            answer = st.text_input(
+                t("studio.field_answer_letters"), key=f"quiz_q{i}_letters", help=t("studio.answer_letters_help")
+            )
         elif q_type == "true_false":
             answer = st.radio(t("studio.field_answer"), ("đúng", "sai"), key=f"quiz_q{i}_tf", horizontal=True)
         elif q_type == "short":
@@ -179,8 +198,14 @@ def _act(api: StudioClient, action: str, course: str, quiz_id: str, spec_yaml: s
             show_preview(api.quiz_preview(course, quiz_id, spec_yaml))
         else:
             released = api.quiz_release(course, quiz_id, spec_yaml)
-            st.success(t("studio.quiz_released", title=released["title"], questions=released["questions"],
-                         file=released["spec_file"]))  # fmt: skip
+            st.success(
+                t(
+                    "studio.quiz_released",
+                    title=released["title"],
+                    questions=released["questions"],
+                    file=released["spec_file"],
+                )
+            )
     except ApiError as error:
         show_error(error)
 
@@ -191,8 +216,14 @@ def show_preview(quiz: dict) -> None:
     st.subheader(t("studio.preview_heading", title=quiz["title"]))
     if quiz["description"]:
         st.markdown(escape_markdown(quiz["description"]))
-    st.caption(t("studio.preview_rules", points=f"{quiz['total_points']:g}", pass_mark=f"{quiz['pass_percent']:g}",
-                 attempts=quiz["attempts_allowed"]))  # fmt: skip
+    st.caption(
+        t(
+            "studio.preview_rules",
+            points=f"{quiz['total_points']:g}",
+            pass_mark=f"{quiz['pass_percent']:g}",
+            attempts=quiz["attempts_allowed"],
+        )
+    )
     for number, q in enumerate(quiz["questions"], 1):
         text = escape_markdown(q["text"])
         st.markdown(t("studio.preview_question", number=number, text=text, points=f"{q['points']:g}"))
@@ -204,10 +235,22 @@ def show_preview(quiz: dict) -> None:
             for label in labels:
                 st.checkbox(label, disabled=True, key=f"{key}-{label}")
         elif q["type"] == "true_false":
-            st.radio(q["text"], (t("studio.true"), t("studio.false")), index=None, disabled=True, key=key,
-                     horizontal=True, label_visibility="collapsed")  # fmt: skip
+            st.radio(
+                q["text"],
+                (t("studio.true"), t("studio.false")),
+                index=None,
+                disabled=True,
+                key=key,
+                horizontal=True,
+                label_visibility="collapsed",
+            )
         elif q["type"] == "short":
             st.text_input(q["text"], disabled=True, key=key, label_visibility="collapsed")
         else:
-            st.text_area(q["text"], disabled=True, key=key, label_visibility="collapsed",
-                         help=t("studio.min_words", count=q["min_words"]) if q["min_words"] else None)  # fmt: skip
+            st.text_area(
+                q["text"],
+                disabled=True,
+                key=key,
+                label_visibility="collapsed",
+                help=t("studio.min_words", count=q["min_words"]) if q["min_words"] else None,
+            )

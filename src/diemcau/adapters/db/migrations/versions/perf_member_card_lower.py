@@ -12,15 +12,15 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'perf1'
-down_revision = '0002'
-branch_labels = ('perf',)
+revision = "perf1"
+down_revision = "0002"
+branch_labels = ("perf",)
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_members_card_number_lower', 'members', [sa.text('lower(card_number)')], unique=False)
+    op.create_index("ix_members_card_number_lower", "members", [sa.text("lower(card_number)")], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_members_card_number_lower', table_name='members')
+    op.drop_index("ix_members_card_number_lower", table_name="members")

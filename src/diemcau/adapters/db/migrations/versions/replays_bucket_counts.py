@@ -9,20 +9,21 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'replays1'
-down_revision = '0002'
-branch_labels = ('replays',)
+revision = "replays1"
+down_revision = "0002"
+branch_labels = ("replays",)
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('lecture_replay_buckets',
-    sa.Column('lecture_id', sa.String(length=32), nullable=False),
-    sa.Column('bucket', sa.Integer(), nullable=False),
-    sa.Column('replayed_seconds', sa.Double(), nullable=False),
-    sa.PrimaryKeyConstraint('lecture_id', 'bucket')
+    op.create_table(
+        "lecture_replay_buckets",
+        sa.Column("lecture_id", sa.String(length=32), nullable=False),
+        sa.Column("bucket", sa.Integer(), nullable=False),
+        sa.Column("replayed_seconds", sa.Double(), nullable=False),
+        sa.PrimaryKeyConstraint("lecture_id", "bucket"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table('lecture_replay_buckets')
+    op.drop_table("lecture_replay_buckets")

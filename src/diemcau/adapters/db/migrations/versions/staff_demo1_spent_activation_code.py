@@ -9,17 +9,17 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'staff_demo1'
-down_revision = '0002'
-branch_labels = ('staff_demo',)
+revision = "staff_demo1"
+down_revision = "0002"
+branch_labels = ("staff_demo",)
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('members') as batch_op:
-        batch_op.add_column(sa.Column('spent_code_hash', sa.String(length=255), nullable=True))
+    with op.batch_alter_table("members") as batch_op:
+        batch_op.add_column(sa.Column("spent_code_hash", sa.String(length=255), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('members') as batch_op:
-        batch_op.drop_column('spent_code_hash')
+    with op.batch_alter_table("members") as batch_op:
+        batch_op.drop_column("spent_code_hash")

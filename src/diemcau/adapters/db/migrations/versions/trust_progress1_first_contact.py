@@ -21,11 +21,14 @@ def upgrade() -> None:
     # played at the fastest speed (2×, the player's menu then) just before now: its member keeps every
     # allowance already earned and goes on at once, while coverage still grows no faster than real time allows.
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("UPDATE lecture_progress SET first_contact_at = (now() AT TIME ZONE 'utc')"
-                   " - make_interval(secs => watched_seconds / 2)")
+        op.execute(
+            "UPDATE lecture_progress SET first_contact_at = (now() AT TIME ZONE 'utc')"
+            " - make_interval(secs => watched_seconds / 2)"
+        )
     else:
-        op.execute("UPDATE lecture_progress SET first_contact_at ="
-                   " datetime('now', '-' || (watched_seconds / 2) || ' seconds')")
+        op.execute(
+            "UPDATE lecture_progress SET first_contact_at = datetime('now', '-' || (watched_seconds / 2) || ' seconds')"
+        )
     op.create_table(
         "lecture_progress_refusals",
         sa.Column("lecture_id", sa.String(length=32), nullable=False),

@@ -4,21 +4,27 @@ app's lifespan."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jinja2.nodes
 from sqlalchemy.orm import Session, sessionmaker
 
 import diemcau.apps.api
+from diemcau.adapters.db import quizzes as store
 from diemcau.adapters.db.accounts import find_member
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import LectureRow
 from diemcau.apps.api.app import create_app
+from diemcau.adapters.quiz_files import parse_quiz_text
 from diemcau.apps.api.pages.environment import TEMPLATES_DIR, page_environment
+from diemcau.core.quiz_form import public_form
 from diemcau.settings import Settings, load_settings
 from tests.apiclient import PREFIX, auth, runtime_of, seeded_client
 from tests.fakes import StaticTokenIdentity
 from tests.media_fixtures import seed_lecture_media
+from tests.quiz_support import COURSE, quiz_yaml
+from tests.seed import seed_small_province
 from tests.transcript_fixtures import LECTURE_ID
 
 PROGRESS = f"{PREFIX}/api/lectures/{LECTURE_ID}/progress"
@@ -105,3 +111,23 @@ def test_is_every_page_rendered_by_the_one_environment_with_every_filter_it_uses
     }
     assert {"vn_date", "vn_datetime", "num", "clock"} <= used
     assert used <= set(env.filters)
+
+
+def test_does_the_app_keep_a_released_form_until_its_release_changes(sqlite_factory: sessionmaker[Session]) -> None:
+    """``ReleasedForms``: is a kept form served from memory while fresh, re-checked after ``recheck_seconds`` (a
+    quiz released again is read anew, an unreleased one is not kept), and dropped at once by ``forget``?"""
+    seed_small_province(sqlite_factory)
+    now = [0.0]
+    forms = store.ReleasedForms(sqlite_factory, recheck_seconds=2.0, clock=lambda: now[0])
+    assert forms.get(COURSE, "kt") is None  # not released: nothing kept, looked up again next time
+    spec = parse_quiz_text(quiz_yaml(attempts=1), "kt.yaml", COURSE, "kt")
+    store.save_release(sqlite_factory, public_form(spec))
+    first = forms.get(COURSE, "kt")
+    assert first is not None and first.title == spec.title
+    store.save_release(sqlite_factory, dataclasses.replace(public_form(spec), title="Bài kiểm tra mới"))
+    assert forms.get(COURSE, "kt") is first  # fresh: from memory
+    now[0] = 2.5
+    assert forms.get(COURSE, "kt").title == "Bài kiểm tra mới"  # re-checked: released again, read anew
+    store.save_release(sqlite_factory, dataclasses.replace(public_form(spec), title="Lần thứ ba"))
+    forms.forget(COURSE, "kt")
+    assert forms.get(COURSE, "kt").title == "Lần thứ ba"  # forgotten: read at once

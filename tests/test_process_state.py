@@ -41,7 +41,6 @@ ALLOWED = {
     "adapters/transcript_store.py:_thread_locks": "the transcript writer lock (see _registry_guard)",
     "adapters/transcript_store.py:_depth": "the transcript writer lock (see _registry_guard)",
     "adapters/transcript_store.py:_handles": "the transcript writer lock (see _registry_guard)",
-    "adapters/db/quizzes.py:_forms": "TODO(issue 15): the ApiRuntime's (released quiz forms, 2 s)",
     "jobs/context.py:_slot": "the worker's one WorkerContext: huey calls tasks with their queued arguments only, "
     "so a worker process needs exactly one slot to find its context (docs/architecture.md, Jobs)",
     "jobs/context.py:_slot_lock": "guards that slot (see _slot)",

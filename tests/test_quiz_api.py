@@ -17,7 +17,7 @@ from diemcau.i18n import t
 from diemcau.jobs import quiz_tasks
 from diemcau.jobs.context import install
 from diemcau.quizzes.publish import release
-from tests.apiclient import PREFIX, auth, seeded_client
+from tests.apiclient import PREFIX, auth, runtime_of, seeded_client
 from tests.quiz_support import (
     ALL_RIGHT,
     COURSE,
@@ -43,6 +43,8 @@ def quiz(settings, session_factory):  # type: ignore[no-untyped-def]
     def make(quiz_id: str = "kt", **rules):  # type: ignore[no-untyped-def]
         write_spec(shared, quiz_yaml(**rules), quiz_id)
         release(shared, session_factory, COURSE, quiz_id)  # a second call releases the quiz again, new rules
+        # A release from outside the API reaches it within FORM_RECHECK_SECONDS; the test does not wait for that.
+        runtime_of(client).forms.forget(COURSE, quiz_id)
         return client, shared, session_factory
 
     return make

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,32 +119,60 @@ def save_release(factory: sessionmaker[Session], form: QuizForm) -> None:
         row.opens_at, row.closes_at = _naive_utc(form.rules.opens), _naive_utc(form.rules.closes)
         row.released_at = utcnow()
         session.add(row)
-    for key in [k for k in _forms if k[1:] == (form.course_id, form.quiz_id)]:
-        _forms.pop(key, None)  # this process sees the new release at once, whichever factory it reads through
-
-
-FORM_RECHECK_SECONDS = 2.0
-_forms: dict[tuple[int, str, str], tuple[dt.datetime, float, QuizForm]] = {}
 
 
 def load_form(factory: sessionmaker[Session], course_id: str, quiz_id: str) -> QuizForm | None:
-    """The released form of a quiz, or ``None``. Every submission needs the form, so each process keeps it parsed,
-    keyed by its release time: a quiz released again is seen here within ``FORM_RECHECK_SECONDS`` (at once in the
-    process that released it), a quiz not released is looked up every time."""
-    key, now = (id(factory), course_id, quiz_id), time.monotonic()
-    cached = _forms.get(key)
-    if cached is not None and now - cached[1] < FORM_RECHECK_SECONDS:
-        return cached[2]
+    """The released form of a quiz, or ``None`` (read now; ``ReleasedForms`` keeps them for the API's hot path)."""
     where = (QuizRow.course_id == course_id, QuizRow.quiz_id == quiz_id)
     with factory() as session:
-        released_at = session.scalar(select(QuizRow.released_at).where(*where))
-        if released_at is None:
-            _forms.pop(key, None)
-            return None
-        if cached is None or cached[0] != released_at:
-            cached = (released_at, now, form_from_dict(session.scalar(select(QuizRow.form).where(*where))))
-        _forms[key] = (released_at, now, cached[2])
-        return cached[2]
+        stored = session.scalar(select(QuizRow.form).where(*where))
+        return None if stored is None else form_from_dict(stored)
+
+
+FORM_RECHECK_SECONDS = 2.0
+
+
+class ReleasedForms:
+    """The released forms of one database, kept parsed by the app that owns this (the API's ``ApiRuntime``):
+    every submission needs its form. A kept form is trusted for ``recheck_seconds``; after that one small read of
+    its release time says whether it still holds, so a quiz released again is seen within that many seconds (at
+    once where ``forget`` is called: the process that released it). A quiz not released is looked up every time.
+    Thread-safe: single dict operations; two threads missing together both read, harmlessly."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        recheck_seconds: float = FORM_RECHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._factory, self._recheck, self._clock = factory, recheck_seconds, clock
+        self._kept: dict[tuple[str, str], tuple[dt.datetime, float, QuizForm]] = {}
+
+    def get(self, course_id: str, quiz_id: str) -> QuizForm | None:
+        """The released form, from memory when recently checked."""
+        key, now = (course_id, quiz_id), self._clock()
+        kept = self._kept.get(key)
+        if kept is not None and now - kept[1] < self._recheck:
+            return kept[2]
+        where = (QuizRow.course_id == course_id, QuizRow.quiz_id == quiz_id)
+        with self._factory() as session:
+            released_at = session.scalar(select(QuizRow.released_at).where(*where))
+            if released_at is None:
+                self._kept.pop(key, None)
+                return None
+            form = kept[2] if kept is not None and kept[0] == released_at else None
+            if form is None:
+                form = form_from_dict(session.scalar(select(QuizRow.form).where(*where)))
+        self._kept[key] = (released_at, now, form)
+        return form
+
+    def forget(self, course_id: str, quiz_id: str) -> None:
+        """Drop the kept form (after a release here): the next lookup reads it."""
+        self._kept.pop((course_id, quiz_id), None)
+
+    def clear(self) -> None:
+        """Drop every kept form."""
+        self._kept.clear()
 
 
 def list_forms(factory: sessionmaker[Session], course_ids: list[str]) -> list[QuizForm]:

@@ -29,6 +29,7 @@ from starlette.responses import Response
 
 from diemcau.adapters.db.engine import engine_of, make_engine, make_sessionmaker
 from diemcau.adapters.db.group_commit import GroupWriter
+from diemcau.adapters.db.quizzes import ReleasedForms
 from diemcau.adapters.passwords import SecretVerifier
 from diemcau.apps.api.pages import assets, player, portal, quiz_pages, search_pages, staff
 from diemcau.apps.api.pages.environment import page_environment
@@ -154,6 +155,7 @@ def build_runtime(settings: Settings, factory: sessionmaker[Session], prefix: st
         pages=page_environment(),
         visibility=Visibility(factory, perf),
         secrets=SecretVerifier.from_settings(settings.auth),
+        forms=ReleasedForms(factory),
     )
 
 

@@ -11,7 +11,8 @@ parts through the context, and no module of the API keeps state of its own (``te
 * ``pages``: the one Jinja environment of every page (``pages.page_environment``);
 * ``visibility``: who may see which course and lecture, over its one cache of ``perf.lecture_seconds``
   (``apps.api.plumbing.visibility``; also ``ctx.visibility``);
-* ``secrets``: the ``SecretVerifier`` that hashes activation codes at the cost of ``auth.argon2_*``.
+* ``secrets``: the ``SecretVerifier`` that hashes activation codes at the cost of ``auth.argon2_*``;
+* ``forms``: released quiz forms, kept parsed and re-checked every ``FORM_RECHECK_SECONDS`` (``ReleasedForms``).
 
 Lifetimes: everything lives as long as the app. The app's lifespan opens the search index at start-up and, at
 shutdown, calls ``close``: the index closes and the writer answers every write queued, then stops its thread.
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from jinja2 import Environment
 
 from diemcau.adapters.db.group_commit import GroupWriter
+from diemcau.adapters.db.quizzes import ReleasedForms
 from diemcau.adapters.passwords import SecretVerifier
 from diemcau.apps.api.plumbing.caches import ApiCaches
 from diemcau.apps.api.plumbing.coalesced_loads import CoalescedLoader
@@ -78,11 +80,14 @@ class ApiRuntime:
     pages: Environment
     visibility: Visibility
     secrets: SecretVerifier
+    forms: ReleasedForms
 
     def clear(self) -> None:
-        """Forget every cached entry (callers, manifests, visibility's facts): the next requests read afresh."""
+        """Forget every cached entry (callers, manifests, visibility's facts, quiz forms): the next requests read
+        afresh."""
         self.caches.clear()
         self.visibility.forget()
+        self.forms.clear()
 
     def close(self) -> None:
         """At shutdown: close the search index, and let the writer answer what is queued and stop."""

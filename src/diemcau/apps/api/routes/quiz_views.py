@@ -29,7 +29,7 @@ def visible_course(ctx: ApiContext, caller: Caller, course_id: str) -> CourseFac
 def visible_quiz(ctx: ApiContext, caller: Caller, course_id: str, quiz_id: str) -> tuple[CourseFacts, QuizForm]:
     """The course and the released quiz, or 404."""
     course = visible_course(ctx, caller, course_id)
-    form = store.load_form(ctx.factory, course_id, quiz_id)
+    form = ctx.runtime.forms.get(course_id, quiz_id)
     if form is None:
         raise HTTPException(404, t("quiz.not_found"))
     return course, form

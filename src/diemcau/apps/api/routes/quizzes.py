@@ -159,7 +159,7 @@ def list_submissions(
 
 
 def _form_of(ctx: ApiContext, record: store.SubmissionRecord):  # type: ignore[no-untyped-def]
-    form = store.load_form(ctx.factory, record.course_id, record.quiz_id)
+    form = ctx.runtime.forms.get(record.course_id, record.quiz_id)
     if form is None:
         raise HTTPException(404, t("quiz.not_found"))
     return form

@@ -235,6 +235,7 @@ async def release_quiz(
         saved = await run_in_threadpool(_release, ctx, spec, body.yaml)
     except ReleaseError as error:
         raise HTTPException(409, t("studio.release_refused", detail=str(error))) from None
+    ctx.runtime.forms.forget(course_id, quiz_id)  # members here get the new release at once
     return ReleaseOut(
         course_id=course_id,
         quiz_id=quiz_id,

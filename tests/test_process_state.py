@@ -12,7 +12,7 @@ invalidation, and every app and database of the process shares it. This scan rea
 
 Constant tables pass: an ALL_CAPS name (or ``__all__``) bound to a literal that no module of the package ever
 writes to (item assignment or ``del``, or ``append``/``update``/``pop``/... on it). Everything else is in
-``ALLOWED`` with the reason it may stay; an entry marked ``TODO(issue 15)`` is still to move into its owner.
+``ALLOWED`` with the reason it may stay.
 """
 
 from __future__ import annotations

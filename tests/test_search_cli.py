@@ -41,9 +41,7 @@ def indexed(env: dict[str, str]) -> dict[str, str]:
     engine.dispose()
     for lecture in ("lec57", "lec66"):
         segments = (Segment(0, 12.0, 20.0, "Đảng viên phải gương mẫu."), Segment(1, 95.0, 101.0, "chuyển đổi số"))
-        write_transcript(
-            Path(env["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"]), Transcript(lecture, "vi", segments), notify=False
-        )
+        write_transcript(Path(env["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"]), Transcript(lecture, "vi", segments))
     result = invoke(env, "search", "reindex")
     assert result.stdout.strip() == "2 lecture(s), 4 segment(s) indexed"
     return env

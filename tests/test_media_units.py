@@ -174,6 +174,21 @@ def test_an_ingest_owner_that_lost_its_run_stops_at_its_next_step(session_factor
     assert log.checkpoints() == {} and db.load_run(session_factory, "run1").owner == "host-b:2"
 
 
+def test_a_holder_that_cannot_renew_for_a_whole_lease_counts_it_lost() -> None:
+    """When every renewal fails (the database unreachable from this holder, or locked), does the holder count its
+    lease lost once a whole lease has passed unconfirmed, rather than work on as if it still held it? And does a
+    renewal that keeps succeeding never count it lost?"""
+
+    def unreachable() -> bool:
+        raise OSError("database unreachable")
+
+    lost, kept = threading.Event(), threading.Event()
+    with renewing(unreachable, 0.02, "beat-unreachable", lost, lost_after=0.2):
+        assert lost.wait(30), "a lease unconfirmed for lost_after seconds is lost"
+    with renewing(lambda: True, 0.02, "beat-fine", kept, lost_after=0.2):
+        assert not kept.wait(0.5)
+
+
 def test_audio_starts_with_short_segments_then_steady_ones() -> None:
     """Are the audio-only cuts 1 s, 3 s, then every 4 s, never at or past the end?"""
     from diemcau.media.transcode import AUDIO, audio_cut_times

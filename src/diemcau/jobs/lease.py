@@ -24,6 +24,7 @@ import datetime as dt
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,19 +76,30 @@ def check(lost: threading.Event | None, what: str) -> None:
 
 @contextmanager
 def renewing(
-    beat: Callable[[], object], every: float, name: str, lost: threading.Event | None = None
+    beat: Callable[[], object],
+    every: float,
+    name: str,
+    lost: threading.Event | None = None,
+    lost_after: float | None = None,
 ) -> Iterator[None]:
     """Call ``beat`` every ``every`` seconds on a thread for the block (a long silent stage keeps its lease).
 
-    A ``beat`` that returns ``False`` says the lease is someone else's now: ``lost`` is set and renewal ends."""
+    A ``beat`` that returns ``False`` says the lease is someone else's now: ``lost`` is set and renewal ends. So
+    does a renewal that has not succeeded for ``lost_after`` seconds (the lease's length): past its expiry the
+    holder cannot know that nobody took the job over, so it must behave as if someone did."""
     stop = threading.Event()
 
     def loop() -> None:
+        confirmed = time.monotonic()
         while not stop.wait(every):
             try:
                 renewed = beat()
             except Exception:  # noqa: BLE001 - a busy database must not kill the renewal; expiry is the backstop
+                if lost is not None and lost_after is not None and time.monotonic() - confirmed > lost_after:
+                    lost.set()
+                    return
                 continue
+            confirmed = time.monotonic()
             if renewed is False:
                 if lost is not None:
                     lost.set()
@@ -130,7 +142,7 @@ class JobLease:
             return
         try:
             beat = lambda: job_leases.renew(self.factory, self.job_id, owner)  # noqa: E731
-            with renewing(beat, self.expire_after / 3, f"lease-{self.job_id}", lost):
+            with renewing(beat, self.expire_after / 3, f"lease-{self.job_id}", lost, lost_after=self.expire_after):
                 yield True
         finally:
             job_leases.give_up(self.factory, self.job_id, owner)

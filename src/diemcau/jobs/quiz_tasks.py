@@ -69,7 +69,15 @@ def _grade_until_idle(ctx: WorkerContext, course_id: str, quiz_id: str, lost: th
         if lost.is_set():
             log.warning("lost the grading lease of %s/%s to another worker: stopping", course_id, quiz_id)
             return None
-        graded = grade_waiting(ctx.graders, ctx.factory, course_id, quiz_id, BATCH_SIZE)
+        try:
+            graded = grade_waiting(ctx.graders, ctx.factory, course_id, quiz_id, BATCH_SIZE)
+        except Exception:
+            if not lost.is_set():
+                raise
+            # The batch failed while the new holder was writing (a locked gradebook, say): the lease's loss, not a
+            # fault to retry. The loop's first check stops the task.
+            log.info("the batch of %s/%s failed after the lease was lost", course_id, quiz_id, exc_info=True)
+            continue
         now = time.monotonic()
         if graded:
             idle_since = now

@@ -4,9 +4,10 @@
 ``create_app`` builds one ``Visibility`` and hangs it on the ``ApiContext`` (``ctx.visibility``); every route,
 page, media request and search asks it, so a withdrawn lecture or a changed audience takes effect everywhere
 after the same lifetime, ``perf.lecture_seconds`` (each entry 80–100 % of it, ``caches.JITTER``; ``0``: off,
-every question reads the database). What is kept: the courses' audiences (one entry) and each *published*
-lecture's facts. A lecture not published yet, an unknown lecture or course are read again each time (a refusal
-is never remembered), so a lecture that turns ready or a course just created is seen at once. ``forget`` is the
+every question reads the database). What is kept: each course's audience, for the lookups by id, and each
+*published* lecture's facts. Lists of courses (the portal, the staff home, search's scope) are read each time,
+and a lecture not published yet, an unknown lecture or course are read again each time (a refusal is never
+remembered), so a lecture that turns ready or a course just created is seen at once. ``forget`` is the
 one invalidation (this process's own writes: a course created).
 
 One name per question: ``course`` (one course), ``courses`` (all the viewer's), ``lecture`` (one lecture),
@@ -36,8 +37,6 @@ from diemcau.core.visibility import (
 from diemcau.i18n import t
 from diemcau.settings import PerfSettings
 
-_COURSES = ("courses",)
-
 
 class Visibility:
     """Visibility answers for one API app, over one cache whose lifetime is ``perf.lecture_seconds``."""
@@ -53,17 +52,22 @@ class Visibility:
     # --- facts, no viewer -------------------------------------------------------------------------------------
 
     def known_courses(self) -> Mapping[str, CourseFacts]:
-        """Every course's facts, by id."""
-        return self.cache.get_or_load(_COURSES, lambda: facts.load_courses(self.factory))  # type: ignore[return-value]
+        """Every course's facts, by id, read now: a list is never kept, so a course created (by the CLI, another
+        replica, an operator) shows in every list at once; each course read is kept for the lookups by id."""
+        found = facts.load_courses(self.factory)
+        for course_id, course in found.items():
+            self.cache.put(("course", course_id), course)
+        return found
 
     def course_facts(self, course_id: str) -> CourseFacts | None:
-        """One course's facts, or ``None``; a course created since the kept list was read is found at once."""
-        found = self.known_courses().get(course_id)
+        """One course's facts, or ``None`` (kept for the lifetime; an unknown course is read again each time)."""
+        key = ("course", course_id)
+        found = self.cache.get(key)
         if found is None:
             found = facts.load_courses(self.factory, [course_id]).get(course_id)
             if found is not None:
-                self.cache.put(_COURSES, {**self.known_courses(), course_id: found})
-        return found
+                self.cache.put(key, found)
+        return found  # type: ignore[return-value]
 
     def lecture_facts(self, lecture_id: str, *, load: bool = True) -> LectureFacts | None:
         """One lecture's facts, or ``None``; kept only once published (see the module's docstring). With

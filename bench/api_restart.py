@@ -19,7 +19,6 @@ import os
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -67,7 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, contextlib.contextmanager(start_hub)(Path(tmp), seed_demo) as hub:
+    with contextlib.contextmanager(start_hub)(seed_demo) as hub:
         supervised = [outage(hub, kill_supervisor=False) for _ in range(args.rounds)]
         baseline = [outage(hub, kill_supervisor=True) for _ in range(args.rounds)]
     print(

@@ -36,6 +36,15 @@ def make_video(path: Path, seconds: float = 3.0, size: str = "426x240", audio: b
     return path
 
 
+def make_long_video(path: Path, seconds: float, size: str = "1280x720", clip: float = 10.0) -> Path:
+    """A long test-pattern video made quickly: ``clip`` seconds encoded once, repeated by stream copy (four
+    minutes of 720p take ~1 s instead of ~25 s to encode on two cores)."""
+    piece = make_video(path.with_name(f"{path.stem}-clip.mp4"), seconds=clip, size=size)
+    ffmpeg("-stream_loop", str(max(0, round(seconds / clip) - 1)), "-i", str(piece), "-c", "copy", str(path))
+    piece.unlink()
+    return path
+
+
 def make_speech(path: Path, text: str = SPEECH) -> Path:
     """Vietnamese speech from espeak-ng, as an m4a (an audio-only lecture)."""
     wav = path.with_suffix(".wav")

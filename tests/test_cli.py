@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import typer
@@ -64,8 +65,13 @@ def files_outside_var(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] != "var"}
 
 
+class DemoInit(NamedTuple):
+    root: Path  # the checkout, with the data directory in var/
+    output: str  # what the first `init --demo` printed
+
+
 @pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_init(tmp_path_factory: pytest.TempPathFactory) -> DemoInit:
     """One `init --demo` per module (it publishes and transcribes the demo lecture: ~25 s), copied per test. It
     runs as `make demo` does: in a checkout (``CHECKOUT``), with no settings, so everything uses the defaults."""
     root = tmp_path_factory.mktemp("demo-template")
@@ -74,8 +80,14 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (root / name).write_text("", encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
-        invoke(CliRunner(), NO_SETTINGS, "init", "--demo")  # type: ignore[arg-type]
-    return root
+        result = invoke(CliRunner(), NO_SETTINGS, "init", "--demo")  # type: ignore[arg-type]
+    return DemoInit(root, result.output)
+
+
+@pytest.fixture(scope="module")
+def demo_template(demo_init: DemoInit) -> Path:
+    """The checkout where the module's `init --demo` ran."""
+    return demo_init.root
 
 
 def demo_env(root: Path) -> dict[str, str]:
@@ -140,21 +152,23 @@ def test_help_works_for_every_command(runner: CliRunner, env: dict[str, str], pa
     assert not Path(env["DIEMCAU_HOME"]).exists()  # help touches nothing
 
 
-def test_init_demo_is_idempotent_and_prints_logins(runner: CliRunner, env: dict[str, str]) -> None:
-    """Does ``init --demo`` succeed twice, print the demo logins and activation code, and add no duplicates?"""
-    first = invoke(runner, env, "init", "--demo")
-    before = members(env)
-    second = invoke(runner, env, "init", "--demo")
-    for result in (first, second):
-        assert DEMO_PASSWORD in result.output
+def test_init_demo_is_idempotent_and_prints_logins(
+    runner: CliRunner, demo_init: DemoInit, demo: dict[str, str]
+) -> None:
+    """Does ``init --demo`` succeed twice (the module's first run, then again on a copy of its data), print the demo
+    logins and activation code, and add no duplicates?"""
+    before = members(demo)
+    second = invoke(runner, demo, "init", "--demo")
+    for output in (demo_init.output, second.output):
+        assert DEMO_PASSWORD in output
         for login in DEMO_LOGINS:
-            assert login.username in result.output
-        assert f"{DEMO_UNACTIVATED}" in result.output and "activation code" in result.output
-        assert "Data directory ready" in result.output
-    assert members(env) == before
+            assert login.username in output
+        assert f"{DEMO_UNACTIVATED}" in output and "activation code" in output
+        assert "Data directory ready" in output
+    assert members(demo) == before
     assert {login.username for login in DEMO_LOGINS} | {DEMO_UNACTIVATED} <= set(before)
-    assert (Path(env["DIEMCAU_HOME"]) / "diemcau.toml").exists()
-    assert not (Path(env["DIEMCAU_CONTENT__COURSES_DIR"])).exists()
+    assert (Path(demo["DIEMCAU_HOME"]) / "diemcau.toml").exists()
+    assert not (Path(demo["DIEMCAU_CONTENT__COURSES_DIR"])).exists()
 
 
 def test_the_demo_and_its_quiz_release_write_nothing_outside_the_data_directory(

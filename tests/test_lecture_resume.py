@@ -18,7 +18,7 @@ from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.adapters.db.models import LectureRow
 from diemcau.adapters.db.models_media import IngestRunRow
 from tests.data_dirs import data_dir_environ
-from tests.media_fixtures import make_video
+from tests.media_fixtures import make_long_video, make_video
 
 DIEMCAU = str(Path(sys.executable).with_name("diemcau"))
 
@@ -134,7 +134,7 @@ def test_a_stopped_worker_abandons_its_job_and_ends_its_ffmpeg(
 ) -> None:
     """Stopped as the hub stops a service (SIGINT, in a session of its own) in the middle of a long ingest, does the
     worker exit without waiting for the job, take its ffmpeg with it, and leave the run to be resumed?"""
-    source = make_video(tmp_path / "dai-hoi.mp4", seconds=240.0, size="1280x720")
+    source = make_long_video(tmp_path / "dai-hoi.mp4", seconds=240.0, size="1280x720")
     subprocess.run(
         [DIEMCAU, "lecture", "publish", str(source), "--course", "nq1", "--title", "Đại hội", "--json"],
         env=env,

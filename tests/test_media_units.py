@@ -4,6 +4,7 @@ lecture records on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,41 @@ def test_a_holder_that_cannot_renew_for_a_whole_lease_counts_it_lost() -> None:
         assert lost.wait(30), "a lease unconfirmed for lost_after seconds is lost"
     with renewing(lambda: True, 0.02, "beat-fine", kept, lost_after=0.2):
         assert not kept.wait(0.5)
+
+
+def test_an_ingest_whose_heartbeats_fail_for_a_whole_stale_period_stops_as_lost(
+    sqlite_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ingest worker cut off from the database (every heartbeat fails) in a long stage: once
+    ``media.stale_after_seconds`` pass, another worker may have taken the run over, so does this one stop at its
+    next step and report the run lost, instead of encoding on?"""
+    from diemcau.jobs import ingest
+    from diemcau.jobs.context import WorkerContext
+    from diemcau.settings import load_settings
+    from tests.data_dirs import data_dir_environ
+
+    settings = load_settings(data_dir_environ(tmp_path, DIEMCAU_MEDIA__STALE_AFTER_SECONDS="5"))
+    request = db.PublishRequest("/tmp/bai.mp4", "nq-cb-a1", "Bài 1", transcribe=False)
+    with transaction(sqlite_factory) as session:
+        db.create_run(session, "run1", "lecABC123", request)
+
+    def unreachable(*args: object) -> bool:
+        raise OSError("database unreachable")
+
+    steps: list[float] = []
+
+    def long_stage(ctx: object, log: DbRunLog) -> None:
+        for _ in range(600):  # a minute of steps at most; the lease is counted lost after five seconds
+            log.progress("transcode", float(len(steps)))
+            steps.append(time.monotonic())
+            time.sleep(0.1)
+
+    monkeypatch.setattr(ingest, "HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr(ingest.db, "beat", unreachable)
+    monkeypatch.setattr(ingest, "run_pipeline", long_stage)
+    started = time.monotonic()
+    assert ingest.execute_run(WorkerContext(settings, sqlite_factory), "run1") == "lost"
+    assert len(steps) < 600 and time.monotonic() - started >= 5, "stopped once a stale period passed unconfirmed"
 
 
 def test_audio_starts_with_short_segments_then_steady_ones() -> None:

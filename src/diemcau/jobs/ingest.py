@@ -15,6 +15,7 @@ import logging
 import shutil
 import threading
 from contextlib import AbstractContextManager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +113,13 @@ def is_abandoned(run: IngestRunRow, stale_after: float) -> bool:
 
 
 def _beating(
-    factory: sessionmaker[Session], run_id: str, owner: str, lost: threading.Event
+    factory: sessionmaker[Session], run_id: str, owner: str, lost: threading.Event, stale_after: float
 ) -> AbstractContextManager[None]:
     """Keep the run's heartbeat fresh while a long stage is silent (a big download, a slow encode); ``lost`` is
-    set when a beat finds the run taken over."""
-    return renewing(lambda: db.beat(factory, run_id, owner), HEARTBEAT_SECONDS, f"beat-{run_id}", lost)
+    set when a beat finds the run taken over, or when no beat has got through for ``stale_after`` seconds (by
+    then another worker may have taken it over)."""
+    beat = partial(db.beat, factory, run_id, owner)
+    return renewing(beat, HEARTBEAT_SECONDS, f"beat-{run_id}", lost, lost_after=stale_after)
 
 
 def transcriber() -> tuple[TaskWrapper, Any]:
@@ -144,7 +147,7 @@ def execute_run(context: WorkerContext, run_id: str) -> str:
     assert run is not None
     ctx, lost = context_for(settings, run), threading.Event()
     try:
-        with _beating(factory, run_id, owner, lost):
+        with _beating(factory, run_id, owner, lost, stale):
             run_pipeline(ctx, DbRunLog(factory, run_id, lost))
     except Exception as error:  # noqa: BLE001 - sorted below
         if isinstance(error, LeaseLost) or lost.is_set():  # a stage may wrap the step that found out

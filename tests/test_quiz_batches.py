@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import nbformat
@@ -217,6 +218,29 @@ def _hold_as(factory, owner: str, heartbeat: dt.datetime) -> None:  # type: igno
             .where(JobRow.id == quiz_tasks.lease_id(COURSE, "kt"))
             .values(owner=owner, heartbeat_at=heartbeat)
         )
+
+
+def test_a_grader_whose_idle_wait_ended_in_a_stall_confirms_its_lease_before_going_idle(
+    quiz_db, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    """A grader frozen while it waited for more submissions wakes to find its idle time long past, before its
+    renewal thread has looked: the quiz was taken over meanwhile. Does it see that the lease is gone and stop as
+    a lost holder (leaving the pending flag to the new one), rather than go idle as if it still held it?"""
+    settings, factory = quiz_db(0)
+    ctx = current()
+    lease, lost = quiz_tasks.quiz_lease(ctx, COURSE, "kt"), threading.Event()
+    with lease.held() as claimed:  # no renewal thread: ``lost`` is never set by one
+        assert claimed
+        _hold_as(factory, "host-b:4242", utcnow())  # taken over while this one was frozen
+        monkeypatch.setattr(quiz_tasks, "LINGER_SECONDS", 0.0)  # the frozen time: the idle wait is over at once
+        with caplog.at_level("WARNING", logger="diemcau.jobs.quiz_tasks"):
+            assert quiz_tasks._grade_until_idle(ctx, COURSE, "kt", lease, lost) is None
+    assert lost.is_set() and "lost the grading lease" in caplog.text
+    assert _lease_owner(factory) == "host-b:4242", "the new holder keeps it"
+    _hold_as(factory, "", utcnow())  # let go by the new holder
+    with lease.held() as claimed:  # and a holder that still holds it goes idle as before
+        assert claimed
+        assert quiz_tasks._grade_until_idle(ctx, COURSE, "kt", lease, threading.Event()) is True
 
 
 def test_a_lease_is_respected_while_its_holder_lives(settings, session_factory) -> None:  # type: ignore[no-untyped-def]

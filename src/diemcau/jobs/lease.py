@@ -21,6 +21,7 @@ without writing anything further (``LeaseLost``); the new holder carries the job
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 import threading
@@ -32,6 +33,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db import job_leases
+
+log = logging.getLogger(__name__)
 
 
 def this_host(name: str = "") -> str:
@@ -131,6 +134,16 @@ class JobLease:
     def is_live(self, owner: str, heartbeat_at: dt.datetime | None) -> bool:
         """Does someone (this process included) hold the lease right now?"""
         return bool(owner) and not self.gone(owner, heartbeat_at)
+
+    def still_held(self) -> bool:
+        """Renew the lease now and say whether it is still this process's (a holder about to decide something
+        from the clock asks first: the stall that made the time pass may have cost it the lease). A renewal
+        that fails counts as not held."""
+        try:
+            return job_leases.renew(self.factory, self.job_id, owner_id(self.host))
+        except Exception:  # noqa: BLE001 - unconfirmed is not held; the recovery sweep re-queues what is left
+            log.warning("could not confirm the lease of %s", self.job_id, exc_info=True)
+            return False
 
     @contextmanager
     def held(self, lost: threading.Event | None = None) -> Iterator[bool]:

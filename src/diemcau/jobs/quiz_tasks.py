@@ -59,11 +59,15 @@ def quiz_lease(ctx: WorkerContext, course_id: str, quiz_id: str) -> JobLease:
     return JobLease(ctx.factory, lease_id(course_id, quiz_id), jobs.lease_seconds, jobs.host_name, KIND)
 
 
-def _grade_until_idle(ctx: WorkerContext, course_id: str, quiz_id: str, lost: threading.Event) -> bool | None:
+def _grade_until_idle(
+    ctx: WorkerContext, course_id: str, quiz_id: str, lease: JobLease, lost: threading.Event
+) -> bool | None:
     """Grade the quiz's waiting submissions a batch at a time, looking again every ``POLL_SECONDS``, until none
     has come for ``LINGER_SECONDS`` (``True``) or the task has run ``RESIDENT_SECONDS`` (``False``): under load
     one resident task grades them all, whatever the rate, yet gives its worker to other jobs now and then.
-    ``None``: the lease was taken over (this worker stalled past its expiry), so the new holder grades the rest."""
+    ``None``: the lease was taken over (this worker stalled past its expiry), so the new holder grades the rest.
+    Both clocks also run while the worker is frozen, so before going by them it confirms that it still holds the
+    lease (its renewal thread may not have looked yet)."""
     started = idle_since = time.monotonic()
     while True:
         if lost.is_set():
@@ -81,10 +85,14 @@ def _grade_until_idle(ctx: WorkerContext, course_id: str, quiz_id: str, lost: th
         now = time.monotonic()
         if graded:
             idle_since = now
-        elif now - idle_since >= LINGER_SECONDS:
-            return True
-        if now - started >= RESIDENT_SECONDS:
-            return False
+        verdict = True if not graded and now - idle_since >= LINGER_SECONDS else None
+        if verdict is None and now - started >= RESIDENT_SECONDS:
+            verdict = False
+        if verdict is not None:
+            if lease.still_held():
+                return verdict
+            lost.set()
+            continue
         if graded < BATCH_SIZE:  # a full batch: more may be waiting already
             time.sleep(POLL_SECONDS)
 
@@ -97,10 +105,11 @@ def grade_quiz(course_id: str, quiz_id: str) -> None:
     ctx = current()
     while True:
         lost = threading.Event()
-        with quiz_lease(ctx, course_id, quiz_id).held(lost) as claimed:
+        lease = quiz_lease(ctx, course_id, quiz_id)
+        with lease.held(lost) as claimed:
             if not claimed:
                 return
-            idle = _grade_until_idle(ctx, course_id, quiz_id, lost)
+            idle = _grade_until_idle(ctx, course_id, quiz_id, lease, lost)
         if idle is None:
             return  # taken over: the new holder clears the flag when it goes idle
         if not idle:  # still busy: a fresh task carries on after the jobs queued meanwhile (the flag stays set)

@@ -5,6 +5,8 @@
 #   make test    set up (with Chromium and PostgreSQL) and run the test suite: the tests that start hubs or make
 #                system users alone, the rest first on TEST_WORKERS processes (pytest-xdist; 0: one process);
 #                PYTEST_ARGS="-k foo" passes on (a phase that selects nothing is not a failure)
+#   make cluster start a small cluster on this machine (root): PostgreSQL and Redis on a data host, worker hosts,
+#                each host in a network namespace of its own (Ctrl-C stops it; docs/cluster.md)
 #   make bench   run the benchmarks
 #   make clean   remove the local data (var/) and the set-up stamps
 
@@ -14,11 +16,11 @@ TEST_WORKERS ?= 2
 
 # What runs the platform finds configurable-http-proxy in node_modules/.bin and the venv's commands
 # (jupyterhub-singleuser) before anything else on PATH.
-demo test bench: export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
+demo test cluster bench: export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 # A PostgreSQL that cannot be reached fails the run instead of skipping its tests (see tests/conftest.py).
 test: export DIEMCAU_REQUIRE_POSTGRES := 1
 
-.PHONY: help setup setup-test demo test bench clean
+.PHONY: help setup setup-test demo test cluster bench clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -42,6 +44,9 @@ demo: setup
 test: setup-test
 	.venv/bin/python -m pytest -n $(TEST_WORKERS) -m "not system_users" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	.venv/bin/python -m pytest -m system_users $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+cluster: setup-test
+	.venv/bin/python -m diemcau.devcluster
 
 bench: setup
 	.venv/bin/python bench/portal_weight.py

@@ -38,6 +38,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from diemcau.apps.logs import log_to_stderr
+
 log = logging.getLogger("diemcau.supervise")
 FIRST_DELAY = 0.2
 MAX_DELAY = 5.0
@@ -141,7 +143,7 @@ class Supervisor:
 
 def main(argv: Sequence[str]) -> int:
     """Supervise ``--module MODULE``, or the command after ``--``."""
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)s %(asctime)s %(name)s] %(message)s")
+    log_to_stderr()
     if len(argv) == 2 and argv[0] == "--module":
         supervisor = Supervisor(module_starter(argv[1]), argv[1])
     elif len(argv) > 1 and argv[0] == "--":

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from diemcau.apps.cli.common import factory_or_exit
+from diemcau.apps.logs import log_to_stderr
 from diemcau.jobs.queue import configure_queue
 from diemcau.jobs.registry import load_tasks
 
@@ -38,6 +39,7 @@ def worker(
     workers: Annotated[Optional[int], typer.Option(help="Worker threads (default: jobs.workers).")] = None,  # noqa: UP007
 ) -> None:
     """Run a queue consumer until interrupted (the hub runs one as a managed service)."""
+    log_to_stderr()  # what the jobs and the recovery sweeps did, in the hub's log
     settings, _ = factory_or_exit()
     queue = configure_queue(settings)
     load_tasks()

@@ -2,8 +2,8 @@
 # quick on a second run (stamps in .stamps/), so `make demo` and `make test` work on a fresh machine.
 #
 #   make demo    set up, initialise the demo data, and run the hub (Ctrl-C stops it)
-#   make test    set up (with Chromium and PostgreSQL) and run the test suite: the tests that start hubs or make
-#                system users alone, the rest first on TEST_WORKERS processes (pytest-xdist; 0: one process);
+#   make test    set up (with Chromium, PostgreSQL and Redis) and run the test suite: the tests that start hubs or
+#                make system users alone, the rest first on TEST_WORKERS processes (pytest-xdist; 0: one process);
 #                PYTEST_ARGS="-k foo" passes on (a phase that selects nothing is not a failure)
 #   make bench   run the benchmarks
 #   make clean   remove the local data (var/) and the set-up stamps
@@ -15,8 +15,9 @@ TEST_WORKERS ?= 2
 # What runs the platform finds configurable-http-proxy in node_modules/.bin and the venv's commands
 # (jupyterhub-singleuser) before anything else on PATH.
 demo test bench: export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
-# A PostgreSQL that cannot be reached fails the run instead of skipping its tests (see tests/conftest.py).
+# A PostgreSQL or Redis that cannot be reached fails the run instead of skipping its tests (see tests/conftest.py).
 test: export DIEMCAU_REQUIRE_POSTGRES := 1
+test: export DIEMCAU_REQUIRE_REDIS := 1
 
 .PHONY: help setup setup-test demo test bench clean
 
@@ -33,6 +34,7 @@ setup-test:
 	bash scripts/ensure_venv.sh
 	bash scripts/ensure_node.sh
 	bash scripts/ensure_postgres.sh
+	bash scripts/ensure_redis.sh
 
 # exec: the recipe's shell gives way to `diemcau hub`, which waits for the hub and stops it cleanly on Ctrl-C.
 demo: setup

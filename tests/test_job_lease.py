@@ -2,7 +2,10 @@
 
 The process test runs two real ``diemcau worker`` processes that share only what a cluster shares — the
 database, the queue and the stores — each with its own host name (``jobs.host_name``) and temporary folder,
-so the second cannot tell whether the first is alive except through the lease in the database.
+so the second cannot tell whether the first is alive except through the lease in the database. Their queue is
+the one machines share, Redis (``queue_on``): Redis pops a task as a worker takes it, so the killed worker's
+task is gone and only the recovery sweep brings the job back. (These tests decode with Whisper, so they run on
+one queue only; ``tests/test_transcribe_job.py`` kills a worker on the SQLite queue.)
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from diemcau.jobs.lease import JobLease
 from diemcau.jobs.transcribe_task import enqueue_transcription, recover_transcriptions, run_transcription, work_dir
 from diemcau.settings import load_settings
 from tests.asr_fixtures import asr_environ, clips, whisper_dir  # noqa: F401 - fixtures
+from tests.queue_support import queue_on
 from tests.test_transcribe_job import BIN, GREEDY, LECTURE, _wait, _windows_done, ready
 
 LEASE = {
@@ -79,7 +83,8 @@ def _worker(environ: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def _two_hosts(tmp_path: Path, shared: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Two "machines": one environment each, with its own host name and temporary folder."""
+    """Two "machines" sharing a Redis queue: one environment each, with its own host name and temporary folder."""
+    shared = {**shared, **queue_on("redis")}
     hosts = {}
     for name in ("a", "b"):
         (tmp_path / f"tmp-{name}").mkdir()
@@ -127,6 +132,7 @@ def test_a_second_host_leaves_a_live_transcription_alone_and_takes_it_over_after
     job = jobs.load_job(factory, LECTURE)
     assert job is not None and job.status == "done" and job.owner == "", log_b.read_text()[-2000:]
     assert "re-queued transcriptions whose worker is gone" in log_b.read_text(), "B's sweep took it over"
+    assert not (settings_a.jobs_dir / "queue.sqlite").exists(), "the hosts shared the Redis queue"
     transcript = load_transcript(settings_b.transcripts_dir, LECTURE)
     assert transcript is not None and transcript.settings["partial"] is False
     attempts, windows = transcript.settings["window_attempts"], transcript.settings["windows"]

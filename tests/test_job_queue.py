@@ -9,10 +9,15 @@ least one test instead:
   graded exactly once: ``tests/test_quiz_batches.py`` (its queue follows the database: Redis beside PostgreSQL);
 * a transcription worker ``kill -9``-ed mid-task, taken over from its checkpoint by another host's recovery
   sweep and finished once: ``tests/test_job_lease.py`` (two machines share a Redis queue, never a SQLite file).
+
+Both backends take a task off the queue as a worker starts it, and Redis may lose what it holds (a restart
+without persistence): a job whose task is lost is found by the recovery sweeps from its row in the database
+(``test_a_transcription_whose_task_the_queue_lost_is_queued_again``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
 import subprocess
@@ -20,16 +25,21 @@ from pathlib import Path
 
 import pytest
 
+from diemcau.adapters.db import transcription_jobs
+from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.lectures import PublishRequest, load_run
+from diemcau.adapters.db.models import JobRow
 from diemcau.apps import setup_steps
 from diemcau.jobs import quiz_tasks
 from diemcau.jobs.context import install
 from diemcau.jobs.publish import publish
-from diemcau.jobs.queue import configure_queue
+from diemcau.jobs.queue import configure_queue, waiting_calls
+from diemcau.jobs.transcribe_task import enqueue_transcription, recover_transcriptions, transcribe_lecture
 from diemcau.search.tasks import reindex_lecture
 from diemcau.settings import SettingsError, load_settings
 from tests.data_dirs import data_dir_environ
 from tests.seed import seed_small_province
+from tests.transcript_fixtures import seed_lecture
 
 BIN = Path(__file__).resolve().parents[1] / ".venv" / "bin"
 SECRET = "s3cret-pw"
@@ -126,3 +136,30 @@ def test_the_api_enqueuing_with_redis_down_keeps_the_work_for_the_sweeps(
     assert len(warnings) == 2 and all(record.exc_info is None for record in warnings)
     assert all("cannot be reached" in record.getMessage() for record in warnings)
     assert SECRET not in caplog.text
+
+
+def test_a_transcription_whose_task_the_queue_lost_is_queued_again(
+    tmp_path: Path, queue_environ: dict[str, str]
+) -> None:
+    """Two transcriptions queued a while ago, one of whose tasks the queue lost (a worker took it and died before
+    claiming it; a Redis restarted without persistence): does the recovery sweep queue the lost one again, with
+    its request, and only once, leaving the one still queued alone?"""
+    settings = load_settings(data_dir_environ(tmp_path, **queue_environ))
+    setup_steps.ensure_data_dir(settings)
+    setup_steps.ensure_database(settings)
+    ctx = install(settings)
+    queue = configure_queue(settings)
+    for lecture_id in ("lecLost0001", "lecKept0001"):
+        seed_lecture(ctx.factory, lecture_id)
+    enqueue_transcription(ctx, "lecLost0001", audio="/srv/audio/lost.wav")
+    enqueue_transcription(ctx, "lecKept0001")
+    with transaction(ctx.factory) as session:  # queued an hour ago: longer than a lease
+        session.query(JobRow).update({JobRow.updated_at: transcription_jobs._now() - dt.timedelta(hours=1)})
+    assert queue.dequeue() is not None  # the first queued, lost with the worker that took it
+    assert waiting_calls(queue, transcribe_lecture) == {("lecKept0001", "", "", False)}
+
+    assert recover_transcriptions(ctx) == ["lecLost0001"]
+    expected = {("lecKept0001", "", "", False), ("lecLost0001", "/srv/audio/lost.wav", "", False)}
+    assert waiting_calls(queue, transcribe_lecture) == expected and queue.pending_count() == 2
+    assert recover_transcriptions(ctx) == [], "queued again once, not at every sweep"
+    assert transcription_jobs.load_job(ctx.factory, "lecLost0001").status == "queued"

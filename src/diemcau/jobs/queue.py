@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from huey import Huey, RedisHuey, SqliteHuey
+from huey.api import TaskWrapper
 from huey.storage import RedisStorage
 from redis import ConnectionPool
 from redis.exceptions import RedisError
@@ -113,6 +114,13 @@ def check_queue(settings: Settings) -> Huey:
         except RedisError as error:
             raise unreachable(describe(settings), error) from error
     return queue
+
+
+def waiting_calls(queue: Huey, task: TaskWrapper) -> set[tuple]:
+    """The arguments of every call of ``task`` that the queue holds, queued or scheduled (a retry waiting for its
+    delay): what a recovery sweep asks before queuing again a job whose task may have been lost."""
+    held = (*queue.pending(), *queue.scheduled())
+    return {tuple(call.args) for call in held if isinstance(call, task.task_class)}
 
 
 huey: Huey = SqliteHuey(QUEUE_NAME, results=False, filename=":memory:")

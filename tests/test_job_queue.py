@@ -116,12 +116,12 @@ def test_an_unreachable_redis_stops_the_cli_with_one_line(tmp_path: Path, comman
     assert SECRET not in done.stderr + done.stdout
 
 
-def test_the_api_enqueuing_with_redis_down_keeps_the_work_for_the_sweeps(
+def test_enqueuing_with_redis_down_keeps_the_work_for_the_sweeps(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """With Redis down, does a publish still store its run (the recovery sweep queues it once Redis is back) and
-    quiz grading leave its quiz to the periodic sweep, each logging one line without the password, instead of
-    failing the request?"""
+    """With Redis down, does a publish (the API's or a worker's) still store its run, quiz grading leave its quiz
+    and an ingest's hand-off its transcription to the sweeps that queue them once Redis is back, each logging one
+    line without the password, instead of failing the request or the job?"""
     settings = load_settings(_unreachable(tmp_path))
     setup_steps.ensure_data_dir(settings)
     factory = setup_steps.ensure_database(settings)
@@ -132,8 +132,11 @@ def test_the_api_enqueuing_with_redis_down_keeps_the_work_for_the_sweeps(
     run = load_run(factory, published.run_id)
     assert run is not None and run.status == "queued" and not run.owner
     assert quiz_tasks.enqueue_grading(settings, "nq-cb-a1", "kt") is False
+    seed_lecture(factory, "lecDown0001")
+    enqueue_transcription(install(settings), "lecDown0001")
+    assert transcription_jobs.load_job(factory, "lecDown0001").status == "queued"
     warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
-    assert len(warnings) == 2 and all(record.exc_info is None for record in warnings)
+    assert len(warnings) == 3 and all(record.exc_info is None for record in warnings)
     assert all("cannot be reached" in record.getMessage() for record in warnings)
     assert SECRET not in caplog.text
 

@@ -43,7 +43,7 @@ from diemcau.asr.pipeline import PipelineOptions, Progress, assemble, options_fr
 from diemcau.core.transcript import Transcript
 from diemcau.jobs.context import WorkerContext, current
 from diemcau.jobs.lease import JobLease, LeaseLost, check
-from diemcau.jobs.queue import configure_queue, huey, waiting_calls
+from diemcau.jobs.queue import QueueUnavailable, configure_queue, huey, waiting_calls
 from diemcau.media.audio_file import AUDIO_FILE
 from diemcau.search.content import content_changed
 from diemcau.settings import Settings
@@ -192,11 +192,16 @@ def run_transcription(
 def enqueue_transcription(
     ctx: WorkerContext, lecture_id: str, audio: str = "", model: str = "", force: bool = False
 ) -> str:
-    """Queue a lecture's transcription (the job row says *queued* at once); returns the job id."""
+    """Queue a lecture's transcription (the job row says *queued* at once); returns the job id. A queue that
+    cannot be reached only delays it: the recovery sweep queues a job whose task is missing (with the request
+    kept in its work folder) once the queue is back."""
     job = db.queue_job(ctx.factory, lecture_id)
-    _write_request(work_dir(ctx.settings, lecture_id), audio, model, force)  # what a sweep queues again if lost
-    configure_queue(ctx.settings)
-    transcribe_lecture(lecture_id, audio, model, force)
+    _write_request(work_dir(ctx.settings, lecture_id), audio, model, force)
+    try:
+        configure_queue(ctx.settings)
+        transcribe_lecture(lecture_id, audio, model, force)
+    except QueueUnavailable as error:
+        log.warning("%s: transcription of %s left to the recovery sweep", error, lecture_id)
     return job
 
 

@@ -17,6 +17,8 @@ import redis
 
 from diemcau.settings import JobsSettings, Settings
 
+QUEUE_BACKENDS = ["sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+"""Parametrize a test's ``queue_backend`` with these to run it on both queues (the ``settings`` fixture follows)."""
 REDIS_URL = os.environ.get("DIEMCAU_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 REDIS_QUEUE = f"diemcau_test_{os.getpid()}"
 """This test process's queue name on the shared Redis: its keys are huey.{redis,schedule,results,counters}.<name>."""

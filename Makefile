@@ -2,8 +2,8 @@
 # quick on a second run (stamps in .stamps/), so `make demo` and `make test` work on a fresh machine.
 #
 #   make demo    set up, initialise the demo data, and run the hub (Ctrl-C stops it)
-#   make test    set up (with Chromium and PostgreSQL) and run the test suite: the tests that start hubs or make
-#                system users alone, the rest first on TEST_WORKERS processes (pytest-xdist; 0: one process);
+#   make test    set up (with Chromium, PostgreSQL and Redis) and run the test suite: the tests that start hubs or
+#                make system users alone, the rest first on TEST_WORKERS processes (pytest-xdist; 0: one process);
 #                PYTEST_ARGS="-k foo" passes on (a phase that selects nothing is not a failure)
 #   make cluster start a small cluster on this machine (root): PostgreSQL and Redis on a data host, worker hosts,
 #                each host in a network namespace of its own (Ctrl-C stops it; docs/cluster.md)
@@ -17,8 +17,9 @@ TEST_WORKERS ?= 2
 # What runs the platform finds configurable-http-proxy in node_modules/.bin and the venv's commands
 # (jupyterhub-singleuser) before anything else on PATH.
 demo test cluster bench: export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
-# A PostgreSQL that cannot be reached fails the run instead of skipping its tests (see tests/conftest.py).
+# A PostgreSQL or Redis that cannot be reached fails the run instead of skipping its tests (see tests/conftest.py).
 test: export DIEMCAU_REQUIRE_POSTGRES := 1
+test: export DIEMCAU_REQUIRE_REDIS := 1
 
 .PHONY: help setup setup-test demo test cluster bench clean
 
@@ -35,6 +36,7 @@ setup-test:
 	bash scripts/ensure_venv.sh
 	bash scripts/ensure_node.sh
 	bash scripts/ensure_postgres.sh
+	bash scripts/ensure_redis.sh
 
 # exec: the recipe's shell gives way to `diemcau hub`, which waits for the hub and stops it cleanly on Ctrl-C.
 demo: setup

@@ -3,7 +3,8 @@
 #
 #   scripts/ensure_system.sh demo   # make, Node.js + npm (for configurable-http-proxy), Python venv support,
 #                                   # ffmpeg and espeak-ng (media and the demo lecture)
-#   scripts/ensure_system.sh test   # demo + Chromium, PostgreSQL (+contrib for unaccent), Redis, poppler-utils (pdftoppm),
+#   scripts/ensure_system.sh test   # demo + Chromium, PostgreSQL (+contrib for unaccent), Redis (the job queue
+#                                   # scaled out), poppler-utils (pdftoppm),
 #                                   # iproute2 (ip netns, tc: the throttled-link benchmark)
 #
 # Everything is checked first (dpkg-query / command -v), so a second run does no apt at all.
@@ -55,7 +56,7 @@ if [[ $profile == test ]]; then
     ensure_package poppler-utils  # pdftoppm: report pages checked as images
     ensure_package postgresql
     ensure_package postgresql-contrib
-    ensure_package redis-server  # the queue when scaled out: the job tests on Redis, the cluster's data host
+    ensure_package redis-server  # the job queue on Redis (scripts/ensure_redis.sh starts it for the tests; the cluster's data host)
     ensure_command ip iproute2  # ip netns + tc: bench/player_throttled.py's weak link (run as root)
 fi
 

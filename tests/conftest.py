@@ -2,7 +2,8 @@
 
 PostgreSQL comes from ``scripts/ensure_postgres.sh`` (run by ``make test``), reachable at
 ``$DIEMCAU_TEST_POSTGRES_URL``. Without it the PostgreSQL cases are skipped locally, but ``make test``
-sets ``DIEMCAU_REQUIRE_POSTGRES=1`` so a missing server fails CI instead of silently skipping.
+sets ``DIEMCAU_REQUIRE_POSTGRES=1`` so a missing server fails CI instead of silently skipping. The job queue
+on Redis follows the same rule (``DIEMCAU_REQUIRE_REDIS``; tests/queue_support.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionmaker
 from diemcau.settings import Settings, load_settings
 from tests.data_dirs import CHEAP_ARGON2, data_dir_environ
+from tests.queue_support import QUEUE_BACKENDS, clear_redis_queue, queue_on
 
 # Argon2 at its cheapest for every test that reads the settings from the environment, and every process a test
 # starts (hubs, CLI, workers): at production's cost, hashing would take most of the suite's CPU.
@@ -39,9 +41,11 @@ def _postgres_available() -> bool:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings on a fresh data directory; content folders in tmp too, never in the source tree."""
-    return load_settings(data_dir_environ(tmp_path))
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings on a fresh data directory; content folders in tmp too, never in the source tree. The job queue is
+    SQLite's, or the one of the test's ``queue_backend`` parameter (``QUEUE_BACKENDS``, tests/queue_support.py)."""
+    backend = request.getfixturevalue("queue_backend") if "queue_backend" in request.fixturenames else "sqlite"
+    return load_settings(data_dir_environ(tmp_path, **queue_on(backend)))
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +87,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         pytest.skip("PostgreSQL not running (make test starts it)")
     _reset_postgres(url)
     return url
+
+
+@pytest.fixture(params=QUEUE_BACKENDS)
+def queue_environ(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The ``DIEMCAU_JOBS__*`` environment of an empty job queue on each backend (tests/queue_support.py)."""
+    return queue_on(request.param)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Delete this test process's queue on the test Redis (nothing to do when it never ran there)."""
+    clear_redis_queue()
 
 
 @pytest.fixture

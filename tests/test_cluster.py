@@ -25,8 +25,8 @@ from diemcau.devcluster import netns
 from diemcau.devcluster.cluster import Cluster
 from diemcau.devcluster.topology import Secrets, Topology, environ
 from diemcau.jobs import quiz_tasks
-from diemcau.jobs.context import install
-from diemcau.jobs.transcribe_task import enqueue_transcription, work_dir
+from diemcau.jobs.context import WorkerContext, install
+from diemcau.jobs.transcribe_task import enqueue_transcription, recover_transcriptions, run_transcription, work_dir
 from diemcau.quizzes.publish import release
 from diemcau.settings import load_settings
 from tests.asr_fixtures import clips, whisper_dir  # noqa: F401 - fixtures
@@ -86,6 +86,12 @@ def test_a_worker_host_that_dies_mid_transcription_is_taken_over_from_its_checkp
     _until(lambda: "transcription recovery" in survivor_log.read_text(), 60, "the survivor's sweep")
     job = jobs.load_job(factory, LECTURE)
     assert job.status == "running" and _holder(job.owner) == holder, "a live holder's job is left alone"
+    as_survivor = WorkerContext.of(load_settings(cluster.environ(cluster.topology.host(survivor))))
+    try:  # the survivor's sweep and claim, run from here: they find the lease live
+        assert recover_transcriptions(as_survivor) == [], "the survivor's sweep re-queues nothing"
+        assert run_transcription(as_survivor, LECTURE, audio=str(clips["lecture"])) is None, "nor can it claim it"
+    finally:
+        as_survivor.close()
 
     cluster.kill_host(holder)
     killed_after = _windows_done(checkpoint)
@@ -95,6 +101,7 @@ def test_a_worker_host_that_dies_mid_transcription_is_taken_over_from_its_checkp
 
     job = jobs.load_job(factory, LECTURE)
     assert job.status == "done" and job.owner == "", survivor_log.read_text()[-2000:]
+    assert "re-queued transcriptions whose worker is gone" in survivor_log.read_text(), "its sweep took it over"
     transcript = load_transcript(settings.transcripts_dir, LECTURE)
     assert transcript is not None and transcript.settings["partial"] is False
     attempts, windows = transcript.settings["window_attempts"], transcript.settings["windows"]

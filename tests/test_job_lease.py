@@ -2,8 +2,11 @@
 
 The process test runs two real ``diemcau worker`` processes that share only what a cluster shares — the
 database, the queue and the stores — each with its own host name (``jobs.host_name``) and temporary folder,
-so the second cannot tell whether the first is alive except through the lease in the database. The take-over
-after ``kill -9`` of a whole host runs on real hosts (network namespaces) in ``tests/test_cluster.py``.
+so the second cannot tell whether the first is alive except through the lease in the database. Their queue is
+the one machines share, Redis (``queue_on``): Redis pops a task as a worker takes it, so the killed worker's
+task is gone and only the recovery sweep brings the job back. (These tests decode with Whisper, so they run on
+one queue only; ``tests/test_transcribe_job.py`` kills a worker on the SQLite queue.) The take-over after
+``kill -9`` of a whole host runs on real hosts (network namespaces) in ``tests/test_cluster.py``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from diemcau.jobs.lease import JobLease
 from diemcau.jobs.transcribe_task import enqueue_transcription, work_dir
 from diemcau.settings import load_settings
 from tests.asr_fixtures import asr_environ, clips, whisper_dir  # noqa: F401 - fixtures
+from tests.queue_support import queue_on
 from tests.test_transcribe_job import BIN, GREEDY, LECTURE, _wait, _windows_done, ready
 
 LEASE = {
@@ -80,7 +84,8 @@ def _worker(environ: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def _two_hosts(tmp_path: Path, shared: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Two "machines": one environment each, with its own host name and temporary folder."""
+    """Two "machines" sharing a Redis queue: one environment each, with its own host name and temporary folder."""
+    shared = {**shared, **queue_on("redis")}
     hosts = {}
     for name in ("a", "b"):
         (tmp_path / f"tmp-{name}").mkdir()

@@ -1,5 +1,8 @@
 """The material routes through the real app: a trainer attaches, members of the audience list, download and find
-the text in search, the player shows the "Tài liệu" block, and every bad file is refused leaving nothing."""
+the text in search, the player shows the "Tài liệu" block, and every bad file is refused leaving nothing.
+
+The two tests that run the reading job (queued by the upload, or again by a worker's start) run on both job
+queues, SQLite and Redis (``queue_backend``); the others do not depend on the queue."""
 
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from tests.material_fixtures import (
     stored_files,
 )
 from tests.media_fixtures import seed_lecture_media
+from tests.queue_support import QUEUE_BACKENDS
 from tests.quiz_support import sharing_database
 from tests.transcript_fixtures import LECTURE_ID, seed_lecture_transcript
 
@@ -74,8 +78,9 @@ def rows(factory: sessionmaker[Session]) -> int:
         return session.scalar(select(func.count()).select_from(LectureMaterialRow)) or 0
 
 
+@pytest.mark.parametrize("queue_backend", QUEUE_BACKENDS)
 def test_trainer_attaches_member_downloads_and_finds_it(  # type: ignore[no-untyped-def]
-    client, settings, sqlite_factory, tmp_path
+    client, settings, sqlite_factory, tmp_path, queue_backend
 ) -> None:
     """Can a trainer attach a PDF that a member of the audience then lists, downloads and — once the background
     job has read it — finds with search?"""
@@ -273,8 +278,9 @@ def _empty(path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("queue_backend", QUEUE_BACKENDS)
 def test_a_material_whose_job_was_lost_is_read_when_a_worker_starts(  # type: ignore[no-untyped-def]
-    client, settings, sqlite_factory, tmp_path
+    client, settings, sqlite_factory, tmp_path, queue_backend
 ) -> None:
     """If the API dies between storing a material and queuing its job, does the next worker's start-up queue it,
     so it still becomes searchable?"""

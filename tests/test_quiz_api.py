@@ -1,4 +1,7 @@
-"""Quizzes through the API, end to end: real nbgrader, a real huey consumer, the database on SQLite and PostgreSQL."""
+"""Quizzes through the API, end to end: real nbgrader, a real huey consumer, the database on SQLite and PostgreSQL.
+
+The job queue follows the database as deployed (``queue_of_stack``): SQLite beside SQLite, Redis beside
+PostgreSQL, so the API's enqueuing and the consumer's grading run on Redis too, at no extra cost."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from diemcau.jobs import quiz_tasks
 from diemcau.jobs.context import install
 from diemcau.quizzes.publish import release
 from tests.apiclient import PREFIX, auth, runtime_of, seeded_client
+from tests.queue_support import on_queue, queue_of_stack
 from tests.quiz_support import (
     ALL_RIGHT,
     COURSE,
@@ -33,10 +37,11 @@ ESSAY_TEXT = "Tôi sẽ gương mẫu thực hiện Nghị quyết tại chi b�
 
 
 @pytest.fixture
-def quiz(settings, session_factory):  # type: ignore[no-untyped-def]
-    """A factory for (client, settings, factory): the seeded province with the test quiz released on the given rules."""
+def quiz(settings, session_factory, db_url):  # type: ignore[no-untyped-def]
+    """A factory for (client, settings, factory): the seeded province with the test quiz released on the given rules
+    (the queue beside the database: Redis beside PostgreSQL)."""
 
-    shared = sharing_database(settings, session_factory)
+    shared = on_queue(sharing_database(settings, session_factory), queue_of_stack(db_url))
     client, _seeded = seeded_client(shared, session_factory)
     install(shared)
 

@@ -1,5 +1,11 @@
 """Batch grading: many submissions of a quiz in one gradebook transaction, by workers that never grade the same
-rows at once and lose nothing when one dies (real nbgrader, real huey; the database on SQLite and PostgreSQL)."""
+rows at once and lose nothing when one dies (real nbgrader, real huey; the database on SQLite and PostgreSQL).
+
+The job queue follows the database as deployed (``queue_of_stack``): SQLite beside SQLite, Redis beside
+PostgreSQL, so every test here also runs on the Redis queue without running twice more. On Redis a worker pops
+a task off the list as it takes it: ``test_a_worker_killed_mid_batch_loses_no_grade`` and the two-host tests
+show that a worker ``kill -9``-ed mid-batch loses no grade there either (the start-up and periodic sweeps queue
+the quiz again) and that each submission is graded exactly once."""
 
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ from diemcau.jobs import quiz_locks, quiz_tasks
 from diemcau.jobs.context import current, install
 from diemcau.quizzes.publish import release
 from tests.quiz_support import ALL_RIGHT, COURSE, quiz_yaml, running_consumer, sharing_database, write_spec
+from tests.queue_support import on_queue, queue_environ_of, queue_of_stack
 from tests.seed import seed_small_province
 
 SOME_WRONG = {"q1": "A", "q2": ["A"], "q3": "true", "q4": "Hà Nôi", "bai_thu_hoach": "Tôi sẽ học tập."}
@@ -46,11 +53,12 @@ def _score(n: int) -> float:
 
 
 @pytest.fixture
-def quiz_db(settings, session_factory):  # type: ignore[no-untyped-def]
-    """The seeded province with ``members`` extra members in cell cb-a1 and the test quiz released."""
+def quiz_db(settings, session_factory, db_url):  # type: ignore[no-untyped-def]
+    """The seeded province with ``members`` extra members in cell cb-a1 and the test quiz released; the queue
+    beside the database (Redis beside PostgreSQL)."""
 
     def make(members: int, attempts: int = 1):  # type: ignore[no-untyped-def]
-        shared = sharing_database(settings, session_factory)
+        shared = on_queue(sharing_database(settings, session_factory), queue_of_stack(db_url))
         seed_small_province(session_factory)
         with transaction(session_factory) as session:
             cell = session.scalar(select(OrgUnitRow).where(OrgUnitRow.code == "cb-a1"))
@@ -298,6 +306,7 @@ def test_a_worker_killed_mid_batch_loses_no_grade(quiz_db, tmp_path) -> None:  #
         "DIEMCAU_DATABASE__URL": settings.database_url,
         "DIEMCAU_CONTENT__COURSES_DIR": str(settings.courses_dir),
         "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(settings.content.transcripts_dir),
+        **queue_environ_of(settings),
     }
     worker = subprocess.Popen([sys.executable, "-c", WORKER], env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -307,6 +316,9 @@ def test_a_worker_killed_mid_batch_loses_no_grade(quiz_db, tmp_path) -> None:  #
     worker.wait()
     assert _lease_owner(factory) == f"{socket.gethostname()}:{worker.pid}"  # left behind by the dead worker
     assert sum(waiting_quizzes(factory).values()) > 0  # killed before the end
+    # Its task died with it: both backends take a task off the queue as a worker starts it (Redis: BRPOP).
+    assert queue.pending_count() == 0 and queue.scheduled_count() == 0
+    assert (settings.jobs_dir / "queue.sqlite").exists() == (settings.jobs.backend == "sqlite"), "the worker's queue"
     with running_consumer(settings):
         deadline = time.monotonic() + 120
         while waiting_quizzes(factory) and time.monotonic() < deadline:
@@ -338,6 +350,7 @@ def _host(settings, name: str, log) -> subprocess.Popen:  # type: ignore[no-unty
         "DIEMCAU_CONTENT__COURSES_DIR": str(settings.courses_dir),
         "DIEMCAU_CONTENT__TRANSCRIPTS_DIR": str(settings.content.transcripts_dir),
         "DIEMCAU_JOBS__HOST_NAME": name,
+        **queue_environ_of(settings),
         **SHORT_LEASE,
     }
     return subprocess.Popen([sys.executable, "-c", QUIZ_WORKER], env=env, stderr=log.open("ab"))

@@ -19,6 +19,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -139,7 +140,17 @@ class JobsSettings(_Section):
     backend: Literal["sqlite", "redis"] = Field(
         "sqlite", description="Queue storage: 'sqlite' in the data directory (one machine), 'redis' to scale out."
     )
-    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL when backend = 'redis'.")
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        description="Redis URL when backend = 'redis': redis://[:password@]host[:port][/db], rediss:// for TLS, "
+        "unix:///path. See docs/architecture.md, 'The job queue on Redis'.",
+    )
+    queue_name: str = Field(
+        "diemcau",
+        pattern=r"^[A-Za-z0-9_]{1,64}$",
+        description="The queue's name in its storage (Redis keys huey.*.<name>): deployments sharing one Redis "
+        "database need different names.",
+    )
     workers: int = Field(1, ge=1, le=64, description="Worker threads of `diemcau worker` (ingest, transcription).")
     retries: int = Field(2, ge=0, le=10, description="Retries of a job after a transient failure.")
     lease_seconds: float = Field(
@@ -155,6 +166,23 @@ class JobsSettings(_Section):
         "transcriptions, ungraded quiz submissions) and queues them again.",
     )
     host_name: str = Field("", description="This machine's name in job leases (empty: its host name).")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _is_a_redis_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must start with redis://, rediss:// (TLS) or unix://")
+        if parts.scheme == "unix":
+            if not parts.path:
+                raise ValueError("needs the socket's path: unix:///run/redis/redis.sock")
+            return value
+        if not parts.hostname:
+            raise ValueError("needs a host: redis://[:password@]host[:port][/db]")
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+        if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+            raise ValueError("names its database by number: redis://host:6379/0")
+        return value
 
 
 class MediaSettings(_Section):
@@ -422,7 +450,21 @@ def _describe(error: dict[str, Any], source: str) -> str:
     if error["type"] == "extra_forbidden":
         known = ", ".join(_known_keys(error["loc"][:-1]))
         return f"{source}: unknown key '{key}'. Remove it or use one of: {known}."
-    return f"{source}: '{key}' {error['msg'].lower()} (got {error.get('input')!r}). Fix the value and try again."
+    given = error.get("input")
+    given = hide_password(given) if isinstance(given, str) else given
+    return f"{source}: '{key}' {error['msg'].lower()} (got {given!r}). Fix the value and try again."
+
+
+def hide_password(url: str) -> str:
+    """``url`` without its password (``redis://:***@host/0``), fit for messages and logs; other text unchanged."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:
+        return url
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{parts.netloc.rpartition('@')[2]}"))
 
 
 def _known_keys(loc: tuple[Any, ...]) -> list[str]:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from diemcau.adapters.db.materials import MaterialRecord, processing_materials
 from diemcau.jobs.context import current
-from diemcau.jobs.queue import configure_queue, huey
+from diemcau.jobs.queue import QueueUnavailable, configure_queue, huey
 from diemcau.jobs.quiz_tasks import has_table
 from diemcau.materials.attach import read_material
 from diemcau.search.indexer import open_index
@@ -42,6 +42,11 @@ def enqueue_reading(settings: Settings, record: MaterialRecord) -> bool:
         configure_queue(settings)
         read_material_text(record.lecture_id, record.name, record.sha256)
         return True
+    except QueueUnavailable as error:
+        log.warning(
+            "%s: reading material %r of %s left to the next worker start", error, record.name, record.lecture_id
+        )
+        return False
     except Exception:
         log.exception("could not queue reading material %r of %s", record.name, record.lecture_id)
         return False

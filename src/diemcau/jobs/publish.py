@@ -8,6 +8,7 @@ A URL has to be downloaded first, so all of it runs on the queue and its errors 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 import uuid
@@ -24,7 +25,7 @@ from diemcau.adapters.db.models import JobRow
 from diemcau.core.lecture import LectureStatus, TranscriptState, new_lecture_id
 from diemcau.jobs import ingest
 from diemcau.jobs.context import install
-from diemcau.jobs.queue import configure_queue
+from diemcau.jobs.queue import QueueUnavailable, configure_queue
 from diemcau.media.errors import MediaError
 from diemcau.media.fetch import hash_file, is_url
 from diemcau.media.pipeline import run_pipeline
@@ -32,6 +33,7 @@ from diemcau.search.content import content_changed
 from diemcau.settings import Settings
 
 WORKER_FRESH_SECONDS = 15.0
+log = logging.getLogger(__name__)
 TERMINAL = frozenset({"done", "failed"})
 
 
@@ -103,8 +105,13 @@ def _create_run(factory: sessionmaker[Session], request: db.PublishRequest) -> P
 
 
 def _enqueue(settings: Settings, run_id: str) -> None:
-    configure_queue(settings)
-    ingest.enqueue_ingest(run_id)
+    """Queue the run's ingest. A queue that cannot be reached only delays it: the run is stored, and the workers'
+    recovery sweep queues a run left unclaimed (``ingest.recover_runs``) once the queue is back."""
+    try:
+        configure_queue(settings)
+        ingest.enqueue_ingest(run_id)
+    except QueueUnavailable as error:
+        log.warning("%s: ingest run %s left to the recovery sweep", error, run_id)
 
 
 def worker_running(factory: sessionmaker[Session]) -> bool:

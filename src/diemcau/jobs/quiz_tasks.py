@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 from diemcau.adapters.db.quiz_batches import waiting_quizzes, waiting_submissions
 from diemcau.jobs.context import WorkerContext, current
 from diemcau.jobs.lease import JobLease
-from diemcau.jobs.queue import configure_queue, huey
+from diemcau.jobs.queue import QueueUnavailable, configure_queue, huey
 from diemcau.jobs.quiz_locks import mark_pending, take_pending
 from diemcau.quizzes.grading import grade_waiting
 from diemcau.settings import Settings, SettingsError
@@ -131,6 +131,9 @@ def enqueue_grading(settings: Settings, course_id: str, quiz_id: str, force: boo
         if mark_pending(queue, course_id, quiz_id) or force:
             grade_quiz(course_id, quiz_id)
         return True
+    except QueueUnavailable as error:
+        log.warning("%s: grading of %s/%s left to the periodic sweep", error, course_id, quiz_id)
+        return False
     except Exception:
         log.exception("could not enqueue grading of %s/%s; the periodic sweep will", course_id, quiz_id)
         return False

@@ -43,7 +43,7 @@ from diemcau.asr.pipeline import PipelineOptions, Progress, assemble, options_fr
 from diemcau.core.transcript import Transcript
 from diemcau.jobs.context import WorkerContext, current
 from diemcau.jobs.lease import JobLease, LeaseLost, check
-from diemcau.jobs.queue import configure_queue, huey
+from diemcau.jobs.queue import QueueUnavailable, configure_queue, huey, waiting_calls
 from diemcau.media.audio_file import AUDIO_FILE
 from diemcau.search.content import content_changed
 from diemcau.settings import Settings
@@ -169,8 +169,7 @@ def run_transcription(
         if not claimed:
             return None
         attempt = db.start_job(factory, lecture_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / REQUEST_FILE).write_text(json.dumps({"audio": audio, "model": model, "force": force}), "utf-8")
+        _write_request(folder, audio, model, force)
         try:
             transcript = _transcribe(ctx, lecture_id, audio, model, force, attempt, on_progress, lost)
         except LeaseLost:
@@ -193,11 +192,22 @@ def run_transcription(
 def enqueue_transcription(
     ctx: WorkerContext, lecture_id: str, audio: str = "", model: str = "", force: bool = False
 ) -> str:
-    """Queue a lecture's transcription (the job row says *queued* at once); returns the job id."""
+    """Queue a lecture's transcription (the job row says *queued* at once); returns the job id. A queue that
+    cannot be reached only delays it: the recovery sweep queues a job whose task is missing (with the request
+    kept in its work folder) once the queue is back."""
     job = db.queue_job(ctx.factory, lecture_id)
-    configure_queue(ctx.settings)
-    transcribe_lecture(lecture_id, audio, model, force)
+    _write_request(work_dir(ctx.settings, lecture_id), audio, model, force)
+    try:
+        configure_queue(ctx.settings)
+        transcribe_lecture(lecture_id, audio, model, force)
+    except QueueUnavailable as error:
+        log.warning("%s: transcription of %s left to the recovery sweep", error, lecture_id)
     return job
+
+
+def _write_request(folder: Path, audio: str, model: str, force: bool) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / REQUEST_FILE).write_text(json.dumps({"audio": audio, "model": model, "force": force}), "utf-8")
 
 
 @huey.task()
@@ -225,21 +235,35 @@ def transcribe_lecture(lecture_id: str, audio: str = "", model: str = "", force:
 
 
 def recover_transcriptions(ctx: WorkerContext) -> list[str]:
-    """Queue again every job marked running whose lease has expired (its worker is gone); returns the lecture ids.
-    A job whose lease is live — held by a worker on this host or another — is never touched."""
+    """Queue again every job marked running whose lease has expired (its worker is gone), and every job queued
+    for a lease's length whose task the queue no longer holds (a Redis restarted without persistence, a queue
+    that could not be reached); returns the lecture ids. A job whose lease is live — held by a worker on this
+    host or another — is never touched."""
     factory, recovered = ctx.factory, []
     for job in db.running_jobs(factory):
         lecture_id = job.lecture_id or ""
         if not lecture_id or lease_of(ctx, lecture_id).is_live(job.owner, job.heartbeat_at):
             continue
-        folder = work_dir(ctx.settings, lecture_id)
-        request = _read_request(folder)
         db.requeue_job(factory, lecture_id)
-        transcribe_lecture(lecture_id, request.get("audio", ""), request.get("model", ""), request.get("force", False))
+        _queue_again(ctx, lecture_id)
+        recovered.append(lecture_id)
+    waiting = db.waiting_jobs(factory, ctx.settings.jobs.lease_seconds)
+    held = {call[0] for call in waiting_calls(configure_queue(ctx.settings), transcribe_lecture)} if waiting else set()
+    for job in waiting:
+        lecture_id = job.lecture_id or ""
+        if not lecture_id or lecture_id in held or lease_of(ctx, lecture_id).is_live(job.owner, job.heartbeat_at):
+            continue
+        db.requeue_job(factory, lecture_id)  # touched: queued again once a lease's length from now at the earliest
+        _queue_again(ctx, lecture_id)
         recovered.append(lecture_id)
     if recovered:
         log.info("re-queued transcriptions whose worker is gone: %s", ", ".join(recovered))
     return recovered
+
+
+def _queue_again(ctx: WorkerContext, lecture_id: str) -> None:
+    request = _read_request(work_dir(ctx.settings, lecture_id))
+    transcribe_lecture(lecture_id, request.get("audio", ""), request.get("model", ""), request.get("force", False))
 
 
 def _read_request(folder: Path) -> dict:

@@ -98,6 +98,14 @@ def load_job(factory: sessionmaker[Session], lecture_id: str) -> JobRow | None:
         return session.get(JobRow, job_id(lecture_id))
 
 
+def waiting_jobs(factory: sessionmaker[Session], older_than_seconds: float) -> list[JobRow]:
+    """Transcription jobs marked queued and not touched for that long (some may have lost their task)."""
+    before = _now() - dt.timedelta(seconds=older_than_seconds)
+    with factory() as session:
+        query = select(JobRow).where(JobRow.kind == KIND, JobRow.status == "queued", JobRow.updated_at < before)
+        return list(session.scalars(query))
+
+
 def running_jobs(factory: sessionmaker[Session]) -> list[JobRow]:
     """Transcription jobs marked running (some may have lost their worker)."""
     with factory() as session:

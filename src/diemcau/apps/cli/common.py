@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import typer
+from huey import Huey
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.apps import setup_steps
+from diemcau.jobs.queue import QueueUnavailable, check_queue
 from diemcau.settings import Settings, SettingsError, load_settings
 
 
@@ -29,3 +31,12 @@ def factory_or_exit() -> tuple[Settings, sessionmaker[Session]]:
     settings = settings_or_exit()
     setup_steps.ensure_data_dir(settings)
     return settings, setup_steps.ensure_database(settings)
+
+
+def queue_or_exit(settings: Settings) -> Huey:
+    """The job queue of ``settings``, once it answers; else exit with one line naming it (without its password)."""
+    try:
+        return check_queue(settings)
+    except QueueUnavailable as error:
+        fail(str(error))
+        raise  # unreachable

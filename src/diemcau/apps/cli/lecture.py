@@ -15,7 +15,7 @@ import typer
 
 from diemcau.adapters.db.lecture_reads import LectureRecord, load_lecture, load_lectures
 from diemcau.adapters.db.lectures import PublishRequest
-from diemcau.apps.cli.common import factory_or_exit, fail
+from diemcau.apps.cli.common import factory_or_exit, fail, queue_or_exit
 from diemcau.core.lecture import LectureStatus
 from diemcau.i18n import t
 from diemcau.jobs.context import install
@@ -47,6 +47,7 @@ def lecture_publish(
 ) -> None:
     """Publish a lecture; prints its id. Bad media is refused with the reason, leaving nothing behind."""
     settings, factory = factory_or_exit()
+    queue_or_exit(settings)
     install(settings)  # the jobs run here by --wait (no worker) use these settings
     request = PublishRequest(source, course, title, speaker, resolution, not no_transcribe, "cli")
     try:

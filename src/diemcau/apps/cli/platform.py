@@ -13,7 +13,7 @@ from diemcau.adapters import course_files
 from diemcau.adapters.db.courses import UnknownAudienceError
 from diemcau.adapters.passwords import SecretVerifier
 from diemcau.apps import setup_steps
-from diemcau.apps.cli.common import factory_or_exit, fail
+from diemcau.apps.cli.common import factory_or_exit, fail, queue_or_exit
 from diemcau.settings import Settings
 
 
@@ -21,6 +21,7 @@ def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, u
     """Create the data directory, migrate the database and load the courses folder (idempotent)."""
     settings, factory = factory_or_exit()
     if demo:
+        queue_or_exit(settings)  # the demo lecture is published through it
         from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_UNACTIVATED, make_demo_certificates, seed_demo
 
         verifier = SecretVerifier.from_settings(settings.auth)

@@ -13,7 +13,7 @@ from diemcau.adapters.db import transcription_jobs as jobs
 from diemcau.adapters.transcript_edits import CorrectedTranscriptError, check_may_replace
 from diemcau.adapters.transcript_import import error_message
 from diemcau.adapters.whisper_model import ModelError, check_model_dir
-from diemcau.apps.cli.common import factory_or_exit, fail
+from diemcau.apps.cli.common import factory_or_exit, fail, queue_or_exit
 from diemcau.asr.errors import TranscriptionError
 from diemcau.asr.pipeline import Progress
 from diemcau.jobs.context import WorkerContext, install
@@ -54,6 +54,7 @@ def transcribe(
     if wait and not worker_running(factory):
         _run_here(ctx, lecture_id, arguments)
         return
+    queue_or_exit(settings)
     job = enqueue_transcription(ctx, lecture_id, *arguments)
     typer.echo(job)
     if wait:

@@ -10,9 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from diemcau.apps.cli.common import factory_or_exit
+from diemcau.apps.cli.common import factory_or_exit, queue_or_exit
 from diemcau.apps.logs import log_to_stderr
-from diemcau.jobs.queue import configure_queue
 from diemcau.jobs.registry import load_tasks
 
 # On SIGINT (how the hub stops its services) a job still running after this long is abandoned rather than waited
@@ -41,7 +40,7 @@ def worker(
     """Run a queue consumer until interrupted (the hub runs one as a managed service)."""
     log_to_stderr()  # what the jobs and the recovery sweeps did, in the hub's log
     settings, _ = factory_or_exit()
-    queue = configure_queue(settings)
+    queue = queue_or_exit(settings)
     load_tasks()
     # An idle consumer polls with back-off; huey's default cap (10 s) would let the first quiz submission after a
     # quiet spell wait that long for its score. One poll a second on an empty queue costs next to nothing.

@@ -38,9 +38,9 @@ def worker(
     workers: Annotated[Optional[int], typer.Option(help="Worker threads (default: jobs.workers).")] = None,  # noqa: UP007
 ) -> None:
     """Run a queue consumer until interrupted (the hub runs one as a managed service)."""
-    log_to_stderr()  # what the jobs and the recovery sweeps did, in the hub's log
     settings, _ = factory_or_exit()
     queue = queue_or_exit(settings)
+    log_to_stderr()  # from here on: what the jobs and the recovery sweeps did, in the hub's log
     load_tasks()
     # An idle consumer polls with back-off; huey's default cap (10 s) would let the first quiz submission after a
     # quiet spell wait that long for its score. One poll a second on an empty queue costs next to nothing.

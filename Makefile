@@ -17,6 +17,8 @@ TEST_WORKERS ?= 2
 demo test bench: export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 # A PostgreSQL that cannot be reached fails the run instead of skipping its tests (see tests/conftest.py).
 test: export DIEMCAU_REQUIRE_POSTGRES := 1
+# Likewise a missing nginx fails the nginx tests instead of skipping them (tests/nginx_front.py).
+test: export DIEMCAU_REQUIRE_NGINX := 1
 
 .PHONY: help setup setup-test demo test bench clean
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,7 +19,7 @@ def nginx_config(
     hub_proxy: Annotated[str, typer.Option(help="host:port of the hub's proxy: everything that is not the API.")],
     listen: Annotated[list[str], typer.Option(help="An nginx listen value, e.g. '443 ssl' (repeatable).")],
     media_root: Annotated[
-        Optional[str],  # noqa: UP007
+        str | None,
         typer.Option(help="The media folder as nginx sees it (default: this data directory's media folder)."),
     ] = None,
     prefix: Annotated[str, typer.Option(help="The API service's prefix under the hub.")] = DEFAULT_PREFIX,

@@ -114,11 +114,16 @@ class Replica:
             self.server = self.thread = None
 
 
-class DeadAfterReading:
-    """A named fake replica that reads a request and closes the connection without answering, as an API process
-    killed mid-request would: what did nginx send it, and did nginx send that again elsewhere?"""
+class RecordingPeer:
+    """A named fake server that reads each request, records its head, then answers ``answer`` — or, with
+    ``None``, closes the connection without answering, as an API process killed mid-request would. It stands in
+    for a dying replica (what did nginx send it, and did nginx send that again elsewhere?) and for the hub's
+    proxy (what reached it?)."""
 
-    def __init__(self) -> None:
+    HUB_ANSWER = b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot here\n"
+
+    def __init__(self, answer: bytes | None = None) -> None:
+        self.answer = answer
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.requests: list[bytes] = []
@@ -144,6 +149,8 @@ class DeadAfterReading:
                     data += chunk
                 if data:
                     self.requests.append(data.split(b"\r\n\r\n", 1)[0])
+                    if self.answer is not None:
+                        connection.sendall(self.answer)
 
     def close(self) -> None:
         self.listener.close()

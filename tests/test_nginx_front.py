@@ -23,7 +23,7 @@ from tests.apiclient import PREFIX, auth, token_of
 from tests.data_dirs import data_dir_environ
 from tests.fakes import StaticTokenIdentity
 from tests.media_fixtures import FAKE_SHA, seed_lecture_media
-from tests.nginx_front import DeadAfterReading, Replica, free_port, require_nginx, running_nginx
+from tests.nginx_front import RecordingPeer, Replica, free_port, require_nginx, running_nginx
 from tests.seed import TODAY, seed_small_province
 from tests.transcript_fixtures import LECTURE_ID, opened_yesterday
 
@@ -34,10 +34,11 @@ _tags = itertools.count()
 
 
 class Cluster:
-    """Two replicas on one database, the shipped nginx in front; ``url`` is nginx's."""
+    """Two replicas on one database, the shipped nginx in front; ``url`` is nginx's, ``hub`` stands in for the
+    hub's proxy (it records what reaches it, and answers 404)."""
 
-    def __init__(self, settings: Settings, replicas: list[Replica], url: str) -> None:
-        self.settings, self.replicas, self.url = settings, replicas, url
+    def __init__(self, settings: Settings, replicas: list[Replica], url: str, hub: RecordingPeer) -> None:
+        self.settings, self.replicas, self.url, self.hub = settings, replicas, url, hub
 
     def send(self, client: httpx.Client, method: str, path: str, role: str | None = "member", **kwargs) -> tuple:  # type: ignore[no-untyped-def]
         """The response to one request through nginx, and the replicas that saw it (by its X-Test-Tag)."""
@@ -67,15 +68,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     (settings.home / "secret.txt").write_bytes(SECRET)  # beside the media folder, where a traversal would land
     identity = StaticTokenIdentity({token_of(role): name for role, name in seeded["users"].items()})
     replicas = [start_replica(settings, identity) for _ in range(2)]
-    port = free_port()
+    port, hub = free_port(), RecordingPeer(RecordingPeer.HUB_ANSWER)
     front = NginxFront(
         listen=(f"127.0.0.1:{port}",),
         api=tuple(replica.address for replica in replicas),
         media_root=str(settings.media_dir),
-        hub_proxy=replicas[0].address,  # "everything else": no hub here
+        hub_proxy=hub.address,
     )
     with running_nginx(front, root / "nginx"):
-        yield Cluster(settings, replicas, f"http://127.0.0.1:{port}")
+        yield Cluster(settings, replicas, f"http://127.0.0.1:{port}", hub)
+    hub.close()
     for replica in replicas:
         replica.stop()
 
@@ -99,6 +101,19 @@ def test_a_members_requests_land_on_both_replicas_and_agree(cluster: Cluster) ->
         refused = [cluster.send(client, "GET", LECTURE, role="other_cell") for _ in range(2)]
         assert {served[0] for _, served in refused} == {0, 1}
         assert [response.status_code for response, _ in refused] == [404, 404]
+
+
+def test_the_api_prefix_goes_to_the_replicas_and_the_rest_to_the_hub(cluster: Cluster) -> None:
+    """Does every request under the service prefix (the bare prefix too, which would loop through the hub's proxy
+    back to nginx) reach a replica and never the hub's proxy, while the hub's own pages go to the hub's proxy?"""
+    with httpx.Client() as client:
+        for path in (PREFIX, f"{PREFIX}/", f"{PREFIX}/health", LECTURE):
+            response, served = cluster.send(client, "GET", path)
+            assert len(served) == 1 and response.status_code < 500, (path, response.status_code)
+        login, served = cluster.send(client, "GET", "/hub/login")
+    assert served == [] and login.status_code == 404 and login.content == b"not here\n"  # the stand-in hub's
+    seen_by_hub = b"".join(cluster.hub.requests)
+    assert b"GET /hub/login " in seen_by_hub and PREFIX.encode() not in seen_by_hub
 
 
 def test_media_bytes_come_from_nginx_never_from_a_replica(cluster: Cluster) -> None:
@@ -164,11 +179,11 @@ def test_no_login_another_cell_and_huge_headers_are_refused(cluster: Cluster) ->
 def test_writes_are_never_sent_twice_and_reads_survive_a_dead_replica(cluster: Cluster, tmp_path: Path) -> None:
     """With a replica that dies after reading each request: is a PUT or POST it received answered 502 and never
     sent again to the live replica (nginx by itself would re-send the PUT), while every GET is retried there?"""
-    dead, live = DeadAfterReading(), cluster.replicas[0]
+    dead, live = RecordingPeer(), cluster.replicas[0]
     port = free_port()
     media = str(cluster.settings.media_dir)
     front = NginxFront((f"127.0.0.1:{port}",), (dead.address, live.address), media, live.address)
-    flaky = Cluster(cluster.settings, [live], f"http://127.0.0.1:{port}")
+    flaky = Cluster(cluster.settings, [live], f"http://127.0.0.1:{port}", cluster.hub)
     draft = f"{PREFIX}/api/quizzes/nq-cb-a1/tuan-1/draft"
     writes = [("PUT", draft, {"answers": {}}, "trainer")] * 2
     writes += [("POST", f"{LECTURE}/progress", heartbeat(0, 60 * seq, seq), "member") for seq in (2, 3)]

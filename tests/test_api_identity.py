@@ -75,6 +75,13 @@ def test_missing_hub_environment_is_explained() -> None:
         HubIdentity(api_token="", oauth_client_id="x")
 
 
+def test_an_api_without_access_scopes_does_not_start() -> None:
+    """Does a replica started without JUPYTERHUB_SERVICE_NAME (no access scopes: any hub token would pass) refuse
+    to start, saying what to set?"""
+    with pytest.raises(RuntimeError, match="JUPYTERHUB_SERVICE_NAME"):
+        HubIdentity(OfflineHubOAuth(users={}, codes={}, **{**HUB_CONFIG, "access_scopes": set()}))
+
+
 @pytest.fixture
 def hub() -> OfflineHubOAuth:
     return OfflineHubOAuth(users={"member-token": MEMBER_MODEL}, codes={"the-code": "member-token"}, **HUB_CONFIG)

@@ -101,6 +101,13 @@ class HubIdentity:
                 f"Hub OAuth is not configured ({exc}). Run the API as a JupyterHub-managed service "
                 "(c.JupyterHub.services), which sets JUPYTERHUB_API_TOKEN and JUPYTERHUB_CLIENT_ID."
             ) from None
+        if not self.hub_auth.access_scopes:
+            # Without them any valid hub token would do, e.g. one a member gave another service (an external
+            # replica gets JUPYTERHUB_SERVICE_NAME from its operator, not from the hub: docs/deploy-nginx.md).
+            raise RuntimeError(
+                "Hub OAuth has no access scopes: set JUPYTERHUB_SERVICE_NAME=diemcau (or "
+                "JUPYTERHUB_OAUTH_ACCESS_SCOPES) so only tokens allowed to use this service are accepted."
+            )
         # Both keys derive from the service's hub token, which every replica of the service shares.
         self._cookie_key = hashlib.sha256(b"diemcau-cookie:" + self.hub_auth.api_token.encode()).digest()
         self._state_key = hashlib.sha256(b"diemcau-oauth-state:" + self.hub_auth.api_token.encode()).digest()

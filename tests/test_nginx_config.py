@@ -40,6 +40,7 @@ def test_one_server_line_per_replica_and_one_listen_per_value() -> None:
     [
         ("api", ("10.0.0.11:8090; include /etc/passwd",)),
         ("api", ("10.0.0.11",)),
+        ("api", ("10.0.0.11:8090\n",)),
         ("api", ("10.0.0.11:70000",)),
         ("api", ()),
         ("listen", ("80; location / { root /; }",)),
@@ -49,8 +50,10 @@ def test_one_server_line_per_replica_and_one_listen_per_value() -> None:
         ("media_root", "/srv/../etc"),
         ("media_root", "srv/media"),
         ("media_root", "/srv/${x}"),
+        ("media_root", "/srv/m\n"),
         ("hub_proxy", "127.0.0.1:8002\n}"),
         ("prefix", "/services/diemcau/"),
+        ("prefix", "/services/diemcau\n"),
         ("prefix", "/services/{{API}}"),
     ],
 )

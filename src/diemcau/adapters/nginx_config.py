@@ -45,7 +45,7 @@ class NginxFront:
 
 def host_port(value: str, what: str) -> str:
     """``value`` if it is ``host:port`` (a name, an IPv4 address or a bracketed IPv6 one); else the error."""
-    match = _HOST_PORT.match(value)
+    match = _HOST_PORT.fullmatch(value)
     if match is None or not 1 <= int(match.group(1)) <= 65535:
         raise NginxConfigError(f"{what} {value!r}: expected host:port, e.g. 10.0.0.11:8090")
     return value
@@ -54,14 +54,14 @@ def host_port(value: str, what: str) -> str:
 def listen_value(value: str) -> str:
     """``value`` if it is a plain nginx ``listen`` value (address or port, then parameters such as ``ssl``)."""
     words = value.split(" ")
-    if not value or not all(_LISTEN_WORD.match(word) for word in words):
+    if not value or not all(_LISTEN_WORD.fullmatch(word) for word in words):
         raise NginxConfigError(f"listen {value!r}: expected e.g. 443 ssl, 8080 or 10.0.0.5:8080")
     return value
 
 
 def media_root(value: str) -> str:
     """``value`` if it is an absolute folder made of plain characters (no spaces, quotes, ``..`` or ``$``)."""
-    if not _SAFE_PATH.match(value) or ".." in value.split("/"):
+    if not _SAFE_PATH.fullmatch(value) or ".." in value.split("/"):
         raise NginxConfigError(f"media root {value!r}: expected an absolute path of letters, digits and _ . / -")
     return value.rstrip("/") or "/"
 
@@ -72,7 +72,7 @@ def check(front: NginxFront) -> NginxFront:
         raise NginxConfigError("at least one listen value is needed")
     if not front.api:
         raise NginxConfigError("at least one API replica (host:port) is needed")
-    if not _PREFIX.match(front.prefix):
+    if not _PREFIX.fullmatch(front.prefix):
         raise NginxConfigError(f"prefix {front.prefix!r}: expected e.g. {DEFAULT_PREFIX}")
     return NginxFront(
         listen=tuple(listen_value(value) for value in front.listen),

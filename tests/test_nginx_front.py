@@ -116,6 +116,18 @@ def test_the_api_prefix_goes_to_the_replicas_and_the_rest_to_the_hub(cluster: Cl
     assert b"GET /hub/login " in seen_by_hub and PREFIX.encode() not in seen_by_hub
 
 
+def test_a_lecture_upload_larger_than_nginxs_default_reaches_a_replica(cluster: Cluster) -> None:
+    """Does a 3 MiB upload (nginx refuses bodies over 1 MiB by default) reach a replica, which reads it and
+    refuses it for what it is (not a video: 422), not nginx for its size (413)?"""
+    with httpx.Client(timeout=30) as client:
+        video = {"file": ("bai-giang.mp4", b"\0" * (3 * 1024 * 1024), "video/mp4")}
+        form = {"course_id": "nq-cb-a1", "title": "Học tập Nghị quyết", "transcribe": "false"}
+        response, served = cluster.send(
+            client, "POST", f"{PREFIX}/api/lectures/upload", "trainer", files=video, data=form
+        )
+    assert len(served) == 1 and response.status_code == 422, response.text[:300]
+
+
 def test_media_bytes_come_from_nginx_never_from_a_replica(cluster: Cluster) -> None:
     """Does nginx send the playlist and a Range of a segment (right types), while the replicas only answer the
     auth subrequests, with no body at all?"""

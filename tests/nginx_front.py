@@ -148,9 +148,24 @@ class RecordingPeer:
                         break
                     data += chunk
                 if data:
-                    self.requests.append(data.split(b"\r\n\r\n", 1)[0])
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    self.requests.append(head)
                     if self.answer is not None:
+                        self._drain(connection, head, body)
                         connection.sendall(self.answer)
+
+    @staticmethod
+    def _drain(connection: socket.socket, head: bytes, body: bytes) -> None:
+        """Read the request's body to its end (Content-Length, or the last chunk) before answering."""
+        fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)
+        fields = {name.strip().lower(): value.strip() for name, value in fields.items()}
+        length = int(fields.get(b"content-length", b"0"))
+        chunked = fields.get(b"transfer-encoding", b"").lower() == b"chunked"
+        while (len(body) < length) if not chunked else not body.endswith(b"0\r\n\r\n"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            body += chunk
 
     def close(self) -> None:
         self.listener.close()

@@ -111,6 +111,8 @@ def test_the_api_prefix_goes_to_the_replicas_and_the_rest_to_the_hub(cluster: Cl
             response, served = cluster.send(client, "GET", path)
             assert len(served) == 1 and response.status_code < 500, (path, response.status_code)
         login, served = cluster.send(client, "GET", "/hub/login")
+        studio = client.post(f"{cluster.url}/user/42000022/studio/upload", content=b"\0" * (3 * 1024 * 1024))
+        assert studio.status_code == 404  # the stand-in hub's answer, not nginx's 413: a lecture fits
     assert served == [] and login.status_code == 404 and login.content == b"not here\n"  # the stand-in hub's
     seen_by_hub = b"".join(cluster.hub.requests)
     assert b"GET /hub/login " in seen_by_hub and PREFIX.encode() not in seen_by_hub

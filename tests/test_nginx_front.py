@@ -18,6 +18,7 @@ from diemcau.adapters.db.engine import make_engine, make_sessionmaker
 from diemcau.adapters.nginx_config import NginxFront
 from diemcau.apps import setup_steps
 from diemcau.apps.api.app import create_app
+from diemcau.apps.api.routes.media import CACHE_PLAYLISTS, CACHE_SEGMENTS
 from diemcau.settings import Settings, load_settings
 from tests.apiclient import PREFIX, auth, token_of
 from tests.data_dirs import data_dir_environ
@@ -138,11 +139,12 @@ def test_media_bytes_come_from_nginx_never_from_a_replica(cluster: Cluster) -> N
         master, _ = cluster.send(client, "GET", f"{MEDIA}/master.m3u8")
         assert master.status_code == 200 and master.headers["content-type"] == "application/vnd.apple.mpegurl"
         assert master.content == (cluster.settings.media_dir / FAKE_SHA / "master.m3u8").read_bytes()
+        assert master.headers["cache-control"] == CACHE_PLAYLISTS  # as the API itself would answer
         for _ in range(2):  # once per replica
             part, _ = cluster.send(client, "GET", f"{MEDIA}/audio/seg_00000.ts", headers={"Range": "bytes=10-19"})
             assert part.status_code == 206 and part.content == segment.read_bytes()[10:20]
             assert part.headers["content-range"] == f"bytes 10-19/{segment.stat().st_size}"
-            assert part.headers["content-type"] == "video/mp2t"
+            assert part.headers["content-type"] == "video/mp2t" and part.headers["cache-control"] == CACHE_SEGMENTS
     media = [seen for replica in cluster.replicas for seen in replica.log.seen if "/api/media" in seen.path]
     assert len(media) >= 3 and all(seen.path.startswith(f"{PREFIX}/api/media-auth/") for seen in media)
     assert sum(seen.body_bytes for seen in media) == 0  # a 204 per file: the bytes came from nginx

@@ -20,6 +20,8 @@ demo test cluster bench: export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.v
 # A PostgreSQL or Redis that cannot be reached fails the run instead of skipping its tests (see tests/conftest.py).
 test: export DIEMCAU_REQUIRE_POSTGRES := 1
 test: export DIEMCAU_REQUIRE_REDIS := 1
+# Likewise a missing nginx fails the nginx tests instead of skipping them (tests/nginx_front.py).
+test: export DIEMCAU_REQUIRE_NGINX := 1
 
 .PHONY: help setup setup-test demo test cluster bench clean
 

@@ -4,8 +4,9 @@
 #   scripts/ensure_system.sh demo   # make, Node.js + npm (for configurable-http-proxy), Python venv support,
 #                                   # ffmpeg and espeak-ng (media and the demo lecture)
 #   scripts/ensure_system.sh test   # demo + Chromium, PostgreSQL (+contrib for unaccent), Redis (the job queue
-#                                   # scaled out), poppler-utils (pdftoppm),
-#                                   # iproute2 (ip netns, tc: the throttled-link benchmark)
+#                                   # scaled out), poppler-utils (pdftoppm), iproute2 (ip netns: the cluster,
+#                                   # tc: the throttled-link benchmark), nginx (media served by nginx through
+#                                   # auth_request: deploy/nginx/diemcau.conf)
 #
 # Everything is checked first (dpkg-query / command -v), so a second run does no apt at all.
 # Browser tests drive Debian's /usr/bin/chromium through Playwright's executable_path: no browser is ever downloaded.
@@ -58,6 +59,10 @@ if [[ $profile == test ]]; then
     ensure_package postgresql-contrib
     ensure_package redis-server  # the job queue on Redis (scripts/ensure_redis.sh starts it for the tests; the cluster's data host)
     ensure_command ip iproute2  # ip netns + tc: bench/player_throttled.py's weak link (run as root)
+    # tests/test_nginx_front.py runs the shipped deploy/nginx/diemcau.conf. Debian 12's `nginx` package has
+    # ngx_http_auth_request_module built in (`nginx -V`: --with-http_auth_request_module); `nginx-light` is only
+    # a transitional package that pulls in `nginx` (and an echo module we do not use).
+    ensure_package nginx
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then

@@ -50,11 +50,13 @@ class OfflineHubOAuth(HubOAuth):
     def __init__(self, users: dict[str, dict], codes: dict[str, str], **config: Any) -> None:
         super().__init__(**config)
         self.users, self.codes, self.requests = users, codes, []
+        self.token_forms: list[dict[str, list[str]]] = []  # each code exchange's form (code, PKCE verifier)
 
     async def _api_request(self, method: str, url: str, /, **kwargs: Any) -> Any:
         self.requests.append((method, url))
         if url.endswith("/oauth2/token"):
             form = parse_qs(kwargs["data"].decode())
+            self.token_forms.append(form)
             return {"access_token": self.codes[form["code"][0]]}
         if urlsplit(url).path.endswith("/user"):
             token = kwargs["headers"]["Authorization"].split(" ", 1)[1]

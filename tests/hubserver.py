@@ -7,6 +7,7 @@ service token is added through a wrapper config file to create users' API tokens
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -143,15 +144,18 @@ def open_root() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def start_hub(seed, **extra: str) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
+def start_hub(seed, ports: dict[str, int] | None = None, beside=None, **extra: str) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
     """Start a hub in an :func:`open_root` after ``seed(factory, verifier=...)`` fills its database; stop it
-    (SIGINT) afterwards. ``extra``: more ``DIEMCAU_*`` variables (see ``data_dir_environ``)."""
+    (SIGINT) afterwards. ``extra``: more ``DIEMCAU_*`` variables (see ``data_dir_environ``); ``ports``: some of
+    its ports chosen by the caller (``PORT``, ``HUB_PORT`` ...); ``beside(settings)``: a context manager
+    entered once the data directory is ready and before the hub starts, left after it stops (what runs beside
+    the hub: API replicas, nginx)."""
     with open_root() as root:
-        yield from _run_hub(root, seed, extra)
+        yield from _run_hub(root, seed, extra, ports or {}, beside)
 
 
-def _run_hub(root: Path, seed, extra: dict[str, str]) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
-    ports = {name: free_port() for name in ("PORT", "HUB_PORT", "PROXY_API_PORT", "API_PORT")}
+def _run_hub(root: Path, seed, extra: dict[str, str], chosen: dict[str, int], beside=None) -> Iterator[HubProcess]:  # type: ignore[no-untyped-def]
+    ports = {name: chosen.get(name) or free_port() for name in ("PORT", "HUB_PORT", "PROXY_API_PORT", "API_PORT")}
     environ = {
         **os.environ,
         **data_dir_environ(root, **extra),
@@ -165,25 +169,29 @@ def _run_hub(root: Path, seed, extra: dict[str, str]) -> Iterator[HubProcess]:  
     setup_steps.ensure_data_dir(settings)
     factory = setup_steps.ensure_database(settings)
     activation_code = seed(factory, verifier=SecretVerifier.from_settings(settings.auth))
+    setup_steps.ensure_api_token(settings)  # as `diemcau hub` does (hub.api_url set: an external API service)
     token = secrets.token_hex(16)
     config = _write_wrapper_config(settings.home, token)
     log_path = settings.home / "hub.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(config)],
-            cwd=settings.hub_dir,
-            env=environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=restore_default_sigint,
-        )
-    url = f"http://127.0.0.1:{ports['PORT']}/"
-    try:
-        _wait_until_up(url, process, log_path)
-        yield HubProcess(url, settings, factory, token, process, log_path, activation_code or "")
-    finally:
-        process.send_signal(signal.SIGINT)
+    with contextlib.ExitStack() as stack:
+        if beside is not None:
+            stack.enter_context(beside(settings))
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+                cwd=settings.hub_dir,
+                env=environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=restore_default_sigint,
+            )
+        url = f"http://127.0.0.1:{ports['PORT']}/"
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            _wait_until_up(url, process, log_path)
+            yield HubProcess(url, settings, factory, token, process, log_path, activation_code or "")
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -75,6 +75,13 @@ def test_missing_hub_environment_is_explained() -> None:
         HubIdentity(api_token="", oauth_client_id="x")
 
 
+def test_an_api_without_access_scopes_does_not_start() -> None:
+    """Does a replica started without JUPYTERHUB_SERVICE_NAME (no access scopes: any hub token would pass) refuse
+    to start, saying what to set?"""
+    with pytest.raises(RuntimeError, match="JUPYTERHUB_SERVICE_NAME"):
+        HubIdentity(OfflineHubOAuth(users={}, codes={}, **{**HUB_CONFIG, "access_scopes": set()}))
+
+
 @pytest.fixture
 def hub() -> OfflineHubOAuth:
     return OfflineHubOAuth(users={"member-token": MEMBER_MODEL}, codes={"the-code": "member-token"}, **HUB_CONFIG)
@@ -97,9 +104,8 @@ def test_page_without_login_redirects_to_hub_oauth(client: TestClient, hub: Offl
     assert query["client_id"] == ["service-diemcau"] and query["response_type"] == ["code"]
     assert query["redirect_uri"] == [f"{PREFIX}/oauth_callback"] and query["code_challenge_method"] == ["S256"]
     cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"service-diemcau-oauth-state={query['state'][0]};")
+    assert cookie.startswith("service-diemcau-oauth-state=") and "Max-Age=600" in cookie
     assert f"Path={PREFIX}/" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
-    assert hub.get_next_url(query["state"][0]) == f"{PREFIX}/?tab=1"
 
 
 def test_api_without_login_is_401(client: TestClient) -> None:
@@ -131,9 +137,11 @@ def test_oauth_callback_rejects_a_foreign_state(client: TestClient) -> None:
 
 
 def test_forged_cookie_is_ignored(client: TestClient) -> None:
-    """Is an unsigned token planted in the cookie ignored?"""
+    """Is an unsigned token planted in the cookie ignored, a non-ASCII one too (401, never a 500)?"""
     client.cookies.set("service-diemcau", "member-token")
     assert client.get(f"{PREFIX}/api/me").status_code == 401
+    odd = {"Cookie": "service-diemcau=bài.giảng".encode()}
+    assert client.get(f"{PREFIX}/api/me", headers=odd).status_code == 401
 
 
 def test_header_token_is_checked_once_then_cached(client: TestClient, hub: OfflineHubOAuth) -> None:
@@ -147,3 +155,54 @@ def test_token_without_the_service_scope_is_refused(client: TestClient, hub: Off
     """Is a hub token that may not access this service treated as no login?"""
     hub.users["narrow-token"] = {**MEMBER_MODEL, "scopes": ["read:users:activity!user=a1001"]}
     assert client.get(f"{PREFIX}/api/me", headers={"Authorization": "token narrow-token"}).status_code == 401
+
+
+def test_a_login_begun_on_one_replica_completes_on_another(settings, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """Behind nginx the OAuth callback may land on another API replica than the one that sent the browser to the
+    hub: does it still return to the page asked for, and send the PKCE verifier that matches the challenge?"""
+    import base64
+    import hashlib
+
+    seed_small_province(sqlite_factory)
+    hubs = [
+        OfflineHubOAuth(users={"member-token": MEMBER_MODEL}, codes={"the-code": "member-token"}, **HUB_CONFIG)
+        for _ in range(2)
+    ]
+    first, second = (
+        TestClient(create_app(settings, HubIdentity(hub), session_factory=sqlite_factory), follow_redirects=False)
+        for hub in hubs
+    )
+    login = first.get(f"{PREFIX}/?tab=1", headers={"Accept": "text/html"})
+    query = parse_qs(urlsplit(login.headers["location"]).query)
+    second.cookies.update(login.cookies)
+    done = second.get(f"{PREFIX}/oauth_callback", params={"code": "the-code", "state": query["state"][0]})
+    assert done.status_code == 302 and done.headers["location"] == f"{PREFIX}/?tab=1"
+    verifier = hubs[1].token_forms[0]["code_verifier"][0]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    assert challenge == query["code_challenge"][0]
+    first.cookies.update(done.cookies)  # the login cookie works on every replica
+    assert first.get(f"{PREFIX}/api/me").json()["username"] == "a1001"
+
+
+def test_a_forged_or_stale_state_cookie_is_refused(client: TestClient) -> None:
+    """Is a state cookie that was not signed by the service (a chosen next page or verifier), or one signed for
+    another state, refused with the Vietnamese 'log in again'?"""
+    login = client.get(f"{PREFIX}/", headers={"Accept": "text/html"})
+    state = parse_qs(urlsplit(login.headers["location"]).query)["state"][0]
+    sealed = client.cookies["service-diemcau-oauth-state"]
+    payload, _, mac = sealed.rpartition(".")
+    client.cookies.clear()
+    callback = f"{PREFIX}/oauth_callback"
+    for forged in (f"{payload}.{mac[:-2]}AA", state, f"{payload}x.{mac}", f"{payload[:-4]}.{mac}"):
+        cookie = {"Cookie": f"service-diemcau-oauth-state={forged}"}
+        response = client.get(callback, params={"code": "the-code", "state": state}, headers=cookie)
+        assert (response.status_code, response.json()["detail"]) == (403, t("api.login_again"))
+    cookie = {"Cookie": f"service-diemcau-oauth-state={sealed}"}
+    other = client.get(callback, params={"code": "the-code", "state": "another-state"}, headers=cookie)
+    assert other.status_code == 403
+    odd = client.get(callback, params={"code": "the-code", "state": "bài-giảng"}, headers=cookie)
+    assert odd.status_code == 403  # a non-ASCII state is refused, not a 500
+    expired = HubIdentity(OfflineHubOAuth(users={}, codes={}, **HUB_CONFIG))._seal({"state": state, "until": 0})
+    stale = {"Cookie": f"service-diemcau-oauth-state={expired}"}
+    assert client.get(callback, params={"code": "the-code", "state": state}, headers=stale).status_code == 403
+    assert client.get(callback, params={"code": "the-code", "state": state}, headers=cookie).status_code == 302

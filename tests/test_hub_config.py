@@ -85,3 +85,42 @@ def test_a_stopping_hub_takes_its_proxy_and_servers_with_it(settings: Settings) 
     """Does the hub stop its proxy and every staff server when it stops, whatever JupyterHub's defaults become?"""
     c = apply_config(settings, Config(), PATHS)
     assert c.JupyterHub.cleanup_servers is True and c.JupyterHub.cleanup_proxy is True
+
+
+def test_one_machine_runs_its_own_api_on_loopback(settings: Settings) -> None:
+    """Without hub.api_url, does the hub run the API itself on loopback, and staff servers call it there?"""
+    c = apply_config(settings, Config(), PATHS)
+    api = next(s for s in c.JupyterHub.services if s["name"] == "diemcau")
+    assert api["url"] == "http://127.0.0.1:8090" and "diemcau.apps.api" in api["command"] and "api_token" not in api
+    assert c.Spawner.environment["DIEMCAU_API_URL"] == "http://127.0.0.1:8090/services/diemcau"
+    assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:8081"
+
+
+def test_replicas_behind_nginx_are_an_external_service(settings: Settings) -> None:
+    """With hub.api_url (nginx's upstream of replicas), does the hub start no API, register that URL with the
+    token `diemcau hub` made (private to the hub's user), and send staff servers there too?"""
+    from diemcau.apps.setup_steps import ensure_api_token
+
+    hub = settings.hub.model_copy(update={"api_url": "http://10.0.0.5:8080", "hub_ip": "10.0.0.2"})
+    external = settings.model_copy(update={"hub": hub})
+    token = ensure_api_token(external)
+    assert token is not None and token.stat().st_mode & 0o777 == 0o600
+    assert ensure_api_token(external) == token and ensure_api_token(settings) is None  # once; one machine: none
+    c = apply_config(external, Config(), PATHS)
+    api = next(s for s in c.JupyterHub.services if s["name"] == "diemcau")
+    assert api["url"] == "http://10.0.0.5:8080" and "command" not in api and "environment" not in api
+    assert api["api_token"] == token.read_text().strip() and len(api["api_token"]) == 64
+    assert c.Spawner.environment["DIEMCAU_API_URL"] == "http://10.0.0.5:8080/services/diemcau"
+    assert c.JupyterHub.hub_bind_url == "http://10.0.0.2:8081"  # where the replicas' JUPYTERHUB_API_URL points
+
+
+def test_a_bad_api_url_or_hub_ip_stops_start_up(tmp_path: Path) -> None:
+    """Is an API URL with a path or a quote, or a hub_ip that is not an address, refused with the key named?"""
+    import pytest
+
+    from diemcau.settings import SettingsError, load_settings
+    from tests.data_dirs import data_dir_environ
+
+    for key, value in (("API_URL", "http://h:1/x'"), ("API_URL", "ftp://h"), ("HUB_IP", "0.0.0.0; rm")):
+        with pytest.raises(SettingsError, match=key.lower()):
+            load_settings(data_dir_environ(tmp_path, **{f"DIEMCAU_HUB__{key}": value}))

@@ -60,6 +60,19 @@ class HubSettings(_Section):
     hub_port: int = Field(8081, ge=1, le=65535, description="Port of the hub's internal API.")
     proxy_api_port: int = Field(8001, ge=1, le=65535, description="Port of the proxy's own REST API (loopback).")
     api_port: int = Field(8090, ge=1, le=65535, description="Port of the Điểm Cầu API service.")
+    api_url: str = Field(
+        "",
+        pattern=r"^(https?://[A-Za-z0-9.:\[\]-]+)?$",
+        description="The API service as the hub's proxy and staff servers reach it. Empty: the hub starts one API "
+        "itself on 127.0.0.1:<api_port> (one machine). Set, e.g. http://10.0.0.5:8080 (nginx in front of N API "
+        "replicas, deploy/nginx/diemcau.conf): the hub starts none and registers this URL as an external service, "
+        "whose token it reads from <data>/hub/api_service_token (docs/deploy-nginx.md).",
+    )
+    hub_ip: str = Field(
+        "127.0.0.1",
+        description="Address the hub's internal API listens on: loopback on one machine; an address the API "
+        "replicas' hosts reach when they run elsewhere (their JUPYTERHUB_API_URL).",
+    )
     authenticator: Literal["roster", "ldap", "oauth"] = Field(
         "roster", description="'roster' (built in); 'ldap'/'oauth' load hub_config/jupyterhub_config.d/*.py."
     )
@@ -70,6 +83,12 @@ class HubSettings(_Section):
     system_user_prefix: str = Field(
         "jupyter-", pattern=PREFIX_PATTERN, description="Staff server N runs as the system user '<prefix>N'."
     )
+
+    @field_validator("hub_ip")
+    @classmethod
+    def _hub_ip_is_an_address(cls, value: str) -> str:
+        ipaddress.ip_address(value)  # ValueError names the bad value
+        return value
 
     @field_validator("homes_dir")
     @classmethod

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.course_files import load_courses
@@ -32,6 +36,25 @@ def ensure_data_dir(settings: Settings) -> None:
     settings_file = settings.home / SETTINGS_FILE_NAME
     if not settings_file.exists():
         settings_file.write_text(SETTINGS_TEMPLATE, encoding="utf-8")
+
+
+def ensure_api_token(settings: Settings) -> Path | None:
+    """With the API as an external service (``hub.api_url``), the hub token its replicas share: made once (0600,
+    64 hex digits) at ``<data>/hub/api_service_token``; the operator gives it to each replica as
+    ``JUPYTERHUB_API_TOKEN``. ``None`` on one machine (the hub makes the managed service's token itself)."""
+    from diemcau.apps.hub.config import api_token_path
+
+    if not settings.hub.api_url:
+        return None
+    path = api_token_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    return path
 
 
 def ensure_database(settings: Settings) -> sessionmaker[Session]:

@@ -10,6 +10,7 @@ import typer
 
 from diemcau.apps.cli import (
     course,
+    deploy,
     lecture,
     org,
     platform,
@@ -39,6 +40,7 @@ app.add_typer(user.app, name="user")
 app.add_typer(transcript.app, name="transcript")
 app.add_typer(search.app, name="search")
 app.add_typer(quiz.app, name="quiz")
+app.add_typer(deploy.app, name="deploy")
 
 
 def main() -> None:

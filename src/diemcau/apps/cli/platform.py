@@ -115,8 +115,9 @@ def hub(
         "port": settings.hub.port,
         "hub_port": settings.hub.hub_port,
         "proxy_api_port": settings.hub.proxy_api_port,
-        "api_port": settings.hub.api_port,
     }
+    if not settings.hub.api_url:  # else the API replicas run elsewhere, started by the operator
+        ports["api_port"] = settings.hub.api_port
     busy = busy_ports(ports)
     if busy:
         taken = ", ".join(f"hub.{name} = {port}" for name, port in busy.items())
@@ -125,6 +126,7 @@ def hub(
             f"or choose free ports, e.g. DIEMCAU_HUB__{next(iter(busy)).upper()}=<port>."
         )
     setup_steps.ensure_courses(settings, factory)
+    setup_steps.ensure_api_token(settings)
     config = hub_config_path()
     repo = config.parent.parent
     env = dict(os.environ)

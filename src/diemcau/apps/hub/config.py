@@ -21,6 +21,7 @@ from diemcau.settings import Settings
 API_SERVICE_NAME = "diemcau"
 CULLER_SERVICE_NAME = "idle-culler"
 WORKER_SERVICE_NAME = "worker"
+API_TOKEN_FILE = "api_service_token"
 STAFF_GROUPS = ["role-trainer", "role-secretary", "role-committee", "role-admin"]
 
 
@@ -47,7 +48,9 @@ class HubPaths:
 
 def update_network(c: Config, settings: Settings) -> None:
     c.JupyterHub.bind_url = f"http://{settings.hub.ip}:{settings.hub.port}/"
-    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{settings.hub.hub_port}"
+    hub_ip = settings.hub.hub_ip
+    host = f"[{hub_ip}]" if ":" in hub_ip else hub_ip
+    c.JupyterHub.hub_bind_url = f"http://{host}:{settings.hub.hub_port}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.hub.proxy_api_port}"
 
 
@@ -132,9 +135,10 @@ def update_spawner(c: Config, settings: Settings, paths: HubPaths) -> None:
     c.IsolatedSpawner.private_paths = [str(path) for path in private_paths(settings, paths)]
     c.IsolatedSpawner.terminal_groups = [f"role-{Role.ADMIN}"]
     c.Spawner.default_url = "/lab"
-    # Notebooks (Voila dashboards, search) call the API straight on loopback with the user's own token; no
+    # Notebooks (Voila dashboards, search) call the API straight (on loopback, or through nginx's upstream of
+    # replicas when hub.api_url is set) with the user's own token; no
     # other DIEMCAU_* variable (database URL, data directory) reaches a server.
-    api_url = f"http://127.0.0.1:{settings.hub.api_port}/services/{API_SERVICE_NAME}"
+    api_url = f"{api_service_url(settings)}/services/{API_SERVICE_NAME}"
     c.Spawner.environment = {"PATH": paths.bin_path, "DIEMCAU_API_URL": api_url}
     # Staff servers open in the repo's notebooks/ (readable, not writable, by their users) so
     # /user/<name>/voila/render/cell.ipynb works; Voila's settings (extension denylist, kernel culling) come from
@@ -160,19 +164,44 @@ def service_environment(settings: Settings, paths: HubPaths) -> dict[str, str]:
     return env
 
 
+def api_service_url(settings: Settings) -> str:
+    """Where the hub's proxy and staff servers reach the API: ``hub.api_url`` (nginx's upstream of replicas),
+    else the one API the hub runs on loopback."""
+    return settings.hub.api_url or f"http://127.0.0.1:{settings.hub.api_port}"
+
+
+def api_token_path(settings: Settings) -> Path:
+    """The external API service's hub token (``hub.api_url`` set): every replica's ``JUPYTERHUB_API_TOKEN``."""
+    return settings.hub_dir / API_TOKEN_FILE
+
+
+def api_service(settings: Settings, paths: HubPaths, env: dict[str, str]) -> dict:
+    """The API service: managed (the hub runs it, under its supervisor) on one machine; external (a URL and a
+    token, replicas run by the operator) when ``hub.api_url`` is set."""
+    service: dict = {
+        "name": API_SERVICE_NAME,
+        "display": True,
+        "url": api_service_url(settings),
+        "oauth_no_confirm": True,
+        "oauth_client_allowed_scopes": ["read:users:name!user", "read:users:groups!user"],
+    }
+    if settings.hub.api_url:
+        token = api_token_path(settings)
+        if not token.is_file():
+            raise FileNotFoundError(f"hub.api_url is set but {token} is missing; `diemcau hub` creates it")
+        return {**service, "api_token": token.read_text("utf-8").strip()}
+    # under its supervisor: back within seconds of a crash, not at the hub's next poll (apps/supervise.py)
+    return {
+        **service,
+        "command": [paths.python, "-m", "diemcau.apps.supervise", "--module", "diemcau.apps.api"],
+        "environment": env,
+    }
+
+
 def update_services(c: Config, settings: Settings, paths: HubPaths) -> None:
     env = service_environment(settings, paths)
     c.JupyterHub.services = [
-        {
-            "name": API_SERVICE_NAME,
-            "display": True,
-            "url": f"http://127.0.0.1:{settings.hub.api_port}",
-            # under its supervisor: back within seconds of a crash, not at the hub's next poll (apps/supervise.py)
-            "command": [paths.python, "-m", "diemcau.apps.supervise", "--module", "diemcau.apps.api"],
-            "environment": env,
-            "oauth_no_confirm": True,
-            "oauth_client_allowed_scopes": ["read:users:name!user", "read:users:groups!user"],
-        },
+        api_service(settings, paths, env),
         {
             "name": CULLER_SERVICE_NAME,
             "command": [paths.python, "-m", "jupyterhub_idle_culler", f"--timeout={settings.hub.cull_idle_seconds}"],

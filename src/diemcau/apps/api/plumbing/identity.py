@@ -8,6 +8,10 @@ portal's own scripts send (a quiz submission): a cross-site form cannot set a he
 setting one needs a CORS preflight this service never grants, so no other site can act with a member's cookie
 (defence in depth on top of ``SameSite=Lax``).
 
+Nothing of a login lives in one process: the token cookie and the login's state cookie (state, the page to
+return to, the PKCE verifier; ``HubOAuth`` would keep these in memory) are signed with keys derived from the
+service's hub token, so a login begun on one API replica (or ``perf.api_workers`` process) completes on any other.
+
 ``Identity`` is the narrow seam the app depends on; ``HubIdentity`` implements it with
 ``jupyterhub.services.auth.HubOAuth``, which reads the environment the hub gives a managed service
 (``JUPYTERHUB_API_TOKEN``, ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_CLIENT_ID``, ``JUPYTERHUB_SERVICE_PREFIX``,
@@ -19,7 +23,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
+import secrets
+import time
 from typing import Any, Protocol
 
 from fastapi import HTTPException
@@ -35,6 +42,7 @@ from diemcau.i18n import t
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 SAME_ORIGIN_HEADER = "x-diemcau-request"  # set by the portal's scripts on writes (see the module docstring)
 TOKEN_CACHE_SECONDS = 60
+LOGIN_STATE_SECONDS = 600  # a browser has this long between leaving for the hub's login and coming back
 _AUTH_HEADER = re.compile(r"^\s*(?:token|bearer)\s+(\S+)\s*$", re.IGNORECASE)
 
 
@@ -93,7 +101,16 @@ class HubIdentity:
                 f"Hub OAuth is not configured ({exc}). Run the API as a JupyterHub-managed service "
                 "(c.JupyterHub.services), which sets JUPYTERHUB_API_TOKEN and JUPYTERHUB_CLIENT_ID."
             ) from None
+        if not self.hub_auth.access_scopes:
+            # Without them any valid hub token would do, e.g. one a member gave another service (an external
+            # replica gets JUPYTERHUB_SERVICE_NAME from its operator, not from the hub: docs/deploy-nginx.md).
+            raise RuntimeError(
+                "Hub OAuth has no access scopes: set JUPYTERHUB_SERVICE_NAME=diemcau (or "
+                "JUPYTERHUB_OAUTH_ACCESS_SCOPES) so only tokens allowed to use this service are accepted."
+            )
+        # Both keys derive from the service's hub token, which every replica of the service shares.
         self._cookie_key = hashlib.sha256(b"diemcau-cookie:" + self.hub_auth.api_token.encode()).digest()
+        self._state_key = hashlib.sha256(b"diemcau-oauth-state:" + self.hub_auth.api_token.encode()).digest()
 
     async def username_for(self, request: Request) -> str | None:
         """The hub user owning the request's token (header, or cookie on safe methods)."""
@@ -114,13 +131,17 @@ class HubIdentity:
         return model["name"]
 
     def login_redirect(self, request: Request) -> Response:
-        """Redirect to the hub's OAuth authorize URL, remembering state (and PKCE verifier) in a cookie."""
+        """Redirect to the hub's OAuth authorize URL, remembering the state, the page to return to and the PKCE
+        verifier in a signed cookie (not in this process's memory, as ``HubOAuth.generate_state`` would: the
+        callback may reach another replica of the service)."""
         verifier, challenge, method = self.hub_auth.generate_pkce_code_challenge()
         next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        state = self.hub_auth.generate_state(next_url, code_verifier=verifier)
+        state = secrets.token_urlsafe(16)
         params = {"state": state, "code_challenge": challenge, "code_challenge_method": method}
         response = RedirectResponse(url_concat(self.hub_auth.login_url, params), status_code=302)
-        self._set_cookie(request, response, self.hub_auth.state_cookie_name, state, max_age=600)
+        record = {"state": state, "next": next_url, "verifier": verifier, "until": time.time() + LOGIN_STATE_SECONDS}
+        sealed = self._seal(record)
+        self._set_cookie(request, response, self.hub_auth.state_cookie_name, sealed, max_age=LOGIN_STATE_SECONDS)
         return response
 
     async def complete_login(self, request: Request) -> Response:
@@ -131,12 +152,10 @@ class HubIdentity:
         code, state = query.get("code"), query.get("state")
         if not code or not state:
             raise HTTPException(400, t("api.login_again"))
-        cookie_state = request.cookies.get(self.hub_auth.get_state_cookie_name(state), "")
-        if not hmac.compare_digest(cookie_state, state):
+        record = self._unseal(request.cookies.get(self.hub_auth.state_cookie_name, ""))
+        if record is None or not hmac.compare_digest(str(record.get("state")).encode(), state.encode()):
             raise HTTPException(403, t("api.login_again"))
-        next_url = self.hub_auth.get_next_url(state)
-        verifier = self.hub_auth.get_code_verifier(state)
-        self.hub_auth.clear_oauth_state(state)
+        next_url, verifier = str(record.get("next") or self.hub_auth.base_url), record.get("verifier")
         try:
             token = await self.hub_auth.token_for_code(code, code_verifier=verifier, sync=False)
         except TornadoHTTPError as exc:
@@ -164,4 +183,21 @@ class HubIdentity:
 
     def _unsign(self, value: str) -> str | None:
         token, _, _mac = value.rpartition(".")
-        return token if token and hmac.compare_digest(self._sign(token), value) else None
+        return token if token and hmac.compare_digest(self._sign(token).encode(), value.encode()) else None
+
+    def _seal(self, record: dict[str, Any]) -> str:
+        """``record`` as a cookie value any replica can trust: base64 JSON and its HMAC (not secret: the browser
+        holding it is the one logging in)."""
+        return self._with_mac(base64.urlsafe_b64encode(json.dumps(record).encode()).decode().rstrip("="))
+
+    def _unseal(self, value: str) -> dict[str, Any] | None:
+        """The record of a sealed value, if its HMAC is ours and it has not expired; else ``None``."""
+        payload, _, _mac = value.rpartition(".")
+        if not payload or not hmac.compare_digest(self._with_mac(payload).encode(), value.encode()):
+            return None
+        record = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return record if isinstance(record, dict) and float(record.get("until", 0)) > time.time() else None
+
+    def _with_mac(self, payload: str) -> str:
+        mac = hmac.new(self._state_key, payload.encode(), hashlib.sha256).digest()
+        return f"{payload}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"

@@ -29,6 +29,7 @@ def test_freezing_moves_the_live_heap_out_of_collection(unfrozen) -> None:  # ty
 def test_the_service_app_is_built_with_a_frozen_heap(unfrozen, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     gc.unfreeze()
     monkeypatch.setenv("DIEMCAU_HOME", str(tmp_path))
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_NAME", "diemcau")  # as the hub gives its services
     monkeypatch.setenv("DIEMCAU_DATABASE__URL", f"sqlite:///{tmp_path / 'api.sqlite'}")
     app = service.build_app()
     assert app.title and gc.get_freeze_count() > 10_000

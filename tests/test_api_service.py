@@ -28,6 +28,7 @@ def test_service_migrates_serves_and_stops_promptly(settings, signum: int) -> No
         "DIEMCAU_HOME": str(settings.home),
         "JUPYTERHUB_API_TOKEN": "service-secret",
         "JUPYTERHUB_CLIENT_ID": "service-diemcau",
+        "JUPYTERHUB_SERVICE_NAME": "diemcau",  # as the hub gives its services
         "JUPYTERHUB_SERVICE_PREFIX": "/services/diemcau/",
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
     }

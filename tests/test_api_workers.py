@@ -32,6 +32,7 @@ def test_two_workers_serve_and_stop_on_sigint(tmp_path: Path) -> None:
         # what the hub gives a managed service; no hub is asked anything by an anonymous call
         "JUPYTERHUB_API_TOKEN": "service-token",
         "JUPYTERHUB_CLIENT_ID": "service-diemcau",
+        "JUPYTERHUB_SERVICE_NAME": "diemcau",  # as the hub gives its services
         "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api",
     }
     service = subprocess.Popen(

@@ -55,7 +55,7 @@ class StaffPodSpawner(KubeSpawner):
 
 def _configured(section: Config, key: str, empty: object) -> object:
     """What the chart already set under ``key`` (a bare ``Config`` answers unset keys with a lazy value)."""
-    return section[key] if key in section else empty
+    return section.get(key, empty)
 
 
 def update_roles_beside_chart(c: Config) -> None:

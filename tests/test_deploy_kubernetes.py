@@ -41,8 +41,8 @@ KUBE = ROOT / "deploy" / "kubernetes"
 CONTAINERFILE = ROOT / "deploy" / "image" / "Containerfile"
 VALUES = KUBE / "z2jh-values.yaml"
 NOT_RESOURCES = {"kustomization.yaml", "z2jh-values.yaml"}
-# The oldest Kubernetes the deployment supports (Zero to JupyterHub 4.4.0 asks for >= 1.28; we say 1.32, the
-# oldest still maintained upstream in 2026) and the newest kubernetes-validate knows.
+# The oldest Kubernetes the deployment supports (Zero to JupyterHub 4.4.0 asks for >= 1.28, its development branch
+# for >= 1.32: we say 1.32) and the newest kubernetes-validate 1.37.0 knows.
 KUBERNETES_VERSIONS = ("1.32.0", "1.37.0")
 IMAGE_UID = 1000
 SETTINGS_ENV_OUTSIDE_SECTIONS = {"DIEMCAU_HOME", "DIEMCAU_CONFIG"}  # read by load_settings itself

@@ -13,6 +13,8 @@ import copy
 import fnmatch
 import importlib.util
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,9 +26,11 @@ import yaml
 from fastapi.testclient import TestClient
 from kubernetes_asyncio.client import ApiClient
 from kubernetes_asyncio.config import kube_config
+from sqlalchemy import create_engine, text
 from traitlets.config import Config
 from typer.testing import CliRunner
 
+from diemcau.adapters.db.engine import ensure_schema, make_engine
 from diemcau.apps.api.__main__ import bind_address
 from diemcau.apps.api.app import create_app
 from diemcau.apps.cli import app as cli
@@ -248,7 +252,7 @@ def test_every_pod_runs_unprivileged() -> None:
 def test_every_pod_of_ours_is_fenced_by_a_network_policy() -> None:
     """Is each of our workloads selected by a NetworkPolicy for both directions (all else refused)?"""
     policies = [doc["spec"] for doc in resources() if doc["kind"] == "NetworkPolicy"]
-    for name, spec in pod_specs().items():
+    for name in pod_specs():
         labels = named("Deployment" if name != "diemcau-migrate" else "Job", name)["spec"]["template"]["metadata"]
         fencing = [p for p in policies if p["podSelector"]["matchLabels"].items() <= labels["labels"].items()]
         assert fencing and all(set(p["policyTypes"]) == {"Ingress", "Egress"} for p in fencing), name
@@ -486,3 +490,41 @@ def test_the_values_agree_with_the_settings_and_the_image() -> None:
     assert chart["hub"]["db"]["type"] == "postgres" and single["networkPolicy"]["enabled"] is True
     rules = single["networkPolicy"]["egressAllowRules"]
     assert not (rules["privateIPs"] or rules["nonPrivateIPs"] or rules["cloudMetadataServer"])
+
+
+# ---- N replicas on one database ----
+
+
+@pytest.mark.postgres
+def test_replicas_starting_together_all_come_up(postgres_url: str | None) -> None:
+    """Do four API processes starting at once on an empty PostgreSQL database all get through their start-up
+    migration (one migrates, the others wait for it and find the schema current), as N replicas of a Deployment
+    do when nobody ran the migration Job first?"""
+    if postgres_url is None:
+        pytest.skip("PostgreSQL not running (make test starts it)")
+    engine = make_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent"))
+    # A lock wait bounded (far beyond a migration's second or two), so that a regression fails instead of hanging.
+    engines = [create_engine(postgres_url, connect_args={"options": "-c lock_timeout=60s"}) for _ in range(4)]
+    start = threading.Barrier(len(engines))
+
+    def start_up(replica: Any) -> None:
+        start.wait()
+        ensure_schema(replica)
+
+    try:
+        with ThreadPoolExecutor(len(engines)) as pool:
+            for outcome in [pool.submit(start_up, replica) for replica in engines]:
+                outcome.result()  # a replica that failed its migration raises here
+        versions = "SELECT version_num FROM alembic_version ORDER BY 1"
+        with engine.connect() as connection:
+            migrated = list(connection.execute(text(versions)).scalars())
+        ensure_schema(engine)  # one more start: nothing left to do
+        with engine.connect() as connection:
+            assert migrated and list(connection.execute(text(versions)).scalars()) == migrated
+    finally:
+        for replica in [*engines, engine]:
+            replica.dispose()

@@ -496,19 +496,14 @@ def test_the_values_agree_with_the_settings_and_the_image() -> None:
 
 
 @pytest.mark.postgres
-def test_replicas_starting_together_all_come_up(postgres_url: str | None) -> None:
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_replicas_starting_together_all_come_up(db_url: str) -> None:
     """Do four API processes starting at once on an empty PostgreSQL database all get through their start-up
     migration (one migrates, the others wait for it and find the schema current), as N replicas of a Deployment
     do when nobody ran the migration Job first?"""
-    if postgres_url is None:
-        pytest.skip("PostgreSQL not running (make test starts it)")
-    engine = make_engine(postgres_url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-        connection.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent"))
     # A lock wait bounded (far beyond a migration's second or two), so that a regression fails instead of hanging.
-    engines = [create_engine(postgres_url, connect_args={"options": "-c lock_timeout=60s"}) for _ in range(4)]
+    engines = [create_engine(db_url, connect_args={"options": "-c lock_timeout=60s"}) for _ in range(4)]
+    engine = make_engine(db_url)
     start = threading.Barrier(len(engines))
 
     def start_up(replica: Any) -> None:

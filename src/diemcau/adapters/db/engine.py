@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -53,10 +53,18 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# The PostgreSQL advisory lock that serialises migrations (any fixed 64-bit number; this one spells "diemcau").
+MIGRATION_LOCK_KEY = 0x646965_6D636175
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Upgrade the database to the newest migration (idempotent)."""
+    """Upgrade the database to the newest migration (idempotent). On PostgreSQL, processes that start together (N
+    API replicas, workers) take turns: each holds an advisory lock for its migration transaction, so the first
+    migrates and the others then find the schema current, instead of failing on each other's half-made tables."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")  # "heads": independent branches may coexist
 

@@ -85,9 +85,9 @@ def update_auth(c: Config, settings: Settings) -> None:
     c.RosterAuthenticator.argon2_parallelism = auth.argon2_parallelism
 
 
-def update_roles(c: Config) -> None:
-    """Members may use services (the portal) but not start servers; staff groups may start their own."""
-    c.JupyterHub.load_roles = [
+def platform_roles() -> list[dict[str, object]]:
+    """The hub roles of the platform, the idle culler's aside (the Zero to JupyterHub chart defines its own)."""
+    return [
         {
             "name": "user",
             "description": "Every member: their own identity, and the Điểm Cầu services.",
@@ -111,6 +111,13 @@ def update_roles(c: Config) -> None:
             "scopes": ["read:users", "read:groups", "list:users"],
             "services": [API_SERVICE_NAME],
         },
+    ]
+
+
+def update_roles(c: Config) -> None:
+    """Members may use services (the portal) but not start servers; staff groups may start their own."""
+    c.JupyterHub.load_roles = [
+        *platform_roles(),
         {
             "name": "idle-culler",
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
@@ -138,16 +145,28 @@ def update_spawner(c: Config, settings: Settings, paths: HubPaths) -> None:
     # Notebooks (Voila dashboards, search) call the API straight (on loopback, or through nginx's upstream of
     # replicas when hub.api_url is set) with the user's own token; no
     # other DIEMCAU_* variable (database URL, data directory) reaches a server.
-    api_url = f"{api_service_url(settings)}/services/{API_SERVICE_NAME}"
-    c.Spawner.environment = {"PATH": paths.bin_path, "DIEMCAU_API_URL": api_url}
-    # Staff servers open in the repo's notebooks/ (readable, not writable, by their users) so
-    # /user/<name>/voila/render/cell.ipynb works; Voila's settings (extension denylist, kernel culling) come from
-    # hub_config/jupyter_server_config.py on JUPYTER_CONFIG_PATH.
+    api_url = api_service_url(settings)
+    c.Spawner.environment = {"PATH": paths.bin_path, **staff_server_environment(paths, api_url)}
+    c.Spawner.notebook_dir = staff_notebook_dir(paths)
+
+
+def staff_notebook_dir(paths: HubPaths) -> str:
+    """Staff servers open in the repo's notebooks/ (readable, not writable, by their users), so
+    /user/<name>/voila/render/cell.ipynb works."""
+    return str(paths.templates.parent.parent / "notebooks")
+
+
+def staff_server_environment(paths: HubPaths, api_url: str) -> dict[str, str]:
+    """What a staff server is told, and nothing else (no database URL, no data directory): where the API is
+    (``api_url``, its origin), Voila's settings (extension denylist, kernel culling: hub_config/
+    jupyter_server_config.py on JUPYTER_CONFIG_PATH) and Điểm Cầu's Voila template (hub_config/jupyter/voila/
+    templates/diemcau on JUPYTER_PATH)."""
     hub_config = paths.templates.parent
-    c.Spawner.notebook_dir = str(hub_config.parent / "notebooks")
-    c.Spawner.environment["JUPYTER_CONFIG_PATH"] = str(hub_config)
-    # ... and Điểm Cầu's Voila template (hub_config/jupyter/voila/templates/diemcau) on JUPYTER_PATH.
-    c.Spawner.environment["JUPYTER_PATH"] = str(hub_config / "jupyter")
+    return {
+        "DIEMCAU_API_URL": f"{api_url.rstrip('/')}/services/{API_SERVICE_NAME}",
+        "JUPYTER_CONFIG_PATH": str(hub_config),
+        "JUPYTER_PATH": str(hub_config / "jupyter"),
+    }
 
 
 def service_environment(settings: Settings, paths: HubPaths) -> dict[str, str]:
@@ -164,6 +183,17 @@ def service_environment(settings: Settings, paths: HubPaths) -> dict[str, str]:
     return env
 
 
+def api_service_options() -> dict[str, object]:
+    """The API service as the hub knows it, wherever it runs: its name, a link on the hub's home page, and a
+    login that asks no confirmation and hands the service only the member's name and groups."""
+    return {
+        "name": API_SERVICE_NAME,
+        "display": True,
+        "oauth_no_confirm": True,
+        "oauth_client_allowed_scopes": ["read:users:name!user", "read:users:groups!user"],
+    }
+
+
 def api_service_url(settings: Settings) -> str:
     """Where the hub's proxy and staff servers reach the API: ``hub.api_url`` (nginx's upstream of replicas),
     else the one API the hub runs on loopback."""
@@ -178,13 +208,7 @@ def api_token_path(settings: Settings) -> Path:
 def api_service(settings: Settings, paths: HubPaths, env: dict[str, str]) -> dict:
     """The API service: managed (the hub runs it, under its supervisor) on one machine; external (a URL and a
     token, replicas run by the operator) when ``hub.api_url`` is set."""
-    service: dict = {
-        "name": API_SERVICE_NAME,
-        "display": True,
-        "url": api_service_url(settings),
-        "oauth_no_confirm": True,
-        "oauth_client_allowed_scopes": ["read:users:name!user", "read:users:groups!user"],
-    }
+    service: dict = {**api_service_options(), "url": api_service_url(settings)}
     if settings.hub.api_url:
         token = api_token_path(settings)
         if not token.is_file():

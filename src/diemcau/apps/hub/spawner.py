@@ -39,7 +39,7 @@ NO_TERMINALS = "--ServerApp.terminals_enabled=False"
 
 def terminal_args(groups: set[str], terminal_groups: list[str]) -> list[str]:
     """Jupyter Server arguments that turn terminals off for a user in none of ``terminal_groups`` (also used by
-    a KubeSpawner deployment's ``pre_spawn_hook``: docs/security/isolation.md)."""
+    the staff pods' spawner on Kubernetes, ``diemcau.apps.hub.kubernetes.StaffPodSpawner``)."""
     return [] if groups & set(terminal_groups) else [NO_TERMINALS]
 
 

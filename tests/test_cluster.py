@@ -96,7 +96,12 @@ def test_a_worker_host_that_dies_mid_transcription_is_taken_over_from_its_checkp
     cluster.kill_host(holder)
     killed_after = _windows_done(checkpoint)
     assert _holder(jobs.load_job(factory, LECTURE).owner) == holder, "left behind: nobody can see the host died"
-    _until(lambda: jobs.load_job(factory, LECTURE).status in ("done", "failed"), 300, "the survivor's take-over")
+
+    def finished() -> bool:  # the status is written before the lease is let go: wait for both
+        job = jobs.load_job(factory, LECTURE)
+        return job.status in ("done", "failed") and not job.owner
+
+    _until(finished, 300, "the survivor's take-over")
     cluster.start_worker(cluster.topology.host(holder))  # the host back, for the module's next test
 
     job = jobs.load_job(factory, LECTURE)

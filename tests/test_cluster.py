@@ -177,11 +177,14 @@ def test_the_topology_names_fit_linux_and_its_settings_load() -> None:
 def test_a_stopped_cluster_leaves_nothing_behind(tmp_path: Path) -> None:
     """After ``stop()``, is every namespace, link and process of the cluster gone (the servers included)?"""
     cluster = Cluster.plan(tmp_path, worker_hosts=1).start()
-    namespaces = [cluster.topology.namespace(host) for host in cluster.topology.hosts]
-    assert all(netns.pids(namespace) for namespace in namespaces), "every host runs something"
-    server_dirs = list(cluster._server_dirs)
-    assert server_dirs and all(folder.is_dir() for folder in server_dirs)
-    cluster.stop()
+    try:
+        namespaces = [cluster.topology.namespace(host) for host in cluster.topology.hosts]
+        assert all(p.poll() is None for ps in cluster.processes.values() for p in ps), "everything it started runs"
+        assert all(netns.pids(namespace) for namespace in namespaces), "and runs in its host's namespace"
+        server_dirs = list(cluster._server_dirs)
+        assert server_dirs and all(folder.is_dir() for folder in server_dirs)
+    finally:
+        cluster.stop()
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
     assert not any(namespace in listed for namespace in namespaces)

@@ -7,8 +7,11 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from diemcau.devcluster.topology import Topology
+
+NETNS_DIR = "/run/netns"  # where ``ip netns add`` mounts each namespace
 
 
 class NetworkError(RuntimeError):
@@ -47,8 +50,17 @@ def create(topology: Topology) -> None:
 
 
 def pids(namespace: str) -> list[int]:
-    """The processes running in ``namespace`` (none when it does not exist)."""
-    return [int(pid) for pid in _ip("netns", "pids", namespace, check=False).split()]
+    """The processes running in ``namespace`` (none when it does not exist). ``ip netns pids`` walks /proc and
+    can fail while processes come and go: it is asked again, and a namespace that exists but cannot be listed is
+    an error, never "nothing runs there" (``kill_all`` would stop early and leave processes behind)."""
+    for attempt in range(10):
+        if not Path(NETNS_DIR, namespace).exists():
+            return []
+        result = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False)
+        if result.returncode == 0:
+            return [int(pid) for pid in result.stdout.split()]
+        time.sleep(0.05 * (attempt + 1))
+    raise NetworkError(f"ip netns pids {namespace}: {result.stderr.strip() or result.returncode}")
 
 
 def kill_all(namespace: str, sig: signal.Signals = signal.SIGKILL, wait: float = 10.0) -> None:

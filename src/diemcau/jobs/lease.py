@@ -135,12 +135,16 @@ class JobLease:
         """Does someone (this process included) hold the lease right now?"""
         return bool(owner) and not self.gone(owner, heartbeat_at)
 
+    def renew(self) -> bool:
+        """Renew this process's hold now; ``False`` if the lease is no longer its own (taken over after expiry)."""
+        return job_leases.renew(self.factory, self.job_id, owner_id(self.host))
+
     def still_held(self) -> bool:
         """Renew the lease now and say whether it is still this process's (a holder about to decide something
         from the clock asks first: the stall that made the time pass may have cost it the lease). A renewal
         that fails counts as not held."""
         try:
-            return job_leases.renew(self.factory, self.job_id, owner_id(self.host))
+            return self.renew()
         except Exception:  # noqa: BLE001 - unconfirmed is not held; the recovery sweep re-queues what is left
             log.warning("could not confirm the lease of %s", self.job_id, exc_info=True)
             return False
@@ -154,8 +158,8 @@ class JobLease:
             yield False
             return
         try:
-            beat = lambda: job_leases.renew(self.factory, self.job_id, owner)  # noqa: E731
-            with renewing(beat, self.expire_after / 3, f"lease-{self.job_id}", lost, lost_after=self.expire_after):
+            every = self.expire_after / 3
+            with renewing(self.renew, every, f"lease-{self.job_id}", lost, lost_after=self.expire_after):
                 yield True
         finally:
             job_leases.give_up(self.factory, self.job_id, owner)

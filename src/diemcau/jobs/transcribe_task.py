@@ -240,30 +240,20 @@ def recover_transcriptions(ctx: WorkerContext) -> list[str]:
     that could not be reached); returns the lecture ids. A job whose lease is live — held by a worker on this
     host or another — is never touched."""
     factory, recovered = ctx.factory, []
-    for job in db.running_jobs(factory):
+    waiting = db.waiting_jobs(factory, ctx.settings.jobs.lease_seconds)
+    held = {call[0] for call in waiting_calls(configure_queue(ctx.settings), transcribe_lecture)} if waiting else set()
+    lost_tasks = [job for job in waiting if (job.lecture_id or "") not in held]
+    for job in [*db.running_jobs(factory), *lost_tasks]:
         lecture_id = job.lecture_id or ""
         if not lecture_id or lease_of(ctx, lecture_id).is_live(job.owner, job.heartbeat_at):
             continue
-        db.requeue_job(factory, lecture_id)
-        _queue_again(ctx, lecture_id)
-        recovered.append(lecture_id)
-    waiting = db.waiting_jobs(factory, ctx.settings.jobs.lease_seconds)
-    held = {call[0] for call in waiting_calls(configure_queue(ctx.settings), transcribe_lecture)} if waiting else set()
-    for job in waiting:
-        lecture_id = job.lecture_id or ""
-        if not lecture_id or lecture_id in held or lease_of(ctx, lecture_id).is_live(job.owner, job.heartbeat_at):
-            continue
-        db.requeue_job(factory, lecture_id)  # touched: queued again once a lease's length from now at the earliest
-        _queue_again(ctx, lecture_id)
+        db.requeue_job(factory, lecture_id)  # touched: a queued job is looked at again a lease's length from now
+        request = _read_request(work_dir(ctx.settings, lecture_id))
+        transcribe_lecture(lecture_id, request.get("audio", ""), request.get("model", ""), request.get("force", False))
         recovered.append(lecture_id)
     if recovered:
         log.info("re-queued transcriptions whose worker is gone: %s", ", ".join(recovered))
     return recovered
-
-
-def _queue_again(ctx: WorkerContext, lecture_id: str) -> None:
-    request = _read_request(work_dir(ctx.settings, lecture_id))
-    transcribe_lecture(lecture_id, request.get("audio", ""), request.get("model", ""), request.get("force", False))
 
 
 def _read_request(folder: Path) -> dict:

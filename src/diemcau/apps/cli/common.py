@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import typer
 from huey import Huey
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,7 +13,7 @@ from diemcau.jobs.queue import QueueUnavailable, check_queue
 from diemcau.settings import Settings, SettingsError, load_settings
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print ``message`` to stderr and exit with status 1."""
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
@@ -23,7 +25,6 @@ def settings_or_exit() -> Settings:
         return load_settings()
     except SettingsError as error:
         fail(str(error))
-        raise  # unreachable
 
 
 def factory_or_exit() -> tuple[Settings, sessionmaker[Session]]:
@@ -39,4 +40,3 @@ def queue_or_exit(settings: Settings) -> Huey:
         return check_queue(settings)
     except QueueUnavailable as error:
         fail(str(error))
-        raise  # unreachable

@@ -17,6 +17,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
 from diemcau.adapters.db import transcription_jobs as jobs
@@ -84,7 +85,7 @@ def _worker(environ: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def _two_hosts(tmp_path: Path, shared: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Two "machines" sharing a Redis queue: one environment each, with its own host name and temporary folder."""
+    """Two "machines" sharing a Redis queue (and whatever database ``shared`` names): one environment each, with its own host name and temporary folder."""
     shared = {**shared, **queue_on("redis")}
     hosts = {}
     for name in ("a", "b"):
@@ -93,15 +94,19 @@ def _two_hosts(tmp_path: Path, shared: dict[str, str]) -> dict[str, dict[str, st
     return hosts
 
 
+# The hosts share a database server, as deployed: frozen in the middle of a write on a shared SQLite file, host A
+# would keep its lock and stop host B as well (seen once under load).
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_a_holder_that_lost_its_lease_stops_and_writes_nothing_more(
     tmp_path: Path,
     whisper_dir: Path,
     clips: dict[str, Path],  # noqa: F811
+    db_url: str,
 ) -> None:
     """Host A frozen (``SIGSTOP``: a stalled VM, a partition) past its lease while host B takes the lecture over:
     once A runs again, does it find on renewal that the lease is B's and stop, leaving B to finish the job?"""
     short = {**LEASE, "DIEMCAU_JOBS__LEASE_SECONDS": "4"}  # A's lease lapses soon after it is frozen
-    hosts = _two_hosts(tmp_path, asr_environ(tmp_path, whisper_dir, **short))
+    hosts = _two_hosts(tmp_path, asr_environ(tmp_path, whisper_dir, DIEMCAU_DATABASE__URL=db_url, **short))
     settings_a = load_settings(hosts["a"])
     factory = ready(settings_a)
     enqueue_transcription(install(settings_a), LECTURE, audio=str(clips["lecture"]))

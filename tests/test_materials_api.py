@@ -294,3 +294,26 @@ def test_a_material_whose_job_was_lost_is_read_when_a_worker_starts(  # type: ig
     material_task.requeue_processing()  # what a worker runs when it starts
     read_queued(settings, sqlite_factory)
     assert (listed(client, NAME)["state"], listed(client, NAME)["searchable"]) == ("ready", True)
+
+
+@pytest.mark.parametrize("queue_backend", QUEUE_BACKENDS)
+def test_the_recovery_sweep_requeues_a_lost_reading_once_and_a_duplicate_reads_nothing_twice(  # type: ignore[no-untyped-def]
+    client, settings, sqlite_factory, tmp_path, queue_backend
+) -> None:
+    """A material whose job was lost while the workers ran (a Redis restarted without persistence, a queue the API
+    could not reach): does the periodic sweep, not only a worker's start, queue it again — once, however often it
+    sweeps while the job waits — and does a copy of a job whose material was read meanwhile do nothing?"""
+    shared = sharing_database(settings, sqlite_factory)
+    with make_pdf(tmp_path / NAME).open("rb") as stream:  # stored as the upload does, and no job queued
+        attach_material(shared, sqlite_factory, AttachRequest(LECTURE_ID, NAME, "b1002"), stream)
+    ctx = install(shared)
+    assert material_task.requeue_lost(ctx) == []  # just uploaded: its reading may still be under way
+    lost = material_task.requeue_lost(ctx, grace_seconds=0)
+    assert [record.name for record in lost] == [NAME]
+    assert material_task.requeue_lost(ctx, grace_seconds=0) == []  # its call waits in the queue: not queued twice
+    read_queued(settings, sqlite_factory)
+    assert (listed(client, NAME)["state"], listed(client, NAME)["searchable"]) == ("ready", True)
+    assert material_task.requeue_lost(ctx, grace_seconds=0) == []  # read: nothing to sweep
+
+    record = lost[0]  # a copy queued before the first was read finds the material read, and reads nothing
+    assert material_task.read_material_text.call_local(record.lecture_id, record.name, record.sha256) == "superseded"

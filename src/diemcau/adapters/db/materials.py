@@ -142,8 +142,13 @@ def record_extraction(
         return _record(row)
 
 
-def processing_materials(factory: sessionmaker[Session]) -> list[MaterialRecord]:
-    """Every material whose text is still to be read (a worker starting queues their jobs again)."""
+def processing_materials(
+    factory: sessionmaker[Session], uploaded_before: dt.datetime | None = None
+) -> list[MaterialRecord]:
+    """Every material whose text is still to be read, optionally only those uploaded before an aware moment (the
+    workers' recovery sweeps queue their jobs again)."""
+    query = select(LectureMaterialRow).where(LectureMaterialRow.state == PROCESSING)
+    if uploaded_before is not None:
+        query = query.where(LectureMaterialRow.uploaded_at < uploaded_before.astimezone(dt.UTC).replace(tzinfo=None))
     with factory() as session:
-        query = select(LectureMaterialRow).where(LectureMaterialRow.state == PROCESSING)
         return [_record(row) for row in session.scalars(query)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import json
 import socket
 import threading
@@ -358,3 +359,14 @@ def test_the_routers_own_refusals_are_vietnamese(client) -> None:
     assert "GET" in wrong_method.headers["allow"]
     course = app.get(f"{PREFIX}/api/courses/khong-co", headers=auth("member"))
     assert (course.status_code, course.json()["detail"]) == (404, t("api.course_not_found"))
+
+
+def test_a_browser_sent_to_an_address_that_does_not_exist_gets_a_vietnamese_page(client) -> None:
+    """A member following a mistyped or stale link (``…/tim-kiem`` for ``…/search``): does the phone show a
+    Vietnamese page with the way back (it showed raw JSON), while an API client still gets JSON?"""
+    app, _ = client
+    page = app.get(f"{PREFIX}/tim-kiem?q=x", headers={**auth("member"), "Accept": "text/html,*/*;q=0.8"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert html.escape(t("api.no_such_address")) in page.text and "<a " in page.text
+    api = app.get(f"{PREFIX}/api/tim-kiem", headers={**auth("member"), "Accept": "text/html,*/*;q=0.8"})
+    assert (api.status_code, api.json()["detail"]) == (404, t("api.no_such_address"))

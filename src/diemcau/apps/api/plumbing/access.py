@@ -108,12 +108,13 @@ def _is_page(request: Request) -> bool:
     return wants_login_redirect(request.method, request.url.path, request.headers.get("accept", ""), ctx.prefix)
 
 
-def _message_response(request: Request, status: int, message: str) -> Response:
+def _message_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """``message`` as a page for a browser's navigation (with the way out), as JSON ``detail`` for anything else."""
     if _is_page(request):
         ctx = context_of(request)
         page = render_message(ctx.runtime.pages, message, logout_href(ctx.hub_base_url))
-        return HTMLResponse(page, status_code=status)
-    return JSONResponse({"detail": message}, status_code=status)
+        return HTMLResponse(page, status_code=status, headers=headers)
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
 # Refusals the router itself raises, with HTTP's English reason as their detail: said in Vietnamese instead.
@@ -122,13 +123,14 @@ _STOCK_REFUSALS = {404: "api.no_such_address", 405: "api.method_not_allowed"}
 
 def install_handlers(app: FastAPI) -> None:
     """Turn authentication failures into 401 / redirect / 403 responses, and the router's own English refusals
-    (an address no route serves, a method it does not take) into Vietnamese ones."""
+    (an address no route serves, a method it does not take) into Vietnamese ones: a page with the way back for
+    a browser that navigated there (a mistyped or stale link), JSON for anything else."""
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         key = _STOCK_REFUSALS.get(exc.status_code)
         if key is not None and exc.detail == HTTPStatus(exc.status_code).phrase:
-            exc = StarletteHTTPException(exc.status_code, t(key), headers=exc.headers)
+            return _message_response(request, exc.status_code, t(key), exc.headers)
         return await http_exception_handler(request, exc)
 
     async def login_required(request: Request, _exc: Exception) -> Response:

@@ -120,7 +120,7 @@ class SharedVolume:
             return None
 
     def publish(self, folder: str, files: Mapping[str, bytes]) -> None:
-        target = self.path(folder) if folder else self.root
+        target = self.path(folder)
         names = [check_key(name) for name in files]
         if any("/" in name for name in names):
             raise BadKey(f"publish takes plain names: {names!r}")

@@ -69,6 +69,9 @@ def postgres_url() -> Iterator[str | None]:
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
+        gradebooks = connection.scalars(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'gradebook\\_%'"))
+        for schema in gradebooks.all():  # each course's nbgrader gradebook (adapters/nbgrader/course_dir.py)
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
         connection.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent"))

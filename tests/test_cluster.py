@@ -20,6 +20,7 @@ from diemcau.adapters.db.engine import make_engine, make_sessionmaker, transacti
 from diemcau.adapters.db.models import MemberRow, OrgUnitRow
 from diemcau.adapters.db.models_quiz import QuizSubmissionRow
 from diemcau.adapters.db.quiz_batches import waiting_quizzes
+from diemcau.adapters.nbgrader.course_dir import gradebook_schema, gradebook_url
 from diemcau.adapters.transcript_store import load_transcript
 from diemcau.devcluster import netns
 from diemcau.devcluster.cluster import Cluster
@@ -117,7 +118,8 @@ def test_a_worker_host_that_dies_mid_transcription_is_taken_over_from_its_checkp
 def test_a_quiz_week_is_graded_exactly_once_across_two_worker_hosts(cluster: Cluster) -> None:
     """A burst of submissions queued on Redis, two worker hosts grading, and the one holding the quiz's lease loses
     power (every process ``kill -9``) mid-burst: does the other host take the quiz over once the lease expires,
-    and is every submission graded, each once in the gradebook?"""
+    and is every submission graded, each once in the gradebook, which is the course's schema in PostgreSQL (no
+    gradebook file on the shared volume)?"""
     settings = load_settings(cluster.environ())
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
@@ -151,6 +153,8 @@ def test_a_quiz_week_is_graded_exactly_once_across_two_worker_hosts(cluster: Clu
         assert (_lease_owner(factory) or "") in ("", *(f"{survivor}:{p.pid}" for p in cluster.processes[survivor]))
         assert [store.load_submission(factory, i).score for i in ids] == [_score(n) for n in range(200)]
         assert _gradebook_scores(settings) == {f"c{n:05d}": _score(n) for n in range(200)}
+        assert gradebook_schema(COURSE) in gradebook_url(settings, COURSE)
+        assert not list(cluster.shared.rglob("gradebook.db*")), "the gradebook lives in PostgreSQL"
         with factory() as session:
             assert session.scalar(select(func.count()).select_from(QuizSubmissionRow)) == 200
         cluster.start_worker(cluster.topology.host(holder))  # the host back, for the module's next test

@@ -421,6 +421,11 @@ class Settings(_Section):
         return self.home / "media"
 
     @property
+    def materials_dir(self) -> Path:
+        """Lecture materials (``adapters/material_files.py``): ``<home>/materials``."""
+        return self.home / "materials"
+
+    @property
     def nbgrader_dir(self) -> Path:
         return self.home / "nbgrader"
 

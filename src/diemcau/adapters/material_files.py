@@ -1,8 +1,8 @@
 """Where lecture materials live: ``<data>/materials/<lecture id>/<stored name>`` (see ``core.material``).
 
-An upload is first copied into ``materials/.staging/`` — counting its bytes against the limit and hashing it
-as it goes — then renamed into place (one atomic rename on the same file system), so a reader never sees half
-a file. ``receive`` removes its staging file on the way out unless it was published, so a refused or failed
+An upload is first copied into the volume's staging folder — counting its bytes against the limit and hashing
+it as it goes — then published with the volume's ``publish_file`` (a rename on the same file system, then an
+fsync of the folder; ``adapters/storage.py``), so a reader never sees half a file. ``receive`` removes its staging file on the way out unless it was published, so a refused or failed
 upload leaves nothing behind. Stored names carry the content's hash, so replacing a material writes a new file
 and the old one is removed only after the database points at the new one.
 """
@@ -12,24 +12,23 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from diemcau.adapters.storage import SharedVolume, as_volume
 from diemcau.core.lecture import is_valid_lecture_id
 from diemcau.core.material import mb_label
 from diemcau.materials.errors import MaterialError
 from diemcau.settings import Settings
 
-STAGING = ".staging"
 CHUNK = 1 << 20
 
 
 def materials_root(settings: Settings) -> Path:
     """The materials folder of the data directory."""
-    return settings.home / "materials"
+    return settings.materials_dir
 
 
 @dataclass(frozen=True)
@@ -44,51 +43,46 @@ class StagedFile:
 class MaterialFiles:
     """The materials folder: staging, atomic publishing, lookup and removal of stored files."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path | SharedVolume) -> None:
+        self.volume = as_volume(root)
+        self.root = self.volume.root
 
     @contextlib.contextmanager
     def receive(self, stream: BinaryIO, max_bytes: int) -> Iterator[StagedFile]:
         """Copy ``stream`` into staging (``MaterialError`` past ``max_bytes`` or when empty); the staging file
         is removed when the block ends, unless ``publish`` has moved it into place."""
-        staging = self.root / STAGING
-        staging.mkdir(parents=True, exist_ok=True)
-        path = staging / uuid.uuid4().hex
-        try:
+        with self.volume.scratch_file() as path:
             size, digest = _copy_limited(stream, path, max_bytes)
             if size == 0:
                 raise MaterialError("empty")
             yield StagedFile(path, size, digest)
-        finally:
-            path.unlink(missing_ok=True)
 
     def path_of(self, lecture_id: str, stored_name: str) -> Path:
         """Where a stored file of a lecture lives (whether or not it exists)."""
-        if not is_valid_lecture_id(lecture_id) or "/" in stored_name or stored_name.startswith("."):
+        return self.volume.path(self._key(lecture_id, stored_name))
+
+    @staticmethod
+    def _key(lecture_id: str, stored_name: str) -> str:
+        if not is_valid_lecture_id(lecture_id) or "/" in stored_name:
             raise ValueError(f"not a material location: {lecture_id!r} {stored_name!r}")
-        return self.root / lecture_id / stored_name
+        return f"{lecture_id}/{stored_name}"
 
     def publish(self, staged: StagedFile, lecture_id: str, stored_name: str) -> Path:
         """Rename the staged file into place (atomically replacing an identical earlier copy); returns its path."""
-        final = self.path_of(lecture_id, stored_name)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.path, final)
-        return final
+        key = self._key(lecture_id, stored_name)
+        self.volume.publish_file(staged.path, key)
+        return self.volume.path(key)
 
     def local_path(self, lecture_id: str, stored_name: str) -> Path | None:
         """The stored file, if it exists."""
         try:
-            path = self.path_of(lecture_id, stored_name)
+            return self.volume.local_path(self._key(lecture_id, stored_name))
         except ValueError:
             return None
-        return path if path.is_file() else None
 
     def remove(self, lecture_id: str, stored_name: str) -> None:
         """Delete a stored file (and the lecture's folder once empty); a missing file is not an error."""
-        path = self.path_of(lecture_id, stored_name)
-        path.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()
+        self.volume.remove(self._key(lecture_id, stored_name))
 
 
 def _copy_limited(stream: BinaryIO, target: Path, max_bytes: int) -> tuple[int, str]:

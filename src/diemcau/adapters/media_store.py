@@ -8,24 +8,19 @@ Layout (one folder per source, shared by every lecture made from it)::
                    v240/ v360/ v720/ video renditions, only those no taller than the source
                    poster.jpg  audio.m4a
 
-A folder appears whole or not at all: ``put`` moves a finished folder into ``media/.staging/`` and renames it
-into place (one atomic rename on the same file system), so no reader ever sees half a lecture. ``MediaStore`` is
-the narrow interface; object storage can replace ``LocalMediaStore`` by uploading under a temporary prefix and
-publishing the manifest last.
+A folder appears whole or not at all: ``put`` publishes a finished folder with the volume's ``publish_tree`` (one
+atomic rename of the folder, ``adapters/storage.py``), so no reader ever sees half a lecture. ``MediaStore`` is
+the narrow interface; ``LocalMediaStore`` keeps the media on a ``SharedVolume`` (a local disk, or NFS/CephFS
+shared by the hosts), whose ``local_path`` is what nginx serves.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Protocol
 
+from diemcau.adapters.storage import SharedVolume, as_volume
 from diemcau.core.lecture import is_sha256, safe_media_path
-
-STAGING = ".staging"
 
 
 class MediaStore(Protocol):
@@ -49,55 +44,36 @@ class MediaStore(Protocol):
 
 
 class LocalMediaStore:
-    """The store as folders under the data directory's ``media/``."""
+    """The store as folders on the media volume (by default the data directory's ``media/``)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path | SharedVolume) -> None:
+        self.volume = as_volume(root)
+        self.root = self.volume.root
 
-    def _folder(self, sha256: str) -> Path:
+    @staticmethod
+    def _key(sha256: str) -> str:
         if not is_sha256(sha256):
             raise ValueError(f"not a sha256 digest: {sha256!r}")
-        return self.root / sha256
+        return sha256
 
     def has(self, sha256: str) -> bool:
         """Is ``media/<sha256>/`` there (it only ever appears complete)?"""
-        return self._folder(sha256).is_dir()
+        return self.volume.path(self._key(sha256)).is_dir()
 
     def put(self, sha256: str, folder: Path) -> None:
-        """Move ``folder`` to ``media/.staging/<random>`` then rename it to ``media/<sha256>``."""
-        final = self._folder(sha256)
-        if final.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
-            return
-        staging = self.root / STAGING / f"{sha256}-{uuid.uuid4().hex[:8]}"
-        staging.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(folder), staging)  # a rename when on the same file system, else a copy into staging
-        try:
-            os.rename(staging, final)
-        except OSError:
-            if not final.is_dir():  # not a lost race with another worker publishing the same source
-                raise
-            shutil.rmtree(staging, ignore_errors=True)
-        with contextlib.suppress(OSError):  # leave no empty staging folder behind
-            staging.parent.rmdir()
+        """Publish ``folder`` as ``media/<sha256>`` (through the volume's staging, one rename)."""
+        self.volume.publish_tree(self._key(sha256), folder)
 
     def local_path(self, sha256: str, name: str) -> Path | None:
         """The file, when ``name`` is a safe media path and the file exists."""
         if not is_sha256(sha256) or safe_media_path(name) is None:
             return None
-        path = self.root / sha256 / name
-        return path if path.is_file() else None
+        return self.volume.local_path(f"{sha256}/{name}")
 
     def remove(self, sha256: str) -> None:
         """Rename the folder away first (atomic), then delete it."""
-        folder = self._folder(sha256)
-        if not folder.is_dir():
-            return
-        doomed = self.root / STAGING / f"removed-{sha256}-{uuid.uuid4().hex[:8]}"
-        doomed.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(folder, doomed)
-        shutil.rmtree(doomed, ignore_errors=True)
+        self.volume.remove_tree(self._key(sha256))
 
     def clear_staging(self) -> None:
         """Remove leftovers of publishes interrupted between move and rename (safe while none runs)."""
-        shutil.rmtree(self.root / STAGING, ignore_errors=True)
+        self.volume.clear_staging()

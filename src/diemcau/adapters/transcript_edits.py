@@ -15,7 +15,6 @@ replaced with ``force`` (the CLI's ``--force``, the API's confirmation), the cur
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +23,7 @@ from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import LectureRow
 from diemcau.adapters.db.models_transcript import TranscriptEditRow
 from diemcau.adapters.transcript_store import (
+    Store,
     keep_previous,
     lecture_lock,
     load_transcript,
@@ -66,7 +66,7 @@ def _utcnow() -> dt.datetime:
 
 def apply_edit(
     factory: sessionmaker[Session],
-    transcripts_dir: Path,
+    transcripts_dir: Store,
     lecture_id: str,
     segment_index: int,
     editor: str,
@@ -104,7 +104,7 @@ def _edit_row(lecture_id: str, editor: str, old, new) -> TranscriptEditRow:  # t
 
 
 def _commit_with_write(
-    factory: sessionmaker[Session], transcripts_dir: Path, previous: Transcript, updated: Transcript, row: object
+    factory: sessionmaker[Session], transcripts_dir: Store, previous: Transcript, updated: Transcript, row: object
 ) -> None:
     written = False
     try:
@@ -151,7 +151,7 @@ def correction_count(factory: sessionmaker[Session], lecture_id: str) -> int:
         return int(session.scalar(query) or 0)
 
 
-def check_may_replace(factory: sessionmaker[Session], transcripts_dir: Path, lecture_id: str, force: bool) -> None:
+def check_may_replace(factory: sessionmaker[Session], transcripts_dir: Store, lecture_id: str, force: bool) -> None:
     """Raise ``CorrectedTranscriptError`` when replacing the lecture's transcript needs ``force`` and lacks it.
 
     Call it before starting long work (a transcription job) so the question is asked up front.
@@ -165,7 +165,7 @@ def check_may_replace(factory: sessionmaker[Session], transcripts_dir: Path, lec
 
 def replace_transcript(
     factory: sessionmaker[Session],
-    transcripts_dir: Path,
+    transcripts_dir: Store,
     transcript: Transcript,
     force: bool = False,
     keep_previous_copy: bool = True,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.models import LectureRow
 from diemcau.adapters.transcript_edits import replace_transcript
+from diemcau.adapters.transcript_store import Store
 from diemcau.core.captions import CaptionError, CaptionFile, cues_to_transcript, parse_captions
 from diemcau.core.corrections import CorrectionError
 from diemcau.core.transcript import Transcript
@@ -35,7 +36,7 @@ def lecture_exists(factory: sessionmaker[Session], lecture_id: str) -> bool:
 
 
 def import_captions(
-    factory: sessionmaker[Session], transcripts_dir: Path, lecture_id: str, path: Path, force: bool = False
+    factory: sessionmaker[Session], transcripts_dir: Store, lecture_id: str, path: Path, force: bool = False
 ) -> Transcript:
     """Make the caption file at ``path`` the lecture's transcript and return what was stored.
 

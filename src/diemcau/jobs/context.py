@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker
+from diemcau.adapters.storage import Stores, stores_of
 from diemcau.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -35,15 +36,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(eq=False)
 class WorkerContext:
-    """The settings, session factory and quiz graders of the jobs run in this process."""
+    """The settings, session factory, file stores and quiz graders of the jobs run in this process."""
 
     settings: Settings
     factory: sessionmaker[Session]
+    stores: Stores = field(init=False)
+    """Media, transcripts and materials (``adapters/storage.py``), on the volumes the settings name."""
     stopping: threading.Event = field(default_factory=threading.Event)
     """Set when the context is replaced or the worker stops: its background threads (heartbeat) end."""
     _started: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _graders: Graders | None = None
+
+    def __post_init__(self) -> None:
+        self.stores = stores_of(self.settings)
 
     @classmethod
     def of(cls, settings: Settings) -> WorkerContext:

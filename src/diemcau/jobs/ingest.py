@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db import lectures as db
 from diemcau.adapters.db.models_media import IngestRunRow
 from diemcau.adapters.media_store import LocalMediaStore
+from diemcau.adapters.storage import SharedVolume
 from diemcau.core.egress import EgressPolicy
 from diemcau.core.lecture import TranscriptState
 from diemcau.jobs.context import WorkerContext, current
@@ -63,9 +64,10 @@ def discard_work(settings: Settings, run_id: str) -> None:
     shutil.rmtree(work_dir(settings, run_id), ignore_errors=True)
 
 
-def context_for(settings: Settings, run: IngestRunRow) -> IngestContext:
-    """The pipeline context of a run."""
-    store = LocalMediaStore(settings.media_dir)
+def context_for(settings: Settings, run: IngestRunRow, media: SharedVolume | None = None) -> IngestContext:
+    """The pipeline context of a run, publishing to ``media`` (the worker's ``stores.media``; the API's probe,
+    which never publishes, names none)."""
+    store = LocalMediaStore(media or settings.media_dir)
     preset = settings.media.video_preset
     egress = EgressPolicy(allow_private=settings.media.fetch_private_networks)
     return IngestContext(run.request["source"], work_dir(settings, run.id), limits_of(settings), store, preset, egress)
@@ -145,7 +147,7 @@ def execute_run(context: WorkerContext, run_id: str) -> str:
         return "skipped"
     run = db.load_run(factory, run_id)
     assert run is not None
-    ctx, lost = context_for(settings, run), threading.Event()
+    ctx, lost = context_for(settings, run, context.stores.media), threading.Event()
     try:
         with _beating(factory, run_id, owner, lost, stale):
             run_pipeline(ctx, DbRunLog(factory, run_id, lost))

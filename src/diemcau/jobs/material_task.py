@@ -35,7 +35,7 @@ def read_material_text(lecture_id: str, name: str, sha256: str) -> str:
         return "superseded"  # removed, replaced, or read by a copy of this job queued again by a sweep
     index = open_index(ctx.settings)
     try:
-        done = read_material(ctx.settings, ctx.factory, index, lecture_id, name, sha256)
+        done = read_material(ctx.settings, ctx.factory, index, lecture_id, name, sha256, ctx.stores.materials)
     finally:
         index.close()
     return "superseded" if done is None else done.search

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db import transcription_jobs as db
 from diemcau.adapters.db.lecture_reads import media_of
 from diemcau.adapters.media_store import LocalMediaStore
+from diemcau.adapters.storage import SharedVolume
 from diemcau.adapters.transcript_edits import CorrectedTranscriptError, check_may_replace, replace_transcript
 from diemcau.adapters.transcript_import import error_message
 from diemcau.adapters.transcript_store import load_transcript, write_transcript
@@ -68,7 +69,7 @@ def lecture_audio(ctx: WorkerContext, lecture_id: str) -> Path:
     """The lecture's published audio file (``audio.m4a``, AAC mono) in the media store;
     ``TranscriptionError('no_audio')`` when the lecture has no published media yet."""
     found = media_of(ctx.factory, lecture_id)
-    path = None if found is None else LocalMediaStore(ctx.settings.media_dir).local_path(found[2], AUDIO_FILE)
+    path = None if found is None else LocalMediaStore(ctx.stores.media).local_path(found[2], AUDIO_FILE)
     if path is None:
         raise TranscriptionError("no_audio", lecture=lecture_id)
     return Path(path)
@@ -81,6 +82,7 @@ class JobReporter:
     def __init__(
         self,
         settings: Settings,
+        transcripts: SharedVolume,
         factory: sessionmaker[Session],
         lecture_id: str,
         options: PipelineOptions,
@@ -89,8 +91,8 @@ class JobReporter:
         lost: threading.Event | None = None,
     ) -> None:
         self.settings, self.factory, self.lecture_id, self.on_progress = settings, factory, lecture_id, on_progress
-        self.options, self.model_info, self.lost = options, model_info, lost
-        stored = load_transcript(settings.transcripts_dir, lecture_id)
+        self.transcripts, self.options, self.model_info, self.lost = transcripts, options, model_info, lost
+        stored = load_transcript(transcripts, lecture_id)
         self.partial_allowed = stored is None or bool(stored.settings.get("partial"))
         self.last_partial = float("-inf")  # the first window is published at once, then every PARTIAL_EVERY_SECONDS
 
@@ -100,7 +102,7 @@ class JobReporter:
         due = time.monotonic() - self.last_partial >= PARTIAL_EVERY_SECONDS
         if self.partial_allowed and due and len(progress.results) < len(progress.plan.windows):
             partial = assemble(self.lecture_id, progress.plan, progress.results, self.model_info, self.options, True)
-            write_transcript(self.settings.transcripts_dir, partial)
+            write_transcript(self.transcripts, partial)
             content_changed(self.settings, self.factory, self.lecture_id)  # searchable while it is transcribed
             self.last_partial = time.monotonic()
         if self.on_progress is not None:
@@ -117,8 +119,8 @@ def _transcribe(
     on_progress: Callable[[Progress], None] | None,
     lost: threading.Event,
 ) -> Transcript:
-    settings, factory = ctx.settings, ctx.factory
-    check_may_replace(factory, settings.transcripts_dir, lecture_id, force)
+    settings, factory, transcripts = ctx.settings, ctx.factory, ctx.stores.transcripts
+    check_may_replace(factory, transcripts, lecture_id, force)
     audio_file = Path(audio) if audio else lecture_audio(ctx, lecture_id)
     db.report(factory, lecture_id, "load", 0.0)
     try:
@@ -126,7 +128,7 @@ def _transcribe(
     except ModelError as error:
         raise TranscriptionError("model_missing", detail=str(error)) from error
     options = options_from_settings(settings)
-    reporter = JobReporter(settings, factory, lecture_id, options, loaded.describe(), on_progress, lost)
+    reporter = JobReporter(settings, transcripts, factory, lecture_id, options, loaded.describe(), on_progress, lost)
     db.report(factory, lecture_id, "decode", 0.0)
     transcript = transcribe_audio(
         loaded.model,
@@ -140,9 +142,9 @@ def _transcribe(
     )
     check(lost, f"transcription of {lecture_id}")  # taken over meanwhile: the new holder writes it
     db.report(factory, lecture_id, "write", 100.0)
-    stored = load_transcript(settings.transcripts_dir, lecture_id)
+    stored = load_transcript(transcripts, lecture_id)
     ours = stored is not None and bool(stored.settings.get("partial"))  # our own partial: replace it, always
-    replace_transcript(factory, settings.transcripts_dir, transcript, force=force or ours, keep_previous_copy=not ours)
+    replace_transcript(factory, transcripts, transcript, force=force or ours, keep_previous_copy=not ours)
     content_changed(settings, factory, lecture_id)
     return transcript
 

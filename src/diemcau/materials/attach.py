@@ -39,6 +39,7 @@ from diemcau.adapters.db.materials import (
 )
 from diemcau.adapters.db.models import LectureRow
 from diemcau.adapters.material_files import MaterialFiles, StagedFile, materials_root
+from diemcau.adapters.storage import SharedVolume
 from diemcau.core.lecture import is_valid_lecture_id
 from diemcau.core.material import MaterialKind, clean_name
 from diemcau.materials.bounded import extract_bounded, bounds_of
@@ -94,8 +95,17 @@ def _lecture_exists(factory: sessionmaker[Session], lecture_id: str) -> bool:
         return session.get(LectureRow, lecture_id) is not None
 
 
+def _files_of(settings: Settings, volume: SharedVolume | None) -> MaterialFiles:
+    """The materials on ``volume`` (the process's ``stores.materials``), or on the settings' folder (CLI, tests)."""
+    return MaterialFiles(volume or materials_root(settings))
+
+
 def attach_material(
-    settings: Settings, factory: sessionmaker[Session], request: AttachRequest, stream: BinaryIO
+    settings: Settings,
+    factory: sessionmaker[Session],
+    request: AttachRequest,
+    stream: BinaryIO,
+    volume: SharedVolume | None = None,
 ) -> Attached:
     """Store the file read from ``stream``, its text still to read (state ``processing``: queue ``read_material``);
     ``MaterialError`` for anything refused (nothing is left behind)."""
@@ -107,7 +117,7 @@ def attach_material(
     existing = find_material(factory, request.lecture_id, name)
     if existing is not None and not request.replace:
         raise MaterialError("duplicate", name=name)
-    files = MaterialFiles(materials_root(settings))
+    files = _files_of(settings, volume)
     with files.receive(stream, settings.materials.max_bytes) as staged:
         kind = sniff(staged.path, settings.materials.max_unpacked_bytes)
         record = MaterialRecord(
@@ -135,15 +145,14 @@ def read_material(
     lecture_id: str,
     name: str,
     sha256: str,
+    volume: SharedVolume | None = None,
 ) -> Attached | None:
     """Read the text of the material ``name`` (the file ``sha256``) under the bounds, record it and index it;
     ``None`` when the material is gone or was replaced meanwhile (its replacement has its own job).
 
     ``index`` ``None`` skips search (the lecture's materials are indexed when it enters the index)."""
     record = find_material(factory, lecture_id, name)
-    path = (
-        None if record is None else MaterialFiles(materials_root(settings)).local_path(lecture_id, record.stored_name)
-    )
+    path = None if record is None else _files_of(settings, volume).local_path(lecture_id, record.stored_name)
     if record is None or record.sha256 != sha256 or path is None:
         return None
     try:
@@ -198,13 +207,18 @@ def _index(
 
 
 def remove_material(
-    settings: Settings, factory: sessionmaker[Session], index: SearchIndex | None, lecture_id: str, name: str
+    settings: Settings,
+    factory: sessionmaker[Session],
+    index: SearchIndex | None,
+    lecture_id: str,
+    name: str,
+    volume: SharedVolume | None = None,
 ) -> MaterialRecord:
     """Remove a material: its row, then its file and its search passages; ``MaterialError("not_found")``."""
     removed = delete_material(factory, lecture_id, name)
     if removed is None:
         raise MaterialError("not_found", name=name)
-    MaterialFiles(materials_root(settings)).remove(lecture_id, removed.stored_name)
+    _files_of(settings, volume).remove(lecture_id, removed.stored_name)
     if index is not None:
         unindex_material(index, lecture_id, name)
     return removed

@@ -31,6 +31,7 @@ from diemcau.adapters.db.engine import engine_of, make_engine, make_sessionmaker
 from diemcau.adapters.db.group_commit import GroupWriter
 from diemcau.adapters.db.quizzes import ReleasedForms
 from diemcau.adapters.passwords import SecretVerifier
+from diemcau.adapters.storage import stores_of
 from diemcau.apps.api.pages import assets, player, portal, quiz_pages, search_pages, staff
 from diemcau.apps.api.pages.environment import page_environment
 from diemcau.apps.api.plumbing.access import current_caller, install_handlers, load_callers
@@ -156,6 +157,7 @@ def build_runtime(settings: Settings, factory: sessionmaker[Session], prefix: st
         visibility=Visibility(factory, perf),
         secrets=SecretVerifier.from_settings(settings.auth),
         forms=ReleasedForms(factory),
+        stores=stores_of(settings),
     )
 
 

@@ -144,7 +144,7 @@ def build_page(ctx: ApiContext, username: str, lecture: LectureOut, start: float
     record_first_contact(ctx.factory, username, lecture.id, ctx.now())
     progress = load_progress(ctx.factory, username, lecture.id)
     course = records.load_course(ctx.factory, lecture.course_id)
-    transcript = load_transcript(ctx.settings.transcripts_dir, lecture.id)
+    transcript = load_transcript(ctx.stores.transcripts, lecture.id)
     segments = transcript.segments if transcript is not None else ()
     choices = source_choices(lecture.media) if lecture.media is not None else ()
     captions = f"{ctx.prefix}/api/lectures/{lecture.id}/captions.vtt" if segments else None

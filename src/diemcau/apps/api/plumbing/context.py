@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
+from diemcau.adapters.storage import Stores
 from diemcau.apps.api.plumbing.identity import Identity
 from diemcau.apps.api.plumbing.runtime import ApiRuntime
 from diemcau.apps.api.plumbing.visibility import Visibility
@@ -53,6 +54,11 @@ class ApiContext:
     def visibility(self) -> Visibility:
         """Who may see which course and lecture, behind the app's one visibility cache (``perf.lecture_seconds``)."""
         return self.runtime.visibility
+
+    @property
+    def stores(self) -> Stores:
+        """Media, transcripts and materials, on the volumes the settings name (``adapters/storage.py``)."""
+        return self.runtime.stores
 
 
 def context_of(request: Request) -> ApiContext:

@@ -34,6 +34,7 @@ from jinja2 import Environment
 from diemcau.adapters.db.group_commit import GroupWriter
 from diemcau.adapters.db.quizzes import ReleasedForms
 from diemcau.adapters.passwords import SecretVerifier
+from diemcau.adapters.storage import Stores
 from diemcau.apps.api.plumbing.caches import ApiCaches
 from diemcau.apps.api.plumbing.coalesced_loads import CoalescedLoader
 from diemcau.apps.api.plumbing.visibility import Visibility
@@ -81,6 +82,7 @@ class ApiRuntime:
     visibility: Visibility
     secrets: SecretVerifier
     forms: ReleasedForms
+    stores: Stores  # media, transcripts and materials (adapters/storage.py)
 
     def clear(self) -> None:
         """Forget every cached entry (callers, manifests, visibility's facts, quiz forms): the next requests read

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from diemcau.adapters.db.lecture_reads import LectureRecord, load_lecture, load_lectures
 from diemcau.adapters.db.lectures import PublishRequest
 from diemcau.adapters.media_store import LocalMediaStore
+from diemcau.adapters.storage import SharedVolume
 from diemcau.apps.api.plumbing.access import Caller, current_caller
 from diemcau.apps.api.plumbing.context import ApiContext, context_of
 from diemcau.apps.api.schemas.lectures import LectureIn, LectureOut, MediaOut, RenditionOut
@@ -36,9 +37,9 @@ router = APIRouter(tags=["lectures"])
 UPLOAD_FIELDS = ("course_id", "title", "speaker", "resolution", "transcribe")
 
 
-def _read_manifest(media_dir: Path, sha256: str) -> dict | None:
+def _read_manifest(media: SharedVolume, sha256: str) -> dict | None:
     """The media manifest of the package stored under ``sha256``, or ``None`` when there is none."""
-    path = LocalMediaStore(media_dir).local_path(sha256, MANIFEST)
+    path = LocalMediaStore(media).local_path(sha256, MANIFEST)
     return None if path is None else json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -46,7 +47,7 @@ def _manifest(ctx: ApiContext, sha256: str) -> dict | None:
     """The manifest, kept by the app once read (a package never changes under its hash; a missing one is not kept)."""
     manifests = ctx.runtime.caches.manifests
     found = manifests.get(sha256)
-    if found is None and (found := _read_manifest(ctx.settings.media_dir, sha256)) is not None:
+    if found is None and (found := _read_manifest(ctx.stores.media, sha256)) is not None:
         manifests.put(sha256, found)
     return found
 

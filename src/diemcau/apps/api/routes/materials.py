@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from diemcau.adapters.db.materials import READY, MaterialRecord, find_material, list_materials
-from diemcau.adapters.material_files import MaterialFiles, materials_root
+from diemcau.adapters.material_files import MaterialFiles
 from diemcau.apps.api.plumbing.access import Caller, current_caller
 from diemcau.apps.api.plumbing.context import ApiContext, context_of
 from diemcau.core.material import CONTENT_TYPES, KIND_LABELS, MaterialKind, mb_label, normal_name, size_label
@@ -170,7 +170,9 @@ async def upload_material(
             raise HTTPException(422, t("materials.file_required"))
         attach = AttachRequest(lecture_id, upload.filename or "", caller.viewer.username, replace)
         try:
-            attached = await run_in_threadpool(attach_material, ctx.settings, ctx.factory, attach, upload.file)
+            attached = await run_in_threadpool(
+                attach_material, ctx.settings, ctx.factory, attach, upload.file, ctx.stores.materials
+            )
         except MaterialError as error:
             raise _refused(error) from None
     await run_in_threadpool(enqueue_reading, ctx.settings, attached.record)
@@ -213,7 +215,7 @@ def download_material(
     _visible(ctx, caller.viewer, lecture_id)
     name = normal_name(material_name)
     record = find_material(ctx.factory, lecture_id, name)
-    files = MaterialFiles(materials_root(ctx.settings))
+    files = MaterialFiles(ctx.stores.materials)
     path = None if record is None else files.local_path(lecture_id, record.stored_name)
     if record is None or path is None:
         raise HTTPException(404, t("materials.not_found", name=name))
@@ -235,7 +237,9 @@ async def delete_material(
     await run_in_threadpool(_manageable, ctx, caller.viewer, lecture_id)
     try:
         index, name = ctx.runtime.search.index(), normal_name(material_name)
-        await run_in_threadpool(remove_material, ctx.settings, ctx.factory, index, lecture_id, name)
+        await run_in_threadpool(
+            remove_material, ctx.settings, ctx.factory, index, lecture_id, name, ctx.stores.materials
+        )
     except MaterialError as error:
         raise _refused(error) from None
     return Response(status_code=204)

@@ -59,7 +59,7 @@ def _note_download(ctx: ApiContext, viewer: Viewer, lecture_id: str, name: str) 
 
 
 def _file(ctx: ApiContext, sha256: str, path: str) -> Path:
-    local = LocalMediaStore(ctx.settings.media_dir).local_path(sha256, path)
+    local = LocalMediaStore(ctx.stores.media).local_path(sha256, path)
     if local is None:
         raise HTTPException(404, t("media.lecture_not_found"))
     return local

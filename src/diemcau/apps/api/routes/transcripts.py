@@ -95,7 +95,7 @@ def _visible_lecture(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> None:
 
 def _visible_transcript(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> Transcript:
     _visible_lecture(ctx, viewer, lecture_id)
-    transcript = load_transcript(ctx.settings.transcripts_dir, lecture_id)
+    transcript = load_transcript(ctx.stores.transcripts, lecture_id)
     if transcript is None:
         raise HTTPException(404, t("transcript.transcript_missing", lecture=lecture_id))
     return transcript
@@ -162,7 +162,7 @@ def correct_segment(
     try:
         updated = apply_edit(
             ctx.factory,
-            ctx.settings.transcripts_dir,
+            ctx.stores.transcripts,
             lecture_id,
             index,
             caller.viewer.username,

@@ -238,4 +238,5 @@ def test_internal_address_is_refused_in_vietnamese(api, web: str) -> None:  # ty
     run_jobs(settings, factory, lecture_id)
     failed = client.get(f"{PREFIX}/api/lectures/{lecture_id}", headers=auth("trainer")).json()
     assert failed["status"] == "failed" and failed["error"] == t("media.url_unreachable", url=url)
-    assert "Error" not in failed["error"] and "403" not in failed["error"]
+    said = failed["error"].replace(url, "")  # the URL is echoed, and its random port may hold any digits
+    assert "Error" not in said and "403" not in said

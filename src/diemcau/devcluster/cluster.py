@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,19 +191,22 @@ class Cluster:
             process.wait()
 
     def stop(self) -> None:
-        """The hub, API replicas and workers first (SIGINT, as the hub stops services), then the data host's servers,
-        then the network; nothing is left running, whatever state the cluster is in."""
-        order = [h for h in reversed(self.topology.hosts) if h.role != "data"] + [self.topology.data]
-        for host in order:
-            for process in self.processes.get(host.name, []):
-                if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
-            for process in self.processes.pop(host.name, []):
-                try:
-                    process.wait(STOP_SECONDS)
-                except subprocess.TimeoutExpired:
-                    pass
-            netns.kill_all(self.topology.namespace(host))
+        """The hub, API replicas and workers first, all at once (SIGINT, as the hub stops services), then the data
+        host's servers, then the network; nothing is left running, whatever state the cluster is in."""
+        others = [host for host in self.topology.hosts if host.role != "data"]
+        for hosts in (others, [self.topology.data]):
+            for host in hosts:
+                for process in self.processes.get(host.name, []):
+                    if process.poll() is None:
+                        process.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + STOP_SECONDS
+            for host in hosts:
+                for process in self.processes.pop(host.name, []):
+                    try:
+                        process.wait(max(0.0, deadline - time.monotonic()))
+                    except subprocess.TimeoutExpired:
+                        pass
+                netns.kill_all(self.topology.namespace(host))
         netns.destroy(self.topology)
         for folder in self._server_dirs:
             shutil.rmtree(folder, ignore_errors=True)

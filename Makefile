@@ -5,8 +5,9 @@
 #   make test    set up (with Chromium, PostgreSQL and Redis) and run the test suite: the tests that start hubs or
 #                make system users alone, the rest first on TEST_WORKERS processes (pytest-xdist; 0: one process);
 #                PYTEST_ARGS="-k foo" passes on (a phase that selects nothing is not a failure)
-#   make cluster start a small cluster on this machine (root): PostgreSQL and Redis on a data host, worker hosts,
-#                each host in a network namespace of its own (Ctrl-C stops it; docs/cluster.md)
+#   make cluster start a small cluster on this machine (root): PostgreSQL, Redis and nginx on a data host, API
+#                hosts, worker hosts and the hub's host, each in a network namespace of its own, with the demo
+#                province; prints the members' and the hub's addresses (Ctrl-C stops it; docs/cluster.md)
 #   make bench   run the benchmarks
 #   make clean   remove the local data (var/) and the set-up stamps
 

@@ -1,16 +1,23 @@
-"""The platform on several hosts (``diemcau.devcluster``): each host in a network namespace of its own, PostgreSQL
-and Redis on the data host, reached over the network; the hosts share only those and the shared volume.
+"""The platform on several hosts (``diemcau.devcluster``): each host in a network namespace of its own, PostgreSQL,
+Redis and nginx on the data host, reached over the network, two API hosts behind nginx and two worker hosts; the
+hosts share only those and the shared volume.
 
-Root only (``ip netns``); skipped elsewhere. One cluster per module (it starts in about five seconds).
+Root only (``ip netns``); skipped elsewhere. One cluster per module. The API hosts run ``tests.cluster_api``: the
+real API with the hub's token check stood in for by ``StaticTokenIdentity`` (no hub here: ``make cluster`` has one).
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -18,6 +25,7 @@ from diemcau.adapters.db import quizzes as store
 from diemcau.adapters.db import transcription_jobs as jobs
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker, transaction
 from diemcau.adapters.db.models import MemberRow, OrgUnitRow
+from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.models_quiz import QuizSubmissionRow
 from diemcau.adapters.db.quiz_batches import waiting_quizzes
 from diemcau.adapters.nbgrader.course_dir import gradebook_schema, gradebook_url
@@ -27,14 +35,18 @@ from diemcau.devcluster.cluster import Cluster
 from diemcau.devcluster.topology import Secrets, Topology, environ
 from diemcau.jobs import quiz_tasks
 from diemcau.jobs.context import WorkerContext, install
+from diemcau.jobs.publish import is_finished
 from diemcau.jobs.transcribe_task import enqueue_transcription, recover_transcriptions, run_transcription, work_dir
 from diemcau.quizzes.publish import release
 from diemcau.settings import load_settings
+from tests.apiclient import PREFIX, auth
 from tests.asr_fixtures import clips, whisper_dir  # noqa: F401 - fixtures
+from tests.media_fixtures import seed_lecture_media
 from tests.quiz_support import COURSE, quiz_yaml, write_spec
 from tests.seed import seed_small_province
 from tests.test_quiz_batches import _gradebook_scores, _lease_owner, _score, _store_burst, _until
 from tests.test_transcribe_job import GREEDY, LECTURE, _windows_done, ready
+from tests.transcript_fixtures import LECTURE_ID, opened_yesterday
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 
@@ -52,7 +64,8 @@ FAST_TAKEOVER = {
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, whisper_dir: Path) -> Iterator[Cluster]:  # noqa: F811
     settings = {**FAST_TAKEOVER, "DIEMCAU_TRANSCRIPTION__MODEL": str(whisper_dir)}
-    with Cluster.plan(tmp_path_factory.mktemp("cluster"), settings=settings) as running:
+    root = tmp_path_factory.mktemp("cluster")
+    with Cluster.plan(root, settings=settings, api_module="tests.cluster_api") as running:
         engine = make_engine(load_settings(running.environ()).database_url)
         try:
             seed_small_province(make_sessionmaker(engine))  # the province every test here works in
@@ -162,28 +175,222 @@ def test_a_quiz_week_is_graded_exactly_once_across_two_worker_hosts(cluster: Clu
         engine.dispose()
 
 
+def _front_log(cluster: Cluster) -> list[tuple[str, str, str, str]]:
+    """nginx's access log on the data host: method, URI, status and the API host(s) that answered, per request."""
+    lines = (cluster.nginx_folder / "access.log").read_text().splitlines()
+    return [(method, uri, status, upstream) for method, uri, status, upstream in (f.split(" ", 3) for f in lines)]
+
+
+def test_a_lecture_published_on_an_api_host_is_transcribed_on_a_worker_host_and_streamed_through_nginx(
+    cluster: Cluster,
+    clips: dict[str, Path],  # noqa: F811
+) -> None:
+    """A trainer uploads a recorded lecture (speech, audio only) through nginx: does it land on an API host, get ingested and transcribed on a
+    worker host (the job's lease names one), and does a member of its audience then stream its playlists and
+    segments through nginx, the bytes sent by nginx from the shared volume, while the API hosts see only the
+    authorisation subrequests, and does nginx refuse another cell's member and a caller with no login?"""
+    settings = load_settings(cluster.environ())
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    api_hosts = {f"{host.address}:8090": host.name for host in cluster.topology.apis}
+    url = cluster.topology.nginx_url + PREFIX
+    audio = clips["speech"]
+    try:
+        with httpx.Client(timeout=60) as client, audio.open("rb") as handle:
+            form = {"course_id": "nq-cb-a1", "title": "Học tập Nghị quyết", "transcribe": "true"}
+            files = {"file": ("bai-giang.m4a", handle, "audio/mp4")}
+            published = client.post(f"{url}/api/lectures/upload", headers=auth("trainer"), data=form, files=files)
+        assert published.status_code == 202, published.text
+        lecture_id = published.json()["id"]
+        uploads = [up for method, uri, _, up in _front_log(cluster) if method == "POST" and uri.endswith("/upload")]
+        assert len(uploads) == 1 and uploads[0] in api_hosts, uploads  # one API host took it, no retry
+
+        holders: set[str] = set()
+
+        def finished() -> bool:
+            job = jobs.load_job(factory, lecture_id)
+            holders.add(_holder(job.owner if job else ""))
+            return is_finished(factory, lecture_id)
+
+        _until(finished, 300, "the lecture ingested and transcribed")
+        job = jobs.load_job(factory, lecture_id)
+        assert job is not None and job.status == "done", job and job.error
+        assert holders - {""} and all(h.startswith("worker") for h in holders - {""}), holders  # a worker host
+        transcript = load_transcript(settings.transcripts_dir, lecture_id)
+        assert transcript is not None and transcript.segments, "the transcript is on the shared volume"
+
+        with httpx.Client(timeout=30) as client:
+            lecture = client.get(f"{url}/api/lectures/{lecture_id}", headers=auth("member")).json()
+            assert lecture["status"] == "ready" and lecture["media"]["master"].startswith(f"{PREFIX}/api/media/")
+            base = f"{url}/api/media/{lecture_id}"
+            master = client.get(f"{base}/master.m3u8", headers=auth("member"))
+            assert master.status_code == 200 and master.headers["cache-control"] == "private, max-age=60"
+            variant = next(line for line in master.text.splitlines() if line and not line.startswith("#"))
+            playlist = client.get(f"{base}/{variant}", headers=auth("member"))
+            segment = next(line for line in playlist.text.splitlines() if line and not line.startswith("#"))
+            folder = variant.rsplit("/", 1)[0]
+            streamed = client.get(f"{base}/{folder}/{segment}", headers=auth("member"))
+            assert playlist.status_code == 200 and streamed.status_code == 200 and streamed.content
+            on_volume = [p.read_bytes() for p in settings.media_dir.glob(f"*/{folder}/{segment}")]
+            assert streamed.content in on_volume, "nginx sent the shared volume's file"
+            refused = client.get(f"{base}/{folder}/{segment}", headers=auth("other_cell"))
+            anonymous = client.get(f"{base}/{folder}/{segment}")
+            assert (refused.status_code, anonymous.status_code) == (403, 401)
+        replicas_saw = "".join((cluster.logs / f"{name}-api.log").read_text() for name in api_hosts.values())
+        assert f"/api/media-auth/{lecture_id}/" in replicas_saw, "nginx asked an API host"
+        assert f"/api/media/{lecture_id}/" not in replicas_saw, "no media request reached an API host"
+        media = [line for line in _front_log(cluster) if f"/api/media/{lecture_id}/" in line[1]]
+        assert [status for _, _, status, _ in media] == ["200", "200", "200", "403", "401"]
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class HeartbeatClient:
+    """A player sending heartbeats through nginx with the player's rules (static/player.js ``send``): each event
+    has its own id and is sent until it is delivered (2xx) or refused for good (a 4xx other than 401, 408, 425 and
+    429); anything else (no connection, a 5xx) is sent again, as the player's queue does."""
+
+    role: str
+    url: str
+    acked: list[str] = field(default_factory=list)
+    answers: list[int | str] = field(default_factory=list)  # each try's status, or "error" (no answer)
+    refused: list[tuple[str, int, str]] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)  # events that needed more than one try
+
+    def run(self, stop: threading.Event) -> None:
+        seq = int(time.time())
+        with httpx.Client(timeout=30) as client:
+            while not stop.is_set():
+                seq += 1
+                event = {"event_id": uuid.uuid4().hex, "kind": "heartbeat", "start": 0, "end": 1 + seq % 3, "seq": seq}
+                self.send(client, event)
+
+    def send(self, client: httpx.Client, event: dict) -> None:
+        headers = {**auth(self.role), "X-Diemcau-Request": "1"}
+        for attempt in range(200):
+            try:
+                response = client.post(self.url, json={"events": [event]}, headers=headers)
+            except httpx.TransportError:
+                self.answers.append("error")
+            else:
+                self.answers.append(response.status_code)
+                if response.is_success:
+                    self.acked.append(event["event_id"])
+                    return
+                if 400 <= response.status_code < 500 and response.status_code not in (401, 408, 425, 429):
+                    self.refused.append((event["event_id"], response.status_code, response.text))
+                    return
+            if attempt == 0:
+                self.retried.append(event["event_id"])
+            time.sleep(0.05)  # the player waits longer (its next send, 30 s at most); the rule is the same
+        raise AssertionError(f"{event['event_id']} never got through")
+
+
+def test_an_api_host_killed_under_heartbeats_loses_no_acknowledged_event(cluster: Cluster) -> None:
+    """Players send heartbeats through nginx to both API hosts, and one API host loses power (every process
+    ``kill -9``) mid-run: is every heartbeat that was acknowledged in the database, once, did no client see
+    anything but a success or an answer the player retries (and then a success for that event), did nginx answer
+    a post the dead host had received with 502 instead of sending it again, go on serving through the other host,
+    and does a replayed event count once?"""
+    settings = load_settings(cluster.environ())
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    dead, alive = cluster.topology.apis[0], cluster.topology.apis[1]
+    try:
+        seed_lecture_media(settings, factory)  # a ready lecture of cell A1
+        opened_yesterday(factory, ["a1001", "a1002"])  # member and secretary, both of cell A1
+        url = f"{cluster.topology.nginx_url}{PREFIX}/api/lectures/{LECTURE_ID}/progress"
+        clients = [HeartbeatClient(role, url) for role in ("member", "secretary", "member", "secretary")]
+        stop = threading.Event()
+        threads = [threading.Thread(target=c.run, args=(stop,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        try:
+            acked = lambda: sum(len(c.acked) for c in clients)
+            _until(lambda: acked() >= 24, 60, "heartbeats through both API hosts")
+            cluster.kill_host(dead.name)
+            killed_at = len(_front_log(cluster))  # what nginx answered after this, the dead host cannot have
+            at_kill = acked()
+            _until(lambda: acked() >= at_kill + 40, 60, "heartbeats after the kill")
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(60)
+        cluster.start_api(dead)  # the host back, for the module's next test
+
+        answers = [answer for c in clients for answer in c.answers]
+        assert [r for c in clients for r in c.refused] == [], "nothing was refused for good"
+        assert set(answers) <= {200, 502, 503, 504, "error"}, set(answers)
+        ids = [event_id for c in clients for event_id in c.acked]
+        retried = [event_id for c in clients for event_id in c.retried]
+        assert set(retried) <= set(ids), "every retried event got through in the end"
+        with factory() as session:
+            stored = session.scalars(
+                select(ProgressEventRow.event_id).where(ProgressEventRow.lecture_id == LECTURE_ID)
+            ).all()
+        assert len(ids) == len(set(ids)) and sorted(stored) == sorted(ids), "every acknowledged heartbeat, once"
+
+        log = _front_log(cluster)
+        posts = [
+            [(status, up) for method, uri, status, up in part if method == "POST" and uri.endswith("/progress")]
+            for part in (log[:killed_at], log[killed_at:])
+        ]
+        before, after = posts
+        address = {host: f"{host.address}:8090" for host in (dead, alive)}
+        assert {up for status, up in before if status == "200"} == set(address.values()), "both served before"
+        assert all(up.endswith(address[alive]) for status, up in after if status == "200"), "then the other"
+        # A POST the dead host had received is answered 502, never sent again (it may have been applied there);
+        # one it refused is passed on ("dead, alive"): that happens only before the request was sent.
+        assert all(up == address[dead] for status, up in before + after if status == "502")
+        assert sum(status == "200" for status, _ in after) >= 40
+
+        replay = clients[0]
+        first = {"event_id": replay.acked[0], "kind": "heartbeat", "start": 0, "end": 1, "seq": 1}
+        with httpx.Client(timeout=30) as client:
+            again = client.post(url, json={"events": [first]}, headers={**auth("member"), "X-Diemcau-Request": "1"})
+        assert again.status_code == 200
+        with factory() as session:
+            count = select(func.count()).where(ProgressEventRow.event_id == replay.acked[0])
+            assert session.scalar(count.select_from(ProgressEventRow)) == 1, "a replayed event counts once"
+        print(f"answers: {len(answers)}, retried events: {len(retried)}, 502s: {answers.count(502)}")
+    finally:
+        engine.dispose()
+
+
 def test_the_topology_names_fit_linux_and_its_settings_load() -> None:
     """Are the hosts' addresses distinct, every interface name within Linux's 15 characters, and is each host's
     environment valid settings pointing at the data host?"""
-    topology = Topology("dcabcdef", 200, worker_hosts=9)
+    topology = Topology("dcabcdef", 200, worker_hosts=9, api_hosts=9, hub=True)
     secrets = Secrets("pg-secret", "redis-secret")
-    assert len({host.address for host in topology.hosts}) == len(topology.hosts) == 10
+    assert len({host.address for host in topology.hosts}) == len(topology.hosts) == 20
+    assert [h.role for h in topology.hosts] == ["data", *["api"] * 9, *["worker"] * 9, "hub"]
     names = [topology.bridge, *(name for host in topology.hosts for name in topology.links(host))]
     assert all(len(name) <= 15 for name in names) and len(set(names)) == len(names)
     for host in topology.hosts:
         settings = load_settings(environ(topology, host, secrets, Path("/shared"), Path("/local")))
         assert settings.jobs.backend == "redis" and settings.jobs.host_name == host.name
         assert "10.231.200.10" in settings.database_url and "10.231.200.10" in settings.jobs.redis_url
+        assert settings.hub.api_url == "http://10.231.200.10:8080" and settings.hub.hub_ip == "10.231.200.40"
+        assert settings.hub.run_worker is (host.role != "hub"), "the worker hosts run the workers, not the hub"
+    front = topology.front(Path("/shared/var/media"))
+    assert front.api == tuple(f"10.231.200.{20 + n}:8090" for n in range(1, 10))
+    assert front.hub_proxy == "10.231.200.40:8000" and front.listen == ("10.231.200.10:8080",)
     with pytest.raises(ValueError):
         Topology("Bad-Tag!", 1)
 
 
 def test_a_stopped_cluster_leaves_nothing_behind(tmp_path: Path) -> None:
-    """After ``stop()``, is every namespace, link and process of the cluster gone (the servers included)?"""
-    cluster = Cluster.plan(tmp_path, worker_hosts=1).start()
+    """After ``stop()``, is every namespace, link and process of the cluster gone (the servers, nginx and the API
+    replica included)? (The hub host, which ``make cluster`` adds, costs half a minute more to start here.)"""
+    cluster = Cluster.plan(tmp_path, worker_hosts=1, api_hosts=1).start()
     try:
         namespaces = [cluster.topology.namespace(host) for host in cluster.topology.hosts]
+        assert [h.role for h in cluster.topology.hosts] == ["data", "api", "worker"]
         assert all(p.poll() is None for ps in cluster.processes.values() for p in ps), "everything it started runs"
+        assert len(cluster.processes["data"]) == 3, "PostgreSQL, Redis and nginx"
+        health = httpx.get(f"{cluster.topology.nginx_url}/services/diemcau/health", timeout=10)
+        assert health.status_code == 200, "the real API (diemcau.apps.api) on its host, through nginx"
         assert all(netns.pids(namespace) for namespace in namespaces), "and runs in its host's namespace"
         server_dirs = list(cluster._server_dirs)
         assert server_dirs and all(folder.is_dir() for folder in server_dirs)

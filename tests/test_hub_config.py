@@ -114,6 +114,17 @@ def test_replicas_behind_nginx_are_an_external_service(settings: Settings) -> No
     assert c.JupyterHub.hub_bind_url == "http://10.0.0.2:8081"  # where the replicas' JUPYTERHUB_API_URL points
 
 
+def test_a_hub_beside_worker_hosts_runs_no_worker_of_its_own(settings: Settings) -> None:
+    """Does one machine's hub run the job worker as a service, and a hub with ``hub.run_worker`` off (worker
+    hosts run it) none, its other services unchanged?"""
+    names = [s["name"] for s in apply_config(settings, Config(), PATHS).JupyterHub.services]
+    assert names == ["diemcau", "idle-culler", "worker"]
+    hub = settings.hub.model_copy(update={"run_worker": False})
+    alone = apply_config(settings.model_copy(update={"hub": hub}), Config(), PATHS).JupyterHub.services
+    assert [s["name"] for s in alone] == ["diemcau", "idle-culler"]
+    assert not any("worker" in " ".join(s.get("command", [])) for s in alone)
+
+
 def test_a_bad_api_url_or_hub_ip_stops_start_up(tmp_path: Path) -> None:
     """Is an API URL with a path or a quote, or a hub_ip that is not an address, refused with the key named?"""
     import pytest

@@ -73,6 +73,11 @@ class HubSettings(_Section):
         description="Address the hub's internal API listens on: loopback on one machine; an address the API "
         "replicas' hosts reach when they run elsewhere (their JUPYTERHUB_API_URL).",
     )
+    run_worker: bool = Field(
+        True,
+        description="Whether the hub runs the job worker (ingest, transcription, grading) as a service: on one "
+        "machine it does; false where worker hosts run `diemcau worker` themselves (docs/cluster.md).",
+    )
     authenticator: Literal["roster", "ldap", "oauth"] = Field(
         "roster", description="'roster' (built in); 'ldap'/'oauth' load hub_config/jupyterhub_config.d/*.py."
     )

@@ -1,5 +1,6 @@
-"""The data host's servers, PostgreSQL and Redis, each a fresh instance of the Debian packages' binaries, run as
-their own system users inside the data host's namespace and listening on its address only."""
+"""The data host's servers, PostgreSQL, Redis and nginx, each a fresh instance of the Debian packages' binaries,
+PostgreSQL and Redis run as their own system users, inside the data host's namespace and listening on its address
+only."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from diemcau.adapters.nginx_config import TEMPLATE, NginxFront, render
 from diemcau.devcluster import netns
 from diemcau.devcluster.topology import DATABASE, DATABASE_ROLE, POSTGRES_PORT, REDIS_PORT, Host, Secrets
 
@@ -36,7 +38,17 @@ def _exec_as(user: str, *argv: str) -> list[str]:
     return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", *argv]
 
 
-def _wait(ready, what: str, log: Path, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+def answers(address: str, port: int) -> bool:
+    """Whether something accepts connections on ``address:port``."""
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wait(ready, what: str, log: Path, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until ``ready()``; a ``ServiceError`` with the end of ``log`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not ready():
         if time.monotonic() > deadline:
@@ -88,7 +100,7 @@ def start_postgres(
         probe = [str(binaries / "pg_isready"), "-q", "-U", "postgres", "-h", str(data), "-p", str(POSTGRES_PORT)]
         return subprocess.run(probe, check=False).returncode == 0
 
-    _wait(ready, "PostgreSQL", log)
+    wait(ready, "PostgreSQL", log)
     psql = [str(binaries / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(data), "-p", str(POSTGRES_PORT)]
     for database, statement in (
         ("postgres", f"CREATE ROLE {DATABASE_ROLE} LOGIN PASSWORD '{secrets.postgres}'"),
@@ -136,5 +148,50 @@ def start_redis(
     config.chmod(0o600)
     argv = netns.command(namespace, *_exec_as("redis", binary, str(config)))
     server = subprocess.Popen(argv, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    _wait(lambda: _redis_answers(host.address, secrets.redis), "Redis", log)
+    wait(lambda: _redis_answers(host.address, secrets.redis), "Redis", log)
     return server, folder
+
+
+# The main configuration around the shipped site file: nginx's own files in the cluster's folder for it, an access
+# log naming the API host that answered each request (``$upstream_addr``). Its workers run as root: the shared
+# volume is a root-only folder here (in production nginx reads a read-only mount of the media folder as its own
+# user, docs/deploy-nginx.md).
+NGINX_MAIN = """\
+worker_processes 1;
+user root;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+daemon off;
+events {{}}
+http {{
+    client_body_temp_path {folder}/client_body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    log_format front '$request_method $request_uri $status $upstream_addr';
+    access_log {folder}/access.log front;
+    include {folder}/diemcau.conf;
+}}
+"""
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (on PATH, or /usr/sbin)."""
+    binary = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
+    if binary is None:
+        raise ServiceError("no nginx on PATH (scripts/ensure_system.sh test installs it)")
+    return binary
+
+
+def start_nginx(namespace: str, front: NginxFront, folder: Path, log: Path) -> subprocess.Popen:
+    """nginx with the shipped site file rendered for ``front`` (as ``diemcau deploy nginx-config`` prints it),
+    its own files in ``folder``; ready once it listens."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "diemcau.conf").write_text(render(TEMPLATE.read_text("utf-8"), front))
+    (folder / "nginx.conf").write_text(NGINX_MAIN.format(folder=folder))
+    argv = netns.command(namespace, nginx_binary(), "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr")
+    server = subprocess.Popen(argv, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    address, port = front.listen[0].rsplit(":", 1)
+    wait(lambda: server.poll() is None and answers(address, int(port)), "nginx", log)
+    return server

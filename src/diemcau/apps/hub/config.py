@@ -223,7 +223,11 @@ def api_service(settings: Settings, paths: HubPaths, env: dict[str, str]) -> dic
 
 
 def update_services(c: Config, settings: Settings, paths: HubPaths) -> None:
+    """The API (managed or external), the idle culler, and the job worker unless worker hosts run it
+    (``hub.run_worker``)."""
     env = service_environment(settings, paths)
+    # The job consumer (ingest, transcription, grading); scale-out runs it on worker hosts instead.
+    worker = {"name": WORKER_SERVICE_NAME, "command": [paths.python, "-m", "diemcau.apps.cli", "worker"]}
     c.JupyterHub.services = [
         api_service(settings, paths, env),
         {
@@ -231,12 +235,7 @@ def update_services(c: Config, settings: Settings, paths: HubPaths) -> None:
             "command": [paths.python, "-m", "jupyterhub_idle_culler", f"--timeout={settings.hub.cull_idle_seconds}"],
             "environment": env,
         },
-        {
-            # The job consumer (ingest, transcription, grading); scale-out runs more of them on other nodes.
-            "name": WORKER_SERVICE_NAME,
-            "command": [paths.python, "-m", "diemcau.apps.cli", "worker"],
-            "environment": env,
-        },
+        *([{**worker, "environment": env}] if settings.hub.run_worker else []),
     ]
 
 

@@ -139,3 +139,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("hub") or "hub" in item.fixturenames or item.path.name in SYSTEM_USER_FILES:
             item.add_marker(pytest.mark.system_users)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    """Under ``-n`` (``make test``'s first phase), run every module that shares a ``scope="module"`` fixture on one
+    process, so what that fixture starts (a cluster of hosts, nginx and its replicas, a hub) is set up once, not
+    once per process; every other test is scheduled on its own, as xdist's ``load`` does. (xdist's own
+    ``loadgroup`` does not keep a group together under pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    shares: dict[str, bool] = {}
+
+    def shares_fixtures(module: str) -> bool:
+        if module not in shares:
+            path = config.rootpath / module
+            shares[module] = path.is_file() and 'scope="module"' in path.read_text("utf-8")
+        return shares[module]
+
+    class ModulesThatShareFixtures(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if shares_fixtures(module) else nodeid
+
+    return ModulesThatShareFixtures(config, log)

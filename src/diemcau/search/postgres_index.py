@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from diemcau.core.search_match import EXACT, Tier
 from diemcau.core.search_query import SearchQuery
 from diemcau.core.search_results import DOCUMENT, SPOKEN, SegmentMatch
-from diemcau.core.search_text import index_forms
+from diemcau.core.search_text import exact_form
 from diemcau.core.transcript import Segment
 from diemcau.search.index import (
     DEFAULT_PREFIX,
@@ -41,25 +41,39 @@ FOLD_FUNCTION = """CREATE OR REPLACE FUNCTION diemcau_fold(text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT translate({schema}.unaccent('{schema}.unaccent'::regdictionary, $1), 'đĐ', 'dd') $$"""
 
+SEGMENTS_TABLE = """CREATE TABLE IF NOT EXISTS search_segments (
+    id bigserial PRIMARY KEY, lecture_id varchar(64) NOT NULL, course_id text NOT NULL, kind text NOT NULL,
+    doc_name text NOT NULL DEFAULT '', page integer, start double precision, "end" double precision,
+    text text NOT NULL, exact_tsv tsvector NOT NULL, folded_tsv tsvector NOT NULL)"""
+
+SEGMENT_INDEXES = (  # (name, definition): made by ensure_index, and by a rebuild after its bulk load
+    ("search_segments_exact", "USING gin (exact_tsv)"),
+    ("search_segments_folded", "USING gin (folded_tsv)"),
+    ("search_segments_lecture", "(lecture_id, kind, doc_name)"),
+    ("search_segments_course", "(course_id)"),
+)
+
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS search_lectures (
         lecture_id varchar(64) PRIMARY KEY, title text NOT NULL, course_id text NOT NULL, speaker text NOT NULL,
         resolution text NOT NULL, speaker_folded text NOT NULL, resolution_folded text NOT NULL, created_on text)""",
-    """CREATE TABLE IF NOT EXISTS search_segments (
-        id bigserial PRIMARY KEY, lecture_id varchar(64) NOT NULL, course_id text NOT NULL, kind text NOT NULL,
-        doc_name text NOT NULL DEFAULT '', page integer, start double precision, "end" double precision,
-        text text NOT NULL, exact_tsv tsvector NOT NULL, folded_tsv tsvector NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS search_segments_exact ON search_segments USING gin (exact_tsv)",
-    "CREATE INDEX IF NOT EXISTS search_segments_folded ON search_segments USING gin (folded_tsv)",
-    "CREATE INDEX IF NOT EXISTS search_segments_lecture ON search_segments (lecture_id, kind, doc_name)",
-    "CREATE INDEX IF NOT EXISTS search_segments_course ON search_segments (course_id)",
+    SEGMENTS_TABLE,
+    *(f"CREATE INDEX IF NOT EXISTS {name} ON search_segments {definition}" for name, definition in SEGMENT_INDEXES),
 )
 
+# The two indexed forms of a row's exact tokens: one rule for inserts and rebuilds (queries fold the same way).
+EXACT_TSV = "to_tsvector('simple', {})"
+FOLDED_TSV = "to_tsvector('simple', diemcau_fold({}))"
+ROW_COLUMNS = 'lecture_id, course_id, kind, doc_name, page, start, "end", text'
+
 INSERT = text(
-    'INSERT INTO search_segments (lecture_id, course_id, kind, doc_name, page, start, "end", text, exact_tsv, '
-    "folded_tsv) VALUES (:lecture_id, :course_id, :kind, :doc_name, :page, :start, :end, :text, "
-    "to_tsvector('simple', :exact), to_tsvector('simple', diemcau_fold(:exact)))"
+    f"INSERT INTO search_segments ({ROW_COLUMNS}, exact_tsv, folded_tsv) VALUES (:lecture_id, :course_id, :kind, "
+    f":doc_name, :page, :start, :end, :text, {EXACT_TSV.format(':exact')}, {FOLDED_TSV.format(':exact')})"
 )
+
+BUILD_TABLE = "search_segments_build"  # a rebuild fills this, indexes it, then swaps it in
+LOAD_TABLE = "search_segments_load"  # a rebuild's staging (temporary): rows and their exact tokens, no tsvector
+REBUILD_MAINTENANCE_MEMORY = "256MB"  # for the index builds after the load (the server's default 64MB is slow)
 
 
 def tsquery_sql(tier: Tier) -> tuple[str, dict[str, str]]:
@@ -148,7 +162,7 @@ class PostgresSearchIndex(TieredSearch):
                 "start": start,
                 "end": end,
                 "text": body,
-                "exact": index_forms(body)[0],
+                "exact": exact_form(body),
             }
             for kind, doc_name, page, start, end, body in rows
         ]
@@ -199,11 +213,94 @@ class PostgresSearchIndex(TieredSearch):
             return result.rowcount > 0
 
     def rebuild(self, lectures: Iterable[tuple[LectureMeta, Iterable[Segment]]]) -> int:
-        """Empty the index and index ``lectures`` in one transaction."""
+        """Index ``lectures`` into a new table and swap it for the old one, in one transaction.
+
+        A bulk load, as fast as PostgreSQL allows: rows stream with COPY into a temporary staging table, one
+        ``INSERT … SELECT`` computes every tsvector, and the indexes are built once after the load (keeping GIN
+        indexes up to date row by row is what made a rebuild slow). Searches read the old table until the swap at
+        the very end, which waits for the searches in flight and holds new ones back only for the swap itself.
+        """
         with self.engine.begin() as db:
-            db.execute(text("DELETE FROM search_segments"))
+            db.execute(text(f"SET LOCAL maintenance_work_mem = '{REBUILD_MAINTENANCE_MEMORY}'"))
+            db.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}"))
+            db.execute(text(SEGMENTS_TABLE.replace("search_segments", BUILD_TABLE, 1)))
+            db.execute(
+                text(
+                    f"CREATE TEMPORARY TABLE {LOAD_TABLE} (n bigint, ordinal integer, lecture_id text, course_id text, "
+                    'start double precision, "end" double precision, text text, exact text) ON COMMIT DROP'
+                )
+            )
+            metas, counts = self._copy_rows(db, lectures)
+            kept = {ordinal for ordinal, _ in metas.values()}
+            if len(kept) < len(counts):  # a lecture given twice: its last rows win, as in index_lecture
+                db.execute(text(f"DELETE FROM {LOAD_TABLE} WHERE ordinal <> ALL(:kept)"), {"kept": sorted(kept)})
+            db.execute(
+                text(
+                    f"INSERT INTO {BUILD_TABLE} (id, {ROW_COLUMNS}, exact_tsv, folded_tsv) "
+                    f"SELECT n, lecture_id, course_id, :kind, '', NULL, start, \"end\", text, "
+                    f"{EXACT_TSV.format('exact')}, {FOLDED_TSV.format('exact')} FROM {LOAD_TABLE}"
+                ),
+                {"kind": SPOKEN},
+            )
+            sequence = db.execute(text(f"SELECT pg_get_serial_sequence('{BUILD_TABLE}', 'id')")).scalar_one()
+            db.execute(text("SELECT setval(:s, :next, false)"), {"s": sequence, "next": sum(counts) + 1})
+            for name, definition in SEGMENT_INDEXES:
+                db.execute(text(f"CREATE INDEX {name}_build ON {BUILD_TABLE} {definition}"))
+            db.execute(text(f"ANALYZE {BUILD_TABLE}"))
+            # The swap. Segments before lectures, the order index_lecture locks them in (no deadlock).
+            db.execute(text("LOCK TABLE search_segments IN ACCESS EXCLUSIVE MODE"))
             db.execute(text("DELETE FROM search_lectures"))
-            return sum(self._store_lecture(db, meta, segments) for meta, segments in lectures)
+            rows = [meta_row(meta) for _, meta in metas.values()]
+            if rows:
+                db.execute(
+                    text(
+                        f"INSERT INTO search_lectures ({', '.join(rows[0])}) VALUES ({', '.join(':' + k for k in rows[0])})"
+                    ),
+                    rows,
+                )
+            db.execute(text("DROP TABLE search_segments"))
+            db.execute(text(f"ALTER TABLE {BUILD_TABLE} RENAME TO search_segments"))
+            db.execute(text(f"ALTER INDEX {BUILD_TABLE}_pkey RENAME TO search_segments_pkey"))
+            for name, _ in SEGMENT_INDEXES:
+                db.execute(text(f"ALTER INDEX {name}_build RENAME TO {name}"))
+            db.execute(text(f"ALTER SEQUENCE {sequence} RENAME TO search_segments_id_seq"))
+            return sum(counts[ordinal] for ordinal in kept)
+
+    def _copy_rows(
+        self, db: Connection, lectures: Iterable[tuple[LectureMeta, Iterable[Segment]]]
+    ) -> tuple[dict[str, tuple[int, LectureMeta]], list[int]]:
+        """COPY every spoken segment into the staging table, numbered in order (ids: newest last, as inserts).
+
+        Returns each lecture's last ``(ordinal, meta)`` and the rows copied per ordinal.
+        """
+        metas: dict[str, tuple[int, LectureMeta]] = {}
+        counts: list[int] = []
+        n = 0
+        cursor = db.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(
+            f'COPY {LOAD_TABLE} (n, ordinal, lecture_id, course_id, start, "end", text, exact) FROM STDIN'
+        ) as copy:
+            for ordinal, (meta, segments) in enumerate(lectures):
+                metas[meta.lecture_id] = (ordinal, meta)
+                before = n
+                for segment in segments:
+                    if segment.text.strip():
+                        n += 1
+                        exact = exact_form(segment.text)
+                        copy.write_row(
+                            (
+                                n,
+                                ordinal,
+                                meta.lecture_id,
+                                meta.course_id,
+                                segment.start,
+                                segment.end,
+                                segment.text,
+                                exact,
+                            )
+                        )
+                counts.append(n - before)
+        return metas, counts
 
     def lecture_ids(self) -> set[str]:
         """The ids of every indexed lecture."""

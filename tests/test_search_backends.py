@@ -203,6 +203,18 @@ def test_rebuild_replaces_everything(index: SearchIndex) -> None:
     assert {h.lecture_id for h in index.search("chi bo")} == {"L1", "L2"}
 
 
+def test_rebuild_keeps_a_lectures_last_rows_and_later_writes(index: SearchIndex) -> None:
+    """Does a rebuild given a lecture twice keep its last rows, and do writes after two rebuilds come newest first?"""
+    index.rebuild([(meta("L1"), spaced("đảng viên")), (meta("L1"), spaced("chi bộ", "chi bộ thôn"))])
+    assert index.lecture_ids() == {"L1"}
+    assert index.search("đảng") == [] and len(index.search("chi bộ")) == 2
+    assert index.rebuild([(meta("L1"), spaced("chi bộ")), (meta("L2"), spaced("chi bộ"))]) == 2  # a second one
+    index.index_lecture(meta("L3"), spaced("chi bộ"))
+    assert [hit.lecture_id for hit in index.search("chi bộ")] == ["L3", "L2", "L1"]
+    index.ensure_index()
+    assert index.rebuild([]) == 0 and index.lecture_ids() == set() and index.search("chi bộ") == []
+
+
 def test_ensure_index_is_idempotent(index: SearchIndex) -> None:
     """Can the index's tables be ensured again (every process start does) without losing rows?"""
     index.index_lecture(meta(), spaced("đảng viên"))

@@ -264,7 +264,7 @@ class PostgresSearchIndex(TieredSearch):
             for name, _ in SEGMENT_INDEXES:
                 db.execute(text(f"ALTER INDEX {name}_build RENAME TO {name}"))
             db.execute(text(f"ALTER SEQUENCE {sequence} RENAME TO search_segments_id_seq"))
-            return sum(counts[ordinal] for ordinal in kept)
+            return sum(counts)  # rows written, a lecture given twice counted twice (as SqliteSearchIndex does)
 
     def _copy_rows(
         self, db: Connection, lectures: Iterable[tuple[LectureMeta, Iterable[Segment]]]

@@ -15,9 +15,7 @@ spliced into SQL or into tsquery syntax, so no input can break it.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -74,16 +72,66 @@ INSERT = text(
 BUILD_TABLE = "search_segments_build"  # a rebuild fills this, indexes it, then swaps it in
 LOAD_TABLE = "search_segments_load"  # a rebuild's staging (temporary): rows and their exact tokens, no tsvector
 REBUILD_MAINTENANCE_MEMORY = "256MB"  # for the index builds after the load (the server's default 64MB is slow)
+NEWEST_WINDOW = 10_000  # rows a tier walks newest first before it turns to the GIN index (see tier_sql)
 
 
-def tsquery_sql(tier: Tier) -> tuple[str, dict[str, str]]:
+def tsquery_sql(tier: Tier, prefix: str = "") -> tuple[str, dict[str, str]]:
     """The tsquery of a tier as SQL over bound parameters: each group a ``phraseto_tsquery``, ANDed (pure)."""
     fold = "{}" if tier.column == EXACT else "diemcau_fold({})"
     parts, params = [], {}
     for i, group in enumerate(tier.groups):
-        params[f"g{i}"] = " ".join(group)
-        parts.append(f"phraseto_tsquery('simple', {fold.format(f':g{i}')})")
+        params[f"{prefix}g{i}"] = " ".join(group)
+        parts.append(f"phraseto_tsquery('simple', {fold.format(f':{prefix}g{i}')})")
     return " && ".join(parts), params
+
+
+def tier_sql(tier: Tier, filters: str) -> tuple[str, dict[str, str]]:
+    """The ids of up to ``:pool`` rows matching ``tier`` (and ``filters``), newest first (pure).
+
+    Two branches, and the second runs only when the first found fewer than ``:pool`` rows:
+
+    * the newest ``:window`` rows, walked backwards on the primary key with the match as a *filter*
+      (``ts_match_vq`` is ``@@`` as a function, which the GIN index cannot serve): a common word stops after a
+      few hundred rows instead of reading its whole posting list and sorting every match;
+    * the older rows through the GIN index, every match sorted (``id + 0``: the primary key must not be walked
+      here, or a rare term would be looked for row by row): cheap, since what is left to find is rare there.
+    """
+    tsquery, params = tsquery_sql(tier, f"t{tier.rank}")
+    column = f"{tier.column}_tsv"
+    newest = (
+        f"SELECT id FROM search_segments WHERE id > (SELECT v FROM cut) AND ts_match_vq({column}, ({tsquery}))"
+        f"{filters} ORDER BY id DESC LIMIT :pool"
+    )
+    older = (
+        f"SELECT id FROM search_segments WHERE id <= (SELECT v FROM cut) AND {column} @@ ({tsquery})"
+        f"{filters} ORDER BY id + 0 DESC LIMIT :pool"
+    )
+    return f"(({newest}) UNION ALL ({older}) LIMIT :pool)", params
+
+
+def search_sql(tiers: Sequence[Tier], filters: str) -> tuple[str, dict[str, str]]:
+    """One statement for a whole search: the tiers' pool, then the rows' places, texts and titles (pure).
+
+    Each tier runs only while the tiers before it found fewer than ``:pool`` distinct rows (a one-time
+    filter: PostgreSQL skips a gated branch without starting it), and a row keeps the best tier it matched.
+    """
+    params: dict[str, str] = {}
+    ctes = ["cut AS (SELECT coalesce(max(id), 0) - :window AS v FROM search_segments)"]
+    for i, tier in enumerate(tiers):
+        sql, tier_params = tier_sql(tier, filters)
+        params.update(tier_params)
+        gate = ""
+        if i:
+            seen = " UNION ".join(f"SELECT id FROM t{j}" for j in range(i))
+            gate = f" WHERE (SELECT count(*) FROM ({seen}) seen) < :pool"
+        ctes.append(f"t{i} AS (SELECT id, {tier.rank} AS tier FROM {sql} found{gate})")
+    found = " UNION ALL ".join(f"SELECT id, tier FROM t{i}" for i in range(len(tiers)))
+    ctes.append(f"ranked AS (SELECT id, min(tier) AS tier FROM ({found}) found GROUP BY id)")
+    return (
+        f"WITH {', '.join(ctes)} "
+        'SELECT s.id, s.lecture_id, l.title, l.course_id, s.kind, s.start, s."end", s.text, s.doc_name, s.page, '
+        "r.tier FROM ranked r JOIN search_segments s ON s.id = r.id JOIN search_lectures l ON l.lecture_id = s.lecture_id"
+    ), params
 
 
 class PostgresSearchIndex(TieredSearch):
@@ -95,22 +143,7 @@ class PostgresSearchIndex(TieredSearch):
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else create_engine(url, pool_pre_ping=True)  # type: ignore[arg-type]
         self.prefix = prefix
-        self._local = threading.local()
         self.ensure_index()
-
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        """One connection for all the reads of one search (each checkout costs a round trip or two)."""
-        with self.engine.connect() as db:
-            self._local.db = db
-            try:
-                yield db
-            finally:
-                self._local.db = None
-
-    def _db(self) -> AbstractContextManager[Connection]:
-        held = getattr(self._local, "db", None)
-        return nullcontext(held) if held is not None else self.engine.connect()
 
     def close(self) -> None:
         """Dispose of the engine if this index created it."""
@@ -307,49 +340,24 @@ class PostgresSearchIndex(TieredSearch):
         with self.engine.connect() as db:
             return set(db.execute(text("SELECT lecture_id FROM search_lectures")).scalars())
 
-    def _candidates(
-        self, tier: Tier, courses: frozenset[str] | None, query: SearchQuery, limit: int
-    ) -> list[tuple[int, float]]:
-        tsquery, params = tsquery_sql(tier)
-        column = f"{tier.column}_tsv"
-        sql = f"SELECT id, -id FROM search_segments, (SELECT {tsquery} AS q) AS query WHERE {column} @@ query.q"
+    def _matches(
+        self, tiers: tuple[Tier, ...], courses: frozenset[str] | None, query: SearchQuery, pool: int
+    ) -> list[SegmentMatch]:
+        """The whole pool, with each row's place, text and title, in one statement (one round trip)."""
+        filters, params = "", {"pool": pool, "window": NEWEST_WINDOW}
         if courses is not None:
-            sql += " AND course_id = ANY(:courses)"
+            filters += " AND course_id = ANY(:courses)"
             params["courses"] = sorted(courses)
         conditions, lecture_params = lecture_conditions(query)
         if conditions:
-            sql += f" AND lecture_id IN (SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)})"
-        with self._db() as db:
+            filters += f" AND lecture_id IN (SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)})"
+        sql, tier_params = search_sql(tiers, filters)
+        with self.engine.connect() as db:
             try:
-                rows = db.execute(
-                    text(sql + " ORDER BY id DESC LIMIT :limit"), {**params, **lecture_params, "limit": limit}
-                )
-                return [(row[0], float(row[1])) for row in rows]
+                rows = db.execute(text(sql), {**params, **lecture_params, **tier_params}).all()
             except DBAPIError:  # defence in depth: the query is built from bound parameters only
-                db.rollback()  # the held connection stays usable for the rest of the search
                 return []
+        return [SegmentMatch(*row[:10], tier=row[10], score=float(-row[0])) for row in rows]
 
-    def _places(self, ranked: dict[int, tuple[int, float]]) -> list[SegmentMatch]:
-        with self._db() as db:
-            rows = db.execute(
-                text(
-                    'SELECT id, lecture_id, kind, start, "end", doc_name, page FROM search_segments '
-                    "WHERE id = ANY(:ids)"
-                ),
-                {"ids": list(ranked)},
-            ).all()
-        return [
-            SegmentMatch(row[0], row[1], "", "", row[2], row[3], row[4], "", row[5], row[6], *ranked[row[0]])
-            for row in rows
-        ]
-
-    def _texts(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
-        with self._db() as db:
-            rows = db.execute(
-                text(
-                    "SELECT s.id, l.title, l.course_id, s.text FROM search_segments s "
-                    "JOIN search_lectures l USING (lecture_id) WHERE s.id = ANY(:ids)"
-                ),
-                {"ids": ids},
-            ).all()
-        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+    def _with_texts(self, groups: list[list[SegmentMatch]]) -> list[list[SegmentMatch]]:
+        return groups  # _matches read them already

@@ -215,6 +215,23 @@ def test_rebuild_keeps_a_lectures_last_rows_and_later_writes(index: SearchIndex)
     assert index.rebuild([]) == 0 and index.lecture_ids() == set() and index.search("chi bộ") == []
 
 
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("window", [0, 7])
+def test_postgres_hits_are_the_same_past_the_newest_rows(db_url: str, window: int) -> None:
+    """Does PostgreSQL find and rank rows past its newest window (through GIN) as it does within it?"""
+    wide, narrow = PostgresSearchIndex(db_url), PostgresSearchIndex(db_url, newest_window=window)
+    sentences = ["đảng viên gương mẫu", "viên chức trong đảng bộ", "bàn bạc kỹ", "ban chấp hành", "của dân"]
+    for number in range(3):
+        wide.index_lecture(meta(f"L{number}"), spaced(*[sentences[(number + i) % 5] for i in range(25)], gap=40))
+    queries = ["đảng viên", "dang vien", "bàn", '"chấp hành" ban', "của", "zzz", "đảng course:nq57"]
+    for query, limit in [(q, 20) for q in queries] + [("đảng", 3), ("ban", 5)]:
+        expected = [hit.as_dict() for hit in wide.search(query, limit=limit)]
+        assert [hit.as_dict() for hit in narrow.search(query, limit=limit)] == expected
+        assert expected or query == "zzz"
+    wide.close()
+    narrow.close()
+
+
 def test_ensure_index_is_idempotent(index: SearchIndex) -> None:
     """Can the index's tables be ensured again (every process start does) without losing rows?"""
     index.index_lecture(meta(), spaced("đảng viên"))

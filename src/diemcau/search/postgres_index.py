@@ -135,14 +135,25 @@ def search_sql(tiers: Sequence[Tier], filters: str) -> tuple[str, dict[str, str]
 
 
 class PostgresSearchIndex(TieredSearch):
-    """Search on PostgreSQL full text, in the database at ``url`` (or on ``engine``)."""
+    """Search on PostgreSQL full text, in the database at ``url`` (or on ``engine``).
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None, prefix: str = DEFAULT_PREFIX) -> None:
+    ``newest_window``: how many of the newest rows a tier walks in id order before it asks the GIN index.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        engine: Engine | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        newest_window: int = NEWEST_WINDOW,
+    ) -> None:
         if engine is None and url is None:
             raise ValueError("PostgresSearchIndex needs a database URL or an engine")
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else create_engine(url, pool_pre_ping=True)  # type: ignore[arg-type]
         self.prefix = prefix
+        self.newest_window = newest_window
         self.ensure_index()
 
     def close(self) -> None:
@@ -344,7 +355,7 @@ class PostgresSearchIndex(TieredSearch):
         self, tiers: tuple[Tier, ...], courses: frozenset[str] | None, query: SearchQuery, pool: int
     ) -> list[SegmentMatch]:
         """The whole pool, with each row's place, text and title, in one statement (one round trip)."""
-        filters, params = "", {"pool": pool, "window": NEWEST_WINDOW}
+        filters, params = "", {"pool": pool, "window": self.newest_window}
         if courses is not None:
             filters += " AND course_id = ANY(:courses)"
             params["courses"] = sorted(courses)

@@ -222,7 +222,7 @@ def test_postgres_hits_are_the_same_past_the_newest_rows(db_url: str, window: in
     wide, narrow = PostgresSearchIndex(db_url), PostgresSearchIndex(db_url, newest_window=window)
     sentences = ["đảng viên gương mẫu", "viên chức trong đảng bộ", "bàn bạc kỹ", "ban chấp hành", "của dân"]
     for number in range(3):
-        wide.index_lecture(meta(f"L{number}"), spaced(*[sentences[(number + i) % 5] for i in range(25)], gap=40))
+        wide.index_lecture(meta(f"L{number}"), spaced(*[sentences[(number + i) % 5] for i in range(40)], gap=40))
     queries = ["đảng viên", "dang vien", "bàn", '"chấp hành" ban', "của", "zzz", "đảng course:nq57"]
     for query, limit in [(q, 20) for q in queries] + [("đảng", 3), ("ban", 5)]:
         expected = [hit.as_dict() for hit in wide.search(query, limit=limit)]

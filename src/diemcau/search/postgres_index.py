@@ -15,6 +15,7 @@ spliced into SQL or into tsquery syntax, so no input can break it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -72,6 +73,7 @@ INSERT = text(
 BUILD_TABLE = "search_segments_build"  # a rebuild fills this, indexes it, then swaps it in
 LOAD_TABLE = "search_segments_load"  # a rebuild's staging (temporary): rows and their exact tokens, no tsvector
 REBUILD_MAINTENANCE_MEMORY = "256MB"  # for the index builds after the load (the server's default 64MB is slow)
+STATS_SECONDS = 300.0  # how long a process trusts the word frequencies it read from pg_stats
 NEWEST_WINDOW = 10_000  # rows a tier walks newest first before it turns to the GIN index (see tier_sql)
 
 
@@ -85,31 +87,35 @@ def tsquery_sql(tier: Tier, prefix: str = "") -> tuple[str, dict[str, str]]:
     return " && ".join(parts), params
 
 
-def tier_sql(tier: Tier, filters: str) -> tuple[str, dict[str, str]]:
+def tier_sql(tier: Tier, filters: str, walk: bool = True) -> tuple[str, dict[str, str]]:
     """The ids of up to ``:pool`` rows matching ``tier`` (and ``filters``), newest first (pure).
 
     Two branches, and the second runs only when the first found fewer than ``:pool`` rows:
 
-    * the newest ``:window`` rows, walked backwards on the primary key with the match as a *filter*
+    * (``walk``) the newest ``:window`` rows, walked backwards on the primary key with the match as a *filter*
       (``ts_match_vq`` is ``@@`` as a function, which the GIN index cannot serve): a common word stops after a
       few hundred rows instead of reading its whole posting list and sorting every match;
     * the older rows through the GIN index, every match sorted (``id + 0``: the primary key must not be walked
       here, or a rare term would be looked for row by row): cheap, since what is left to find is rare there.
+
+    Without ``walk`` (a tier with a word too rare to fill the pool there) only the GIN branch runs, on every row.
     """
     tsquery, params = tsquery_sql(tier, f"t{tier.rank}")
     column = f"{tier.column}_tsv"
+    older = (
+        f"SELECT id FROM search_segments WHERE {column} @@ ({tsquery}){' AND id <= (SELECT v FROM cut)' if walk else ''}"
+        f"{filters} ORDER BY id + 0 DESC LIMIT :pool"
+    )
+    if not walk:
+        return f"({older})", params
     newest = (
         f"SELECT id FROM search_segments WHERE id > (SELECT v FROM cut) AND ts_match_vq({column}, ({tsquery}))"
         f"{filters} ORDER BY id DESC LIMIT :pool"
     )
-    older = (
-        f"SELECT id FROM search_segments WHERE id <= (SELECT v FROM cut) AND {column} @@ ({tsquery})"
-        f"{filters} ORDER BY id + 0 DESC LIMIT :pool"
-    )
     return f"(({newest}) UNION ALL ({older}) LIMIT :pool)", params
 
 
-def search_sql(tiers: Sequence[Tier], filters: str) -> tuple[str, dict[str, str]]:
+def search_sql(tiers: Sequence[Tier], filters: str, walks: Sequence[bool] = ()) -> tuple[str, dict[str, str]]:
     """One statement for a whole search: the tiers' pool, then the rows' places, texts and titles (pure).
 
     Each tier runs only while the tiers before it found fewer than ``:pool`` distinct rows (a one-time
@@ -118,7 +124,7 @@ def search_sql(tiers: Sequence[Tier], filters: str) -> tuple[str, dict[str, str]
     params: dict[str, str] = {}
     ctes = ["cut AS (SELECT coalesce(max(id), 0) - :window AS v FROM search_segments)"]
     for i, tier in enumerate(tiers):
-        sql, tier_params = tier_sql(tier, filters)
+        sql, tier_params = tier_sql(tier, filters, walks[i] if walks else True)
         params.update(tier_params)
         gate = ""
         if i:
@@ -154,6 +160,7 @@ class PostgresSearchIndex(TieredSearch):
         self.engine = engine if engine is not None else create_engine(url, pool_pre_ping=True)  # type: ignore[arg-type]
         self.prefix = prefix
         self.newest_window = newest_window
+        self._stats: tuple[float, dict[tuple[str, str], float]] = (-STATS_SECONDS, {})
         self.ensure_index()
 
     def close(self) -> None:
@@ -362,13 +369,43 @@ class PostgresSearchIndex(TieredSearch):
         conditions, lecture_params = lecture_conditions(query)
         if conditions:
             filters += f" AND lecture_id IN (SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)})"
-        sql, tier_params = search_sql(tiers, filters)
+        share = self._shares()
+        least = pool / max(self.newest_window, 1)  # a word in fewer rows cannot fill the pool in the window
+        walks = [
+            all(share.get((tier.column, word), 0.0) >= least for group in tier.groups for word in group)
+            for tier in tiers
+        ]
+        sql, tier_params = search_sql(tiers, filters, walks)
         with self.engine.connect() as db:
             try:
                 rows = db.execute(text(sql), {**params, **lecture_params, **tier_params}).all()
             except DBAPIError:  # defence in depth: the query is built from bound parameters only
                 return []
         return [SegmentMatch(*row[:10], tier=row[10], score=float(-row[0])) for row in rows]
+
+    def _shares(self) -> dict[tuple[str, str], float]:
+        """``(column, word) → share of rows holding it`` for the common words, from ``pg_stats`` (re-read
+        every ``STATS_SECONDS``). Only the cost of a search depends on it, never its hits; a word it does not
+        list (no ANALYZE yet, or a rare word) sends a tier straight to the GIN index."""
+        read_at, shares = self._stats
+        if time.monotonic() - read_at < STATS_SECONDS:
+            return shares
+        with self.engine.connect() as db:
+            rows = db.execute(
+                text(
+                    "SELECT attname, most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+                    "WHERE schemaname = current_schema() AND tablename = 'search_segments' "
+                    "AND attname IN ('exact_tsv', 'folded_tsv')"
+                )
+            ).all()
+        shares = {
+            (name.removesuffix("_tsv"), word): share
+            for name, words, freqs in rows
+            if words
+            for word, share in zip(words, freqs)
+        }
+        self._stats = (time.monotonic(), shares)
+        return shares
 
     def _with_texts(self, groups: list[list[SegmentMatch]]) -> list[list[SegmentMatch]]:
         return groups  # _matches read them already

@@ -73,8 +73,12 @@ INSERT = text(
 BUILD_TABLE = "search_segments_build"  # a rebuild fills this, indexes it, then swaps it in
 LOAD_TABLE = "search_segments_load"  # a rebuild's staging (temporary): rows and their exact tokens, no tsvector
 REBUILD_MAINTENANCE_MEMORY = "256MB"  # for the index builds after the load (the server's default 64MB is slow)
+# For this transaction: no JIT (the GIN branches' estimates cross jit_above_cost on a large index, and compiling
+# the plan then costs 30+ ms, more than running it), and a plan made for the query's own words each time (the
+# driver prepares a statement run often; a generic plan, blind to which words are common, walked the wrong way).
+SEARCH_SETTINGS = "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)"
 STATS_SECONDS = 300.0  # how long a process trusts the word frequencies it read from pg_stats
-NEWEST_WINDOW = 10_000  # rows a tier walks newest first before it turns to the GIN index (see tier_sql)
+NEWEST_WINDOW = 30_000  # rows a tier walks newest first before it turns to the GIN index (see tier_sql)
 
 
 def tsquery_sql(tier: Tier, prefix: str = "") -> tuple[str, dict[str, str]]:
@@ -376,11 +380,12 @@ class PostgresSearchIndex(TieredSearch):
             for tier in tiers
         ]
         sql, tier_params = search_sql(tiers, filters, walks)
-        with self.engine.connect() as db:
-            try:
+        try:
+            with self.engine.begin() as db:  # a transaction, which the SET LOCAL ends with
+                db.execute(text(SEARCH_SETTINGS))
                 rows = db.execute(text(sql), {**params, **lecture_params, **tier_params}).all()
-            except DBAPIError:  # defence in depth: the query is built from bound parameters only
-                return []
+        except DBAPIError:  # defence in depth: the query is built from bound parameters only
+            return []
         return [SegmentMatch(*row[:10], tier=row[10], score=float(-row[0])) for row in rows]
 
     def _shares(self) -> dict[tuple[str, str], float]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from diemcau.core.search_results import DOCUMENT, SPOKEN
 from diemcau.core.transcript import Segment
@@ -201,6 +202,38 @@ def test_rebuild_replaces_everything(index: SearchIndex) -> None:
     count = index.rebuild([(meta("L1"), spaced("đảng viên", "chi bộ")), (meta("L2"), spaced("chi bộ"))])
     assert count == 3 and index.lecture_ids() == {"L1", "L2"}
     assert {h.lecture_id for h in index.search("chi bo")} == {"L1", "L2"}
+
+
+def test_rebuild_keeps_a_lectures_last_rows_and_later_writes(index: SearchIndex) -> None:
+    """Does a rebuild given a lecture twice keep its last rows, and do writes after two rebuilds come newest first?"""
+    index.rebuild([(meta("L1"), spaced("đảng viên")), (meta("L1"), spaced("chi bộ", "chi bộ thôn"))])
+    assert index.lecture_ids() == {"L1"}
+    assert index.search("đảng") == [] and len(index.search("chi bộ")) == 2
+    assert index.rebuild([(meta("L1"), spaced("chi bộ")), (meta("L2"), spaced("chi bộ"))]) == 2  # a second one
+    index.index_lecture(meta("L3"), spaced("chi bộ"))
+    assert [hit.lecture_id for hit in index.search("chi bộ")] == ["L3", "L2", "L1"]
+    index.ensure_index()
+    assert index.rebuild([]) == 0 and index.lecture_ids() == set() and index.search("chi bộ") == []
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("window", [0, 200])
+def test_postgres_hits_are_the_same_past_the_newest_rows(db_url: str, window: int) -> None:
+    """Does PostgreSQL find and rank rows past its newest window (through GIN) as it does within it?"""
+    wide, narrow = PostgresSearchIndex(db_url), PostgresSearchIndex(db_url, newest_window=window)
+    sentences = ["đảng viên gương mẫu", "viên chức trong đảng bộ", "bàn bạc kỹ", "ban chấp hành", "của dân"]
+    for number in range(3):
+        wide.index_lecture(meta(f"L{number}"), spaced(*[sentences[(number + i) % 5] for i in range(80)], gap=40))
+    with wide.engine.begin() as db:
+        db.execute(text("ANALYZE search_segments"))  # the word shares that let a tier walk the newest rows
+    assert wide._shares()[("exact", "đảng")] == pytest.approx(0.4, abs=0.05)
+    queries = ["đảng viên", "dang vien", "bàn", '"chấp hành" ban', "của", "zzz", "đảng course:nq57"]
+    for query, limit in [(q, 20) for q in queries] + [("đảng", 3), ("ban", 5)]:
+        expected = [hit.as_dict() for hit in wide.search(query, limit=limit)]
+        assert [hit.as_dict() for hit in narrow.search(query, limit=limit)] == expected
+        assert expected or query == "zzz"
+    wide.close()
+    narrow.close()
 
 
 def test_ensure_index_is_idempotent(index: SearchIndex) -> None:

@@ -99,7 +99,12 @@ def fold_joined(exact: str) -> str:
     return folded if folded.isascii() else " ".join(fold_tokens(exact.split(" ")))
 
 
+def exact_form(text: str) -> str:
+    """The exact form of ``text``: its tokens joined by spaces (PostgreSQL folds this on the server)."""
+    return " ".join(tokenise(text))
+
+
 def index_forms(text: str) -> tuple[str, str]:
     """The exact and folded forms of ``text`` as space-joined tokens, ready for a full-text index."""
-    exact = " ".join(tokenise(text))
+    exact = exact_form(text)
     return exact, fold_joined(exact)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
@@ -140,7 +139,11 @@ def meta_row(meta: LectureMeta) -> dict[str, object]:
 
 
 class TieredSearch:
-    """The ranking both backends share: each tier in order fills a pool of candidates, best tier first."""
+    """The ranking both backends share: each tier in order fills a pool of candidates, best tier first.
+
+    A backend answers ``_candidates``, ``_places`` and ``_texts`` (SQLite: cheap in-process calls), or
+    overrides ``_matches`` and ``_with_texts`` to answer a whole search at once (PostgreSQL: one statement).
+    """
 
     prefix: str = DEFAULT_PREFIX
 
@@ -157,32 +160,34 @@ class TieredSearch:
         """``id → (title, course_id, text)`` for the rows that made it into hits."""
         raise NotImplementedError
 
-    def _reading(self) -> AbstractContextManager[object]:
-        """Held around one search's reads (PostgreSQL: one connection for all of them)."""
-        return nullcontext()
+    def _matches(
+        self, tiers: tuple[Tier, ...], courses: frozenset[str] | None, query: SearchQuery, pool: int
+    ) -> list[SegmentMatch]:
+        """The pool: the tiers in order, each adding up to ``pool`` rows, until ``pool`` rows are found."""
+        ranked: dict[int, tuple[int, float]] = {}
+        for tier in tiers:
+            for row_id, score in self._candidates(tier, courses, query, pool):
+                ranked.setdefault(row_id, (tier.rank, score))
+            if len(ranked) >= pool:
+                break
+        return self._places(ranked)
+
+    def _with_texts(self, groups: list[list[SegmentMatch]]) -> list[list[SegmentMatch]]:
+        """The groups that made it into hits, with their rows' title, course and text."""
+        texts = self._texts([match.row_id for group in groups for match in group])
+        return [
+            [replace(m, title=texts[m.row_id][0], course_id=texts[m.row_id][1], text=texts[m.row_id][2]) for m in group]
+            for group in groups
+        ]
 
     def search(self, query: SearchQuery | str, limit: int = 20, filters: SearchFilters = SearchFilters()) -> list[Hit]:
         """The best hits for ``query`` (see ``core.search_match`` for the order); never raises on a bad query."""
-        with self._reading():
-            return self._search(query, limit, filters)
-
-    def _search(self, query: SearchQuery | str, limit: int, filters: SearchFilters) -> list[Hit]:
         parsed = query if isinstance(query, SearchQuery) else parse_query(query)
         limit = max(1, min(int(limit), MAX_LIMIT))
         courses = effective_courses(parsed, filters)
         if parsed.is_empty or courses == frozenset():
             return []
         pool = max(limit * 3, 30)
-        ranked: dict[int, tuple[int, float]] = {}
-        for tier in match_tiers(parsed):
-            for row_id, score in self._candidates(tier, courses, parsed, pool):
-                ranked.setdefault(row_id, (tier.rank, score))
-            if len(ranked) >= pool:
-                break
-        groups = group_matches(self._places(ranked))[:limit]  # text is read for these rows only
-        texts = self._texts([match.row_id for group in groups for match in group])
-        filled = [
-            [replace(m, title=texts[m.row_id][0], course_id=texts[m.row_id][1], text=texts[m.row_id][2]) for m in group]
-            for group in groups
-        ]
-        return [hit_of(group, parsed.folded_terms, self.prefix) for group in filled]
+        matches = self._matches(match_tiers(parsed), courses, parsed, pool)
+        groups = self._with_texts(group_matches(matches)[:limit])  # text is read for these rows only
+        return [hit_of(group, parsed.folded_terms, self.prefix) for group in groups]

@@ -15,9 +15,8 @@ spliced into SQL or into tsquery syntax, so no input can break it.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+import time
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -25,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from diemcau.core.search_match import EXACT, Tier
 from diemcau.core.search_query import SearchQuery
 from diemcau.core.search_results import DOCUMENT, SPOKEN, SegmentMatch
-from diemcau.core.search_text import index_forms
+from diemcau.core.search_text import exact_form
 from diemcau.core.transcript import Segment
 from diemcau.search.index import (
     DEFAULT_PREFIX,
@@ -41,62 +40,132 @@ FOLD_FUNCTION = """CREATE OR REPLACE FUNCTION diemcau_fold(text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT translate({schema}.unaccent('{schema}.unaccent'::regdictionary, $1), 'đĐ', 'dd') $$"""
 
+SEGMENTS_TABLE = """CREATE TABLE IF NOT EXISTS search_segments (
+    id bigserial PRIMARY KEY, lecture_id varchar(64) NOT NULL, course_id text NOT NULL, kind text NOT NULL,
+    doc_name text NOT NULL DEFAULT '', page integer, start double precision, "end" double precision,
+    text text NOT NULL, exact_tsv tsvector NOT NULL, folded_tsv tsvector NOT NULL)"""
+
+SEGMENT_INDEXES = (  # (name, definition): made by ensure_index, and by a rebuild after its bulk load
+    ("search_segments_exact", "USING gin (exact_tsv)"),
+    ("search_segments_folded", "USING gin (folded_tsv)"),
+    ("search_segments_lecture", "(lecture_id, kind, doc_name)"),
+    ("search_segments_course", "(course_id)"),
+)
+
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS search_lectures (
         lecture_id varchar(64) PRIMARY KEY, title text NOT NULL, course_id text NOT NULL, speaker text NOT NULL,
         resolution text NOT NULL, speaker_folded text NOT NULL, resolution_folded text NOT NULL, created_on text)""",
-    """CREATE TABLE IF NOT EXISTS search_segments (
-        id bigserial PRIMARY KEY, lecture_id varchar(64) NOT NULL, course_id text NOT NULL, kind text NOT NULL,
-        doc_name text NOT NULL DEFAULT '', page integer, start double precision, "end" double precision,
-        text text NOT NULL, exact_tsv tsvector NOT NULL, folded_tsv tsvector NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS search_segments_exact ON search_segments USING gin (exact_tsv)",
-    "CREATE INDEX IF NOT EXISTS search_segments_folded ON search_segments USING gin (folded_tsv)",
-    "CREATE INDEX IF NOT EXISTS search_segments_lecture ON search_segments (lecture_id, kind, doc_name)",
-    "CREATE INDEX IF NOT EXISTS search_segments_course ON search_segments (course_id)",
+    SEGMENTS_TABLE,
+    *(f"CREATE INDEX IF NOT EXISTS {name} ON search_segments {definition}" for name, definition in SEGMENT_INDEXES),
 )
+
+# The two indexed forms of a row's exact tokens: one rule for inserts and rebuilds (queries fold the same way).
+EXACT_TSV = "to_tsvector('simple', {})"
+FOLDED_TSV = "to_tsvector('simple', diemcau_fold({}))"
+ROW_COLUMNS = 'lecture_id, course_id, kind, doc_name, page, start, "end", text'
 
 INSERT = text(
-    'INSERT INTO search_segments (lecture_id, course_id, kind, doc_name, page, start, "end", text, exact_tsv, '
-    "folded_tsv) VALUES (:lecture_id, :course_id, :kind, :doc_name, :page, :start, :end, :text, "
-    "to_tsvector('simple', :exact), to_tsvector('simple', diemcau_fold(:exact)))"
+    f"INSERT INTO search_segments ({ROW_COLUMNS}, exact_tsv, folded_tsv) VALUES (:lecture_id, :course_id, :kind, "
+    f":doc_name, :page, :start, :end, :text, {EXACT_TSV.format(':exact')}, {FOLDED_TSV.format(':exact')})"
 )
 
+BUILD_TABLE = "search_segments_build"  # a rebuild fills this, indexes it, then swaps it in
+LOAD_TABLE = "search_segments_load"  # a rebuild's staging (temporary): rows and their exact tokens, no tsvector
+REBUILD_MAINTENANCE_MEMORY = "256MB"  # for the index builds after the load (the server's default 64MB is slow)
+# For this transaction: no JIT (the GIN branches' estimates cross jit_above_cost on a large index, and compiling
+# the plan then costs 30+ ms, more than running it), and a plan made for the query's own words each time (the
+# driver prepares a statement run often; a generic plan, blind to which words are common, walked the wrong way).
+SEARCH_SETTINGS = "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)"
+STATS_SECONDS = 300.0  # how long a process trusts the word frequencies it read from pg_stats
+NEWEST_WINDOW = 30_000  # rows a tier walks newest first before it turns to the GIN index (see tier_sql)
 
-def tsquery_sql(tier: Tier) -> tuple[str, dict[str, str]]:
+
+def tsquery_sql(tier: Tier, prefix: str = "") -> tuple[str, dict[str, str]]:
     """The tsquery of a tier as SQL over bound parameters: each group a ``phraseto_tsquery``, ANDed (pure)."""
     fold = "{}" if tier.column == EXACT else "diemcau_fold({})"
     parts, params = [], {}
     for i, group in enumerate(tier.groups):
-        params[f"g{i}"] = " ".join(group)
-        parts.append(f"phraseto_tsquery('simple', {fold.format(f':g{i}')})")
+        params[f"{prefix}g{i}"] = " ".join(group)
+        parts.append(f"phraseto_tsquery('simple', {fold.format(f':{prefix}g{i}')})")
     return " && ".join(parts), params
 
 
-class PostgresSearchIndex(TieredSearch):
-    """Search on PostgreSQL full text, in the database at ``url`` (or on ``engine``)."""
+def tier_sql(tier: Tier, filters: str, walk: bool = True) -> tuple[str, dict[str, str]]:
+    """The ids of up to ``:pool`` rows matching ``tier`` (and ``filters``), newest first (pure).
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None, prefix: str = DEFAULT_PREFIX) -> None:
+    Two branches, and the second runs only when the first found fewer than ``:pool`` rows:
+
+    * (``walk``) the newest ``:window`` rows, walked backwards on the primary key with the match as a *filter*
+      (``ts_match_vq`` is ``@@`` as a function, which the GIN index cannot serve): a common word stops after a
+      few hundred rows instead of reading its whole posting list and sorting every match;
+    * the older rows through the GIN index, every match sorted (``id + 0``: the primary key must not be walked
+      here, or a rare term would be looked for row by row): cheap, since what is left to find is rare there.
+
+    Without ``walk`` (a tier with a word too rare to fill the pool there) only the GIN branch runs, on every row.
+    """
+    tsquery, params = tsquery_sql(tier, f"t{tier.rank}")
+    column = f"{tier.column}_tsv"
+    older = (
+        f"SELECT id FROM search_segments WHERE {column} @@ ({tsquery}){' AND id <= (SELECT v FROM cut)' if walk else ''}"
+        f"{filters} ORDER BY id + 0 DESC LIMIT :pool"
+    )
+    if not walk:
+        return f"({older})", params
+    newest = (
+        f"SELECT id FROM search_segments WHERE id > (SELECT v FROM cut) AND ts_match_vq({column}, ({tsquery}))"
+        f"{filters} ORDER BY id DESC LIMIT :pool"
+    )
+    return f"(({newest}) UNION ALL ({older}) LIMIT :pool)", params
+
+
+def search_sql(tiers: Sequence[Tier], filters: str, walks: Sequence[bool] = ()) -> tuple[str, dict[str, str]]:
+    """One statement for a whole search: the tiers' pool, then the rows' places, texts and titles (pure).
+
+    Each tier runs only while the tiers before it found fewer than ``:pool`` distinct rows (a one-time
+    filter: PostgreSQL skips a gated branch without starting it), and a row keeps the best tier it matched.
+    """
+    params: dict[str, str] = {}
+    ctes = ["cut AS (SELECT coalesce(max(id), 0) - :window AS v FROM search_segments)"]
+    for i, tier in enumerate(tiers):
+        sql, tier_params = tier_sql(tier, filters, walks[i] if walks else True)
+        params.update(tier_params)
+        gate = ""
+        if i:
+            seen = " UNION ".join(f"SELECT id FROM t{j}" for j in range(i))
+            gate = f" WHERE (SELECT count(*) FROM ({seen}) seen) < :pool"
+        ctes.append(f"t{i} AS (SELECT id, {tier.rank} AS tier FROM {sql} found{gate})")
+    found = " UNION ALL ".join(f"SELECT id, tier FROM t{i}" for i in range(len(tiers)))
+    ctes.append(f"ranked AS (SELECT id, min(tier) AS tier FROM ({found}) found GROUP BY id)")
+    return (
+        f"WITH {', '.join(ctes)} "
+        'SELECT s.id, s.lecture_id, l.title, l.course_id, s.kind, s.start, s."end", s.text, s.doc_name, s.page, '
+        "r.tier FROM ranked r JOIN search_segments s ON s.id = r.id JOIN search_lectures l ON l.lecture_id = s.lecture_id"
+    ), params
+
+
+class PostgresSearchIndex(TieredSearch):
+    """Search on PostgreSQL full text, in the database at ``url`` (or on ``engine``).
+
+    ``newest_window``: how many of the newest rows a tier walks in id order before it asks the GIN index.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        engine: Engine | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        newest_window: int = NEWEST_WINDOW,
+    ) -> None:
         if engine is None and url is None:
             raise ValueError("PostgresSearchIndex needs a database URL or an engine")
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else create_engine(url, pool_pre_ping=True)  # type: ignore[arg-type]
         self.prefix = prefix
-        self._local = threading.local()
+        self.newest_window = newest_window
+        self._stats: tuple[float, dict[tuple[str, str], float]] = (-STATS_SECONDS, {})
         self.ensure_index()
-
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        """One connection for all the reads of one search (each checkout costs a round trip or two)."""
-        with self.engine.connect() as db:
-            self._local.db = db
-            try:
-                yield db
-            finally:
-                self._local.db = None
-
-    def _db(self) -> AbstractContextManager[Connection]:
-        held = getattr(self._local, "db", None)
-        return nullcontext(held) if held is not None else self.engine.connect()
 
     def close(self) -> None:
         """Dispose of the engine if this index created it."""
@@ -148,7 +217,7 @@ class PostgresSearchIndex(TieredSearch):
                 "start": start,
                 "end": end,
                 "text": body,
-                "exact": index_forms(body)[0],
+                "exact": exact_form(body),
             }
             for kind, doc_name, page, start, end, body in rows
         ]
@@ -199,60 +268,150 @@ class PostgresSearchIndex(TieredSearch):
             return result.rowcount > 0
 
     def rebuild(self, lectures: Iterable[tuple[LectureMeta, Iterable[Segment]]]) -> int:
-        """Empty the index and index ``lectures`` in one transaction."""
+        """Index ``lectures`` into a new table and swap it for the old one, in one transaction.
+
+        A bulk load: rows stream with COPY into a temporary staging table, one ``INSERT … SELECT`` computes every
+        tsvector (the server's parser and ``unaccent``: half the time), the indexes are built once after the load,
+        and the new table is fresh (no dead rows left behind, unlike deleting and re-inserting in place). Searches
+        read the old table until the swap at the very end, which waits for the searches in flight and holds new
+        ones back only for the swap itself. Needs free disk for a second copy of the index meanwhile.
+        """
         with self.engine.begin() as db:
-            db.execute(text("DELETE FROM search_segments"))
+            db.execute(text(f"SET LOCAL maintenance_work_mem = '{REBUILD_MAINTENANCE_MEMORY}'"))
+            db.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}"))
+            db.execute(text(SEGMENTS_TABLE.replace("search_segments", BUILD_TABLE, 1)))
+            db.execute(
+                text(
+                    f"CREATE TEMPORARY TABLE {LOAD_TABLE} (n bigint, ordinal integer, lecture_id text, course_id text, "
+                    'start double precision, "end" double precision, text text, exact text) ON COMMIT DROP'
+                )
+            )
+            metas, counts = self._copy_rows(db, lectures)
+            kept = {ordinal for ordinal, _ in metas.values()}
+            if len(kept) < len(counts):  # a lecture given twice: its last rows win, as in index_lecture
+                db.execute(text(f"DELETE FROM {LOAD_TABLE} WHERE ordinal <> ALL(:kept)"), {"kept": sorted(kept)})
+            db.execute(
+                text(
+                    f"INSERT INTO {BUILD_TABLE} (id, {ROW_COLUMNS}, exact_tsv, folded_tsv) "
+                    f"SELECT n, lecture_id, course_id, :kind, '', NULL, start, \"end\", text, "
+                    f"{EXACT_TSV.format('exact')}, {FOLDED_TSV.format('exact')} FROM {LOAD_TABLE}"
+                ),
+                {"kind": SPOKEN},
+            )
+            sequence = db.execute(text(f"SELECT pg_get_serial_sequence('{BUILD_TABLE}', 'id')")).scalar_one()
+            db.execute(text("SELECT setval(:s, :next, false)"), {"s": sequence, "next": sum(counts) + 1})
+            for name, definition in SEGMENT_INDEXES:
+                db.execute(text(f"CREATE INDEX {name}_build ON {BUILD_TABLE} {definition}"))
+            db.execute(text(f"ANALYZE {BUILD_TABLE}"))
+            # The swap. Segments before lectures, the order index_lecture locks them in (no deadlock).
+            db.execute(text("LOCK TABLE search_segments IN ACCESS EXCLUSIVE MODE"))
             db.execute(text("DELETE FROM search_lectures"))
-            return sum(self._store_lecture(db, meta, segments) for meta, segments in lectures)
+            rows = [meta_row(meta) for _, meta in metas.values()]
+            if rows:
+                db.execute(
+                    text(
+                        f"INSERT INTO search_lectures ({', '.join(rows[0])}) VALUES ({', '.join(':' + k for k in rows[0])})"
+                    ),
+                    rows,
+                )
+            db.execute(text("DROP TABLE search_segments"))
+            db.execute(text(f"ALTER TABLE {BUILD_TABLE} RENAME TO search_segments"))
+            db.execute(text(f"ALTER INDEX {BUILD_TABLE}_pkey RENAME TO search_segments_pkey"))
+            for name, _ in SEGMENT_INDEXES:
+                db.execute(text(f"ALTER INDEX {name}_build RENAME TO {name}"))
+            db.execute(text(f"ALTER SEQUENCE {sequence} RENAME TO search_segments_id_seq"))
+            return sum(counts)  # rows written, a lecture given twice counted twice (as SqliteSearchIndex does)
+
+    def _copy_rows(
+        self, db: Connection, lectures: Iterable[tuple[LectureMeta, Iterable[Segment]]]
+    ) -> tuple[dict[str, tuple[int, LectureMeta]], list[int]]:
+        """COPY every spoken segment into the staging table, numbered in order (ids: newest last, as inserts).
+
+        Returns each lecture's last ``(ordinal, meta)`` and the rows copied per ordinal.
+        """
+        metas: dict[str, tuple[int, LectureMeta]] = {}
+        counts: list[int] = []
+        n = 0
+        cursor = db.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(
+            f'COPY {LOAD_TABLE} (n, ordinal, lecture_id, course_id, start, "end", text, exact) FROM STDIN'
+        ) as copy:
+            for ordinal, (meta, segments) in enumerate(lectures):
+                metas[meta.lecture_id] = (ordinal, meta)
+                before = n
+                for segment in segments:
+                    if segment.text.strip():
+                        n += 1
+                        exact = exact_form(segment.text)
+                        copy.write_row(
+                            (
+                                n,
+                                ordinal,
+                                meta.lecture_id,
+                                meta.course_id,
+                                segment.start,
+                                segment.end,
+                                segment.text,
+                                exact,
+                            )
+                        )
+                counts.append(n - before)
+        return metas, counts
 
     def lecture_ids(self) -> set[str]:
         """The ids of every indexed lecture."""
         with self.engine.connect() as db:
             return set(db.execute(text("SELECT lecture_id FROM search_lectures")).scalars())
 
-    def _candidates(
-        self, tier: Tier, courses: frozenset[str] | None, query: SearchQuery, limit: int
-    ) -> list[tuple[int, float]]:
-        tsquery, params = tsquery_sql(tier)
-        column = f"{tier.column}_tsv"
-        sql = f"SELECT id, -id FROM search_segments, (SELECT {tsquery} AS q) AS query WHERE {column} @@ query.q"
+    def _matches(
+        self, tiers: tuple[Tier, ...], courses: frozenset[str] | None, query: SearchQuery, pool: int
+    ) -> list[SegmentMatch]:
+        """The whole pool, with each row's place, text and title, in one statement (one round trip)."""
+        filters, params = "", {"pool": pool, "window": self.newest_window}
         if courses is not None:
-            sql += " AND course_id = ANY(:courses)"
+            filters += " AND course_id = ANY(:courses)"
             params["courses"] = sorted(courses)
         conditions, lecture_params = lecture_conditions(query)
         if conditions:
-            sql += f" AND lecture_id IN (SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)})"
-        with self._db() as db:
-            try:
-                rows = db.execute(
-                    text(sql + " ORDER BY id DESC LIMIT :limit"), {**params, **lecture_params, "limit": limit}
-                )
-                return [(row[0], float(row[1])) for row in rows]
-            except DBAPIError:  # defence in depth: the query is built from bound parameters only
-                db.rollback()  # the held connection stays usable for the rest of the search
-                return []
-
-    def _places(self, ranked: dict[int, tuple[int, float]]) -> list[SegmentMatch]:
-        with self._db() as db:
-            rows = db.execute(
-                text(
-                    'SELECT id, lecture_id, kind, start, "end", doc_name, page FROM search_segments '
-                    "WHERE id = ANY(:ids)"
-                ),
-                {"ids": list(ranked)},
-            ).all()
-        return [
-            SegmentMatch(row[0], row[1], "", "", row[2], row[3], row[4], "", row[5], row[6], *ranked[row[0]])
-            for row in rows
+            filters += f" AND lecture_id IN (SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)})"
+        share = self._shares()
+        least = pool / max(self.newest_window, 1)  # a word in fewer rows cannot fill the pool in the window
+        walks = [
+            all(share.get((tier.column, word), 0.0) >= least for group in tier.groups for word in group)
+            for tier in tiers
         ]
+        sql, tier_params = search_sql(tiers, filters, walks)
+        try:
+            with self.engine.begin() as db:  # a transaction, which the SET LOCAL ends with
+                db.execute(text(SEARCH_SETTINGS))
+                rows = db.execute(text(sql), {**params, **lecture_params, **tier_params}).all()
+        except DBAPIError:  # defence in depth: the query is built from bound parameters only
+            return []
+        return [SegmentMatch(*row[:10], tier=row[10], score=float(-row[0])) for row in rows]
 
-    def _texts(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
-        with self._db() as db:
+    def _shares(self) -> dict[tuple[str, str], float]:
+        """``(column, word) → share of rows holding it`` for the common words, from ``pg_stats`` (re-read
+        every ``STATS_SECONDS``). Only the cost of a search depends on it, never its hits; a word it does not
+        list (no ANALYZE yet, or a rare word) sends a tier straight to the GIN index."""
+        read_at, shares = self._stats
+        if time.monotonic() - read_at < STATS_SECONDS:
+            return shares
+        with self.engine.connect() as db:
             rows = db.execute(
                 text(
-                    "SELECT s.id, l.title, l.course_id, s.text FROM search_segments s "
-                    "JOIN search_lectures l USING (lecture_id) WHERE s.id = ANY(:ids)"
-                ),
-                {"ids": ids},
+                    "SELECT attname, most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+                    "WHERE schemaname = current_schema() AND tablename = 'search_segments' "
+                    "AND attname IN ('exact_tsv', 'folded_tsv')"
+                )
             ).all()
-        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+        shares = {
+            (name.removesuffix("_tsv"), word): share
+            for name, words, freqs in rows
+            if words
+            for word, share in zip(words, freqs)
+        }
+        self._stats = (time.monotonic(), shares)
+        return shares
+
+    def _with_texts(self, groups: list[list[SegmentMatch]]) -> list[list[SegmentMatch]]:
+        return groups  # _matches read them already

@@ -255,12 +255,20 @@ async def heartbeat_load(port: int, cards: list[str], rate: float, seconds: floa
 
 
 async def open_loop(count: int, rate: float, send) -> list[float]:  # type: ignore[no-untyped-def]
-    """``count`` calls of ``send(i)`` started at ``rate`` per second whatever the answers; their latencies."""
+    """``count`` calls of ``send(i)`` started at ``rate`` per second whatever the answers; their latencies. A
+    call whose connection breaks is made again (pages are reads; a submission's client id makes it idempotent)."""
     latencies: list[float] = []
 
     async def one(i: int) -> None:
         started = time.monotonic()
-        await send(i)
+        for attempt in range(5):  # a keep-alive connection the server closed while idle: send again (idempotent)
+            try:
+                await send(i)
+                break
+            except ConnectionError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.1)
         latencies.append(time.monotonic() - started)
 
     start, tasks = time.monotonic(), []

@@ -2,7 +2,7 @@
 on SQLite, and the coordination overhead of being many (issue 16, item 5; docs/benchmarks.md, "Scale-out").
 
     .venv/bin/python bench/scale_out.py [--seconds 10] [--heartbeats 300] [--pages 30] [--submissions 15]
-                                        [--members 1000] [--quick]
+                                        [--members 1000] [--idle 5] [--repeat 1] [--quick]
 
 Four set-ups, one after the other, each on a fresh database and data directory, in one run:
 
@@ -27,8 +27,12 @@ Each set-up is warmed up, then takes three open-loop loads at fixed rates, one a
 CPU is read from /proc before and after each phase, for every process the event passes through: the API processes,
 nginx (master and worker), the workers, the PostgreSQL server (the postmaster and all its children: backends,
 WAL writer, checkpointer...; a backend that exited is in the postmaster's reaped-children time) and redis-server.
-A figure is user + system CPU per acknowledged event; idle work during the phase (pollers, timers, background
-writers) is in it, because a deployment pays it too. The load generator (this process) is not counted. The
+A figure is user + system CPU per acknowledged event, less what the same processes spend idle: after the warm-up
+each set-up is left without load for ``--idle`` seconds, and that idle rate (printed, by group: the workers' poll
+of the queue, Redis's timers; next to nothing) times the phase's length is taken off. The load generator (this
+process) is not counted. ``--repeat N`` runs every set-up N times, forwards then backwards (so a drift in the
+machine's other load falls on both ends), and keeps, by kind, the run with the least total CPU per event: the one
+the machine's other work disturbed least. The
 token check is the one edge replaced: ``tests.fakes.StaticTokenIdentity`` (a bearer token per member); the rest
 is the real service.
 
@@ -43,7 +47,8 @@ one of each, on the same PostgreSQL, Redis and nginx (goal <= 10 %). What Postgr
 one SQLite process is not in it: that is printed on its own, as the ratio to the SQLite figures.
 
 CPU per event does not depend on what else the machine runs; wall-clock latency does, so the run prints the load
-average it saw. ``--quick``: short phases at low rates, a smoke run (about a minute and a half).
+average it saw. ``--quick``: 3 s phases at low rates, a smoke run whose figures mean nothing (about five minutes on
+a busy 2-core machine, most of it starting processes); a default run takes about seven.
 """
 
 from __future__ import annotations

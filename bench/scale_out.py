@@ -32,7 +32,9 @@ each set-up is left without load for ``--idle`` seconds, and that idle rate (pri
 of the queue, Redis's timers; next to nothing) times the phase's length is taken off. The load generator (this
 process) is not counted. ``--repeat N`` runs every set-up N times, forwards then backwards (so a drift in the
 machine's other load falls on both ends), and keeps, by kind, the run with the least total CPU per event: the one
-the machine's other work disturbed least. The
+the machine's other work disturbed least. ``--sticky`` (an experiment, not the shipped file): nginx's upstream
+hashes the member's ``Authorization`` header (``hash ... consistent``), so one member's requests reach one replica
+and its per-process caches. The
 token check is the one edge replaced: ``tests.fakes.StaticTokenIdentity`` (a bearer token per member); the rest
 is the real service.
 
@@ -104,6 +106,9 @@ PHONE = {
     "User-Agent": "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile",
 }
 WARM_SUBMISSIONS = 10
+# --sticky: the balancing line put first in the shipped file's upstream (the bench's members send their token in
+# the Authorization header; a deployment would hash the hub's login cookie).
+STICKY = "    hash $http_authorization consistent;\n"
 
 
 @dataclass(frozen=True)
@@ -376,8 +381,14 @@ def running(setup: Setup, root: Path, servers: Servers | None, args: argparse.Na
             port = free_port()
             addresses = tuple(f"127.0.0.1:{p}" for p in ports)
             front = NginxFront((f"127.0.0.1:{port}",), addresses, str(settings.media_dir), "127.0.0.1:9")
-            with running_nginx(front, home / "nginx"):
+            with running_nginx(front, home / "nginx") as site:
                 groups["nginx"] = [int((home / "nginx" / "nginx.pid").read_text())]
+                if args.sticky:  # the experiment: each member's requests to one replica (nginx reloads its file)
+                    site.write_text(
+                        site.read_text().replace("upstream diemcau_api {\n", f"upstream diemcau_api {{\n{STICKY}")
+                    )
+                    os.kill(groups["nginx"][0], signal.SIGHUP)
+                    time.sleep(2.0)
                 yield Running(port, groups, factory)
     finally:
         for process in [*workers, *apis]:
@@ -457,6 +468,9 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=5.0, help="seconds of idle CPU measured per set-up")
     parser.add_argument("--repeat", type=int, default=1, help="runs of every set-up (forwards, backwards, ...)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 s phases at low rates")
+    parser.add_argument(
+        "--sticky", action="store_true", help="experiment: nginx sends each member to one replica (hash, consistent)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.heartbeats, args.pages, args.submissions, args.members = 3.0, 100.0, 10.0, 5.0, 200

@@ -26,7 +26,8 @@ Each set-up is warmed up, then takes three open-loop loads at fixed rates, one a
 
 CPU is read from /proc before and after each phase, for every process the event passes through: the API processes,
 nginx (master and worker), the workers, the PostgreSQL server (the postmaster and all its children: backends,
-WAL writer, checkpointer...; a backend that exited is in the postmaster's reaped-children time) and redis-server.
+WAL writer, checkpointer...; a backend that exited is in the postmaster's reaped-children time; so is
+the bench's own count of graded rows, twice a second while submissions are graded) and redis-server.
 A figure is user + system CPU per acknowledged event, less what the same processes spend idle: after the warm-up
 each set-up is left without load for ``--idle`` seconds, and that idle rate (printed, by group: the workers' poll
 of the queue, Redis's timers; next to nothing) times the phase's length is taken off. The load generator (this

@@ -451,6 +451,15 @@ def measure(
     return idle, results
 
 
+def for_setup(args: argparse.Namespace, setup: Setup) -> argparse.Namespace:
+    """The load ``setup`` gets: its replicas' share of the rates (and members) given for the most replicas, so that
+    every API process sees the same load whatever the set-up, as at a peak with replicas sized to it; all of it with
+    ``--fixed-total``."""
+    share = 1.0 if args.fixed_total else setup.replicas / max(s.replicas for s in SETUPS)
+    scaled = {name: getattr(args, name) * share for name in ("heartbeats", "pages", "submissions")}
+    return argparse.Namespace(**{**vars(args), **scaled, "members": max(1, round(args.members * share))})
+
+
 def best_of(runs: list[tuple[dict[str, float], dict[str, dict]]]) -> tuple[dict[str, float], dict[str, dict]]:
     """Over repeated runs of one set-up: by kind, the run with the least total CPU per event (the least disturbed
     by the machine's other work); the least idle cores by group."""
@@ -470,6 +479,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of every set-up (forwards, backwards, ...)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 s phases at low rates")
     parser.add_argument(
+        "--fixed-total", action="store_true", help="every set-up gets the whole load (not its replicas' share)"
+    )
+    parser.add_argument(
         "--sticky", action="store_true", help="experiment: nginx sends each member to one replica (hash, consistent)"
     )
     args = parser.parse_args()
@@ -484,14 +496,21 @@ def main() -> None:
         with scratch_servers(root) as servers:
             for run, setup in enumerate(order):
                 print(f"... {setup.label}", flush=True)
-                runs[setup.label].append(measure(setup, root, servers if setup.postgres else None, args, run))
+                load = for_setup(args, setup)
+                runs[setup.label].append(measure(setup, root, servers if setup.postgres else None, load, run))
                 loads.append(os.getloadavg()[0])
     idles = {label: best_of(r)[0] for label, r in runs.items()}
     figures = {label: best_of(r)[1] for label, r in runs.items()}
     total = {label: {k: sum(f[k]["ms"].values()) for k in KINDS} for label, f in figures.items()}
     print(
         f"offered: {args.heartbeats:g} heartbeats/s ({args.members} members), {args.pages:g} portal pages/s,"
-        f" {args.submissions:g} submissions/s (graded), {args.seconds:g} s each; {args.repeat} run(s) of each"
+        f" {args.submissions:g} submissions/s (graded), {args.seconds:g} s each, "
+        + (
+            "to every set-up;"
+            if args.fixed_total
+            else "to 4 replicas, the replicas' share of it to fewer (the same per replica);"
+        )
+        + f" {args.repeat} run(s) of each"
         f" set-up (best of); {os.cpu_count()} CPUs;"
         f" load average during the run {min(loads):.1f}-{max(loads):.1f}; {time.monotonic() - started:.0f} s in all"
     )

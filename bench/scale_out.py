@@ -24,6 +24,11 @@ Each set-up is warmed up, then takes three open-loop loads at fixed rates, one a
 * **quiz submissions**: ``--submissions`` posts/s of a 20-question quiz (``quiz_grading``), each from a distinct
   member; the phase ends when every submission is graded (``graded_at`` set by a worker).
 
+The rates (and members) given are what the 4-replica set-up gets; a set-up with fewer API processes gets their
+share (1/4, 1/2), so every API process sees the same load whatever the set-up, as at a peak with the replicas
+sized to it (the heartbeat's cost falls as the rate one process sees rises: larger commit batches). With
+``--fixed-total`` every set-up gets all of it (4 replicas then each see a quarter of what one replica sees).
+
 CPU is read from /proc before and after each phase, for every process the event passes through: the API processes,
 nginx (master and worker), the workers, the PostgreSQL server (the postmaster and all its children: backends,
 WAL writer, checkpointer...; a backend that exited is in the postmaster's reaped-children time; so is
@@ -46,7 +51,8 @@ kind (37,000 heartbeats/s, 140 submissions/s, 3,083 page requests/s: ``diemcau.c
     overhead = sum_k r_k * c_k(PG, 4 replicas, 2 worker hosts) / sum_k r_k * c_k(PG, 1 replica, 1 worker host) - 1
 
 the extra CPU the peak's mix costs because the work is spread over 4 API replicas and 2 worker hosts instead of
-one of each, on the same PostgreSQL, Redis and nginx (goal <= 10 %). What PostgreSQL, Redis and nginx cost against
+one of each, each API process under the same load (by default; see above), on the same PostgreSQL, Redis and nginx
+(goal <= 10 %). What PostgreSQL, Redis and nginx cost against
 one SQLite process is not in it: that is printed on its own, as the ratio to the SQLite figures.
 
 CPU per event does not depend on what else the machine runs; wall-clock latency does, so the run prints the load

@@ -24,10 +24,11 @@ Each set-up is warmed up, then takes three open-loop loads at fixed rates, one a
 * **quiz submissions**: ``--submissions`` posts/s of a 20-question quiz (``quiz_grading``), each from a distinct
   member; the phase ends when every submission is graded (``graded_at`` set by a worker).
 
-The rates (and members) given are what the 4-replica set-up gets; a set-up with fewer API processes gets their
-share (1/4, 1/2), so every API process sees the same load whatever the set-up, as at a peak with the replicas
-sized to it (the heartbeat's cost falls as the rate one process sees rises: larger commit batches). With
-``--fixed-total`` every set-up gets all of it (4 replicas then each see a quarter of what one replica sees).
+Every set-up gets the same load (4 replicas then each see a quarter of what one replica sees). With
+``--per-replica-load`` the rates (and members) given are what the 4-replica set-up gets and a set-up with fewer API
+processes gets their share (1/4, 1/2), so every API process sees the same load; but then the total load, and with
+it PostgreSQL's and the grader's batches and the machine's queueing, differ between set-ups, and on 2 cores that
+dominates (docs/benchmarks.md).
 
 CPU is read from /proc before and after each phase, for every process the event passes through: the API processes,
 nginx (master and worker), the workers, the PostgreSQL server (the postmaster and all its children: backends,
@@ -51,8 +52,7 @@ kind (37,000 heartbeats/s, 140 submissions/s, 3,083 page requests/s: ``diemcau.c
     overhead = sum_k r_k * c_k(PG, 4 replicas, 2 worker hosts) / sum_k r_k * c_k(PG, 1 replica, 1 worker host) - 1
 
 the extra CPU the peak's mix costs because the work is spread over 4 API replicas and 2 worker hosts instead of
-one of each, each API process under the same load (by default; see above), on the same PostgreSQL, Redis and nginx
-(goal <= 10 %). What PostgreSQL, Redis and nginx cost against
+one of each, under the same load, on the same PostgreSQL, Redis and nginx (goal <= 10 %). What PostgreSQL, Redis and nginx cost against
 one SQLite process is not in it: that is printed on its own, as the ratio to the SQLite figures.
 
 CPU per event does not depend on what else the machine runs; wall-clock latency does, so the run prints the load
@@ -458,10 +458,9 @@ def measure(
 
 
 def for_setup(args: argparse.Namespace, setup: Setup) -> argparse.Namespace:
-    """The load ``setup`` gets: its replicas' share of the rates (and members) given for the most replicas, so that
-    every API process sees the same load whatever the set-up, as at a peak with replicas sized to it; all of it with
-    ``--fixed-total``."""
-    share = 1.0 if args.fixed_total else setup.replicas / max(s.replicas for s in SETUPS)
+    """The load ``setup`` gets: all of it; with ``--per-replica-load`` its replicas' share of the rates (and members)
+    given for the most replicas, so that every API process sees the same load whatever the set-up."""
+    share = setup.replicas / max(s.replicas for s in SETUPS) if args.per_replica_load else 1.0
     scaled = {name: getattr(args, name) * share for name in ("heartbeats", "pages", "submissions")}
     return argparse.Namespace(**{**vars(args), **scaled, "members": max(1, round(args.members * share))})
 
@@ -485,7 +484,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of every set-up (forwards, backwards, ...)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 s phases at low rates")
     parser.add_argument(
-        "--fixed-total", action="store_true", help="every set-up gets the whole load (not its replicas' share)"
+        "--per-replica-load", action="store_true", help="a set-up with fewer replicas gets their share of the load"
     )
     parser.add_argument(
         "--sticky", action="store_true", help="experiment: nginx sends each member to one replica (hash, consistent)"
@@ -512,9 +511,9 @@ def main() -> None:
         f"offered: {args.heartbeats:g} heartbeats/s ({args.members} members), {args.pages:g} portal pages/s,"
         f" {args.submissions:g} submissions/s (graded), {args.seconds:g} s each, "
         + (
-            "to every set-up;"
-            if args.fixed_total
-            else "to 4 replicas, the replicas' share of it to fewer (the same per replica);"
+            "to 4 replicas, the replicas' share of it to fewer (the same per replica);"
+            if args.per_replica_load
+            else "to every set-up;"
         )
         + f" {args.repeat} run(s) of each"
         f" set-up (best of); {os.cpu_count()} CPUs;"

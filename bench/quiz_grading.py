@@ -73,15 +73,22 @@ def answers_for(n: int) -> dict[str, str]:
 
 def prepare(home: Path, members: int):  # type: ignore[no-untyped-def]
     """Data directory, a course for one big cell of ``members`` members, the quiz released."""
-    from diemcau.adapters.db.engine import transaction
-    from diemcau.adapters.db.models import CourseRow, MemberRow, OrgUnitRow
     from diemcau.apps import setup_steps
-    from diemcau.quizzes.publish import release
     from diemcau.settings import load_settings
 
     settings = load_settings(environment(home))
     setup_steps.ensure_data_dir(settings)
     factory = setup_steps.ensure_database(settings)
+    add_quiz_course(settings, factory, members)
+    return settings, factory
+
+
+def add_quiz_course(settings, factory, members: int) -> None:  # type: ignore[no-untyped-def]
+    """The bench course for one big cell of ``members`` members (cards ``9NNNNNNN``), its quiz released."""
+    from diemcau.adapters.db.engine import transaction
+    from diemcau.adapters.db.models import CourseRow, MemberRow, OrgUnitRow
+    from diemcau.quizzes.publish import release
+
     with transaction(factory) as session:
         cell = OrgUnitRow(code="cb-bench", name="Chi bộ đo tải", kind="cell", path="/cb-bench/")
         session.add(cell)
@@ -94,7 +101,6 @@ def prepare(home: Path, members: int):  # type: ignore[no-untyped-def]
     path.parent.mkdir(parents=True)
     path.write_text(spec_text(), encoding="utf-8")
     release(settings, factory, COURSE, QUIZ)
-    return settings, factory
 
 
 def write_submitted(settings, student: str) -> None:  # type: ignore[no-untyped-def]

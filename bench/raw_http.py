@@ -13,7 +13,7 @@ import json
 
 
 class RawHttpPool:
-    """Up to ``size`` keep-alive connections to ``host:port``; ``post_json`` borrows one per request."""
+    """Up to ``size`` keep-alive connections to ``host:port``; ``post_json`` and ``get`` borrow one per request."""
 
     def __init__(self, host: str, port: int, size: int = 32, timeout: float = 600.0) -> None:
         self.host, self.port, self.timeout = host, port, timeout
@@ -29,6 +29,14 @@ class RawHttpPool:
             f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(payload)}\r\n{head}\r\n"
         ).encode() + payload
+        return await self._send(request)
+
+    async def get(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        """GET ``path``; the status and the response body (as sent: gzip stays gzip). Raises as ``post_json``."""
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        return await self._send(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{head}\r\n".encode())
+
+    async def _send(self, request: bytes) -> tuple[int, bytes]:
         async with self._slots:
             connection = self._idle.pop() if self._idle else None
             try:

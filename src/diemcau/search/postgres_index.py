@@ -128,12 +128,18 @@ def tier_sql(
     tsquery, params = tsquery_sql(tier, f"t{tier.rank}")
     column = f"{tier.column}_tsv"
     cut = " AND id < (SELECT v FROM ccut)" if courses else " AND id <= (SELECT v FROM cut)"
-    older = f"SELECT id FROM search_segments WHERE {column} @@ ({tsquery}){cut if walk else ''}{filters} ORDER BY id + 0 DESC LIMIT :pool"
+    older = (
+        f"SELECT id FROM search_segments WHERE {column} @@ ({tsquery}){cut if walk else ''}{filters} "
+        "ORDER BY id + 0 DESC LIMIT :pool"
+    )
     if not walk:
         return f"({older})", params
     if courses:
         rows = course_window_sql(courses, f"id, lecture_id, {column}")
-        newest = f"SELECT id FROM {rows} w WHERE ts_match_vq({column}, ({tsquery})){lecture_filter} ORDER BY id DESC LIMIT :pool"
+        newest = (
+            f"SELECT id FROM {rows} w WHERE ts_match_vq({column}, ({tsquery})){lecture_filter} "
+            "ORDER BY id DESC LIMIT :pool"
+        )
     else:
         newest = (
             f"SELECT id FROM search_segments WHERE id > (SELECT v FROM cut) AND ts_match_vq({column}, ({tsquery}))"
@@ -414,6 +420,7 @@ class PostgresSearchIndex(TieredSearch):
             filters += lecture_filter
         share = self._shares()
         least = pool / max(self.newest_window, 1)  # a word in fewer rows cannot fill the pool in the window
+        # (the whole table's shares stand for those in a viewer's courses: only the cost depends on them)
         walks = [
             all(share.get((tier.column, word), 0.0) >= least for group in tier.groups for word in group)
             for tier in tiers

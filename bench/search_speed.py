@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/search_speed.py 100 1000 [10000] [--dir /tmp/search-bench] [--reps 5]
     .venv/bin/python bench/search_speed.py 100 --postgres postgresql+psycopg://…/scratch   # the other backend
+    .venv/bin/python bench/search_speed.py 1000 --courses 1 5   # also as a member who sees 1, then 5 courses
 
 For each size, one pass of ``bench/search_corpus.py`` feeds both
 * the SQLite FTS5 index (``SqliteSearchIndex.rebuild``: the ``diemcau search reindex`` path, then 'optimize'),
@@ -11,6 +12,8 @@ For each size, one pass of ``bench/search_corpus.py`` feeds both
   common words, and it returns substrings: "ruong" is inside "truong").
 Build times exclude corpus generation. Latency is end to end through ``SearchIndex.search`` (parse, tiers,
 rows, snippets), over a mixed query set, after one warm-up pass; the baseline gets the same queries.
+``--courses N``: the same queries again on the same index, as a viewer limited to N of the corpus's 40 courses
+(``SearchFilters(courses=…)``, as the API searches for a member): p50/p95 and the slowest query per N.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from search_corpus import CorpusGenerator  # noqa: E402
 
 from diemcau.core.search_query import parse_query  # noqa: E402
 from diemcau.core.search_text import fold, fold_token  # noqa: E402
-from diemcau.search.index import LectureMeta  # noqa: E402
+from diemcau.search.index import LectureMeta, SearchFilters  # noqa: E402
 from diemcau.search.postgres_index import PostgresSearchIndex  # noqa: E402
 from diemcau.search.sqlite_index import SqliteSearchIndex  # noqa: E402
 from sqlalchemy import text  # noqa: E402
@@ -162,7 +165,9 @@ def size_of(*paths: Path) -> int:
     return sum(p.stat().st_size for p in paths if p.exists())
 
 
-def measure(hours: int, folder: Path, reps: int, postgres: str | None = None) -> dict[str, float]:
+def measure(
+    hours: int, folder: Path, reps: int, postgres: str | None = None, course_counts: list[int] | None = None
+) -> dict[str, float]:
     """Build both stores for ``hours`` lecture-hours and time the query set on each."""
     folder.mkdir(parents=True, exist_ok=True)
     index = SqliteSearchIndex(folder / "search.sqlite") if postgres is None else PostgresSearchIndex(postgres)
@@ -185,6 +190,12 @@ def measure(hours: int, folder: Path, reps: int, postgres: str | None = None) ->
     naive = latencies(baseline.search, queries, naive_reps)
     first = latencies(baseline.first, queries, naive_reps)
     slowest = max(zip(ours, [q for _ in range(reps) for _, q in queries]), key=lambda pair: pair[0])
+    filtered = {}
+    for count in course_counts or []:
+        filters = SearchFilters(courses=frozenset(f"nq-{k:02d}" for k in range(count)))  # the corpus's course ids
+        times = latencies(lambda q, f=filters: index.search(q, limit=LIMIT, filters=f), queries, reps)
+        worst = max(zip(times, [q for _ in range(reps) for _, q in queries]), key=lambda pair: pair[0])
+        filtered[count] = (percentile(times, 0.5), percentile(times, 0.95), worst[0], worst[1])
     result = {
         "hours": hours,
         "segments": counts[0],
@@ -202,6 +213,7 @@ def measure(hours: int, folder: Path, reps: int, postgres: str | None = None) ->
         "load": os.getloadavg()[0],
         "slowest_ms": slowest[0],
         "slowest": slowest[1],
+        "filtered": filtered,
     }
     index.close()
     return result
@@ -216,6 +228,9 @@ def report(r: dict[str, float]) -> str:
         f"{r['like_p50']:.1f} ms, p95 {r['like_p95']:.1f} ms | ratio p95 {r['like_p95'] / r['p95']:,.0f}x, "
         f"p50 {r['like_p50'] / r['p50']:,.0f}x | LIKE first 20: p50 {r['first_p50']:.1f} ms, p95 "
         f"{r['first_p95']:.1f} ms | slowest {r['slowest_ms']:.1f} ms for {r['slowest']!r} | load {r['load']:.1f}"
+    ) + "".join(
+        f"\n{'':>8}{count} course(s): p50 {p50:.2f} ms, p95 {p95:.2f} ms | slowest {ms:.1f} ms for {query!r}"
+        for count, (p50, p95, ms, query) in r["filtered"].items()  # type: ignore[union-attr]
     )
 
 
@@ -225,11 +240,12 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="Where to build (default: a temp dir, removed).")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--postgres", metavar="URL", help="Measure the PostgreSQL backend in this (scratch!) database.")
+    parser.add_argument("--courses", nargs="*", type=int, default=[], help="Also search as a viewer of N courses.")
     args = parser.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="search-bench-"))
     try:
         for hours in args.hours:
-            print(report(measure(hours, root / f"h{hours}", args.reps, args.postgres)), flush=True)
+            print(report(measure(hours, root / f"h{hours}", args.reps, args.postgres, args.courses)), flush=True)
     finally:
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -217,23 +217,49 @@ def test_rebuild_keeps_a_lectures_last_rows_and_later_writes(index: SearchIndex)
 
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
-@pytest.mark.parametrize("window", [0, 200])
+@pytest.mark.parametrize("window", [0, 50, 200])
 def test_postgres_hits_are_the_same_past_the_newest_rows(db_url: str, window: int) -> None:
-    """Does PostgreSQL find and rank rows past its newest window (through GIN) as it does within it?"""
+    """Does PostgreSQL find and rank rows past its newest window (through GIN) as it does within it, for every
+    course and for a viewer's courses (the newest rows of those courses walked, then GIN)?"""
     wide, narrow = PostgresSearchIndex(db_url), PostgresSearchIndex(db_url, newest_window=window)
     sentences = ["đảng viên gương mẫu", "viên chức trong đảng bộ", "bàn bạc kỹ", "ban chấp hành", "của dân"]
-    for number in range(3):
-        wide.index_lecture(meta(f"L{number}"), spaced(*[sentences[(number + i) % 5] for i in range(80)], gap=40))
+    courses = ["nq57", "nq57", "nq68", "nq57", "nq66"]
+    for number in range(5):
+        segments = spaced(*[sentences[(number + i) % 5] for i in range(60)], gap=40)
+        wide.index_lecture(meta(f"L{number}", courses[number], speaker=f"Báo cáo viên {number % 2}"), segments)
     with wide.engine.begin() as db:
         db.execute(text("ANALYZE search_segments"))  # the word shares that let a tier walk the newest rows
     assert wide._shares()[("exact", "đảng")] == pytest.approx(0.4, abs=0.05)
     queries = ["đảng viên", "dang vien", "bàn", '"chấp hành" ban', "của", "zzz", "đảng course:nq57"]
-    for query, limit in [(q, 20) for q in queries] + [("đảng", 3), ("ban", 5)]:
-        expected = [hit.as_dict() for hit in wide.search(query, limit=limit)]
-        assert [hit.as_dict() for hit in narrow.search(query, limit=limit)] == expected
-        assert expected or query == "zzz"
+    queries += ['đảng speaker:"vien 1"', "đảng course:nq68"]
+    viewers = [None, {"nq57"}, {"nq68", "nq66"}, {"nq57", "nq66", "gone"}, {f"c{k}" for k in range(10)} | {"nq68"}]
+    for courses_seen in viewers:  # the last: more courses than a walk takes (COURSE_WALK_MOST), so any row
+        filters = SearchFilters(courses=None if courses_seen is None else frozenset(courses_seen))
+        answered = 0
+        for query, limit in [(q, 20) for q in queries] + [("đảng", 3), ("ban", 5)]:
+            expected = [hit.as_dict() for hit in wide.search(query, limit=limit, filters=filters)]
+            assert [hit.as_dict() for hit in narrow.search(query, limit=limit, filters=filters)] == expected
+            assert {hit["course_id"] for hit in expected} <= (courses_seen or set(courses))
+            answered += bool(expected)
+        assert answered >= (9 if courses_seen is None else 6)  # all but "zzz"; a viewer: some filters empty
     wide.close()
     narrow.close()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_postgres_ensure_index_adds_the_course_index_to_an_older_index(db_url: str) -> None:
+    """Does an index made before the course walk get its ``(course_id, id)`` index, and lose the old one?"""
+    index = PostgresSearchIndex(db_url)
+    index.index_lecture(meta(), spaced("đảng viên"))
+    with index.engine.begin() as db:  # the indexes as the older code left them
+        db.execute(text("DROP INDEX search_segments_course_id"))
+        db.execute(text("CREATE INDEX search_segments_course ON search_segments (course_id)"))
+    index.ensure_index()
+    with index.engine.connect() as db:
+        names = set(db.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'search_segments'")).scalars())
+    assert "search_segments_course_id" in names and "search_segments_course" not in names
+    assert len(index.search("đảng viên", filters=SearchFilters(courses=frozenset({"nq57"})))) == 1
+    index.close()
 
 
 def test_ensure_index_is_idempotent(index: SearchIndex) -> None:

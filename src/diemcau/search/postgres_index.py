@@ -49,8 +49,9 @@ SEGMENT_INDEXES = (  # (name, definition): made by ensure_index, and by a rebuil
     ("search_segments_exact", "USING gin (exact_tsv)"),
     ("search_segments_folded", "USING gin (folded_tsv)"),
     ("search_segments_lecture", "(lecture_id, kind, doc_name)"),
-    ("search_segments_course", "(course_id)"),
+    ("search_segments_course_id", "(course_id, id)"),  # a viewer's courses, each walked newest first
 )
+SUPERSEDED_INDEXES = ("search_segments_course",)  # (course_id), before the walk per course: dropped
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS search_lectures (
@@ -58,6 +59,7 @@ SCHEMA = (
         resolution text NOT NULL, speaker_folded text NOT NULL, resolution_folded text NOT NULL, created_on text)""",
     SEGMENTS_TABLE,
     *(f"CREATE INDEX IF NOT EXISTS {name} ON search_segments {definition}" for name, definition in SEGMENT_INDEXES),
+    *(f"DROP INDEX IF EXISTS {name}" for name in SUPERSEDED_INDEXES),
 )
 
 # The two indexed forms of a row's exact tokens: one rule for inserts and rebuilds (queries fold the same way).
@@ -79,6 +81,8 @@ REBUILD_MAINTENANCE_MEMORY = "256MB"  # for the index builds after the load (the
 SEARCH_SETTINGS = "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)"
 STATS_SECONDS = 300.0  # how long a process trusts the word frequencies it read from pg_stats
 NEWEST_WINDOW = 30_000  # rows a tier walks newest first before it turns to the GIN index (see tier_sql)
+COURSE_WALK_MOST = 10  # a viewer with at most this many courses walks their rows, not the whole table's
+LAST_ID = 2**63 - 1  # above every id: the cut of an empty walk (everything is left to GIN)
 
 
 def tsquery_sql(tier: Tier, prefix: str = "") -> tuple[str, dict[str, str]]:
@@ -91,14 +95,31 @@ def tsquery_sql(tier: Tier, prefix: str = "") -> tuple[str, dict[str, str]]:
     return " && ".join(parts), params
 
 
-def tier_sql(tier: Tier, filters: str, walk: bool = True) -> tuple[str, dict[str, str]]:
+def course_window_sql(courses: int, columns: str) -> str:
+    """The newest ``:window`` rows of the courses ``:c0``, ``:c1``…, newest first, as a subquery (pure).
+
+    One backward walk of the ``(course_id, id)`` index per course, merged (a Merge Append): rows are read only
+    as the query above asks for them, so a walk that finds its pool early stops early.
+    """
+    walks = " UNION ALL ".join(
+        f"(SELECT {columns} FROM search_segments WHERE course_id = :c{k} ORDER BY id DESC LIMIT :window)"
+        for k in range(courses)
+    )
+    return f"(SELECT {columns} FROM ({walks}) merged ORDER BY id DESC LIMIT :window)"
+
+
+def tier_sql(
+    tier: Tier, filters: str, walk: bool = True, courses: int = 0, lecture_filter: str = ""
+) -> tuple[str, dict[str, str]]:
     """The ids of up to ``:pool`` rows matching ``tier`` (and ``filters``), newest first (pure).
 
     Two branches, and the second runs only when the first found fewer than ``:pool`` rows:
 
     * (``walk``) the newest ``:window`` rows, walked backwards on the primary key with the match as a *filter*
       (``ts_match_vq`` is ``@@`` as a function, which the GIN index cannot serve): a common word stops after a
-      few hundred rows instead of reading its whole posting list and sorting every match;
+      few hundred rows instead of reading its whole posting list and sorting every match. With ``courses``
+      (a viewer limited to that many courses, ``:c0``…), the newest ``:window`` rows *of those courses*
+      (``course_window_sql``), only ``lecture_filter`` left to check, and ``ccut`` the oldest id walked;
     * the older rows through the GIN index, every match sorted (``id + 0``: the primary key must not be walked
       here, or a rare term would be looked for row by row): cheap, since what is left to find is rare there.
 
@@ -106,29 +127,42 @@ def tier_sql(tier: Tier, filters: str, walk: bool = True) -> tuple[str, dict[str
     """
     tsquery, params = tsquery_sql(tier, f"t{tier.rank}")
     column = f"{tier.column}_tsv"
+    cut = " AND id < (SELECT v FROM ccut)" if courses else " AND id <= (SELECT v FROM cut)"
     older = (
-        f"SELECT id FROM search_segments WHERE {column} @@ ({tsquery}){' AND id <= (SELECT v FROM cut)' if walk else ''}"
-        f"{filters} ORDER BY id + 0 DESC LIMIT :pool"
+        f"SELECT id FROM search_segments WHERE {column} @@ ({tsquery}){cut if walk else ''}{filters} "
+        "ORDER BY id + 0 DESC LIMIT :pool"
     )
     if not walk:
         return f"({older})", params
-    newest = (
-        f"SELECT id FROM search_segments WHERE id > (SELECT v FROM cut) AND ts_match_vq({column}, ({tsquery}))"
-        f"{filters} ORDER BY id DESC LIMIT :pool"
-    )
+    if courses:
+        rows = course_window_sql(courses, f"id, lecture_id, {column}")
+        newest = (
+            f"SELECT id FROM {rows} w WHERE ts_match_vq({column}, ({tsquery})){lecture_filter} "
+            "ORDER BY id DESC LIMIT :pool"
+        )
+    else:
+        newest = (
+            f"SELECT id FROM search_segments WHERE id > (SELECT v FROM cut) AND ts_match_vq({column}, ({tsquery}))"
+            f"{filters} ORDER BY id DESC LIMIT :pool"
+        )
     return f"(({newest}) UNION ALL ({older}) LIMIT :pool)", params
 
 
-def search_sql(tiers: Sequence[Tier], filters: str, walks: Sequence[bool] = ()) -> tuple[str, dict[str, str]]:
+def search_sql(
+    tiers: Sequence[Tier], filters: str, walks: Sequence[bool] = (), courses: int = 0, lecture_filter: str = ""
+) -> tuple[str, dict[str, str]]:
     """One statement for a whole search: the tiers' pool, then the rows' places, texts and titles (pure).
 
     Each tier runs only while the tiers before it found fewer than ``:pool`` distinct rows (a one-time
     filter: PostgreSQL skips a gated branch without starting it), and a row keeps the best tier it matched.
+    ``courses``, ``lecture_filter``: a walk of the viewer's courses (see ``tier_sql``).
     """
     params: dict[str, str] = {}
     ctes = ["cut AS (SELECT coalesce(max(id), 0) - :window AS v FROM search_segments)"]
+    if courses:  # computed only if a GIN branch asks for it (CTEs are evaluated on first use)
+        ctes = [f"ccut AS (SELECT coalesce(min(id), {LAST_ID}) AS v FROM {course_window_sql(courses, 'id')} w)"]
     for i, tier in enumerate(tiers):
-        sql, tier_params = tier_sql(tier, filters, walks[i] if walks else True)
+        sql, tier_params = tier_sql(tier, filters, walks[i] if walks else True, courses, lecture_filter)
         params.update(tier_params)
         gate = ""
         if i:
@@ -173,12 +207,18 @@ class PostgresSearchIndex(TieredSearch):
             self.engine.dispose()
 
     def ensure_index(self) -> None:
-        """Create the unaccent extension, the fold function, tables and GIN indexes (idempotent)."""
+        """Create the unaccent extension, the fold function, tables and indexes (idempotent).
+
+        An index made by older code gets the indexes added since (``CREATE INDEX``: writes wait meanwhile,
+        searches do not) and loses the superseded ones.
+        """
         with self.engine.connect() as db:
             ready = db.execute(
                 text(
                     "SELECT to_regclass('search_segments') IS NOT NULL AND "
                     "EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'diemcau_fold')"
+                    + "".join(f" AND to_regclass('{name}') IS NOT NULL" for name, _ in SEGMENT_INDEXES)
+                    + "".join(f" AND to_regclass('{name}') IS NULL" for name in SUPERSEDED_INDEXES)
                 )
             ).scalar()
         if ready:
@@ -367,20 +407,25 @@ class PostgresSearchIndex(TieredSearch):
         self, tiers: tuple[Tier, ...], courses: frozenset[str] | None, query: SearchQuery, pool: int
     ) -> list[SegmentMatch]:
         """The whole pool, with each row's place, text and title, in one statement (one round trip)."""
-        filters, params = "", {"pool": pool, "window": self.newest_window}
+        filters, lecture_filter, params = "", "", {"pool": pool, "window": self.newest_window}
+        walked = sorted(courses) if courses is not None and len(courses) <= COURSE_WALK_MOST else []
         if courses is not None:
             filters += " AND course_id = ANY(:courses)"
-            params["courses"] = sorted(courses)
+            params.update({"courses": sorted(courses), **{f"c{k}": course for k, course in enumerate(walked)}})
         conditions, lecture_params = lecture_conditions(query)
         if conditions:
-            filters += f" AND lecture_id IN (SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)})"
+            lecture_filter = (
+                f" AND lecture_id IN (SELECT lecture_id FROM search_lectures WHERE {' AND '.join(conditions)})"
+            )
+            filters += lecture_filter
         share = self._shares()
         least = pool / max(self.newest_window, 1)  # a word in fewer rows cannot fill the pool in the window
+        # (the whole table's shares stand for those in a viewer's courses: only the cost depends on them)
         walks = [
             all(share.get((tier.column, word), 0.0) >= least for group in tier.groups for word in group)
             for tier in tiers
         ]
-        sql, tier_params = search_sql(tiers, filters, walks)
+        sql, tier_params = search_sql(tiers, filters, walks, len(walked), lecture_filter)
         try:
             with self.engine.begin() as db:  # a transaction, which the SET LOCAL ends with
                 db.execute(text(SEARCH_SETTINGS))

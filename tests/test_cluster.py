@@ -380,24 +380,26 @@ def test_the_topology_names_fit_linux_and_its_settings_load() -> None:
         Topology("Bad-Tag!", 1)
 
 
-def test_a_stopped_cluster_leaves_nothing_behind(tmp_path: Path) -> None:
-    """After ``stop()``, is every namespace, link and process of the cluster gone (the servers, nginx and the API
-    replica included)? (The hub host, which ``make cluster`` adds, costs half a minute more to start here.)"""
-    cluster = Cluster.plan(tmp_path, worker_hosts=1, api_hosts=1).start()
-    try:
-        namespaces = [cluster.topology.namespace(host) for host in cluster.topology.hosts]
-        assert [h.role for h in cluster.topology.hosts] == ["data", "api", "worker"]
-        assert all(p.poll() is None for ps in cluster.processes.values() for p in ps), "everything it started runs"
-        assert len(cluster.processes["data"]) == 3, "PostgreSQL, Redis and nginx"
-        health = httpx.get(f"{cluster.topology.nginx_url}/services/diemcau/health", timeout=10)
-        assert health.status_code == 200, "the real API (diemcau.apps.api) on its host, through nginx"
-        assert all(netns.pids(namespace) for namespace in namespaces), "and runs in its host's namespace"
-        server_dirs = list(cluster._server_dirs)
-        assert server_dirs and all(folder.is_dir() for folder in server_dirs)
-    finally:
-        cluster.stop()
+def test_a_stopped_cluster_leaves_nothing_behind(cluster: Cluster) -> None:
+    """After ``stop()``, is every namespace, link, process and server folder of the cluster gone — the servers,
+    nginx, the API replicas and workers included, whichever hosts the tests above killed? (Last in the module: it
+    stops the module's cluster, which the other tests ran on; starting one of its own cost ~25 s. The hub host,
+    which ``make cluster`` adds, costs half a minute more to start here.)"""
+    hosts = cluster.topology.hosts
+    assert [h.role for h in hosts] == ["data", "api", "api", "worker", "worker"]
+    assert len(cluster.processes["data"]) == 3, "PostgreSQL, Redis and nginx"
+    health = httpx.get(f"{cluster.topology.nginx_url}/services/diemcau/health", timeout=10)
+    assert health.status_code == 200, "the real app on an API host that still runs, through nginx"
+    namespaces = [cluster.topology.namespace(host) for host in hosts]
+    running = [process for processes in cluster.processes.values() for process in processes]
+    assert running and all(process.poll() is None for process in running), "what has not been killed runs"
+    assert netns.pids(cluster.topology.namespace(cluster.topology.data)), "in its host's namespace"
+    server_dirs = list(cluster._server_dirs)
+    assert server_dirs and all(folder.is_dir() for folder in server_dirs)
+    cluster.stop()
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
     assert not any(namespace in listed for namespace in namespaces)
     assert cluster.topology.tag not in links
+    assert all(process.poll() is not None for process in running) and not cluster.processes
     assert not any(folder.exists() for folder in server_dirs)

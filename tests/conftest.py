@@ -141,21 +141,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.system_users)
 
 
-ONE_PROCESS_MODULES = frozenset({"tests/test_cluster.py"})
-"""Modules whose tests ``make test``'s first phase keeps on one xdist process, because their module-scoped fixture
-is too dear to start once per process: the cluster of network namespaces (PostgreSQL, Redis, nginx, two API and
-two worker hosts: ~35 s on two cores, and two at once compete for them). Grouping every module with a
-module-scoped fixture was tried (`ci22` in docs/benchmarks.md, "Test suite")."""
-
-
 def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
-    """Under ``-n``, keep each of ``ONE_PROCESS_MODULES`` on one process; every other test is scheduled on its own,
-    as xdist's ``load`` does. (xdist's own ``loadgroup`` does not keep a group together under pytest 9.)"""
+    """Under ``-n`` (``make test``'s first phase), run every module that shares a ``scope="module"`` fixture on one
+    process, so what that fixture starts (the cluster of network namespaces, ~35 s; ``init --demo``, ~30 s; nginx
+    and its replicas) is set up once, not once per process; every other test is scheduled on its own, as xdist's
+    ``load`` does. (xdist's own ``loadgroup`` does not keep a group together under pytest 9.) Measured in
+    docs/benchmarks.md, "Test suite" (`ci22`, `ci23`)."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class KeepingModulesTogether(LoadScopeScheduling):
+    shares: dict[str, bool] = {}
+
+    def shares_fixtures(module: str) -> bool:
+        if module not in shares:
+            path = config.rootpath / module
+            shares[module] = path.is_file() and 'scope="module"' in path.read_text("utf-8")
+        return shares[module]
+
+    class ModulesThatShareFixtures(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return module if module in ONE_PROCESS_MODULES else nodeid
+            return module if shares_fixtures(module) else nodeid
 
-    return KeepingModulesTogether(config, log)
+    return ModulesThatShareFixtures(config, log)

@@ -363,10 +363,11 @@ def test_the_routers_own_refusals_are_vietnamese(client) -> None:
 
 def test_a_browser_sent_to_an_address_that_does_not_exist_gets_a_vietnamese_page(client) -> None:
     """A member following a mistyped or stale link (``…/tim-kiem`` for ``…/search``): does the phone show a
-    Vietnamese page with the way back (it showed raw JSON), while an API client still gets JSON?"""
+    Vietnamese page with the way back to the portal (it showed raw JSON), while an API client still gets JSON?"""
     app, _ = client
     page = app.get(f"{PREFIX}/tim-kiem?q=x", headers={**auth("member"), "Accept": "text/html,*/*;q=0.8"})
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
-    assert html.escape(t("api.no_such_address")) in page.text and "<a " in page.text
+    assert html.escape(t("api.no_such_address")) in page.text
+    assert f'href="{PREFIX}/"' in page.text and html.escape(t("portal.link_home")) in page.text, "the way back"
     api = app.get(f"{PREFIX}/api/tim-kiem", headers={**auth("member"), "Accept": "text/html,*/*;q=0.8"})
     assert (api.status_code, api.json()["detail"]) == (404, t("api.no_such_address"))

@@ -108,6 +108,7 @@ def render_page(pages: Environment, template: str, **values: object) -> str:
     return pages.get_template(template).render(**values)
 
 
-def render_message(pages: Environment, message: str, logout_href: str) -> str:
-    """A page that only says ``message`` (e.g. why the service refused), with a way to log out."""
-    return pages.get_template("message.html").render(message=message, logout_href=logout_href)
+def render_message(pages: Environment, message: str, logout_href: str, home_href: str) -> str:
+    """A page that only says ``message`` (e.g. why the service refused), with the way back to the portal
+    (``home_href``) and a way to log out."""
+    return pages.get_template("message.html").render(message=message, logout_href=logout_href, home_href=home_href)

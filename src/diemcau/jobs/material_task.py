@@ -15,7 +15,7 @@ import logging
 
 from sqlalchemy.exc import DBAPIError
 
-from diemcau.adapters.db.materials import MaterialRecord, find_material, processing_materials
+from diemcau.adapters.db.materials import MaterialRecord, processing_materials
 from diemcau.jobs.context import WorkerContext, current
 from diemcau.jobs.queue import QueueUnavailable, configure_queue, huey, waiting_calls
 from diemcau.jobs.quiz_tasks import has_table
@@ -28,11 +28,9 @@ log = logging.getLogger(__name__)
 
 @huey.task()
 def read_material_text(lecture_id: str, name: str, sha256: str) -> str:
-    """Read, record and index the text of one material; returns the outcome (``superseded`` if replaced)."""
+    """Read, record and index the text of one material; returns the outcome (``superseded`` if replaced, removed
+    or read already)."""
     ctx = current()
-    record = find_material(ctx.factory, lecture_id, name)
-    if record is None or record.sha256 != sha256 or not record.processing:
-        return "superseded"  # removed, replaced, or read by a copy of this job queued again by a sweep
     index = open_index(ctx.settings)
     try:
         done = read_material(ctx.settings, ctx.factory, index, lecture_id, name, sha256, ctx.stores.materials)

@@ -148,12 +148,13 @@ def read_material(
     volume: SharedVolume | None = None,
 ) -> Attached | None:
     """Read the text of the material ``name`` (the file ``sha256``) under the bounds, record it and index it;
-    ``None`` when the material is gone or was replaced meanwhile (its replacement has its own job).
+    ``None`` when the material is gone, was replaced meanwhile (its replacement has its own job) or was read
+    already (a copy of its job queued again by a recovery sweep).
 
     ``index`` ``None`` skips search (the lecture's materials are indexed when it enters the index)."""
     record = find_material(factory, lecture_id, name)
     path = None if record is None else _files_of(settings, volume).local_path(lecture_id, record.stored_name)
-    if record is None or record.sha256 != sha256 or path is None:
+    if record is None or record.sha256 != sha256 or not record.processing or path is None:
         return None
     try:
         text = extract_bounded(

@@ -147,12 +147,6 @@ def remove_lecture(index: SearchIndex, lecture_id: str) -> bool:
     return index.remove_lecture(lecture_id)
 
 
-def _lecture_folders(transcripts_dir: Path) -> list[str]:
-    if not transcripts_dir.is_dir():
-        return []
-    return sorted(p.name for p in transcripts_dir.iterdir() if (p / transcript_store.JSON_NAME).is_file())
-
-
 def reindex_all(
     settings: Settings,
     factory: sessionmaker[Session],
@@ -167,7 +161,7 @@ def reindex_all(
     own = index is None
     index = index or open_index(settings)
     published = is_published or published_in_database(factory)
-    folders = _lecture_folders(settings.transcripts_dir)
+    folders = transcript_store.transcript_ids(settings.transcripts_dir)
     skipped: list[str] = []
     counted = [0]
 

@@ -440,6 +440,8 @@ def measure(
             ),
         )
         for kind, load in phases:
+            if kind not in args.only:
+                continue
             before, wall = live.cpu(), time.monotonic()
             latencies = load()
             if kind == "submission":
@@ -469,7 +471,7 @@ def best_of(runs: list[tuple[dict[str, float], dict[str, dict]]]) -> tuple[dict[
     """Over repeated runs of one set-up: by kind, the run with the least total CPU per event (the least disturbed
     by the machine's other work); the least idle cores by group."""
     idle = {g: min(r[0][g] for r in runs) for g in GROUPS}
-    kinds = {k: min((r[1][k] for r in runs), key=lambda row: sum(row["ms"].values())) for k in KINDS}
+    kinds = {k: min((r[1][k] for r in runs), key=lambda row: sum(row["ms"].values())) for k in runs[0][1]}
     return idle, kinds
 
 
@@ -487,15 +489,26 @@ def main() -> None:
         "--per-replica-load", action="store_true", help="a set-up with fewer replicas gets their share of the load"
     )
     parser.add_argument(
+        "--only", nargs="+", choices=KINDS, default=list(KINDS), help="experiment: measure these loads only"
+    )
+    parser.add_argument(
+        "--setups",
+        nargs="+",
+        type=int,
+        choices=range(len(SETUPS)),
+        help="experiment: run these set-ups only (0 SQLite, 1/2/3 PG with 1/2/4 replicas)",
+    )
+    parser.add_argument(
         "--sticky", action="store_true", help="experiment: nginx sends each member to one replica (hash, consistent)"
     )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.heartbeats, args.pages, args.submissions, args.members = 3.0, 100.0, 10.0, 5.0, 200
         args.idle, args.repeat = 2.0, 1
+    chosen = [SETUPS[i] for i in sorted(set(args.setups))] if args.setups else list(SETUPS)
     started, loads = time.monotonic(), []
-    runs: dict[str, list] = {setup.label: [] for setup in SETUPS}
-    order = [setups for n in range(args.repeat) for setups in (SETUPS if n % 2 == 0 else SETUPS[::-1])]
+    runs: dict[str, list] = {setup.label: [] for setup in chosen}
+    order = [setups for n in range(args.repeat) for setups in (chosen if n % 2 == 0 else chosen[::-1])]
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         root = Path(tmp)
         with scratch_servers(root) as servers:
@@ -506,7 +519,8 @@ def main() -> None:
                 loads.append(os.getloadavg()[0])
     idles = {label: best_of(r)[0] for label, r in runs.items()}
     figures = {label: best_of(r)[1] for label, r in runs.items()}
-    total = {label: {k: sum(f[k]["ms"].values()) for k in KINDS} for label, f in figures.items()}
+    kinds = [k for k in KINDS if k in args.only]
+    total = {label: {k: sum(f[k]["ms"].values()) for k in kinds} for label, f in figures.items()}
     print(
         f"offered: {args.heartbeats:g} heartbeats/s ({args.members} members), {args.pages:g} portal pages/s,"
         f" {args.submissions:g} submissions/s (graded), {args.seconds:g} s each, "
@@ -525,15 +539,19 @@ def main() -> None:
     print("CPU ms per event (user + system, from /proc, less idle), by process group; x SQLite: total / SQLite's")
     head = f"{'set-up':<31} {'event':<11} {'n':>5} " + " ".join(f"{g:>10}" for g in GROUPS)
     print(f"{head} {'total':>7} {'x SQLite':>8} {'p50 ms':>7} {'p99 ms':>7}")
-    for label, kinds in figures.items():
-        for kind in KINDS:
-            row = kinds[kind]
+    baseline = total.get(SETUPS[0].label)
+    for label, figure in figures.items():
+        for kind in kinds:
+            row = figure[kind]
             groups = " ".join(f"{row['ms'][g]:>10.2f}" for g in GROUPS)
-            ratio = total[label][kind] / total[SETUPS[0].label][kind]
+            ratio = f"{total[label][kind] / baseline[kind]:>8.2f}" if baseline else f"{'-':>8}"
             print(
-                f"{label:<31} {kind:<11} {row['count']:>5} {groups} {total[label][kind]:>7.2f} {ratio:>8.2f}"
+                f"{label:<31} {kind:<11} {row['count']:>5} {groups} {total[label][kind]:>7.2f} {ratio}"
                 f" {row['p50'] * 1000:>7.1f} {row['p99'] * 1000:>7.1f}"
             )
+    if len(chosen) < len(SETUPS) or len(kinds) < len(KINDS):
+        print("(an experiment: --only / --setups left set-ups or loads out, so no mix or overhead line)")
+        return
     rates = NATIONAL_PEAK.rates()
     mix = ", ".join(f"{rates[k]:,.0f} {k}s/s" for k in KINDS)
     sqlite_ratio = coordination_overhead(total[SETUPS[0].label], total[SETUPS[1].label]) + 1

@@ -7,6 +7,7 @@ a bad request alone, and that the lookups use their indexes on both backends.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from concurrent.futures import wait
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db import caller_lookup
 from diemcau.adapters.db.accounts import find_member
 from diemcau.adapters.db.engine import transaction
-from diemcau.adapters.db.group_commit import GroupWriter
+from diemcau.adapters.db.group_commit import GroupWriter, arrival_rate, gather_wait
 from diemcau.adapters.db.models import MemberRow
 from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.models_replays import ReplayBucketRow
@@ -448,3 +449,28 @@ def test_a_lone_write_meeting_a_row_inserted_meanwhile_runs_again(session_factor
 
     with pytest.raises(IntegrityError):  # a real bug still surfaces, after one more try
         writer.submit_item(always_conflicting, _post("s", _beat("a", 0, 1))).result(timeout=60)
+
+
+def test_how_long_does_a_batch_wait_for_more_writes() -> None:
+    """Does the writer wait about the time two more writes take at the estimated rate, within its bounds, and not
+    at all when fewer than one more is expected within the longest wait?"""
+    assert gather_wait(1000.0, 0.004, 0.020) == 0.004  # a busy process: the shortest wait
+    assert gather_wait(300.0, 0.004, 0.020) == pytest.approx(2 / 300)  # two more take 6.7 ms
+    assert gather_wait(75.0, 0.004, 0.020) == 0.020  # a replica among many: the longest wait
+    assert gather_wait(40.0, 0.004, 0.020) == 0.0  # not one more expected within 20 ms: never held
+    assert gather_wait(0.0, 0.004, 0.020) == 0.0  # no estimate yet
+    assert gather_wait(1000.0, 0.0, 0.0) == 0.0  # gathering off
+
+
+def test_does_the_arrival_rate_follow_the_writes() -> None:
+    """Is the first interval's rate taken as it is, does a steady stream keep its rate, and does a pause of
+    seconds all but replace it (so the write after the pause is not held)?"""
+    assert arrival_rate(0.0, 3, 0.010) == pytest.approx(300.0)
+    assert arrival_rate(0.0, 3, float("inf")) == 0.0  # the first batch of all
+    steady = 300.0
+    for _ in range(100):
+        steady = arrival_rate(steady, 3, 0.010)
+    assert steady == pytest.approx(300.0)
+    after_pause = arrival_rate(75.0, 1, 5.0)
+    assert after_pause < 1.0 and gather_wait(after_pause, 0.004, 0.020) == 0.0
+    assert arrival_rate(75.0, 7, 0.010) == pytest.approx(75.0 + (700.0 - 75.0) * (1 - math.exp(-0.01)))

@@ -375,6 +375,15 @@ class PerfSettings(_Section):
         "post is never held), and cache misses wait this long for others to read with (a round per request costs a "
         "few times the CPU under load). 0 = never wait.",
     )
+    gather_max_ms: float = Field(
+        20.0,
+        ge=0,
+        le=1000,
+        description="The longest a shared progress commit waits for more posts when they arrive steadily but "
+        "slowly (an API replica among many: tens a second): long enough for about two more, at least gather_ms; "
+        "a post after a quiet spell is never held. Fewer, larger commits for a few milliseconds more on answers "
+        'nobody watches (the player\'s background heartbeats; docs/benchmarks.md, "Scale-out").',
+    )
     fast_progress: bool = Field(
         True,
         description="A player's progress post (POST …/api/lectures/{id}/progress) is served ahead of FastAPI's "

@@ -18,9 +18,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from diemcau.adapters.db.engine import make_engine
 from diemcau.core.search_match import EXACT, Tier
 from diemcau.core.search_query import SearchQuery
 from diemcau.core.search_results import DOCUMENT, SPOKEN, SegmentMatch
@@ -195,7 +196,7 @@ class PostgresSearchIndex(TieredSearch):
         if engine is None and url is None:
             raise ValueError("PostgresSearchIndex needs a database URL or an engine")
         self._owns_engine = engine is None
-        self.engine = engine if engine is not None else create_engine(url, pool_pre_ping=True)  # type: ignore[arg-type]
+        self.engine = engine if engine is not None else make_engine(url)  # type: ignore[arg-type]
         self.prefix = prefix
         self.newest_window = newest_window
         self._stats: tuple[float, dict[tuple[str, str], float]] = (-STATS_SECONDS, {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -42,7 +44,38 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _enable_sqlite_wal)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=POSTGRES_POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    engine = create_engine(url, pool_size=POSTGRES_POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    ping_idle_connections(engine)
+    return engine
+
+
+# A pooled PostgreSQL connection left unused this long is checked before it is handed out; one used more recently
+# is not (docs/benchmarks.md, "Scale-out"): checking every checkout (SQLAlchemy's ``pool_pre_ping``) cost each
+# transaction a round trip, a sixth of a heartbeat batch's statements. What the check is for: a server restarted or
+# a connection dropped by a firewall while idle. A connection that breaks while in use fails its transaction
+# (the group writer runs its requests again each alone, on fresh connections), and SQLAlchemy then discards every
+# connection the pool held.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def ping_idle_connections(engine: Engine, after_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Make ``engine``'s pool check a connection idle ``after_seconds`` or more before handing it out, and replace
+    it if it is dead (the pool's ``DisconnectionError`` protocol: up to three fresh connections are tried)."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        returned = record.info.get("returned_at")  # none: a connection just opened
+        if returned is None or time.monotonic() - returned < after_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the check's SELECT began a transaction on the driver's connection
+        except Exception as error:  # noqa: BLE001 - any failure means: do not use this connection
+            raise DisconnectionError("a pooled connection was dead") from error
 
 
 def alembic_config(url: str) -> Config:

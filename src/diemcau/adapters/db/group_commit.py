@@ -13,10 +13,14 @@ Work comes in two shapes: ``submit(work)``, a function of the session run as it 
 of heartbeats in a fixed number of statements rather than a few per request.
 
 Requests that arrive one at a time would each find the writer idle and commit alone — at a thousand heartbeats a
-second, a thousand commits. So when writes arrive back to back (the previous batch was taken less than two
-``gather_seconds`` ago), the writer waits up to ``gather_seconds`` after the first for more, as PostgreSQL's
-``commit_delay`` does: a few milliseconds on each answer under load, against a commit per request; an isolated
-write is never held.
+second, a thousand commits. So the writer keeps an estimate of the rate writes arrive at, and when another write is
+expected within ``max_gather_seconds`` it waits after the first of a batch for about ``GATHER_WRITES`` more: the
+time they take to arrive, at least ``gather_seconds`` and at most ``max_gather_seconds``, as PostgreSQL's
+``commit_delay`` does. At a thousand writes a second that is ``gather_seconds`` (a few milliseconds); at the tens
+a second one API replica of many sees, up to ``max_gather_seconds``, where a commit of one would otherwise cost
+several times the CPU per write of a commit of three (docs/benchmarks.md, "Scale-out"). A write that comes after
+a quiet spell is never held; what waiting costs is latency, on answers nobody watches (the player's background
+heartbeats).
 
 If the shared transaction fails, each of its requests is run again in a transaction of its own, so one bad
 request fails alone. A request that alone meets a unique-key conflict (a row another process inserted between
@@ -30,6 +34,7 @@ closes it when the app shuts down.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -48,6 +53,31 @@ Work = Callable[[Session], Any]
 Batch = Callable[[Session, list[Any]], list[Any]]
 Queued = tuple[Batch, Any, Future]
 _STOP = object()  # ``close``'s request, queued behind the writes it must answer first
+# How many more writes a batch waits for, at most ``max_gather_seconds`` (the waiting is bounded by time, not count).
+GATHER_WRITES = 2.0
+# The arrival rate is averaged over about this many seconds (an exponential moving average decaying with time).
+RATE_SECONDS = 1.0
+
+
+def arrival_rate(rate: float, arrived: int, elapsed: float) -> float:
+    """The estimated writes per second, given the previous estimate and ``arrived`` writes over the ``elapsed``
+    seconds since (none yet: that interval's rate): the interval's rate weighs ``1 - exp(-elapsed / RATE_SECONDS)``, so a pause of a second or more
+    mostly replaces the old estimate and back-to-back batches barely move it."""
+    if not elapsed > 0 or math.isinf(elapsed):  # the first batch, or two in the same clock tick
+        return rate
+    if rate == 0.0:  # no estimate yet: the first interval's rate
+        return arrived / elapsed
+    weight = 1.0 - math.exp(-elapsed / RATE_SECONDS)
+    return weight * arrived / elapsed + (1.0 - weight) * rate
+
+
+def gather_wait(rate: float, gather_seconds: float, max_gather_seconds: float) -> float:
+    """How long a batch waits for more writes at ``rate`` writes/s: the time ``GATHER_WRITES`` more take to arrive,
+    within [``gather_seconds``, ``max_gather_seconds``]; nothing when fewer than one more is expected within
+    ``max_gather_seconds`` (a write after a quiet spell is never held)."""
+    if rate * max_gather_seconds < 1.0:
+        return 0.0
+    return min(max_gather_seconds, max(gather_seconds, GATHER_WRITES / rate))
 
 
 def _each(session: Session, works: list[Work]) -> list[Any]:
@@ -64,10 +94,14 @@ class GroupWriter:
         max_batch: int = 256,
         idle_seconds: float = 30.0,
         gather_seconds: float = 0.0,
+        max_gather_seconds: float | None = None,
     ) -> None:
         self.factory, self.max_batch, self.idle_seconds = factory, max_batch, idle_seconds
         self.gather_seconds = gather_seconds
-        self._last_taken = float("-inf")
+        self.max_gather_seconds = max(gather_seconds, max_gather_seconds or 0.0)
+        self._rate = 0.0  # writes per second, estimated at the start of each batch (``arrival_rate``)
+        self._arrived = 0  # writes submitted so far (read by the writer thread only to take differences)
+        self._last_taken, self._arrived_then = float("-inf"), 0
         self._queue: queue.SimpleQueue[Queued | object] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -81,6 +115,7 @@ class GroupWriter:
     def submit_item(self, batch: Callable[[Session, list[I]], list[T]], item: I) -> Future[T]:
         """Queue ``item`` for ``batch(session, [..., item, ...])``; the future holds its result once committed."""
         future: Future[T] = Future()
+        self._arrived += 1  # under the GIL; an increment lost to a race only nudges the estimate
         self._queue.put((batch, item, future))
         with self._lock:
             if self._thread is None:
@@ -116,8 +151,7 @@ class GroupWriter:
             return []
         batch = [first]
         now = time.monotonic()
-        busy = now - self._last_taken < 2 * self.gather_seconds
-        deadline = now + self.gather_seconds if busy else now
+        deadline = now + self._wait_for(now)
         while len(batch) < self.max_batch:
             remaining = deadline - time.monotonic()
             try:
@@ -128,8 +162,13 @@ class GroupWriter:
                 self._queue.put(_STOP)
                 break
             batch.append(queued)
-        self._last_taken = now
         return batch  # type: ignore[return-value]
+
+    def _wait_for(self, now: float) -> float:
+        """How long the batch begun at ``now`` waits for more writes (``gather_wait`` at the updated rate)."""
+        self._rate = arrival_rate(self._rate, self._arrived - self._arrived_then, now - self._last_taken)
+        self._last_taken, self._arrived_then = now, self._arrived
+        return gather_wait(self._rate, self.gather_seconds, self.max_gather_seconds)
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:

@@ -151,7 +151,9 @@ def build_runtime(settings: Settings, factory: sessionmaker[Session], prefix: st
     return ApiRuntime(
         caches=ApiCaches.from_settings(perf),
         callers=CoalescedLoader(functools.partial(load_callers, factory), gather_seconds),
-        writer=GroupWriter(factory, perf.group_commit_max, gather_seconds=gather_seconds),
+        writer=GroupWriter(
+            factory, perf.group_commit_max, gather_seconds=gather_seconds, max_gather_seconds=perf.gather_max_ms / 1000
+        ),
         search=SearchIndexSlot(functools.partial(open_index, settings, engine=engine_of(factory), prefix=prefix)),
         pages=page_environment(),
         visibility=Visibility(factory, perf),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from diemcau.adapters.storage import stores_of
 from diemcau.apps.hub.config import api_token_path
 from diemcau.apps.setup_steps import ensure_api_token
 from diemcau.devcluster import netns, services
@@ -112,7 +113,8 @@ class Cluster:
             self.run_outside("init")  # the data directory on the shared volume, and the schema
             outside = load_settings(self.environ())
             ensure_api_token(outside)  # as `diemcau hub` makes it: the replicas need it before the hub starts
-            front = self.topology.front(outside.media_dir)
+            # nginx serves the media store's files itself: the shared volume's folder, a local path on every host
+            front = self.topology.front(stores_of(outside).media.root)
             nginx = services.start_nginx(namespace, front, self.nginx_folder, self.logs / "data-nginx.log")
             self.processes[data.name].append(nginx)
             for host in self.topology.apis:

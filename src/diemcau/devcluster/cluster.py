@@ -96,10 +96,10 @@ class Cluster:
         host (``$upstream_addr``)."""
         return self.root / "hosts" / self.topology.data.name / "nginx"
 
-    def start(self) -> Cluster:
+    def start(self, hub: bool = True) -> Cluster:
         """Network, PostgreSQL and Redis on the data host, the schema and the external API service's token, nginx
         on the data host, one API replica per API host, one worker per worker host, then the hub (if the topology
-        has its host)."""
+        has its host and ``hub``; else its host is there, idle, for ``start_hub`` later)."""
         for folder in (self.shared, self.logs, *(self.root / "hosts" / h.name / "tmp" for h in self.topology.hosts)):
             folder.mkdir(parents=True, exist_ok=True)
         (self.root / "hosts" / "outside" / "tmp").mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,7 @@ class Cluster:
                 self.wait_for_api(host)
             for host in self.topology.workers:
                 self.start_worker(host)
-            if self.topology.hub:
+            if self.topology.hub and hub:
                 self.start_hub()
         except BaseException:
             self.stop()

@@ -200,13 +200,15 @@ def run_client(job: dict, netns: str | None) -> dict:
 
 def publish_lecture(hub, minutes: float) -> str:  # type: ignore[no-untyped-def]
     from diemcau.adapters.db.lectures import PublishRequest
+    from diemcau.adapters.storage import stores_of
     from diemcau.jobs.publish import publish, wait_for
 
     folder = Path(tempfile.mkdtemp(prefix="player-bench-"))
     source = make_source(folder, minutes)
     request = PublishRequest(str(source), "nq-trung-uong-demo", "Bài giảng đo thử", transcribe=False)
-    lecture_id = publish(hub.settings, hub.factory, request).lecture_id
-    record = wait_for(hub.settings, hub.factory, lecture_id)
+    stores = stores_of(hub.settings)
+    lecture_id = publish(hub.settings, hub.factory, stores.media, request).lecture_id
+    record = wait_for(hub.settings, hub.factory, stores, lecture_id)
     assert record.status == "ready", record.error
     return lecture_id
 

@@ -12,7 +12,7 @@ from jupyterhub.services.auth import HubOAuth
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from diemcau.apps.api.plumbing.identity import token_from_header
+from diemcau.apps.api.plumbing.identity import Identity, token_from_header
 
 FAKE_LOGIN_URL = "/hub/api/oauth2/authorize"
 
@@ -39,6 +39,27 @@ class StaticTokenIdentity:
     async def complete_login(self, request: Request) -> Response:
         """There is no OAuth dance without a hub."""
         raise HTTPException(404)
+
+
+class TokensThenHub:
+    """The test cluster's API hosts' identity (``tests/cluster_api.py``): the seeded users' test tokens first
+    (``StaticTokenIdentity``), so the tests that send them need no hub; anything else, and every browser login,
+    goes to the real ``HubIdentity`` (Hub OAuth against the hub host, once a test starts it)."""
+
+    def __init__(self, tokens: StaticTokenIdentity, hub: Identity) -> None:
+        self.tokens, self.hub = tokens, hub
+
+    async def username_for(self, request: Request) -> str | None:
+        """A test token's user, else the hub's answer (``None`` without asking it when there is no credential)."""
+        return await self.tokens.username_for(request) or await self.hub.username_for(request)
+
+    def login_redirect(self, request: Request) -> Response:
+        """To the hub's authorize URL, as the real service sends a browser."""
+        return self.hub.login_redirect(request)
+
+    async def complete_login(self, request: Request) -> Response:
+        """The real OAuth callback: the code exchanged with the hub, the service's cookie set."""
+        return await self.hub.complete_login(request)
 
 
 class OfflineHubOAuth(HubOAuth):

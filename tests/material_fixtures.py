@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.lectures import utcnow
 from diemcau.adapters.db.models_materials import LectureMaterialRow
-from diemcau.adapters.material_files import MaterialFiles, materials_root
+from diemcau.adapters.material_files import MaterialFiles
+from diemcau.adapters.storage import stores_of
 from diemcau.core.material import MaterialKind, stored_file_name
 from diemcau.settings import Settings
 
@@ -144,7 +145,7 @@ def seed_lecture_material(
     data = pdf_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
     stored = stored_file_name(name, sha256, MaterialKind.PDF)
-    path = MaterialFiles(materials_root(settings)).path_of(lecture_id, stored)
+    path = MaterialFiles(stores_of(settings).materials).path_of(lecture_id, stored)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     with transaction(factory) as session:
@@ -166,7 +167,7 @@ def seed_lecture_material(
 
 def stored_files(settings: Settings) -> list[Path]:
     """Every file under the materials folder, staging included (a refused upload must leave none)."""
-    root = materials_root(settings)
+    root = stores_of(settings).materials.root
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 

@@ -1,19 +1,22 @@
 """The platform on several hosts (``diemcau.devcluster``): each host in a network namespace of its own, PostgreSQL,
-Redis and nginx on the data host, reached over the network, two API hosts behind nginx and two worker hosts; the
-hosts share only those and the shared volume.
+Redis and nginx on the data host, reached over the network, two API hosts behind nginx, two worker hosts and the
+hub's host; the hosts share only those and the shared volume.
 
-Root only (``ip netns``); skipped elsewhere. One cluster per module. The API hosts run ``tests.cluster_api``: the
-real API with the hub's token check stood in for by ``StaticTokenIdentity`` (no hub here: ``make cluster`` has one).
+Root only (``ip netns``); skipped elsewhere. One cluster per module; its hub host starts idle, and one test starts
+the hub on it (half a minute on two cores). The API hosts run ``tests.cluster_api``: the real API, whose hub token
+check knows the seeded users' test tokens without asking the hub (``TokensThenHub``); a browser's login goes to the
+real hub.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from diemcau.adapters.db import accounts
 from diemcau.adapters.db import quizzes as store
 from diemcau.adapters.db import transcription_jobs as jobs
 from diemcau.adapters.db.engine import make_engine, make_sessionmaker, transaction
@@ -32,7 +36,8 @@ from diemcau.adapters.nbgrader.course_dir import gradebook_schema, gradebook_url
 from diemcau.adapters.transcript_store import load_transcript
 from diemcau.devcluster import netns
 from diemcau.devcluster.cluster import Cluster
-from diemcau.devcluster.topology import Secrets, Topology, environ
+from diemcau.devcluster.topology import SERVICE_PREFIX, Secrets, Topology, environ
+from diemcau.i18n import t
 from diemcau.jobs import quiz_tasks
 from diemcau.jobs.context import WorkerContext, install
 from diemcau.jobs.publish import is_finished
@@ -41,6 +46,7 @@ from diemcau.quizzes.publish import release
 from diemcau.settings import load_settings
 from tests.apiclient import PREFIX, auth
 from tests.asr_fixtures import clips, whisper_dir  # noqa: F401 - fixtures
+from tests.data_dirs import CHEAP
 from tests.media_fixtures import seed_lecture_media
 from tests.quiz_support import COURSE, quiz_yaml, write_spec
 from tests.seed import seed_small_province
@@ -65,13 +71,17 @@ FAST_TAKEOVER = {
 def cluster(tmp_path_factory: pytest.TempPathFactory, whisper_dir: Path) -> Iterator[Cluster]:  # noqa: F811
     settings = {**FAST_TAKEOVER, "DIEMCAU_TRANSCRIPTION__MODEL": str(whisper_dir)}
     root = tmp_path_factory.mktemp("cluster")
-    with Cluster.plan(root, settings=settings, api_module="tests.cluster_api") as running:
+    running = Cluster.plan(root, settings=settings, api_module="tests.cluster_api", hub=True)
+    running.start(hub=False)  # its host idle: the hub test starts it
+    try:
         engine = make_engine(load_settings(running.environ()).database_url)
         try:
             seed_small_province(make_sessionmaker(engine))  # the province every test here works in
         finally:
             engine.dispose()
         yield running
+    finally:
+        running.stop()
 
 
 def _holder(owner: str | None) -> str:
@@ -181,6 +191,13 @@ def _front_log(cluster: Cluster) -> list[tuple[str, str, str, str]]:
     return [(method, uri, status, upstream) for method, uri, status, upstream in (f.split(" ", 3) for f in lines)]
 
 
+def _logged(cluster: Cluster, uri: Callable[[str], bool], count: int) -> list[tuple[str, str, str, str]]:
+    """The lines of nginx's access log whose URI ``uri`` accepts, once there are ``count`` of them: nginx writes a
+    request's line after its response has gone out, so the client can read the log before the line is there."""
+    _until(lambda: len([line for line in _front_log(cluster) if uri(line[1])]) >= count, 10, "nginx's log lines")
+    return [line for line in _front_log(cluster) if uri(line[1])]
+
+
 def test_a_lecture_published_on_an_api_host_is_transcribed_on_a_worker_host_and_streamed_through_nginx(
     cluster: Cluster,
     clips: dict[str, Path],  # noqa: F811
@@ -202,7 +219,9 @@ def test_a_lecture_published_on_an_api_host_is_transcribed_on_a_worker_host_and_
             published = client.post(f"{url}/api/lectures/upload", headers=auth("trainer"), data=form, files=files)
         assert published.status_code == 202, published.text
         lecture_id = published.json()["id"]
-        uploads = [up for method, uri, _, up in _front_log(cluster) if method == "POST" and uri.endswith("/upload")]
+        uploads = [
+            up for method, _, _, up in _logged(cluster, lambda uri: uri.endswith("/upload"), 1) if method == "POST"
+        ]
         assert len(uploads) == 1 and uploads[0] in api_hosts, uploads  # one API host took it, no retry
 
         holders: set[str] = set()
@@ -239,7 +258,7 @@ def test_a_lecture_published_on_an_api_host_is_transcribed_on_a_worker_host_and_
         replicas_saw = "".join((cluster.logs / f"{name}-api.log").read_text() for name in api_hosts.values())
         assert f"/api/media-auth/{lecture_id}/" in replicas_saw, "nginx asked an API host"
         assert f"/api/media/{lecture_id}/" not in replicas_saw, "no media request reached an API host"
-        media = [line for line in _front_log(cluster) if f"/api/media/{lecture_id}/" in line[1]]
+        media = _logged(cluster, lambda uri: f"/api/media/{lecture_id}/" in uri, 5)
         assert [status for _, _, status, _ in media] == ["200", "200", "200", "403", "401"]
     finally:
         engine.dispose()
@@ -358,6 +377,39 @@ def test_an_api_host_killed_under_heartbeats_loses_no_acknowledged_event(cluster
         engine.dispose()
 
 
+def test_a_member_logs_in_at_the_hub_host_and_reaches_the_portal_and_an_api_host(cluster: Cluster) -> None:
+    """With the hub started on its own host (``diemcau hub``: its proxy there, the API an external service at
+    nginx), does a seeded member log in through the hub host's proxy with the real login form (its xsrf token and
+    cookie), then reach the portal through the hub host — Hub OAuth completed by an API host behind nginx — in
+    Vietnamese, and an API call made with the member's cookie answered by an API host through nginx?"""
+    settings = load_settings(cluster.environ())
+    engine = make_engine(settings.database_url)
+    try:
+        accounts.set_password(make_sessionmaker(engine), "A1001", "mat-khau-thu", verifier=CHEAP)
+    finally:
+        engine.dispose()
+    began = time.monotonic()
+    cluster.start_hub()
+    print(f"hub host started in {time.monotonic() - began:.1f} s")
+    url, hub = cluster.topology.hub_url, cluster.topology.hub_host.address
+    with httpx.Client(timeout=30, follow_redirects=True) as client:
+        form = client.get(f"{url}hub/login")
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.text)
+        assert form.status_code == 200 and xsrf and "_xsrf" in client.cookies, form.text[-2000:]
+        login = {"username": "a1001", "password": "mat-khau-thu", "_xsrf": xsrf.group(1)}
+        assert client.post(f"{url}hub/login", data=login, follow_redirects=False).status_code == 302
+        portal = client.get(f"{url}{SERVICE_PREFIX.lstrip('/')}", headers={"Accept": "text/html"})
+        assert portal.status_code == 200 and portal.url.host == hub, (portal.url, portal.text[-2000:])
+        assert '<html lang="vi">' in portal.text and t("portal.greeting", name="Nguyễn Văn An") in portal.text
+        hops = [str(r.url.path) for r in portal.history]
+        assert f"{SERVICE_PREFIX}oauth_callback" in hops, hops  # Hub OAuth, completed by an API host
+        me = client.get(f"{url}{SERVICE_PREFIX.lstrip('/')}api/me")
+    assert me.status_code == 200 and me.json()["username"] == "a1001"
+    api_hosts = {f"{host.address}:8090" for host in cluster.topology.apis}
+    answered = _logged(cluster, lambda uri: uri == f"{SERVICE_PREFIX}api/me", 1)
+    assert all(status == "200" and up in api_hosts for _, _, status, up in answered), answered
+
+
 def test_the_topology_names_fit_linux_and_its_settings_load() -> None:
     """Are the hosts' addresses distinct, every interface name within Linux's 15 characters, and is each host's
     environment valid settings pointing at the data host?"""
@@ -382,11 +434,10 @@ def test_the_topology_names_fit_linux_and_its_settings_load() -> None:
 
 def test_a_stopped_cluster_leaves_nothing_behind(cluster: Cluster) -> None:
     """After ``stop()``, is every namespace, link, process and server folder of the cluster gone — the servers,
-    nginx, the API replicas and workers included, whichever hosts the tests above killed? (Last in the module: it
-    stops the module's cluster, which the other tests ran on; starting one of its own cost ~25 s. The hub host,
-    which ``make cluster`` adds, costs half a minute more to start here.)"""
+    nginx, the API replicas, workers and the hub included, whichever hosts the tests above killed? (Last in the
+    module: it stops the module's cluster, which the other tests ran on; starting one of its own cost ~25 s.)"""
     hosts = cluster.topology.hosts
-    assert [h.role for h in hosts] == ["data", "api", "api", "worker", "worker"]
+    assert [h.role for h in hosts] == ["data", "api", "api", "worker", "worker", "hub"]
     assert len(cluster.processes["data"]) == 3, "PostgreSQL, Redis and nginx"
     health = httpx.get(f"{cluster.topology.nginx_url}/services/diemcau/health", timeout=10)
     assert health.status_code == 200, "the real app on an API host that still runs, through nginx"

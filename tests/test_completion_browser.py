@@ -23,6 +23,7 @@ from diemcau.adapters.db import accounts
 from diemcau.adapters.db.courses import upsert_course
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.lectures import PublishRequest
+from diemcau.adapters.storage import stores_of
 from diemcau.core.roles import Role
 from diemcau.demo.seed import DEMO_DIR, DEMO_PASSWORD
 from diemcau.i18n import t
@@ -69,8 +70,8 @@ def lecture(hub: HubProcess, tmp_path_factory: pytest.TempPathFactory) -> str:
         accounts.set_password(hub.factory, card, DEMO_PASSWORD, verifier=CHEAP)
     video = make_video(folder / "bai-giang.mp4", seconds=10.0, size="640x360", tone=659)
     request = PublishRequest(str(video), COURSE, "Đột phá khoa học, công nghệ", "Báo cáo viên", transcribe=False)
-    lecture_id = publish(hub.settings, hub.factory, request).lecture_id
-    record = wait_for(hub.settings, hub.factory, lecture_id)
+    lecture_id = publish(hub.settings, hub.factory, stores_of(hub.settings).media, request).lecture_id
+    record = wait_for(hub.settings, hub.factory, stores_of(hub.settings), lecture_id)
     assert record.status == "ready", record.error
     return lecture_id
 

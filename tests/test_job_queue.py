@@ -29,6 +29,7 @@ from diemcau.adapters.db import transcription_jobs
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.lectures import PublishRequest, load_run
 from diemcau.adapters.db.models import JobRow
+from diemcau.adapters.storage import stores_of
 from diemcau.apps import setup_steps
 from diemcau.jobs import quiz_tasks
 from diemcau.jobs.context import install
@@ -128,7 +129,7 @@ def test_enqueuing_with_redis_down_keeps_the_work_for_the_sweeps(
     seed_small_province(factory)
     caplog.set_level(logging.WARNING)
     request = PublishRequest("https://media.example.org/bai-giang.mp4", "nq-cb-a1", "Bài giảng", published_by="api")
-    published = publish(settings, factory, request)
+    published = publish(settings, factory, stores_of(settings).media, request)
     run = load_run(factory, published.run_id)
     assert run is not None and run.status == "queued" and not run.owner
     assert quiz_tasks.enqueue_grading(settings, "nq-cb-a1", "kt") is False

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.models_materials import LectureMaterialRow
+from diemcau.adapters.storage import stores_of
 from diemcau.core.material import mb_label
 from diemcau.i18n import t
 from diemcau.settings import Settings
@@ -287,7 +288,9 @@ def test_a_material_whose_job_was_lost_is_read_when_a_worker_starts(  # type: ig
     shared = sharing_database(settings, sqlite_factory)
     source = make_pdf(tmp_path / NAME)
     with source.open("rb") as stream:  # stored as the upload does, and no job queued
-        attach_material(shared, sqlite_factory, AttachRequest(LECTURE_ID, NAME, "b1002"), stream)
+        attach_material(
+            shared, sqlite_factory, stores_of(shared).materials, AttachRequest(LECTURE_ID, NAME, "b1002"), stream
+        )
     read_queued(settings, sqlite_factory)
     assert listed(client, NAME)["state"] == "processing"  # nothing was queued
     install(shared)
@@ -305,7 +308,9 @@ def test_the_recovery_sweep_requeues_a_lost_reading_once_and_a_duplicate_reads_n
     sweeps while the job waits — and does a copy of a job whose material was read meanwhile do nothing?"""
     shared = sharing_database(settings, sqlite_factory)
     with make_pdf(tmp_path / NAME).open("rb") as stream:  # stored as the upload does, and no job queued
-        attach_material(shared, sqlite_factory, AttachRequest(LECTURE_ID, NAME, "b1002"), stream)
+        attach_material(
+            shared, sqlite_factory, stores_of(shared).materials, AttachRequest(LECTURE_ID, NAME, "b1002"), stream
+        )
     ctx = install(shared)
     assert material_task.requeue_lost(ctx) == []  # just uploaded: its reading may still be under way
     lost = material_task.requeue_lost(ctx, grace_seconds=0)

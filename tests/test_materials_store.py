@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.materials import MaterialRecord, find_material, list_materials, save_material
 from diemcau.adapters.db.models_materials import LectureMaterialRow
-from diemcau.adapters.material_files import MaterialFiles, materials_root
+from diemcau.adapters.material_files import MaterialFiles
+from diemcau.adapters.storage import stores_of
 from diemcau.materials.attach import AttachRequest, attach_material, read_material, remove_material
 from diemcau.i18n import t
 from diemcau.materials.errors import MaterialError
@@ -49,7 +50,7 @@ def index(settings: Settings, session_factory: sessionmaker[Session]) -> Iterato
 def lecture(settings: Settings, session_factory: sessionmaker[Session], index: SearchIndex) -> str:
     """A ready (published) lecture, already in the search index."""
     seed_lecture(session_factory, LECTURE, course_id="nq57")
-    assert indexer.sync_lecture(index, settings, session_factory, LECTURE) == indexer.NO_TRANSCRIPT
+    assert indexer.sync_lecture(index, settings, session_factory, stores_of(settings), LECTURE) == indexer.NO_TRANSCRIPT
     return LECTURE
 
 
@@ -59,9 +60,11 @@ def attach(  # type: ignore[no-untyped-def]
     """Store the file, then read it as the background job does; the job's outcome (``replaced`` from the upload)."""
     with path.open("rb") as stream:
         request = AttachRequest(LECTURE, name or path.name, "b1002", replace)
-        stored = attach_material(settings, factory, request, stream)
+        stored = attach_material(settings, factory, stores_of(settings).materials, request, stream)
     assert stored.search == "processing" and not stored.record.has_text
-    read = read_material(settings, factory, index, LECTURE, stored.record.name, stored.record.sha256)
+    read = read_material(
+        settings, factory, stores_of(settings), index, LECTURE, stored.record.name, stored.record.sha256
+    )
     assert read is not None
     return dataclasses.replace(read, replaced=stored.replaced)
 
@@ -79,7 +82,7 @@ def test_attached_pdf_is_stored_and_searchable(  # type: ignore[no-untyped-def]
     attached = attach(settings, session_factory, index, source)
     record = attached.record
     assert (record.kind, record.pages, record.uploaded_by, attached.search) == ("pdf", 2, "b1002", "indexed")
-    stored = MaterialFiles(materials_root(settings)).local_path(LECTURE, record.stored_name)
+    stored = MaterialFiles(stores_of(settings).materials).local_path(LECTURE, record.stored_name)
     assert stored is not None and stored.read_bytes() == source.read_bytes()
     assert find_material(session_factory, LECTURE, "Nghị quyết 57.pdf") == record
     hits = index.search("chuyen doi so")
@@ -155,7 +158,7 @@ def test_an_upload_that_cannot_be_placed_leaves_nothing(  # type: ignore[no-unty
 ) -> None:
     """When the lecture's materials folder cannot be created (a file is in the way), is the upload refused
     with no row, no staging file and nothing in search?"""
-    blocker = materials_root(settings) / LECTURE
+    blocker = stores_of(settings).materials.root / LECTURE
     blocker.parent.mkdir(parents=True)
     blocker.write_bytes(b"not a folder")
     with pytest.raises(OSError):
@@ -169,7 +172,9 @@ def test_unknown_lecture_and_bad_name_are_refused(  # type: ignore[no-untyped-de
     """Are a lecture that does not exist and an unusable file name refused before any byte is stored?"""
     path = make_pdf(tmp_path / "nq.pdf")
     with path.open("rb") as stream, pytest.raises(MaterialError) as refused:
-        attach_material(settings, session_factory, AttachRequest("khongco", "nq.pdf", "t"), stream)
+        attach_material(
+            settings, session_factory, stores_of(settings).materials, AttachRequest("khongco", "nq.pdf", "t"), stream
+        )
     assert refused.value.code == "lecture_not_found"
     with pytest.raises(MaterialError) as refused:
         attach(settings, session_factory, index, path, name=".an")
@@ -190,10 +195,10 @@ def test_removal_takes_file_row_and_passages(  # type: ignore[no-untyped-def]
 ) -> None:
     """Does removing a material delete its file, its row and its search passages, and refuse a second time?"""
     attach(settings, session_factory, index, make_pdf(tmp_path / "nq.pdf"))
-    remove_material(settings, session_factory, index, LECTURE, "nq.pdf")
+    remove_material(session_factory, stores_of(settings).materials, index, LECTURE, "nq.pdf")
     assert stored_files(settings) == [] and rows(session_factory) == 0 and index.search("chuyen doi so") == []
     with pytest.raises(MaterialError) as refused:
-        remove_material(settings, session_factory, index, LECTURE, "nq.pdf")
+        remove_material(session_factory, stores_of(settings).materials, index, LECTURE, "nq.pdf")
     assert refused.value.code == "not_found" and refused.value.http_status == 404
 
 
@@ -224,7 +229,7 @@ def test_unpublished_lecture_indexes_its_materials_when_published(  # type: igno
         from diemcau.adapters.db.models import LectureRow
 
         session.get(LectureRow, LECTURE).status = "ready"  # type: ignore[union-attr]
-    indexer.sync_lecture(index, settings, session_factory, LECTURE)
+    indexer.sync_lecture(index, settings, session_factory, stores_of(settings), LECTURE)
     assert [h.doc_name for h in index.search("chuyen doi so")] == ["nq.pdf"]
 
 
@@ -237,7 +242,7 @@ def test_reindex_rebuilds_documents_too(  # type: ignore[no-untyped-def]
     attach(settings, session_factory, index, make_scanned_pdf(tmp_path / "scan.pdf"))
     index.remove_lecture(LECTURE)
     assert index.search("chuyen doi so") == []
-    report = indexer.reindex_all(settings, session_factory, index=index)
+    report = indexer.reindex_all(settings, session_factory, stores_of(settings), index=index)
     assert (report.lectures, report.documents) == (1, 1)
     assert [h.doc_name for h in index.search("chuyen doi so")] == ["nq.pdf"]
 
@@ -249,7 +254,7 @@ def _bytes(path: Path, data: bytes) -> Path:
 
 def test_receive_counts_the_limit_while_copying(settings) -> None:  # type: ignore[no-untyped-def]
     """Does the file store stop copying at the limit and leave no staging file behind?"""
-    files = MaterialFiles(materials_root(settings))
+    files = MaterialFiles(stores_of(settings).materials)
     with pytest.raises(MaterialError) as refused, files.receive(io.BytesIO(b"x" * 3000), max_bytes=2048):
         pass
     assert refused.value.code == "too_large" and refused.value.http_status == 413 and stored_files(settings) == []

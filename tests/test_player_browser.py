@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from diemcau.adapters.db.lectures import PublishRequest
+from diemcau.adapters.storage import stores_of
 from diemcau.adapters.transcript_import import import_captions
 from diemcau.demo.seed import DEMO_PASSWORD
 from diemcau.i18n import t
@@ -55,13 +56,13 @@ def lecture(hub: HubProcess, tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = tmp_path_factory.mktemp("player")
     source = make_video(folder / "bai-giang.mp4", seconds=40.0, size="640x360", tone=523)
     request = PublishRequest(str(source), COURSE, "Bài giảng thử trình phát", "Báo cáo viên", transcribe=False)
-    lecture_id = publish(hub.settings, hub.factory, request).lecture_id
-    record = wait_for(hub.settings, hub.factory, lecture_id)
+    lecture_id = publish(hub.settings, hub.factory, stores_of(hub.settings).media, request).lecture_id
+    record = wait_for(hub.settings, hub.factory, stores_of(hub.settings), lecture_id)
     assert record.status == "ready", record.error
     (folder / "captions.vtt").write_text(CAPTIONS, encoding="utf-8")
     import_captions(hub.factory, hub.settings.transcripts_dir, lecture_id, folder / "captions.vtt")
     index = open_index(hub.settings)  # the hub's service indexes its own writes; this one came from the test
-    assert sync_lecture(index, hub.settings, hub.factory, lecture_id) == "indexed"
+    assert sync_lecture(index, hub.settings, hub.factory, stores_of(hub.settings), lecture_id) == "indexed"
     index.close()
     return lecture_id
 
@@ -294,7 +295,13 @@ def test_a_material_opens_in_the_pdf_viewer_under_its_sandbox(
     browser's PDF viewer (the sandbox costs members nothing on Chromium)?"""
     source = make_pdf(tmp_path / "Nghị quyết 57.pdf")
     with source.open("rb") as stream:
-        attach_material(hub.settings, hub.factory, AttachRequest(lecture, source.name, "test"), stream)
+        attach_material(
+            hub.settings,
+            hub.factory,
+            stores_of(hub.settings).materials,
+            AttachRequest(lecture, source.name, "test"),
+            stream,
+        )
     page = member.page
     url = f"{hub.url}services/diemcau/api/lectures/{lecture}/materials/{quote(source.name)}?inline=true#page=2"
     response = page.goto(url)

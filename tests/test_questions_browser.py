@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db.lectures import PublishRequest
 from diemcau.adapters.db.models_questions import LectureQuestionRow
 from diemcau.adapters.db.questions import answer, ask, hide
+from diemcau.adapters.storage import stores_of
 from diemcau.core.questions import Scope
 from diemcau.apps.setup_steps import ensure_data_dir, ensure_database
 from diemcau.i18n import t
@@ -46,9 +47,12 @@ def test_member_asks_at_the_current_moment_on_a_phone(settings, factory, tmp_pat
     seeded = seed_small_province(factory)
     source = make_video(tmp_path / "bai-giang.mp4", seconds=20.0, size="320x180", tone=660)
     lecture_id = publish(
-        settings, factory, PublishRequest(str(source), "nq-xa-a", "Bài giảng hỏi đáp", transcribe=False)
+        settings,
+        factory,
+        stores_of(settings).media,
+        PublishRequest(str(source), "nq-xa-a", "Bài giảng hỏi đáp", transcribe=False),
     ).lecture_id
-    record = wait_for(settings, factory, lecture_id)
+    record = wait_for(settings, factory, stores_of(settings), lecture_id)
     assert record.status == "ready", record.error
     earlier = ask(
         factory,

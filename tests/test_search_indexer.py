@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import CourseRow, LectureRow
+from diemcau.adapters.storage import stores_of
 from diemcau.adapters.transcript_store import write_transcript
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.search import indexer
@@ -61,7 +62,7 @@ def hooked(settings: Settings, session_factory: sessionmaker[Session], index: Se
 def written(settings: Settings, factory: sessionmaker[Session], index: SearchIndex, transcript: Transcript) -> None:
     """Write a transcript as its writers do: the store, then ``content_changed``."""
     write_transcript(settings.transcripts_dir, transcript)
-    content_changed(settings, factory, transcript.lecture_id, index)
+    content_changed(settings, factory, stores_of(settings), transcript.lecture_id, index)
 
 
 def test_open_index_follows_the_database(settings: Settings, session_factory, index: SearchIndex) -> None:  # type: ignore[no-untyped-def]
@@ -97,10 +98,10 @@ def test_unpublishing_removes_without_rebuild(settings: Settings, session_factor
     written(settings, session_factory, hooked, transcript("lec1", "đảng viên"))
     written(settings, session_factory, hooked, transcript("lec2", "đảng viên"))
     set_status(session_factory, "lec1", "draft")
-    assert indexer.sync_lecture(hooked, settings, session_factory, "lec1") == indexer.REMOVED
+    assert indexer.sync_lecture(hooked, settings, session_factory, stores_of(settings), "lec1") == indexer.REMOVED
     assert {h.lecture_id for h in hooked.search("đảng viên")} == {"lec2"}
     set_status(session_factory, "lec1", "ready")
-    assert indexer.sync_lecture(hooked, settings, session_factory, "lec1") == indexer.INDEXED
+    assert indexer.sync_lecture(hooked, settings, session_factory, stores_of(settings), "lec1") == indexer.INDEXED
     assert {h.lecture_id for h in hooked.search("đảng viên")} == {"lec1", "lec2"}
 
 
@@ -108,14 +109,16 @@ def test_status_lookup_can_be_supplied(settings: Settings, session_factory, inde
     """Can the publishing workflow supply its own "is it published?" answer instead of the default?"""
     add_lecture(session_factory, "lec1", status="draft")
     write_transcript(settings.transcripts_dir, transcript("lec1", "đảng viên"))
-    outcome = indexer.sync_lecture(index, settings, session_factory, "lec1", is_published=lambda _id: True)
+    outcome = indexer.sync_lecture(
+        index, settings, session_factory, stores_of(settings), "lec1", is_published=lambda _id: True
+    )
     assert outcome == indexer.INDEXED and len(index.search("đảng viên")) == 1
 
 
 def test_published_lecture_without_transcript_keeps_its_metadata(settings, session_factory, index) -> None:  # type: ignore[no-untyped-def]
     """Is a published lecture with no transcript yet indexed by its metadata, so documents can attach?"""
     add_lecture(session_factory, "lec1")
-    assert indexer.sync_lecture(index, settings, session_factory, "lec1") == indexer.NO_TRANSCRIPT
+    assert indexer.sync_lecture(index, settings, session_factory, stores_of(settings), "lec1") == indexer.NO_TRANSCRIPT
     index.index_document("lec1", "nq.txt", ["đảng viên"])
     assert [h.kind for h in index.search("đảng viên")] == ["document"]
 
@@ -127,7 +130,7 @@ def test_reindex_all_rebuilds_from_the_transcript_folder(settings, session_facto
     for lecture_id in ("lec1", "lec2", "orphan"):
         write_transcript(settings.transcripts_dir, transcript(lecture_id, "đảng viên", "chi bộ"))
     index.index_lecture(indexer.lecture_meta(session_factory, "lec1"), [])  # stale: no segments  # type: ignore[arg-type]
-    report = indexer.reindex_all(settings, session_factory, index=index)
+    report = indexer.reindex_all(settings, session_factory, stores_of(settings), index=index)
     assert (report.lectures, report.segments, report.skipped) == (1, 2, ("lec2", "orphan"))
     assert {h.lecture_id for h in index.search("chi bo")} == {"lec1"}
 

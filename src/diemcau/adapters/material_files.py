@@ -21,14 +21,8 @@ from diemcau.adapters.storage import SharedVolume, as_volume
 from diemcau.core.lecture import is_valid_lecture_id
 from diemcau.core.material import mb_label
 from diemcau.materials.errors import MaterialError
-from diemcau.settings import Settings
 
 CHUNK = 1 << 20
-
-
-def materials_root(settings: Settings) -> Path:
-    """The materials folder of the data directory."""
-    return settings.materials_dir
 
 
 @dataclass(frozen=True)
@@ -41,7 +35,8 @@ class StagedFile:
 
 
 class MaterialFiles:
-    """The materials folder: staging, atomic publishing, lookup and removal of stored files."""
+    """The materials store (the process's ``stores.materials``): staging, atomic publishing, lookup and removal
+    of stored files."""
 
     def __init__(self, root: Path | SharedVolume) -> None:
         self.volume = as_volume(root)

@@ -66,7 +66,7 @@ def _utcnow() -> dt.datetime:
 
 def apply_edit(
     factory: sessionmaker[Session],
-    transcripts_dir: Store,
+    transcripts: Store,
     lecture_id: str,
     segment_index: int,
     editor: str,
@@ -80,15 +80,15 @@ def apply_edit(
     transcription is still writing partial results, or a rule of
     ``core.corrections.corrected_segment``) with nothing written.
     """
-    with lecture_lock(transcripts_dir, lecture_id):
-        transcript = load_transcript(transcripts_dir, lecture_id)
+    with lecture_lock(transcripts, lecture_id):
+        transcript = load_transcript(transcripts, lecture_id)
         if transcript is None:
             raise CorrectionError("transcript_missing", lecture=lecture_id)
         if transcript.settings.get("partial"):  # the transcriber would overwrite the edit with its next part
             raise CorrectionError("transcript_partial", lecture=lecture_id)
         old, new = corrected_segment(transcript, segment_index, text, start, end)
         updated = apply_correction(transcript, new)
-        _commit_with_write(factory, transcripts_dir, transcript, updated, _edit_row(lecture_id, editor, old, new))
+        _commit_with_write(factory, transcripts, transcript, updated, _edit_row(lecture_id, editor, old, new))
     return updated
 
 
@@ -104,7 +104,7 @@ def _edit_row(lecture_id: str, editor: str, old, new) -> TranscriptEditRow:  # t
 
 
 def _commit_with_write(
-    factory: sessionmaker[Session], transcripts_dir: Store, previous: Transcript, updated: Transcript, row: object
+    factory: sessionmaker[Session], transcripts: Store, previous: Transcript, updated: Transcript, row: object
 ) -> None:
     written = False
     try:
@@ -113,11 +113,11 @@ def _commit_with_write(
                 raise CorrectionError("lecture_not_found", lecture=updated.lecture_id)
             session.add(row)
             session.flush()  # constraint errors surface before the file is touched
-            write_transcript(transcripts_dir, updated)
+            write_transcript(transcripts, updated)
             written = True
     except BaseException:
         if written:  # the commit failed after the write: put the previous version back
-            write_transcript(transcripts_dir, previous)
+            write_transcript(transcripts, previous)
         raise
 
 
@@ -151,12 +151,12 @@ def correction_count(factory: sessionmaker[Session], lecture_id: str) -> int:
         return int(session.scalar(query) or 0)
 
 
-def check_may_replace(factory: sessionmaker[Session], transcripts_dir: Store, lecture_id: str, force: bool) -> None:
+def check_may_replace(factory: sessionmaker[Session], transcripts: Store, lecture_id: str, force: bool) -> None:
     """Raise ``CorrectedTranscriptError`` when replacing the lecture's transcript needs ``force`` and lacks it.
 
     Call it before starting long work (a transcription job) so the question is asked up front.
     """
-    if force or load_transcript(transcripts_dir, lecture_id) is None:
+    if force or load_transcript(transcripts, lecture_id) is None:
         return
     count = correction_count(factory, lecture_id)
     if count:
@@ -165,7 +165,7 @@ def check_may_replace(factory: sessionmaker[Session], transcripts_dir: Store, le
 
 def replace_transcript(
     factory: sessionmaker[Session],
-    transcripts_dir: Store,
+    transcripts: Store,
     transcript: Transcript,
     force: bool = False,
     keep_previous_copy: bool = True,
@@ -177,12 +177,12 @@ def replace_transcript(
     ``keep_previous_copy`` is False (for the second and later partial writes of one streaming run).
     """
     lecture_id = transcript.lecture_id
-    with lecture_lock(transcripts_dir, lecture_id):
-        check_may_replace(factory, transcripts_dir, lecture_id, force)
+    with lecture_lock(transcripts, lecture_id):
+        check_may_replace(factory, transcripts, lecture_id, force)
         final = reapply_corrections(transcript, edit_history(factory, lecture_id))
         if keep_previous_copy:
-            keep_previous(transcripts_dir, lecture_id)
-        write_transcript(transcripts_dir, final)
-        stored = load_transcript(transcripts_dir, lecture_id)  # as written: times rounded to the millisecond
+            keep_previous(transcripts, lecture_id)
+        write_transcript(transcripts, final)
+        stored = load_transcript(transcripts, lecture_id)  # as written: times rounded to the millisecond
     assert stored is not None
     return stored

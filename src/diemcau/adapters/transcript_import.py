@@ -36,7 +36,7 @@ def lecture_exists(factory: sessionmaker[Session], lecture_id: str) -> bool:
 
 
 def import_captions(
-    factory: sessionmaker[Session], transcripts_dir: Store, lecture_id: str, path: Path, force: bool = False
+    factory: sessionmaker[Session], transcripts: Store, lecture_id: str, path: Path, force: bool = False
 ) -> Transcript:
     """Make the caption file at ``path`` the lecture's transcript and return what was stored.
 
@@ -47,7 +47,7 @@ def import_captions(
     if not lecture_exists(factory, lecture_id):
         raise CorrectionError("lecture_not_found", lecture=lecture_id)
     transcript = cues_to_transcript(read_caption_file(path), lecture_id)
-    return replace_transcript(factory, transcripts_dir, transcript, force=force)
+    return replace_transcript(factory, transcripts, transcript, force=force)
 
 
 def error_message(error: CaptionError | CorrectionError, language: str = "vi") -> str:

@@ -11,8 +11,8 @@ derived file one version ahead of the JSON; ``repair_outputs`` re-renders them f
 write replaces them anyway. Writers of one lecture are serialised by ``lecture_lock`` (a re-entrant,
 cross-process file lock), so two writers cannot interleave their renames.
 
-Every function takes the store as a ``SharedVolume`` (the process's ``stores.transcripts``) or as its folder
-(the CLI, scripts and tests).
+Every function takes the store as a ``SharedVolume`` (the process's ``stores.transcripts``: the API's runtime,
+the worker's context, the CLI command's) or, in tests and scripts, as its folder.
 
 The store knows nothing of search: every writer of a transcript (transcription, caption import, correction)
 calls ``search.content.content_changed`` itself after the write.

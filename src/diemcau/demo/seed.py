@@ -14,6 +14,7 @@ from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.orgs import load_org_tree
 from diemcau.adapters.db.roster_store import import_roster
 from diemcau.adapters.passwords import SecretVerifier
+from diemcau.adapters.storage import Stores
 from diemcau.core.roles import Role
 
 DEMO_DIR = Path(__file__).parent
@@ -83,10 +84,10 @@ def make_demo_certificates(folder: Path) -> list[Path]:
     return [path for path, created in made if created]
 
 
-def publish_demo_lecture(settings, factory: sessionmaker[Session], on_progress=lambda record: None):  # type: ignore[no-untyped-def]
+def publish_demo_lecture(settings, factory: sessionmaker[Session], stores: Stores, on_progress=lambda record: None):  # type: ignore[no-untyped-def]
     """Synthesise, publish and transcribe the demo lecture (runs the jobs here; idempotent: the same media is
-    recognised by its hash and reused), then import its reference captions (``import_reference_captions``).
-    Returns the lecture's record."""
+    recognised by its hash and reused), then import its reference captions (``import_reference_captions``),
+    on the caller's ``stores`` (the CLI command's). Returns the lecture's record."""
     from diemcau.adapters.db.lectures import PublishRequest
     from diemcau.demo.lecture import SPEAKER, TITLE, synthesize_demo_lecture
     from diemcau.jobs.context import install
@@ -96,15 +97,15 @@ def publish_demo_lecture(settings, factory: sessionmaker[Session], on_progress=l
     lecture = synthesize_demo_lecture(settings.home / "demo")
     course = load_courses(DEMO_DIR / "courses")[0]
     request = PublishRequest(str(lecture.video), course.id, TITLE, SPEAKER, course.resolutions[0], True, "demo")
-    published = publish(settings, factory, request)
-    record = wait_for(settings, factory, published.lecture_id, on_progress)
+    published = publish(settings, factory, stores.media, request)
+    record = wait_for(settings, factory, stores, published.lecture_id, on_progress)
     if record.status == "ready":
-        import_reference_captions(settings, factory, record.id, lecture.captions)
+        import_reference_captions(settings, factory, stores, record.id, lecture.captions)
     return record
 
 
 def import_reference_captions(  # type: ignore[no-untyped-def]
-    settings, factory: sessionmaker[Session], lecture_id: str, captions: Path
+    settings, factory: sessionmaker[Session], stores: Stores, lecture_id: str, captions: Path
 ) -> bool:
     """Make the talk's own text (WebVTT timed by the speech) the lecture's transcript, as a trainer would with
     ``diemcau transcript import``; Whisper's transcript stays beside it as ``transcript.prev.json``. Returns
@@ -114,12 +115,12 @@ def import_reference_captions(  # type: ignore[no-untyped-def]
     from diemcau.adapters.transcript_store import load_transcript
     from diemcau.search.content import content_changed
 
-    current = load_transcript(settings.transcripts_dir, lecture_id)
+    current = load_transcript(stores.transcripts, lecture_id)
     if current is not None and current.source != "whisper":
         return False
     try:
-        import_captions(factory, settings.transcripts_dir, lecture_id, captions)
+        import_captions(factory, stores.transcripts, lecture_id, captions)
     except CorrectedTranscriptError:
         return False
-    content_changed(settings, factory, lecture_id)
+    content_changed(settings, factory, stores, lecture_id)
     return True

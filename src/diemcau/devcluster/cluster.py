@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from diemcau.adapters.storage import stores_of
 from diemcau.apps.hub.config import api_token_path
 from diemcau.apps.setup_steps import ensure_api_token
 from diemcau.devcluster import netns, services
@@ -95,10 +96,10 @@ class Cluster:
         host (``$upstream_addr``)."""
         return self.root / "hosts" / self.topology.data.name / "nginx"
 
-    def start(self) -> Cluster:
+    def start(self, hub: bool = True) -> Cluster:
         """Network, PostgreSQL and Redis on the data host, the schema and the external API service's token, nginx
         on the data host, one API replica per API host, one worker per worker host, then the hub (if the topology
-        has its host)."""
+        has its host and ``hub``; else its host is there, idle, for ``start_hub`` later)."""
         for folder in (self.shared, self.logs, *(self.root / "hosts" / h.name / "tmp" for h in self.topology.hosts)):
             folder.mkdir(parents=True, exist_ok=True)
         (self.root / "hosts" / "outside" / "tmp").mkdir(parents=True, exist_ok=True)
@@ -112,7 +113,8 @@ class Cluster:
             self.run_outside("init")  # the data directory on the shared volume, and the schema
             outside = load_settings(self.environ())
             ensure_api_token(outside)  # as `diemcau hub` makes it: the replicas need it before the hub starts
-            front = self.topology.front(outside.media_dir)
+            # nginx serves the media store's files itself: the shared volume's folder, a local path on every host
+            front = self.topology.front(stores_of(outside).media.root)
             nginx = services.start_nginx(namespace, front, self.nginx_folder, self.logs / "data-nginx.log")
             self.processes[data.name].append(nginx)
             for host in self.topology.apis:
@@ -121,7 +123,7 @@ class Cluster:
                 self.wait_for_api(host)
             for host in self.topology.workers:
                 self.start_worker(host)
-            if self.topology.hub:
+            if self.topology.hub and hub:
                 self.start_hub()
         except BaseException:
             self.stop()

@@ -64,10 +64,10 @@ def discard_work(settings: Settings, run_id: str) -> None:
     shutil.rmtree(work_dir(settings, run_id), ignore_errors=True)
 
 
-def context_for(settings: Settings, run: IngestRunRow, media: SharedVolume | None = None) -> IngestContext:
-    """The pipeline context of a run, publishing to ``media`` (the worker's ``stores.media``; the API's probe,
-    which never publishes, names none)."""
-    store = LocalMediaStore(media or settings.media_dir)
+def context_for(settings: Settings, run: IngestRunRow, media: SharedVolume) -> IngestContext:
+    """The pipeline context of a run, publishing to ``media`` (the caller's ``stores.media``: the worker's, or
+    the API's or CLI's for the probe, which only asks whether the media is there already)."""
+    store = LocalMediaStore(media)
     preset = settings.media.video_preset
     egress = EgressPolicy(allow_private=settings.media.fetch_private_networks)
     return IngestContext(run.request["source"], work_dir(settings, run.id), limits_of(settings), store, preset, egress)
@@ -161,7 +161,7 @@ def execute_run(context: WorkerContext, run_id: str) -> str:
     state = hand_to_transcriber(context, run.lecture_id, bool(run.request.get("transcribe", True)))
     db.finish_run(factory, run_id, str(state))
     shutil.rmtree(ctx.work_dir, ignore_errors=True)
-    content_changed(settings, factory, run.lecture_id)  # ready now: index whatever transcript it has
+    content_changed(settings, factory, context.stores, run.lecture_id)  # ready now: index whatever transcript it has
     return "done"
 
 

@@ -33,7 +33,7 @@ def read_material_text(lecture_id: str, name: str, sha256: str) -> str:
     ctx = current()
     index = open_index(ctx.settings)
     try:
-        done = read_material(ctx.settings, ctx.factory, index, lecture_id, name, sha256, ctx.stores.materials)
+        done = read_material(ctx.settings, ctx.factory, ctx.stores, index, lecture_id, name, sha256)
     finally:
         index.close()
     return "superseded" if done is None else done.search

@@ -2,7 +2,9 @@
 
 A local file (or an upload) is fetched and probed at once, in the caller's process, so a bad file is refused
 before anything is queued and the trainer reads why straight away; the rest of the pipeline runs on the queue.
-A URL has to be downloaded first, so all of it runs on the queue and its errors show in the job.
+A URL has to be downloaded first, so all of it runs on the queue and its errors show in the job. The caller
+hands in its stores (``stores.media`` for the probe, all of them for ``wait_for``'s indexing): the API's
+runtime, the CLI command's or the demo seeder's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from diemcau.adapters.db import lectures as db
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.lecture_reads import LectureRecord, load_lecture
 from diemcau.adapters.db.models import JobRow
+from diemcau.adapters.storage import SharedVolume, Stores
 from diemcau.core.lecture import LectureStatus, TranscriptState, new_lecture_id
 from diemcau.jobs import ingest
 from diemcau.jobs.context import install
@@ -54,8 +57,11 @@ class Published:
     existing: bool = False
 
 
-def publish(settings: Settings, factory: sessionmaker[Session], request: db.PublishRequest) -> Published:
-    """Start publishing ``request``; raises ``PublishError`` or ``MediaError`` (nothing is left behind then)."""
+def publish(
+    settings: Settings, factory: sessionmaker[Session], media: SharedVolume, request: db.PublishRequest
+) -> Published:
+    """Start publishing ``request`` (its media to go on ``media``); raises ``PublishError`` or ``MediaError``
+    (nothing is left behind then)."""
     if not request.title.strip():
         raise PublishError("title_required")
     with factory() as session:
@@ -63,7 +69,7 @@ def publish(settings: Settings, factory: sessionmaker[Session], request: db.Publ
             raise PublishError("course_not_found", course=request.course_id)
     if is_url(request.source):
         return _publish_url(settings, factory, request)
-    return _publish_file(settings, factory, request)
+    return _publish_file(settings, factory, media, request)
 
 
 def _publish_url(settings: Settings, factory: sessionmaker[Session], request: db.PublishRequest) -> Published:
@@ -76,7 +82,9 @@ def _publish_url(settings: Settings, factory: sessionmaker[Session], request: db
     return published
 
 
-def _publish_file(settings: Settings, factory: sessionmaker[Session], request: db.PublishRequest) -> Published:
+def _publish_file(
+    settings: Settings, factory: sessionmaker[Session], media: SharedVolume, request: db.PublishRequest
+) -> Published:
     path = Path(request.source)
     if not path.is_file():
         raise MediaError("file_not_found", path=str(path))
@@ -88,7 +96,7 @@ def _publish_file(settings: Settings, factory: sessionmaker[Session], request: d
     run = db.load_run(factory, published.run_id)
     assert run is not None
     try:  # fetch and probe here, so a bad file is refused at once
-        run_pipeline(ingest.context_for(settings, run), ingest.DbRunLog(factory, run.id), until="probe")
+        run_pipeline(ingest.context_for(settings, run, media), ingest.DbRunLog(factory, run.id), until="probe")
     except MediaError as error:
         db.fail_run(factory, run.id, error.code, error.message())
         ingest.discard_work(settings, run.id)
@@ -155,6 +163,7 @@ def drain_queue(settings: Settings, stop: Callable[[], bool], idle_sleep: float 
 def wait_for(
     settings: Settings,
     factory: sessionmaker[Session],
+    stores: Stores,
     lecture_id: str,
     on_progress: Callable[[LectureRecord], None] = lambda record: None,
     poll: float = 0.5,
@@ -172,7 +181,7 @@ def wait_for(
         time.sleep(poll)
     if runner is not None:
         runner.join()
-        content_changed(settings, factory, lecture_id)  # what the jobs wrote here is searchable at once
+        content_changed(settings, factory, stores, lecture_id)  # what the jobs wrote here is searchable at once
     record = load_lecture(factory, lecture_id, pending=True)
     assert record is not None
     return record

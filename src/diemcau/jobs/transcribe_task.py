@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters.db import transcription_jobs as db
 from diemcau.adapters.db.lecture_reads import media_of
 from diemcau.adapters.media_store import LocalMediaStore
-from diemcau.adapters.storage import SharedVolume
+from diemcau.adapters.storage import Stores
 from diemcau.adapters.transcript_edits import CorrectedTranscriptError, check_may_replace, replace_transcript
 from diemcau.adapters.transcript_import import error_message
 from diemcau.adapters.transcript_store import load_transcript, write_transcript
@@ -82,7 +82,7 @@ class JobReporter:
     def __init__(
         self,
         settings: Settings,
-        transcripts: SharedVolume,
+        stores: Stores,
         factory: sessionmaker[Session],
         lecture_id: str,
         options: PipelineOptions,
@@ -91,8 +91,8 @@ class JobReporter:
         lost: threading.Event | None = None,
     ) -> None:
         self.settings, self.factory, self.lecture_id, self.on_progress = settings, factory, lecture_id, on_progress
-        self.transcripts, self.options, self.model_info, self.lost = transcripts, options, model_info, lost
-        stored = load_transcript(transcripts, lecture_id)
+        self.stores, self.options, self.model_info, self.lost = stores, options, model_info, lost
+        stored = load_transcript(stores.transcripts, lecture_id)
         self.partial_allowed = stored is None or bool(stored.settings.get("partial"))
         self.last_partial = float("-inf")  # the first window is published at once, then every PARTIAL_EVERY_SECONDS
 
@@ -102,8 +102,10 @@ class JobReporter:
         due = time.monotonic() - self.last_partial >= PARTIAL_EVERY_SECONDS
         if self.partial_allowed and due and len(progress.results) < len(progress.plan.windows):
             partial = assemble(self.lecture_id, progress.plan, progress.results, self.model_info, self.options, True)
-            write_transcript(self.transcripts, partial)
-            content_changed(self.settings, self.factory, self.lecture_id)  # searchable while it is transcribed
+            write_transcript(self.stores.transcripts, partial)
+            content_changed(
+                self.settings, self.factory, self.stores, self.lecture_id
+            )  # searchable while it is transcribed
             self.last_partial = time.monotonic()
         if self.on_progress is not None:
             self.on_progress(progress)
@@ -128,7 +130,7 @@ def _transcribe(
     except ModelError as error:
         raise TranscriptionError("model_missing", detail=str(error)) from error
     options = options_from_settings(settings)
-    reporter = JobReporter(settings, transcripts, factory, lecture_id, options, loaded.describe(), on_progress, lost)
+    reporter = JobReporter(settings, ctx.stores, factory, lecture_id, options, loaded.describe(), on_progress, lost)
     db.report(factory, lecture_id, "decode", 0.0)
     transcript = transcribe_audio(
         loaded.model,
@@ -145,7 +147,7 @@ def _transcribe(
     stored = load_transcript(transcripts, lecture_id)
     ours = stored is not None and bool(stored.settings.get("partial"))  # our own partial: replace it, always
     replace_transcript(factory, transcripts, transcript, force=force or ours, keep_previous_copy=not ours)
-    content_changed(settings, factory, lecture_id)
+    content_changed(settings, factory, ctx.stores, lecture_id)
     return transcript
 
 

@@ -18,6 +18,9 @@ read — and indexes the pages as document hits (``materials.documents``); a fai
 undoes the upload. A material that is not ``ready`` stays downloadable but is not searchable.
 
 A replaced material's old file is removed only after the new row is committed.
+
+The files live on the caller's materials store (``stores.materials`` of the API's runtime, the worker's
+context or the CLI command's; ``adapters/storage.py``).
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ from diemcau.adapters.db.materials import (
     save_material,
 )
 from diemcau.adapters.db.models import LectureRow
-from diemcau.adapters.material_files import MaterialFiles, StagedFile, materials_root
-from diemcau.adapters.storage import SharedVolume
+from diemcau.adapters.material_files import MaterialFiles, StagedFile
+from diemcau.adapters.storage import SharedVolume, Stores
 from diemcau.core.lecture import is_valid_lecture_id
 from diemcau.core.material import MaterialKind, clean_name
 from diemcau.materials.bounded import extract_bounded, bounds_of
@@ -95,17 +98,12 @@ def _lecture_exists(factory: sessionmaker[Session], lecture_id: str) -> bool:
         return session.get(LectureRow, lecture_id) is not None
 
 
-def _files_of(settings: Settings, volume: SharedVolume | None) -> MaterialFiles:
-    """The materials on ``volume`` (the process's ``stores.materials``), or on the settings' folder (CLI, tests)."""
-    return MaterialFiles(volume or materials_root(settings))
-
-
 def attach_material(
     settings: Settings,
     factory: sessionmaker[Session],
+    materials: SharedVolume,
     request: AttachRequest,
     stream: BinaryIO,
-    volume: SharedVolume | None = None,
 ) -> Attached:
     """Store the file read from ``stream``, its text still to read (state ``processing``: queue ``read_material``);
     ``MaterialError`` for anything refused (nothing is left behind)."""
@@ -117,7 +115,7 @@ def attach_material(
     existing = find_material(factory, request.lecture_id, name)
     if existing is not None and not request.replace:
         raise MaterialError("duplicate", name=name)
-    files = _files_of(settings, volume)
+    files = MaterialFiles(materials)
     with files.receive(stream, settings.materials.max_bytes) as staged:
         kind = sniff(staged.path, settings.materials.max_unpacked_bytes)
         record = MaterialRecord(
@@ -141,11 +139,11 @@ def attach_material(
 def read_material(
     settings: Settings,
     factory: sessionmaker[Session],
+    stores: Stores,
     index: SearchIndex | None,
     lecture_id: str,
     name: str,
     sha256: str,
-    volume: SharedVolume | None = None,
 ) -> Attached | None:
     """Read the text of the material ``name`` (the file ``sha256``) under the bounds, record it and index it;
     ``None`` when the material is gone, was replaced meanwhile (its replacement has its own job) or was read
@@ -153,7 +151,7 @@ def read_material(
 
     ``index`` ``None`` skips search (the lecture's materials are indexed when it enters the index)."""
     record = find_material(factory, lecture_id, name)
-    path = None if record is None else _files_of(settings, volume).local_path(lecture_id, record.stored_name)
+    path = None if record is None else MaterialFiles(stores.materials).local_path(lecture_id, record.stored_name)
     if record is None or record.sha256 != sha256 or not record.processing or path is None:
         return None
     try:
@@ -168,7 +166,7 @@ def read_material(
     stored = record_extraction(factory, lecture_id, name, sha256, READY, text.page_count, text.chars)
     if stored is None:
         return None
-    search = _index(index, settings, factory, stored, text.pages)
+    search = _index(index, settings, factory, stores, stored, text.pages)
     return Attached(stored, False, NO_TEXT if not text.has_text and search != "failed" else search)
 
 
@@ -199,27 +197,27 @@ def _index(
     index: SearchIndex | None,
     settings: Settings,
     factory: sessionmaker[Session],
+    stores: Stores,
     record: MaterialRecord,
     pages: tuple[str, ...],
 ) -> str:
     if index is None:
         return "pending"
-    return index_material(index, settings, factory, record.lecture_id, record.name, pages)
+    return index_material(index, settings, factory, stores, record.lecture_id, record.name, pages)
 
 
 def remove_material(
-    settings: Settings,
     factory: sessionmaker[Session],
+    materials: SharedVolume,
     index: SearchIndex | None,
     lecture_id: str,
     name: str,
-    volume: SharedVolume | None = None,
 ) -> MaterialRecord:
     """Remove a material: its row, then its file and its search passages; ``MaterialError("not_found")``."""
     removed = delete_material(factory, lecture_id, name)
     if removed is None:
         raise MaterialError("not_found", name=name)
-    _files_of(settings, volume).remove(lecture_id, removed.stored_name)
+    MaterialFiles(materials).remove(lecture_id, removed.stored_name)
     if index is not None:
         unindex_material(index, lecture_id, name)
     return removed

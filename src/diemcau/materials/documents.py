@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.materials import list_materials
-from diemcau.adapters.material_files import MaterialFiles, materials_root
+from diemcau.adapters.material_files import MaterialFiles
+from diemcau.adapters.storage import SharedVolume
 from diemcau.core.material import MaterialKind
 from diemcau.materials.bounded import bounds_of, extract_bounded
 from diemcau.materials.errors import MaterialError
@@ -29,11 +30,12 @@ log = logging.getLogger(__name__)
 
 
 def documents_of(
-    settings: Settings, factory: sessionmaker[Session], lecture_id: str
+    settings: Settings, factory: sessionmaker[Session], materials: SharedVolume, lecture_id: str
 ) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """``(name, page texts)`` of each stored material of a lecture that has text, re-read from its file (under
-    the bounds of ``materials.bounded``, as the upload's job read it)."""
-    files = MaterialFiles(materials_root(settings))
+    """``(name, page texts)`` of each stored material of a lecture that has text, re-read from its file on
+    ``materials`` (the caller's ``stores.materials``; under the bounds of ``materials.bounded``, as the upload's
+    job read it)."""
+    files = MaterialFiles(materials)
     for record in list_materials(factory, lecture_id):
         if not record.has_text:
             continue

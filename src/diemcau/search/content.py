@@ -1,6 +1,6 @@
 """Content changed: the one call every writer of transcripts and materials makes, which fans out to search.
 
-* ``content_changed(settings, factory, lecture_id)`` — a lecture's transcript was written (transcription,
+* ``content_changed(settings, factory, stores, lecture_id)`` — a lecture's transcript was written (transcription,
   caption import, correction) or the lecture became ready: its search rows are brought in line with it
   (``indexer.sync_lecture``). Writers call it themselves, after the write, on every path (the CLI's ``--wait``
   without a worker, ``drain_queue``, the API, a worker): nothing depends on an entry point having subscribed.
@@ -8,6 +8,9 @@
   the index yet, the indexer brings the lecture in (``sync_lecture``), which indexes every stored material of
   a published lecture; an unpublished lecture's materials wait for its publication (``pending``).
 * ``unindex_material`` — after a material removal: the document's passages go.
+
+Each takes the writer's ``stores`` (``adapters/storage.py``), from which the indexer re-reads the transcript and
+the materials.
 
 Search is derived data: a failure here is logged and never undoes the write; ``diemcau search reindex`` repairs.
 """
@@ -19,6 +22,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from diemcau.adapters.storage import Stores
 from diemcau.search.index import LectureNotIndexed, SearchIndex
 from diemcau.search.indexer import REMOVED, open_index, sync_lecture
 from diemcau.settings import Settings
@@ -27,7 +31,11 @@ log = logging.getLogger(__name__)
 
 
 def content_changed(
-    settings: Settings, factory: sessionmaker[Session], lecture_id: str, index: SearchIndex | None = None
+    settings: Settings,
+    factory: sessionmaker[Session],
+    stores: Stores,
+    lecture_id: str,
+    index: SearchIndex | None = None,
 ) -> str | None:
     """Fan a lecture's changed content out to search (``index``, default: the one the settings choose).
 
@@ -35,7 +43,7 @@ def content_changed(
     (logged: the content stands, ``diemcau search reindex`` repairs)."""
     target = index or open_index(settings)
     try:
-        outcome = sync_lecture(target, settings, factory, lecture_id)
+        outcome = sync_lecture(target, settings, factory, stores, lecture_id)
         log.info("search: lecture %s %s", lecture_id, outcome)
         return outcome
     except Exception:  # noqa: BLE001 - search is derived data: the write stands
@@ -53,6 +61,7 @@ def index_material(
     index: SearchIndex,
     settings: Settings,
     factory: sessionmaker[Session],
+    stores: Stores,
     lecture_id: str,
     name: str,
     pages: Sequence[str],
@@ -63,7 +72,7 @@ def index_material(
             index.index_document(lecture_id, name, pages)
             return INDEXED
         except LectureNotIndexed:
-            return PENDING if sync_lecture(index, settings, factory, lecture_id) == REMOVED else INDEXED
+            return PENDING if sync_lecture(index, settings, factory, stores, lecture_id) == REMOVED else INDEXED
     except Exception:  # noqa: BLE001 - the upload stands; `diemcau search reindex` repairs the index
         log.exception("search: material %r of lecture %s not indexed", name, lecture_id)
         return FAILED

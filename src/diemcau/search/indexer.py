@@ -7,7 +7,9 @@
   lectures' attached materials (documents).
 
 Documents (lecture materials) come from a ``DocumentLoader`` (lecture id → ``(name, page texts)``); the default
-reads the stored materials (``diemcau.materials.documents.documents_of``). They are indexed when a lecture
+reads the stored materials (``diemcau.materials.documents.documents_of``). Transcripts and materials are read
+from the caller's stores (``stores``: the process's ``ApiRuntime.stores``, ``WorkerContext.stores`` or the CLI
+command's), never from folders of the settings. They are indexed when a lecture
 enters the index (``sync_lecture`` on a lecture not indexed before) and on a rebuild, right after the one
 transaction that rebuilds the transcripts; an upload indexes its own document as it is stored.
 
@@ -22,7 +24,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.adapters import transcript_store
 from diemcau.adapters.db.materials import lectures_with_materials
 from diemcau.adapters.db.models import LectureRow
+from diemcau.adapters.storage import SharedVolume, Stores
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.core import visibility
 from diemcau.materials.documents import documents_of
@@ -39,7 +41,7 @@ from diemcau.settings import Settings
 log = logging.getLogger(__name__)
 
 PublishedLookup = Callable[[str], bool]
-TranscriptLoader = Callable[[Path, str], "Transcript | None"]
+TranscriptLoader = Callable[[SharedVolume, str], "Transcript | None"]
 DocumentLoader = Callable[[str], Iterable[tuple[str, Sequence[str]]]]  # lecture id → (document name, pages)
 
 INDEXED, REMOVED, NO_TRANSCRIPT = "indexed", "removed", "no_transcript"
@@ -93,9 +95,9 @@ def published_in_database(factory: sessionmaker[Session]) -> PublishedLookup:
     return is_published
 
 
-def stored_documents(settings: Settings, factory: sessionmaker[Session]) -> DocumentLoader:
+def stored_documents(settings: Settings, factory: sessionmaker[Session], materials: SharedVolume) -> DocumentLoader:
     """The default document loader: the lecture's stored materials, their text re-read from the files."""
-    return lambda lecture_id: documents_of(settings, factory, lecture_id)
+    return lambda lecture_id: documents_of(settings, factory, materials, lecture_id)
 
 
 def index_documents(index: SearchIndex, documents: DocumentLoader, lecture_id: str) -> int:
@@ -119,6 +121,7 @@ def sync_lecture(
     index: SearchIndex,
     settings: Settings,
     factory: sessionmaker[Session],
+    stores: Stores,
     lecture_id: str,
     *,
     is_published: PublishedLookup | None = None,
@@ -135,10 +138,10 @@ def sync_lecture(
         index.remove_lecture(lecture_id)
         return REMOVED
     entering = lecture_id not in index.lecture_ids()
-    transcript = load(settings.transcripts_dir, lecture_id)
+    transcript = load(stores.transcripts, lecture_id)
     index.index_lecture(meta, _segments(transcript))
     if entering:
-        index_documents(index, documents or stored_documents(settings, factory), lecture_id)
+        index_documents(index, documents or stored_documents(settings, factory, stores.materials), lecture_id)
     return INDEXED if transcript is not None else NO_TRANSCRIPT
 
 
@@ -150,6 +153,7 @@ def remove_lecture(index: SearchIndex, lecture_id: str) -> bool:
 def reindex_all(
     settings: Settings,
     factory: sessionmaker[Session],
+    stores: Stores,
     *,
     index: SearchIndex | None = None,
     is_published: PublishedLookup | None = None,
@@ -161,7 +165,7 @@ def reindex_all(
     own = index is None
     index = index or open_index(settings)
     published = is_published or published_in_database(factory)
-    folders = transcript_store.transcript_ids(settings.transcripts_dir)
+    folders = transcript_store.transcript_ids(stores.transcripts)
     skipped: list[str] = []
     counted = [0]
 
@@ -178,9 +182,9 @@ def reindex_all(
     def lectures() -> Iterator[tuple[LectureMeta, tuple[Segment, ...]]]:
         for meta in metas:
             counted[0] += 1
-            yield meta, _segments(load(settings.transcripts_dir, meta.lecture_id))
+            yield meta, _segments(load(stores.transcripts, meta.lecture_id))
 
-    loader = documents or stored_documents(settings, factory)
+    loader = documents or stored_documents(settings, factory, stores.materials)
     try:
         segments = index.rebuild(lectures())
         indexed = sum(index_documents(index, loader, meta.lecture_id) for meta in metas)

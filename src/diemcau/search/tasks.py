@@ -17,6 +17,6 @@ def reindex_lecture(lecture_id: str) -> str:
     ctx = current()
     index = open_index(ctx.settings)
     try:
-        return sync_lecture(index, ctx.settings, ctx.factory, lecture_id)
+        return sync_lecture(index, ctx.settings, ctx.factory, ctx.stores, lecture_id)
     finally:
         index.close()

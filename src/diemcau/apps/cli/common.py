@@ -1,13 +1,16 @@
-"""Helpers shared by the CLI's command groups: settings, the database, failing with a clear message."""
+"""Helpers shared by the CLI's command groups: settings, the database, the file stores, failing with a clear
+message."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NoReturn
 
 import typer
 from huey import Huey
 from sqlalchemy.orm import Session, sessionmaker
 
+from diemcau.adapters.storage import Stores, stores_of
 from diemcau.apps import setup_steps
 from diemcau.jobs.queue import QueueUnavailable, check_queue
 from diemcau.settings import Settings, SettingsError, load_settings
@@ -32,6 +35,23 @@ def factory_or_exit() -> tuple[Settings, sessionmaker[Session]]:
     settings = settings_or_exit()
     setup_steps.ensure_data_dir(settings)
     return settings, setup_steps.ensure_database(settings)
+
+
+@dataclass(frozen=True)
+class Command:
+    """What one command works with, built once per command (``command_or_exit``): the settings, a session
+    factory on the ready data directory, and the file stores (``stores_of``: where media, transcripts and
+    materials live), which the command hands to everything that reads or writes them."""
+
+    settings: Settings
+    factory: sessionmaker[Session]
+    stores: Stores
+
+
+def command_or_exit() -> Command:
+    """The command's settings, database and stores on a ready (created, migrated) data directory."""
+    settings, factory = factory_or_exit()
+    return Command(settings, factory, stores_of(settings))
 
 
 def queue_or_exit(settings: Settings) -> Huey:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from diemcau.adapters.nginx_config import DEFAULT_PREFIX, TEMPLATE, NginxConfigError, NginxFront, render
+from diemcau.adapters.storage import stores_of
 from diemcau.apps.cli.common import fail, settings_or_exit
 
 app = typer.Typer(help="Configuration for what runs in front of Điểm Cầu (nginx).", no_args_is_help=True)
@@ -28,7 +29,9 @@ def nginx_config(
     ),
 ) -> None:
     """Print deploy/nginx/diemcau.conf rendered for these replicas and folders (for nginx's conf.d/)."""
-    root = media_root if media_root is not None else str(settings_or_exit().media_dir)
+    # nginx serves the media store's files itself, so it needs the volume's folder: a local path (only a shared
+    # volume has one, adapters/storage.py), as the stores of this data directory name it.
+    root = media_root if media_root is not None else str(stores_of(settings_or_exit()).media.root)
     try:
         text = template.read_text("utf-8")
     except OSError as error:

@@ -15,7 +15,7 @@ import typer
 
 from diemcau.adapters.db.lecture_reads import LectureRecord, load_lecture, load_lectures
 from diemcau.adapters.db.lectures import PublishRequest
-from diemcau.apps.cli.common import factory_or_exit, fail, queue_or_exit
+from diemcau.apps.cli.common import Command, command_or_exit, factory_or_exit, fail, queue_or_exit
 from diemcau.core.lecture import LectureStatus
 from diemcau.i18n import t
 from diemcau.jobs.context import install
@@ -46,17 +46,17 @@ def lecture_publish(
     as_json: Annotated[bool, typer.Option("--json", help="End with a JSON line: id, status ...")] = False,
 ) -> None:
     """Publish a lecture; prints its id. Bad media is refused with the reason, leaving nothing behind."""
-    settings, factory = factory_or_exit()
-    queue_or_exit(settings)
-    install(settings)  # the jobs run here by --wait (no worker) use these settings
+    cli = command_or_exit()
+    queue_or_exit(cli.settings)
+    install(cli.settings)  # the jobs run here by --wait (no worker) use these settings
     request = PublishRequest(source, course, title, speaker, resolution, not no_transcribe, "cli")
     try:
-        published = publish(settings, factory, request)
+        published = publish(cli.settings, cli.factory, cli.stores.media, request)
     except PublishError as error:
         _refused(t(f"media.{error.code}", **error.params), as_json)
     except MediaError as error:
         _refused(error.message(), as_json)
-    record = _finish(settings, factory, published, wait)
+    record = _finish(cli, published, wait)
     if as_json:
         typer.echo(json.dumps(record_json(record) | {"existing": published.existing}, ensure_ascii=False))
     else:
@@ -72,9 +72,9 @@ def _refused(message: str, as_json: bool) -> None:
     fail(message)
 
 
-def _finish(settings, factory, published: Published, wait: bool) -> LectureRecord:  # type: ignore[no-untyped-def]
+def _finish(cli: Command, published: Published, wait: bool) -> LectureRecord:
     if not wait:
-        record = load_lecture(factory, published.lecture_id, pending=True)
+        record = load_lecture(cli.factory, published.lecture_id, pending=True)
         assert record is not None
         return record
     with typer.progressbar(length=1000, label="ingest", file=sys.stderr, show_percent=True) as bar:
@@ -87,7 +87,7 @@ def _finish(settings, factory, published: Published, wait: bool) -> LectureRecor
                 bar.update(target - shown[0])
                 shown[0] = target
 
-        record = wait_for(settings, factory, published.lecture_id, on_progress)
+        record = wait_for(cli.settings, cli.factory, cli.stores, published.lecture_id, on_progress)
         if record.status == LectureStatus.READY:
             bar.update(1000 - shown[0])
     return record

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from diemcau.apps.cli.common import factory_or_exit, fail
+from diemcau.apps.cli.common import command_or_exit, fail
 from diemcau.i18n import t
 from diemcau.materials.attach import AttachRequest, attach_material, notice_key, read_material, remove_material
 from diemcau.materials.errors import MaterialError
@@ -28,19 +28,20 @@ def lecture_attach(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored material as JSON.")] = False,
 ) -> None:
     """Attach the resolution text or slides to a lecture; their text becomes searchable as document hits."""
-    settings, factory = factory_or_exit()
+    cli = command_or_exit()
+    settings, factory, stores = cli.settings, cli.factory, cli.stores
     if not file.is_file():
         fail(f"No such file: {file}")
     index = open_index(settings)
     try:
         with file.open("rb") as stream:
             request = AttachRequest(lecture_id, file.name, "cli", replace)
-            first = attach_material(settings, factory, request, stream)
+            first = attach_material(settings, factory, stores.materials, request, stream)
         stored = first.record
         # The operator waits here for what the API's background job does (the same bounded child process).
-        attached = read_material(settings, factory, index, lecture_id, stored.name, stored.sha256)
+        attached = read_material(settings, factory, stores, index, lecture_id, stored.name, stored.sha256)
         if attached is not None and attached.record.state not in ("ready", "too_big"):  # a file nobody can read
-            remove_material(settings, factory, index, lecture_id, stored.name)
+            remove_material(factory, stores.materials, index, lecture_id, stored.name)
             raise MaterialError(attached.record.state)
     except MaterialError as error:
         fail(error.message())

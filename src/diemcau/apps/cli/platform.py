@@ -13,13 +13,15 @@ from diemcau.adapters import course_files
 from diemcau.adapters.db.courses import UnknownAudienceError
 from diemcau.adapters.passwords import SecretVerifier
 from diemcau.apps import setup_steps
-from diemcau.apps.cli.common import factory_or_exit, fail, queue_or_exit
+from diemcau.adapters.storage import Stores
+from diemcau.apps.cli.common import command_or_exit, factory_or_exit, fail, queue_or_exit
 from diemcau.settings import Settings
 
 
 def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, users and course.")] = False) -> None:
     """Create the data directory, migrate the database and load the courses folder (idempotent)."""
-    settings, factory = factory_or_exit()
+    cli = command_or_exit()
+    settings, factory = cli.settings, cli.factory
     if demo:
         queue_or_exit(settings)  # the demo lecture is published through it
         from diemcau.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_UNACTIVATED, make_demo_certificates, seed_demo
@@ -38,7 +40,7 @@ def init(demo: Annotated[bool, typer.Option(help="Also load the demo province, u
         for made in make_demo_certificates(settings.certificates_dir):
             typer.echo(f"Demo signing certificate (self-signed) for the PDF reports: {made}")
         release_demo_quizzes(settings, factory)
-        publish_demo(settings, factory)
+        publish_demo(settings, factory, cli.stores)
     try:
         count = setup_steps.ensure_courses(settings, factory)
     except (course_files.CourseFileError, UnknownAudienceError) as error:
@@ -55,7 +57,7 @@ def release_demo_quizzes(settings: Settings, factory) -> None:  # type: ignore[n
     typer.echo(f"Demo quizzes released: {', '.join(f.quiz_id for f in forms) or 'none'}")
 
 
-def publish_demo(settings: Settings, factory) -> None:  # type: ignore[no-untyped-def]
+def publish_demo(settings: Settings, factory, stores: Stores) -> None:  # type: ignore[no-untyped-def]
     """Publish and transcribe the demo lecture, showing progress; a failure is reported, not fatal."""
     from diemcau.adapters.transcript_store import load_transcript
     from diemcau.demo.seed import publish_demo_lecture
@@ -69,11 +71,11 @@ def publish_demo(settings: Settings, factory) -> None:  # type: ignore[no-untype
             shown.add(key)
             typer.echo(f"  {record.stage or record.status}: {record.progress:.0f}%")
 
-    record = publish_demo_lecture(settings, factory, show)
+    record = publish_demo_lecture(settings, factory, stores, show)
     if record.status != "ready":
         typer.secho(f"Demo lecture not published: {record.error}", fg=typer.colors.YELLOW, err=True)
         return
-    transcript = load_transcript(settings.transcripts_dir, record.id)
+    transcript = load_transcript(stores.transcripts, record.id)
     state = {None: "not transcribed", "whisper": "transcribed by Whisper"}.get(
         transcript and transcript.source, "transcript: reference captions (Whisper's kept as transcript.prev.json)"
     )
@@ -132,7 +134,7 @@ def hub(
     env = dict(os.environ)
     env["DIEMCAU_HOME"] = str(settings.home)
     env["DIEMCAU_CONTENT__COURSES_DIR"] = str(settings.courses_dir)
-    env["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"] = str(settings.transcripts_dir)
+    env["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"] = str(settings.transcripts_dir)  # settings handed on, not a store
     env["PATH"] = os.pathsep.join([str(repo / "node_modules" / ".bin"), str(Path(sys.executable).parent), env["PATH"]])
     command = [sys.executable, "-m", "jupyterhub", "-f", str(config)]
     health = f"http://{settings.hub.ip}:{settings.hub.port}/services/diemcau/health"

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from diemcau.apps.cli.common import factory_or_exit
+from diemcau.apps.cli.common import command_or_exit, factory_or_exit
 from diemcau.core.search_results import Hit
 from diemcau.search.index import MAX_LIMIT, SearchFilters
 from diemcau.search.indexer import open_index, reindex_all
@@ -89,8 +89,8 @@ def search_query(
 @app.command("reindex")
 def search_reindex() -> None:
     """Rebuild the search index from transcripts/ (published lectures only)."""
-    settings, factory = factory_or_exit()
-    report = reindex_all(settings, factory)
+    cli = command_or_exit()
+    report = reindex_all(cli.settings, cli.factory, cli.stores)
     typer.echo(f"{report.lectures} lecture(s), {report.segments} segment(s) indexed")
     if report.skipped:
         typer.echo(f"skipped (no published lecture): {', '.join(report.skipped)}", err=True)

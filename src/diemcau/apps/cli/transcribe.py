@@ -43,7 +43,7 @@ def transcribe(
         audio_file = audio.absolute() if audio else lecture_audio(ctx, lecture_id)
         if not audio_file.is_file():
             raise TranscriptionError("audio_missing", path=str(audio_file))
-        check_may_replace(factory, settings.transcripts_dir, lecture_id, force)
+        check_may_replace(factory, ctx.stores.transcripts, lecture_id, force)
     except ModelError as error:
         fail(str(error))
     except TranscriptionError as error:

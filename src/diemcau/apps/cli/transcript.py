@@ -15,7 +15,7 @@ import typer
 from diemcau.adapters.transcript_edits import CorrectedTranscriptError, edit_history
 from diemcau.adapters.transcript_import import error_message, import_captions, lecture_exists
 from diemcau.adapters.transcript_store import load_transcript
-from diemcau.apps.cli.common import factory_or_exit, fail
+from diemcau.apps.cli.common import command_or_exit, factory_or_exit, fail
 from diemcau.core.captions import CaptionError, render_srt, render_txt, render_vtt
 from diemcau.core.corrections import CorrectionError
 from diemcau.core.transcript_json import transcript_to_dict
@@ -49,16 +49,16 @@ def transcript_import(
     ] = False,
 ) -> None:
     """Import a caption file as the lecture's transcript. Nothing is written when the file is malformed."""
-    settings, factory = factory_or_exit()
+    cli = command_or_exit()
     try:
-        transcript = import_captions(factory, settings.transcripts_dir, lecture_id, file, force=force)
+        transcript = import_captions(cli.factory, cli.stores.transcripts, lecture_id, file, force=force)
     except OSError as error:
         fail(f"{file}: {error.strerror or error}")
     except CorrectedTranscriptError as error:
         fail(f"{error_message(error)} (--force)")
     except (CaptionError, CorrectionError) as error:
         fail(f"{file}: {error_message(error)}")
-    content_changed(settings, factory, lecture_id)  # the imported captions are searchable at once
+    content_changed(cli.settings, cli.factory, cli.stores, lecture_id)  # the imported captions are searchable at once
     typer.echo(f"{lecture_id}: {len(transcript.segments)} segments")
 
 
@@ -70,9 +70,9 @@ def transcript_export(
     ] = ExportFormat.vtt,
 ) -> None:
     """Write the lecture's transcript to stdout as WebVTT, SRT, plain text or JSON."""
-    settings, factory = factory_or_exit()
-    _require_lecture(factory, lecture_id)
-    transcript = load_transcript(settings.transcripts_dir, lecture_id)
+    cli = command_or_exit()
+    _require_lecture(cli.factory, lecture_id)
+    transcript = load_transcript(cli.stores.transcripts, lecture_id)
     if transcript is None:
         fail(t("transcript.transcript_missing", lecture=lecture_id))
     typer.echo(_RENDER[format](transcript), nl=False)

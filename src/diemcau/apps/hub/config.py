@@ -129,7 +129,7 @@ def update_roles(c: Config) -> None:
 def private_paths(settings: Settings, paths: HubPaths) -> list[Path]:
     """What no staff server may read: the data directory (app and hub databases, cookie secret, media, queue,
     nbgrader), the transcript store (unpublished lectures, correction history) and the deployment's hub
-    config folder (LDAP or OAuth secrets)."""
+    config folder (LDAP or OAuth secrets). Local folders, not stores: what is hidden is a file-system path."""
     return [settings.home, settings.transcripts_dir, paths.templates.parent / "jupyterhub_config.d"]
 
 

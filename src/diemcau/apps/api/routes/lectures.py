@@ -140,7 +140,7 @@ def _published(ctx: ApiContext, caller: Caller, published: Published) -> JSONRes
 
 def _publish_or_422(ctx: ApiContext, request: PublishRequest) -> Published:
     try:
-        return publish(ctx.settings, ctx.factory, request)
+        return publish(ctx.settings, ctx.factory, ctx.stores.media, request)
     except PublishError as error:
         raise HTTPException(422, t(f"media.{error.code}", **error.params)) from None
     except MediaError as error:

@@ -171,7 +171,7 @@ async def upload_material(
         attach = AttachRequest(lecture_id, upload.filename or "", caller.viewer.username, replace)
         try:
             attached = await run_in_threadpool(
-                attach_material, ctx.settings, ctx.factory, attach, upload.file, ctx.stores.materials
+                attach_material, ctx.settings, ctx.factory, ctx.stores.materials, attach, upload.file
             )
         except MaterialError as error:
             raise _refused(error) from None
@@ -237,9 +237,7 @@ async def delete_material(
     await run_in_threadpool(_manageable, ctx, caller.viewer, lecture_id)
     try:
         index, name = ctx.runtime.search.index(), normal_name(material_name)
-        await run_in_threadpool(
-            remove_material, ctx.settings, ctx.factory, index, lecture_id, name, ctx.stores.materials
-        )
+        await run_in_threadpool(remove_material, ctx.factory, ctx.stores.materials, index, lecture_id, name)
     except MaterialError as error:
         raise _refused(error) from None
     return Response(status_code=204)

@@ -174,7 +174,8 @@ def correct_segment(
         missing = error.message_key in ("segment_not_found", "transcript_missing", "lecture_not_found")
         status = 404 if missing else 409 if error.message_key == "transcript_partial" else 422
         raise HTTPException(status, error_message(error)) from None
-    content_changed(ctx.settings, ctx.factory, lecture_id, ctx.runtime.search.index())  # searchable as saved
+    # searchable as saved
+    content_changed(ctx.settings, ctx.factory, ctx.stores, lecture_id, ctx.runtime.search.index())
     return _segment_out(next(s for s in updated.segments if s.index == index), with_words=True)
 
 

@@ -6,16 +6,22 @@ exercised by ``tests/test_hub_*.py``.
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from diemcau.apps.api.__main__ import bind_address
 from diemcau.apps.api.app import create_app
 from diemcau.apps.api.plumbing.identity import HubIdentity, token_from_header, wants_login_redirect
+from diemcau.apps.api.plumbing.token_cache import TokenCache, digest, token_cache_for
 from diemcau.i18n import t
 from tests.fakes import OfflineHubOAuth
+from tests.queue_support import REDIS_URL
 from tests.seed import seed_small_province
 
 PREFIX = "/services/diemcau"
@@ -206,3 +212,81 @@ def test_a_forged_or_stale_state_cookie_is_refused(client: TestClient) -> None:
     stale = {"Cookie": f"service-diemcau-oauth-state={expired}"}
     assert client.get(callback, params={"code": "the-code", "state": state}, headers=stale).status_code == 403
     assert client.get(callback, params={"code": "the-code", "state": state}, headers=cookie).status_code == 302
+
+
+@pytest.fixture
+def shared_redis() -> Iterator[redis.Redis]:
+    """The test Redis (``scripts/ensure_redis.sh``), its keys under this test's prefix removed afterwards."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        if os.environ.get("DIEMCAU_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis is required but not reachable at {REDIS_URL}; run scripts/ensure_redis.sh")
+        pytest.skip("Redis not running (make test starts it)")
+    yield client
+    for key in client.scan_iter(f"{TOKEN_PREFIX}:*"):
+        client.delete(key)
+    client.close()
+
+
+TOKEN_PREFIX = f"test-tokens-{os.getpid()}"
+
+
+def _replica(settings, factory, hub: OfflineHubOAuth, shared: redis.Redis | None) -> TestClient:  # type: ignore[no-untyped-def]
+    cache = TokenCache(shared=shared, prefix=TOKEN_PREFIX)
+    return TestClient(create_app(settings, HubIdentity(hub, token_cache=cache), session_factory=factory))
+
+
+def test_replicas_sharing_redis_ask_the_hub_once_per_token(settings, sqlite_factory, shared_redis) -> None:  # type: ignore[no-untyped-def]
+    """With three replicas on one Redis, is a member's token checked at the hub once in all (not once per
+    replica), is only its digest stored, and is a refused token neither shared nor accepted anywhere?"""
+    seed_small_province(sqlite_factory)
+    hubs = [OfflineHubOAuth(users={"member-token": MEMBER_MODEL}, codes={}, **HUB_CONFIG) for _ in range(3)]
+    replicas = [_replica(settings, sqlite_factory, hub, shared_redis) for hub in hubs]
+    member = {"Authorization": "token member-token"}
+    for _ in range(2):
+        for replica in replicas:
+            assert replica.get(f"{PREFIX}/api/me", headers=member).json()["username"] == "a1001"
+    assert [len(hub.requests) for hub in hubs] == [1, 0, 0]
+    keys = [key.decode() for key in shared_redis.scan_iter(f"{TOKEN_PREFIX}:*")]
+    assert keys == [f"{TOKEN_PREFIX}:token:{digest('member-token')}"]
+    assert all(b"member-token" not in (shared_redis.get(key) or b"") for key in keys)
+    assert 0 < shared_redis.pttl(keys[0]) <= 60_000  # forgotten everywhere when the first answer expires
+    for replica in replicas:
+        assert replica.get(f"{PREFIX}/api/me", headers={"Authorization": "token forged"}).status_code == 401
+    assert [len(hub.requests) for hub in hubs] == [2, 1, 1]  # each asked, none remembered
+    assert len(list(shared_redis.scan_iter(f"{TOKEN_PREFIX}:*"))) == 1
+
+
+def test_a_shared_answer_expires_everywhere_with_the_first(shared_redis) -> None:  # type: ignore[no-untyped-def]
+    """Does a replica that reads a shared answer keep it only until the first answer's expiry, and does an answer
+    past it, or one that is not the cache's own, count as unknown?"""
+    first, second = (TokenCache(shared=shared_redis, prefix=TOKEN_PREFIX) for _ in range(2))
+    first.put("t1", "a1001")
+    assert second.get("t1") == "a1001"
+    shared_redis.set(f"{TOKEN_PREFIX}:token:{digest('t2')}", f"{time.time() - 1} a1002")
+    shared_redis.set(f"{TOKEN_PREFIX}:token:{digest('t3')}", "not a stamp")
+    shared_redis.set(f"{TOKEN_PREFIX}:token:{digest('t4')}", b"\xff\xfe")
+    assert [second.get(token) for token in ("t2", "t3", "t4", "never-seen")] == [None, None, None, None]
+
+
+def test_an_unreachable_redis_means_asking_the_hub(settings, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    """With the shared cache's Redis down, is the member still let in (the hub asked), never a 5xx?"""
+    seed_small_province(sqlite_factory)
+    hub = OfflineHubOAuth(users={"member-token": MEMBER_MODEL}, codes={}, **HUB_CONFIG)
+    gone = redis.Redis(host="127.0.0.1", port=9, socket_timeout=0.5, socket_connect_timeout=0.5)
+    replica = _replica(settings, sqlite_factory, hub, gone)
+    assert replica.get(f"{PREFIX}/api/me", headers={"Authorization": "token member-token"}).status_code == 200
+    assert replica.get(f"{PREFIX}/api/me", headers={"Authorization": "token member-token"}).status_code == 200
+    assert len(hub.requests) == 1  # the process's own entry still saves the hub the second question
+
+
+def test_the_token_cache_is_shared_only_where_the_queue_is_on_redis(settings) -> None:  # type: ignore[no-untyped-def]
+    """Does one process on SQLite keep its own cache, and replicas on Redis share the queue's Redis?"""
+    assert token_cache_for(settings).shared is None
+    on_redis = settings.model_copy(
+        update={"jobs": settings.jobs.model_copy(update={"backend": "redis", "redis_url": REDIS_URL})}
+    )
+    shared = token_cache_for(on_redis)
+    assert shared.shared is not None and shared.prefix == f"{on_redis.jobs.queue_name}:token:"

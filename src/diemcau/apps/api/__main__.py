@@ -18,6 +18,7 @@ from diemcau.apps.api.app import create_app
 from diemcau.apps.api.plumbing.context import DEFAULT_PREFIX
 from diemcau.apps.api.plumbing.heap import freeze_startup_heap
 from diemcau.apps.api.plumbing.identity import HubIdentity
+from diemcau.apps.api.plumbing.token_cache import token_cache_for
 from diemcau.settings import load_settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
@@ -36,7 +37,7 @@ def build_app() -> FastAPI:
     settings = load_settings()
     app = create_app(
         settings,
-        HubIdentity(),
+        HubIdentity(token_cache=token_cache_for(settings)),
         session_factory=make_sessionmaker(make_engine(settings.database_url)),
         prefix=os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX),
         hub_base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/"),

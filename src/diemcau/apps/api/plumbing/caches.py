@@ -7,7 +7,7 @@ each process keeps them for a few seconds:
 * **caller** by hub username, ``caller_seconds`` (default 60 s): a revoked grant, a member deactivated or
   moved to another cell takes effect within that many seconds in each API process. Why 60: it must outlast the
   player's 15 s heartbeat or every heartbeat misses, and the hub keeps its own token checks 60 s
-  (``identity.TOKEN_CACHE_SECONDS``), so a token revoked at the hub already lives that long;
+  (``token_cache.TOKEN_CACHE_SECONDS``), so a token revoked at the hub already lives that long;
 * **lecture** facts (course audience, status, duration) and the courses' audiences, ``lecture_seconds``
   (default 60 s): one cache per app, owned by ``apps.api.plumbing.visibility.Visibility`` (every route asks it).
 

@@ -37,11 +37,11 @@ from tornado.httputil import url_concat
 from tornado.web import HTTPError as TornadoHTTPError
 from traitlets import TraitError
 
+from diemcau.apps.api.plumbing.token_cache import TokenCache
 from diemcau.i18n import t
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 SAME_ORIGIN_HEADER = "x-diemcau-request"  # set by the portal's scripts on writes (see the module docstring)
-TOKEN_CACHE_SECONDS = 60
 LOGIN_STATE_SECONDS = 600  # a browser has this long between leaving for the hub's login and coming back
 _AUTH_HEADER = re.compile(r"^\s*(?:token|bearer)\s+(\S+)\s*$", re.IGNORECASE)
 
@@ -92,8 +92,10 @@ class HubIdentity:
     ``oauth_client_id``, ``base_url``, ``api_url``, ``hub_prefix`` ...) to override it, as tests do.
     """
 
-    def __init__(self, hub_auth: HubOAuth | None = None, **config: Any) -> None:
-        config.setdefault("cache_max_age", TOKEN_CACHE_SECONDS)
+    def __init__(self, hub_auth: HubOAuth | None = None, token_cache: TokenCache | None = None, **config: Any) -> None:
+        # What the hub says of a token is remembered by ``token_cache`` (shared by the replicas where they run on
+        # Redis: ``token_cache.token_cache_for``), not by HubOAuth's own per-process cache, which is bypassed.
+        self.tokens = token_cache if token_cache is not None else TokenCache()
         try:
             self.hub_auth = hub_auth or HubOAuth(**config)
         except (TraitError, ValueError) as exc:
@@ -119,8 +121,10 @@ class HubIdentity:
             token = self._unsign(request.cookies.get(self.hub_auth.cookie_name, ""))
         if not token:
             return None
+        if (known := self.tokens.get(token)) is not None:
+            return known
         try:
-            model = await self.hub_auth.user_for_token(token, sync=False)
+            model = await self.hub_auth.user_for_token(token, use_cache=False, sync=False)
         except TornadoHTTPError as exc:
             raise HTTPException(503, t("api.hub_unavailable")) from exc
         if not model or model.get("kind", "user") != "user":
@@ -128,6 +132,7 @@ class HubIdentity:
         required = self.hub_auth.access_scopes
         if required and not check_scopes(required, model.get("scopes", [])):
             return None
+        self.tokens.put(token, model["name"])  # only accepted tokens are remembered
         return model["name"]
 
     def login_redirect(self, request: Request) -> Response:

@@ -78,11 +78,14 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database URL on each backend (the PostgreSQL one is this session's own database)."""
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _empty_database(request: pytest.FixtureRequest, folder: Path) -> str:
+    """An empty database URL on the backend ``request.param``: a SQLite file in ``folder``, or this session's own
+    PostgreSQL database, emptied."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
+        return f"sqlite:///{folder / 'test.sqlite'}"
     url = request.getfixturevalue("postgres_url")
     if url is None:
         if os.environ.get("DIEMCAU_REQUIRE_POSTGRES") == "1":
@@ -90,6 +93,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         pytest.skip("PostgreSQL not running (make test starts it)")
     _reset_postgres(url)
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database URL on each backend (the PostgreSQL one is this session's own database)."""
+    return _empty_database(request, tmp_path)
 
 
 @pytest.fixture(params=QUEUE_BACKENDS)
@@ -107,6 +116,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def session_factory(db_url: str) -> Iterator[sessionmaker[Session]]:
     """A session factory on a freshly migrated database, on both backends."""
     engine = make_engine(db_url)
+    ensure_schema(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_session_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[sessionmaker[Session]]:
+    """A session factory on a freshly migrated database that a module's tests share, on both backends: for a
+    module whose tests read what one fixture seeded (seeding PostgreSQL costs about a second) and write nothing
+    another test reads. Its PostgreSQL database is the session's own, which ``db_url`` empties: a module using
+    this fixture uses no ``db_url`` (nor ``session_factory``)."""
+    engine = make_engine(_empty_database(request, tmp_path_factory.mktemp("db")))
     ensure_schema(engine)
     yield make_sessionmaker(engine)
     engine.dispose()

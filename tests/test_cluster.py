@@ -56,11 +56,11 @@ from tests.transcript_fixtures import LECTURE_ID, opened_yesterday
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 
-# A short lease (renewed every 2.7 s, on a thread the decoder does not block) and a sweep each second, so a dead
-# host's work is taken over in seconds, not a minute; short windows and greedy decoding (these tests are about
-# jobs, not accuracy).
+# A short lease (renewed every 1.7 s, on a thread the decoder does not block: a live holder misses two renewals
+# before it could be taken over) and a sweep each second, so a dead host's work is taken over in seconds, not a
+# minute; short windows and greedy decoding (these tests are about jobs, not accuracy).
 FAST_TAKEOVER = {
-    "DIEMCAU_JOBS__LEASE_SECONDS": "8",
+    "DIEMCAU_JOBS__LEASE_SECONDS": "5",
     "DIEMCAU_JOBS__RECOVERY_SECONDS": "1",
     "DIEMCAU_TRANSCRIPTION__WINDOW_SECONDS": "5",
     **GREEDY,

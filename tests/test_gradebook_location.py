@@ -61,10 +61,13 @@ def _released(settings: Settings, course: str) -> None:
     release_quiz(settings, parse_quiz_text(quiz_yaml(), "kt.yaml", course, "kt"))
 
 
-def test_each_course_has_its_own_gradebook_on_the_applications_database(settings: Settings, db_url: str) -> None:
+def test_each_course_has_its_own_gradebook_on_the_applications_database(
+    settings: Settings, db_url_without_gradebooks: str
+) -> None:
     """SQLite: a ``gradebook.db`` in the course folder. PostgreSQL: no file, but a schema per course in the
     application's database, created once (a second release finds it), read by nbgrader's own ``Gradebook`` through
     the same URL, and the ``nbgrader_config.py`` staff run nbgrader with names it without the password?"""
+    db_url = db_url_without_gradebooks
     app = settings.model_copy(update={"database": DatabaseSettings(url=db_url)})
     other = "nq-other"
     for course in (COURSE, other, COURSE):

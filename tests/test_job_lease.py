@@ -109,7 +109,7 @@ def test_a_holder_that_lost_its_lease_stops_and_writes_nothing_more(
     hosts = _two_hosts(tmp_path, asr_environ(tmp_path, whisper_dir, DIEMCAU_DATABASE__URL=db_url, **short))
     settings_a = load_settings(hosts["a"])
     factory = ready(settings_a)
-    enqueue_transcription(install(settings_a), LECTURE, audio=str(clips["lecture"]))
+    enqueue_transcription(install(settings_a), LECTURE, audio=str(clips["short_lecture"]))  # three windows
     checkpoint = work_dir(settings_a, LECTURE) / "windows.jsonl"
     log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
 
@@ -124,12 +124,13 @@ def test_a_holder_that_lost_its_lease_stops_and_writes_nothing_more(
         _wait(lambda: "was taken over by another worker: stopping" in log_a.read_text(), 60, "host A stopping")
         _wait(lambda: jobs.load_job(factory, LECTURE).status in ("done", "failed"), 120, "host B finishing")
         assert first.poll() is None, "A stopped its task, not its process"
-    finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGCONT)
-                process.send_signal(signal.SIGINT)
-                process.wait(30)
+    finally:  # both stopped at once: each takes up to a second to leave its wait on the queue
+        running = [process for process in (first, second) if process is not None and process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGCONT)
+            process.send_signal(signal.SIGINT)
+        for process in running:
+            process.wait(30)
     job = jobs.load_job(factory, LECTURE)
     assert job is not None and job.status == "done" and job.owner == "", log_b.read_text()[-2000:]
     assert "transcription of %s failed" % LECTURE not in log_a.read_text()

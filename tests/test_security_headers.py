@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from diemcau.apps.api.pages import environment
 from diemcau.apps.api.plumbing.headers import script_hash
 from diemcau.quizzes.publish import release
-from diemcau.settings import Settings
+from diemcau.settings import load_settings
 from tests.apiclient import PREFIX, auth, seeded_client
+from tests.data_dirs import data_dir_environ
 from tests.material_fixtures import make_pdf
 from tests.media_fixtures import seed_lecture_media
 from tests.quiz_support import COURSE, quiz_yaml, sharing_database, write_spec
@@ -24,15 +25,17 @@ TEMPLATES = Path(environment.TEMPLATES_DIR)
 INLINE_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S)
 
 
-@pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
-    """The app on the seeded province with a ready lecture and a released quiz of cell A1's course."""
-    shared = sharing_database(settings, session_factory)
-    test_client, _ = seeded_client(shared, session_factory)
-    seed_lecture_transcript(shared.transcripts_dir, session_factory)
-    seed_lecture_media(shared, session_factory)
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory, module_session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+    """The app on the seeded province with a ready lecture and a released quiz of cell A1's course, once per module
+    and backend: the tests only read, but for materials each of its own name."""
+    factory = module_session_factory
+    shared = sharing_database(load_settings(data_dir_environ(tmp_path_factory.mktemp("headers"))), factory)
+    test_client, _ = seeded_client(shared, factory)
+    seed_lecture_transcript(shared.transcripts_dir, factory)
+    seed_lecture_media(shared, factory)
     write_spec(shared, quiz_yaml(), "kt")
-    release(shared, session_factory, COURSE, "kt")
+    release(shared, factory, COURSE, "kt")
     return test_client
 
 
@@ -103,7 +106,7 @@ def test_api_answers_and_errors_carry_the_headers_too(client, path: str) -> None
 @pytest.mark.parametrize("inline", [False, True])
 def test_a_material_opens_sandboxed(client, tmp_path, inline: bool) -> None:  # type: ignore[no-untyped-def]
     """Is a PDF material, downloaded or opened in the browser, a sandboxed document of its own origin?"""
-    source = make_pdf(tmp_path / "Nghị quyết.pdf")
+    source = make_pdf(tmp_path / ("Nghị quyết (xem).pdf" if inline else "Nghị quyết.pdf"))  # one lecture: two names
     url = f"{PREFIX}/api/lectures/{LECTURE_ID}/materials"
     files = {"file": (source.name, source.read_bytes(), "application/pdf")}
     assert client.post(url, files=files, headers=auth("trainer")).status_code == 201

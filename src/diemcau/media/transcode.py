@@ -7,13 +7,14 @@ which Debian does not ship), so it is AAC-LC; for speech at 48 kbps mono the dif
 player decodes LC. The video ladder (240p ~300 kbps, 360p, 720p) stops at the source's own height, and each
 video rendition carries its own audio so a phone needs one request per segment, not two.
 
-Beside it, *Chỉ nghe* in Opus (``OPUS``, folder ``opus/``): libopus at 16 kbps mono, tuned for speech
+Beside it, *Chỉ nghe* in Opus (``OPUS``, folder ``opus/``): libopus at 20 kbps mono, tuned for speech
 (``-application voip``) in 60 ms frames, in fragmented MP4 (an ``init.mp4`` then ``seg_*.m4s``) — Opus in HLS
-plays only in fMP4, and hls.js needs the codec written lowercase ``opus`` (hls.js #4472). 16 kbps is what the
-DESIGN brief found fully intelligible for speech, and about a third of the AAC rendition's bytes (~7.6 MB per
-member-hour measured against AAC's ~24; docs/benchmarks.md); 20 kbps gave ~9 MB, too close to the 10 MB goal for
-a lecture with music. 60 ms frames halve the fMP4 index (one 4-byte entry per frame) and suit speech. It has
-no ramp: FFmpeg's hls muxer cuts VOD segments evenly, and a 4 s Opus segment (~8 KB) is as light as AAC's 1 s one.
+plays only in fMP4, and hls.js needs the codec written lowercase ``opus`` (hls.js #4472). 20 kbps because it is
+the lowest rate at which our own Whisper pipeline hears the rendition as well as the source (WER −0.002 against
+the source; 16 kbps lost 0.025, over the 0.02 allowed: ``bench/asr_opus.py``), and it stays under 10 MB per
+member-hour (~9 MB on speech without pauses, about a third of AAC's; docs/benchmarks.md). 60 ms frames shrink the
+fMP4 index (one entry per frame) and suit speech. It has no ramp: FFmpeg's hls muxer cuts VOD segments evenly,
+and a 4 s Opus segment (~10 KB) is about the weight of AAC's first two short ones.
 AAC stays as the fallback for players without Opus (iPhones before iOS 17).
 """
 
@@ -36,7 +37,7 @@ LADDER = (
 # them for a VOD playlist (hls_init_time applies to every segment then), so audio uses the segment muxer.
 AUDIO_RAMP = (1, 2)
 AUDIO_CODEC = "mp4a.40.2"  # AAC-LC
-OPUS = RenditionSpec("opus", "Chỉ nghe (Opus)", 0, 0, 16, 4)
+OPUS = RenditionSpec("opus", "Chỉ nghe (Opus)", 0, 0, 20, 4)
 OPUS_CODEC = "opus"  # lowercase: hls.js matches it so (hls.js #4472)
 OPUS_INIT = "init.mp4"
 _H264_LEVEL = {240: ("3.0", "avc1.4d401e"), 360: ("3.0", "avc1.4d401e"), 720: ("3.1", "avc1.4d401f")}

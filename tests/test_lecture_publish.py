@@ -178,9 +178,18 @@ def test_publish_local_video_makes_every_rendition(env: dict[str, str], clips: d
     assert counts(env) == (1, 1) and not list((Path(env["DIEMCAU_HOME"]) / "jobs" / "ingest").iterdir())
 
 
+def opus_rates(init: bytes) -> tuple[int, int]:
+    """The sample rate of an fMP4 init segment's ``Opus`` sample entry (16.16 fixed point, after 6 reserved bytes,
+    the data reference, 8 reserved, channels, sample size and 4 more) and its ``dOps`` box's input sample rate."""
+    entry, dops = init.index(b"Opus") + 4, init.index(b"dOps") + 4
+    return struct.unpack(">I", init[entry + 24 : entry + 28])[0] >> 16, struct.unpack(">I", init[dops + 4 : dops + 8])[
+        0
+    ]
+
+
 def test_publish_speech_without_video(env: dict[str, str], clips: dict[str, Path], tmp_path: Path) -> None:
     """Does a talk without video get the audio-only renditions (AAC, and Opus in fragmented MP4 — an init
-    segment, then moof fragments ffprobe reads as ``opus``), an m4a and a waveform poster only?"""
+    segment, then moof fragments ffprobe reads as mono 48 kHz ``opus``), an m4a and a waveform poster only?"""
     lecture = publish(env, str(clips["speech.m4a"]), "--no-transcribe")
     folder = media_root(env) / lecture["sha256"]
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -204,6 +213,9 @@ def test_publish_speech_without_video(env: dict[str, str], clips: dict[str, Path
     )
     found = json.loads(probed.stdout)
     assert found["streams"] == [{"codec_name": "opus", "channels": 1}] and "mp4" in found["format"]["format_name"]
+    # Encoded at 48 kHz whatever the source's rate (espeak-ng's is 22.05 kHz): Chromium refuses an init segment
+    # whose sample entry (always 48 kHz) and OpusSpecificBox disagree, and plays nothing
+    assert opus_rates((folder / "opus" / "init.mp4").read_bytes()) == (48000, 48000)
     assert "opus" not in (folder / "master.m3u8").read_text()  # the player chooses it, like AAC Chỉ nghe
 
 

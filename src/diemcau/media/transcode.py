@@ -72,9 +72,13 @@ def _audio_args(spec: RenditionSpec) -> list[str]:
 
 
 def _opus_args(spec: RenditionSpec, folder: Path) -> list[str]:
-    """Speech Opus in fragmented-MP4 HLS: ``init.mp4`` and ``seg_*.m4s``."""
+    """Speech Opus in fragmented-MP4 HLS: ``init.mp4`` and ``seg_*.m4s``.
+
+    Always encoded from 48 kHz: the MP4 sample entry of Opus says 48 kHz, and Chromium refuses an init segment
+    whose OpusSpecificBox names another input rate (which libopus would get from a 22.05 kHz source: 24 kHz).
+    """
     return [
-        *("-c:a", "libopus", "-b:a", f"{spec.audio_kbps}k", "-ac", "1", "-application", "voip"),
+        *("-c:a", "libopus", "-b:a", f"{spec.audio_kbps}k", "-ac", "1", "-ar", "48000", "-application", "voip"),
         *("-frame_duration", "60", "-f", "hls", "-hls_time", str(spec.segment_seconds)),
         *("-hls_playlist_type", "vod", "-hls_flags", "independent_segments", "-hls_segment_type", "fmp4"),
         *("-hls_fmp4_init_filename", OPUS_INIT, "-hls_segment_filename", str(folder / "seg_%05d.m4s")),

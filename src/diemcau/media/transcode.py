@@ -10,8 +10,8 @@ video rendition carries its own audio so a phone needs one request per segment, 
 Beside it, *Chỉ nghe* in Opus (``OPUS``, folder ``opus/``): libopus at 20 kbps mono, tuned for speech
 (``-application voip``) in 60 ms frames, in fragmented MP4 (an ``init.mp4`` then ``seg_*.m4s``) — Opus in HLS
 plays only in fMP4, and hls.js needs the codec written lowercase ``opus`` (hls.js #4472). 20 kbps because it is
-the lowest rate at which our own Whisper pipeline hears the rendition as well as the source (WER −0.002 against
-the source; 16 kbps lost 0.025, over the 0.02 allowed: ``bench/asr_opus.py``), and it stays under 10 MB per
+the lowest rate at which our own Whisper pipeline hears the rendition as well as the source (WER +0.004 against
+the source; 16 kbps lost 0.023, over the 0.02 allowed: ``bench/asr_opus.py``), and it stays under 10 MB per
 member-hour (~9 MB on speech without pauses, about a third of AAC's; docs/benchmarks.md). 60 ms frames shrink the
 fMP4 index (one entry per frame) and suit speech. It has no ramp: FFmpeg's hls muxer cuts VOD segments evenly,
 and a 4 s Opus segment (~10 KB) is about the weight of AAC's first two short ones.

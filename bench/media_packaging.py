@@ -1,5 +1,8 @@
 """Packaging cost per media hour (audio-only vs the full ladder) and bytes per member-hour per rendition.
 
+Chỉ nghe in Opus against AAC: the bytes per member-hour of each (every segment, the fMP4 init segment included),
+and their ratio, from the same run (goal for Opus: ≤ 10 MB per member-hour).
+
 A generated 1280x720 source (ffmpeg ``testsrc2`` with a moving pattern, and espeak-ng Vietnamese speech
 looped under it) of ``--minutes`` (default 2) goes through the real stages: transcode, audio file, poster,
 package. The figure is the processing time as a ratio to the media's duration (the real-time factor; the
@@ -27,7 +30,7 @@ from diemcau.media.audio_file import make_audio_file  # noqa: E402
 from diemcau.media.package import package  # noqa: E402
 from diemcau.media.poster import make_poster  # noqa: E402
 from diemcau.media.probe import probe  # noqa: E402
-from diemcau.media.transcode import AUDIO, plan_renditions, transcode  # noqa: E402
+from diemcau.media.transcode import AUDIO, OPUS, plan_renditions, transcode  # noqa: E402
 from diemcau.media.types import FetchedSource, Limits  # noqa: E402
 
 SPEECH = (
@@ -116,7 +119,7 @@ def main() -> None:
 
 
 def report(duration: float, seconds: dict[str, float], renditions) -> None:  # type: ignore[no-untyped-def]
-    audio_parts = (AUDIO.name, "audio_file", "package")
+    audio_parts = (AUDIO.name, OPUS.name, "audio_file", "package")
     audio_only, full = sum(seconds[k] for k in audio_parts), sum(seconds.values())
     audio_cpu, full_cpu = sum(CPU[k] for k in audio_parts), sum(CPU.values())
     print(f"source: {duration:.1f} s of 1280x720 video + speech; {os.cpu_count()} CPU cores; x264 preset veryfast")
@@ -124,7 +127,10 @@ def report(duration: float, seconds: dict[str, float], renditions) -> None:  # t
     print("\nstage wall seconds:", ", ".join(f"{name} {value:.2f}" for name, value in seconds.items()))
     print("stage CPU seconds: ", ", ".join(f"{name} {value:.2f}" for name, value in CPU.items()))
     print("\npackaging cost | wall s | wall / media duration (baseline 1.0) | per media hour | CPU s / media s")
-    for name, wall, cpu in (("audio-only (Chỉ nghe + m4a)", audio_only, audio_cpu), ("full ladder", full, full_cpu)):
+    for name, wall, cpu in (
+        ("audio-only (Chỉ nghe AAC + Opus + m4a)", audio_only, audio_cpu),
+        ("full ladder", full, full_cpu),
+    ):
         print(f"{name} | {wall:.1f} | {wall / duration:.3f} | {wall / duration * 60:.1f} min | {cpu / duration:.3f}")
     print(f"full ladder / audio-only: {full / audio_only:.1f}x wall, {full_cpu / audio_cpu:.1f}x CPU")
     print("\nrendition | average kbps | peak kbps | MB per member-hour")
@@ -132,6 +138,13 @@ def report(duration: float, seconds: dict[str, float], renditions) -> None:  # t
         print(
             f"{r.label} | {r.average_bandwidth / 1000:.0f} | {r.bandwidth / 1000:.0f} | {r.average_bandwidth * 450 / 1e6:.1f}"
         )
+    by_name = {r.name: r for r in renditions}
+    aac, opus = (by_name[name].bytes * 3600 / duration / 1e6 for name in (AUDIO.name, OPUS.name))
+    print(
+        f"\nChỉ nghe, MB per member-hour (all segments + init): AAC {aac:.2f}, Opus {opus:.2f}; "
+        f"Opus / AAC = {opus / aac:.2f} ({aac / opus:.1f}x smaller); goal Opus ≤ 10 MB: "
+        f"{'met' if opus <= 10 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

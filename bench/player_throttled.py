@@ -1,5 +1,8 @@
 """Start-up and stalls of the lecture player on a 256 kbps, 300 ms RTT link: Chỉ nghe against 360p.
 
+Chỉ nghe is measured twice per engine, in the same run: in Opus (what Chromium gets) and in AAC (Opus reported
+unsupported, as on an iPhone before iOS 17), so the two renditions' start-up and bytes compare directly.
+
 The player's client — Debian's Chromium driving the real player page — runs in a network namespace whose
 veth link to the host is shaped to 256 kbps each way with 300 ms of round trip (see ``throttle_link.py`` for
 how, on a kernel without netem). The server is a real hub with the demo province and a generated 640×360
@@ -35,14 +38,25 @@ SPEECH = "Kính thưa các đồng chí, hôm nay chúng ta học tập, quán t
 # (name, rendition, hide the browser's own HLS?, demo login, label). Chromium has native HLS, so hls.js plays
 # Chỉ nghe only where that is hidden — as in Firefox; video goes through hls.js either way. Each scenario is
 # another demo account (all enrolled in the demo course), so none resumes where the one before stopped.
+# Chromium plays Opus, so Chỉ nghe is the Opus rendition there; the "AAC" scenarios report Opus unsupported
+# (as an iPhone before iOS 17 would), which makes the player take the AAC rendition: Opus against AAC, same run.
 SCENARIOS = (
-    ("audio", "audio", False, "42000002", "Chỉ nghe, browser's own HLS"),
-    ("audio-hlsjs", "audio", True, "42000001", "Chỉ nghe, hls.js (no native HLS)"),
+    ("audio", "audio", False, "42000002", "Chỉ nghe Opus, browser's own HLS"),
+    ("audio-aac", "audio", False, "42000003", "Chỉ nghe AAC, browser's own HLS"),
+    ("audio-hlsjs", "audio", True, "42000001", "Chỉ nghe Opus, hls.js (no native HLS)"),
+    ("audio-hlsjs-aac", "audio", True, "42000004", "Chỉ nghe AAC, hls.js (no native HLS)"),
     ("v360", "v360", False, "42000021", "360p via hls.js (baseline)"),
 )
+EXTRA_MEMBERS = ("42000003", "42000004")  # demo members without a demo password: given one here
 HIDE_NATIVE_HLS = (
     "const can = HTMLMediaElement.prototype.canPlayType; HTMLMediaElement.prototype.canPlayType ="
     " function (type) { return /mpegurl/i.test(type) ? '' : can.call(this, type); };"
+)
+HIDE_OPUS = (
+    "const supported = MediaSource.isTypeSupported.bind(MediaSource);"
+    " MediaSource.isTypeSupported = (type) => /opus/i.test(type) ? false : supported(type);"
+    " const plays = HTMLMediaElement.prototype.canPlayType; HTMLMediaElement.prototype.canPlayType ="
+    " function (type) { return /opus/i.test(type) ? '' : plays.call(this, type); };"
 )
 SPEC = LinkSpec(rate_kbit=256, rtt_ms=300)
 # Recorded in the page from its first script on: when ▶ was pressed, when sound started, each stall.
@@ -129,6 +143,8 @@ def client(job: dict) -> dict:
         context.add_init_script(f"localStorage.setItem('diemcau.rendition', {json.dumps(json.dumps(job['choice']))});")
         if job["hide_native"]:
             context.add_init_script(HIDE_NATIVE_HLS)
+        if job["name"].endswith("-aac"):
+            context.add_init_script(HIDE_OPUS)
         page = context.new_page()
         cdp = context.new_cdp_session(page)
         cdp.send("Network.enable")
@@ -179,7 +195,9 @@ def visit(page, url: str, seconds: float, received: list[float]) -> dict:  # typ
         """() => { const m = window.__bench, v = document.getElementById('player');
                    const stalls = m.stalls.concat(m.waitingSince === null ? [] : [performance.now() - m.waitingSince]);
                    return {pressed: m.pressed, playing: m.playing, stalls: stalls, position: v.currentTime,
-                           height: v.videoHeight, src: v.currentSrc.slice(0, 5)}; }"""
+                           height: v.videoHeight, src: v.currentSrc.slice(0, 5),
+                           opus: performance.getEntriesByType('resource').some(e => /\/opus\/seg_/.test(e.name))};
+                 }"""
     )
     return {**figures, "bytes": received[0] - before}
 
@@ -214,17 +232,23 @@ def publish_lecture(hub, minutes: float) -> str:  # type: ignore[no-untyped-def]
 
 
 def measure(mode: str, minutes: float) -> tuple[str, dict[str, dict]]:
-    from diemcau.demo.seed import seed_demo
+    from diemcau.adapters.db import accounts
+    from diemcau.adapters.passwords import SecretVerifier
+    from diemcau.demo.seed import DEMO_PASSWORD, seed_demo
     from tests.hubserver import start_hub
 
     results: dict[str, dict] = {}
     with contextlib.contextmanager(start_hub)(seed_demo) as hub:
+        verifier = SecretVerifier.from_settings(hub.settings.auth)
+        for username in EXTRA_MEMBERS:
+            accounts.set_password(hub.factory, username, DEMO_PASSWORD, verifier=verifier)
         lecture = publish_lecture(hub, minutes + 2)
         hub_port = int(hub.url.rsplit(":", 1)[1].strip("/"))
         if mode == "cdp":
             label = "Chromium CDP throttling (Network.emulateNetworkConditions: 300 ms per request, 32 KB/s)"
             for name, choice, hide, user, _ in SCENARIOS:
                 job = {
+                    "name": name,
                     "url": hub.url,
                     "lecture": lecture,
                     "choice": choice,
@@ -248,6 +272,7 @@ def measure(mode: str, minutes: float) -> tuple[str, dict[str, dict]]:
                 url = f"http://{HOST_IP}:{hub_port}/"
                 for name, choice, hide, user, _ in SCENARIOS:
                     job = {
+                        "name": name,
                         "url": url,
                         "lecture": lecture,
                         "choice": choice,
@@ -271,7 +296,13 @@ def report(label: str, results: dict[str, dict], minutes: float) -> None:
         print(
             f"{name:<34} {cold['playing'] / 1000:>9.2f}s {warm['playing'] / 1000:>9.2f}s "
             f"{len(cold['stalls']):>6} {sum(cold['stalls']) / 1000:>9.1f} {cold['bytes'] / 1e6:>6.2f} "
-            f"{cold['position']:>7.0f}s"
+            f"{cold['position']:>7.0f}s{'  (Opus segments)' if cold.get('opus') else ''}"
+        )
+    for engine in ("", "-hlsjs"):
+        opus, aac = results[f"audio{engine}"]["cold"], results[f"audio{engine}-aac"]["cold"]
+        print(
+            f"Chỉ nghe{' via hls.js' if engine else ''}: Opus starts in {opus['playing'] / 1000:.2f} s, AAC in "
+            f"{aac['playing'] / 1000:.2f} s; bytes on the wire Opus / AAC = {opus['bytes'] / aac['bytes']:.2f}"
         )
     audio, video = results["audio"]["cold"], results["v360"]["cold"]
     print(

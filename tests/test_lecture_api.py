@@ -76,12 +76,15 @@ def published(tmp_path_factory: pytest.TempPathFactory, video: Path) -> tuple[Te
 
 
 def test_upload_publishes_a_ready_lecture_with_media_links(published) -> None:  # type: ignore[no-untyped-def]
-    """Does an uploaded video become ready, with audio-only, 240p and 360p (not 720p) and the download?"""
+    """Does an uploaded video become ready, with audio-only (AAC and Opus), 240p and 360p (not 720p) and the
+    download?"""
     _, lecture = published
     assert lecture["status"] == "ready" and lecture["status_label"] == t("media.status_ready")
     media = lecture["media"]
-    assert [r["name"] for r in media["renditions"]] == ["audio", "v240", "v360"]
+    assert [r["name"] for r in media["renditions"]] == ["audio", "opus", "v240", "v360"]
+    assert [r["codecs"] for r in media["renditions"][:2]] == ["mp4a.40.2", "opus"]
     assert media["renditions"][0]["label"] == "Chỉ nghe"
+    assert media["opus_playlist"] == f"{PREFIX}/api/media/{lecture['id']}/opus/index.m3u8"
     assert media["master"] == f"{PREFIX}/api/media/{lecture['id']}/master.m3u8"
     assert media["audio_file"].endswith("/audio.m4a") and lecture["error"] == "" and lecture["stage"] == ""
 
@@ -95,6 +98,9 @@ def test_media_files_have_their_content_types(published) -> None:  # type: ignor
         "audio/index.m3u8": "application/vnd.apple.mpegurl",
         "audio/seg_00000.ts": "video/mp2t",
         "v360/seg_00000.ts": "video/mp2t",
+        "opus/index.m3u8": "application/vnd.apple.mpegurl",
+        "opus/init.mp4": "video/mp4",
+        "opus/seg_00000.m4s": "video/mp4",
         "poster.jpg": "image/jpeg",
         "audio.m4a": "audio/mp4",
         "manifest.json": "application/json",
@@ -119,11 +125,12 @@ def test_range_requests(published) -> None:  # type: ignore[no-untyped-def]
     assert client.get(url, headers=auth("member", Range=f"bytes={len(whole) + 10}-")).status_code == 416
 
 
-def test_segments_need_login_and_the_course_audience(published) -> None:  # type: ignore[no-untyped-def]
-    """Is a segment refused without login (401) and to a member outside the audience (404), even with a
-    browser's Accept header?"""
+@pytest.mark.parametrize("segment", ["audio/seg_00000.ts", "opus/init.mp4", "opus/seg_00000.m4s"])
+def test_segments_need_login_and_the_course_audience(published, segment: str) -> None:  # type: ignore[no-untyped-def]
+    """Is a segment (AAC, or the Opus rendition's init segment and fragments) refused without login (401) and to
+    a member outside the audience (404), even with a browser's Accept header?"""
     client, lecture = published
-    url = f"{PREFIX}/api/media/{lecture['id']}/audio/seg_00000.ts"
+    url = f"{PREFIX}/api/media/{lecture['id']}/{segment}"
     assert client.get(url, headers={"Accept": "*/*"}).status_code == 401
     assert client.get(url, headers=auth("other_cell")).status_code == 404
     assert client.get(url, headers=auth("member_b")).status_code == 404

@@ -164,6 +164,7 @@ def test_publish_local_video_makes_every_rendition(env: dict[str, str], clips: d
         "audio.m4a",
         "manifest.json",
         "master.m3u8",
+        "opus",
         "poster.jpg",
         "v240",
     ]
@@ -177,12 +178,45 @@ def test_publish_local_video_makes_every_rendition(env: dict[str, str], clips: d
     assert counts(env) == (1, 1) and not list((Path(env["DIEMCAU_HOME"]) / "jobs" / "ingest").iterdir())
 
 
-def test_publish_speech_without_video(env: dict[str, str], clips: dict[str, Path]) -> None:
-    """Does a talk without video get the audio-only rendition, an m4a and a waveform poster only?"""
+def opus_rates(init: bytes) -> tuple[int, int]:
+    """The sample rate of an fMP4 init segment's ``Opus`` sample entry (16.16 fixed point, after 6 reserved bytes,
+    the data reference, 8 reserved, channels, sample size and 4 more) and its ``dOps`` box's input sample rate."""
+    entry, dops = init.index(b"Opus") + 4, init.index(b"dOps") + 4
+    return struct.unpack(">I", init[entry + 24 : entry + 28])[0] >> 16, struct.unpack(">I", init[dops + 4 : dops + 8])[
+        0
+    ]
+
+
+def test_publish_speech_without_video(env: dict[str, str], clips: dict[str, Path], tmp_path: Path) -> None:
+    """Does a talk without video get the audio-only renditions (AAC, and Opus in fragmented MP4 — an init
+    segment, then moof fragments ffprobe reads as mono 48 kHz ``opus``), an m4a and a waveform poster only?"""
     lecture = publish(env, str(clips["speech.m4a"]), "--no-transcribe")
-    manifest = json.loads((media_root(env) / lecture["sha256"] / "manifest.json").read_text())
-    assert [r["name"] for r in manifest["renditions"]] == ["audio"] and manifest["has_video"] is False
+    folder = media_root(env) / lecture["sha256"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert [r["name"] for r in manifest["renditions"]] == ["audio", "opus"] and manifest["has_video"] is False
     assert 30_000 < manifest["renditions"][0]["average_bandwidth"] < 70_000
+    opus = manifest["renditions"][1]
+    assert manifest["opus_playlist"] == "opus/index.m3u8" and opus["codecs"] == "opus"
+    assert 8_000 < opus["average_bandwidth"] < 26_000, opus  # 20 kbps asked for, a third of AAC's bytes
+    playlist = (folder / "opus" / "index.m3u8").read_text()
+    assert '#EXT-X-MAP:URI="init.mp4"' in playlist and playlist.rstrip().endswith("#EXT-X-ENDLIST")
+    first = folder / "opus" / "seg_00000.m4s"
+    assert b"moof" in first.read_bytes()[:200]
+    joined = tmp_path / "first.mp4"  # what a player appends: the init segment, then a fragment
+    joined.write_bytes((folder / "opus" / "init.mp4").read_bytes() + first.read_bytes())
+    probed = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,channels:format=format_name", "-of", "json"]
+        + [str(joined)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(probed.stdout)
+    assert found["streams"] == [{"codec_name": "opus", "channels": 1}] and "mp4" in found["format"]["format_name"]
+    # Encoded at 48 kHz whatever the source's rate (espeak-ng's is 22.05 kHz): Chromium refuses an init segment
+    # whose sample entry (always 48 kHz) and OpusSpecificBox disagree, and plays nothing
+    assert opus_rates((folder / "opus" / "init.mp4").read_bytes()) == (48000, 48000)
+    assert "opus" not in (folder / "master.m3u8").read_text()  # the player chooses it, like AAC Chỉ nghe
 
 
 @pytest.mark.skipif(transcriber() is None, reason="no transcribe_lecture task registered")
@@ -209,12 +243,18 @@ def test_publish_from_url(env: dict[str, str], web: str) -> None:
 
 
 def test_list_and_show(env: dict[str, str], clips: dict[str, Path]) -> None:
-    """Do ``lecture list`` and ``lecture show`` report the lecture and its status?"""
+    """Do ``lecture list`` and ``lecture show`` report the lecture and its status, and ``show`` each rendition
+    with its codec, average kbps and total bytes (init segment included)?"""
     lecture = publish(env, str(clips["speech.m4a"]), "--speaker", "Đồng chí Bí thư", "--no-transcribe")
     listed = json.loads(invoke(env, "lecture", "list", "--json").stdout)
     assert [(r["id"], r["status"], r["speaker"]) for r in listed] == [(lecture["id"], "ready", "Đồng chí Bí thư")]
     shown = invoke(env, "lecture", "show", lecture["id"]).stdout
-    assert f"id: {lecture['id']}" in shown and "status: ready" in shown
+    assert f"id: {lecture['id']}" in shown and "status: ready" in shown and "\topus\t" in shown
+    renditions = json.loads(invoke(env, "lecture", "show", lecture["id"], "--json").stdout)["renditions"]
+    assert [(r["name"], r["codec"]) for r in renditions] == [("audio", "mp4a.40.2"), ("opus", "opus")]
+    folder = media_root(env) / lecture["sha256"]
+    opus_bytes = sum(f.stat().st_size for f in (folder / "opus").iterdir() if f.suffix in (".mp4", ".m4s"))
+    assert renditions[1]["bytes"] == opus_bytes and 8 < renditions[1]["kbps"] < 24 < renditions[0]["kbps"]
     invoke(env, "lecture", "show", "khongco123", code=1)
 
 

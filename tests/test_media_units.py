@@ -27,16 +27,16 @@ from tests.seed import seed_small_province
 @pytest.mark.parametrize(
     ("height", "expected"),
     [
-        (1080, ["audio", "v240", "v360", "v720"]),
-        (720, ["audio", "v240", "v360", "v720"]),
-        (480, ["audio", "v240", "v360"]),
-        (240, ["audio", "v240"]),
-        (144, ["audio", "v144"]),
-        (0, ["audio"]),
+        (1080, ["audio", "opus", "v240", "v360", "v720"]),
+        (720, ["audio", "opus", "v240", "v360", "v720"]),
+        (480, ["audio", "opus", "v240", "v360"]),
+        (240, ["audio", "opus", "v240"]),
+        (144, ["audio", "opus", "v144"]),
+        (0, ["audio", "opus"]),
     ],
 )
 def test_ladder_stops_at_the_source_height(height: int, expected: list[str]) -> None:
-    """Is the ladder capped at the source's height, with audio-only always first?"""
+    """Is the ladder capped at the source's height, with audio-only (AAC, then Opus) always first?"""
     info = MediaInfo(60.0, has_video=height > 0, width=height * 16 // 9, height=height)
     assert [spec.name for spec in plan_renditions(info)] == expected
 
@@ -48,7 +48,9 @@ def test_scaled_width_is_even() -> None:
 
 
 def test_master_playlist_lists_video_lowest_first_then_audio() -> None:
-    """Does the master list the video ladder by bandwidth, then the audio-only variant without RESOLUTION?"""
+    """Does the master list the video ladder by bandwidth, then the AAC audio-only variant without RESOLUTION —
+    and leave the Opus rendition (fMP4, chosen by the player) out, so the master stays version 3 for older
+    Apple players?"""
 
     def rendition(name: str, height: int, bandwidth: int) -> Rendition:
         codecs = "mp4a.40.2" if not height else "avc1.4d401e,mp4a.40.2"
@@ -56,8 +58,9 @@ def test_master_playlist_lists_video_lowest_first_then_audio() -> None:
             name, name, f"{name}/index.m3u8", bandwidth, bandwidth - 10, height * 16 // 9, height, codecs, 1
         )
 
+    opus = Rendition("opus", "Opus", "opus/index.m3u8", 18000, 17000, 0, 0, "opus", 1)
     text = master_playlist(
-        [rendition("audio", 0, 52000), rendition("v360", 360, 700000), rendition("v240", 240, 320000)]
+        [rendition("audio", 0, 52000), opus, rendition("v360", 360, 700000), rendition("v240", 240, 320000)]
     )
     lines = text.splitlines()
     assert [line for line in lines if not line.startswith("#")] == [
@@ -66,6 +69,7 @@ def test_master_playlist_lists_video_lowest_first_then_audio() -> None:
         "audio/index.m3u8",
     ]
     assert lines[-2] == '#EXT-X-STREAM-INF:BANDWIDTH=52000,AVERAGE-BANDWIDTH=51990,CODECS="mp4a.40.2"'
+    assert "opus" not in text and lines[1] == "#EXT-X-VERSION:3"
 
 
 @pytest.mark.parametrize(

@@ -192,6 +192,25 @@ def test_no_login_another_cell_and_huge_headers_are_refused(cluster: Cluster) ->
         assert 400 <= crowded.status_code < 500 and served == []
 
 
+def test_the_opus_rendition_is_guarded_like_the_others(cluster: Cluster) -> None:
+    """Are the Opus rendition's init segment and fragments (``opus/init.mp4``, ``opus/seg_*.m4s``) sent by nginx to
+    the lecture's member (as ``video/mp4``, Range honoured), and refused without login (401) and to another
+    cell's member (403), by the same auth_request as every other rendition?"""
+    folder = cluster.settings.media_dir / FAKE_SHA / "opus"
+    folder.mkdir(exist_ok=True)
+    (folder / "init.mp4").write_bytes(b"\x00\x00\x00\x18ftypiso5" + bytes(16))
+    (folder / "seg_00000.m4s").write_bytes(b"\x00\x00\x00\x18stypmsdh" + bytes(range(256)) * 8)
+    with httpx.Client() as client:
+        for name in ("init.mp4", "seg_00000.m4s"):
+            whole, _ = cluster.send(client, "GET", f"{MEDIA}/opus/{name}")
+            assert whole.status_code == 200 and whole.content == (folder / name).read_bytes(), name
+            assert whole.headers["content-type"] == "video/mp4" and whole.headers["cache-control"] == CACHE_SEGMENTS
+            assert cluster.send(client, "GET", f"{MEDIA}/opus/{name}", role=None)[0].status_code == 401
+            assert cluster.send(client, "GET", f"{MEDIA}/opus/{name}", role="other_cell")[0].status_code == 403
+        part, _ = cluster.send(client, "GET", f"{MEDIA}/opus/seg_00000.m4s", headers={"Range": "bytes=0-7"})
+        assert part.status_code == 206 and part.content == (folder / "seg_00000.m4s").read_bytes()[:8]
+
+
 def test_writes_are_never_sent_twice_and_reads_survive_a_dead_replica(cluster: Cluster, tmp_path: Path) -> None:
     """With a replica that dies after reading each request: is a PUT or POST it received answered 502 and never
     sent again to the live replica (nginx by itself would re-send the PUT), while every GET is retried there?"""

@@ -137,6 +137,21 @@ HIDE = {
 }
 
 
+# Opus reported unplayable by both engines' questions, as on an iPhone before iOS 17.
+NO_OPUS = (
+    "const supported = MediaSource.isTypeSupported.bind(MediaSource);"
+    " MediaSource.isTypeSupported = (type) => /opus/i.test(type) ? false : supported(type);"
+    " const plays = HTMLMediaElement.prototype.canPlayType; HTMLMediaElement.prototype.canPlayType ="
+    " function (type) { return /opus/i.test(type) ? '' : plays.call(this, type); };"
+)
+
+
+def audio_segments(page: Page) -> set[str]:
+    """Which Chỉ nghe renditions (``audio``: AAC, ``opus``) the page fetched media segments of."""
+    names = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)")
+    return {match.group(1) for name in names if (match := re.search(r"/(audio|opus)/(?:seg_|init\.mp4)", name))}
+
+
 def engine_of(state: dict, playlist: str) -> str:
     if state["src"].startswith("blob:"):
         return "hls.js"
@@ -147,7 +162,8 @@ def engine_of(state: dict, playlist: str) -> str:
 @pytest.mark.parametrize("browser", sorted(ENGINES))
 def test_member_plays_then_switches_to_audio_only(hub: HubProcess, lecture: str, member: Member, browser: str) -> None:
     """Does the lecture play (time advances, the transcript follows), keep playing at the same moment after
-    switching to Chỉ nghe, report progress, and fit a 360 px screen — whichever engines the browser has?"""
+    switching to Chỉ nghe (in Opus, through hls.js or the browser's own HLS), report progress, and fit a 360 px
+    screen — whichever engines the browser has?"""
     page = member.page
     page.add_init_script(HIDE[browser])
     page.goto(player_url(hub, lecture))
@@ -165,7 +181,10 @@ def test_member_plays_then_switches_to_audio_only(hub: HubProcess, lecture: str,
     page.select_option("#rendition", "audio")
     wait_past(page, before["time"] + 2.0)
     after = video_state(page)
-    assert after["height"] == 0 and engine_of(after, "/audio/index.m3u8") == audio_engine, after
+    # Chromium plays Opus in fMP4 with either engine (MediaSource.isTypeSupported, canPlayType), so Chỉ nghe is
+    # the Opus rendition
+    assert after["height"] == 0 and engine_of(after, "/opus/index.m3u8") == audio_engine, after
+    assert audio_segments(page) == {"opus"}
     assert fits_phone(page)
 
     page.evaluate("() => document.getElementById('player').pause()")
@@ -178,6 +197,22 @@ def test_member_plays_then_switches_to_audio_only(hub: HubProcess, lecture: str,
     ).json()
     assert progress["coverage_percent"] > 5 and progress["resume_position"] > 4, progress
     assert member.errors == []
+
+
+@pytest.mark.parametrize("browser", ["both", "no native HLS"])
+def test_audio_only_falls_back_to_aac_where_opus_is_unsupported(
+    hub: HubProcess, lecture: str, member: Member, browser: str
+) -> None:
+    """Where the browser says it cannot play Opus (MediaSource.isTypeSupported for hls.js, canPlayType for its
+    own HLS), does Chỉ nghe play the AAC rendition instead, and never fetch an Opus segment?"""
+    page = member.page
+    page.add_init_script(NO_OPUS + HIDE[browser] + "localStorage.setItem('diemcau.rendition', '\"audio\"');")
+    page.goto(player_url(hub, lecture))
+    play(page)
+    wait_past(page, 1.0)
+    state = video_state(page)
+    assert engine_of(state, "/audio/index.m3u8") == ENGINES[browser][1], state
+    assert audio_segments(page) == {"audio"} and member.errors == []
 
 
 def test_play_pressed_before_the_stream_is_ready_still_plays(hub: HubProcess, lecture: str, member: Member) -> None:

@@ -73,8 +73,8 @@ def test_player_script_gets_sources_progress_url_and_texts(client) -> None:  # t
     """Does the page hand the script the audio playlist for Chỉ nghe, the progress route and its messages?"""
     config = script_config(page(client, PAGE))
     assert config["choices"] == [
-        {"key": "audio", "label": "Chỉ nghe", "url": f"{PREFIX}/api/media/{LECTURE_ID}/audio/index.m3u8"}
-    ]
+        {"key": "audio", "label": "Chỉ nghe", "url": f"{PREFIX}/api/media/{LECTURE_ID}/audio/index.m3u8", "opus": ""}
+    ]  # a lecture published before the Opus rendition: AAC only
     assert config["progressUrl"] == f"{PREFIX}/api/lectures/{LECTURE_ID}/progress"
     assert config["hlsScript"].startswith(f"{PREFIX}/static/hls.light.min.js")
     assert config["start"] is None and config["duration"] == 600.0 and config["heartbeatSeconds"] == 15
@@ -138,7 +138,8 @@ def test_transcript_text_is_escaped(client, settings) -> None:  # type: ignore[n
 
 
 def test_rendition_menu_order() -> None:
-    """Is the menu Tự động, the video rungs lowest first, then Chỉ nghe — and only Chỉ nghe without video?"""
+    """Is the menu Tự động, the video rungs lowest first, then Chỉ nghe — and only Chỉ nghe without video — with
+    Chỉ nghe naming its Opus playlist when there is one (none for a lecture published before it)?"""
 
     def rendition(name: str, height: int) -> RenditionOut:
         return RenditionOut(
@@ -148,6 +149,7 @@ def test_rendition_menu_order() -> None:
             bandwidth=1,
             average_bandwidth=1,
             height=height,
+            codecs="mp4a.40.2",
             bytes_per_hour=1,
         )
 
@@ -162,7 +164,13 @@ def test_rendition_menu_order() -> None:
         ("audio", "Chỉ nghe", "/m/audio/index.m3u8"),
     ]
     audio_only = source_choices(MediaOut(**links, has_video=False, renditions=[rendition("audio", 0)]))
-    assert [(c.key, c.url) for c in audio_only] == [("audio", "/m/audio/index.m3u8")]
+    assert [(c.key, c.url, c.opus) for c in audio_only] == [
+        ("audio", "/m/audio/index.m3u8", "")
+    ]  # published before Opus
+    with_opus = source_choices(MediaOut(**links, opus_playlist="/m/opus/index.m3u8", has_video=True, renditions=[]))
+    assert [(c.key, c.url, c.opus) for c in with_opus if c.opus] == [
+        ("audio", "/m/audio/index.m3u8", "/m/opus/index.m3u8")
+    ]
 
 
 def test_clock_and_start_parsing() -> None:

@@ -6,6 +6,16 @@ the MPEG-TS framing; see docs/benchmarks.md). FFmpeg's built-in AAC encoder has 
 which Debian does not ship), so it is AAC-LC; for speech at 48 kbps mono the difference is small, and every
 player decodes LC. The video ladder (240p ~300 kbps, 360p, 720p) stops at the source's own height, and each
 video rendition carries its own audio so a phone needs one request per segment, not two.
+
+Beside it, *Chỉ nghe* in Opus (``OPUS``, folder ``opus/``): libopus at 20 kbps mono, tuned for speech
+(``-application voip``) in 60 ms frames, in fragmented MP4 (an ``init.mp4`` then ``seg_*.m4s``) — Opus in HLS
+plays only in fMP4, and hls.js needs the codec written lowercase ``opus`` (hls.js #4472). 20 kbps because it is
+the lowest rate at which our own Whisper pipeline hears the rendition as well as the source (WER +0.004 against
+the source; 16 kbps lost 0.023, over the 0.02 allowed: ``bench/asr_opus.py``), and it stays under 10 MB per
+member-hour (~9 MB on speech without pauses, about a third of AAC's; docs/benchmarks.md). 60 ms frames shrink the
+fMP4 index (one entry per frame) and suit speech. It has no ramp: FFmpeg's hls muxer cuts VOD segments evenly,
+and a 4 s Opus segment (~10 KB) is about the weight of AAC's first two short ones.
+AAC stays as the fallback for players without Opus (iPhones before iOS 17).
 """
 
 from __future__ import annotations
@@ -27,16 +37,19 @@ LADDER = (
 # them for a VOD playlist (hls_init_time applies to every segment then), so audio uses the segment muxer.
 AUDIO_RAMP = (1, 2)
 AUDIO_CODEC = "mp4a.40.2"  # AAC-LC
+OPUS = RenditionSpec("opus", "Chỉ nghe (Opus)", 0, 0, 20, 4)
+OPUS_CODEC = "opus"  # lowercase: hls.js matches it so (hls.js #4472)
+OPUS_INIT = "init.mp4"
 _H264_LEVEL = {240: ("3.0", "avc1.4d401e"), 360: ("3.0", "avc1.4d401e"), 720: ("3.1", "avc1.4d401f")}
 
 
 def plan_renditions(info: MediaInfo) -> tuple[RenditionSpec, ...]:
-    """Audio-only, then each ladder rung no taller than the source (pure).
+    """Audio-only (AAC, then Opus), then each ladder rung no taller than the source (pure).
 
     A source shorter than the lowest rung still gets one video rendition, at its own (even) height.
     """
     if not info.has_video or info.height <= 0:
-        return (AUDIO,)
+        return (AUDIO, OPUS)
     rungs = tuple(spec for spec in LADDER if spec.height <= info.height)
     if not rungs:
         height = max(2, info.height - info.height % 2)
@@ -44,7 +57,7 @@ def plan_renditions(info: MediaInfo) -> tuple[RenditionSpec, ...]:
         rungs = (
             RenditionSpec(f"v{height}", f"{height}p", height, low.video_kbps, low.audio_kbps, low.segment_seconds),
         )
-    return (AUDIO, *rungs)
+    return (AUDIO, OPUS, *rungs)
 
 
 def scaled_width(info: MediaInfo, height: int) -> int:
@@ -56,6 +69,21 @@ def scaled_width(info: MediaInfo, height: int) -> int:
 
 def _audio_args(spec: RenditionSpec) -> list[str]:
     return ["-c:a", "aac", "-b:a", f"{spec.audio_kbps}k", "-ac", "1", "-ar", "44100"]
+
+
+def _opus_args(spec: RenditionSpec, folder: Path) -> list[str]:
+    """Speech Opus in fragmented-MP4 HLS: ``init.mp4`` and ``seg_*.m4s``.
+
+    Always encoded from 48 kHz: the MP4 sample entry of Opus says 48 kHz, and Chromium refuses an init segment
+    whose OpusSpecificBox names another input rate (which libopus would get from a 22.05 kHz source: 24 kHz).
+    """
+    return [
+        *("-c:a", "libopus", "-b:a", f"{spec.audio_kbps}k", "-ac", "1", "-ar", "48000", "-application", "voip"),
+        *("-frame_duration", "60", "-f", "hls", "-hls_time", str(spec.segment_seconds)),
+        *("-hls_playlist_type", "vod", "-hls_flags", "independent_segments", "-hls_segment_type", "fmp4"),
+        *("-hls_fmp4_init_filename", OPUS_INIT, "-hls_segment_filename", str(folder / "seg_%05d.m4s")),
+        str(folder / PLAYLIST),
+    ]
 
 
 def _video_args(spec: RenditionSpec, preset: str) -> list[str]:
@@ -159,7 +187,9 @@ def transcode(
     folder = out_dir / spec.name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    if spec.height == 0:
+    if spec.name == OPUS.name:
+        streams = ["-map", "0:a:0", "-vn", *_opus_args(spec, folder)]
+    elif spec.height == 0:
         streams = ["-map", "0:a:0", "-vn", *_audio_args(spec), *_ramped_audio_args(spec, folder, info.duration_seconds)]
     else:
         streams = [
@@ -172,7 +202,7 @@ def transcode(
             *_hls_args(spec, folder),
         ]
     run_ffmpeg(["-i", str(source), *streams], info.duration_seconds, progress)
-    if spec.height == 0:
+    if spec.height == 0 and spec.name != OPUS.name:
         _as_vod_playlist(folder / PLAYLIST)
     return measure(spec, info, folder)
 
@@ -189,23 +219,28 @@ def segment_list(playlist: Path) -> list[tuple[float, str]]:
 
 
 def measure(spec: RenditionSpec, info: MediaInfo, folder: Path) -> Rendition:
-    """The rendition's peak and average bit rates, from its segments' real sizes."""
+    """The rendition's peak and average bit rates, from its segments' real sizes (an fMP4 init segment counts in
+    the bytes, fetched once, not in the rates)."""
     segments = segment_list(folder / PLAYLIST)
     sizes = [(seconds, (folder / name).stat().st_size) for seconds, name in segments]
-    total_bytes = sum(size for _, size in sizes)
+    init = folder / OPUS_INIT if spec.name == OPUS.name else None
+    segment_bytes = sum(size for _, size in sizes)
     total_seconds = sum(seconds for seconds, _ in sizes) or 1.0
     peak = max((size * 8 / max(seconds, 0.5) for seconds, size in sizes), default=0.0)
-    codecs = (
-        AUDIO_CODEC if spec.height == 0 else f"{_H264_LEVEL.get(spec.height, ('', 'avc1.4d401f'))[1]},{AUDIO_CODEC}"
-    )
+    if spec.name == OPUS.name:
+        codecs = OPUS_CODEC
+    elif spec.height == 0:
+        codecs = AUDIO_CODEC
+    else:
+        codecs = f"{_H264_LEVEL.get(spec.height, ('', 'avc1.4d401f'))[1]},{AUDIO_CODEC}"
     return Rendition(
         name=spec.name,
         label=spec.label,
         playlist=f"{spec.name}/{PLAYLIST}",
         bandwidth=int(peak),
-        average_bandwidth=int(total_bytes * 8 / total_seconds),
+        average_bandwidth=int(segment_bytes * 8 / total_seconds),
         width=scaled_width(info, spec.height),
         height=spec.height,
         codecs=codecs,
-        bytes=total_bytes,
+        bytes=segment_bytes + (init.stat().st_size if init is not None and init.exists() else 0),
     )

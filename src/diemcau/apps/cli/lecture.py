@@ -21,6 +21,7 @@ from diemcau.i18n import t
 from diemcau.jobs.context import install
 from diemcau.jobs.publish import Published, PublishError, publish, wait_for
 from diemcau.media.errors import MediaError
+from diemcau.media.package import read_manifest, rendition_summary
 
 app = typer.Typer(help="Lectures: publish from a file or URL, follow their processing.", no_args_is_help=True)
 
@@ -111,16 +112,20 @@ def lecture_show(
     lecture_id: Annotated[str, typer.Argument(metavar="ID")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show one lecture: status, job stage and progress, media, error."""
-    _, factory = factory_or_exit()
-    record = load_lecture(factory, lecture_id, pending=True)
+    """Show one lecture: status, job stage and progress, media (each rendition's codec, kbps, bytes), error."""
+    command = command_or_exit()
+    record = load_lecture(command.factory, lecture_id, pending=True)
     if record is None:
         fail(f"No lecture {lecture_id!r}.")
         return
     data = record_json(record)
+    manifest = read_manifest(command.stores.media, record.sha256) if record.sha256 else None
+    data["renditions"] = rendition_summary(manifest) if manifest else []
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     for key, value in data.items():
-        if value not in ("", None):
-            typer.echo(f"{key}: {value}")
+        if value not in ("", None, []):
+            typer.echo(f"{key}: {value}" if key != "renditions" else "renditions:")
+    for r in data["renditions"]:
+        typer.echo(f"  {r['name']}\t{r['codec']}\t{r['kbps']:g} kbps\t{r['bytes']} bytes")

@@ -6,8 +6,8 @@ searches with the browser's own find). ``static/player.js``, inlined, then attac
 transcript, resumes where the member stopped and reports progress (see that file).
 
 Renditions: *Tự động* (the master playlist, adaptive), each video rung, and *Chỉ nghe*, which loads the
-audio-only media playlist as its own source — hls.js drops audio-only variants from a master that also has
-video, and a single-file m4a is no substitute on a weak link (its index alone is ~600 KB per hour, all read
+audio-only media playlist as its own source (Opus where the browser plays it, else AAC) — hls.js drops
+audio-only variants from a master that also has video, and a single-file m4a is no substitute on a weak link (its index alone is ~600 KB per hour, all read
 before the first sound). *Chỉ nghe* is the default where the browser reports a slow or data-saving link.
 ``?t=SECONDS`` (a search hit's deep link) starts there; otherwise the player resumes where the member stopped,
 unless they heard the lecture to the end (``core.progress.heard_to_the_end``): then it starts over and says so.
@@ -86,16 +86,19 @@ def parse_start(value: str, duration: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class SourceChoice:
-    """One entry of the rendition menu: what the member sees and the HLS playlist it loads."""
+    """One entry of the rendition menu: what the member sees and the HLS playlist it loads; *Chỉ nghe* also
+    names its Opus playlist (``opus``, empty for a lecture published before it), which the script loads instead
+    where the browser says it plays Opus."""
 
     key: str
     label: str
     url: str
+    opus: str = ""
 
 
 def source_choices(media: MediaOut) -> tuple[SourceChoice, ...]:
     """The rendition menu: *Tự động* and each video rung (lowest first) when there is video, then *Chỉ nghe*."""
-    audio = SourceChoice(AUDIO, t("player.audio_only"), media.audio_playlist)
+    audio = SourceChoice(AUDIO, t("player.audio_only"), media.audio_playlist, media.opus_playlist or "")
     if not media.has_video:
         return (audio,)
     rungs = sorted((r for r in media.renditions if r.height > 0), key=lambda r: r.height)

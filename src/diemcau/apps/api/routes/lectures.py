@@ -7,7 +7,6 @@ progress. Anything else is a 404, the same as a lecture that does not exist.
 
 from __future__ import annotations
 
-import json
 import shutil
 import uuid
 from pathlib import Path
@@ -20,8 +19,6 @@ from starlette.responses import JSONResponse
 
 from diemcau.adapters.db.lecture_reads import LectureRecord, load_lecture, load_lectures
 from diemcau.adapters.db.lectures import PublishRequest
-from diemcau.adapters.media_store import LocalMediaStore
-from diemcau.adapters.storage import SharedVolume
 from diemcau.apps.api.plumbing.access import Caller, current_caller
 from diemcau.apps.api.plumbing.context import ApiContext, context_of
 from diemcau.apps.api.schemas.lectures import LectureIn, LectureOut, MediaOut, RenditionOut
@@ -31,23 +28,17 @@ from diemcau.core.visibility import may_watch
 from diemcau.i18n import t
 from diemcau.jobs.publish import Published, PublishError, publish
 from diemcau.media.errors import MediaError
-from diemcau.media.package import MANIFEST
+from diemcau.media.package import read_manifest
 
 router = APIRouter(tags=["lectures"])
 UPLOAD_FIELDS = ("course_id", "title", "speaker", "resolution", "transcribe")
-
-
-def _read_manifest(media: SharedVolume, sha256: str) -> dict | None:
-    """The media manifest of the package stored under ``sha256``, or ``None`` when there is none."""
-    path = LocalMediaStore(media).local_path(sha256, MANIFEST)
-    return None if path is None else json.loads(path.read_text(encoding="utf-8"))
 
 
 def _manifest(ctx: ApiContext, sha256: str) -> dict | None:
     """The manifest, kept by the app once read (a package never changes under its hash; a missing one is not kept)."""
     manifests = ctx.runtime.caches.manifests
     found = manifests.get(sha256)
-    if found is None and (found := _read_manifest(ctx.stores.media, sha256)) is not None:
+    if found is None and (found := read_manifest(ctx.stores.media, sha256)) is not None:
         manifests.put(sha256, found)
     return found
 
@@ -66,6 +57,7 @@ def media_links(ctx: ApiContext, record: LectureRecord) -> MediaOut | None:
             bandwidth=r["bandwidth"],
             average_bandwidth=r["average_bandwidth"],
             height=r["height"],
+            codecs=r["codecs"],
             bytes_per_hour=r["average_bandwidth"] * 450,
         )  # 3600 s / 8 bits
         for r in manifest["renditions"]
@@ -73,6 +65,7 @@ def media_links(ctx: ApiContext, record: LectureRecord) -> MediaOut | None:
     return MediaOut(
         master=base + manifest["master"],
         audio_playlist=base + manifest["audio_playlist"],
+        opus_playlist=base + manifest["opus_playlist"] if manifest.get("opus_playlist") else None,
         audio_file=base + manifest["audio_file"],
         poster=base + manifest["poster"],
         has_video=manifest["has_video"],

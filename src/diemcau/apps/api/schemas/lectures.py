@@ -31,12 +31,16 @@ class RenditionOut(_Out):
     bandwidth: int = Field(description="Peak bits per second.")
     average_bandwidth: int
     height: int = Field(description="0 for audio only.")
+    codecs: str = Field(description="The RFC 6381 codecs: 'mp4a.40.2' (AAC), 'opus', 'avc1.…,mp4a.40.2'.")
     bytes_per_hour: int = Field(description="What an hour of it costs a member's data plan.")
 
 
 class MediaOut(_Out):
     master: str = Field(description="Master playlist (video ladder, then audio-only).")
     audio_playlist: str = Field(description="Audio-only media playlist: load it directly for 'Chỉ nghe' in hls.js.")
+    opus_playlist: str | None = Field(
+        None, description="Audio-only in Opus (fMP4): for 'Chỉ nghe' where the browser plays Opus; absent before it."
+    )
     audio_file: str = Field(description="The m4a download (Tải về).")
     poster: str
     has_video: bool

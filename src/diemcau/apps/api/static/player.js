@@ -6,6 +6,8 @@
  * Android, recent Chrome) — one audio playlist has nothing to adapt, and skipping hls.js (120 KB gzipped,
  * ~4 s at 256 kbps) is what lets it start in under 3 s on a first visit. Video uses hls.js where Media
  * Source Extensions play H.264/AAC (loaded on demand from /static/, cached for a year), else native HLS.
+ * Chỉ nghe plays its Opus playlist (fMP4) where the chosen engine says it plays Opus — canPlayType for the
+ * browser's own HLS, MediaSource.isTypeSupported for hls.js — and its AAC playlist otherwise.
  *
  * Progress: "heartbeat" = played from start to end since the last event (every heartbeatSeconds while
  * playing, and on pause), "seek" = jumped to end, "ended" = reached the end. Events get a client id and go
@@ -78,13 +80,20 @@
     if (hls) { hls.destroy(); hls = null; }
     video.removeAttribute("src");
   }
-  function attachNative(source, at, play) {
+  function opusPlays(native) {
+    // Chỉ nghe in Opus (fMP4, a third of AAC's bytes) where this engine says it plays it; else AAC (iOS < 17).
+    if (native) return !!video.canPlayType('audio/mp4; codecs="opus"');
+    var MS = window.ManagedMediaSource || window.MediaSource;
+    return !!(MS && MS.isTypeSupported && MS.isTypeSupported('audio/mp4; codecs="opus"'));
+  }
+  function playlistOf(source, native) { return source.opus && opusPlays(native) ? source.opus : source.url; }
+  function attachNative(url, at, play) {
     // preload="none": nothing is fetched before play; the start position is applied once metadata is in.
-    video.src = source.url;
+    video.src = url;
     if (at > 0) video.addEventListener("loadedmetadata", function () { video.currentTime = at; }, { once: true });
     if (play) playNow();
   }
-  function attachHlsJs(Hls, source, at, play) {
+  function attachHlsJs(Hls, url, at, play) {
     play = play || !video.paused;  // ▶ pressed while hls.js was still arriving (attaching resets the element)
     // Only the playlist loads before play (autoStartLoad off): opening the page to read costs no segments.
     var instance = new Hls({ autoStartLoad: false, startPosition: at > 0 ? at : -1, maxBufferLength: 30,
@@ -105,7 +114,7 @@
         say(text("unsupported", {}));
       }
     });
-    hls.loadSource(source.url);
+    hls.loadSource(url);
     hls.attachMedia(video);
     if (play) { start(); playNow(); } else video.addEventListener("play", start, { once: true });
   }
@@ -118,16 +127,16 @@
     menu.value = source.key;
     teardown();
     video.defaultPlaybackRate = video.playbackRate = parseFloat(speedMenu.value);
-    if (source.key === "audio" && nativeHls()) return attachNative(source, at, play);
+    if (source.key === "audio" && nativeHls()) return attachNative(playlistOf(source, true), at, play);
     if (mseWorks()) {
       return loadHls().then(function (Hls) {
-        if (current === source.key) attachHlsJs(Hls, source, at, play);
+        if (current === source.key) attachHlsJs(Hls, playlistOf(source, false), at, play);
       }, function () {
-        if (nativeHls()) attachNative(source, at, play);
+        if (nativeHls()) attachNative(playlistOf(source, true), at, play);
         else say(text("library_missing", {}));
       });
     }
-    if (nativeHls()) return attachNative(source, at, play);
+    if (nativeHls()) return attachNative(playlistOf(source, true), at, play);
     say(text("unsupported", {}));
   }
 

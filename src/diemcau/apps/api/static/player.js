@@ -52,6 +52,7 @@
     return !!c.saveData || /2g|3g/.test(c.effectiveType || "");
   }
   function firstChoice() {
+    if (!navigator.onLine && choice("audio")) return "audio";  // offline: what offline.js stores (docs/player.md)
     var saved = load("diemcau.rendition", null);
     if (saved && choice(saved)) return saved;
     return slowLink() && choice("audio") ? "audio" : config.choices[0].key;
@@ -118,7 +119,10 @@
     menu.value = source.key;
     teardown();
     video.defaultPlaybackRate = video.playbackRate = parseFloat(speedMenu.value);
-    if (source.key === "audio" && nativeHls()) return attachNative(source, at, play);
+    // Offline, a stored lecture plays through hls.js, whose requests the service worker answers from the device
+    // (Chromium's own HLS does not play from it); online, native HLS starts sooner (see above).
+    var offline = !navigator.onLine && mseWorks();
+    if (source.key === "audio" && nativeHls() && !offline) return attachNative(source, at, play);
     if (mseWorks()) {
       return loadHls().then(function (Hls) {
         if (current === source.key) attachHlsJs(Hls, source, at, play);
@@ -228,7 +232,8 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wireTranscript);
   else wireTranscript();
-  window.diemcauPlayer = { playFrom: playFrom, clock: clock };  // for the questions part below
+  // For the questions part below, and offline.js: the audio rendition it stores is the one this player plays.
+  window.diemcauPlayer = { playFrom: playFrom, clock: clock, audioSource: function () { return choice("audio"); } };
 
   /* --- media events --------------------------------------------------------------------------------- */
   video.addEventListener("playing", function () {

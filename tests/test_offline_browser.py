@@ -1,0 +1,136 @@
+"""In real Chromium at 360×740 against a real hub: a member stores a lecture, loses the connection, opens the
+portal and the lecture from the device, listens with captions and the transcript following, and the progress
+reaches the server once, when the connection is back; a stored lecture the server no longer shows is removed
+at the next sync (docs/player.md, "Offline")."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+from sqlalchemy import func, select
+
+from diemcau.adapters.db.lectures import PublishRequest
+from diemcau.adapters.db.models_progress import ProgressEventRow
+from diemcau.adapters.db.progress import load_first_contact
+from diemcau.adapters.transcript_import import import_captions
+from diemcau.i18n import t
+from diemcau.jobs.publish import publish, wait_for
+from tests.browser import launch_chromium, log_in, watch_csp
+from tests.hubserver import HubProcess
+from tests.media_fixtures import make_video
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+MEMBER = "42000002"  # Chi bộ thôn Đông, enrolled in the demo course
+COURSE = "nq-trung-uong-demo"
+CAPTIONS = """WEBVTT
+
+00:00:00.000 --> 00:00:03.000
+Kính thưa các đồng chí
+
+00:00:03.000 --> 00:00:06.000
+hôm nay chúng ta học tập nghị quyết
+
+00:00:06.000 --> 00:00:12.000
+khi không có mạng
+"""
+QUEUE = "JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]')"
+
+
+@pytest.fixture(scope="module")
+def lecture(hub: HubProcess, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A ready 12-second lecture of the demo course with captions."""
+    folder = tmp_path_factory.mktemp("offline")
+    source = make_video(folder / "bai-giang.mp4", seconds=12.0, size="320x180", tone=440)
+    request = PublishRequest(str(source), COURSE, "Học khi không có mạng", "Báo cáo viên", transcribe=False)
+    lecture_id = publish(hub.settings, hub.factory, request).lecture_id
+    record = wait_for(hub.settings, hub.factory, lecture_id)
+    assert record.status == "ready", record.error
+    (folder / "captions.vtt").write_text(CAPTIONS, encoding="utf-8")
+    import_captions(hub.factory, hub.settings.transcripts_dir, lecture_id, folder / "captions.vtt")
+    return lecture_id
+
+
+def stored_events(hub: HubProcess, lecture_id: str) -> int:
+    with hub.factory() as session:
+        query = select(func.count()).where(ProgressEventRow.member == MEMBER, ProgressEventRow.lecture_id == lecture_id)
+        return session.scalar(query.select_from(ProgressEventRow))
+
+
+def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online(hub: HubProcess, lecture: str) -> None:
+    """Stored, then with no connection at all: does the portal list it, does the player play it from the device
+    with captions and the transcript, is the progress kept through a reload and counted once when back online,
+    and is a stored lecture the server no longer shows removed at the next sync?"""
+    base = f"{hub.url}services/diemcau"
+    token = {"Authorization": f"token {hub.token_for(MEMBER)}"}
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        watch_csp(page, errors)
+        log_in(page, hub.url, MEMBER)
+
+        page.goto(f"{base}/lectures/{lecture}")
+        assert load_first_contact(hub.factory, MEMBER, lecture) is not None  # the page that offers the download
+        page.evaluate("() => navigator.serviceWorker.ready")
+        page.click("#offline-save")
+        page.wait_for_function("() => document.getElementById('offline-remove').hidden === false", timeout=60_000)
+        assert "MB" in page.text_content("#offline-status")
+        before = httpx.get(f"{base}/api/lectures/{lecture}/progress", headers=token, timeout=30).json()
+        events_before = stored_events(hub, lecture)
+
+        context.set_offline(True)
+        page.goto(f"{base}/")
+        page.wait_for_selector("#offline-list li a")
+        assert page.text_content("#offline-list li a") == "Học khi không có mạng"
+        assert page.is_visible("#offline-note")
+        page.click("#offline-list li a")
+        page.wait_for_url(f"**/lectures/{lecture}")
+        page.wait_for_function("() => document.getElementById('player').currentSrc !== ''")
+        page.evaluate("() => { const v = document.getElementById('player'); v.muted = true; return v.play(); }")
+        page.wait_for_function(
+            "() => { const v = document.getElementById('player'); return !v.paused && v.currentTime > 4; }",
+            timeout=30_000,
+        )
+        page.wait_for_function("() => document.querySelector('#transcript a.now') !== null")
+        cues = page.evaluate("() => document.getElementById('player').textTracks[0].cues.length")
+        assert cues == 3
+        page.evaluate("() => document.getElementById('player').pause()")
+        page.wait_for_function(f"() => {QUEUE}.length > 0")
+        page.reload()  # offline: the page comes from the device, the queue from localStorage
+        page.wait_for_selector("#transcript")
+        queued = page.evaluate(f"() => {QUEUE}.filter(q => q.lecture === {lecture!r}).length")
+        assert queued > 0
+        assert stored_events(hub, lecture) == events_before
+
+        context.set_offline(False)  # the 'online' event sends the queue
+        page.wait_for_function(f"() => {QUEUE}.length === 0", timeout=45_000)
+        after = httpx.get(f"{base}/api/lectures/{lecture}/progress", headers=token, timeout=30).json()
+        assert after["coverage_percent"] >= before["coverage_percent"] + 25, (before, after)  # > 4 s of 12 s
+        assert stored_events(hub, lecture) == events_before + queued  # each queued event once
+
+        # A lecture the member may no longer see answers 404, like one that does not exist: the sync drops it.
+        gone = "0" * 32
+        page.evaluate(
+            """async (gone) => {
+                 const cache = await caches.open('diemcau-lecture-' + gone);
+                 const note = {id: gone, title: 'Đã rút', course: '', page: '', bytes: 1, stored: ''};
+                 await cache.put(location.origin + '/services/diemcau/lectures/' + gone + '/offline-note.json',
+                                 new Response(JSON.stringify(note)));
+               }""",
+            gone,
+        )
+        assert len(page.evaluate("() => window.diemcauOffline.stored()")) == 2
+        page.evaluate("() => window.diemcauOffline.sync()")
+        assert [n["id"] for n in page.evaluate("() => window.diemcauOffline.stored()")] == [lecture]
+
+        page.click("#offline-remove")
+        page.wait_for_function(
+            f"() => document.getElementById('offline-status').textContent === {t('offline.removed')!r}"
+        )
+        assert page.evaluate("() => window.diemcauOffline.stored()") == []
+        assert errors == []
+        browser.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import BrowserContext, Route, sync_playwright
 from sqlalchemy import func, select
 
 from diemcau.adapters.db.lectures import PublishRequest
@@ -35,6 +35,14 @@ hôm nay chúng ta học tập nghị quyết
 00:00:06.000 --> 00:00:12.000
 khi không có mạng
 """
+RANGES = """async () => {
+  const audio = JSON.parse(document.getElementById('offline-config').textContent).lecture.audio;
+  const playlist = await (await fetch(audio)).text();
+  const segment = new URL(playlist.split('\\n').find(l => l && !l.startsWith('#')), location.origin + audio).href;
+  const part = await fetch(segment, {headers: {Range: 'bytes=0-99'}});
+  const past = await fetch(segment, {headers: {Range: 'bytes=999999999-'}});
+  return [[part.status, (await part.arrayBuffer()).byteLength], part.headers.get('content-range'), past.status];
+}"""
 QUEUE = "JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]')"
 
 
@@ -58,15 +66,34 @@ def stored_events(hub: HubProcess, lecture_id: str) -> int:
         return session.scalar(query.select_from(ProgressEventRow))
 
 
-def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online(hub: HubProcess, lecture: str) -> None:
+def cut(route: Route) -> None:
+    route.abort("internetdisconnected")
+
+
+def go_offline(context: BrowserContext, offline: bool) -> None:
+    """No connection at all (``offline``), or back online. ``set_offline`` alone leaves gaps: the service worker's
+    own requests still reach the network (playwright#2311: its network-first pages would never come from the
+    device), and so does a ``keepalive`` fetch sent while a page unloads. A route that aborts everything closes
+    them (routes see what the worker does not answer, and the worker's requests with the flag below)."""
+    context.set_offline(offline)
+    if offline:
+        context.route("**/*", cut)
+    else:
+        context.unroute("**/*", cut)
+
+
+def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online(
+    hub: HubProcess, lecture: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Stored, then with no connection at all: does the portal list it, does the player play it from the device
     with captions and the transcript, is the progress kept through a reload and counted once when back online,
     and is a stored lecture the server no longer shows removed at the next sync?"""
     base = f"{hub.url}services/diemcau"
     token = {"Authorization": f"token {hub.token_for(MEMBER)}"}
+    monkeypatch.setenv("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")  # routes see the worker's requests
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", service_workers="allow")
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -82,7 +109,7 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
         before = httpx.get(f"{base}/api/lectures/{lecture}/progress", headers=token, timeout=30).json()
         events_before = stored_events(hub, lecture)
 
-        context.set_offline(True)
+        go_offline(context, True)
         page.goto(f"{base}/")
         page.wait_for_selector("#offline-list li a")
         assert page.text_content("#offline-list li a") == "Học khi không có mạng"
@@ -96,6 +123,9 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
             timeout=30_000,
         )
         page.wait_for_function("() => document.querySelector('#transcript a.now') !== null")
+        ranges = page.evaluate(RANGES)  # a media element's byte ranges, answered from the whole stored file
+        assert ranges[0] == [206, 100] and ranges[1].startswith("bytes 0-99/"), ranges
+        assert ranges[2] == 416, ranges
         cues = page.evaluate("() => document.getElementById('player').textTracks[0].cues.length")
         assert cues == 3
         page.evaluate("() => document.getElementById('player').pause()")
@@ -106,7 +136,7 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
         assert queued > 0
         assert stored_events(hub, lecture) == events_before
 
-        context.set_offline(False)  # the 'online' event sends the queue
+        go_offline(context, False)  # the 'online' event sends the queue
         page.wait_for_function(f"() => {QUEUE}.length === 0", timeout=45_000)
         after = httpx.get(f"{base}/api/lectures/{lecture}/progress", headers=token, timeout=30).json()
         assert after["coverage_percent"] >= before["coverage_percent"] + 25, (before, after)  # > 4 s of 12 s

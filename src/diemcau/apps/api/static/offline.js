@@ -6,7 +6,7 @@
  * "Tải về để học khi không có mạng". A lecture is one cache, "diemcau-lecture-<id>": its player page (which
  * inlines player.js and holds the transcript), captions, poster, the audio rendition (the playlist and every
  * segment it names, or the single audio file) and a JSON note {id, title, course, page, bytes, stored}. The
- * portal and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
+ * member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
  * Sync (each online visit of the portal or a player): a stored lecture the API no longer shows this member
  * (404: withdrawn, audience changed) is removed.
  */
@@ -59,7 +59,8 @@
   }
   function shellFiles(lecture) {
     var scripts = [].slice.call(document.querySelectorAll("script[src]")).map(function (s) { return s.src; });
-    return [absolute(config.prefix + "/")].concat(scripts, lecture && lecture.hls ? [absolute(lecture.hls)] : []);
+    // The member portal is /courses for everyone (for staff, / is their home, which lists nothing stored).
+    return [absolute(config.prefix + "/courses")].concat(scripts, lecture && lecture.hls ? [absolute(lecture.hls)] : []);
   }
 
   /* --- storing, listing, removing ------------------------------------------------------------------- */

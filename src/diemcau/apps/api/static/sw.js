@@ -3,12 +3,13 @@
  * Served at <prefix>/sw.js (scope: the portal and everything under it) and registered by offline.js after the
  * page's load event. It precaches nothing and fetches nothing on its own: installing it costs a member who
  * never stores a lecture only this file. offline.js fills the caches when the member presses the button:
- *   diemcau-shell         the portal page and the pages' scripts (offline.js, hls.js),
+ *   diemcau-shell         the member portal (/courses) and the pages' scripts (offline.js, hls.js),
  *   diemcau-lecture-<id>  one lecture: its player page, captions, poster, audio playlist and segments, and a
  *                         small JSON note of what it is (title, bytes).
  * Requests:
  *   pages (navigations)   network first; a copy already stored is refreshed; with no network, the stored copy
- *                         of that path (any ?t=), else the stored portal;
+ *                         of that path (any ?t=), else the stored member portal,
+ *                         which lists what is stored;
  *   anything else         from the caches when stored (a Range request gets its 206 slice of the whole stored
  *                         file, as Workbox's range-requests plugin does), else the network. A fetched /static/
  *                         asset is added to the shell once the member has stored something (names are
@@ -68,7 +69,7 @@ function page(event, url) {
     return response;
   }, function (offline) {
     return stored(key).then(function (hit) {
-      return hit || stored(url.origin + SCOPE).then(function (portal) {
+      return hit || stored(url.origin + SCOPE + "courses").then(function (portal) {
         if (portal) return portal;
         throw offline;
       });

@@ -52,7 +52,8 @@ def test_the_player_offers_the_download_with_the_audio_rendition_and_captions(cl
     assert lecture["captions"] == f"{PREFIX}/api/lectures/{LECTURE_ID}/captions.vtt"
     assert lecture["audio"].endswith("/audio/index.m3u8")
     assert config["text"]["saving"] == t("offline.saving")
-    assert re.search(rf'<script src="{PREFIX}/static/offline\.js\?v=\w+" defer></script>', html)
+    assert re.fullmatch(rf"{PREFIX}/static/offline\.js\?v=\w+", config["script"])  # player.js loads it after load
+    assert not re.search(r'<script src="[^"]*offline\.js', html)  # not before the first sound
 
 
 def test_the_portal_grows_by_less_than_ten_kilobytes_on_a_first_visit(client) -> None:  # noqa: F811

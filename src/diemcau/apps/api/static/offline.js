@@ -1,12 +1,12 @@
 /* Điểm Cầu offline lessons: store a lecture on the device, list and remove what is stored, drop what the member
  * may no longer see. The service worker (sw.js) serves what is stored; this script fills and empties its caches.
  *
- * Loaded deferred by the portal and the player (#offline-config carries the URLs and the Vietnamese texts); the
- * worker is registered after the page's load event, and nothing is fetched until the member presses
- * "Tải về để học khi không có mạng". A lecture is one cache, "diemcau-lecture-<id>": its player page (which
- * inlines player.js and holds the transcript), captions, poster, the audio rendition (the playlist and every
- * segment it names, or the single audio file) and a JSON note {id, title, course, page, bytes, stored}. The
- * member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
+ * Loaded deferred by the portal, and by player.js after the player's load event (#offline-config carries the
+ * URLs and the Vietnamese texts); the worker is registered after the page's load event, and nothing is fetched
+ * until the member presses "Tải về để học khi không có mạng". A lecture is one cache, "diemcau-lecture-<id>":
+ * its player page (which inlines player.js and holds the transcript), captions, poster, the audio rendition (the
+ * playlist and every segment it names, or the single audio file) and a JSON note {id, title, course, page,
+ * bytes, stored}. The member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
  * Sync (each online visit of the portal or a player): a stored lecture the API no longer shows this member
  * (404: withdrawn, audience changed) is removed.
  */
@@ -189,10 +189,12 @@
 
   function render() { return config.lecture ? playerBlock(config.lecture) : portalList(); }
   if (!supported) { render(); return; }
-  window.addEventListener("load", function () {
+  function start() {
     navigator.serviceWorker.register(config.worker, { scope: config.prefix + "/" }).catch(function () {});
     sync().then(render, render);
-  });
+  }
+  if (document.readyState === "complete") start();  // the player loads this script after its load event
+  else window.addEventListener("load", start);
   window.addEventListener("online", function () { sync().then(render, render); });
   window.diemcauOffline = { stored: storedLectures, sync: sync };  // for tests and the later slices
 })();

@@ -308,6 +308,13 @@
   setInterval(function () {
     if (!video.paused) save("diemcau.position." + config.lecture, Math.floor(video.currentTime));
   }, 5000);
+  // offline.js (Tải về để học khi không có mạng) arrives after the page's load event, never before the first sound.
+  window.addEventListener("load", function () {
+    var offline = document.getElementById("offline-config"), script = document.createElement("script");
+    if (!offline) return;
+    script.src = JSON.parse(offline.textContent).script;
+    document.head.appendChild(script);
+  });
   send();  // anything left from an earlier visit, of any lecture
   if (typeof config.start === "number") {
     begin(config.start, text("start_at", { time: clock(config.start) }), true);

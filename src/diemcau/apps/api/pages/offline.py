@@ -36,6 +36,8 @@ TEXT_KEYS = (
     "heading",
     "open",
     "offline_now",
+    "search_heading",
+    "search_none",
 )
 
 

@@ -2,8 +2,8 @@
  * may no longer see. The service worker (sw.js) serves what is stored; this script fills and empties its caches.
  *
  * Loaded deferred by the portal, and by player.js after the player's load event (#offline-config carries the
- * URLs and the Vietnamese texts); the worker is registered after the page's load event, and nothing is fetched
- * until the member presses "Tải về để học khi không có mạng". A lecture is one cache, "diemcau-lecture-<id>":
+ * URLs and the Vietnamese texts). Nothing is fetched until the member presses "Tải về để học khi không có
+ * mạng"; the service worker is registered then, and unregistered when the last stored lecture is removed. A lecture is one cache, "diemcau-lecture-<id>":
  * its player page (which inlines player.js and holds the transcript), captions, poster, the audio rendition (the
  * playlist and every segment it names, or the single audio file) and a JSON note {id, title, course, page,
  * bytes, stored}. The member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
@@ -95,6 +95,8 @@
         });
       });
     }).then(function () {
+      return worker(true);
+    }).then(function () {
       return caches.open(SHELL).then(function (shell) {
         return Promise.all(shellFiles(lecture).map(function (url) { return put(shell, url); }));
       });
@@ -102,7 +104,18 @@
       return caches.delete(name).then(function () { throw error; });  // nothing half-stored
     });
   }
-  function remove(id) { return caches.delete(cacheName(id)); }
+  function worker(wanted) {
+    // The worker exists only while something is stored: registered by the first store, gone with the last.
+    if (wanted) return navigator.serviceWorker.register(config.worker, { scope: config.prefix + "/" });
+    return navigator.serviceWorker.getRegistration(config.prefix + "/").then(function (registration) {
+      return Promise.all([registration && registration.unregister(), caches.delete(SHELL)]);
+    });
+  }
+  function remove(id) {
+    return caches.delete(cacheName(id)).then(storedLectures).then(function (left) {
+      return left.length ? null : worker(false);
+    });
+  }
   function storedLectures() {
     return caches.keys().then(function (names) {
       return Promise.all(names.filter(function (n) { return n.indexOf(LECTURE) === 0; }).map(function (n) {
@@ -187,12 +200,57 @@
     });
   }
 
-  function render() { return config.lecture ? playerBlock(config.lecture) : portalList(); }
-  if (!supported) { render(); return; }
-  function start() {
-    navigator.serviceWorker.register(config.worker, { scope: config.prefix + "/" }).catch(function () {});
-    sync().then(render, render);
+  /* --- search inside the stored transcripts, with no connection -------------------------------------- */
+  function folded(value) {
+    // Vietnamese without its marks, lower case: "Nghị quyết" and "nghi quyet" find each other.
+    return value.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase();
   }
+  function searchStored(query) {
+    var words = folded(query).split(/\s+/).filter(Boolean);
+    return storedLectures().then(function (notes) {
+      return Promise.all(notes.map(function (note) {
+        return caches.match(note.page).then(function (hit) { return hit ? hit.text() : ""; }).then(function (html) {
+          var lines = new DOMParser().parseFromString(html, "text/html").querySelectorAll("#transcript a[data-start]");
+          return [].slice.call(lines).filter(function (line) {
+            var said = folded(line.textContent);
+            return words.length && words.every(function (w) { return said.indexOf(w) >= 0; });
+          }).map(function (line) {
+            return { note: note, start: parseFloat(line.getAttribute("data-start")), line: line };
+          });
+        });
+      }));
+    }).then(function (found) { return [].concat.apply([], found).slice(0, 100); });
+  }
+  function showHits(query, hits) {
+    var section = document.getElementById("offline-search"), list = section.querySelector("ul");
+    section.querySelector("h2").textContent = text(hits.length ? "search_heading" : "search_none", { query: query });
+    list.textContent = "";
+    hits.forEach(function (hit) {
+      var li = document.createElement("li"), link = document.createElement("a");
+      li.className = "card";
+      link.href = hit.note.page + "?t=" + Math.floor(hit.start);
+      link.textContent = hit.line.querySelector("time").textContent + " " + hit.line.querySelector("span").textContent;
+      li.appendChild(link);
+      li.appendChild(document.createTextNode(" · " + hit.note.title));
+      list.appendChild(li);
+    });
+    section.hidden = false;
+  }
+  function offlineSearch() {
+    var form = document.querySelector("form.search");
+    if (!form || !supported) return;
+    form.addEventListener("submit", function (event) {
+      if (navigator.onLine) return;  // online: the server's search (/search)
+      event.preventDefault();
+      var query = form.querySelector("input[name=q]").value.trim();
+      searchStored(query).then(function (hits) { showHits(query, hits); });
+    });
+  }
+
+  function render() { return config.lecture ? playerBlock(config.lecture) : portalList(); }
+  if (!config.lecture) offlineSearch();
+  if (!supported) { render(); return; }
+  function start() { sync().then(render, render); }
   if (document.readyState === "complete") start();  // the player loads this script after its load event
   else window.addEventListener("load", start);
   window.addEventListener("online", function () { sync().then(render, render); });

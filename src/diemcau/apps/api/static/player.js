@@ -119,10 +119,10 @@
     menu.value = source.key;
     teardown();
     video.defaultPlaybackRate = video.playbackRate = parseFloat(speedMenu.value);
-    // Offline, a stored lecture plays through hls.js, whose requests the service worker answers from the device
-    // (Chromium's own HLS does not play from it); online, native HLS starts sooner (see above).
-    var offline = !navigator.onLine && mseWorks();
-    if (source.key === "audio" && nativeHls() && !offline) return attachNative(source, at, play);
+    // Once the member stores lectures (offline.js), their pages run under a service worker, which Chromium's own HLS
+    // did not play through in our tests: hls.js does (plain fetches), and the worker has it on the device.
+    var worker = !navigator.onLine || !!(navigator.serviceWorker && navigator.serviceWorker.controller);
+    if (source.key === "audio" && nativeHls() && !(worker && mseWorks())) return attachNative(source, at, play);
     if (mseWorks()) {
       return loadHls().then(function (Hls) {
         if (current === source.key) attachHlsJs(Hls, source, at, play);
@@ -316,6 +316,10 @@
     document.head.appendChild(script);
   });
   send();  // anything left from an earlier visit, of any lecture
+  if (typeof config.start !== "number" && !navigator.onLine) {  // a stored page opened offline at a search hit
+    var asked = parseFloat(new URLSearchParams(location.search).get("t"));
+    if (asked >= 0 && isFinite(asked)) config.start = config.duration ? Math.min(asked, config.duration) : asked;
+  }
   if (typeof config.start === "number") {
     begin(config.start, text("start_at", { time: clock(config.start) }), true);
     return;

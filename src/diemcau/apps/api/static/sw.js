@@ -1,19 +1,19 @@
 /* Điểm Cầu service worker: lectures stored on the device play with no connection (docs/player.md, "Offline").
  *
- * Served at <prefix>/sw.js (scope: the portal and everything under it) and registered by offline.js after the
- * page's load event. It precaches nothing and fetches nothing on its own: installing it costs a member who
- * never stores a lecture only this file. offline.js fills the caches when the member presses the button:
+ * Served at <prefix>/sw.js (scope: the portal and everything under it) and registered by offline.js when the
+ * member stores a lecture (and unregistered when the last one is removed): a member who never stores one never
+ * has it. It precaches nothing and fetches nothing on its own. offline.js fills the caches:
  *   diemcau-shell         the member portal (/courses) and the pages' scripts (offline.js, hls.js),
  *   diemcau-lecture-<id>  one lecture: its player page, captions, poster, audio playlist and segments, and a
  *                         small JSON note of what it is (title, bytes).
  * Requests:
- *   pages (navigations)   network first; a copy already stored is refreshed; with no network, the stored copy
- *                         of that path (any ?t=), else the stored member portal,
- *                         which lists what is stored;
- *   anything else         from the caches when stored (a Range request gets its 206 slice of the whole stored
- *                         file, as Workbox's range-requests plugin does), else the network. A fetched /static/
- *                         asset is added to the shell once the member has stored something (names are
- *                         content-hashed, so a stored copy never goes stale).
+ *   pages (navigations)   the portal (/, /courses) and the players (/lectures/<id>) only. Network first; a copy
+ *                         already stored is refreshed; with no network, the stored copy of that path (any ?t=),
+ *                         else the stored member portal, which lists what is stored;
+ *   media, captions,      from the caches when stored (a Range request gets its 206 slice of the whole stored
+ *   /static/ assets       file, as Workbox's range-requests plugin does), else the network. A fetched /static/
+ *                         asset is added to the shell (names are content-hashed: a stored copy never goes stale);
+ *   anything else         not touched: the API, materials (with their own sandbox policy), the hub.
  * Nothing is sent anywhere but to this origin; POSTs (progress, questions) are never touched.
  */
 "use strict";
@@ -89,12 +89,18 @@ function asset(event, url) {
   });
 }
 
+// The only requests it answers: the portal's and the players' pages, and what a stored lecture is made of. Anything
+// else (the API, materials with their own sandbox policy, the hub) goes to the network as if there were no worker.
+var PAGES = /^(courses|lectures\/[A-Za-z0-9]+)?$/, FILES = /^(static\/|api\/media\/|api\/lectures\/[A-Za-z0-9]+\/captions\.vtt$)/;
+
 self.addEventListener("fetch", function (event) {
   var request = event.request, url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf(SCOPE) !== 0) return;
+  var path = url.pathname.slice(SCOPE.length);
   if (request.mode === "navigate") {
-    event.respondWith(page(event, url));
+    if (PAGES.test(path)) event.respondWith(page(event, url));
     return;
   }
+  if (!FILES.test(path)) return;
   event.respondWith(stored(request).then(function (hit) { return hit ? slice(request, hit) : asset(event, url); }));
 });

@@ -112,6 +112,13 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
         page.goto(f"{base}/lectures/{lecture}")
         assert load_first_contact(hub.factory, MEMBER, lecture) is not None  # the page that offers the download
         assert page.evaluate("() => navigator.serviceWorker.getRegistration()") is None  # none before storing
+        context.route("**/audio/seg_00001.ts", cut)  # the link drops in the middle of the store
+        page.click("#offline-save")
+        page.wait_for_function(
+            f"() => document.getElementById('offline-status').textContent === {t('offline.failed')!r}"
+        )
+        assert page.evaluate("() => caches.keys()") == []  # nothing half-stored
+        context.unroute("**/audio/seg_00001.ts", cut)
         page.click("#offline-save")
         page.wait_for_function("() => document.getElementById('offline-remove').hidden === false", timeout=60_000)
         assert "MB" in page.text_content("#offline-status")

@@ -32,6 +32,7 @@ TEXT_KEYS = (
     "remove",
     "removed",
     "failed",
+    "full",
     "unsupported",
     "heading",
     "open",

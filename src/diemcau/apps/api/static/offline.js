@@ -162,8 +162,12 @@
     save.addEventListener("click", function () {
       save.disabled = true;
       line.textContent = text("saving", { percent: 0 });
+      // Ask the browser not to evict what is stored under storage pressure (granted or not, storing goes on).
+      if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
       store(lecture, function (percent) { line.textContent = text("saving", { percent: percent }); })
-        .then(refresh, function () { line.textContent = text("failed", {}); })
+        .then(refresh, function (error) {
+          line.textContent = text(error && error.name === "QuotaExceededError" ? "full" : "failed", {});
+        })
         .then(function () { save.disabled = false; });
     });
     drop.addEventListener("click", function () {

@@ -128,6 +128,7 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
 
         go_offline(context, True)
         page.goto(f"{base}/")
+        assert page.url == f"{base}/courses"  # the stored member portal, at its own address
         page.wait_for_selector("#offline-list li a")
         assert page.text_content("#offline-list li a") == "Học khi không có mạng"
         assert page.is_visible("#offline-note")

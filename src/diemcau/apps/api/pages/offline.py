@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from diemcau.apps.api.pages.assets import asset_url, load_asset
 from diemcau.apps.api.plumbing.context import ApiContext, context_of
-from diemcau.i18n import load_catalogue
+from diemcau.i18n import t
 from diemcau.settings import Settings
 
 router = APIRouter(tags=["offline"])
@@ -59,8 +59,7 @@ class OfflineLinks:
 
     @property
     def text(self) -> dict[str, str]:
-        catalogue = load_catalogue("vi")
-        return {key: catalogue.get(f"offline.{key}", "") for key in TEXT_KEYS}
+        return {key: t(f"offline.{key}") for key in TEXT_KEYS}
 
 
 def with_offline(pages: Environment, settings: Settings, prefix: str) -> Environment:

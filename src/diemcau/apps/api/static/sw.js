@@ -9,7 +9,7 @@
  * Requests:
  *   pages (navigations)   the portal (/, /courses) and the players (/lectures/<id>) only. Network first; a copy
  *                         already stored is refreshed; with no network, the stored copy of that path (any ?t=),
- *                         else the stored member portal, which lists what is stored;
+ *                         else a redirect to the stored member portal, which lists what is stored;
  *   media, captions,      from the caches when stored (a Range request gets its 206 slice of the whole stored
  *   /static/ assets       file, as Workbox's range-requests plugin does), else the network. A fetched /static/
  *                         asset is added to the shell (names are content-hashed: a stored copy never goes stale);
@@ -68,10 +68,11 @@ function page(event, url) {
     if (response.ok && !response.redirected) event.waitUntil(refreshStored(key, response.clone()));
     return response;
   }, function (offline) {
+    var portal = url.origin + SCOPE + "courses";
     return stored(key).then(function (hit) {
-      return hit || stored(url.origin + SCOPE + "courses").then(function (portal) {
-        if (portal) return portal;
-        throw offline;
+      return hit || stored(portal).then(function (home) {
+        if (!home) throw offline;
+        return Response.redirect(portal, 302);  // to its own address, so that its relative links work
       });
     });
   });

@@ -101,7 +101,7 @@
         return Promise.all(shellFiles(lecture).map(function (url) { return put(shell, url); }));
       });
     }).catch(function (error) {
-      return caches.delete(name).then(function () { throw error; });  // nothing half-stored
+      return remove(lecture.id).then(function () { throw error; });  // nothing half-stored, no idle worker
     });
   }
   function worker(wanted) {

@@ -248,6 +248,7 @@
   });
   video.addEventListener("pause", function () {
     clearInterval(timer);
+    save("diemcau.position." + config.lecture, Math.floor(video.currentTime));  // where to resume, offline too
     if (!video.ended) { closeSpan("heartbeat"); send(); }
   });
   video.addEventListener("seeking", function () {
@@ -324,9 +325,10 @@
     begin(config.start, text("start_at", { time: clock(config.start) }), true);
     return;
   }
-  // This device's own position wins while its events are still queued (they are newer than the server's).
+  // This device's own position wins while its events are still queued (they are newer than the server's), and
+  // offline, where this page is the copy stored on the device (its resume position is as old as the copy).
   var local = load("diemcau.position." + config.lecture, null);
-  if (local !== null && pendingHere()) resumeFrom(local, false);
+  if (local !== null && (pendingHere() || !navigator.onLine)) resumeFrom(local, false);
   else resumeFrom(config.resume || 0, !!config.finished);
 })();
 

@@ -136,6 +136,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/lectures/{lecture_id}"): {**READ_LECTURE, "anonymous": 302},
     ("GET", "/search"): {**dict.fromkeys(ROLES, 200), "anonymous": 302},
     ("GET", "/static/{name}"): {**dict.fromkeys(ROLES, 200), "anonymous": 302},
+    ("GET", "/sw.js"): {**dict.fromkeys(ROLES, 200), "anonymous": 302},  # the offline service worker
     ("POST", "/api/lectures"): {**CONTENT_ONLY, "trainer": 202, "admin": 202},
     ("POST", "/api/lectures/upload"): {**CONTENT_ONLY, "trainer": 422, "admin": 422},  # no file sent
     ("GET", "/api/media/{lecture_id}/{path}"): READ_LECTURE,

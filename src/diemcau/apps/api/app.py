@@ -32,7 +32,7 @@ from diemcau.adapters.db.group_commit import GroupWriter
 from diemcau.adapters.db.quizzes import ReleasedForms
 from diemcau.adapters.passwords import SecretVerifier
 from diemcau.adapters.storage import stores_of
-from diemcau.apps.api.pages import assets, player, portal, quiz_pages, search_pages, staff
+from diemcau.apps.api.pages import assets, offline, player, portal, quiz_pages, search_pages, staff
 from diemcau.apps.api.pages.environment import page_environment
 from diemcau.apps.api.plumbing.access import current_caller, install_handlers, load_callers
 from diemcau.apps.api.plumbing.caches import ApiCaches
@@ -111,6 +111,7 @@ def _protected_router(app: FastAPI) -> APIRouter:
         questions,
         materials,
         staff,
+        offline,
     ):
         router.include_router(module.router)
 
@@ -155,7 +156,7 @@ def build_runtime(settings: Settings, factory: sessionmaker[Session], prefix: st
             factory, perf.group_commit_max, gather_seconds=gather_seconds, max_gather_seconds=perf.gather_max_ms / 1000
         ),
         search=SearchIndexSlot(functools.partial(open_index, settings, engine=engine_of(factory), prefix=prefix)),
-        pages=page_environment(),
+        pages=offline.with_offline(page_environment(), settings, prefix),
         visibility=Visibility(factory, perf),
         secrets=SecretVerifier.from_settings(settings.auth),
         forms=ReleasedForms(factory),

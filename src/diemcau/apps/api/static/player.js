@@ -54,6 +54,7 @@
     return !!c.saveData || /2g|3g/.test(c.effectiveType || "");
   }
   function firstChoice() {
+    if (!navigator.onLine && choice("audio")) return "audio";  // offline: what offline.js stores (docs/player.md)
     var saved = load("diemcau.rendition", null);
     if (saved && choice(saved)) return saved;
     return slowLink() && choice("audio") ? "audio" : config.choices[0].key;
@@ -127,7 +128,12 @@
     menu.value = source.key;
     teardown();
     video.defaultPlaybackRate = video.playbackRate = parseFloat(speedMenu.value);
-    if (source.key === "audio" && nativeHls()) return attachNative(playlistOf(source, true), at, play);
+    // Once the member stores lectures (offline.js), their pages run under a service worker, which Chromium's own HLS
+    // did not play through in our tests: hls.js does (plain fetches), and the worker has it on the device.
+    var worker = !navigator.onLine || !!(navigator.serviceWorker && navigator.serviceWorker.controller);
+    if (source.key === "audio" && nativeHls() && !(worker && mseWorks())) {
+      return attachNative(playlistOf(source, true), at, play);
+    }
     if (mseWorks()) {
       return loadHls().then(function (Hls) {
         if (current === source.key) attachHlsJs(Hls, playlistOf(source, false), at, play);
@@ -237,7 +243,14 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wireTranscript);
   else wireTranscript();
-  window.diemcauPlayer = { playFrom: playFrom, clock: clock };  // for the questions part below
+  // For the questions part below, and offline.js: the audio rendition it stores is the one this player plays.
+  // The audio rendition offline.js stores: the playlist this player plays under the service worker (hls.js where
+  // MSE works, so Opus where MSE plays it; else the browser's own HLS), so what is stored is what plays offline.
+  function audioSource() {
+    var source = choice("audio");
+    return source ? { key: source.key, url: playlistOf(source, !mseWorks()) } : null;
+  }
+  window.diemcauPlayer = { playFrom: playFrom, clock: clock, audioSource: audioSource };
 
   /* --- media events --------------------------------------------------------------------------------- */
   video.addEventListener("playing", function () {
@@ -252,6 +265,7 @@
   });
   video.addEventListener("pause", function () {
     clearInterval(timer);
+    save("diemcau.position." + config.lecture, Math.floor(video.currentTime));  // where to resume, offline too
     if (!video.ended) { closeSpan("heartbeat"); send(); }
   });
   video.addEventListener("seeking", function () {
@@ -312,14 +326,26 @@
   setInterval(function () {
     if (!video.paused) save("diemcau.position." + config.lecture, Math.floor(video.currentTime));
   }, 5000);
+  // offline.js (Tải về để học khi không có mạng) arrives after the page's load event, never before the first sound.
+  window.addEventListener("load", function () {
+    var offline = document.getElementById("offline-config"), script = document.createElement("script");
+    if (!offline) return;
+    script.src = JSON.parse(offline.textContent).script;
+    document.head.appendChild(script);
+  });
   send();  // anything left from an earlier visit, of any lecture
+  if (typeof config.start !== "number" && !navigator.onLine) {  // a stored page opened offline at a search hit
+    var asked = parseFloat(new URLSearchParams(location.search).get("t"));
+    if (asked >= 0 && isFinite(asked)) config.start = config.duration ? Math.min(asked, config.duration) : asked;
+  }
   if (typeof config.start === "number") {
     begin(config.start, text("start_at", { time: clock(config.start) }), true);
     return;
   }
-  // This device's own position wins while its events are still queued (they are newer than the server's).
+  // This device's own position wins while its events are still queued (they are newer than the server's), and
+  // offline, where this page is the copy stored on the device (its resume position is as old as the copy).
   var local = load("diemcau.position." + config.lecture, null);
-  if (local !== null && pendingHere()) resumeFrom(local, false);
+  if (local !== null && (pendingHere() || !navigator.onLine)) resumeFrom(local, false);
   else resumeFrom(config.resume || 0, !!config.finished);
 })();
 

@@ -1,0 +1,79 @@
+"""Offline lessons: the service worker's route and what the pages need to offer *Tải về để học khi không có mạng*.
+
+``GET /sw.js`` serves ``static/sw.js`` from the portal's own path, so its scope is the portal and everything under
+it (the player, the media and caption routes). The portal and the player include ``offline_portal.html`` and
+``offline_player.html``: a short JSON config and ``static/offline.js`` (deferred), which registers the worker
+after the page's ``load`` event and stores, lists, syncs and removes lectures (docs/player.md, "Offline").
+
+The route needs the hub login like every other route; the script itself holds nothing private.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Depends, HTTPException
+from jinja2 import Environment
+from starlette.responses import Response
+
+from diemcau.apps.api.pages.assets import asset_url, load_asset
+from diemcau.apps.api.plumbing.context import ApiContext, context_of
+from diemcau.i18n import t
+from diemcau.settings import Settings
+
+router = APIRouter(tags=["offline"])
+SERVICE_WORKER = "sw.js"
+OFFLINE_JS = "offline.js"
+# The texts offline.js shows (the [offline] table of the catalogue); it carries none of its own.
+TEXT_KEYS = (
+    "save",
+    "saving",
+    "saved",
+    "remove",
+    "removed",
+    "failed",
+    "full",
+    "unsupported",
+    "heading",
+    "open",
+    "offline_now",
+    "search_heading",
+    "search_none",
+)
+
+
+@dataclass(frozen=True)
+class OfflineLinks:
+    """What the offline blocks of the pages need: where the worker and the script are, and their texts."""
+
+    settings: Settings
+    prefix: str
+
+    @property
+    def worker(self) -> str:
+        return f"{self.prefix}/{SERVICE_WORKER}"
+
+    @property
+    def script(self) -> str:
+        return asset_url(self.settings, self.prefix, OFFLINE_JS)
+
+    @property
+    def text(self) -> dict[str, str]:
+        return {key: t(f"offline.{key}") for key in TEXT_KEYS}
+
+
+def with_offline(pages: Environment, settings: Settings, prefix: str) -> Environment:
+    """``pages`` with the global ``offline`` (an ``OfflineLinks``) that the offline blocks of the templates use."""
+    pages.globals["offline"] = OfflineLinks(settings, prefix)
+    return pages
+
+
+@router.get("/sw.js", response_class=Response, responses={200: {"content": {"text/javascript": {}}}})
+def service_worker(ctx: ApiContext = Depends(context_of)) -> Response:
+    """The service worker (scope: the portal). Revalidated on every update check, so a new version takes over
+    at the next visit; browsers check at most once a day on their own."""
+    asset = load_asset(ctx.settings, SERVICE_WORKER)
+    if asset is None:
+        raise HTTPException(404)
+    headers = {"Cache-Control": "no-cache", "ETag": f'"{asset.digest}"'}
+    return Response(asset.body, media_type=asset.media_type, headers=headers)

@@ -1,0 +1,262 @@
+/* Điểm Cầu offline lessons: store a lecture on the device, list and remove what is stored, drop what the member
+ * may no longer see. The service worker (sw.js) serves what is stored; this script fills and empties its caches.
+ *
+ * Loaded deferred by the portal, and by player.js after the player's load event (#offline-config carries the
+ * URLs and the Vietnamese texts). Nothing is fetched until the member presses "Tải về để học khi không có
+ * mạng"; the service worker is registered then, and unregistered when the last stored lecture is removed. A lecture is one cache, "diemcau-lecture-<id>":
+ * its player page (which inlines player.js and holds the transcript), captions, poster, the audio rendition (the
+ * playlist and every segment it names, or the single audio file) and a JSON note {id, title, course, page,
+ * bytes, stored}. The member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
+ * Sync (each online visit of the portal or a player): a stored lecture the API no longer shows this member
+ * (404: withdrawn, audience changed) is removed.
+ */
+(function () {
+  "use strict";
+  var node = document.getElementById("offline-config");
+  if (!node) return;
+  var config = JSON.parse(node.textContent);
+  var SHELL = "diemcau-shell", LECTURE = "diemcau-lecture-", NOTE = "/offline-note.json";
+  var supported = "serviceWorker" in navigator && "caches" in window;
+
+  function text(key, values) {
+    return (config.text[key] || "").replace(/\{(\w+)\}/g, function (_, name) { return values[name]; });
+  }
+  function absolute(url, base) { return new URL(url, base || location.href).href; }
+  function megabytes(bytes) { return (bytes / 1048576).toFixed(1).replace(".", ",") + " MB"; }
+  function cacheName(id) { return LECTURE + id; }
+  function noteKey(id) { return absolute(config.prefix + "/lectures/" + id + NOTE); }
+
+  /* --- what a lecture is made of -------------------------------------------------------------------- */
+  function audioSource(lecture) {
+    // The one place that says which audio rendition is stored: the player's own choice when it offers one
+    // (player.js picks the rendition this browser plays), else the page's.
+    var player = window.diemcauPlayer;
+    var source = player && player.audioSource ? player.audioSource() : null;
+    return absolute(source ? source.url : lecture.audio);
+  }
+  function playlistFiles(url, depth) {
+    // An HLS playlist and every URI it names (segments, the init segment, nested playlists); a single file
+    // (the m4a) is itself.
+    if (!/\.m3u8($|\?)/.test(url)) return Promise.resolve([url]);
+    return fetch(url, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error(response.status);
+      return response.text();
+    }).then(function (body) {
+      var found = [];
+      body.split(/\r?\n/).forEach(function (line) {
+        line = line.trim();
+        var uri = /URI="([^"]+)"/.exec(line);
+        if (uri) found.push(absolute(uri[1], url));
+        else if (line && line[0] !== "#") found.push(absolute(line, url));
+      });
+      var nested = found.filter(function (f) { return /\.m3u8($|\?)/.test(f); });
+      var files = found.filter(function (f) { return nested.indexOf(f) < 0; });
+      if (depth > 2 || !nested.length) return [url].concat(files);
+      return Promise.all(nested.map(function (n) { return playlistFiles(n, depth + 1); })).then(function (lists) {
+        return [url].concat(files, [].concat.apply([], lists));
+      });
+    });
+  }
+  function shellFiles(lecture) {
+    var scripts = [].slice.call(document.querySelectorAll("script[src]")).map(function (s) { return s.src; });
+    // The member portal is /courses for everyone (for staff, / is their home, which lists nothing stored).
+    return [absolute(config.prefix + "/courses")].concat(scripts, lecture && lecture.hls ? [absolute(lecture.hls)] : []);
+  }
+
+  /* --- storing, listing, removing ------------------------------------------------------------------- */
+  function put(cache, url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok || response.redirected) throw new Error(url + ": " + response.status);
+      return response.clone().blob().then(function (blob) {
+        return cache.put(url, response).then(function () { return blob.size; });
+      });
+    });
+  }
+  function store(lecture, progress) {
+    var name = cacheName(lecture.id), page = absolute(lecture.page);
+    var files = [page, lecture.captions && absolute(lecture.captions), lecture.poster && absolute(lecture.poster)];
+    return playlistFiles(audioSource(lecture), 0).then(function (audio) {
+      var todo = files.filter(Boolean).concat(audio), done = 0, bytes = 0;
+      return caches.open(name).then(function (cache) {
+        function next() {
+          if (done === todo.length) return bytes;
+          return put(cache, todo[done]).then(function (size) {
+            bytes += size;
+            done += 1;
+            progress(Math.floor(100 * done / todo.length));
+            return next();
+          });
+        }
+        return next().then(function () {
+          var note = { id: lecture.id, title: lecture.title, course: lecture.course, page: page, bytes: bytes,
+                       stored: new Date().toISOString() };
+          return cache.put(noteKey(lecture.id), new Response(JSON.stringify(note),
+                                                             { headers: { "Content-Type": "application/json" } }));
+        });
+      });
+    }).then(function () {
+      return worker(true);
+    }).then(function () {
+      return caches.open(SHELL).then(function (shell) {
+        return Promise.all(shellFiles(lecture).map(function (url) { return put(shell, url); }));
+      });
+    }).catch(function (error) {
+      return remove(lecture.id).then(function () { throw error; });  // nothing half-stored, no idle worker
+    });
+  }
+  function worker(wanted) {
+    // The worker exists only while something is stored: registered by the first store, gone with the last.
+    if (wanted) return navigator.serviceWorker.register(config.worker, { scope: config.prefix + "/" });
+    return navigator.serviceWorker.getRegistration(config.prefix + "/").then(function (registration) {
+      return Promise.all([registration && registration.unregister(), caches.delete(SHELL)]);
+    });
+  }
+  function remove(id) {
+    return caches.delete(cacheName(id)).then(storedLectures).then(function (left) {
+      return left.length ? null : worker(false);
+    });
+  }
+  function storedLectures() {
+    return caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (n) { return n.indexOf(LECTURE) === 0; }).map(function (n) {
+        var id = n.slice(LECTURE.length);
+        return caches.open(n).then(function (cache) { return cache.match(noteKey(id)); }).then(function (hit) {
+          return hit ? hit.json() : null;
+        });
+      }));
+    }).then(function (notes) { return notes.filter(Boolean); });
+  }
+  function sync() {
+    // A stored lecture the member may no longer see is removed: the API answers 404 for it, the same answer
+    // as for a lecture that does not exist. Anything else (401 logged out, 5xx, no network) keeps it.
+    if (!navigator.onLine) return Promise.resolve();
+    return storedLectures().then(function (notes) {
+      return Promise.all(notes.map(function (note) {
+        return fetch(config.prefix + "/api/lectures/" + encodeURIComponent(note.id),
+                     { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (response) { return response.status === 404 ? remove(note.id) : null; }, function () {});
+      }));
+    });
+  }
+
+  /* --- the player's block ------------------------------------------------------------------------- */
+  function playerBlock(lecture) {
+    var box = document.getElementById("offline"), save = document.getElementById("offline-save");
+    var line = document.getElementById("offline-status"), drop = document.getElementById("offline-remove");
+    function show(note) {
+      save.hidden = !!note;
+      drop.hidden = !note;
+      line.textContent = note ? text("saved", { size: megabytes(note.bytes) }) : "";
+    }
+    function refresh() {
+      return storedLectures().then(function (notes) {
+        show(notes.filter(function (n) { return n.id === lecture.id; })[0]);
+      });
+    }
+    box.hidden = false;
+    if (!supported) {
+      save.hidden = true;
+      line.textContent = text("unsupported", {});
+      return Promise.resolve();
+    }
+    save.addEventListener("click", function () {
+      save.disabled = true;
+      line.textContent = text("saving", { percent: 0 });
+      // Ask the browser not to evict what is stored under storage pressure (granted or not, storing goes on).
+      if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
+      store(lecture, function (percent) { line.textContent = text("saving", { percent: percent }); })
+        .then(refresh, function (error) {
+          line.textContent = text(error && error.name === "QuotaExceededError" ? "full" : "failed", {});
+        })
+        .then(function () { save.disabled = false; });
+    });
+    drop.addEventListener("click", function () {
+      remove(lecture.id).then(function () { show(null); line.textContent = text("removed", {}); });
+    });
+    return refresh();
+  }
+
+  /* --- the portal's list ---------------------------------------------------------------------------- */
+  function portalList() {
+    var section = document.getElementById("offline-list");
+    if (!section || !supported) return Promise.resolve();
+    var list = section.querySelector("ul");
+    document.getElementById("offline-note").hidden = navigator.onLine;
+    return storedLectures().then(function (notes) {
+      list.textContent = "";
+      notes.sort(function (a, b) { return a.title < b.title ? -1 : 1; }).forEach(function (note) {
+        var li = document.createElement("li"), link = document.createElement("a"), meta = document.createElement("span");
+        var drop = document.createElement("button");
+        li.className = "card";
+        link.href = note.page;
+        link.textContent = note.title;
+        meta.className = "meta";
+        meta.textContent = " " + note.course + " · " + megabytes(note.bytes) + " ";
+        drop.type = "button";
+        drop.textContent = text("remove", {});
+        drop.addEventListener("click", function () { remove(note.id).then(portalList); });
+        li.appendChild(link);
+        li.appendChild(meta);
+        li.appendChild(drop);
+        list.appendChild(li);
+      });
+      section.hidden = !notes.length;
+    });
+  }
+
+  /* --- search inside the stored transcripts, with no connection -------------------------------------- */
+  function folded(value) {
+    // Vietnamese without its marks, lower case: "Nghị quyết" and "nghi quyet" find each other.
+    return value.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase();
+  }
+  function searchStored(query) {
+    var words = folded(query).split(/\s+/).filter(Boolean);
+    return storedLectures().then(function (notes) {
+      return Promise.all(notes.map(function (note) {
+        return caches.match(note.page).then(function (hit) { return hit ? hit.text() : ""; }).then(function (html) {
+          var lines = new DOMParser().parseFromString(html, "text/html").querySelectorAll("#transcript a[data-start]");
+          return [].slice.call(lines).filter(function (line) {
+            var said = folded(line.textContent);
+            return words.length && words.every(function (w) { return said.indexOf(w) >= 0; });
+          }).map(function (line) {
+            return { note: note, start: parseFloat(line.getAttribute("data-start")), line: line };
+          });
+        });
+      }));
+    }).then(function (found) { return [].concat.apply([], found).slice(0, 100); });
+  }
+  function showHits(query, hits) {
+    var section = document.getElementById("offline-search"), list = section.querySelector("ul");
+    section.querySelector("h2").textContent = text(hits.length ? "search_heading" : "search_none", { query: query });
+    list.textContent = "";
+    hits.forEach(function (hit) {
+      var li = document.createElement("li"), link = document.createElement("a");
+      li.className = "card";
+      link.href = hit.note.page + "?t=" + Math.floor(hit.start);
+      link.textContent = hit.line.querySelector("time").textContent + " " + hit.line.querySelector("span").textContent;
+      li.appendChild(link);
+      li.appendChild(document.createTextNode(" · " + hit.note.title));
+      list.appendChild(li);
+    });
+    section.hidden = false;
+  }
+  function offlineSearch() {
+    var form = document.querySelector("form.search");
+    if (!form || !supported) return;
+    form.addEventListener("submit", function (event) {
+      if (navigator.onLine) return;  // online: the server's search (/search)
+      event.preventDefault();
+      var query = form.querySelector("input[name=q]").value.trim();
+      searchStored(query).then(function (hits) { showHits(query, hits); });
+    });
+  }
+
+  function render() { return config.lecture ? playerBlock(config.lecture) : portalList(); }
+  if (!config.lecture) offlineSearch();
+  if (!supported) { render(); return; }
+  function start() { sync().then(render, render); }
+  if (document.readyState === "complete") start();  // the player loads this script after its load event
+  else window.addEventListener("load", start);
+  window.addEventListener("online", function () { sync().then(render, render); });
+  window.diemcauOffline = { stored: storedLectures, sync: sync };  // for tests and the later slices
+})();

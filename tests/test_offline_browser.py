@@ -1,0 +1,200 @@
+"""In real Chromium at 360×740 against a real hub: a member stores a lecture, loses the connection, opens the
+portal and the lecture from the device, listens with captions and the transcript following, and the progress
+reaches the server once, when the connection is back; a stored lecture the server no longer shows is removed
+at the next sync (docs/player.md, "Offline")."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Route, sync_playwright
+from sqlalchemy import func, select
+
+from diemcau.adapters.db.lectures import PublishRequest
+from diemcau.adapters.db.models_progress import ProgressEventRow
+from diemcau.adapters.db.progress import load_first_contact
+from diemcau.adapters.transcript_import import import_captions
+from diemcau.i18n import t
+from diemcau.jobs.publish import publish, wait_for
+from tests.browser import launch_chromium, log_in, watch_csp
+from tests.hubserver import HubProcess
+from tests.media_fixtures import make_video
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+MEMBER = "42000002"  # Chi bộ thôn Đông, enrolled in the demo course
+COURSE = "nq-trung-uong-demo"
+CAPTIONS = """WEBVTT
+
+00:00:00.000 --> 00:00:03.000
+Kính thưa các đồng chí
+
+00:00:03.000 --> 00:00:06.000
+hôm nay chúng ta học tập nghị quyết
+
+00:00:06.000 --> 00:00:12.000
+khi không có mạng
+"""
+RANGES = """async () => {
+  const audio = JSON.parse(document.getElementById('offline-config').textContent).lecture.audio;
+  const playlist = await (await fetch(audio)).text();
+  const segment = new URL(playlist.split('\\n').find(l => l && !l.startsWith('#')), location.origin + audio).href;
+  const part = await fetch(segment, {headers: {Range: 'bytes=0-99'}});
+  const past = await fetch(segment, {headers: {Range: 'bytes=999999999-'}});
+  return [[part.status, (await part.arrayBuffer()).byteLength], part.headers.get('content-range'), past.status];
+}"""
+QUEUE = "JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]')"
+
+
+@pytest.fixture(scope="module")
+def lecture(hub: HubProcess, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A ready 30-second lecture of the demo course with captions."""
+    folder = tmp_path_factory.mktemp("offline")
+    source = make_video(folder / "bai-giang.mp4", seconds=30.0, size="320x180", tone=440)
+    request = PublishRequest(str(source), COURSE, "Học khi không có mạng", "Báo cáo viên", transcribe=False)
+    lecture_id = publish(hub.settings, hub.factory, request).lecture_id
+    record = wait_for(hub.settings, hub.factory, lecture_id)
+    assert record.status == "ready", record.error
+    (folder / "captions.vtt").write_text(CAPTIONS, encoding="utf-8")
+    import_captions(hub.factory, hub.settings.transcripts_dir, lecture_id, folder / "captions.vtt")
+    return lecture_id
+
+
+def stored_event_ids(hub: HubProcess, lecture_id: str) -> set[str]:
+    with hub.factory() as session:
+        query = select(ProgressEventRow.event_id).where(
+            ProgressEventRow.member == MEMBER, ProgressEventRow.lecture_id == lecture_id
+        )
+        return set(session.scalars(query))
+
+
+def stored_events(hub: HubProcess, lecture_id: str) -> int:
+    with hub.factory() as session:
+        query = select(func.count()).where(ProgressEventRow.member == MEMBER, ProgressEventRow.lecture_id == lecture_id)
+        return session.scalar(query.select_from(ProgressEventRow))
+
+
+def cut(route: Route) -> None:
+    route.abort("internetdisconnected")
+
+
+def go_offline(context: BrowserContext, offline: bool) -> None:
+    """No connection at all (``offline``), or back online. ``set_offline`` alone leaves gaps: the service worker's
+    own requests still reach the network (playwright#2311: its network-first pages would never come from the
+    device), and so does a ``keepalive`` fetch sent while a page unloads. A route that aborts everything closes
+    them (routes see what the worker does not answer, and the worker's requests with the flag below)."""
+    if offline:
+        context.route("**/*", cut)
+        context.set_offline(True)
+    else:  # the route goes first: the 'online' event sends the queue at once
+        context.unroute("**/*", cut)
+        context.set_offline(False)
+
+
+def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online(
+    hub: HubProcess, lecture: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored, then with no connection at all: does the portal list it and find words of its transcript, does the
+    player play it from the device at the hit with captions and the transcript, is the progress kept through a
+    reload and counted once when back online, and is a stored lecture the server no longer shows removed at the
+    next sync?"""
+    base = f"{hub.url}services/diemcau"
+    token = {"Authorization": f"token {hub.token_for(MEMBER)}"}
+    monkeypatch.setenv("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")  # routes see the worker's requests
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", service_workers="allow")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        watch_csp(page, errors)
+        log_in(page, hub.url, MEMBER)
+
+        page.goto(f"{base}/lectures/{lecture}")
+        assert load_first_contact(hub.factory, MEMBER, lecture) is not None  # the page that offers the download
+        assert page.evaluate("() => navigator.serviceWorker.getRegistration()") is None  # none before storing
+        context.route("**/audio/seg_00001.ts", cut)  # the link drops in the middle of the store
+        page.click("#offline-save")
+        page.wait_for_function(
+            f"() => document.getElementById('offline-status').textContent === {t('offline.failed')!r}"
+        )
+        assert page.evaluate("() => caches.keys()") == []  # nothing half-stored
+        context.unroute("**/audio/seg_00001.ts", cut)
+        page.click("#offline-save")
+        page.wait_for_function("() => document.getElementById('offline-remove').hidden === false", timeout=60_000)
+        assert "MB" in page.text_content("#offline-status")
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")  # registered by the store
+        before = httpx.get(f"{base}/api/lectures/{lecture}/progress", headers=token, timeout=30).json()
+        assert stored_events(hub, lecture) == 0  # opened, stored, never played
+
+        go_offline(context, True)
+        page.goto(f"{base}/")
+        assert page.url == f"{base}/courses"  # the stored member portal, at its own address
+        page.wait_for_selector("#offline-list li a")
+        assert page.text_content("#offline-list li a") == "Học khi không có mạng"
+        assert page.is_visible("#offline-note")
+        page.fill("form.search input[name=q]", "nghi QUYET")  # search the stored transcripts, marks or not
+        page.click("form.search button")
+        page.wait_for_selector("#offline-search li a")
+        assert page.text_content("#offline-search li a") == "00:03 hôm nay chúng ta học tập nghị quyết"
+        page.click("#offline-search li a")  # the stored player, at the hit
+        page.wait_for_url(f"**/lectures/{lecture}?t=3")
+        page.wait_for_function("() => document.getElementById('player').currentSrc !== ''")
+        page.evaluate("() => { const v = document.getElementById('player'); v.muted = true; return v.play(); }")
+        page.wait_for_function(
+            "() => { const v = document.getElementById('player'); return !v.paused && v.currentTime > 7.5; }",
+            timeout=30_000,
+        )
+        page.wait_for_function("() => document.querySelector('#transcript a.now') !== null")
+        ranges = page.evaluate(RANGES)  # a media element's byte ranges, answered from the whole stored file
+        assert ranges[0] == [206, 100] and ranges[1].startswith("bytes 0-99/"), ranges
+        assert ranges[2] == 416, ranges
+        cues = page.evaluate("() => document.getElementById('player').textTracks[0].cues.length")
+        assert cues == 3
+        page.evaluate("() => document.getElementById('player').pause()")
+        page.wait_for_function(
+            f"() => document.getElementById('player-status').textContent === {t('player.offline')!r}"
+        )
+        assert page.evaluate(f"() => {QUEUE}.length") > 0 and stored_events(hub, lecture) == 0  # kept, not sent
+        page.goto(f"{base}/lectures/{lecture}")  # offline again: the page from the device, the queue kept
+        page.wait_for_selector("#transcript")
+        # (The unloading page's keepalive send may slip past the harness's offline: it is still in the queue.)
+        queued = set(page.evaluate(f"() => {QUEUE}.filter(q => q.lecture === {lecture!r}).map(q => q.event.event_id)"))
+        assert len(queued) >= 2  # the seek to the hit, the heartbeat 3 → 7.5 s
+
+        go_offline(context, False)  # the 'online' event sends the queue
+        page.wait_for_function(f"() => {QUEUE}.length === 0", timeout=45_000)
+        after = httpx.get(f"{base}/api/lectures/{lecture}/progress", headers=token, timeout=30).json()
+        assert after["coverage_percent"] >= before["coverage_percent"] + 12, (before, after)  # 3 → 7.5 s of 30 s
+        assert stored_event_ids(hub, lecture) == queued  # each queued event, once (no more, none lost)
+        go_offline(context, True)  # offline again later: the stored copy resumes where this device stopped
+        page.goto(f"{base}/lectures/{lecture}")
+        page.wait_for_function(
+            f"() => document.getElementById('player-status').textContent.startsWith({t('player.resume', time='00:07')!r})"
+        )
+        go_offline(context, False)
+
+        # A lecture the member may no longer see answers 404, like one that does not exist: the sync drops it.
+        gone = "0" * 32
+        page.evaluate(
+            """async (gone) => {
+                 const cache = await caches.open('diemcau-lecture-' + gone);
+                 const note = {id: gone, title: 'Đã rút', course: '', page: '', bytes: 1, stored: ''};
+                 await cache.put(location.origin + '/services/diemcau/lectures/' + gone + '/offline-note.json',
+                                 new Response(JSON.stringify(note)));
+               }""",
+            gone,
+        )
+        assert len(page.evaluate("() => window.diemcauOffline.stored()")) == 2
+        page.evaluate("() => window.diemcauOffline.sync()")
+        assert [n["id"] for n in page.evaluate("() => window.diemcauOffline.stored()")] == [lecture]
+
+        page.click("#offline-remove")
+        page.wait_for_function(
+            f"() => document.getElementById('offline-status').textContent === {t('offline.removed')!r}"
+        )
+        assert page.evaluate("() => window.diemcauOffline.stored()") == []
+        assert page.evaluate("() => navigator.serviceWorker.getRegistration()") is None  # gone with the last one
+        assert "diemcau-shell" not in page.evaluate("() => caches.keys()")
+        assert errors == []
+        browser.close()

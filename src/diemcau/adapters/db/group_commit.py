@@ -60,9 +60,10 @@ RATE_SECONDS = 1.0
 
 
 def arrival_rate(rate: float, arrived: int, elapsed: float) -> float:
-    """The estimated writes per second, given the previous estimate and ``arrived`` writes over the ``elapsed``
-    seconds since (none yet: that interval's rate): the interval's rate weighs ``1 - exp(-elapsed / RATE_SECONDS)``, so a pause of a second or more
-    mostly replaces the old estimate and back-to-back batches barely move it."""
+    """The estimated writes per second, given the previous estimate (0: none yet, so that interval's rate) and
+    ``arrived`` writes over the ``elapsed`` seconds since: the interval's rate weighs ``1 - exp(-elapsed /
+    RATE_SECONDS)``, so a pause of a second or more mostly replaces the old estimate and back-to-back batches barely
+    move it."""
     if not elapsed > 0 or math.isinf(elapsed):  # the first batch, or two in the same clock tick
         return rate
     if rate == 0.0:  # no estimate yet: the first interval's rate

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from fastapi.testclient import TestClient
 
 from diemcau.apps.api.__main__ import bind_address
@@ -275,7 +277,9 @@ def test_an_unreachable_redis_means_asking_the_hub(settings, sqlite_factory) -> 
     """With the shared cache's Redis down, is the member still let in (the hub asked), never a 5xx?"""
     seed_small_province(sqlite_factory)
     hub = OfflineHubOAuth(users={"member-token": MEMBER_MODEL}, codes={}, **HUB_CONFIG)
-    gone = redis.Redis(host="127.0.0.1", port=9, socket_timeout=0.5, socket_connect_timeout=0.5)
+    gone = redis.Redis(
+        host="127.0.0.1", port=9, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
     replica = _replica(settings, sqlite_factory, hub, gone)
     assert replica.get(f"{PREFIX}/api/me", headers={"Authorization": "token member-token"}).status_code == 200
     assert replica.get(f"{PREFIX}/api/me", headers={"Authorization": "token member-token"}).status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import re
 
 from sqlalchemy import update
 
@@ -65,7 +66,8 @@ def test_member_name_is_escaped(settings, sqlite_factory) -> None:
 
 
 def test_page_is_light_and_gzipped(settings, sqlite_factory) -> None:
-    """Is the first load far under the 300 KB budget, compressed, with nothing else to fetch?"""
+    """Is the first load far under the 300 KB budget, compressed, with nothing else to fetch before it shows, the
+    one script being offline lessons' own, deferred and same-origin (its weight: tests/test_offline_pages.py)?"""
     client, _ = seeded_client(settings, sqlite_factory)
     headers = auth("secretary", Accept="text/html", **{"Accept-Encoding": "gzip"})
     response = client.get(f"{PREFIX}/courses", headers=headers)
@@ -74,7 +76,12 @@ def test_page_is_light_and_gzipped(settings, sqlite_factory) -> None:
     wire = gzip.compress(response.content)
     assert len(wire) < 4 * 1024
     html = response.text
-    assert "<script" not in html and "<link" not in html and "@import" not in html and "http" not in html
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert scripts[0] == '<script type="application/json" id="offline-config">', scripts
+    assert len(scripts) == 2 and re.fullmatch(
+        rf'<script src="{PREFIX}/static/offline\.js\?v=[0-9a-f]+" defer>', scripts[1]
+    )
+    assert "<link" not in html and "@import" not in html and "http" not in html
 
 
 def test_day_and_date_wording() -> None:

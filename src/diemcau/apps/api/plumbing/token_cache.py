@@ -11,7 +11,8 @@ The order of a lookup: this process's entries, then Redis, then the hub (``HubId
 accepted for this service are kept, under the token's SHA-256 (never the token itself), with the moment the
 first answer expires: every replica forgets it then, so a token revoked at the hub stops working everywhere
 within ``TOKEN_CACHE_SECONDS``, as with one process. If Redis does not answer, the hub is asked (and the failure
-logged once a minute): the shared cache saves the hub work, it never decides who may enter.
+logged once a minute), and Redis is left alone for ``REDIS_REST_SECONDS`` so no request waits on it: the shared
+cache saves the hub work, it never decides who may enter.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import logging
 import time
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from diemcau.settings import Settings
 
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 TOKEN_CACHE_SECONDS = 60
 MAX_LOCAL_ENTRIES = 50_000  # tokens kept in one process (each a few hundred bytes); the oldest go first
 REDIS_TIMEOUT_SECONDS = 0.5  # a lookup that takes longer asks the hub instead
+REDIS_REST_SECONDS = 5.0  # after Redis failed, it is left alone this long (no request waits on a dead Redis)
 COMPLAINT_SECONDS = 60.0  # at most one log line this often about an unreachable Redis
 
 
@@ -45,7 +49,7 @@ class TokenCache:
     ) -> None:
         self.seconds, self.shared, self.prefix = seconds, shared, f"{prefix}:token:"
         self._local: dict[str, tuple[str, float]] = {}  # digest -> (username, expires at, wall clock)
-        self._complained = float("-inf")
+        self._complained = self._failed = float("-inf")
 
     def get(self, token: str) -> str | None:
         """The username the hub gave for ``token`` within the last ``seconds``, if known here or in Redis."""
@@ -54,10 +58,10 @@ class TokenCache:
         if entry is not None and entry[1] > now:
             return entry[0]
         self._local.pop(key, None)
-        if self.shared is None:
+        if not self._redis_usable():
             return None
         try:
-            value = self.shared.get(self.prefix + key)
+            value = self.shared.get(self.prefix + key)  # type: ignore[union-attr]
         except redis.RedisError as error:
             self._complain(error)
             return None
@@ -77,10 +81,12 @@ class TokenCache:
         """Remember that the hub accepted ``token`` as ``username`` now (here, and in Redis if shared)."""
         key, until = digest(token), time.time() + self.seconds
         self._keep(key, username, until)
-        if self.shared is None:
+        if not self._redis_usable():
             return
         try:  # the first answer's expiry wins: a replica that asked the hub later does not extend it
-            self.shared.set(self.prefix + key, f"{until} {username}", px=int(self.seconds * 1000), nx=True)
+            self.shared.set(  # type: ignore[union-attr]
+                self.prefix + key, f"{until} {username}", px=int(self.seconds * 1000), nx=True
+            )
         except redis.RedisError as error:
             self._complain(error)
 
@@ -92,8 +98,12 @@ class TokenCache:
                 del self._local[next(iter(self._local))]
         self._local[key] = (username, until)
 
+    def _redis_usable(self) -> bool:
+        return self.shared is not None and time.monotonic() - self._failed >= REDIS_REST_SECONDS
+
     def _complain(self, error: Exception) -> None:
         now = time.monotonic()
+        self._failed = now
         if now - self._complained >= COMPLAINT_SECONDS:
             self._complained = now
             log.warning("the shared token cache (Redis) did not answer; asking the hub instead: %s", error)
@@ -105,6 +115,9 @@ def token_cache_for(settings: Settings) -> TokenCache:
     if settings.jobs.backend != "redis":
         return TokenCache()
     client = redis.Redis.from_url(
-        settings.jobs.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        settings.jobs.redis_url,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), 0),  # one try: the hub is the fallback, not a second wait
     )
     return TokenCache(shared=client, prefix=settings.jobs.queue_name)

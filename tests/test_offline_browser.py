@@ -209,13 +209,13 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
         browser.close()
 
 
-OPEN_QUIZ, WINDOW_QUIZ = "hoc-offline-mo", "hoc-offline-han"
+OPEN_QUIZ, WINDOW_QUIZ, LATER_QUIZ = "hoc-offline-mo", "hoc-offline-han", "hoc-offline-sau"
 ESSAY = "Tôi viết bài thu hoạch này trên xe khách, khi không có mạng."
 
 
-def release_offline_quiz(hub: HubProcess, quiz_id: str, title: str, closes: str) -> None:
+def release_offline_quiz(hub: HubProcess, quiz_id: str, title: str, closes: str, opens: str = "2020-01-01") -> None:
     """A quiz of the demo course (tests/quiz_support.py's questions and essay), one attempt, late work refused."""
-    text = quiz_yaml(attempts=1, closes=closes, late="refuse").replace("Kiểm tra chuyên đề chi bộ", title)
+    text = quiz_yaml(attempts=1, opens=opens, closes=closes, late="refuse").replace("Kiểm tra chuyên đề chi bộ", title)
     release_spec(hub.settings, hub.factory, parse_quiz_text(text, f"{quiz_id}.yaml", COURSE, quiz_id))
 
 
@@ -240,6 +240,7 @@ def test_a_stored_quiz_is_answered_offline_and_submitted_once_back_online(
     base = f"{hub.url}services/diemcau"
     release_offline_quiz(hub, OPEN_QUIZ, "Kiểm tra học khi không có mạng", "2099-12-31")
     release_offline_quiz(hub, WINDOW_QUIZ, "Kiểm tra sắp hết hạn", "2099-12-31")
+    release_offline_quiz(hub, LATER_QUIZ, "Kiểm tra chưa mở", "2099-12-31", opens="2099-01-01")
     monkeypatch.setenv("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -254,7 +255,9 @@ def test_a_stored_quiz_is_answered_offline_and_submitted_once_back_online(
         page.wait_for_function("() => document.getElementById('offline-remove').hidden === false", timeout=60_000)
         note = page.evaluate("() => window.diemcauOffline.stored()")[0]
         quizzes = {q["page"].rsplit("/", 1)[1]: q for q in note["quizzes"]}
-        assert {OPEN_QUIZ, WINDOW_QUIZ} <= set(quizzes), note
+        assert {OPEN_QUIZ, WINDOW_QUIZ} <= set(quizzes) and LATER_QUIZ not in quizzes, (
+            note
+        )  # only what may be taken now
         print(f"stored quiz {OPEN_QUIZ}: {quizzes[OPEN_QUIZ]['bytes']} bytes (page + quiz.js)")
 
         go_offline(context, True)

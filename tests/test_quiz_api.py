@@ -283,3 +283,14 @@ def test_the_quiz_list_says_which_quizzes_the_caller_may_take_now(quiz) -> None:
     assert can_take() is True
     assert submit(client, "member", "the-only-one-1", ALL_RIGHT, wait=0).status_code == 201
     assert can_take() is False
+
+
+def test_a_closed_quiz_page_still_shows_an_attempt_kept_offline(quiz) -> None:  # type: ignore[no-untyped-def]
+    """Once the window has closed the form is gone: does the page still carry the box where quiz.js shows an
+    attempt answered offline and refused (this member's own key, the API to send it to, the Vietnamese texts)?"""
+    client, _settings, _factory = quiz(closes="2020-06-30", late="refuse")
+    page = client.get(f"{PREFIX}/quizzes/{COURSE}/kt", headers=auth("member", Accept="text/html")).text
+    assert 'id="quiz"' not in page and t("quiz.closed") in page
+    assert f'id="quiz-kept" hidden data-prefix="diemcau:a1001:{COURSE}/kt:"' in page
+    assert f'data-api="{PREFIX}/api/quizzes/{COURSE}/kt"' in page and t("quiz.kept_remove") in page
+    assert t("quiz.kept_refused") in page and "/static/quiz" in page

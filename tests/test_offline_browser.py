@@ -1,7 +1,8 @@
 """In real Chromium at 360×740 against a real hub: a member stores a lecture, loses the connection, opens the
 portal and the lecture from the device, listens with captions and the transcript following, and the progress
 reaches the server once, when the connection is back; a stored lecture the server no longer shows is removed
-at the next sync (docs/player.md, "Offline")."""
+at the next sync; the course's open quizzes stored with it are answered offline and submitted once back online,
+or refused in Vietnamese when their window closed meanwhile (docs/player.md, "Offline"; docs/quizzes.md)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ import pytest
 from playwright.sync_api import BrowserContext, Route, sync_playwright
 from sqlalchemy import func, select
 
+from diemcau.adapters.db import quizzes as quiz_store
 from diemcau.adapters.db.lectures import PublishRequest
 from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.progress import load_first_contact
+from diemcau.adapters.quiz_files import parse_quiz_text
 from diemcau.adapters.storage import stores_of
 from diemcau.adapters.transcript_import import import_captions
 from diemcau.i18n import t
 from diemcau.jobs.publish import publish, wait_for
+from diemcau.quizzes.publish import release_spec
 from tests.browser import launch_chromium, log_in, watch_csp
 from tests.hubserver import HubProcess
 from tests.media_fixtures import make_video
+from tests.quiz_support import quiz_yaml
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -200,5 +205,105 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
         assert page.evaluate("() => window.diemcauOffline.stored()") == []
         assert page.evaluate("() => navigator.serviceWorker.getRegistration()") is None  # gone with the last one
         assert "diemcau-shell" not in page.evaluate("() => caches.keys()")
+        assert errors == []
+        browser.close()
+
+
+OPEN_QUIZ, WINDOW_QUIZ, LATER_QUIZ = "hoc-offline-mo", "hoc-offline-han", "hoc-offline-sau"
+ESSAY = "Tôi viết bài thu hoạch này trên xe khách, khi không có mạng."
+
+
+def release_offline_quiz(hub: HubProcess, quiz_id: str, title: str, closes: str, opens: str = "2020-01-01") -> None:
+    """A quiz of the demo course (tests/quiz_support.py's questions and essay), one attempt, late work refused."""
+    text = quiz_yaml(attempts=1, opens=opens, closes=closes, late="refuse").replace("Kiểm tra chuyên đề chi bộ", title)
+    release_spec(hub.settings, hub.factory, parse_quiz_text(text, f"{quiz_id}.yaml", COURSE, quiz_id))
+
+
+def answer(page, essay: str) -> None:  # type: ignore[no-untyped-def]
+    """Every question of tests/quiz_support.py's quiz answered right, and the essay."""
+    page.check("input[name=q1][value=B]")
+    page.check("input[name=q2][value=A]")
+    page.check("input[name=q2][value=C]")
+    page.check("input[name=q3][value=true]")
+    page.fill("input[name=q4]", "Hà Nội")
+    page.fill("textarea[name=bai_thu_hoach]", essay)
+
+
+def test_a_stored_quiz_is_answered_offline_and_submitted_once_back_online(
+    hub: HubProcess, lecture: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the lecture stored, then no connection at all: does the stored portal link to the course's open quizzes,
+    can the member answer one (choices and essay; a reload keeps the answers) and submit it, kept on the device and
+    told so in Vietnamese; once back online, is it submitted and graded exactly once; and is an attempt at a quiz
+    whose window closed meanwhile refused with the server's Vietnamese reason, nothing stored server-side, the
+    answers shown as not accepted until the member removes them?"""
+    base = f"{hub.url}services/diemcau"
+    release_offline_quiz(hub, OPEN_QUIZ, "Kiểm tra học khi không có mạng", "2099-12-31")
+    release_offline_quiz(hub, WINDOW_QUIZ, "Kiểm tra sắp hết hạn", "2099-12-31")
+    release_offline_quiz(hub, LATER_QUIZ, "Kiểm tra chưa mở", "2099-12-31", opens="2099-01-01")
+    monkeypatch.setenv("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", service_workers="allow")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        watch_csp(page, errors)
+        log_in(page, hub.url, MEMBER)
+        page.goto(f"{base}/lectures/{lecture}")
+        page.click("#offline-save")
+        page.wait_for_function("() => document.getElementById('offline-remove').hidden === false", timeout=60_000)
+        note = page.evaluate("() => window.diemcauOffline.stored()")[0]
+        quizzes = {q["page"].rsplit("/", 1)[1]: q for q in note["quizzes"]}
+        assert {OPEN_QUIZ, WINDOW_QUIZ} <= set(quizzes) and LATER_QUIZ not in quizzes, (
+            note
+        )  # only what may be taken now
+        print(f"stored quiz {OPEN_QUIZ}: {quizzes[OPEN_QUIZ]['bytes']} bytes (page + quiz.js)")
+
+        go_offline(context, True)
+        page.goto(f"{base}/")  # the stored portal links to the stored quizzes
+        page.click(f"#offline-list a.offline-quiz[href$='/{OPEN_QUIZ}']")
+        page.wait_for_url(f"**/quizzes/{COURSE}/{OPEN_QUIZ}")
+        answer(page, ESSAY)
+        page.reload()  # offline: the stored page, the answers typed still there
+        assert page.input_value("textarea[name=bai_thu_hoach]") == ESSAY
+        assert page.is_checked("input[name=q2][value=C]")
+        page.click("button[type=submit]")
+        page.wait_for_function(f"() => document.getElementById('quiz-status').textContent === {t('quiz.offline')!r}")
+        kept = "() => Object.keys(localStorage).filter(k => k.endsWith(':kept')).length"
+        assert page.evaluate(kept) == 1
+
+        page.goto(f"{base}/quizzes/{COURSE}/{WINDOW_QUIZ}")  # the second quiz, answered and submitted offline too
+        answer(page, ESSAY)
+        page.click("button[type=submit]")
+        page.wait_for_function(f"() => document.getElementById('quiz-status').textContent === {t('quiz.offline')!r}")
+        assert page.evaluate(kept) == 2
+        assert quiz_store.member_submissions(hub.factory, MEMBER, COURSE, OPEN_QUIZ) == []
+
+        # The window closes while the member is offline; the API sees the new release within its recheck.
+        release_offline_quiz(hub, WINDOW_QUIZ, "Kiểm tra sắp hết hạn", "2020-06-30")
+        token = {"Authorization": f"token {hub.token_for(MEMBER)}"}
+        for _ in range(100):
+            read = httpx.get(f"{base}/api/quizzes/{COURSE}/{WINDOW_QUIZ}", headers=token, timeout=30).json()
+            if not read["can_take"]:
+                break
+            page.wait_for_timeout(100)
+        assert read["can_take"] is False
+
+        go_offline(context, False)  # the 'online' event sends what is kept: this one is refused
+        page.wait_for_selector("#quiz-kept:not([hidden])")
+        assert page.text_content("#quiz-kept p") == f"{t('quiz.kept_refused')} {t('quiz.closed')}"
+        assert ESSAY in page.text_content("#quiz-kept ul")  # not silently lost
+        assert quiz_store.member_submissions(hub.factory, MEMBER, COURSE, WINDOW_QUIZ) == []
+        page.click("#quiz-kept button")  # the member removes it
+        assert page.is_hidden("#quiz-kept") and page.evaluate(kept) == 1
+
+        page.goto(f"{base}/quizzes/{COURSE}/{OPEN_QUIZ}")  # the next page load online sends the other one
+        page.wait_for_selector("#attempt-1 b", timeout=30_000)
+        assert page.text_content("#attempt-1 b") == t("quiz.score", score=5, max=10)
+        assert page.evaluate(kept) == 0
+        page.reload()  # sent once: a reload sends nothing more
+        mine = quiz_store.member_submissions(hub.factory, MEMBER, COURSE, OPEN_QUIZ)
+        assert [(s.status, s.attempt) for s in mine] == [("graded", 1)]
         assert errors == []
         browser.close()

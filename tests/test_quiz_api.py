@@ -259,3 +259,38 @@ def test_the_quiz_page_shows_the_form_and_no_key(quiz) -> None:  # type: ignore[
     assert "Kiểm tra chuyên đề chi bộ" in listing.text
     missing = client.get(f"{PREFIX}/quizzes/{COURSE}/none", headers=auth("member", Accept="text/html"))
     assert missing.status_code == 404 and t("quiz.not_found") in missing.text
+
+
+def test_the_quiz_list_says_which_quizzes_the_caller_may_take_now(quiz) -> None:  # type: ignore[no-untyped-def]
+    """Does ``can_take`` (what a device stores for offline study) follow the submission rules: open and enrolled
+    yes; not a committee member outside the audience, not before opening, not once the window closed (late work
+    refused), not with no attempt left, and late work accepted yes?"""
+    client, _settings, _factory = quiz(attempts=1)
+    listed = f"{PREFIX}/api/quizzes/{COURSE}"
+
+    def can_take(role: str = "member") -> bool:
+        response = client.get(listed, headers=auth(role))
+        assert response.status_code == 200, response.text
+        return {q["quiz_id"]: q["can_take"] for q in response.json()}["kt"]
+
+    assert can_take() is True and can_take("committee") is False
+    assert client.get(QUIZ_URL, headers=auth("member")).json()["can_take"] is True
+    quiz(attempts=1, opens="2099-01-01", closes="2099-12-31")
+    assert can_take() is False
+    quiz(attempts=1, closes="2020-06-30", late="refuse")
+    assert can_take() is False and client.get(QUIZ_URL, headers=auth("member")).json()["can_take"] is False
+    quiz(attempts=1, closes="2020-06-30", late="accept")
+    assert can_take() is True
+    assert submit(client, "member", "the-only-one-1", ALL_RIGHT, wait=0).status_code == 201
+    assert can_take() is False
+
+
+def test_a_closed_quiz_page_still_shows_an_attempt_kept_offline(quiz) -> None:  # type: ignore[no-untyped-def]
+    """Once the window has closed the form is gone: does the page still carry the box where quiz.js shows an
+    attempt answered offline and refused (this member's own key, the API to send it to, the Vietnamese texts)?"""
+    client, _settings, _factory = quiz(closes="2020-06-30", late="refuse")
+    page = client.get(f"{PREFIX}/quizzes/{COURSE}/kt", headers=auth("member", Accept="text/html")).text
+    assert 'id="quiz"' not in page and t("quiz.closed") in page
+    assert f'id="quiz-kept" hidden data-prefix="diemcau:a1001:{COURSE}/kt:"' in page
+    assert f'data-api="{PREFIX}/api/quizzes/{COURSE}/kt"' in page and t("quiz.kept_remove") in page
+    assert t("quiz.kept_refused") in page and "/static/quiz" in page

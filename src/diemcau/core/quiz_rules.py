@@ -103,6 +103,16 @@ def admit(rules: QuizRules, now: dt.datetime, attempts_used: int) -> Admission:
     return Admission(attempts_used + 1, late)
 
 
+def may_submit(rules: QuizRules, now: dt.datetime, attempts_used: int) -> bool:
+    """Would ``admit`` accept the next attempt at ``now``? (What the quiz page and a device storing the quiz for
+    offline study ask; the submission itself is judged again by ``admit`` when it arrives.)"""
+    try:
+        admit(rules, now, attempts_used)
+    except SubmissionRefused:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class AttemptScore:
     """One graded attempt, as choosing the counted one needs it."""

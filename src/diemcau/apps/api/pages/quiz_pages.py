@@ -77,7 +77,7 @@ def course_quizzes_page(
     course = visible_course(ctx, caller, course_id)
     user = caller.viewer.username
     quizzes = [
-        summary_view(f, store.member_submissions(ctx.factory, user, f.course_id, f.quiz_id))
+        summary_view(f, store.member_submissions(ctx.factory, user, f.course_id, f.quiz_id), enrolled(caller, course))
         for f in store.list_forms(ctx.factory, [course_id])
     ]
     can_grade = caller.viewer.has(Role.SECRETARY) or caller.viewer.is_admin
@@ -91,15 +91,14 @@ def quiz_page(
 ) -> HTMLResponse:
     """Take a quiz (HTML): the form, or why it cannot be taken, and the member's results so far."""
     course, form = visible_quiz(ctx, caller, course_id, quiz_id)
-    quiz = quiz_view(ctx, caller, form)
+    quiz = quiz_view(ctx, caller, course, form)
     state = window_state(form.rules.opens, form.rules.closes, form.rules.late.value == "accept")
-    can_take = enrolled(caller, course) and state in ("open", "late") and quiz.attempts_used < quiz.attempts_allowed
     return _render(
         ctx,
         "quiz.html",
         quiz=quiz,
         state=state,
-        can_take=can_take,
+        can_take=quiz.can_take,
         enrolled=enrolled(caller, course),
         member=caller.viewer.username,
         prefix=ctx.prefix,

@@ -7,6 +7,8 @@ caller may not see is a 404, like a missing one. Taking a quiz needs enrolment; 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import HTTPException
 
 from diemcau.adapters.db import quizzes as store
@@ -15,7 +17,7 @@ from diemcau.apps.api.plumbing.context import ApiContext
 from diemcau.apps.api.schemas.quizzes import FeedbackOut, OptionOut, QuestionOut, QuizOut, QuizSummaryOut, SubmissionOut
 from diemcau.core.course import is_enrolled
 from diemcau.core.quiz_form import QuizForm, presented
-from diemcau.core.quiz_rules import AttemptScore, counted_attempt, has_passed
+from diemcau.core.quiz_rules import AttemptScore, counted_attempt, has_passed, may_submit
 from diemcau.core.roles import can_read_member
 from diemcau.core.visibility import CourseFacts
 from diemcau.i18n import t
@@ -83,12 +85,12 @@ def counted_score(form: QuizForm, mine: list[store.SubmissionRecord]) -> float |
     return None if counted is None else counted.score
 
 
-def summary_view(form: QuizForm, mine: list[store.SubmissionRecord]) -> QuizSummaryOut:
-    """A quiz in a list, with the caller's own standing."""
-    return QuizSummaryOut(**_summary_fields(form, mine))
+def summary_view(form: QuizForm, mine: list[store.SubmissionRecord], is_enrolled: bool) -> QuizSummaryOut:
+    """A quiz in a list, with the caller's own standing (``is_enrolled``: may the caller take it at all)."""
+    return QuizSummaryOut(**_summary_fields(form, mine, is_enrolled))
 
 
-def _summary_fields(form: QuizForm, mine: list[store.SubmissionRecord]) -> dict:
+def _summary_fields(form: QuizForm, mine: list[store.SubmissionRecord], is_enrolled: bool) -> dict:
     rules = form.rules
     return dict(
         course_id=form.course_id,
@@ -102,6 +104,7 @@ def _summary_fields(form: QuizForm, mine: list[store.SubmissionRecord]) -> dict:
         counted_score=counted_score(form, mine),
         max_score=form.total_points,
         pass_percent=rules.pass_percent,
+        can_take=is_enrolled and may_submit(rules, dt.datetime.now(dt.UTC), len(mine)),
     )
 
 
@@ -110,13 +113,13 @@ def shuffle_seed(username: str, form: QuizForm, attempt: int) -> str:
     return f"{username}:{form.course_id}:{form.quiz_id}:{attempt}"
 
 
-def quiz_view(ctx: ApiContext, caller: Caller, form: QuizForm) -> QuizOut:
-    """A quiz for the caller: questions in their order, their attempts and their draft."""
+def quiz_view(ctx: ApiContext, caller: Caller, course: CourseFacts, form: QuizForm) -> QuizOut:
+    """A quiz of ``course`` for the caller: questions in their order, their attempts and their draft."""
     username = caller.viewer.username
     mine = store.member_submissions(ctx.factory, username, form.course_id, form.quiz_id)
     questions = presented(form, shuffle_seed(username, form, len(mine) + 1))
     return QuizOut(
-        **_summary_fields(form, mine),
+        **_summary_fields(form, mine, enrolled(caller, course)),
         description=form.description,
         questions=[
             QuestionOut(

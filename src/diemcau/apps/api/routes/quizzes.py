@@ -45,10 +45,10 @@ def list_quizzes(
     course_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> list[QuizSummaryOut]:
     """The released quizzes of a course, with the caller's own attempts and counted score."""
-    visible_course(ctx, caller, course_id)
+    course = visible_course(ctx, caller, course_id)
     forms = store.list_forms(ctx.factory, [course_id])
-    user = caller.viewer.username
-    return [summary_view(f, store.member_submissions(ctx.factory, user, f.course_id, f.quiz_id)) for f in forms]
+    user, taker = caller.viewer.username, enrolled(caller, course)
+    return [summary_view(f, store.member_submissions(ctx.factory, user, f.course_id, f.quiz_id), taker) for f in forms]
 
 
 @router.get("/api/quizzes/{course_id}/{quiz_id}", response_model=QuizOut, responses=_NOT_VISIBLE)
@@ -56,8 +56,8 @@ def read_quiz(
     course_id: str, quiz_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> QuizOut:
     """A quiz as the caller sees it: questions (no keys) in their order, their attempts, their draft."""
-    _course, form = visible_quiz(ctx, caller, course_id, quiz_id)
-    return quiz_view(ctx, caller, form)
+    course, form = visible_quiz(ctx, caller, course_id, quiz_id)
+    return quiz_view(ctx, caller, course, form)
 
 
 def _taker(ctx: ApiContext, caller: Caller, course_id: str, quiz_id: str):  # type: ignore[no-untyped-def]

@@ -66,6 +66,10 @@ class QuizSummaryOut(_Out):
     counted_score: float | None = Field(description="The caller's counted score, once graded.")
     max_score: float
     pass_percent: float
+    can_take: bool = Field(
+        description="May the caller submit an attempt now (enrolled, the window open or late work accepted, an "
+        "attempt left)? Judged again when a submission arrives."
+    )
 
 
 class QuizOut(QuizSummaryOut):

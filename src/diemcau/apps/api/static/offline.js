@@ -63,6 +63,42 @@
     return [absolute(config.prefix + "/courses")].concat(scripts, lecture && lecture.hls ? [absolute(lecture.hls)] : []);
   }
 
+  /* --- the course's open quizzes, answered offline (quiz.js keeps and sends the attempt) -------------- */
+  function storeQuizzes(cache, lecture) {
+    // Each quiz of the lecture's course the member may take now (the API's can_take: enrolled, window open or
+    // late work accepted, an attempt left): its page (the whole form, server-rendered) and the scripts it names
+    // (quiz.js). [{title, page, bytes}] for the note; the portal links to them offline.
+    if (!lecture.course_id) return Promise.resolve([]);
+    var list = config.prefix + "/api/quizzes/" + encodeURIComponent(lecture.course_id);
+    return fetch(list, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {
+      if (!response.ok) throw new Error(list + ": " + response.status);
+      return response.json();
+    }).then(function (quizzes) {
+      return Promise.all(quizzes.filter(function (quiz) { return quiz.can_take; }).map(function (quiz) {
+        var page = absolute(config.prefix + "/quizzes/" + encodeURIComponent(quiz.course_id) + "/" +
+                            encodeURIComponent(quiz.quiz_id));
+        return put(cache, page).then(function (size) {
+          return cache.match(page).then(function (hit) { return hit.text(); }).then(function (html) {
+            var scripts = new DOMParser().parseFromString(html, "text/html").querySelectorAll("script[src]");
+            return Promise.all([].map.call(scripts, function (s) { return put(cache, absolute(s.getAttribute("src"), page)); }));
+          }).then(function (sizes) {
+            return { title: quiz.title, page: page, bytes: sizes.reduce(function (a, b) { return a + b; }, size) };
+          });
+        });
+      }));
+    });
+  }
+  function quizLinks(note) {
+    // The stored quizzes of a stored lecture, as links for the portal's list.
+    return (note.quizzes || []).map(function (quiz) {
+      var link = document.createElement("a");
+      link.className = "offline-quiz";
+      link.href = quiz.page;
+      link.textContent = quiz.title;
+      return link;
+    });
+  }
+
   /* --- storing, listing, removing ------------------------------------------------------------------- */
   function put(cache, url) {
     return fetch(url, { credentials: "same-origin" }).then(function (response) {
@@ -88,8 +124,11 @@
           });
         }
         return next().then(function () {
+          return storeQuizzes(cache, lecture);
+        }).then(function (quizzes) {
+          quizzes.forEach(function (quiz) { bytes += quiz.bytes; });
           var note = { id: lecture.id, title: lecture.title, course: lecture.course, page: page, bytes: bytes,
-                       stored: new Date().toISOString() };
+                       stored: new Date().toISOString(), quizzes: quizzes };
           return cache.put(noteKey(lecture.id), new Response(JSON.stringify(note),
                                                              { headers: { "Content-Type": "application/json" } }));
         });
@@ -198,6 +237,7 @@
         li.appendChild(link);
         li.appendChild(meta);
         li.appendChild(drop);
+        quizLinks(note).forEach(function (link) { li.appendChild(document.createElement("br")); li.appendChild(link); });
         list.appendChild(li);
       });
       section.hidden = !notes.length;

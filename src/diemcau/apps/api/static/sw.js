@@ -7,7 +7,8 @@
  *   diemcau-lecture-<id>  one lecture: its player page, captions, poster, audio playlist and segments, and a
  *                         small JSON note of what it is (title, bytes).
  * Requests:
- *   pages (navigations)   the portal (/, /courses) and the players (/lectures/<id>) only. Network first; a copy
+ *   pages (navigations)   the portal (/, /courses), the players (/lectures/<id>) and the quizzes stored with a
+ *                         lecture (/quizzes/<course>/<quiz>) only. Network first; a copy
  *                         already stored is refreshed; with no network, the stored copy of that path (any ?t=),
  *                         else a redirect to the stored member portal, which lists what is stored;
  *   media, captions,      from the caches when stored (a Range request gets its 206 slice of the whole stored
@@ -90,9 +91,9 @@ function asset(event, url) {
   });
 }
 
-// The only requests it answers: the portal's and the players' pages, and what a stored lecture is made of. Anything
+// The only requests it answers: the portal's, the players' and the quizzes' pages, and what a stored lecture is made of. Anything
 // else (the API, materials with their own sandbox policy, the hub) goes to the network as if there were no worker.
-var PAGES = /^(courses|lectures\/[A-Za-z0-9]+)?$/, FILES = /^(static\/|api\/media\/|api\/lectures\/[A-Za-z0-9]+\/captions\.vtt$)/;
+var PAGES = /^(courses|lectures\/[A-Za-z0-9]+|quizzes\/[\w-]+\/[\w-]+)?$/, FILES = /^(static\/|api\/media\/|api\/lectures\/[A-Za-z0-9]+\/captions\.vtt$)/;
 
 self.addEventListener("fetch", function (event) {
   var request = event.request, url = new URL(request.url);

@@ -22,6 +22,7 @@ from diemcau.adapters.db.models_questions import LectureQuestionRow as Q
 from diemcau.core import questions as rules
 from diemcau.core.questions import (
     Question,
+    QuestionError,
     Scope,
     check_moment,
     clean_answer,

@@ -1,6 +1,7 @@
-"""In real Chromium at 360×740 against a real hub: a question asked with no connection is kept on the device as
-"chờ gửi", survives a reload, and reaches the server exactly once when the connection returns, even when the
-answer to the first post is lost and the queue sends it again (docs/questions.md, "Asked offline"). Reuses the
+"""In real Chromium at 360×740 against a real hub: a stored lecture's material opens with no connection, with the
+server's own security headers; a question asked with no connection is kept on the device as "chờ gửi", survives
+a reload, and reaches the server exactly once when the connection returns, even when the answer to the first post
+is lost and the queue sends it again (docs/player.md, "Offline"; docs/questions.md, "Asked offline"). Reuses the
 offline harness of tests/test_offline_browser.py (its lecture, and its way of cutting the link)."""
 
 from __future__ import annotations
@@ -13,12 +14,19 @@ from diemcau.adapters.db.models_questions import LectureQuestionRow
 from diemcau.i18n import t
 from tests.browser import launch_chromium, log_in, watch_csp
 from tests.hubserver import HubProcess
+from tests.material_fixtures import pdf_bytes, seed_lecture_material
 from tests.test_offline_browser import MEMBER, go_offline, lecture  # noqa: F401 (lecture: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 QUEUE = "JSON.parse(localStorage.getItem('diemcau.questions.queue') || '[]')"
 ASKED = "Xin hỏi: khi không có sóng thì học thế nào?"
+MATERIAL = "Tai-lieu-hoc-tap.pdf"
+OPEN_MATERIAL = """async (url) => {
+  const response = await fetch(url);
+  const headers = ['content-security-policy', 'content-disposition'].map(h => response.headers.get(h));
+  return [response.status, (await response.arrayBuffer()).byteLength, ...headers];
+}"""
 
 
 def questions_on_server(hub: HubProcess, lecture_id: str) -> list[tuple[str, str | None]]:
@@ -29,13 +37,14 @@ def questions_on_server(hub: HubProcess, lecture_id: str) -> list[tuple[str, str
         return [tuple(row) for row in session.execute(query)]
 
 
-def test_a_question_asked_offline_is_sent_once_when_back_online(
+def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
     hub: HubProcess,
     lecture: str,  # noqa: F811 (the fixture imported above)
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Stored lecture, no connection: is a question kept as "chờ gửi" with its moment (through a reload), and
-    once online, with the answer to the first post lost on the way back, is it on the server exactly once?"""
+    """Stored lecture, no connection: does its material open from the device, sandboxed as online, and count in
+    the stored size; is a question kept as "chờ gửi" with its moment (through a reload), and once online, with
+    the answer to the first post lost on the way back, is it on the server exactly once?"""
     base = f"{hub.url}services/diemcau"
     monkeypatch.setenv("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")  # routes see the worker's requests
     with sync_playwright() as playwright:
@@ -45,15 +54,27 @@ def test_a_question_asked_offline_is_sent_once_when_back_online(
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         watch_csp(page, errors)
+        seed_lecture_material(hub.settings, hub.factory, lecture, MATERIAL)
+        size = len(pdf_bytes())
         log_in(page, hub.url, MEMBER)
         page.goto(f"{base}/lectures/{lecture}")
+        url = page.eval_on_selector("#materials li > a", "a => a.href")
+        online = page.evaluate(OPEN_MATERIAL, url)
+        assert online[:2] == [200, size] and online[2] == "sandbox" and online[3].startswith("attachment")
         page.click("#offline-save")
         page.wait_for_function("() => document.getElementById('offline-remove').hidden === false", timeout=60_000)
         page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        stored = page.evaluate("(url) => caches.match(url).then(r => r.arrayBuffer()).then(b => b.byteLength)", url)
+        assert stored == size  # in the lecture's cache, so in the size the player shows (the note's bytes)
+        assert page.evaluate("() => window.diemcauOffline.stored()")[0]["bytes"] > size
 
         go_offline(context, True)
         page.goto(f"{base}/lectures/{lecture}")  # the player from the device
         page.wait_for_selector("#transcript")
+        assert page.evaluate(OPEN_MATERIAL, url) == online  # from the device, with the server's own headers
+        with page.expect_download() as download:  # the member's tap on the material, with no connection
+            page.click("#materials li > a")
+        assert download.value.failure() is None and len(open(download.value.path(), "rb").read()) == size
         page.evaluate("() => { document.getElementById('player').currentTime = 6; }")
         page.click("#q-ask")
         page.fill("#q-text", ASKED)

@@ -20,12 +20,19 @@ from tests.test_offline_browser import MEMBER, go_offline, lecture  # noqa: F401
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 QUEUE = "JSON.parse(localStorage.getItem('diemcau.questions.queue') || '[]')"
+MINE = f"{QUEUE}.filter(q => q.member === {MEMBER!r})"
+FOREIGN = {
+    "moment": 1,
+    "text": "Câu hỏi của người dùng chung máy",
+    "client_id": "another-member-0001",
+    "member": "42000099",
+}
 ASKED = "Xin hỏi: khi không có sóng thì học thế nào?"
 MATERIAL = "Tai-lieu-hoc-tap.pdf"
 OPEN_MATERIAL = """async (url) => {
   const response = await fetch(url);
-  const headers = ['content-security-policy', 'content-disposition'].map(h => response.headers.get(h));
-  return [response.status, (await response.arrayBuffer()).byteLength, ...headers];
+  const headers = ['content-security-policy', 'content-disposition', 'x-content-type-options'];
+  return [response.status, (await response.arrayBuffer()).byteLength, ...headers.map(h => response.headers.get(h))];
 }"""
 
 
@@ -61,6 +68,7 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
         url = page.eval_on_selector("#materials li > a", "a => a.href")
         online = page.evaluate(OPEN_MATERIAL, url)
         assert online[:2] == [200, size] and online[2] == "sandbox" and online[3].startswith("attachment")
+        assert online[4] == "nosniff"
         page.click("#offline-save")
         page.wait_for_function("() => document.getElementById('offline-remove').hidden === false", timeout=60_000)
         page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
@@ -83,13 +91,19 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
             f"() => document.getElementById('q-status').textContent === {t('questions.queued_saved')!r}"
         )
         queued = page.evaluate(f"() => {QUEUE}")
-        assert [(q["text"], q["moment"]) for q in queued] == [(ASKED, 6)] and queued[0]["asked_at"]
+        assert [(q["text"], q["moment"], q["member"]) for q in queued] == [(ASKED, 6, MEMBER)] and queued[0]["asked_at"]
         page.goto(f"{base}/lectures/{lecture}")  # still offline: the question is still kept, and shown as such
         page.wait_for_selector("#q-list .q-queued")
         assert ASKED in page.text_content("#q-list .q-queued")
         assert t("questions.queued") in page.text_content("#q-list .q-queued")
         assert questions_on_server(hub, lecture) == []
 
+        # Another member's question kept on this shared phone: never sent with this member's login.
+        foreign = {**FOREIGN, "url": queued[0]["url"], "asked_at": queued[0]["asked_at"]}
+        page.evaluate(
+            "(f) => localStorage.setItem('diemcau.questions.queue', JSON.stringify([f].concat(" + QUEUE + ")))",
+            foreign,
+        )
         lost: list[int] = []
 
         def answer_lost(route: Route) -> None:  # the post reaches the server; its answer never comes back
@@ -103,16 +117,21 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
         go_offline(context, False)  # 'online': the queue sends; the first answer is lost, so it stays queued
         for _ in range(40):  # the next tries (the 30 s timer's work), until the queue is empty
             page.evaluate("() => window.dispatchEvent(new Event('online'))")
-            if page.evaluate(f"() => {QUEUE}.length") == 0:
+            if page.evaluate(f"() => {MINE}.length") == 0:
                 break
             page.wait_for_timeout(500)
-        assert page.evaluate(f"() => {QUEUE}") == []
+        assert page.evaluate(f"() => {QUEUE}") == [foreign]  # this member's sent; the other's kept, unsent
         assert lost == [201]  # the first post was stored, only its answer was lost
         page.wait_for_function(
             f"() => document.getElementById('q-status').textContent === {t('questions.queued_sent', count=1)!r}"
         )
         assert [text for text, _ in questions_on_server(hub, lecture)] == [ASKED]  # once, not twice
         assert questions_on_server(hub, lecture)[0][1] == queued[0]["client_id"]
+        with hub.factory() as session:  # nobody's: the other member's question was not posted as this one
+            assert (
+                session.scalars(select(LectureQuestionRow).where(LectureQuestionRow.text == FOREIGN["text"])).all()
+                == []
+            )
         page.wait_for_selector("#q-list li[id^='q-']")
         assert page.query_selector("#q-list .q-queued") is None
         assert errors == []

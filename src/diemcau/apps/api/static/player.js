@@ -354,8 +354,8 @@
  * texts. GET lists what this member may see (their own, their cell's answered ones, those published to all);
  * POST asks at the moment the button was pressed. A mark or a time seeks the player there.
  * Offline: a question asked with no connection (or whose post fails on the network) is kept in localStorage
- * (QUEUE: url, moment, text, the moment it was asked, and a client id made here), shown as "chờ gửi", and posted
- * when the connection returns; the server stores one question per (member, client id), so a replay after a lost
+ * (QUEUE: url, moment, text, the moment it was asked, a client id made here, and the member who asked), shown
+ * as "chờ gửi", and posted when the connection returns, by that member's page only (a shared phone); the server stores one question per (member, client id), so a replay after a lost
  * answer stores nothing twice (docs/questions.md, "Asked offline").
  */
 (function () {
@@ -420,8 +420,11 @@
     return button;
   }
   /* --- the offline queue of questions (separate from the progress queue; same device, same habits) ------- */
-  function queued() {
+  function allQueued() {
     try { return JSON.parse(localStorage.getItem(QUEUE) || "[]") || []; } catch (e) { return []; }
+  }
+  function queued() {  // this member's: another member's questions on a shared phone wait for their own page
+    return allQueued().filter(function (entry) { return entry.member === config.member; });
   }
   function keep(queue) {
     try { localStorage.setItem(QUEUE, JSON.stringify(queue)); } catch (e) { /* storage full or disabled */ }
@@ -475,7 +478,7 @@
         if (!error || !error.fromServer) throw error;
         statusLine.textContent = error.message;  // refused for good (e.g. the lecture withdrawn): dropped
       }).then(function () {
-        keep(queued().filter(function (e) { return e.client_id !== entry.client_id; }));
+        keep(allQueued().filter(function (e) { return e.client_id !== entry.client_id; }));
         return next();
       });
     }
@@ -518,7 +521,7 @@
   });
   document.getElementById("q-cancel").addEventListener("click", close);
   function keepOffline(entry) {  // no connection: on the device until it returns
-    keep(queued().concat([entry]).slice(-200));
+    keep(allQueued().concat([entry]).slice(-200));
     box.value = "";
     close();
     statusLine.textContent = text("queued_saved", {});
@@ -527,7 +530,7 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var entry = { url: config.url, moment: moment, text: box.value, client_id: clientId(),
-                  asked_at: new Date().toISOString() };
+                  asked_at: new Date().toISOString(), member: config.member };
     if (navigator.onLine === false) { keepOffline(entry); return; }
     sendButton.disabled = true;
     statusLine.textContent = text("sending", {});

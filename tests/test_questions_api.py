@@ -295,3 +295,55 @@ def test_only_trainers_of_the_course_hide(api) -> None:  # type: ignore[no-untyp
     with api.factory() as session:
         assert session.scalar(select(LectureQuestionRow.hidden_at)) is None
     assert [q["id"] for q in seen(api, "secretary")] == [qid]
+
+
+# --- the client id: the player's offline queue replays a post until it hears back -------------------------
+
+KEY = "3f1c9a2e-7b4d-4e0a-9c1f-0d2b6a8e5f17"
+ASK = f"/api/lectures/{COMMUNE_LECTURE}/questions"
+
+
+def test_a_replayed_post_returns_the_stored_question(api) -> None:  # type: ignore[no-untyped-def]
+    """Does the same post sent twice (the answer to the first was lost) store one question, 201 then 200?"""
+    body = {"moment": 30, "text": "Hỏi khi mất sóng?", "client_id": KEY}
+    first, again = post(api, ASK, "member", body), post(api, ASK, "member", {**body, "text": "Hỏi lần hai?"})
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json() == first.json() and rows(api) == 1
+
+
+def test_another_member_reusing_a_client_id_neither_sees_nor_overwrites(api) -> None:  # type: ignore[no-untyped-def]
+    """Does a cellmate who posts with someone's client id get their own question, learn nothing of the other's,
+    and leave it as it was?"""
+    mine = post(api, ASK, "member", {"moment": 30, "text": "Câu hỏi riêng?", "client_id": KEY}).json()
+    theirs = post(api, ASK, "cellmate", {"moment": 5, "text": "Câu hỏi chen ngang?", "client_id": KEY})
+    assert theirs.status_code == 201 and theirs.json()["id"] != mine["id"]
+    assert (theirs.json()["text"], theirs.json()["mine"]) == ("Câu hỏi chen ngang?", True)
+    assert [q["text"] for q in seen(api, "cellmate")] == ["Câu hỏi chen ngang?"]  # not the unanswered other
+    assert [q["text"] for q in seen(api, "member")] == ["Câu hỏi riêng?"] and rows(api) == 2
+
+
+def test_a_client_id_reused_on_another_lecture_is_a_conflict(api) -> None:  # type: ignore[no-untyped-def]
+    """Is a member's client id sent again for another lecture a 409 in Vietnamese, with nothing written?"""
+    assert post(api, ASK, "member", {"moment": 30, "text": "Câu hỏi?", "client_id": KEY}).status_code == 201
+    other = post(
+        api, f"/api/lectures/{LECTURE_ID}/questions", "member", {"moment": 3, "text": "Khác?", "client_id": KEY}
+    )
+    assert (other.status_code, other.json()["detail"]) == (409, t("questions.client_id_reused")) and rows(api) == 1
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["x" * 65, "x" * 100_000, "short", "abcdefgh\r\nX-Evil: 1", "abc\x00defgh", "../../../etc/passwd", "câu-hỏi-12345"],
+)
+def test_hostile_client_ids_are_refused_in_vietnamese(api, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Are long, control-character, path-like and non-ASCII client ids a 422 with the catalogue's message?"""
+    refused = post(api, ASK, "member", {"moment": 30, "text": "Câu hỏi?", "client_id": key})
+    assert (refused.status_code, refused.json()["detail"]) == (422, t("questions.bad_client_id", max=64))
+    assert rows(api) == 0
+
+
+@pytest.mark.parametrize("key", [12345678, ["abcdefgh"], {"id": "abcdefgh"}, True])
+def test_client_ids_of_the_wrong_type_are_a_4xx(api, key: object) -> None:  # type: ignore[no-untyped-def]
+    """Is a client id that is not text refused at the schema (422), never a 5xx?"""
+    refused = post(api, ASK, "member", {"moment": 30, "text": "Câu hỏi?", "client_id": key})
+    assert refused.status_code == 422 and rows(api) == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import event, func, select
@@ -208,3 +210,101 @@ def test_replays_are_counted_at_ingest_in_one_statement(factory) -> None:  # typ
     counted = load_replays(factory, LECTURE_ID)
     assert counted == {2: 15.0, 3: 10.0, 4: 15.0} and len(upserts) == 2  # 20-45 + 40-50 by a1001, 25-30 by a1002
     assert rebuild_replays(factory, LECTURE_ID, 600.0) == counted and load_replays(factory, LECTURE_ID) == counted
+
+
+# --- a question's client id: the player's offline queue may post the same question more than once ----------
+
+KEY = "3f1c9a2e-7b4d-4e0a-9c1f-0d2b6a8e5f17"
+
+
+def ask_keyed(factory, asker: str, path: str, key: str | None, text: str = "Câu hỏi khi không có mạng?"):  # type: ignore[no-untyped-def]
+    return store.ask_once(
+        factory,
+        lecture_id=LECTURE_ID,
+        course_id="nq-cb-a1",
+        duration=600.0,
+        asker=asker,
+        asker_path=path,
+        moment=42.0,
+        text=text,
+        client_id=key,
+    )
+
+
+def test_a_replay_with_the_same_client_id_stores_nothing(factory) -> None:  # type: ignore[no-untyped-def]
+    """Does a second post with the same client id (even with other text) return the first question, unchanged?"""
+    first, created = ask_keyed(factory, "a1001", A1, KEY)
+    again, created_again = ask_keyed(factory, "a1001", A1, KEY, text="Sửa lại câu hỏi?")
+    assert (created, created_again) == (True, False)
+    assert again == first and again.text == "Câu hỏi khi không có mạng?" and count(factory) == 1
+
+
+def test_questions_without_a_client_id_never_collide(factory) -> None:  # type: ignore[no-untyped-def]
+    """Do old clients (no client id) still store every post (NULLs are distinct on both backends)?"""
+    assert [ask_keyed(factory, "a1001", A1, None)[1] for _ in range(2)] == [True, True] and count(factory) == 2
+
+
+def test_another_members_same_client_id_is_their_own_question(factory) -> None:  # type: ignore[no-untyped-def]
+    """Does a member who reuses someone else's client id get a question of their own, never the other's?"""
+    mine, _ = ask_keyed(factory, "a1001", A1, KEY)
+    theirs, created = ask_keyed(factory, "a2001", A2, KEY, text="Câu hỏi của người khác?")
+    assert created and theirs.id != mine.id and (theirs.asker, theirs.text) == ("a2001", "Câu hỏi của người khác?")
+    assert store.load_question(factory, mine.id) == mine and count(factory) == 2
+
+
+@pytest.mark.parametrize(
+    "key", ["x" * 65, "short", "", "abcdefgh\n", "abc\x00defgh", "../../etc/passwd", "câu-hỏi-12345", "\u202eabcdefgh"]
+)
+def test_hostile_client_ids_write_nothing(factory, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Are overlong, short, control-character, path-like and non-ASCII ids refused before any write?"""
+    with pytest.raises(QuestionError) as refused:
+        ask_keyed(factory, "a1001", A1, key)
+    assert refused.value.code == "bad_client_id" and count(factory) == 0
+
+
+def test_concurrent_replays_store_one_question(factory) -> None:  # type: ignore[no-untyped-def]
+    """Do eight replays of one question at once (a queue flushed by two tabs) store it exactly once?"""
+    start = threading.Barrier(8)
+
+    def replay(_: int) -> tuple[int, bool]:
+        start.wait()
+        question, created = ask_keyed(factory, "a1001", A1, KEY)
+        return question.id, created
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(replay, range(8)))
+    assert len({question_id for question_id, _ in results}) == 1
+    assert sum(created for _, created in results) == 1 and count(factory) == 1
+
+
+def test_a_replay_that_loses_the_race_reads_the_winner(factory, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """When a concurrent replay commits between the lookup and the insert (PostgreSQL: no write lock up front),
+    does the loser's unique-key failure return the winner's question instead of an error?"""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite takes the write lock before the lookup: no window to race in")
+    engine, raced = factory.kw["bind"], []
+
+    def winner_commits_first(session, flush_context, instances) -> None:  # type: ignore[no-untyped-def]
+        if raced:
+            return
+        raced.append(True)
+        with engine.begin() as other:  # the concurrent replay, on its own connection
+            other.execute(
+                LectureQuestionRow.__table__.insert().values(
+                    lecture_id=LECTURE_ID,
+                    course_id="nq-cb-a1",
+                    asker="a1001",
+                    asker_path=A1,
+                    moment=42.0,
+                    text="Câu hỏi của lần gửi kia?",
+                    scope="cell",
+                    client_id=KEY,
+                )
+            )
+
+    event.listen(Session, "before_flush", winner_commits_first)
+    try:
+        question, created = ask_keyed(factory, "a1001", A1, KEY)
+    finally:
+        event.remove(Session, "before_flush", winner_commits_first)
+    assert raced and not created and question.text == "Câu hỏi của lần gửi kia?" and count(factory) == 1

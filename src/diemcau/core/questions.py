@@ -20,6 +20,7 @@ widen what a viewer sees.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,6 +32,10 @@ MIN_TEXT = 3
 MAX_TEXT = 1000
 MAX_ANSWER = 5000
 MAX_REASON = 200
+MAX_CLIENT_ID = 64
+# A client id is what the player makes with crypto.randomUUID() (or a fallback of the same alphabet): letters,
+# digits, '-' and '_', 8 to 64 characters. Nothing else reaches the database (no control characters, no padding).
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 class Scope(StrEnum):
@@ -85,6 +90,17 @@ def clean_text(text: str) -> str:
     if len(cleaned) > MAX_TEXT:
         raise QuestionError("text_too_long", max=MAX_TEXT, length=len(cleaned))
     return cleaned
+
+
+def clean_client_id(client_id: str | None) -> str | None:
+    """The id a client gave a question so that a replay of the same post stores it once (``None``: an old client
+    that gave none); ``QuestionError`` unless it is 8 to 64 of ``A-Z a-z 0-9 - _``. It is unique per asker only:
+    another member's identical id is a different question, never a way to reach this one."""
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id):
+        raise QuestionError("bad_client_id", max=MAX_CLIENT_ID)
+    return client_id
 
 
 def check_moment(moment: float, duration: float | None) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, func
+from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from diemcau.adapters.db.models import Base
@@ -17,6 +17,7 @@ class LectureQuestionRow(Base):
     __table_args__ = (
         Index("ix_lecture_questions_lecture_moment", "lecture_id", "moment"),
         Index("ix_lecture_questions_waiting", "answered_at", "asker_path"),
+        UniqueConstraint("asker", "client_id", name="uq_lecture_questions_asker_client_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -35,3 +36,6 @@ class LectureQuestionRow(Base):
     hidden_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     hidden_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     hidden_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The id the asker's device gave the question (migration offask1): a replayed post finds it and stores
+    # nothing (unique per asker; NULL for old clients, and NULLs never collide).
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -13,13 +13,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import transaction
 from diemcau.adapters.db.models import LectureRow, MemberRow, OrgUnitRow
 from diemcau.adapters.db.models_questions import LectureQuestionRow as Q
 from diemcau.core import questions as rules
-from diemcau.core.questions import Question, Scope, check_moment, clean_answer, clean_text, is_course_trainer
+from diemcau.core.questions import (
+    Question,
+    QuestionError,
+    Scope,
+    check_moment,
+    clean_answer,
+    clean_client_id,
+    clean_text,
+    is_course_trainer,
+)
 from diemcau.core.roles import Viewer
 
 
@@ -59,23 +69,84 @@ def ask(
     moment: float,
     text: str,
     now: dt.datetime | None = None,
+    client_id: str | None = None,
 ) -> Question:
-    """Store a question at ``moment`` of a lecture; ``QuestionError`` (nothing written) for bad text or moment."""
-    cleaned, at = clean_text(text), check_moment(moment, duration)
-    with transaction(factory) as session:
-        row = Q(
-            lecture_id=lecture_id,
-            course_id=course_id,
-            asker=asker,
-            asker_path=asker_path,
-            moment=at,
-            text=cleaned,
-            created_at=now or utcnow(),
-            scope=str(Scope.CELL),
-        )
-        session.add(row)
-        session.flush()
-        return _question(row)
+    """Store a question at ``moment`` of a lecture; ``QuestionError`` (nothing written) for bad text or moment.
+    With a ``client_id``, see ``ask_once``: a replay returns the question stored the first time."""
+    return ask_once(
+        factory,
+        lecture_id=lecture_id,
+        course_id=course_id,
+        duration=duration,
+        asker=asker,
+        asker_path=asker_path,
+        moment=moment,
+        text=text,
+        now=now,
+        client_id=client_id,
+    )[0]
+
+
+def _asked_before(session: Session, asker: str, client_id: str) -> Q | None:
+    return session.scalars(select(Q).where(Q.asker == asker, Q.client_id == client_id)).one_or_none()
+
+
+def _replayed(row: Q, lecture_id: str) -> Question:
+    """The question a replay finds; the same id on another lecture is no replay (``client_id_reused``)."""
+    if row.lecture_id != lecture_id:
+        raise QuestionError("client_id_reused")
+    return _question(row)
+
+
+def ask_once(
+    factory: sessionmaker[Session],
+    *,
+    lecture_id: str,
+    course_id: str,
+    duration: float | None,
+    asker: str,
+    asker_path: str,
+    moment: float,
+    text: str,
+    now: dt.datetime | None = None,
+    client_id: str | None = None,
+) -> tuple[Question, bool]:
+    """Store a question and say whether this call stored it (``False``: a replay).
+
+    A question with a ``client_id`` (the asker's device made it) is stored once per asker: a replay of the post
+    (the player's offline queue sending again after a lost answer) returns the question stored the first time,
+    whatever its text, and writes nothing. Concurrent replays race on the unique key (asker, client id): the
+    loser's insert fails and it reads the winner's row, on SQLite and PostgreSQL alike. ``QuestionError``
+    (nothing written) for bad text, moment or client id, or a client id this asker used on another lecture.
+    """
+    cleaned, at, key = clean_text(text), check_moment(moment, duration), clean_client_id(client_id)
+    try:
+        with transaction(factory) as session:
+            earlier = _asked_before(session, asker, key) if key is not None else None
+            if earlier is not None:
+                return _replayed(earlier, lecture_id), False
+            row = Q(
+                lecture_id=lecture_id,
+                course_id=course_id,
+                asker=asker,
+                asker_path=asker_path,
+                moment=at,
+                text=cleaned,
+                created_at=now or utcnow(),
+                scope=str(Scope.CELL),
+                client_id=key,
+            )
+            session.add(row)
+            session.flush()
+            return _question(row), True
+    except IntegrityError:
+        if key is None:
+            raise
+        with factory() as session:  # a concurrent replay stored it first
+            earlier = _asked_before(session, asker, key)
+            if earlier is None:
+                raise
+            return _replayed(earlier, lecture_id), False
 
 
 def load_question(factory: sessionmaker[Session], question_id: int) -> Question | None:

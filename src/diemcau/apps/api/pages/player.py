@@ -159,7 +159,7 @@ def build_page(ctx: ApiContext, username: str, lecture: LectureOut, start: float
         segments=segments,
         start=start,
         progress=progress,
-        script_config=_script_config(ctx, lecture, choices, start, progress),
+        script_config=_script_config(ctx, lecture, choices, start, progress) | {"member": username},
     )
 
 

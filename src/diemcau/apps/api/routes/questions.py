@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -53,6 +53,12 @@ Audiences = dict[str, tuple[str, ...]]  # course id → the org paths of its aud
 class QuestionIn(BaseModel):
     moment: AskedSeconds = Field(description="Seconds from the start of the lecture.")
     text: str = Field(description="3 to 1000 characters once stripped.")
+    client_id: str | None = Field(
+        None,
+        description="The device's id for this question (8 to 64 of A-Z a-z 0-9 - _, e.g. a UUID): a replayed post "
+        "with the same id returns the question stored the first time (200) instead of storing it again (201). "
+        "Unique per asker; optional for old clients.",
+    )
 
 
 class AnswerIn(BaseModel):
@@ -123,7 +129,7 @@ def _outs(ctx: ApiContext, viewer: Viewer, found: list[Question], audiences: Aud
 
 
 def _refused(error: QuestionError) -> HTTPException:
-    status = 409 if error.code == "not_playable" else 422
+    status = 409 if error.code in ("not_playable", "client_id_reused") else 422
     return HTTPException(status, t(f"questions.{error.code}", **error.params))
 
 
@@ -132,11 +138,11 @@ def _audience(ctx: ApiContext, course_id: str) -> tuple[str, ...]:
     return course.audience_paths if course else ()
 
 
-def _ask(ctx: ApiContext, caller: Caller, lecture_id: str, body: QuestionIn) -> QuestionOut:
+def _ask(ctx: ApiContext, caller: Caller, lecture_id: str, body: QuestionIn, response: Response) -> QuestionOut:
     viewer = caller.viewer
     record = ctx.visibility.require_lecture(viewer, lecture_id)
     try:
-        question = store.ask(
+        question, created = store.ask_once(
             ctx.factory,
             lecture_id=record.lecture_id,
             course_id=record.course_id,
@@ -145,9 +151,12 @@ def _ask(ctx: ApiContext, caller: Caller, lecture_id: str, body: QuestionIn) -> 
             asker_path=viewer.org_path or "/",
             moment=body.moment,
             text=body.text,
+            client_id=body.client_id,
         )
     except QuestionError as error:
         raise _refused(error) from None
+    if not created:
+        response.status_code = 200  # a replay: the question stored the first time
     return _outs(ctx, viewer, [question], {record.course_id: record.audience_paths})[0]
 
 
@@ -155,13 +164,23 @@ def _ask(ctx: ApiContext, caller: Caller, lecture_id: str, body: QuestionIn) -> 
     "/api/lectures/{lecture_id}/questions",
     response_model=QuestionOut,
     status_code=201,
-    responses={404: {"description": "Not visible."}, 409: {}, 422: {}},
+    responses={
+        200: {"description": "A replay: the question this client id stored before."},
+        404: {"description": "Not visible."},
+        409: {"description": "Not playable yet, or the client id was used on another lecture."},
+        422: {},
+    },
 )
 async def ask_question(
-    lecture_id: str, body: QuestionIn, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+    lecture_id: str,
+    body: QuestionIn,
+    response: Response,
+    caller: Caller = Depends(current_caller),
+    ctx: ApiContext = Depends(context_of),
 ) -> QuestionOut:
-    """Ask a question at ``moment`` seconds of a lecture the caller may see; it goes to the course's trainers."""
-    return await run_in_threadpool(_ask, ctx, caller, lecture_id, body)
+    """Ask a question at ``moment`` seconds of a lecture the caller may see; it goes to the course's trainers.
+    A replay with the same ``client_id`` answers 200 with the question stored the first time."""
+    return await run_in_threadpool(_ask, ctx, caller, lecture_id, body, response)
 
 
 def _lecture_questions(ctx: ApiContext, caller: Caller, lecture_id: str) -> list[QuestionOut]:

@@ -4,7 +4,8 @@
  * Loaded deferred by the portal, and by player.js after the player's load event (#offline-config carries the
  * URLs and the Vietnamese texts). Nothing is fetched until the member presses "Tải về để học khi không có
  * mạng"; the service worker is registered then, and unregistered when the last stored lecture is removed. A lecture is one cache, "diemcau-lecture-<id>":
- * its player page (which inlines player.js and holds the transcript), captions, poster, the audio rendition (the
+ * its player page (which inlines player.js and holds the transcript), captions, poster, its materials (as the
+ * page's "Tài liệu" list links them), the audio rendition (the
  * playlist and every segment it names, or the single audio file) and a JSON note {id, title, course, page,
  * bytes, stored}. The member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
  * Sync (each online visit of the portal or a player): a stored lecture the API no longer shows this member
@@ -56,6 +57,12 @@
         return [url].concat(files, [].concat.apply([], lists));
       });
     });
+  }
+  function materialFiles() {
+    // The lecture's materials (the trainer's documents), as the player's "Tài liệu" list links them: stored with
+    // the server's own headers (Content-Security-Policy: sandbox, the attachment disposition), which the worker
+    // serves back unchanged with no connection.
+    return [].slice.call(document.querySelectorAll("#materials li > a[href]")).map(function (a) { return a.href; });
   }
   function shellFiles(lecture) {
     var scripts = [].slice.call(document.querySelectorAll("script[src]")).map(function (s) { return s.src; });
@@ -110,7 +117,8 @@
   }
   function store(lecture, progress) {
     var name = cacheName(lecture.id), page = absolute(lecture.page);
-    var files = [page, lecture.captions && absolute(lecture.captions), lecture.poster && absolute(lecture.poster)];
+    var files = [page, lecture.captions && absolute(lecture.captions), lecture.poster && absolute(lecture.poster)]
+      .concat(materialFiles());
     return playlistFiles(audioSource(lecture), 0).then(function (audio) {
       var todo = files.filter(Boolean).concat(audio), done = 0, bytes = 0;
       return caches.open(name).then(function (cache) {

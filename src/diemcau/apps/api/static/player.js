@@ -353,6 +353,10 @@
  * Owned by apps/api/routes/questions.py. #questions-config (in the page) carries the API URL, the duration and the
  * texts. GET lists what this member may see (their own, their cell's answered ones, those published to all);
  * POST asks at the moment the button was pressed. A mark or a time seeks the player there.
+ * Offline: a question asked with no connection (or whose post fails on the network) is kept in localStorage
+ * (QUEUE: url, moment, text, the moment it was asked, a client id made here, and the member who asked), shown
+ * as "chờ gửi", and posted when the connection returns, by that member's page only (a shared phone); the server stores one question per (member, client id), so a replay after a lost
+ * answer stores nothing twice (docs/questions.md, "Asked offline").
  */
 (function () {
   "use strict";
@@ -363,7 +367,7 @@
   var askButton = document.getElementById("q-ask"), form = document.getElementById("q-form");
   var box = document.getElementById("q-text"), sendButton = document.getElementById("q-send");
   var statusLine = document.getElementById("q-status"), list = document.getElementById("q-list");
-  var moment = 0;
+  var moment = 0, QUEUE = "diemcau.questions.queue", flushing = false;
 
   function text(key, values) {
     return (config.text[key] || "").replace(/\{(\w+)\}/g, function (_, name) { return values[name]; });
@@ -415,20 +419,93 @@
     });
     return button;
   }
+  /* --- the offline queue of questions (separate from the progress queue; same device, same habits) ------- */
+  function allQueued() {
+    try { return JSON.parse(localStorage.getItem(QUEUE) || "[]") || []; } catch (e) { return []; }
+  }
+  function queued() {  // this member's: another member's questions on a shared phone wait for their own page
+    return allQueued().filter(function (entry) { return entry.member === config.member; });
+  }
+  function keep(queue) {
+    try { localStorage.setItem(QUEUE, JSON.stringify(queue)); } catch (e) { /* storage full or disabled */ }
+  }
+  function clientId() {  // what the API accepts: 8 to 64 of A-Z a-z 0-9 - _
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+  function pendingItem(entry) {  // a question kept on this device, not yet on the server
+    var li = make("li", "q-queued"), head = make("p"), asked = new Date(entry.asked_at);
+    head.appendChild(make("span", "q-time", player.clock(entry.moment)));
+    head.appendChild(document.createTextNode(entry.text));
+    li.appendChild(head);
+    li.appendChild(make("p", "meta", text("queued", {}) + " · " + asked.toLocaleString("vi-VN")));
+    return li;
+  }
+  function showQueued() {
+    Array.prototype.slice.call(list.querySelectorAll(".q-queued")).forEach(function (li) { li.remove(); });
+    queued().filter(function (entry) { return entry.url === config.url; }).forEach(function (entry) {
+      list.appendChild(pendingItem(entry));
+    });
+  }
+  function post(entry) {  // resolves to the stored question; rejects with .fromServer when refused for good
+    return fetch(entry.url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-Diemcau-Request": "1" },
+      body: JSON.stringify({ moment: entry.moment, text: entry.text, client_id: entry.client_id })
+    }).then(function (response) {
+      if (response.status >= 500 || response.status === 401 || response.status === 403 || response.status === 429) {
+        throw new Error("later");  // the hub's login or the server, not the question: try again later
+      }
+      return response.json().then(function (body) {
+        if (response.ok) return body;
+        var refused = new Error(typeof body.detail === "string" ? body.detail : text("failed", {}));
+        refused.fromServer = true;  // a Vietnamese reason to show as it is
+        throw refused;
+      });
+    });
+  }
+  function flush() {  // send what was asked offline, oldest first, each once; stop at the first network failure
+    var queue = queued();
+    if (flushing || !queue.length || navigator.onLine === false) return Promise.resolve();
+    flushing = true;
+    var sent = 0;
+    function next() {
+      var entry = queued()[0];
+      if (!entry) return Promise.resolve();
+      return post(entry).then(function () { sent += 1; }, function (error) {
+        if (!error || !error.fromServer) throw error;
+        statusLine.textContent = error.message;  // refused for good (e.g. the lecture withdrawn): dropped
+      }).then(function () {
+        keep(allQueued().filter(function (e) { return e.client_id !== entry.client_id; }));
+        return next();
+      });
+    }
+    return next().catch(function () { /* still offline: kept for the next 'online' or the next try */ })
+      .then(function () {
+        flushing = false;
+        if (sent) statusLine.textContent = text("queued_sent", { count: sent });
+        return refresh();
+      });
+  }
   function show(questions) {
     list.textContent = "";
     marks.textContent = "";
-    if (!questions.length) list.appendChild(make("li", "meta", text("none", {})));
+    if (!questions.length && !queued().some(function (e) { return e.url === config.url; })) {
+      list.appendChild(make("li", "meta", text("none", {})));
+    }
     questions.forEach(function (q) {
       list.appendChild(item(q));
       if (q.answered && !q.hidden && config.duration > 0) marks.appendChild(mark(q));
     });
     marks.hidden = !marks.firstChild;
+    showQueued();
   }
   function refresh() {
     return fetch(config.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { if (!response.ok) throw response; return response.json(); })
-      .then(show, function () { statusLine.textContent = text("load_failed", {}); });
+      .then(show, function () { showQueued(); statusLine.textContent = text("load_failed", {}); });
   }
   function close() {
     form.hidden = true;
@@ -443,29 +520,32 @@
     box.focus();
   });
   document.getElementById("q-cancel").addEventListener("click", close);
+  function keepOffline(entry) {  // no connection: on the device until it returns
+    keep(allQueued().concat([entry]).slice(-200));
+    box.value = "";
+    close();
+    statusLine.textContent = text("queued_saved", {});
+    showQueued();
+  }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    var entry = { url: config.url, moment: moment, text: box.value, client_id: clientId(),
+                  asked_at: new Date().toISOString(), member: config.member };
+    if (navigator.onLine === false) { keepOffline(entry); return; }
     sendButton.disabled = true;
     statusLine.textContent = text("sending", {});
-    fetch(config.url, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-Diemcau-Request": "1" },
-      body: JSON.stringify({ moment: moment, text: box.value })
-    }).then(function (response) {
-      return response.json().then(function (body) {
-        if (response.ok) return body;
-        var refused = new Error(typeof body.detail === "string" ? body.detail : text("failed", {}));
-        refused.fromServer = true;  // a Vietnamese reason to show as it is
-        throw refused;
-      });
-    }).then(function () {
+    post(entry).then(function () {
       box.value = "";
       close();
       statusLine.textContent = text("sent", {});
       return refresh();
     }).catch(function (error) {
-      statusLine.textContent = error && error.fromServer ? error.message : text("failed", {});  // the text stays
+      if (error && error.fromServer) statusLine.textContent = error.message;  // refused: the text stays to fix
+      else if (box.value.trim().length >= 3) keepOffline(entry);  // the link dropped: sent (once) when it returns
+      else statusLine.textContent = text("failed", {});
     }).then(function () { sendButton.disabled = false; });
   });
-  refresh();
+  window.addEventListener("online", function () { flush(); });
+  setInterval(function () { if (queued().length) flush(); }, 30000);
+  refresh().then(flush);
 })();

@@ -4,8 +4,8 @@
  * member stores a lecture (and unregistered when the last one is removed): a member who never stores one never
  * has it. It precaches nothing and fetches nothing on its own. offline.js fills the caches:
  *   diemcau-shell         the member portal (/courses) and the pages' scripts (offline.js, hls.js),
- *   diemcau-lecture-<id>  one lecture: its player page, captions, poster, audio playlist and segments, and a
- *                         small JSON note of what it is (title, bytes).
+ *   diemcau-lecture-<id>  one lecture: its player page, captions, poster, materials, audio playlist and
+ *                         segments, and a small JSON note of what it is (title, bytes).
  * Requests:
  *   pages (navigations)   the portal (/, /courses), the players (/lectures/<id>) and the quizzes stored with a
  *                         lecture (/quizzes/<course>/<quiz>) only. Network first; a copy
@@ -14,7 +14,10 @@
  *   media, captions,      from the caches when stored (a Range request gets its 206 slice of the whole stored
  *   /static/ assets       file, as Workbox's range-requests plugin does), else the network. A fetched /static/
  *                         asset is added to the shell (names are content-hashed: a stored copy never goes stale);
- *   anything else         not touched: the API, materials (with their own sandbox policy), the hub.
+ *   materials             network first (a replaced or withdrawn document is never served stale online); with
+ *                         no network, the stored response as the server sent it, its headers unchanged
+ *                         (Content-Security-Policy: sandbox, Content-Disposition), a Range sliced from it;
+ *   anything else         not touched: the API, the hub.
  * Nothing is sent anywhere but to this origin; POSTs (progress, questions) are never touched.
  */
 "use strict";
@@ -91,14 +94,31 @@ function asset(event, url) {
   });
 }
 
-// The only requests it answers: the portal's, the players' and the quizzes' pages, and what a stored lecture is made of. Anything
-// else (the API, materials with their own sandbox policy, the hub) goes to the network as if there were no worker.
+// The only requests it answers: the portal's, the players' and the quizzes' pages, and what a stored lecture is
+// made of (materials below). Anything else (the API, the hub) goes to the network as if there were no worker.
 var PAGES = /^(courses|lectures\/[A-Za-z0-9]+|quizzes\/[\w-]+\/[\w-]+)?$/, FILES = /^(static\/|api\/media\/|api\/lectures\/[A-Za-z0-9]+\/captions\.vtt$)/;
+
+// A lecture's material (a download, a navigation, or a fetch): network first, the stored copy with no network.
+var MATERIAL = /^api\/lectures\/[A-Za-z0-9]+\/materials\/[^/]+$/;
+
+function material(event) {
+  var request = event.request;
+  return fetch(request).catch(function (offline) {
+    return stored(request.url).then(function (hit) {
+      if (!hit) throw offline;
+      return slice(request, hit);  // the server's own response, headers and all
+    });
+  });
+}
 
 self.addEventListener("fetch", function (event) {
   var request = event.request, url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf(SCOPE) !== 0) return;
   var path = url.pathname.slice(SCOPE.length);
+  if (MATERIAL.test(path)) {
+    event.respondWith(material(event));
+    return;
+  }
   if (request.mode === "navigate") {
     if (PAGES.test(path)) event.respondWith(page(event, url));
     return;

@@ -1,0 +1,138 @@
+"""In real Chromium at 360×740 against a real hub: a stored lecture's material opens with no connection, with the
+server's own security headers; a question asked with no connection is kept on the device as "chờ gửi", survives
+a reload, and reaches the server exactly once when the connection returns, even when the answer to the first post
+is lost and the queue sends it again (docs/player.md, "Offline"; docs/questions.md, "Asked offline"). Reuses the
+offline harness of tests/test_offline_browser.py (its lecture, and its way of cutting the link)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Route, sync_playwright
+from sqlalchemy import select
+
+from diemcau.adapters.db.models_questions import LectureQuestionRow
+from diemcau.i18n import t
+from tests.browser import launch_chromium, log_in, watch_csp
+from tests.hubserver import HubProcess
+from tests.material_fixtures import pdf_bytes, seed_lecture_material
+from tests.test_offline_browser import MEMBER, go_offline, lecture  # noqa: F401 (lecture: a fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+QUEUE = "JSON.parse(localStorage.getItem('diemcau.questions.queue') || '[]')"
+MINE = f"{QUEUE}.filter(q => q.member === {MEMBER!r})"
+FOREIGN = {
+    "moment": 1,
+    "text": "Câu hỏi của người dùng chung máy",
+    "client_id": "another-member-0001",
+    "member": "42000099",
+}
+ASKED = "Xin hỏi: khi không có sóng thì học thế nào?"
+MATERIAL = "Tai-lieu-hoc-tap.pdf"
+OPEN_MATERIAL = """async (url) => {
+  const response = await fetch(url);
+  const headers = ['content-security-policy', 'content-disposition', 'x-content-type-options'];
+  return [response.status, (await response.arrayBuffer()).byteLength, ...headers.map(h => response.headers.get(h))];
+}"""
+
+
+def questions_on_server(hub: HubProcess, lecture_id: str) -> list[tuple[str, str | None]]:
+    with hub.factory() as session:
+        query = select(LectureQuestionRow.text, LectureQuestionRow.client_id).where(
+            LectureQuestionRow.asker == MEMBER, LectureQuestionRow.lecture_id == lecture_id
+        )
+        return [tuple(row) for row in session.execute(query)]
+
+
+def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
+    hub: HubProcess,
+    lecture: str,  # noqa: F811 (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stored lecture, no connection: does its material open from the device, sandboxed as online, and count in
+    the stored size; is a question kept as "chờ gửi" with its moment (through a reload), and once online, with
+    the answer to the first post lost on the way back, is it on the server exactly once?"""
+    base = f"{hub.url}services/diemcau"
+    monkeypatch.setenv("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")  # routes see the worker's requests
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", service_workers="allow")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        watch_csp(page, errors)
+        seed_lecture_material(hub.settings, hub.factory, lecture, MATERIAL)
+        size = len(pdf_bytes())
+        log_in(page, hub.url, MEMBER)
+        page.goto(f"{base}/lectures/{lecture}")
+        url = page.eval_on_selector("#materials li > a", "a => a.href")
+        online = page.evaluate(OPEN_MATERIAL, url)
+        assert online[:2] == [200, size] and online[2] == "sandbox" and online[3].startswith("attachment")
+        assert online[4] == "nosniff"
+        page.click("#offline-save")
+        page.wait_for_function("() => document.getElementById('offline-remove').hidden === false", timeout=60_000)
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        stored = page.evaluate("(url) => caches.match(url).then(r => r.arrayBuffer()).then(b => b.byteLength)", url)
+        assert stored == size  # in the lecture's cache, so in the size the player shows (the note's bytes)
+        assert page.evaluate("() => window.diemcauOffline.stored()")[0]["bytes"] > size
+
+        go_offline(context, True)
+        page.goto(f"{base}/lectures/{lecture}")  # the player from the device
+        page.wait_for_selector("#transcript")
+        assert page.evaluate(OPEN_MATERIAL, url) == online  # from the device, with the server's own headers
+        with page.expect_download() as download:  # the member's tap on the material, with no connection
+            page.click("#materials li > a")
+        assert download.value.failure() is None and len(open(download.value.path(), "rb").read()) == size
+        page.evaluate("() => { document.getElementById('player').currentTime = 6; }")
+        page.click("#q-ask")
+        page.fill("#q-text", ASKED)
+        page.click("#q-send")
+        page.wait_for_function(
+            f"() => document.getElementById('q-status').textContent === {t('questions.queued_saved')!r}"
+        )
+        queued = page.evaluate(f"() => {QUEUE}")
+        assert [(q["text"], q["moment"], q["member"]) for q in queued] == [(ASKED, 6, MEMBER)] and queued[0]["asked_at"]
+        page.goto(f"{base}/lectures/{lecture}")  # still offline: the question is still kept, and shown as such
+        page.wait_for_selector("#q-list .q-queued")
+        assert ASKED in page.text_content("#q-list .q-queued")
+        assert t("questions.queued") in page.text_content("#q-list .q-queued")
+        assert questions_on_server(hub, lecture) == []
+
+        # Another member's question kept on this shared phone: never sent with this member's login.
+        foreign = {**FOREIGN, "url": queued[0]["url"], "asked_at": queued[0]["asked_at"]}
+        page.evaluate(
+            "(f) => localStorage.setItem('diemcau.questions.queue', JSON.stringify([f].concat(" + QUEUE + ")))",
+            foreign,
+        )
+        lost: list[int] = []
+
+        def answer_lost(route: Route) -> None:  # the post reaches the server; its answer never comes back
+            if route.request.method == "POST" and not lost:
+                lost.append(route.fetch().status)
+                route.abort("internetdisconnected")
+            else:
+                route.fallback()
+
+        context.route("**/questions", answer_lost)
+        go_offline(context, False)  # 'online': the queue sends; the first answer is lost, so it stays queued
+        for _ in range(40):  # the next tries (the 30 s timer's work), until the queue is empty
+            page.evaluate("() => window.dispatchEvent(new Event('online'))")
+            if page.evaluate(f"() => {MINE}.length") == 0:
+                break
+            page.wait_for_timeout(500)
+        assert page.evaluate(f"() => {QUEUE}") == [foreign]  # this member's sent; the other's kept, unsent
+        assert lost == [201]  # the first post was stored, only its answer was lost
+        page.wait_for_function(
+            f"() => document.getElementById('q-status').textContent === {t('questions.queued_sent', count=1)!r}"
+        )
+        assert [text for text, _ in questions_on_server(hub, lecture)] == [ASKED]  # once, not twice
+        assert questions_on_server(hub, lecture)[0][1] == queued[0]["client_id"]
+        with hub.factory() as session:  # nobody's: the other member's question was not posted as this one
+            assert (
+                session.scalars(select(LectureQuestionRow).where(LectureQuestionRow.text == FOREIGN["text"])).all()
+                == []
+            )
+        page.wait_for_selector("#q-list li[id^='q-']")
+        assert page.query_selector("#q-list .q-queued") is None
+        assert errors == []
+        browser.close()

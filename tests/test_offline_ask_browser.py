@@ -79,6 +79,9 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
         go_offline(context, True)
         page.goto(f"{base}/lectures/{lecture}")  # the player from the device
         page.wait_for_selector("#transcript")
+        page.wait_for_function(  # the Q&A list cannot load: says why, in Vietnamese, and that asking still works
+            f"() => document.getElementById('q-status').textContent === {t('questions.load_offline')!r}"
+        )
         assert page.evaluate(OPEN_MATERIAL, url) == online  # from the device, with the server's own headers
         with page.expect_download() as download:  # the member's tap on the material, with no connection
             page.click("#materials li > a")

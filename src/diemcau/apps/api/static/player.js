@@ -505,7 +505,10 @@
   function refresh() {
     return fetch(config.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { if (!response.ok) throw response; return response.json(); })
-      .then(show, function () { showQueued(); statusLine.textContent = text("load_failed", {}); });
+      .then(show, function () {
+        showQueued();
+        statusLine.textContent = text(navigator.onLine ? "load_failed" : "load_offline", {});
+      });
   }
   function close() {
     form.hidden = true;

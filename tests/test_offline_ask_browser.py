@@ -7,15 +7,15 @@ offline harness of tests/test_offline_browser.py (its lecture, and its way of cu
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Route, sync_playwright
+from playwright.sync_api import Route
 from sqlalchemy import select
 
 from diemcau.adapters.db.models_questions import LectureQuestionRow
 from diemcau.i18n import t
-from tests.browser import launch_chromium, log_in, watch_csp
+from tests.browser import log_in
 from tests.hubserver import HubProcess
 from tests.material_fixtures import pdf_bytes, seed_lecture_material
-from tests.test_offline_browser import MEMBER, go_offline, lecture  # noqa: F401 (lecture: a fixture)
+from tests.test_offline_browser import MEMBER, go_offline, lecture, offline_phone  # noqa: F401 (lecture: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -53,14 +53,7 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
     the stored size; is a question kept as "chờ gửi" with its moment (through a reload), and once online, with
     the answer to the first post lost on the way back, is it on the server exactly once?"""
     base = f"{hub.url}services/diemcau"
-    monkeypatch.setenv("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")  # routes see the worker's requests
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", service_workers="allow")
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        watch_csp(page, errors)
+    with offline_phone(monkeypatch) as (context, page, errors):
         seed_lecture_material(hub.settings, hub.factory, lecture, MATERIAL)
         size = len(pdf_bytes())
         log_in(page, hub.url, MEMBER)
@@ -138,4 +131,3 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
         page.wait_for_selector("#q-list li[id^='q-']")
         assert page.query_selector("#q-list .q-queued") is None
         assert errors == []
-        browser.close()

@@ -6,9 +6,12 @@ or refused in Vietnamese when their window closed meanwhile (docs/player.md, "Of
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Route, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
 from sqlalchemy import func, select
 
 from diemcau.adapters.db import quizzes as quiz_store
@@ -98,6 +101,22 @@ def go_offline(context: BrowserContext, offline: bool) -> None:
         context.set_offline(False)
 
 
+@contextmanager
+def offline_phone(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[BrowserContext, Page, list[str]]]:
+    """Chromium at 360×740 in Vietnamese with service workers allowed, its routes seeing the worker's own requests
+    too (``go_offline``); the page's script errors and CSP reports collected in the list it yields."""
+    monkeypatch.setenv("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", service_workers="allow")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        watch_csp(page, errors)
+        yield context, page, errors
+        browser.close()
+
+
 def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online(
     hub: HubProcess, lecture: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,14 +126,7 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
     next sync?"""
     base = f"{hub.url}services/diemcau"
     token = {"Authorization": f"token {hub.token_for(MEMBER)}"}
-    monkeypatch.setenv("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")  # routes see the worker's requests
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", service_workers="allow")
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        watch_csp(page, errors)
+    with offline_phone(monkeypatch) as (context, page, errors):
         log_in(page, hub.url, MEMBER)
 
         page.goto(f"{base}/lectures/{lecture}")
@@ -206,7 +218,6 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
         assert page.evaluate("() => navigator.serviceWorker.getRegistration()") is None  # gone with the last one
         assert "diemcau-shell" not in page.evaluate("() => caches.keys()")
         assert errors == []
-        browser.close()
 
 
 OPEN_QUIZ, WINDOW_QUIZ, LATER_QUIZ = "hoc-offline-mo", "hoc-offline-han", "hoc-offline-sau"
@@ -241,14 +252,7 @@ def test_a_stored_quiz_is_answered_offline_and_submitted_once_back_online(
     release_offline_quiz(hub, OPEN_QUIZ, "Kiểm tra học khi không có mạng", "2099-12-31")
     release_offline_quiz(hub, WINDOW_QUIZ, "Kiểm tra sắp hết hạn", "2099-12-31")
     release_offline_quiz(hub, LATER_QUIZ, "Kiểm tra chưa mở", "2099-12-31", opens="2099-01-01")
-    monkeypatch.setenv("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", service_workers="allow")
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        watch_csp(page, errors)
+    with offline_phone(monkeypatch) as (context, page, errors):
         log_in(page, hub.url, MEMBER)
         page.goto(f"{base}/lectures/{lecture}")
         page.click("#offline-save")
@@ -306,4 +310,3 @@ def test_a_stored_quiz_is_answered_offline_and_submitted_once_back_online(
         mine = quiz_store.member_submissions(hub.factory, MEMBER, COURSE, OPEN_QUIZ)
         assert [(s.status, s.attempt) for s in mine] == [("graded", 1)]
         assert errors == []
-        browser.close()

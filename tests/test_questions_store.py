@@ -32,11 +32,9 @@ def factory(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
     return session_factory
 
 
-def ask(
-    factory: sessionmaker[Session], asker: str, path: str, moment: float, days_ago: int = 0, text: str = "Câu hỏi?"
-):
-    return store.ask(
-        factory,
+def on_the_lecture(asker: str, path: str, moment: float, text: str, **more: object) -> dict:
+    """A question's keywords for ``store.ask`` / ``ask_once`` on the seeded lecture (600 s, course nq-cb-a1)."""
+    return dict(
         lecture_id=LECTURE_ID,
         course_id="nq-cb-a1",
         duration=600.0,
@@ -44,8 +42,14 @@ def ask(
         asker_path=path,
         moment=moment,
         text=text,
-        now=T0 - dt.timedelta(days=days_ago),
+        **more,
     )
+
+
+def ask(
+    factory: sessionmaker[Session], asker: str, path: str, moment: float, days_ago: int = 0, text: str = "Câu hỏi?"
+):
+    return store.ask(factory, **on_the_lecture(asker, path, moment, text, now=T0 - dt.timedelta(days=days_ago)))
 
 
 def count(factory: sessionmaker[Session]) -> int:
@@ -218,17 +222,7 @@ KEY = "3f1c9a2e-7b4d-4e0a-9c1f-0d2b6a8e5f17"
 
 
 def ask_keyed(factory, asker: str, path: str, key: str | None, text: str = "Câu hỏi khi không có mạng?"):  # type: ignore[no-untyped-def]
-    return store.ask_once(
-        factory,
-        lecture_id=LECTURE_ID,
-        course_id="nq-cb-a1",
-        duration=600.0,
-        asker=asker,
-        asker_path=path,
-        moment=42.0,
-        text=text,
-        client_id=key,
-    )
+    return store.ask_once(factory, **on_the_lecture(asker, path, 42.0, text, client_id=key))
 
 
 def test_a_replay_with_the_same_client_id_stores_nothing(factory) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 from sqlalchemy import and_, false, func, or_, select
@@ -58,33 +59,11 @@ def _question(row: Q) -> Question:
     )
 
 
-def ask(
-    factory: sessionmaker[Session],
-    *,
-    lecture_id: str,
-    course_id: str,
-    duration: float | None,
-    asker: str,
-    asker_path: str,
-    moment: float,
-    text: str,
-    now: dt.datetime | None = None,
-    client_id: str | None = None,
-) -> Question:
-    """Store a question at ``moment`` of a lecture; ``QuestionError`` (nothing written) for bad text or moment.
-    With a ``client_id``, see ``ask_once``: a replay returns the question stored the first time."""
-    return ask_once(
-        factory,
-        lecture_id=lecture_id,
-        course_id=course_id,
-        duration=duration,
-        asker=asker,
-        asker_path=asker_path,
-        moment=moment,
-        text=text,
-        now=now,
-        client_id=client_id,
-    )[0]
+def ask(factory: sessionmaker[Session], **question: Any) -> Question:
+    """``ask_once`` (same keywords) without whether this call stored it: a question at ``moment`` of a lecture;
+    ``QuestionError`` (nothing written) for bad text or moment; with a ``client_id``, a replay returns the question
+    stored the first time."""
+    return ask_once(factory, **question)[0]
 
 
 def _asked_before(session: Session, asker: str, client_id: str) -> Q | None:

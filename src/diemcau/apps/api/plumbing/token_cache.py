@@ -91,11 +91,8 @@ class TokenCache:
             self._complain(error)
 
     def _keep(self, key: str, username: str, until: float) -> None:
-        if len(self._local) >= MAX_LOCAL_ENTRIES:
-            now = time.time()
-            self._local = {k: v for k, v in self._local.items() if v[1] > now}
-            while len(self._local) >= MAX_LOCAL_ENTRIES:  # all alive: the oldest inserted go
-                del self._local[next(iter(self._local))]
+        if key not in self._local and len(self._local) >= MAX_LOCAL_ENTRIES:  # full: the oldest kept goes
+            del self._local[next(iter(self._local))]
         self._local[key] = (username, until)
 
     def _redis_usable(self) -> bool:

@@ -243,14 +243,16 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wireTranscript);
   else wireTranscript();
-  // For the questions part below, and offline.js: the audio rendition it stores is the one this player plays.
   // The audio rendition offline.js stores: the playlist this player plays under the service worker (hls.js where
   // MSE works, so Opus where MSE plays it; else the browser's own HLS), so what is stored is what plays offline.
   function audioSource() {
     var source = choice("audio");
     return source ? { key: source.key, url: playlistOf(source, !mseWorks()) } : null;
   }
-  window.diemcauPlayer = { playFrom: playFrom, clock: clock, audioSource: audioSource };
+  // For the questions block below (the clock; the device store and ids, one way each) and offline.js.
+  window.diemcauPlayer = {
+    playFrom: playFrom, clock: clock, audioSource: audioSource, load: load, save: save, newId: eventId
+  };
 
   /* --- media events --------------------------------------------------------------------------------- */
   video.addEventListener("playing", function () {
@@ -420,21 +422,11 @@
     return button;
   }
   /* --- the offline queue of questions (separate from the progress queue; same device, same habits) ------- */
-  function allQueued() {
-    try { return JSON.parse(localStorage.getItem(QUEUE) || "[]") || []; } catch (e) { return []; }
-  }
+  function allQueued() { return player.load(QUEUE, []) || []; }
   function queued() {  // this member's: another member's questions on a shared phone wait for their own page
     return allQueued().filter(function (entry) { return entry.member === config.member; });
   }
-  function keep(queue) {
-    try { localStorage.setItem(QUEUE, JSON.stringify(queue)); } catch (e) { /* storage full or disabled */ }
-  }
-  function clientId() {  // what the API accepts: 8 to 64 of A-Z a-z 0-9 - _
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
-  }
+  function keep(queue) { player.save(QUEUE, queue); }
   function pendingItem(entry) {  // a question kept on this device, not yet on the server
     var li = make("li", "q-queued"), head = make("p"), asked = new Date(entry.asked_at);
     head.appendChild(make("span", "q-time", player.clock(entry.moment)));
@@ -532,7 +524,7 @@
   }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var entry = { url: config.url, moment: moment, text: box.value, client_id: clientId(),
+    var entry = { url: config.url, moment: moment, text: box.value, client_id: player.newId(),
                   asked_at: new Date().toISOString(), member: config.member };
     if (navigator.onLine === false) { keepOffline(entry); return; }
     sendButton.disabled = true;

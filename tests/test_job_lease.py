@@ -109,7 +109,7 @@ def test_a_holder_that_lost_its_lease_stops_and_writes_nothing_more(
     hosts = _two_hosts(tmp_path, asr_environ(tmp_path, whisper_dir, DIEMCAU_DATABASE__URL=db_url, **short))
     settings_a = load_settings(hosts["a"])
     factory = ready(settings_a)
-    enqueue_transcription(install(settings_a), LECTURE, audio=str(clips["short_lecture"]))  # three windows
+    enqueue_transcription(install(settings_a), LECTURE, audio=str(clips["lecture"]))
     checkpoint = work_dir(settings_a, LECTURE) / "windows.jsonl"
     log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
 

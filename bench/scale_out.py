@@ -39,10 +39,10 @@ each set-up is left without load for ``--idle`` seconds, and that idle rate (pri
 of the queue, Redis's timers; next to nothing) times the phase's length is taken off. The load generator (this
 process) is not counted. ``--repeat N`` runs every set-up N times, forwards then backwards (so a drift in the
 machine's other load falls on both ends), and keeps, by kind, the run with the least total CPU per event: the one
-the machine's other work disturbed least. ``--sticky`` (an experiment, not the shipped file): nginx's upstream
-hashes the member's ``Authorization`` header (``hash ... consistent``), so one member's requests reach one replica
-and its per-process caches. The
-token check is the one edge replaced: ``tests.fakes.StaticTokenIdentity`` (a bearer token per member); the rest
+the machine's other work disturbed least. The shipped file sends each member to one replica (a consistent hash
+of the caller's credentials; the bench's members send a token in the ``Authorization`` header);
+``--round-robin`` (an experiment, not the shipped file) takes that line out, so each request goes to the next
+replica, as before session 25. The token check is the one edge replaced: ``tests.fakes.StaticTokenIdentity`` (a bearer token per member); the rest
 is the real service.
 
 **Coordination overhead**, the last line: with ``c_k(S)`` the total CPU per event of kind ``k`` (heartbeat,
@@ -113,9 +113,8 @@ PHONE = {
     "User-Agent": "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile",
 }
 WARM_SUBMISSIONS = 10
-# --sticky: the balancing line put first in the shipped file's upstream (the bench's members send their token in
-# the Authorization header; a deployment would hash the hub's login cookie).
-STICKY = "    hash $http_authorization consistent;\n"
+# --round-robin: the shipped file's balancing line, taken out (nginx's default, round robin, then applies).
+HASH_LINE = "    hash $diemcau_balance_key consistent;\n"
 
 
 @dataclass(frozen=True)
@@ -390,10 +389,9 @@ def running(setup: Setup, root: Path, servers: Servers | None, args: argparse.Na
             front = NginxFront((f"127.0.0.1:{port}",), addresses, str(settings.media_dir), "127.0.0.1:9")
             with running_nginx(front, home / "nginx") as site:
                 groups["nginx"] = [int((home / "nginx" / "nginx.pid").read_text())]
-                if args.sticky:  # the experiment: each member's requests to one replica (nginx reloads its file)
-                    site.write_text(
-                        site.read_text().replace("upstream diemcau_api {\n", f"upstream diemcau_api {{\n{STICKY}")
-                    )
+                if args.round_robin:  # the experiment: each request to the next replica (nginx reloads its file)
+                    assert HASH_LINE in site.read_text(), "the shipped file's balancing line changed"
+                    site.write_text(site.read_text().replace(HASH_LINE, ""))
                     os.kill(groups["nginx"][0], signal.SIGHUP)
                     time.sleep(2.0)
                 yield Running(port, groups, factory)
@@ -499,7 +497,7 @@ def main() -> None:
         help="experiment: run these set-ups only (0 SQLite, 1/2/3 PG with 1/2/4 replicas)",
     )
     parser.add_argument(
-        "--sticky", action="store_true", help="experiment: nginx sends each member to one replica (hash, consistent)"
+        "--round-robin", action="store_true", help="experiment: nginx sends each request to the next replica"
     )
     args = parser.parse_args()
     if args.quick:

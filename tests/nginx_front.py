@@ -13,7 +13,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def steering(landed: Callable[[dict[str, str]], Hashable], wanted: Collection[Hashable]) -> dict[Hashable, dict]:
+    """Headers that take a caller to each ``wanted`` replica. nginx hashes a caller's credentials to one replica
+    (deploy/nginx/diemcau.conf), so a test that must reach a given one adds a throwaway cookie (``steer=N``) that
+    lands there: ``landed(headers)`` sends one harmless request with them and says where it was served."""
+    found: dict[Hashable, dict] = {}
+    for n in range(64):
+        headers = {"Cookie": f"steer={n}"}
+        where = landed(headers)
+        if where in wanted:
+            found.setdefault(where, headers)
+        if len(found) == len(wanted):
+            return found
+    raise AssertionError(f"no cookie of 64 reached {set(wanted) - set(found)}")
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:

@@ -48,6 +48,7 @@ from tests.apiclient import PREFIX, auth
 from tests.asr_fixtures import clips, whisper_dir  # noqa: F401 - fixtures
 from tests.data_dirs import CHEAP
 from tests.media_fixtures import seed_lecture_media
+from tests.nginx_front import steering
 from tests.quiz_support import COURSE, quiz_yaml, write_spec
 from tests.seed import seed_small_province
 from tests.test_quiz_batches import _gradebook_scores, _lease_owner, _score, _store_burst, _until
@@ -264,6 +265,18 @@ def test_a_lecture_published_on_an_api_host_is_transcribed_on_a_worker_host_and_
         engine.dispose()
 
 
+def _steered(cluster: Cluster, url: str, role: str, hosts: set[str]) -> dict[str, dict[str, str]]:
+    """Headers that take ``role``'s requests to each API host (``host:port``), found through nginx's log."""
+    with httpx.Client(timeout=30) as client:
+
+        def landed(headers: dict[str, str]) -> str:
+            probe = uuid.uuid4().hex
+            assert client.get(f"{url}?probe={probe}", headers={**auth(role), **headers}).status_code == 200
+            return _logged(cluster, lambda uri: probe in uri, 1)[-1][3]
+
+        return steering(landed, hosts)
+
+
 @dataclass
 class HeartbeatClient:
     """A player sending heartbeats through nginx with the player's rules (static/player.js ``send``): each event
@@ -272,6 +285,7 @@ class HeartbeatClient:
 
     role: str
     url: str
+    steer: dict[str, str] = field(default_factory=dict)  # a throwaway cookie that takes it to one API host
     acked: list[str] = field(default_factory=list)
     answers: list[int | str] = field(default_factory=list)  # each try's status, or "error" (no answer)
     refused: list[tuple[str, int, str]] = field(default_factory=list)
@@ -286,7 +300,7 @@ class HeartbeatClient:
                 self.send(client, event)
 
     def send(self, client: httpx.Client, event: dict) -> None:
-        headers = {**auth(self.role), "X-Diemcau-Request": "1"}
+        headers = {**auth(self.role), "X-Diemcau-Request": "1", **self.steer}
         for attempt in range(200):
             try:
                 response = client.post(self.url, json={"events": [event]}, headers=headers)
@@ -320,7 +334,12 @@ def test_an_api_host_killed_under_heartbeats_loses_no_acknowledged_event(cluster
         seed_lecture_media(settings, factory)  # a ready lecture of cell A1
         opened_yesterday(factory, ["a1001", "a1002"])  # member and secretary, both of cell A1
         url = f"{cluster.topology.nginx_url}{PREFIX}/api/lectures/{LECTURE_ID}/progress"
-        clients = [HeartbeatClient(role, url) for role in ("member", "secretary", "member", "secretary")]
+        address = {host: f"{host.address}:8090" for host in (dead, alive)}
+        clients = [
+            HeartbeatClient(role, url, steer)  # nginx keeps each caller on one host: a member and a secretary on each
+            for role in ("member", "secretary")
+            for steer in _steered(cluster, url, role, set(address.values())).values()
+        ]
         stop = threading.Event()
         threads = [threading.Thread(target=c.run, args=(stop,)) for c in clients]
         for thread in threads:
@@ -356,7 +375,6 @@ def test_an_api_host_killed_under_heartbeats_loses_no_acknowledged_event(cluster
             for part in (log[:killed_at], log[killed_at:])
         ]
         before, after = posts
-        address = {host: f"{host.address}:8090" for host in (dead, alive)}
         assert {up for status, up in before if status == "200"} == set(address.values()), "both served before"
         assert all(up.endswith(address[alive]) for status, up in after if status == "200"), "then the other"
         # A POST the dead host had received is answered 502, never sent again (it may have been applied there);

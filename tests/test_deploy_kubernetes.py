@@ -234,6 +234,27 @@ def test_services_ports_and_addresses_agree() -> None:
     assert api_labels["hub.jupyter.org/network-access-hub"] == "true"  # the chart's hub policy admits it
 
 
+def test_nginx_is_rendered_for_every_api_pod_as_the_guide_says(tmp_path: Path) -> None:
+    """Does the guide's `diemcau deploy nginx-config` command render, naming the headless Service of the API pods
+    (selecting them, on their port) with `resolve` and the cluster's DNS, the nginx pods' media mount, and the
+    chart's proxy?"""
+    guide = (ROOT / "docs" / "deploy-kubernetes.md").read_text("utf-8")
+    command = re.search(r"^diemcau deploy nginx-config (.*?) > diemcau-nginx\.conf$", guide, re.M | re.S)
+    assert command is not None
+    args = ["deploy", "nginx-config", *command.group(1).replace("\\\n", " ").split()]
+    result = CliRunner().invoke(cli, args, env={"DIEMCAU_HOME": str(tmp_path)}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    pods, deployment = named("Service", "diemcau-api-pods"), named("Deployment", "diemcau-api")
+    assert pods["spec"]["clusterIP"] == "None"  # headless: one address per ready pod
+    assert pods["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    port = pods["spec"]["ports"][0]["port"]
+    server = f"server diemcau-api-pods.diemcau.svc.cluster.local:{port} max_fails=2 fail_timeout=10s resolve;"
+    assert server in result.stdout and "resolver kube-dns.kube-system.svc.cluster.local valid=10s;" in result.stdout
+    mounts = named("Deployment", "diemcau-nginx")["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert f"root {next(m['mountPath'] for m in mounts if m['name'] == 'data')};" in result.stdout
+    assert "proxy_pass http://proxy-public:80;" in result.stdout
+
+
 def test_every_pod_runs_unprivileged() -> None:
     """Does every pod of ours run as the image's non-root user, without a service account token, privilege
     escalation, capabilities or a writable root filesystem, and within resource limits?"""

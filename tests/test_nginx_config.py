@@ -35,6 +35,24 @@ def test_one_server_line_per_replica_and_one_listen_per_value() -> None:
     assert any(line.startswith("location ~ ^/services/diemcau/api/media/") for line in lines)
 
 
+def test_each_caller_is_hashed_to_one_replica_and_names_are_looked_up_again_only_with_a_resolver() -> None:
+    """Is the upstream a consistent hash of the caller's credentials in a shared zone (the hash before keepalive,
+    as nginx requires), with no resolver and no `resolve` by default, and with --resolver one resolver line and
+    `resolve` on every server?"""
+    lines = directives(render(TEMPLATE.read_text("utf-8"), FRONT))
+    upstream = lines[
+        lines.index("upstream diemcau_api {") + 1 : lines.index("}", lines.index("upstream diemcau_api {"))
+    ]
+    assert upstream[:2] == ["zone diemcau_api 256k;", "hash $diemcau_balance_key consistent;"]
+    assert upstream.index("keepalive 32;") > max(i for i, line in enumerate(upstream) if line.startswith("server "))
+    assert 'map "$http_authorization$http_cookie" $diemcau_balance_key {' in lines
+    assert not any(line.startswith("resolver") or " resolve" in line for line in lines)
+    dns = NginxFront(**{**FRONT.__dict__, "api": ("diemcau-api-pods:8090",), "resolver": ("10.96.0.10", "dns:53")})
+    resolved = directives(render(TEMPLATE.read_text("utf-8"), dns))
+    assert [line for line in resolved if line.startswith("resolver ")] == ["resolver 10.96.0.10 dns:53 valid=10s;"]
+    assert "server diemcau-api-pods:8090 max_fails=2 fail_timeout=10s resolve;" in resolved
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -55,6 +73,10 @@ def test_one_server_line_per_replica_and_one_listen_per_value() -> None:
         ("prefix", "/services/diemcau/"),
         ("prefix", "/services/diemcau\n"),
         ("prefix", "/services/{{API}}"),
+        ("resolver", ("10.96.0.10; include /etc/passwd",)),
+        ("resolver", ("10.96.0.10 valid=0",)),
+        ("resolver", ("kube-dns:99999",)),
+        ("resolver", ("$dns",)),
     ],
 )
 def test_a_value_that_could_change_the_config_is_refused(field: str, value: object) -> None:

@@ -24,7 +24,7 @@ from tests.apiclient import PREFIX, auth, token_of
 from tests.data_dirs import data_dir_environ
 from tests.fakes import StaticTokenIdentity
 from tests.media_fixtures import FAKE_SHA, seed_lecture_media
-from tests.nginx_front import RecordingPeer, Replica, free_port, require_nginx, running_nginx
+from tests.nginx_front import RecordingPeer, Replica, free_port, require_nginx, running_nginx, steering
 from tests.seed import TODAY, seed_small_province
 from tests.transcript_fixtures import LECTURE_ID, opened_yesterday
 
@@ -87,19 +87,29 @@ def heartbeat(start: float, end: float, seq: int) -> dict:
     return {"events": [{"event_id": f"hb-{seq}", "kind": "heartbeat", "start": start, "end": end, "seq": seq}]}
 
 
-def test_a_members_requests_land_on_both_replicas_and_agree(cluster: Cluster) -> None:
-    """Does a heartbeat posted through one replica read back through the other, and do both give the same
-    lecture to its member and the same refusal to another cell's member?"""
+def test_a_callers_requests_stay_on_one_replica_and_the_other_agrees(cluster: Cluster) -> None:
+    """Do one member's requests all go to the replica their first went to (nginx's hash of their credentials),
+    does a heartbeat posted there read back through the other replica, and do both give the same lecture to its
+    member and the same refusal to another cell's member?"""
+    progress = f"{LECTURE}/progress"
     with httpx.Client() as client:
-        posted, wrote = cluster.send(client, "POST", f"{LECTURE}/progress", json=heartbeat(0, 60, 1))
+        posted, wrote = cluster.send(client, "POST", progress, json=heartbeat(0, 60, 1))
         assert posted.status_code == 200 and posted.json()["coverage_percent"] == 10.0
-        reads = [cluster.send(client, "GET", f"{LECTURE}/progress") for _ in range(4)]
-        assert {tuple(served) for _, served in reads} == {(0,), (1,)}  # both replicas answered
-        other = next(response for response, served in reads if served != wrote)
-        assert other.status_code == 200 and other.json() == posted.json()  # the other replica sees the write
-        lectures = [cluster.send(client, "GET", LECTURE) for _ in range(2)]
+        assert [cluster.send(client, "GET", progress)[1] for _ in range(4)] == [wrote] * 4  # one caller, one replica
+
+        def on(role: str) -> dict:  # headers that take ``role`` to each replica
+            landed = lambda headers: tuple(cluster.send(client, "GET", progress, role=role, headers=headers)[1])
+            return steering(landed, {(0,), (1,)})
+
+        member = on("member")
+        for headers in member.values():
+            read, _ = cluster.send(client, "GET", progress, headers=headers)
+            assert read.status_code == 200 and read.json() == posted.json()  # the other replica sees the write
+        lectures = [cluster.send(client, "GET", LECTURE, headers=headers) for headers in member.values()]
         assert {served[0] for _, served in lectures} == {0, 1} and lectures[0][0].json() == lectures[1][0].json()
-        refused = [cluster.send(client, "GET", LECTURE, role="other_cell") for _ in range(2)]
+        refused = [
+            cluster.send(client, "GET", LECTURE, role="other_cell", headers=h) for h in on("other_cell").values()
+        ]
         assert {served[0] for _, served in refused} == {0, 1}
         assert [response.status_code for response, _ in refused] == [404, 404]
 
@@ -140,8 +150,10 @@ def test_media_bytes_come_from_nginx_never_from_a_replica(cluster: Cluster) -> N
         assert master.status_code == 200 and master.headers["content-type"] == "application/vnd.apple.mpegurl"
         assert master.content == (cluster.settings.media_dir / FAKE_SHA / "master.m3u8").read_bytes()
         assert master.headers["cache-control"] == CACHE_PLAYLISTS  # as the API itself would answer
-        for _ in range(2):  # once per replica
-            part, _ = cluster.send(client, "GET", f"{MEDIA}/audio/seg_00000.ts", headers={"Range": "bytes=10-19"})
+        landed = lambda headers: tuple(cluster.send(client, "GET", f"{LECTURE}/progress", headers=headers)[1])
+        for steer in steering(landed, {(0,), (1,)}).values():  # once through each replica
+            headers = {"Range": "bytes=10-19", **steer}
+            part, _ = cluster.send(client, "GET", f"{MEDIA}/audio/seg_00000.ts", headers=headers)
             assert part.status_code == 206 and part.content == segment.read_bytes()[10:20]
             assert part.headers["content-range"] == f"bytes 10-19/{segment.stat().st_size}"
             assert part.headers["content-type"] == "video/mp2t" and part.headers["cache-control"] == CACHE_SEGMENTS
@@ -213,23 +225,31 @@ def test_the_opus_rendition_is_guarded_like_the_others(cluster: Cluster) -> None
 
 def test_writes_are_never_sent_twice_and_reads_survive_a_dead_replica(cluster: Cluster, tmp_path: Path) -> None:
     """With a replica that dies after reading each request: is a PUT or POST it received answered 502 and never
-    sent again to the live replica (nginx by itself would re-send the PUT), while every GET is retried there?"""
+    sent again to the live replica (nginx by itself would re-send the PUT), while a GET is retried there? Callers
+    are steered to the dying replica with throwaway cookies; each method has an nginx of its own, since nginx
+    leaves a replica out after two failures."""
     dead, live = RecordingPeer(), cluster.replicas[0]
-    port = free_port()
     media = str(cluster.settings.media_dir)
-    front = NginxFront((f"127.0.0.1:{port}",), (dead.address, live.address), media, live.address)
-    flaky = Cluster(cluster.settings, [live], f"http://127.0.0.1:{port}", cluster.hub, cluster.identity)
-    draft = f"{PREFIX}/api/quizzes/nq-cb-a1/tuan-1/draft"
-    writes = [("PUT", draft, {"answers": {}}, "trainer")] * 2
-    writes += [("POST", f"{LECTURE}/progress", heartbeat(0, 60 * seq, seq), "member") for seq in (2, 3)]
+    progress, draft = f"{LECTURE}/progress", f"{PREFIX}/api/quizzes/nq-cb-a1/tuan-1/draft"
+    requests = {
+        "GET": (progress, None, "member"),
+        "PUT": (draft, {"answers": {}}, "trainer"),
+        "POST": (progress, heartbeat(0, 120, 2), "member"),
+    }
+    answers = []
     try:
-        with running_nginx(front, tmp_path / "nginx"), httpx.Client() as client:
-            answers = []
-            for method, path, body, role in writes:  # round robin: the dead replica gets the 1st and the 3rd
-                response, served = flaky.send(client, method, path, role=role, json=body)
-                answers.append((method, response.status_code, served, response.request.headers["x-test-tag"]))
-            for _ in range(4):
-                assert flaky.send(client, "GET", f"{LECTURE}/progress")[0].status_code == 200
+        for method, (path, body, role) in requests.items():
+            port = free_port()
+            front = NginxFront((f"127.0.0.1:{port}",), (dead.address, live.address), media, live.address)
+            flaky = Cluster(cluster.settings, [live], f"http://127.0.0.1:{port}", cluster.hub, cluster.identity)
+            with running_nginx(front, tmp_path / method), httpx.Client() as client:
+                for n in range(64):  # until one reaches the dying replica
+                    heard = len(dead.requests)
+                    steer = {"Cookie": f"steer={n}"}
+                    response, served = flaky.send(client, method, path, role=role, json=body, headers=steer)
+                    answers.append((method, response.status_code, served, response.request.headers["x-test-tag"]))
+                    if len(dead.requests) > heard:
+                        break
     finally:
         dead.close()
     received = {}
@@ -237,28 +257,30 @@ def test_writes_are_never_sent_twice_and_reads_survive_a_dead_replica(cluster: C
         lines = request.split(b"\r\n")
         tag = next(line.split(b":", 1)[1].strip() for line in lines if line.lower().startswith(b"x-test-tag:"))
         received[tag.decode()] = lines[0].split(b" ")[0].decode()
-    assert set(received.values()) == {"PUT", "POST"}  # both kinds reached the dying replica ...
-    for method, status, served, tag in answers:  # ... and each was answered 502, never re-sent to the live one
-        if tag in received:
+    assert sorted(received.values()) == ["GET", "POST", "PUT"]  # each reached the dying replica once ...
+    for method, status, served, tag in answers:
+        if tag in received and method != "GET":  # ... a write it received was answered 502, never re-sent
             assert (status, served) == (502, []), (method, status, served)
-        else:
+        else:  # a read it received was retried on the live one; everything else went there first
             assert status < 500 and served == [0], (method, status, served)
 
 
 def test_reads_and_writes_go_on_with_one_replica_stopped(cluster: Cluster, tmp_path: Path) -> None:
-    """With one replica stopped (connections refused), do GETs and POSTs all succeed through the other? A POST is
-    passed on only because the stopped replica never received it. (A replica and nginx of this test's own: the
-    module's nginx would keep the stopped one out for fail_timeout.)"""
+    """With the replica a member is hashed to stopped (connections refused), do their GETs and POSTs all succeed
+    through the other? A POST is passed on only because the stopped replica never received it. (A replica and
+    nginx of this test's own: the module's nginx would keep the stopped one out for fail_timeout.)"""
     live, stopped = cluster.replicas[0], start_replica(cluster.settings, cluster.identity)
     port = free_port()
     media = str(cluster.settings.media_dir)
     front = NginxFront((f"127.0.0.1:{port}",), (live.address, stopped.address), media, cluster.hub.address)
     halved = Cluster(cluster.settings, [live, stopped], f"http://127.0.0.1:{port}", cluster.hub, cluster.identity)
+    progress = f"{LECTURE}/progress"
     with running_nginx(front, tmp_path / "nginx"), httpx.Client() as client:
-        assert {tuple(halved.send(client, "GET", f"{LECTURE}/progress")[1]) for _ in range(2)} == {(0,), (1,)}
+        landed = lambda headers: tuple(halved.send(client, "GET", progress, headers=headers)[1])
+        to_stopped = steering(landed, {(1,)})[(1,)]
         stopped.stop()
         for seq in range(10, 14):
-            read, served = halved.send(client, "GET", f"{LECTURE}/progress")
+            read, served = halved.send(client, "GET", progress, headers=to_stopped)
             assert read.status_code == 200 and served == [0]
-            posted, served = halved.send(client, "POST", f"{LECTURE}/progress", json=heartbeat(0, 60, seq))
+            posted, served = halved.send(client, "POST", progress, json=heartbeat(0, 60, seq), headers=to_stopped)
             assert posted.status_code == 200 and served == [0]

@@ -5,6 +5,9 @@ an operator, and ``tests/test_nginx_front.py`` runs that same result against a r
 
 * a line holding ``{{LISTEN}}`` is written once per listen value, a line holding ``{{API}}`` once per API
   replica (``host:port``), in the order given;
+* a line holding ``{{RESOLVER}}`` is written once with the DNS servers given (space-separated), or not at all when
+  none is; ``{{RESOLVE}}`` is `` resolve`` with them (each API name is looked up again while nginx runs), else
+  nothing;
 * ``{{MEDIA_ROOT}}``, ``{{PREFIX}}`` and ``{{HUB_PROXY}}`` are replaced where they stand;
 * comment lines (``#``) are left as they are; a placeholder left anywhere else is an error.
 
@@ -21,7 +24,9 @@ from pathlib import Path
 # The shipped file, in this checkout (the package is installed in editable mode; an image copies deploy/ along).
 TEMPLATE = Path(__file__).resolve().parents[3] / "deploy" / "nginx" / "diemcau.conf"
 DEFAULT_PREFIX = "/services/diemcau"
-_HOST_PORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$")
+_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+_HOST_PORT = re.compile(rf"^{_HOST}:(\d{{1,5}})$")
+_RESOLVER = re.compile(rf"^{_HOST}(?::(\d{{1,5}}))?$")
 _LISTEN_WORD = re.compile(r"^[A-Za-z0-9_.:\[\]=-]+$")
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9_./-]*$")
 _PREFIX = re.compile(r"^(?:/[A-Za-z0-9_-]+)+$")
@@ -41,6 +46,7 @@ class NginxFront:
     media_root: str  # the media folder (the data directory's media/, or its shared mount)
     hub_proxy: str  # host:port of the hub's proxy, where everything else goes
     prefix: str = DEFAULT_PREFIX  # the API service's prefix under the hub
+    resolver: tuple[str, ...] = ()  # DNS servers, to look the API names up again while nginx runs (Kubernetes)
 
 
 def host_port(value: str, what: str) -> str:
@@ -48,6 +54,14 @@ def host_port(value: str, what: str) -> str:
     match = _HOST_PORT.fullmatch(value)
     if match is None or not 1 <= int(match.group(1)) <= 65535:
         raise NginxConfigError(f"{what} {value!r}: expected host:port, e.g. 10.0.0.11:8090")
+    return value
+
+
+def resolver_address(value: str) -> str:
+    """``value`` if it is a DNS server's address, a name or IP address with an optional port."""
+    match = _RESOLVER.fullmatch(value)
+    if match is None or (match.group(1) is not None and not 1 <= int(match.group(1)) <= 65535):
+        raise NginxConfigError(f"resolver {value!r}: expected an address, e.g. kube-dns.kube-system.svc.cluster.local")
     return value
 
 
@@ -80,13 +94,19 @@ def check(front: NginxFront) -> NginxFront:
         media_root=media_root(front.media_root),
         hub_proxy=host_port(front.hub_proxy, "hub proxy"),
         prefix=front.prefix,
+        resolver=tuple(resolver_address(value) for value in front.resolver),
     )
 
 
 def render(template: str, front: NginxFront) -> str:
     """The nginx configuration for ``front`` from the shipped ``template`` (the rules in the module docstring)."""
     front = check(front)
-    single = {"{{MEDIA_ROOT}}": front.media_root, "{{PREFIX}}": front.prefix, "{{HUB_PROXY}}": front.hub_proxy}
+    single = {
+        "{{MEDIA_ROOT}}": front.media_root,
+        "{{PREFIX}}": front.prefix,
+        "{{HUB_PROXY}}": front.hub_proxy,
+        "{{RESOLVE}}": " resolve" if front.resolver else "",
+    }
     lines: list[str] = []
     for line in template.splitlines(keepends=True):
         if line.lstrip().startswith("#"):
@@ -98,6 +118,8 @@ def render(template: str, front: NginxFront) -> str:
             lines.extend(line.replace("{{LISTEN}}", value) for value in front.listen)
         elif "{{API}}" in line:
             lines.extend(line.replace("{{API}}", value) for value in front.api)
+        elif "{{RESOLVER}}" in line:
+            lines.extend([line.replace("{{RESOLVER}}", " ".join(front.resolver))] if front.resolver else [])
         else:
             lines.append(line)
     text = "".join(lines)

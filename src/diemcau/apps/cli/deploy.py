@@ -24,6 +24,10 @@ def nginx_config(
         typer.Option(help="The media folder as nginx sees it (default: this data directory's media folder)."),
     ] = None,
     prefix: Annotated[str, typer.Option(help="The API service's prefix under the hub.")] = DEFAULT_PREFIX,
+    resolver: Annotated[
+        list[str] | None,
+        typer.Option(help="A DNS server: look the --api names up again every 10 s (nginx 1.27.3+; repeatable)."),
+    ] = None,
     template: Annotated[Path, typer.Option(help="The template (default: the shipped deploy/nginx/diemcau.conf).")] = (
         TEMPLATE
     ),
@@ -37,6 +41,9 @@ def nginx_config(
     except OSError as error:
         fail(f"Cannot read the nginx template {template}: {error.strerror}. Pass --template.")
     try:
-        typer.echo(render(text, NginxFront(tuple(listen), tuple(api), root, hub_proxy, prefix)), nl=False)
+        typer.echo(
+            render(text, NginxFront(tuple(listen), tuple(api), root, hub_proxy, prefix, tuple(resolver or ()))),
+            nl=False,
+        )
     except NginxConfigError as error:
         fail(str(error))

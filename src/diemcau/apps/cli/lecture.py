@@ -20,6 +20,7 @@ from diemcau.core.lecture import LectureStatus
 from diemcau.i18n import t
 from diemcau.jobs.context import install
 from diemcau.jobs.publish import Published, PublishError, publish, wait_for
+from diemcau.media.add_opus import add_opus
 from diemcau.media.errors import MediaError
 from diemcau.media.package import read_manifest, rendition_summary
 
@@ -129,3 +130,40 @@ def lecture_show(
             typer.echo(f"{key}: {value}" if key != "renditions" else "renditions:")
     for r in data["renditions"]:
         typer.echo(f"  {r['name']}\t{r['codec']}\t{r['kbps']:g} kbps\t{r['bytes']} bytes")
+
+
+@app.command("add-opus")
+def lecture_add_opus(
+    lecture_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="[ID]...", help="Lectures to add it to (default: every ready one).")
+    ] = None,
+) -> None:
+    """Add the Opus Chỉ nghe rendition to lectures published before it (each package once; safe to run again).
+
+    Encodes from each package's audio file, then publishes the rendition and the new manifest (docs/media.md):
+    members' players choose it within perf.lecture_seconds. Exits 1 if any package failed, after trying all."""
+    command = command_or_exit()
+    ready = [r for r in load_lectures(command.factory) if r.status == LectureStatus.READY and r.sha256]
+    unknown = sorted(set(lecture_ids or ()) - {r.id for r in ready})
+    if unknown:
+        fail(f"No ready lecture {', '.join(map(repr, unknown))}.")
+    chosen = [r for r in ready if not lecture_ids or r.id in lecture_ids]
+    packages: dict[str, list[str]] = {}
+    for record in chosen:
+        packages.setdefault(record.sha256, []).append(record.id)
+    failed = 0
+    for sha256, ids in packages.items():
+        named = f"{sha256[:12]} ({', '.join(ids)})"
+        try:
+            added = add_opus(command.stores.media, sha256)
+        except MediaError as error:
+            failed += 1
+            typer.echo(f"{named}: {error.message('en')}", err=True)
+            continue
+        if added.rendition is None:
+            typer.echo(f"{named}: has Opus already")
+        else:
+            kbps = added.rendition.average_bandwidth / 1000
+            typer.echo(f"{named}: Opus added, {kbps:.1f} kbps, {added.rendition.bytes} bytes")
+    if failed:
+        fail(f"{failed} of {len(packages)} packages could not get Opus (above).")

@@ -16,8 +16,9 @@ otherwise all miss in the same instant every minute; spread, their misses cost n
 Refusals are never cached (an unknown or inactive member, a lecture not found), so a member added to the
 roster gets in at once. ``0`` seconds turns a cache off (the benchmark's baseline).
 
-A third cache holds each ready lecture's media **manifest**, read from the media store by content hash: a
-package's manifest never changes under its hash, so it is kept until crowded out (``MANIFESTS`` entries).
+A third cache holds each ready lecture's media **manifest**, read from the media store by content hash, for
+``perf.lecture_seconds`` (``MANIFESTS`` entries at most): a package changes only when a rendition is added to it
+(``media.add_opus``), and players then find the rendition within that.
 
 The caches belong to the app: ``create_app`` builds one ``ApiCaches`` and one ``Visibility`` in its
 ``ApiRuntime`` (``apps.api.plumbing.runtime``), so two apps in one process never share entries, and ``ApiRuntime.clear``
@@ -26,7 +27,6 @@ empties all of them at once.
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 import time
@@ -106,7 +106,8 @@ class TtlCache(Generic[V]):
 @dataclass(frozen=True)
 class ApiCaches:
     """The API's caches in this process besides visibility's: callers (``perf.caller_seconds``) and media
-    manifests (immutable under their hash: kept until crowded out)."""
+    manifests (``perf.lecture_seconds``: a package changes only when a rendition is added to it,
+    ``media.add_opus``, and players then find it within that)."""
 
     callers: TtlCache
     manifests: TtlCache
@@ -116,7 +117,7 @@ class ApiCaches:
         """Empty caches with the lifetimes and bounds of ``perf``."""
         return cls(
             TtlCache(perf.caller_seconds, perf.max_entries, jitter=JITTER),
-            TtlCache(math.inf, MANIFESTS),
+            TtlCache(perf.lecture_seconds, MANIFESTS, jitter=JITTER),
         )
 
     def clear(self) -> None:

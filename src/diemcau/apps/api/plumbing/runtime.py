@@ -3,7 +3,7 @@
 ``create_app`` builds one ``ApiRuntime`` and puts it in the ``ApiContext`` (``ctx.runtime``); routes reach its
 parts through the context, and no module of the API keeps state of its own (``tests/test_process_state.py``).
 
-* ``caches`` (``caches.ApiCaches``): callers for ``perf.caller_seconds``, media manifests until crowded out;
+* ``caches`` (``caches.ApiCaches``): callers for ``perf.caller_seconds``, media manifests for ``perf.lecture_seconds``;
 * ``callers``: the ``CoalescedLoader`` that reads the caller-cache misses of concurrent requests together
   (``perf.gather_ms``);
 * ``writer``: the progress group writer of the app's database (``perf.group_commit_max``, ``perf.gather_ms``);

@@ -35,7 +35,7 @@ UPLOAD_FIELDS = ("course_id", "title", "speaker", "resolution", "transcribe")
 
 
 def _manifest(ctx: ApiContext, sha256: str) -> dict | None:
-    """The manifest, kept by the app once read (a package never changes under its hash; a missing one is not kept)."""
+    """The manifest, kept by the app ``perf.lecture_seconds`` (``ApiCaches``; a missing one is not kept)."""
     manifests = ctx.runtime.caches.manifests
     found = manifests.get(sha256)
     if found is None and (found := read_manifest(ctx.stores.media, sha256)) is not None:

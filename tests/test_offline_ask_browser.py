@@ -29,6 +29,7 @@ FOREIGN = {
 }
 ASKED = "Xin hỏi: khi không có sóng thì học thế nào?"
 MATERIAL = "Tai-lieu-hoc-tap.pdf"
+SCAN = "Ban-chup-nghi-quyet.pdf"  # a scanned PDF over player.offline_material_max_bytes (2 MiB): left out
 OPEN_MATERIAL = """async (url) => {
   const response = await fetch(url);
   const headers = ['content-security-policy', 'content-disposition', 'x-content-type-options'];
@@ -50,15 +51,18 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Stored lecture, no connection: does its material open from the device, sandboxed as online, and count in
-    the stored size; is a question kept as "chờ gửi" with its moment (through a reload), and once online, with
+    the stored size, while a scan over the offline limit is left out with a Vietnamese note; is a question kept as "chờ gửi" with its moment (through a reload), and once online, with
     the answer to the first post lost on the way back, is it on the server exactly once?"""
     base = f"{hub.url}services/diemcau"
     with offline_phone(monkeypatch) as (context, page, errors):
         seed_lecture_material(hub.settings, hub.factory, lecture, MATERIAL)
         size = len(pdf_bytes())
+        scan_size = hub.settings.player.offline_material_max_bytes + 1
+        seed_lecture_material(hub.settings, hub.factory, lecture, SCAN, pdf_bytes().ljust(scan_size, b"\n"))
         log_in(page, hub.url, MEMBER)
         page.goto(f"{base}/lectures/{lecture}")
-        url = page.eval_on_selector("#materials li > a", "a => a.href")
+        url = page.eval_on_selector(f"#materials li > a:text-is('{MATERIAL}')", "a => a.href")
+        scan = page.eval_on_selector(f"#materials li > a:text-is('{SCAN}')", "a => a.href")
         online = page.evaluate(OPEN_MATERIAL, url)
         assert online[:2] == [200, size] and online[2] == "sandbox" and online[3].startswith("attachment")
         assert online[4] == "nosniff"
@@ -67,7 +71,11 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
         page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
         stored = page.evaluate("(url) => caches.match(url).then(r => r.arrayBuffer()).then(b => b.byteLength)", url)
         assert stored == size  # in the lecture's cache, so in the size the player shows (the note's bytes)
-        assert page.evaluate("() => window.diemcauOffline.stored()")[0]["bytes"] > size
+        assert size < page.evaluate("() => window.diemcauOffline.stored()")[0]["bytes"] < scan_size
+        assert page.evaluate("(url) => caches.match(url).then(r => r === undefined)", scan)  # the scan: not stored
+        skipped = page.text_content(f"#materials li:has(a:text-is('{SCAN}')) .offline-skipped")
+        assert skipped == t("offline.material_skipped", size="2,0 MB")
+        assert page.query_selector(f"#materials li:has(a:text-is('{MATERIAL}')) .offline-skipped") is None
 
         go_offline(context, True)
         page.goto(f"{base}/lectures/{lecture}")  # the player from the device
@@ -77,7 +85,7 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
         )
         assert page.evaluate(OPEN_MATERIAL, url) == online  # from the device, with the server's own headers
         with page.expect_download() as download:  # the member's tap on the material, with no connection
-            page.click("#materials li > a")
+            page.click(f"#materials li > a:text-is('{MATERIAL}')")
         assert download.value.failure() is None and len(open(download.value.path(), "rb").read()) == size
         page.evaluate("() => { document.getElementById('player').currentTime = 6; }")
         page.click("#q-ask")

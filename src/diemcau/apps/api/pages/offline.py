@@ -39,6 +39,7 @@ TEXT_KEYS = (
     "offline_now",
     "search_heading",
     "search_none",
+    "material_skipped",
 )
 
 
@@ -60,6 +61,11 @@ class OfflineLinks:
     @property
     def text(self) -> dict[str, str]:
         return {key: t(f"offline.{key}") for key in TEXT_KEYS}
+
+    @property
+    def material_max_bytes(self) -> int:
+        """The largest material stored with a lecture (``player.offline_material_max_bytes``)."""
+        return self.settings.player.offline_material_max_bytes
 
 
 def with_offline(pages: Environment, settings: Settings, prefix: str) -> Environment:

@@ -58,11 +58,32 @@
       });
     });
   }
+  function materialLinks() { return [].slice.call(document.querySelectorAll("#materials li > a[href]")); }
+  function tooLarge(link) {
+    // A material over player.offline_material_max_bytes (a scanned PDF) stays out of the package: it downloads
+    // online as before, and the list says why it is not on the device.
+    return Number(link.getAttribute("data-bytes")) > config.material_max;
+  }
   function materialFiles() {
     // The lecture's materials (the trainer's documents), as the player's "Tài liệu" list links them: stored with
     // the server's own headers (Content-Security-Policy: sandbox, the attachment disposition), which the worker
-    // serves back unchanged with no connection.
-    return [].slice.call(document.querySelectorAll("#materials li > a[href]")).map(function (a) { return a.href; });
+    // serves back unchanged with no connection. Those too large are left out (tooLarge).
+    return materialLinks().filter(function (a) { return !tooLarge(a); }).map(function (a) { return a.href; });
+  }
+  function markSkipped(note) {
+    // The materials a stored lecture left out get a note in the list (and lose it once the lecture is removed).
+    materialLinks().forEach(function (a) {
+      var mark = a.parentNode.querySelector(".offline-skipped");
+      var skipped = !!note && (note.skipped || []).indexOf(a.href) >= 0;
+      if (skipped && !mark) {
+        mark = document.createElement("span");
+        mark.className = "meta offline-skipped";
+        mark.textContent = text("material_skipped", { size: megabytes(config.material_max) });
+        a.parentNode.appendChild(mark);
+      } else if (!skipped && mark) {
+        mark.parentNode.removeChild(mark);
+      }
+    });
   }
   function shellFiles(lecture) {
     var scripts = [].slice.call(document.querySelectorAll("script[src]")).map(function (s) { return s.src; });
@@ -136,7 +157,8 @@
         }).then(function (quizzes) {
           quizzes.forEach(function (quiz) { bytes += quiz.bytes; });
           var note = { id: lecture.id, title: lecture.title, course: lecture.course, page: page, bytes: bytes,
-                       stored: new Date().toISOString(), quizzes: quizzes };
+                       stored: new Date().toISOString(), quizzes: quizzes,
+                       skipped: materialLinks().filter(tooLarge).map(function (a) { return a.href; }) };
           return cache.put(noteKey(lecture.id), new Response(JSON.stringify(note),
                                                              { headers: { "Content-Type": "application/json" } }));
         });
@@ -194,6 +216,7 @@
       save.hidden = !!note;
       drop.hidden = !note;
       line.textContent = note ? text("saved", { size: megabytes(note.bytes) }) : "";
+      markSkipped(note);
     }
     function refresh() {
       return storedLectures().then(function (notes) {

@@ -120,6 +120,7 @@ def store_on_phone(hub, lecture: str, hide_opus: bool) -> tuple[str, dict]:  # t
     from tests.test_offline_browser import offline_phone
 
     with pytest.MonkeyPatch.context() as monkeypatch, offline_phone(monkeypatch) as (context, page, errors):
+        page.set_default_timeout(300_000)  # a one-hour page (its whole transcript) on a busy machine
         if hide_opus:
             context.add_init_script(HIDE_OPUS)
         log_in(page, hub.url, MEMBER)

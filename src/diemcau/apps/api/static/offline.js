@@ -246,6 +246,24 @@
     return refresh();
   }
 
+  /* --- quiz attempts kept on the device: sent from any page ---------------------------------------------- */
+  function sendKept() {
+    // An attempt answered offline (quiz.js keeps it as "diemcau:<member>:<course>/<quiz>:<n>:kept") is sent once
+    // the connection is back from the portal and the player too, not only from its quiz page: quiz.js, the one
+    // sender (same client id, only the logged-in member's), is loaded here when the device keeps one.
+    if (!config.quiz_script || document.getElementById("kept-sender")) return;
+    var keeps = false;
+    for (var i = 0; i < localStorage.length; i++) keeps = keeps || /^diemcau:.+:kept$/.test(localStorage.key(i));
+    if (!keeps) return;
+    var script = document.createElement("script");
+    script.id = "kept-sender";
+    script.src = config.quiz_script;
+    script.dataset.quizzes = config.prefix + "/api/quizzes/";
+    script.dataset.me = config.prefix + "/api/me";
+    script.onerror = function () { script.remove(); };  // offline and not stored: tried again when online
+    document.head.appendChild(script);
+  }
+
   /* --- the portal's list ---------------------------------------------------------------------------- */
   function portalList() {
     var section = document.getElementById("offline-list");
@@ -324,10 +342,10 @@
 
   function render() { return config.lecture ? playerBlock(config.lecture) : portalList(); }
   if (!config.lecture) offlineSearch();
-  if (!supported) { render(); return; }
-  function start() { sync().then(render, render); }
+  if (!supported) { render(); sendKept(); window.addEventListener("online", sendKept); return; }
+  function start() { sendKept(); sync().then(render, render); }
   if (document.readyState === "complete") start();  // the player loads this script after its load event
   else window.addEventListener("load", start);
-  window.addEventListener("online", function () { sync().then(render, render); });
+  window.addEventListener("online", function () { sendKept(); sync().then(render, render); });
   window.diemcauOffline = { stored: storedLectures, sync: sync };  // for tests and the later slices
 })();

@@ -10,12 +10,21 @@ import pytest
 from playwright.sync_api import Route
 from sqlalchemy import select
 
+from diemcau.adapters.db import accounts
+from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.models_questions import LectureQuestionRow
+from diemcau.adapters.passwords import SecretVerifier
+from diemcau.demo.seed import DEMO_PASSWORD
 from diemcau.i18n import t
 from tests.browser import log_in
 from tests.hubserver import HubProcess
 from tests.material_fixtures import pdf_bytes, seed_lecture_material
-from tests.test_offline_browser import MEMBER, go_offline, lecture, offline_phone  # noqa: F401 (lecture: a fixture)
+from tests.test_offline_browser import (  # noqa: F401 (lecture: a fixture)
+    MEMBER,
+    go_offline,
+    lecture,
+    offline_phone,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -28,6 +37,8 @@ FOREIGN = {
     "member": "42000099",
 }
 ASKED = "Xin hỏi: khi không có sóng thì học thế nào?"
+SECOND = "42000003"  # a member of the same cell, enrolled in the same course: the phone's second user
+PROGRESS = "JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]')"
 MATERIAL = "Tai-lieu-hoc-tap.pdf"
 SCAN = "Ban-chup-nghi-quyet.pdf"  # a scanned PDF over player.offline_material_max_bytes (2 MiB): left out
 OPEN_MATERIAL = """async (url) => {
@@ -138,4 +149,41 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
             )
         page.wait_for_selector("#q-list li[id^='q-']")
         assert page.query_selector("#q-list .q-queued") is None
+
+        # The phone changes hands: the first member's session ends, a second member logs in on the same browser.
+        # Their first page online removes what the first stored; the first's queued progress waits, unsent.
+        left = {
+            "lecture": lecture,
+            "url": f"/services/diemcau/api/lectures/{lecture}/progress",
+            "member": MEMBER,
+            "event": {
+                "event_id": "0e5c3a52-5d2b-4c1e-9a47-7d0f7a8e0001",
+                "kind": "heartbeat",
+                "start": 0,
+                "end": 5,
+                "seq": 1,
+            },
+        }
+        page.evaluate("(e) => localStorage.setItem('diemcau.progress.queue', JSON.stringify([e]))", left)
+        assert [n["member"] for n in page.evaluate("() => window.diemcauOffline.stored()")] == [MEMBER]
+        verifier = SecretVerifier.from_settings(hub.settings.auth)
+        accounts.set_password(hub.factory, SECOND, DEMO_PASSWORD, verifier=verifier)
+        context.clear_cookies()
+        log_in(page, hub.url, SECOND)  # lands on the portal, online
+        page.wait_for_function("async () => (await caches.keys()).length === 0")  # the first member's lecture: gone
+        page.wait_for_function("async () => !(await navigator.serviceWorker.getRegistration())")  # and the worker
+        assert page.is_hidden("#offline-list")
+        page.goto(f"{base}/lectures/{lecture}")  # the same lecture, as the second member: not stored for them
+        page.wait_for_selector("#offline-save:not([hidden])")
+        assert page.text_content("#offline-status") == ""
+        page.evaluate("() => window.dispatchEvent(new Event('online'))")  # the player's queue would be sent now
+        page.wait_for_timeout(1000)
+        assert page.evaluate(f"() => {PROGRESS}") == [left]  # the first member's progress: kept for their login
+        with hub.factory() as session:  # under nobody's login
+            assert (
+                session.scalars(
+                    select(ProgressEventRow).where(ProgressEventRow.event_id == left["event"]["event_id"])
+                ).all()
+                == []
+            )
         assert errors == []

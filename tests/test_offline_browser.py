@@ -198,13 +198,13 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
         # A lecture the member may no longer see answers 404, like one that does not exist: the sync drops it.
         gone = "0" * 32
         page.evaluate(
-            """async (gone) => {
+            """async ([gone, member]) => {
                  const cache = await caches.open('diemcau-lecture-' + gone);
-                 const note = {id: gone, title: 'Đã rút', course: '', page: '', bytes: 1, stored: ''};
+                 const note = {id: gone, title: 'Đã rút', course: '', page: '', bytes: 1, stored: '', member};
                  await cache.put(location.origin + '/services/diemcau/lectures/' + gone + '/offline-note.json',
                                  new Response(JSON.stringify(note)));
                }""",
-            gone,
+            [gone, MEMBER],
         )
         assert len(page.evaluate("() => window.diemcauOffline.stored()")) == 2
         page.evaluate("() => window.diemcauOffline.sync()")

@@ -9,7 +9,8 @@
  * playlist and every segment it names, or the single audio file) and a JSON note {id, title, course, page,
  * bytes, stored}. The member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
  * Sync (each online visit of the portal or a player): a stored lecture the API no longer shows this member
- * (404: withdrawn, audience changed) is removed.
+ * (404: withdrawn, audience changed) is removed, and so is every lecture another member stored on this phone (a
+ * shared phone: the note says who stored it; GET /api/me says who is logged in now).
  */
 (function () {
   "use strict";
@@ -157,6 +158,7 @@
         }).then(function (quizzes) {
           quizzes.forEach(function (quiz) { bytes += quiz.bytes; });
           var note = { id: lecture.id, title: lecture.title, course: lecture.course, page: page, bytes: bytes,
+                       member: config.member,
                        stored: new Date().toISOString(), quizzes: quizzes,
                        skipped: materialLinks().filter(tooLarge).map(function (a) { return a.href; }) };
           return cache.put(noteKey(lecture.id), new Response(JSON.stringify(note),
@@ -195,12 +197,29 @@
       }));
     }).then(function (notes) { return notes.filter(Boolean); });
   }
+  function mine(notes) {
+    // What this page's member stored: the only lectures a page lists, opens or searches (the sync removes the
+    // others as soon as a page of this member loads online).
+    return notes.filter(function (note) { return note.member === config.member; });
+  }
+  function whoami() {
+    // The member logged in now (GET /api/me), or null when that cannot be known (logged out, no network).
+    return fetch(config.prefix + "/api/me", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (me) { return me && me.username; }, function () { return null; });
+  }
   function sync() {
-    // A stored lecture the member may no longer see is removed: the API answers 404 for it, the same answer
-    // as for a lecture that does not exist. Anything else (401 logged out, 5xx, no network) keeps it.
+    // A lecture another member stored on this phone is removed (a shared phone: their pages, progress and quiz
+    // drafts are theirs; they can store it again under their own login). A stored lecture the member may no
+    // longer see is removed: the API answers 404 for it, the same answer as for a lecture that does not exist.
+    // Anything else (401 logged out, 5xx, no network) keeps it.
     if (!navigator.onLine) return Promise.resolve();
     return storedLectures().then(function (notes) {
-      return Promise.all(notes.map(function (note) {
+      return notes.length ? whoami().then(function (me) { return [notes, me]; }) : [[], null];
+    }).then(function (found) {
+      var me = found[1];
+      return Promise.all(found[0].map(function (note) {
+        if (me && note.member !== me) return remove(note.id);
         return fetch(config.prefix + "/api/lectures/" + encodeURIComponent(note.id),
                      { credentials: "same-origin", headers: { Accept: "application/json" } })
           .then(function (response) { return response.status === 404 ? remove(note.id) : null; }, function () {});
@@ -220,7 +239,7 @@
     }
     function refresh() {
       return storedLectures().then(function (notes) {
-        show(notes.filter(function (n) { return n.id === lecture.id; })[0]);
+        show(mine(notes).filter(function (n) { return n.id === lecture.id; })[0]);
       });
     }
     box.hidden = false;
@@ -271,6 +290,7 @@
     var list = section.querySelector("ul");
     document.getElementById("offline-note").hidden = navigator.onLine;
     return storedLectures().then(function (notes) {
+      notes = mine(notes);
       list.textContent = "";
       notes.sort(function (a, b) { return a.title < b.title ? -1 : 1; }).forEach(function (note) {
         var li = document.createElement("li"), link = document.createElement("a"), meta = document.createElement("span");
@@ -301,7 +321,7 @@
   function searchStored(query) {
     var words = folded(query).split(/\s+/).filter(Boolean);
     return storedLectures().then(function (notes) {
-      return Promise.all(notes.map(function (note) {
+      return Promise.all(mine(notes).map(function (note) {
         return caches.match(note.page).then(function (hit) { return hit ? hit.text() : ""; }).then(function (html) {
           var lines = new DOMParser().parseFromString(html, "text/html").querySelectorAll("#transcript a[data-start]");
           return [].slice.call(lines).filter(function (line) {

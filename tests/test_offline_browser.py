@@ -313,6 +313,11 @@ def test_a_stored_quiz_is_answered_offline_and_submitted_once_back_online(
         assert quiz_store.member_submissions(hub.factory, MEMBER, COURSE, WINDOW_QUIZ) == []
         assert len(quiz_store.member_submissions(hub.factory, MEMBER, COURSE, OPEN_QUIZ)) == 1
         page.evaluate("(key) => localStorage.removeItem(key)", foreign)
+        page.evaluate("() => window.diemcauOffline.sync()")  # closed, but its refused attempt is still kept here
+        stored_quizzes = (
+            "() => window.diemcauOffline.stored().then(n => n[0].quizzes.map(q => q.page.split('/').pop()))"
+        )
+        assert page.evaluate(stored_quizzes) == [WINDOW_QUIZ]  # the open one: taken (its one attempt), dropped
 
         page.goto(f"{base}/quizzes/{COURSE}/{WINDOW_QUIZ}")  # its page shows the refusal, with the answers
         page.wait_for_selector("#quiz-kept:not([hidden])")
@@ -327,4 +332,8 @@ def test_a_stored_quiz_is_answered_offline_and_submitted_once_back_online(
         page.reload()  # sent once: a reload sends nothing more
         mine = quiz_store.member_submissions(hub.factory, MEMBER, COURSE, OPEN_QUIZ)
         assert [(s.status, s.attempt) for s in mine] == [("graded", 1)]
+        page.goto(f"{base}/courses")  # the next sync: the closed quiz, its attempt gone, leaves the device too
+        page.evaluate("() => window.diemcauOffline.sync()")
+        assert page.evaluate(stored_quizzes) == []
+        assert page.evaluate("(url) => caches.match(url).then(r => r === undefined)", quizzes[WINDOW_QUIZ]["page"])
         assert errors == []

@@ -212,7 +212,7 @@
     // A lecture another member stored on this phone is removed (a shared phone: their pages, progress and quiz
     // drafts are theirs; they can store it again under their own login). A stored lecture the member may no
     // longer see is removed: the API answers 404 for it, the same answer as for a lecture that does not exist.
-    // Anything else (401 logged out, 5xx, no network) keeps it.
+    // Anything else (401 logged out, 5xx, no network) keeps it. Its quizzes that closed are dropped.
     if (!navigator.onLine) return Promise.resolve();
     return storedLectures().then(function (notes) {
       return notes.length ? whoami().then(function (me) { return [notes, me]; }) : [[], null];
@@ -222,9 +222,48 @@
         if (me && note.member !== me) return remove(note.id);
         return fetch(config.prefix + "/api/lectures/" + encodeURIComponent(note.id),
                      { credentials: "same-origin", headers: { Accept: "application/json" } })
-          .then(function (response) { return response.status === 404 ? remove(note.id) : null; }, function () {});
+          .then(function (response) {
+            if (response.status === 404) return remove(note.id);
+            return response.ok ? dropClosedQuizzes(note, me || config.member) : null;
+          }, function () {});
       }));
     });
+  }
+  function quizPath(quiz) {
+    // [course, quiz] of a stored quiz, from its page's address (/quizzes/<course>/<quiz>).
+    return new URL(quiz.page).pathname.split("/").slice(-2).map(decodeURIComponent);
+  }
+  function dropClosedQuizzes(note, member) {
+    // A stored quiz the member may no longer take (its window closed, no attempt left, withdrawn: the API's
+    // can_take) is dropped from the device, unless an attempt at it is still kept here (its page is where that
+    // attempt's fate is shown). The API not answering keeps everything.
+    var quizzes = note.quizzes || [];
+    if (!quizzes.length) return null;
+    var course = quizPath(quizzes[0])[0];
+    return fetch(config.prefix + "/api/quizzes/" + encodeURIComponent(course),
+                 { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (open) {
+      if (!open) return null;
+      var takeable = open.filter(function (q) { return q.can_take; }).map(function (q) { return q.quiz_id; });
+      var drop = quizzes.filter(function (quiz) {
+        var path = quizPath(quiz), start = "diemcau:" + member + ":" + path[0] + "/" + path[1] + ":";
+        for (var i = 0; i < localStorage.length; i++) {
+          var key = localStorage.key(i);
+          if (key.indexOf(start) === 0 && /:kept$/.test(key)) return false;
+        }
+        return takeable.indexOf(path[1]) < 0;
+      });
+      if (!drop.length) return null;
+      return caches.open(cacheName(note.id)).then(function (cache) {
+        return Promise.all(drop.map(function (quiz) { return cache.delete(quiz.page); })).then(function () {
+          note.quizzes = quizzes.filter(function (quiz) { return drop.indexOf(quiz) < 0; });
+          drop.forEach(function (quiz) { note.bytes -= quiz.bytes; });
+          return cache.put(noteKey(note.id), new Response(JSON.stringify(note),
+                                                          { headers: { "Content-Type": "application/json" } }));
+        });
+      });
+    }, function () {});
   }
 
   /* --- the player's block ------------------------------------------------------------------------- */

@@ -303,7 +303,7 @@ def test_a_stored_quiz_is_answered_offline_and_submitted_once_back_online(
         page.wait_for_selector("#offline-list li a")
         go_offline(context, False)  # the 'online' event sends this member's kept attempts (quiz.js, loaded here)
         refused = (
-            f"() => Object.keys(localStorage).filter(k => k.endsWith(':kept') && JSON.parse(localStorage[k]).refused)"
+            "() => Object.keys(localStorage).filter(k => k.endsWith(':kept') && JSON.parse(localStorage[k]).refused)"
         )
         page.wait_for_function(f"() => ({kept})() === 2 && ({refused})().length === 1", timeout=30_000)
         assert page.evaluate(f"({refused})")[0].startswith(f"diemcau:{MEMBER}:{COURSE}/{WINDOW_QUIZ}:")

@@ -7,7 +7,7 @@
  * its player page (which inlines player.js and holds the transcript), captions, poster, its materials (as the
  * page's "Tài liệu" list links them), the audio rendition (the
  * playlist and every segment it names, or the single audio file) and a JSON note {id, title, course, page,
- * bytes, stored}. The member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
+ * bytes, stored, member, quizzes, skipped}. The member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
  * Sync (each online visit of the portal or a player): a stored lecture the API no longer shows this member
  * (404: withdrawn, audience changed) is removed, and so is every lecture another member stored on this phone (a
  * shared phone: the note says who stored it; GET /api/me says who is logged in now).

@@ -139,10 +139,15 @@ def make_random(path: Path, size: int = 4096) -> Path:
 
 
 def seed_lecture_material(
-    settings: Settings, factory: sessionmaker[Session], lecture_id: str, name: str = AUTHZ_MATERIAL
+    settings: Settings,
+    factory: sessionmaker[Session],
+    lecture_id: str,
+    name: str = AUTHZ_MATERIAL,
+    data: bytes | None = None,
 ) -> str:
-    """A stored PDF material on a lecture, placed directly (file, then row), for routes that need one to exist."""
-    data = pdf_bytes()
+    """A stored PDF material on a lecture, placed directly (file, then row), for routes that need one to exist:
+    ``data`` (the file's bytes; by default ``pdf_bytes()``)."""
+    data = pdf_bytes() if data is None else data
     sha256 = hashlib.sha256(data).hexdigest()
     stored = stored_file_name(name, sha256, MaterialKind.PDF)
     path = MaterialFiles(stores_of(settings).materials).path_of(lecture_id, stored)

@@ -10,12 +10,21 @@ import pytest
 from playwright.sync_api import Route
 from sqlalchemy import select
 
+from diemcau.adapters.db import accounts
+from diemcau.adapters.db.models_progress import ProgressEventRow
 from diemcau.adapters.db.models_questions import LectureQuestionRow
+from diemcau.adapters.passwords import SecretVerifier
+from diemcau.demo.seed import DEMO_PASSWORD
 from diemcau.i18n import t
 from tests.browser import log_in
 from tests.hubserver import HubProcess
 from tests.material_fixtures import pdf_bytes, seed_lecture_material
-from tests.test_offline_browser import MEMBER, go_offline, lecture, offline_phone  # noqa: F401 (lecture: a fixture)
+from tests.test_offline_browser import (  # noqa: F401 (lecture: a fixture)
+    MEMBER,
+    go_offline,
+    lecture,
+    offline_phone,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -28,7 +37,10 @@ FOREIGN = {
     "member": "42000099",
 }
 ASKED = "Xin hỏi: khi không có sóng thì học thế nào?"
+SECOND = "42000003"  # a member of the same cell, enrolled in the same course: the phone's second user
+PROGRESS = "JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]')"
 MATERIAL = "Tai-lieu-hoc-tap.pdf"
+SCAN = "Ban-chup-nghi-quyet.pdf"  # a scanned PDF over player.offline_material_max_bytes (2 MiB): left out
 OPEN_MATERIAL = """async (url) => {
   const response = await fetch(url);
   const headers = ['content-security-policy', 'content-disposition', 'x-content-type-options'];
@@ -50,15 +62,18 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Stored lecture, no connection: does its material open from the device, sandboxed as online, and count in
-    the stored size; is a question kept as "chờ gửi" with its moment (through a reload), and once online, with
+    the stored size, while a scan over the offline limit is left out with a Vietnamese note; is a question kept as "chờ gửi" with its moment (through a reload), and once online, with
     the answer to the first post lost on the way back, is it on the server exactly once?"""
     base = f"{hub.url}services/diemcau"
     with offline_phone(monkeypatch) as (context, page, errors):
         seed_lecture_material(hub.settings, hub.factory, lecture, MATERIAL)
         size = len(pdf_bytes())
+        scan_size = hub.settings.player.offline_material_max_bytes + 1
+        seed_lecture_material(hub.settings, hub.factory, lecture, SCAN, pdf_bytes().ljust(scan_size, b"\n"))
         log_in(page, hub.url, MEMBER)
         page.goto(f"{base}/lectures/{lecture}")
-        url = page.eval_on_selector("#materials li > a", "a => a.href")
+        url = page.eval_on_selector(f"#materials li > a:text-is('{MATERIAL}')", "a => a.href")
+        scan = page.eval_on_selector(f"#materials li > a:text-is('{SCAN}')", "a => a.href")
         online = page.evaluate(OPEN_MATERIAL, url)
         assert online[:2] == [200, size] and online[2] == "sandbox" and online[3].startswith("attachment")
         assert online[4] == "nosniff"
@@ -67,7 +82,11 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
         page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
         stored = page.evaluate("(url) => caches.match(url).then(r => r.arrayBuffer()).then(b => b.byteLength)", url)
         assert stored == size  # in the lecture's cache, so in the size the player shows (the note's bytes)
-        assert page.evaluate("() => window.diemcauOffline.stored()")[0]["bytes"] > size
+        assert size < page.evaluate("() => window.diemcauOffline.stored()")[0]["bytes"] < scan_size
+        assert page.evaluate("(url) => caches.match(url).then(r => r === undefined)", scan)  # the scan: not stored
+        skipped = page.text_content(f"#materials li:has(a:text-is('{SCAN}')) .offline-skipped")
+        assert skipped == t("offline.material_skipped", size="2,0 MB")
+        assert page.query_selector(f"#materials li:has(a:text-is('{MATERIAL}')) .offline-skipped") is None
 
         go_offline(context, True)
         page.goto(f"{base}/lectures/{lecture}")  # the player from the device
@@ -77,7 +96,7 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
         )
         assert page.evaluate(OPEN_MATERIAL, url) == online  # from the device, with the server's own headers
         with page.expect_download() as download:  # the member's tap on the material, with no connection
-            page.click("#materials li > a")
+            page.click(f"#materials li > a:text-is('{MATERIAL}')")
         assert download.value.failure() is None and len(open(download.value.path(), "rb").read()) == size
         page.evaluate("() => { document.getElementById('player').currentTime = 6; }")
         page.click("#q-ask")
@@ -130,4 +149,41 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
             )
         page.wait_for_selector("#q-list li[id^='q-']")
         assert page.query_selector("#q-list .q-queued") is None
+
+        # The phone changes hands: the first member's session ends, a second member logs in on the same browser.
+        # Their first page online removes what the first stored; the first's queued progress waits, unsent.
+        left = {
+            "lecture": lecture,
+            "url": f"/services/diemcau/api/lectures/{lecture}/progress",
+            "member": MEMBER,
+            "event": {
+                "event_id": "0e5c3a52-5d2b-4c1e-9a47-7d0f7a8e0001",
+                "kind": "heartbeat",
+                "start": 0,
+                "end": 5,
+                "seq": 1,
+            },
+        }
+        page.evaluate("(e) => localStorage.setItem('diemcau.progress.queue', JSON.stringify([e]))", left)
+        assert [n["member"] for n in page.evaluate("() => window.diemcauOffline.stored()")] == [MEMBER]
+        verifier = SecretVerifier.from_settings(hub.settings.auth)
+        accounts.set_password(hub.factory, SECOND, DEMO_PASSWORD, verifier=verifier)
+        context.clear_cookies()
+        log_in(page, hub.url, SECOND)  # lands on the portal, online
+        page.wait_for_function("async () => (await caches.keys()).length === 0")  # the first member's lecture: gone
+        page.wait_for_function("async () => !(await navigator.serviceWorker.getRegistration())")  # and the worker
+        assert page.is_hidden("#offline-list")
+        page.goto(f"{base}/lectures/{lecture}")  # the same lecture, as the second member: not stored for them
+        page.wait_for_selector("#offline-save:not([hidden])")
+        assert page.text_content("#offline-status") == ""
+        page.evaluate("() => window.dispatchEvent(new Event('online'))")  # the player's queue would be sent now
+        page.wait_for_timeout(1000)
+        assert page.evaluate(f"() => {PROGRESS}") == [left]  # the first member's progress: kept for their login
+        with hub.factory() as session:  # under nobody's login
+            assert (
+                session.scalars(
+                    select(ProgressEventRow).where(ProgressEventRow.event_id == left["event"]["event_id"])
+                ).all()
+                == []
+            )
         assert errors == []

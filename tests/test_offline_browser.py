@@ -198,13 +198,13 @@ def test_a_stored_lecture_plays_offline_and_its_progress_counts_once_back_online
         # A lecture the member may no longer see answers 404, like one that does not exist: the sync drops it.
         gone = "0" * 32
         page.evaluate(
-            """async (gone) => {
+            """async ([gone, member]) => {
                  const cache = await caches.open('diemcau-lecture-' + gone);
-                 const note = {id: gone, title: 'Đã rút', course: '', page: '', bytes: 1, stored: ''};
+                 const note = {id: gone, title: 'Đã rút', course: '', page: '', bytes: 1, stored: '', member};
                  await cache.put(location.origin + '/services/diemcau/lectures/' + gone + '/offline-note.json',
                                  new Response(JSON.stringify(note)));
                }""",
-            gone,
+            [gone, MEMBER],
         )
         assert len(page.evaluate("() => window.diemcauOffline.stored()")) == 2
         page.evaluate("() => window.diemcauOffline.sync()")
@@ -245,9 +245,10 @@ def test_a_stored_quiz_is_answered_offline_and_submitted_once_back_online(
 ) -> None:
     """With the lecture stored, then no connection at all: does the stored portal link to the course's open quizzes,
     can the member answer one (choices and essay; a reload keeps the answers) and submit it, kept on the device and
-    told so in Vietnamese; once back online, is it submitted and graded exactly once; and is an attempt at a quiz
-    whose window closed meanwhile refused with the server's Vietnamese reason, nothing stored server-side, the
-    answers shown as not accepted until the member removes them?"""
+    told so in Vietnamese; once back online on the portal (not the quiz page), is it submitted and graded exactly
+    once, while another member's attempt kept on the same phone is not sent; and is an attempt at a quiz whose
+    window closed meanwhile refused with the server's Vietnamese reason, nothing stored server-side, the answers
+    shown as not accepted on its page until the member removes them?"""
     base = f"{hub.url}services/diemcau"
     release_offline_quiz(hub, OPEN_QUIZ, "Kiểm tra học khi không có mạng", "2099-12-31")
     release_offline_quiz(hub, WINDOW_QUIZ, "Kiểm tra sắp hết hạn", "2099-12-31")
@@ -294,19 +295,45 @@ def test_a_stored_quiz_is_answered_offline_and_submitted_once_back_online(
             page.wait_for_timeout(100)
         assert read["can_take"] is False
 
-        go_offline(context, False)  # the 'online' event sends what is kept: this one is refused
+        foreign = f"diemcau:42000099:{COURSE}/{OPEN_QUIZ}:1:kept"  # another member's, on this shared phone
+        page.evaluate(
+            "(key) => localStorage.setItem(key, JSON.stringify({cid: 'cua-nguoi-khac', answers: {}}))", foreign
+        )
+        page.goto(f"{base}/")  # the stored portal: the connection comes back here, not on a quiz page
+        page.wait_for_selector("#offline-list li a")
+        go_offline(context, False)  # the 'online' event sends this member's kept attempts (quiz.js, loaded here)
+        refused = (
+            "() => Object.keys(localStorage).filter(k => k.endsWith(':kept') && JSON.parse(localStorage[k]).refused)"
+        )
+        page.wait_for_function(f"() => ({kept})() === 2 && ({refused})().length === 1", timeout=30_000)
+        assert page.evaluate(f"({refused})")[0].startswith(f"diemcau:{MEMBER}:{COURSE}/{WINDOW_QUIZ}:")
+        assert page.evaluate("(key) => localStorage.getItem(key)", foreign) == (
+            '{"cid":"cua-nguoi-khac","answers":{}}'
+        )  # not sent under this login, untouched
+        assert quiz_store.member_submissions(hub.factory, MEMBER, COURSE, WINDOW_QUIZ) == []
+        assert len(quiz_store.member_submissions(hub.factory, MEMBER, COURSE, OPEN_QUIZ)) == 1
+        page.evaluate("(key) => localStorage.removeItem(key)", foreign)
+        page.evaluate("() => window.diemcauOffline.sync()")  # closed, but its refused attempt is still kept here
+        stored_quizzes = (
+            "() => window.diemcauOffline.stored().then(n => n[0].quizzes.map(q => q.page.split('/').pop()))"
+        )
+        assert page.evaluate(stored_quizzes) == [WINDOW_QUIZ]  # the open one: taken (its one attempt), dropped
+
+        page.goto(f"{base}/quizzes/{COURSE}/{WINDOW_QUIZ}")  # its page shows the refusal, with the answers
         page.wait_for_selector("#quiz-kept:not([hidden])")
         assert page.text_content("#quiz-kept p") == f"{t('quiz.kept_refused')} {t('quiz.closed')}"
         assert ESSAY in page.text_content("#quiz-kept ul")  # not silently lost
-        assert quiz_store.member_submissions(hub.factory, MEMBER, COURSE, WINDOW_QUIZ) == []
         page.click("#quiz-kept button")  # the member removes it
-        assert page.is_hidden("#quiz-kept") and page.evaluate(kept) == 1
+        assert page.is_hidden("#quiz-kept") and page.evaluate(kept) == 0
 
-        page.goto(f"{base}/quizzes/{COURSE}/{OPEN_QUIZ}")  # the next page load online sends the other one
+        page.goto(f"{base}/quizzes/{COURSE}/{OPEN_QUIZ}")  # the one sent from the portal: graded
         page.wait_for_selector("#attempt-1 b", timeout=30_000)
         assert page.text_content("#attempt-1 b") == t("quiz.score", score=5, max=10)
-        assert page.evaluate(kept) == 0
         page.reload()  # sent once: a reload sends nothing more
         mine = quiz_store.member_submissions(hub.factory, MEMBER, COURSE, OPEN_QUIZ)
         assert [(s.status, s.attempt) for s in mine] == [("graded", 1)]
+        page.goto(f"{base}/courses")  # the next sync: the closed quiz, its attempt gone, leaves the device too
+        page.evaluate("() => window.diemcauOffline.sync()")
+        assert page.evaluate(stored_quizzes) == []
+        assert page.evaluate("(url) => caches.match(url).then(r => r === undefined)", quizzes[WINDOW_QUIZ]["page"])
         assert errors == []

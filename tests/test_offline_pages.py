@@ -54,6 +54,9 @@ def test_the_player_offers_the_download_with_the_audio_rendition_and_captions(cl
     assert config["text"]["saving"] == t("offline.saving")
     assert re.fullmatch(rf"{PREFIX}/static/offline\.js\?v=\w+", config["script"])  # player.js loads it after load
     assert not re.search(r'<script src="[^"]*offline\.js', html)  # not before the first sound
+    # Whose stored lectures and kept work these are; quiz.js, loaded to send kept quiz attempts from any page.
+    assert config["member"] == "a1001" and re.fullmatch(rf"{PREFIX}/static/quiz\.js\?v=\w+", config["quiz_script"])
+    assert config["material_max"] == 2 * 1024 * 1024  # player.offline_material_max_bytes: a larger one stays out
 
 
 def test_the_portal_grows_by_less_than_ten_kilobytes_on_a_first_visit(client) -> None:  # noqa: F811
@@ -61,6 +64,7 @@ def test_the_portal_grows_by_less_than_ten_kilobytes_on_a_first_visit(client) ->
     The worker itself is fetched after the load event."""
     html = page(client, f"{PREFIX}/")
     assert BLOCK.search(html), "no offline block in the portal"
+    assert offline_config(html)["member"] == "a1001"  # the portal's own member (a shared phone)
     before = len(gzip.compress(BLOCK.sub("", html).encode(), 9))
     script = client.get(f"{PREFIX}/static/offline.js", headers=auth("member", **{"Accept-Encoding": "gzip"}))
     added = len(gzip.compress(html.encode(), 9)) - before + len(gzip.compress(script.content, 9))

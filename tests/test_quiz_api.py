@@ -292,5 +292,5 @@ def test_a_closed_quiz_page_still_shows_an_attempt_kept_offline(quiz) -> None:  
     page = client.get(f"{PREFIX}/quizzes/{COURSE}/kt", headers=auth("member", Accept="text/html")).text
     assert 'id="quiz"' not in page and t("quiz.closed") in page
     assert f'id="quiz-kept" hidden data-prefix="diemcau:a1001:{COURSE}/kt:"' in page
-    assert f'data-api="{PREFIX}/api/quizzes/{COURSE}/kt"' in page and t("quiz.kept_remove") in page
+    assert f'data-quizzes="{PREFIX}/api/quizzes/"' in page and t("quiz.kept_remove") in page
     assert t("quiz.kept_refused") in page and "/static/quiz" in page

@@ -297,6 +297,12 @@ class PlayerSettings(_Section):
         "source tree (scripts/ensure_node.sh installs it from package.json).",
     )
     heartbeat_seconds: int = Field(15, ge=5, le=120, description="How often the player reports progress while playing.")
+    offline_material_max_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=0,
+        description="Largest material stored with a lecture for offline study, in bytes; a larger one (a scanned "
+        "PDF) is left out of the offline package, with a note in the player's list, and downloads online as before.",
+    )
 
 
 class MaterialsSettings(_Section):

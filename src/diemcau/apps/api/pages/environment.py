@@ -96,6 +96,7 @@ class PortalPage:
     courses: tuple[CourseOut, ...]
     links: tuple[Link, ...]
     lectures: Mapping[str, tuple[PortalLecture, ...]] = field(default_factory=dict)  # by course id
+    member: str = ""  # the caller's username: whose stored lectures and kept work the page's offline.js handles
 
 
 def render_portal(pages: Environment, page: PortalPage) -> str:

@@ -17,6 +17,7 @@ from jinja2 import Environment
 from starlette.responses import Response
 
 from diemcau.apps.api.pages.assets import asset_url, load_asset
+from diemcau.apps.api.pages.quiz_pages import QUIZ_JS
 from diemcau.apps.api.plumbing.context import ApiContext, context_of
 from diemcau.i18n import t
 from diemcau.settings import Settings
@@ -39,6 +40,7 @@ TEXT_KEYS = (
     "offline_now",
     "search_heading",
     "search_none",
+    "material_skipped",
 )
 
 
@@ -60,6 +62,17 @@ class OfflineLinks:
     @property
     def text(self) -> dict[str, str]:
         return {key: t(f"offline.{key}") for key in TEXT_KEYS}
+
+    @property
+    def quiz_script(self) -> str:
+        """``quiz.js``, the one sender of quiz attempts kept on the device, which ``offline.js`` loads on the portal
+        and the player when the device keeps one (docs/quizzes.md, "Answered with no connection")."""
+        return asset_url(self.settings, self.prefix, QUIZ_JS)
+
+    @property
+    def material_max_bytes(self) -> int:
+        """The largest material stored with a lecture (``player.offline_material_max_bytes``)."""
+        return self.settings.player.offline_material_max_bytes
 
 
 def with_offline(pages: Environment, settings: Settings, prefix: str) -> Environment:

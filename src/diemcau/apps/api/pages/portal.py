@@ -43,5 +43,6 @@ def my_courses(caller: Caller = Depends(current_caller), ctx: ApiContext = Depen
         courses=courses,
         links=tuple(links_for(viewer, ctx.hub_base_url, ctx.prefix)),
         lectures=lectures_by_course(ctx, viewer.username, (c.id for c in courses)),
+        member=viewer.username,
     )
     return HTMLResponse(render_portal(ctx.runtime.pages, page))

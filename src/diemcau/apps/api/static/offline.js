@@ -7,9 +7,10 @@
  * its player page (which inlines player.js and holds the transcript), captions, poster, its materials (as the
  * page's "Tài liệu" list links them), the audio rendition (the
  * playlist and every segment it names, or the single audio file) and a JSON note {id, title, course, page,
- * bytes, stored}. The member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
+ * bytes, stored, member, quizzes, skipped}. The member portal (/courses) and the scripts go to "diemcau-shell". A store that fails part-way is deleted whole.
  * Sync (each online visit of the portal or a player): a stored lecture the API no longer shows this member
- * (404: withdrawn, audience changed) is removed.
+ * (404: withdrawn, audience changed) is removed, and so is every lecture another member stored on this phone (a
+ * shared phone: the note says who stored it; GET /api/me says who is logged in now).
  */
 (function () {
   "use strict";
@@ -58,11 +59,32 @@
       });
     });
   }
+  function materialLinks() { return [].slice.call(document.querySelectorAll("#materials li > a[href]")); }
+  function tooLarge(link) {
+    // A material over player.offline_material_max_bytes (a scanned PDF) stays out of the package: it downloads
+    // online as before, and the list says why it is not on the device.
+    return Number(link.getAttribute("data-bytes")) > config.material_max;
+  }
   function materialFiles() {
     // The lecture's materials (the trainer's documents), as the player's "Tài liệu" list links them: stored with
     // the server's own headers (Content-Security-Policy: sandbox, the attachment disposition), which the worker
-    // serves back unchanged with no connection.
-    return [].slice.call(document.querySelectorAll("#materials li > a[href]")).map(function (a) { return a.href; });
+    // serves back unchanged with no connection. Those too large are left out (tooLarge).
+    return materialLinks().filter(function (a) { return !tooLarge(a); }).map(function (a) { return a.href; });
+  }
+  function markSkipped(note) {
+    // The materials a stored lecture left out get a note in the list (and lose it once the lecture is removed).
+    materialLinks().forEach(function (a) {
+      var mark = a.parentNode.querySelector(".offline-skipped");
+      var skipped = !!note && (note.skipped || []).indexOf(a.href) >= 0;
+      if (skipped && !mark) {
+        mark = document.createElement("span");
+        mark.className = "meta offline-skipped";
+        mark.textContent = text("material_skipped", { size: megabytes(config.material_max) });
+        a.parentNode.appendChild(mark);
+      } else if (!skipped && mark) {
+        mark.parentNode.removeChild(mark);
+      }
+    });
   }
   function shellFiles(lecture) {
     var scripts = [].slice.call(document.querySelectorAll("script[src]")).map(function (s) { return s.src; });
@@ -136,7 +158,9 @@
         }).then(function (quizzes) {
           quizzes.forEach(function (quiz) { bytes += quiz.bytes; });
           var note = { id: lecture.id, title: lecture.title, course: lecture.course, page: page, bytes: bytes,
-                       stored: new Date().toISOString(), quizzes: quizzes };
+                       member: config.member,
+                       stored: new Date().toISOString(), quizzes: quizzes,
+                       skipped: materialLinks().filter(tooLarge).map(function (a) { return a.href; }) };
           return cache.put(noteKey(lecture.id), new Response(JSON.stringify(note),
                                                              { headers: { "Content-Type": "application/json" } }));
         });
@@ -173,17 +197,73 @@
       }));
     }).then(function (notes) { return notes.filter(Boolean); });
   }
+  function mine(notes) {
+    // What this page's member stored: the only lectures a page lists, opens or searches (the sync removes the
+    // others as soon as a page of this member loads online).
+    return notes.filter(function (note) { return note.member === config.member; });
+  }
+  function whoami() {
+    // The member logged in now (GET /api/me), or null when that cannot be known (logged out, no network).
+    return fetch(config.prefix + "/api/me", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (me) { return me && me.username; }, function () { return null; });
+  }
   function sync() {
-    // A stored lecture the member may no longer see is removed: the API answers 404 for it, the same answer
-    // as for a lecture that does not exist. Anything else (401 logged out, 5xx, no network) keeps it.
+    // A lecture another member stored on this phone is removed (a shared phone: their pages, progress and quiz
+    // drafts are theirs; they can store it again under their own login). A stored lecture the member may no
+    // longer see is removed: the API answers 404 for it, the same answer as for a lecture that does not exist.
+    // Anything else (401 logged out, 5xx, no network) keeps it. Its quizzes that closed are dropped.
     if (!navigator.onLine) return Promise.resolve();
     return storedLectures().then(function (notes) {
-      return Promise.all(notes.map(function (note) {
+      return notes.length ? whoami().then(function (me) { return [notes, me]; }) : [[], null];
+    }).then(function (found) {
+      var me = found[1];
+      return Promise.all(found[0].map(function (note) {
+        if (me && note.member !== me) return remove(note.id);
         return fetch(config.prefix + "/api/lectures/" + encodeURIComponent(note.id),
                      { credentials: "same-origin", headers: { Accept: "application/json" } })
-          .then(function (response) { return response.status === 404 ? remove(note.id) : null; }, function () {});
+          .then(function (response) {
+            if (response.status === 404) return remove(note.id);
+            return response.ok ? dropClosedQuizzes(note, me || config.member) : null;
+          }, function () {});
       }));
     });
+  }
+  function quizPath(quiz) {
+    // [course, quiz] of a stored quiz, from its page's address (/quizzes/<course>/<quiz>).
+    return new URL(quiz.page).pathname.split("/").slice(-2).map(decodeURIComponent);
+  }
+  function dropClosedQuizzes(note, member) {
+    // A stored quiz the member may no longer take (its window closed, no attempt left, withdrawn: the API's
+    // can_take) is dropped from the device, unless an attempt at it is still kept here (its page is where that
+    // attempt's fate is shown). The API not answering keeps everything.
+    var quizzes = note.quizzes || [];
+    if (!quizzes.length) return null;
+    var course = quizPath(quizzes[0])[0];
+    return fetch(config.prefix + "/api/quizzes/" + encodeURIComponent(course),
+                 { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (open) {
+      if (!open) return null;
+      var takeable = open.filter(function (q) { return q.can_take; }).map(function (q) { return q.quiz_id; });
+      var drop = quizzes.filter(function (quiz) {
+        var path = quizPath(quiz), start = "diemcau:" + member + ":" + path[0] + "/" + path[1] + ":";
+        for (var i = 0; i < localStorage.length; i++) {
+          var key = localStorage.key(i);
+          if (key.indexOf(start) === 0 && /:kept$/.test(key)) return false;
+        }
+        return takeable.indexOf(path[1]) < 0;
+      });
+      if (!drop.length) return null;
+      return caches.open(cacheName(note.id)).then(function (cache) {
+        return Promise.all(drop.map(function (quiz) { return cache.delete(quiz.page); })).then(function () {
+          note.quizzes = quizzes.filter(function (quiz) { return drop.indexOf(quiz) < 0; });
+          drop.forEach(function (quiz) { note.bytes -= quiz.bytes; });
+          return cache.put(noteKey(note.id), new Response(JSON.stringify(note),
+                                                          { headers: { "Content-Type": "application/json" } }));
+        });
+      });
+    }, function () {});
   }
 
   /* --- the player's block ------------------------------------------------------------------------- */
@@ -194,10 +274,11 @@
       save.hidden = !!note;
       drop.hidden = !note;
       line.textContent = note ? text("saved", { size: megabytes(note.bytes) }) : "";
+      markSkipped(note);
     }
     function refresh() {
       return storedLectures().then(function (notes) {
-        show(notes.filter(function (n) { return n.id === lecture.id; })[0]);
+        show(mine(notes).filter(function (n) { return n.id === lecture.id; })[0]);
       });
     }
     box.hidden = false;
@@ -223,6 +304,24 @@
     return refresh();
   }
 
+  /* --- quiz attempts kept on the device: sent from any page ---------------------------------------------- */
+  function sendKept() {
+    // An attempt answered offline (quiz.js keeps it as "diemcau:<member>:<course>/<quiz>:<n>:kept") is sent once
+    // the connection is back from the portal and the player too, not only from its quiz page: quiz.js, the one
+    // sender (same client id, only the logged-in member's), is loaded here when the device keeps one.
+    if (!config.quiz_script || document.getElementById("kept-sender")) return;
+    var keeps = false;
+    for (var i = 0; i < localStorage.length; i++) keeps = keeps || /^diemcau:.+:kept$/.test(localStorage.key(i));
+    if (!keeps) return;
+    var script = document.createElement("script");
+    script.id = "kept-sender";
+    script.src = config.quiz_script;
+    script.dataset.quizzes = config.prefix + "/api/quizzes/";
+    script.dataset.me = config.prefix + "/api/me";
+    script.onerror = function () { script.remove(); };  // offline and not stored: tried again when online
+    document.head.appendChild(script);
+  }
+
   /* --- the portal's list ---------------------------------------------------------------------------- */
   function portalList() {
     var section = document.getElementById("offline-list");
@@ -230,6 +329,7 @@
     var list = section.querySelector("ul");
     document.getElementById("offline-note").hidden = navigator.onLine;
     return storedLectures().then(function (notes) {
+      notes = mine(notes);
       list.textContent = "";
       notes.sort(function (a, b) { return a.title < b.title ? -1 : 1; }).forEach(function (note) {
         var li = document.createElement("li"), link = document.createElement("a"), meta = document.createElement("span");
@@ -260,7 +360,7 @@
   function searchStored(query) {
     var words = folded(query).split(/\s+/).filter(Boolean);
     return storedLectures().then(function (notes) {
-      return Promise.all(notes.map(function (note) {
+      return Promise.all(mine(notes).map(function (note) {
         return caches.match(note.page).then(function (hit) { return hit ? hit.text() : ""; }).then(function (html) {
           var lines = new DOMParser().parseFromString(html, "text/html").querySelectorAll("#transcript a[data-start]");
           return [].slice.call(lines).filter(function (line) {
@@ -301,10 +401,10 @@
 
   function render() { return config.lecture ? playerBlock(config.lecture) : portalList(); }
   if (!config.lecture) offlineSearch();
-  if (!supported) { render(); return; }
-  function start() { sync().then(render, render); }
+  if (!supported) { render(); sendKept(); window.addEventListener("online", sendKept); return; }
+  function start() { sendKept(); sync().then(render, render); }
   if (document.readyState === "complete") start();  // the player loads this script after its load event
   else window.addEventListener("load", start);
-  window.addEventListener("online", function () { sync().then(render, render); });
+  window.addEventListener("online", function () { sendKept(); sync().then(render, render); });
   window.diemcauOffline = { stored: storedLectures, sync: sync };  // for tests and the later slices
 })();

@@ -24,6 +24,7 @@
   var coverageLine = document.getElementById("coverage");
   var pane = null, lines = [], starts = [];  // the transcript, wired once the page has finished arriving
   var QUEUE = "diemcau.progress.queue", SEQ = "diemcau.progress.seq", EPOCH = Date.UTC(2025, 0, 1);
+  var POSITION = "diemcau.position." + config.member + "." + config.lecture;  // this member's, on this device
   var hls = null, hlsLoading = null, current = null, spanStart = null, lastTime = 0, timer = null;
   var sending = false, shown = -1, transient = false;
 
@@ -161,7 +162,7 @@
   }
   function record(kind, start, end) {
     var queue = load(QUEUE, []);
-    queue.push({ lecture: config.lecture, url: config.progressUrl,
+    queue.push({ lecture: config.lecture, url: config.progressUrl, member: config.member,
                  event: { event_id: eventId(), kind: kind, start: start, end: end, seq: nextSeq() } });
     save(QUEUE, queue.slice(-2000));
   }
@@ -174,8 +175,13 @@
       coverageLine.textContent = text("coverage", { percent: Math.round(body.coverage_percent) });
     }
   }
+  function mine() {
+    // This member's queued events: on a phone two members share, another member's wait, unsent, for a page of
+    // their own, so progress is never posted under someone else's login.
+    return load(QUEUE, []).filter(function (q) { return q.member === config.member; });
+  }
   function send(keepalive) {
-    var queue = load(QUEUE, []);
+    var queue = mine();
     if (sending || !queue.length) return;
     var url = queue[0].url, batch = queue.filter(function (q) { return q.url === url; }).slice(0, 200);
     var ids = batch.map(function (q) { return q.event.event_id; });
@@ -193,14 +199,14 @@
       return response.ok && url === config.progressUrl ? response.json().then(showCoverage) : null;
     }).then(function () {
       sending = false;
-      if (load(QUEUE, []).length && !keepalive) setTimeout(send, 1000);  // the rest of a long queue
+      if (mine().length && !keepalive) setTimeout(send, 1000);  // the rest of a long queue
     }, function () {
       sending = false;
       say(text("offline", {}), true);  // kept; sent again when the browser is back online, or in 30 s
     });
   }
   function pendingHere() {
-    return load(QUEUE, []).some(function (q) { return q.lecture === config.lecture; });
+    return mine().some(function (q) { return q.lecture === config.lecture; });
   }
 
   /* --- the transcript follows the sound ------------------------------------------------------------- */
@@ -267,7 +273,7 @@
   });
   video.addEventListener("pause", function () {
     clearInterval(timer);
-    save("diemcau.position." + config.lecture, Math.floor(video.currentTime));  // where to resume, offline too
+    save(POSITION, Math.floor(video.currentTime));  // where to resume, offline too
     if (!video.ended) { closeSpan("heartbeat"); send(); }
   });
   video.addEventListener("seeking", function () {
@@ -281,7 +287,7 @@
     if (!video.paused) spanStart = lastTime;
   });
   video.addEventListener("ended", function () {
-    save("diemcau.position." + config.lecture, Math.floor(video.duration || lastTime));  // at the end
+    save(POSITION, Math.floor(video.duration || lastTime));  // at the end
     record("ended", spanStart === null ? lastTime : spanStart, video.duration || lastTime);
     spanStart = null;
     send();
@@ -326,7 +332,7 @@
     }
   }
   setInterval(function () {
-    if (!video.paused) save("diemcau.position." + config.lecture, Math.floor(video.currentTime));
+    if (!video.paused) save(POSITION, Math.floor(video.currentTime));
   }, 5000);
   // offline.js (Tải về để học khi không có mạng) arrives after the page's load event, never before the first sound.
   window.addEventListener("load", function () {
@@ -346,7 +352,7 @@
   }
   // This device's own position wins while its events are still queued (they are newer than the server's), and
   // offline, where this page is the copy stored on the device (its resume position is as old as the copy).
-  var local = load("diemcau.position." + config.lecture, null);
+  var local = load(POSITION, null);
   if (local !== null && (pendingHere() || !navigator.onLine)) resumeFrom(local, false);
   else resumeFrom(config.resume || 0, !!config.finished);
 })();

@@ -5,29 +5,36 @@
 // sent once the connection is back (the "online" event, or the page's next load online); the server judges the
 // window and attempts when it arrives. Refused (409: closed meanwhile, no attempt left), it stays on the device,
 // shown as not accepted with the server's reason, until the member removes it (docs/quizzes.md, "Offline").
+// Every kept attempt of the member is sent, whatever its quiz: by a quiz page, and by the portal and the player,
+// whose offline.js loads this script (data-quizzes, data-me) when the device keeps one. Only the logged-in
+// member's (GET /api/me, asked before each round): a shared phone never sends one member's under another's login.
 (function(){
-var f=document.getElementById("quiz"),k=document.getElementById("quiz-kept");if(!k)return;
-var st=document.getElementById("quiz-status"),timer,busy={};
+var f=document.getElementById("quiz"),k=document.getElementById("quiz-kept"),me=document.currentScript;
+var c=k?k.dataset:me&&me.dataset;if(!c||!c.quizzes)return;
+var st=document.getElementById("quiz-status"),timer,busy={},member=k?c.member:null;
 var H={"Content-Type":"application/json","X-Diemcau-Request":"1"};
 function id(){var a=new Uint8Array(12);crypto.getRandomValues(a);return Array.from(a,function(b){return("0"+b.toString(16)).slice(-2)}).join("")}
-function say(text){if(st)st.textContent=text;else if(text){k.hidden=false;k.querySelector("p").textContent=text}}
-function kept(){var found=[];for(var i=0;i<localStorage.length;i++){var key=localStorage.key(i);
- if(key.indexOf(k.dataset.prefix)===0&&/:kept$/.test(key)){try{found.push({key:key,value:JSON.parse(localStorage.getItem(key))})}catch(e){}}}return found}
+function say(text){if(!k)return;if(st)st.textContent=text;else if(text){k.hidden=false;k.querySelector("p").textContent=text}}
+function own(item){return!!k&&item.key.indexOf(c.prefix)===0}
+function kept(who){var found=[],start="diemcau:"+who+":";for(var i=0;i<localStorage.length;i++){var key=localStorage.key(i);
+ if(who&&key.indexOf(start)===0&&/:kept$/.test(key)){try{found.push({key:key,value:JSON.parse(localStorage.getItem(key)),quiz:key.slice(start.length).split(":")[0]})}catch(e){}}}return found}
 function forget(item){var draft=item.key.slice(0,-5);localStorage.removeItem(item.key);localStorage.removeItem(draft);localStorage.removeItem(draft+":cid")}
 function refused(item,reason){item.value.refused=reason;localStorage.setItem(item.key,JSON.stringify(item.value));show()}
-function show(){var bad=kept().filter(function(i){return i.value.refused})[0];k.hidden=!bad;if(!bad)return;
+function show(){var bad=kept(member).filter(function(i){return own(i)&&i.value.refused})[0];if(!k)return;k.hidden=!bad;if(!bad)return;
  k.querySelector("p").textContent=k.dataset.refused+" "+bad.value.refused;var ul=k.querySelector("ul");ul.textContent="";
  Object.keys(bad.value.answers).forEach(function(q){var li=document.createElement("li");li.textContent=q+": "+[].concat(bad.value.answers[q]).join(", ");ul.appendChild(li)});
  k.querySelector("button").onclick=function(){forget(bad);show()}}
-function post(item){if(busy[item.key]||item.value.refused)return;busy[item.key]=true;say(f?f.dataset.sending:"");
- fetch(k.dataset.api+"/submissions?wait=5",{method:"POST",headers:H,credentials:"same-origin",body:JSON.stringify({client_id:item.value.cid,answers:item.value.answers})})
+function post(item){if(busy[item.key]||item.value.refused)return;busy[item.key]=true;if(own(item))say(f?f.dataset.sending:"");
+ fetch(c.quizzes+item.quiz+"/submissions?wait=5",{method:"POST",headers:H,credentials:"same-origin",body:JSON.stringify({client_id:item.value.cid,answers:item.value.answers})})
  .then(function(r){return r.json().then(function(b){busy[item.key]=false;
-  if(r.ok){forget(item);location.replace(location.pathname)}
-  else if(r.status==409){say("");refused(item,b.detail||String(r.status))}
-  else if(r.status>=400&&r.status<500&&r.status!=401&&r.status!=408&&r.status!=429){localStorage.removeItem(item.key);say(b.detail||r.status)}
-  else say(k.dataset.offline)})})
- .catch(function(){busy[item.key]=false;say(k.dataset.offline)})}
-function sendKept(){kept().forEach(post)}
+  if(r.ok){forget(item);if(own(item))location.replace(location.pathname)}
+  else if(r.status==409){if(own(item))say("");refused(item,b.detail||String(r.status))}
+  else if(r.status>=400&&r.status<500&&r.status!=401&&r.status!=408&&r.status!=429){localStorage.removeItem(item.key);if(own(item))say(b.detail||r.status)}
+  else if(own(item))say(c.offline)})})
+ .catch(function(){busy[item.key]=false;if(own(item))say(c.offline)})}
+function sendKept(){if(!kept(member||"").length&&k)return;
+ fetch(c.me,{credentials:"same-origin",headers:{Accept:"application/json"}}).then(function(r){return r.ok?r.json():null}).then(function(who){
+  if(who&&!k)member=who.username;if(who&&who.username===member)kept(member).forEach(post)},function(){if(k&&kept(member).some(function(i){return!i.value.refused}))say(c.offline)})}
 show();
 if(f){var d=f.dataset,cid=localStorage.getItem(d.key+":cid")||id();localStorage.setItem(d.key+":cid",cid);
  var qs=function(){return Array.prototype.slice.call(f.querySelectorAll("fieldset"))};
@@ -45,9 +52,9 @@ if(f){var d=f.dataset,cid=localStorage.getItem(d.key+":cid")||id();localStorage.
   // Kept before it is sent: a closed tab or a dropped link loses nothing; a success forgets it.
   var item={key:d.key+":kept",value:{cid:cid,answers:collect()}};localStorage.setItem(item.key,JSON.stringify(item.value));
   busy[item.key]=false;post(item)})}
-if(navigator.onLine)sendKept();else if(kept().some(function(i){return!i.value.refused}))say(k.dataset.offline);
+if(navigator.onLine)sendKept();else if(kept(member).some(function(i){return own(i)&&!i.value.refused}))say(c.offline);
 window.addEventListener("online",sendKept);
-setInterval(function(){if(navigator.onLine)sendKept()},10000);  // a link that drops without the browser noticing
+setInterval(function(){if(navigator.onLine&&kept(member||"").length)sendKept()},10000);  // a link that drops without the browser noticing
 })();
 (function(){var w=document.querySelector(".waiting[data-poll]");if(!w)return;
 setInterval(function(){fetch(w.dataset.poll,{credentials:"same-origin"}).then(function(r){return r.json()}).then(function(b){if(b.status!="received")location.reload()}).catch(function(){})},1000)})();

@@ -6,32 +6,96 @@ Synthetic speech is ONLY A REGRESSION SIGNAL: Whisper base hears espeak-ng's rob
 than a human lecturer, so these rates say whether a change helps or hurts, not how well the product does
 (published WER on real Vietnamese, FLEURS: small ≈22 %, large-v3 ≈8 %).
 Run: ``.venv/bin/python bench/asr_quality.py [--passes 1]``.
+
+``--documents`` runs the report of issue 18 instead (bench/asr_documents.py): a 5.1-minute lecture, half of it
+read from a sample resolution, transcribed by the pipeline as configured (baseline) and the rates split
+between the sentences read from the document and the others. ``--cache DIR`` keeps each configuration's
+segments in DIR and reuses them on the next run (delete the folder after changing the pipeline).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from asr_documents import DocumentLecture, build_document_lecture, split_rates  # noqa: E402
 from asr_lecture import build_lecture  # noqa: E402
 
 from diemcau.adapters.whisper_model import load_whisper_model  # noqa: E402
 from diemcau.asr.pipeline import PipelineOptions, options_from_settings, transcribe_audio  # noqa: E402
 from diemcau.asr.scoring import error_rates  # noqa: E402
-from diemcau.settings import load_settings  # noqa: E402
+from diemcau.core.transcript import Segment  # noqa: E402
+from diemcau.settings import Settings, load_settings  # noqa: E402
+
+SYNTHETIC = "synthetic speech: a regression signal only, not the product's accuracy on real lectures"
+
+
+def _decoded(
+    loaded: object, lecture: DocumentLecture, name: str, options: PipelineOptions, cache: Path | None
+) -> tuple[tuple[Segment, ...], float]:
+    """The segments of one configuration (from ``cache`` when there) and the CPU seconds they took."""
+    stored = cache / f"{name}.json" if cache else None
+    if stored and stored.is_file():
+        data = json.loads(stored.read_text(encoding="utf-8"))
+        return tuple(Segment(n, s, e, t) for n, (s, e, t) in enumerate(data["segments"])), data["cpu_seconds"]
+    started = time.process_time()
+    transcript = transcribe_audio(loaded.model, loaded.describe(), lecture.audio, "bench", options)  # type: ignore[attr-defined]
+    seconds = time.process_time() - started
+    if stored:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        segments = [[s.start, s.end, s.text] for s in transcript.segments]
+        stored.write_text(json.dumps({"segments": segments, "cpu_seconds": seconds}, ensure_ascii=False), "utf-8")
+    return transcript.segments, seconds
+
+
+def documents_report(settings: Settings, home: Path, cache: Path | None) -> None:
+    """WER and CER split between in-document and other sentences, per configuration (issue 18)."""
+    lecture = build_document_lecture(home)
+    loaded = load_whisper_model(settings)
+    baseline = options_from_settings(settings)
+    in_doc = sum(s.in_document for s in lecture.sentences)
+    print(
+        f"lecture: {lecture.duration:.0f} s, {len(lecture.sentences)} sentences ({in_doc} from the document); {SYNTHETIC}"
+    )
+    print(
+        f"{'configuration':28} {'WER doc':>8} {'CER doc':>8} {'WER other':>9} {'CER other':>9} {'WER all':>8} {'CPU s':>6}"
+    )
+    reference: dict[str, tuple[float, float]] = {}
+
+    def show(name: str, segments: Sequence[Segment], seconds: float) -> None:
+        rates = split_rates(lecture.sentences, " ".join(s.text for s in segments))
+        reference.setdefault("document", rates["document"])
+        reference.setdefault("other", rates["other"])
+        ratio = lambda group, k: rates[group][k] / reference[group][k] if reference[group][k] else float("nan")  # noqa: E731
+        print(
+            f"{name:28} {rates['document'][0]:8.3f} {rates['document'][1]:8.3f} {rates['other'][0]:9.3f} "
+            f"{rates['other'][1]:9.3f} {rates['all'][0]:8.3f} {seconds:6.0f}   vs baseline: doc WER ×{ratio('document', 0):.2f}, "
+            f"other WER ×{ratio('other', 0):.2f}",
+            flush=True,
+        )
+
+    segments, seconds = _decoded(loaded, lecture, "baseline", baseline, cache)
+    show("baseline (pipeline)", segments, seconds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=2, help="times each paragraph is read (2 → ~6 min)")
+    parser.add_argument("--documents", action="store_true", help="the in-document / other report of issue 18")
+    parser.add_argument("--cache", type=Path, help="with --documents: keep and reuse decoded segments here")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="asr-quality-"))
+    if args.documents:
+        documents_report(load_settings({"DIEMCAU_HOME": str(home / "var")}), home, args.cache)
+        return
     # no courses folder of its own: the prompt is the shipped glossary (src/diemcau/asr/glossary.txt)
     settings = load_settings({"DIEMCAU_HOME": str(home / "var"), "DIEMCAU_TRANSCRIPTION__GLOSSARY_PROMPT": "true"})
     lecture = build_lecture(home, args.passes)

@@ -26,10 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from asr_documents import DocumentLecture, build_document_lecture, split_rates  # noqa: E402
+from asr_documents import DocumentLecture, build_document_lecture, document_text, split_rates  # noqa: E402
 from asr_lecture import build_lecture  # noqa: E402
 
 from diemcau.adapters.whisper_model import load_whisper_model  # noqa: E402
+from diemcau.asr.doc_align import AlignOptions, align_to_documents  # noqa: E402
 from diemcau.asr.pipeline import PipelineOptions, options_from_settings, transcribe_audio  # noqa: E402
 from diemcau.asr.scoring import error_rates  # noqa: E402
 from diemcau.core.transcript import Segment  # noqa: E402
@@ -84,6 +85,30 @@ def documents_report(settings: Settings, home: Path, cache: Path | None) -> None
 
     segments, seconds = _decoded(loaded, lecture, "baseline", baseline, cache)
     show("baseline (pipeline)", segments, seconds)
+    show("alignment alone", align_to_documents(segments, [document_text()]).segments, seconds)
+    threshold_sweep(lecture, segments)
+
+
+def threshold_sweep(lecture: DocumentLecture, heard: Sequence[Segment]) -> None:
+    """WER in-document / other after alignment at each ``replace_at``, on Whisper's transcript and on a perfect
+    one (the reference, two sentences a segment): what the threshold gains, and what it breaks when the
+    lecturer's own near-paraphrases are heard exactly (a strong model)."""
+    texts = [s.text for s in lecture.sentences]
+    perfect = tuple(
+        Segment(n, 10.0 * n, 10.0 * n + 9, " ".join(texts[2 * n : 2 * n + 2])) for n in range(len(texts) // 2)
+    )
+    print("\nreplace_at sweep (WER doc / other):   Whisper base          perfect transcript   lowest score replaced")
+    for at in (60, 65, 68, 70, 72, 75, 80, 85):
+        row = f"  {at:3}                                 "
+        lowest = []
+        for segments in (heard, perfect):
+            aligned = align_to_documents(
+                segments, [document_text()], AlignOptions(replace_at=at, suggest_at=min(at, AlignOptions().suggest_at))
+            )
+            rates = split_rates(lecture.sentences, " ".join(s.text for s in aligned.segments))
+            row += f"{rates['document'][0]:5.3f} / {rates['other'][0]:5.3f}       "
+            lowest.append(min((m.score for m in aligned.replaced), default=float("nan")))
+        print(row + f"{lowest[0]:5.1f} / {lowest[1]:5.1f}", flush=True)
 
 
 def main() -> None:

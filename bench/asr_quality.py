@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import astuple, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,8 +32,10 @@ from asr_lecture import build_lecture  # noqa: E402
 from diemcau.adapters.whisper_model import load_whisper_model  # noqa: E402
 from diemcau.asr.doc_align import AlignOptions, align_to_documents  # noqa: E402
 from diemcau.asr.pipeline import PipelineOptions, options_from_settings, transcribe_audio  # noqa: E402
+from diemcau.asr.prompt import DEFAULT_GLOSSARY, glossary_prompt, load_glossary  # noqa: E402
 from diemcau.asr.scoring import error_rates  # noqa: E402
-from diemcau.core.transcript import Segment  # noqa: E402
+from diemcau.asr.vocabulary import lecture_vocabulary  # noqa: E402
+from diemcau.core.transcript import Segment, Word  # noqa: E402
 from diemcau.settings import Settings, load_settings  # noqa: E402
 
 SYNTHETIC = "synthetic speech: a regression signal only, not the product's accuracy on real lectures"
@@ -46,13 +48,16 @@ def _decoded(
     stored = cache / f"{name}.json" if cache else None
     if stored and stored.is_file():
         data = json.loads(stored.read_text(encoding="utf-8"))
-        return tuple(Segment(n, s, e, t) for n, (s, e, t) in enumerate(data["segments"])), data["cpu_seconds"]
+        segments = tuple(
+            Segment(n, s, e, t, tuple(Word(*w) for w in words)) for n, (s, e, t, words) in enumerate(data["segments"])
+        )
+        return segments, data["cpu_seconds"]
     started = time.process_time()
     transcript = transcribe_audio(loaded.model, loaded.describe(), lecture.audio, "bench", options)  # type: ignore[attr-defined]
     seconds = time.process_time() - started
     if stored:
         stored.parent.mkdir(parents=True, exist_ok=True)
-        segments = [[s.start, s.end, s.text] for s in transcript.segments]
+        segments = [[s.start, s.end, s.text, [list(astuple(w)) for w in s.words]] for s in transcript.segments]
         stored.write_text(json.dumps({"segments": segments, "cpu_seconds": seconds}, ensure_ascii=False), "utf-8")
     return transcript.segments, seconds
 
@@ -86,29 +91,50 @@ def documents_report(settings: Settings, home: Path, cache: Path | None) -> None
     segments, seconds = _decoded(loaded, lecture, "baseline", baseline, cache)
     show("baseline (pipeline)", segments, seconds)
     show("alignment alone", align_to_documents(segments, [document_text()]).segments, seconds)
+    vocabulary = lecture_vocabulary(load_glossary(DEFAULT_GLOSSARY), [document_text()])
+    biased = replace(baseline, decoding=replace(baseline.decoding, hotwords=glossary_prompt(vocabulary)))
+    print(f"hotwords: {biased.decoding.hotwords}", flush=True)
+    heard, seconds = _decoded(loaded, lecture, "vocabulary", biased, cache)
+    show("vocabulary biasing alone", heard, seconds)
+    show("both", align_to_documents(heard, [document_text()]).segments, seconds)
+    short = replace(baseline, decoding=replace(baseline.decoding, hotwords=glossary_prompt(vocabulary, 160)))
+    print(f"short hotwords: {short.decoding.hotwords}", flush=True)
+    heard, seconds = _decoded(loaded, lecture, "vocabulary-short", short, cache)
+    show("short vocabulary alone", heard, seconds)
+    show("short vocabulary + alignment", align_to_documents(heard, [document_text()]).segments, seconds)
     threshold_sweep(lecture, segments)
 
 
 def threshold_sweep(lecture: DocumentLecture, heard: Sequence[Segment]) -> None:
-    """WER in-document / other after alignment at each ``replace_at``, on Whisper's transcript and on a perfect
-    one (the reference, two sentences a segment): what the threshold gains, and what it breaks when the
-    lecturer's own near-paraphrases are heard exactly (a strong model)."""
+    """WER in-document / other after alignment, on Whisper's transcript and on a perfect one (the reference, two
+    sentences a segment): what each threshold gains, and what it breaks when the lecturer's own
+    near-paraphrases are heard exactly (by a strong model: sure of its words, or, the worst case, unsure)."""
     texts = [s.text for s in lecture.sentences]
     perfect = tuple(
         Segment(n, 10.0 * n, 10.0 * n + 9, " ".join(texts[2 * n : 2 * n + 2])) for n in range(len(texts) // 2)
     )
-    print("\nreplace_at sweep (WER doc / other):   Whisper base          perfect transcript   lowest score replaced")
+    unsure = tuple(replace(s, words=(Word(s.start, s.end, s.text, 0.5),)) for s in perfect)
+    defaults = AlignOptions()
+
+    def rates_after(segments: Sequence[Segment], options: AlignOptions) -> tuple[str, float]:
+        aligned = align_to_documents(segments, [document_text()], options)
+        rates = split_rates(lecture.sentences, " ".join(s.text for s in aligned.segments))
+        lowest = min((m.score for m in aligned.replaced), default=float("nan"))
+        return f"{rates['document'][0]:5.3f} / {rates['other'][0]:5.3f}", lowest
+
+    print("\nreplace_at, no unsure rule   WER doc / other: Whisper base  perfect transcript   lowest score replaced")
     for at in (60, 65, 68, 70, 72, 75, 80, 85):
-        row = f"  {at:3}                                 "
-        lowest = []
-        for segments in (heard, perfect):
-            aligned = align_to_documents(
-                segments, [document_text()], AlignOptions(replace_at=at, suggest_at=min(at, AlignOptions().suggest_at))
-            )
-            rates = split_rates(lecture.sentences, " ".join(s.text for s in aligned.segments))
-            row += f"{rates['document'][0]:5.3f} / {rates['other'][0]:5.3f}       "
-            lowest.append(min((m.score for m in aligned.replaced), default=float("nan")))
-        print(row + f"{lowest[0]:5.1f} / {lowest[1]:5.1f}", flush=True)
+        options = AlignOptions(replace_at=at, suggest_at=min(at, defaults.suggest_at), unsure_replace_at=at)
+        (base, low_base), (sure, low_sure) = rates_after(heard, options), rates_after(perfect, options)
+        print(f"  {at:3}{'':42}{base}     {sure}        {low_base:5.1f} / {low_sure:5.1f}", flush=True)
+    print(
+        f"unsure_replace_at (replace_at {defaults.replace_at:.0f})  WER doc / other: Whisper base  perfect, sure  "
+        "perfect, unsure (p 0.5)"
+    )
+    for at in (60, 62, 65, 68, 70, 72):
+        options = replace(defaults, unsure_replace_at=at)
+        cells = [rates_after(segments, options)[0] for segments in (heard, perfect, unsure)]
+        print(f"  {at:3}{'':42}" + "     ".join(cells), flush=True)
 
 
 def main() -> None:

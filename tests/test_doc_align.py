@@ -9,17 +9,20 @@ RESOLUTION = (
     "Nghị quyết số 57-NQ/TW của Bộ Chính trị về đột phá phát triển khoa học, công nghệ và chuyển đổi số quốc gia.\n"
     "Một trăm phần trăm chi bộ ở xã, phường, thị trấn được kết nối hội nghị trực tuyến với cấp ủy cấp trên.\n"
     "Mỗi đảng viên phải gương mẫu học tập, làm chủ công nghệ số và tích cực tham gia các buổi học tập trực tuyến.\n"
-    "Văn phòng Trung ương Đảng theo dõi, đôn đốc và định kỳ hằng năm báo cáo Bộ Chính trị."
+    "Văn phòng Trung ương Đảng theo dõi, đôn đốc và định kỳ hằng năm báo cáo Bộ Chính trị.\n"
+    "Thứ hai, chuyển đổi số phải được triển khai toàn diện, đồng bộ, lấy người dân và doanh nghiệp làm trung tâm."
 )
+# What Whisper base wrote for that last sentence in the benchmark lecture (bench/asr_quality.py --documents).
+GARBLED = "Thứ thái, kim bôi sô phải, tìm khái và nhinh tầng mô, lấy lì chân và nhịt làm thông tâm."
 QUOTED = "Một trăm phần trăm chi bộ ở xã, phường, thị trấn được kết nối hội nghị trực tuyến với cấp ủy cấp trên."
 OPENING = "Thưa các đồng chí, hôm nay chúng ta học nghị quyết mới."
 OWN_WORDS = "Hợp tác xã nông nghiệp của thôn đã bắt đầu bán nông sản qua sàn thương mại điện tử."
 
 
-def segments(*texts: str) -> tuple[Segment, ...]:
-    """One segment per text, five seconds each, with a word so that a change visibly drops word timings."""
+def segments(*texts: str, probability: float = 0.9) -> tuple[Segment, ...]:
+    """One segment per text, five seconds each, with a word (of that probability) whose timing a change drops."""
     return tuple(
-        Segment(n, 5.0 * n, 5.0 * n + 4.5, text, (Word(5.0 * n, 5.0 * n + 1, " " + text.split()[0], 0.4),))
+        Segment(n, 5.0 * n, 5.0 * n + 4.5, text, (Word(5.0 * n, 5.0 * n + 1, " " + text.split()[0], probability),))
         for n, text in enumerate(texts)
     )
 
@@ -70,6 +73,20 @@ def test_a_near_miss_becomes_a_suggestion_not_a_replacement() -> None:
     assert suggestion.sentence.startswith("Mỗi đảng viên phải gương mẫu")
     assert AlignOptions().suggest_at <= suggestion.score < AlignOptions().replace_at
     assert not suggestion.replaced
+
+
+def test_a_weaker_match_is_replaced_only_where_whisper_was_unsure() -> None:
+    """Base's real, badly garbled hearing of a quoted sentence (similarity between ``unsure_replace_at`` and
+    ``replace_at``): replaced when Whisper's words were unsure, only suggested when it was sure of them or when
+    their probabilities are unknown."""
+    options = AlignOptions()
+    unsure = align_to_documents(segments(OPENING, GARBLED, probability=0.45), [RESOLUTION])
+    assert unsure.segments[1].text == RESOLUTION.splitlines()[-1]
+    [match] = unsure.replaced
+    assert options.unsure_replace_at <= match.score < options.replace_at
+    for heard in (segments(OPENING, GARBLED, probability=0.9), (Segment(0, 0.0, 5.0, GARBLED),)):
+        sure = align_to_documents(heard, [RESOLUTION])
+        assert sure.segments == heard and len(sure.suggested) == 1
 
 
 def test_a_sentence_quoted_twice_is_replaced_in_both_places() -> None:

@@ -16,13 +16,17 @@ at most a suggestion. A match is kept once per place, best score first: stretche
 be found again elsewhere (up to ``MAX_OCCURRENCES`` times; a lecturer repeats a key sentence).
 
 **Thresholds** (``AlignOptions``, 0–100, ``fuzz.ratio`` on folded text). At or above ``replace_at`` the
-stretch becomes the document's sentence; from ``suggest_at`` up to it, the sentence is only *suggested* (for the
-trainer). The values come from the sweep in ``bench/asr_quality.py --documents`` (docs/benchmarks.md,
+stretch becomes the document's sentence. From ``unsure_replace_at`` up to it, it does so only where Whisper was
+unsure of what it wrote (mean word probability under ``unsure_probability``): a model that heard the words
+clearly and wrote something else most likely heard a speaker who said something else. Any other match from
+``suggest_at`` up is only *suggested* (for the trainer). The values come from the sweep in ``bench/asr_quality.py --documents`` (docs/benchmarks.md,
 issue 18). On a *perfect* transcript of the benchmark lecture, the lecturer's own paraphrase of a document
 sentence scores 69.9 against it (64.3 for another): replacing at 70 or below would put the document's words
 over what the speaker really said once the model hears well. Replacing at 72 keeps that margin; on Whisper
-base's transcript it still replaces the 12 in-document sentences that score 72.4–89 and halves the WER of the
-quoted sentences. Suggestions start at 60: the quoted sentences base heard worst score 66–70.
+base's transcript it replaces the 12 in-document sentences that score 72.4–89. Base is unsure of nearly all it
+writes on this speech (mean word probability 0.41–0.56 over the quoted sentences), and its seven other quoted
+sentences score 67.4–70.8, while its worst false match (an own sentence against a document sentence) scores
+58.2: replacing unsure stretches from 65 takes those seven too. Suggestions start at 60.
 
 **Times.** The segments keep their index, start and end. A stretch covering several segments has the
 document's words spread over them in proportion to how many of the stretch's words each segment held (every
@@ -59,6 +63,8 @@ class AlignOptions:
 
     replace_at: float = 72.0
     suggest_at: float = 60.0
+    unsure_replace_at: float = 65.0  # ... and this, where Whisper was unsure of what it wrote
+    unsure_probability: float = 0.6  # the stretch's mean word probability below which Whisper "was unsure"
 
 
 @dataclass(frozen=True)
@@ -117,30 +123,57 @@ class _Sentence:
     folded: str
 
 
-def _pieces(sentence: str) -> list[str]:
-    """A sentence, or for one over ``MAX_SYLLABLES`` its comma-separated parts, hard-cut if still too long."""
-    if len(fold(sentence)) <= MAX_SYLLABLES:
-        return [sentence]
-    pieces: list[str] = []
-    for part in sentence.split(","):
-        words = part.split()
-        pieces += [" ".join(words[at : at + MAX_SYLLABLES]) for at in range(0, len(words), MAX_SYLLABLES)]
+def _pieces(words: Sequence[str], folded: Sequence[tuple[str, ...]]) -> list[_Sentence]:
+    """A sentence, or for one over ``MAX_SYLLABLES`` its comma-separated parts, each cut again when too long."""
+    if sum(len(f) for f in folded) <= MAX_SYLLABLES:
+        return [_Sentence(" ".join(words), " ".join(s for f in folded for s in f))]
+    pieces: list[_Sentence] = []
+    texts: list[str] = []
+    syllables: list[str] = []
+    for word, its in zip(words, folded):
+        its = its[:MAX_SYLLABLES]
+        if syllables and len(syllables) + len(its) > MAX_SYLLABLES:
+            pieces.append(_Sentence(" ".join(texts).rstrip(","), " ".join(syllables)))
+            texts, syllables = [], []
+        texts.append(word)
+        syllables += its
+        if word.endswith(","):
+            pieces.append(_Sentence(" ".join(texts).rstrip(","), " ".join(syllables)))
+            texts, syllables = [], []
+    if texts:
+        pieces.append(_Sentence(" ".join(texts), " ".join(syllables)))
     return pieces
+
+
+class _Folder:
+    """``fold`` one word at a time, remembering the words already seen (documents and transcripts repeat them)."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, tuple[str, ...]] = {}
+
+    def __call__(self, word: str) -> tuple[str, ...]:
+        if word not in self.known:
+            self.known[word] = fold(word)
+        return self.known[word]
 
 
 def document_sentences(documents: Sequence[str]) -> tuple[_Sentence, ...]:
     """The documents' sentences worth looking for: long enough, de-duplicated, at most ``MAX_SENTENCES``."""
-    seen: set[str] = set()
+    seen: set[str] = set()  # folded pieces
+    read: set[str] = set()  # sentences as written
     kept: list[_Sentence] = []
+    folder = _Folder()
     for document in documents:
         for raw in _SENTENCE_END.split(unicodedata.normalize("NFC", document[:MAX_DOCUMENT_CHARS])):
-            for piece in _pieces(" ".join(raw.split())):
-                folded = fold(piece)
-                key = " ".join(folded)
-                if len(folded) < MIN_SYLLABLES or key in seen:
+            words = raw.split()
+            if " ".join(words) in read:
+                continue
+            read.add(" ".join(words))
+            for piece in _pieces(words, [folder(w) for w in words]):
+                if len(piece.folded.split()) < MIN_SYLLABLES or piece.folded in seen:
                     continue
-                seen.add(key)
-                kept.append(_Sentence(piece, key))
+                seen.add(piece.folded)
+                kept.append(piece)
                 if len(kept) >= MAX_SENTENCES:
                     return tuple(kept)
     return tuple(kept)
@@ -162,8 +195,9 @@ class _Span:
 
 
 def _words(segments: Sequence[Segment]) -> list[_Word]:
+    folder = _Folder()
     return [
-        _Word(at, word, " ".join(fold(word))) for at, segment in enumerate(segments) for word in segment.text.split()
+        _Word(at, word, " ".join(folder(word))) for at, segment in enumerate(segments) for word in segment.text.split()
     ]
 
 
@@ -222,6 +256,25 @@ def _candidates(words: Sequence[_Word], sentences: Sequence[_Sentence], floor: f
     return found
 
 
+def _confidence(segments: Sequence[Segment], words: Sequence[_Word], span: _Span) -> float:
+    """Whisper's mean word probability over the stretch: each covered segment's mean, weighted by how many of the
+    stretch's words it holds; a segment without word probabilities (a trainer's text) counts as sure (1.0)."""
+    total = 0.0
+    for at in range(span.first, span.end):
+        held = segments[words[at].segment].words
+        total += sum(w.probability for w in held) / len(held) if held else 1.0
+    return total / (span.end - span.first)
+
+
+def _replaces(segments: Sequence[Segment], words: Sequence[_Word], span: _Span, options: AlignOptions) -> bool:
+    if not _similar_length(words, span):
+        return False
+    if span.score >= options.replace_at:
+        return True
+    unsure = _confidence(segments, words, span) < options.unsure_probability
+    return unsure and span.score >= options.unsure_replace_at
+
+
 def _similar_length(words: Sequence[_Word], span: _Span) -> bool:
     heard = len(_span_text(words, span.first, span.end).split())
     wanted = len(span.sentence.folded.split())
@@ -271,7 +324,7 @@ def align_to_documents(
     ``options.replace_at`` with the document's words; report those from ``options.suggest_at`` as suggestions."""
     words = _words(segments)
     sentences = document_sentences(documents)
-    floor = min(options.suggest_at, options.replace_at)
+    floor = min(options.suggest_at, options.replace_at, options.unsure_replace_at)
     taken: set[int] = set()
     chosen: list[_Span] = []
     for span in sorted(_candidates(words, sentences, floor), key=lambda s: (-s.score, s.first)):
@@ -279,7 +332,7 @@ def align_to_documents(
             continue
         taken.update(range(span.first, span.end))
         chosen.append(span)
-    replacing = [s for s in chosen if s.score >= options.replace_at and _similar_length(words, s)]
+    replacing = [s for s in chosen if _replaces(segments, words, s, options)]
     replaced = {id(s) for s in replacing}
     matches = [
         DocumentMatch(

@@ -45,6 +45,7 @@ from diemcau.core.transcript import Transcript
 from diemcau.jobs.context import WorkerContext, current
 from diemcau.jobs.lease import JobLease, LeaseLost, check
 from diemcau.jobs.queue import QueueUnavailable, configure_queue, huey, waiting_calls
+from diemcau.materials.documents import documents_of
 from diemcau.media.audio_file import AUDIO_FILE
 from diemcau.search.content import content_changed
 from diemcau.settings import Settings
@@ -111,6 +112,12 @@ class JobReporter:
             self.on_progress(progress)
 
 
+def lecture_documents(ctx: WorkerContext, lecture_id: str) -> tuple[str, ...]:
+    """The text of each of the lecture's materials (its pages joined), for the lecture's vocabulary."""
+    found = documents_of(ctx.settings, ctx.factory, ctx.stores.materials, lecture_id)
+    return tuple("\n".join(pages) for _, pages in found)
+
+
 def _transcribe(
     ctx: WorkerContext,
     lecture_id: str,
@@ -129,7 +136,8 @@ def _transcribe(
         loaded = load_whisper_model(settings, model)
     except ModelError as error:
         raise TranscriptionError("model_missing", detail=str(error)) from error
-    options = options_from_settings(settings)
+    wanted = settings.transcription.document_vocabulary
+    options = options_from_settings(settings, lecture_documents(ctx, lecture_id) if wanted else ())
     reporter = JobReporter(settings, ctx.stores, factory, lecture_id, options, loaded.describe(), on_progress, lost)
     db.report(factory, lecture_id, "decode", 0.0)
     transcript = transcribe_audio(

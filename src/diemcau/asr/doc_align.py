@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from diemcau.asr.scoring import normalise_for_scoring
@@ -318,10 +318,15 @@ def _apply(segments: Sequence[Segment], words: Sequence[_Word], spans: Sequence[
 
 
 def align_to_documents(
-    segments: Sequence[Segment], documents: Sequence[str], options: AlignOptions = AlignOptions()
+    segments: Sequence[Segment],
+    documents: Sequence[str],
+    options: AlignOptions = AlignOptions(),
+    frozen: Collection[int] = (),
 ) -> Alignment:
     """Replace the stretches of ``segments`` that match a sentence of ``documents`` at or above
-    ``options.replace_at`` with the document's words; report those from ``options.suggest_at`` as suggestions."""
+    ``options.replace_at`` with the document's words; report those from ``options.suggest_at`` as suggestions.
+    A stretch that touches a segment whose ``index`` is in ``frozen`` (a trainer's correction) is at most a
+    suggestion."""
     words = _words(segments)
     sentences = document_sentences(documents)
     floor = min(options.suggest_at, options.replace_at, options.unsure_replace_at)
@@ -332,7 +337,13 @@ def align_to_documents(
             continue
         taken.update(range(span.first, span.end))
         chosen.append(span)
-    replacing = [s for s in chosen if _replaces(segments, words, s, options)]
+    kept_as_is = set(frozen)
+    held = {at for at, segment in enumerate(segments) if segment.index in kept_as_is}
+    replacing = [
+        s
+        for s in chosen
+        if _replaces(segments, words, s, options) and not any(words[w].segment in held for w in range(s.first, s.end))
+    ]
     replaced = {id(s) for s in replacing}
     matches = [
         DocumentMatch(

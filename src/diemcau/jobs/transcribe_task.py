@@ -35,7 +35,12 @@ from diemcau.adapters.db import transcription_jobs as db
 from diemcau.adapters.db.lecture_reads import media_of
 from diemcau.adapters.media_store import LocalMediaStore
 from diemcau.adapters.storage import Stores
-from diemcau.adapters.transcript_edits import CorrectedTranscriptError, check_may_replace, replace_transcript
+from diemcau.adapters.transcript_edits import (
+    CorrectedTranscriptError,
+    apply_document_alignment,
+    check_may_replace,
+    replace_transcript,
+)
 from diemcau.adapters.transcript_import import error_message
 from diemcau.adapters.transcript_store import load_transcript, write_transcript
 from diemcau.adapters.whisper_model import ModelError, load_whisper_model
@@ -136,8 +141,10 @@ def _transcribe(
         loaded = load_whisper_model(settings, model)
     except ModelError as error:
         raise TranscriptionError("model_missing", detail=str(error)) from error
-    wanted = settings.transcription.document_vocabulary
-    options = options_from_settings(settings, lecture_documents(ctx, lecture_id) if wanted else ())
+    conf = settings.transcription
+    wanted = conf.document_vocabulary or conf.document_alignment
+    documents = lecture_documents(ctx, lecture_id) if wanted else ()
+    options = options_from_settings(settings, documents)
     reporter = JobReporter(settings, ctx.stores, factory, lecture_id, options, loaded.describe(), on_progress, lost)
     db.report(factory, lecture_id, "decode", 0.0)
     transcript = transcribe_audio(
@@ -155,6 +162,8 @@ def _transcribe(
     stored = load_transcript(transcripts, lecture_id)
     ours = stored is not None and bool(stored.settings.get("partial"))  # our own partial: replace it, always
     replace_transcript(factory, transcripts, transcript, force=force or ours, keep_previous_copy=not ours)
+    if conf.document_alignment:
+        apply_document_alignment(factory, transcripts, lecture_id, documents)
     content_changed(settings, factory, ctx.stores, lecture_id)
     return transcript
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
@@ -250,8 +251,7 @@ def _candidates(words: Sequence[_Word], sentences: Sequence[_Sentence], floor: f
             span = _refine(words, sentence, first, end)
             if span.score >= floor:
                 found.append(span)
-            lo = next(i for i, w in enumerate(owner) if w >= first)
-            hi = max(i for i in range(lo, len(owner)) if owner[i] < end) + 1 if lo < len(owner) else lo
+            lo, hi = bisect_left(owner, first), bisect_left(owner, end)  # ``owner`` never decreases
             masked = masked[:lo] + _MASK * (hi - lo) + masked[hi:]
     return found
 

@@ -26,6 +26,7 @@ from diemcau.adapters.transcript_edits import (
 )
 from diemcau.core.corrections import SYSTEM_EDITOR, CorrectionError, SegmentState, TranscriptEdit, corrected_segment
 from diemcau.core.transcript import Segment, Transcript
+from diemcau.jobs.transcribe_task import align_to_materials
 from tests.transcript_fixtures import LECTURE_ID, sample_transcript, seed_lecture, words_of
 
 
@@ -281,3 +282,16 @@ def test_a_new_transcription_drops_system_corrections_without_asking(
     final = replace_transcript(session_factory, quoting, heard)
     assert final.segments[1].text == HEARD
     assert len(edit_history(session_factory, LECTURE_ID)) == 1
+
+
+def test_a_failed_alignment_leaves_whispers_transcript_and_no_edit(
+    session_factory: sessionmaker[Session], quoting: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The job's alignment step on a transcript whose lecture row is gone: is the failure logged, with the
+    stored transcript and the edit table left as they were (it is derived data, like search)?"""
+    orphan = replace(store.load_transcript(quoting, LECTURE_ID), lecture_id="lecGone01")
+    store.write_transcript(quoting, orphan)
+    align_to_materials(session_factory, quoting, "lecGone01", (RESOLUTION,))
+    assert store.load_transcript(quoting, "lecGone01") == orphan
+    assert _rows(session_factory) == 0
+    assert "not aligned to its materials" in caplog.text

@@ -42,7 +42,7 @@ from diemcau.adapters.transcript_edits import (
     replace_transcript,
 )
 from diemcau.adapters.transcript_import import error_message
-from diemcau.adapters.transcript_store import load_transcript, write_transcript
+from diemcau.adapters.transcript_store import Store, load_transcript, write_transcript
 from diemcau.adapters.whisper_model import ModelError, load_whisper_model
 from diemcau.asr.errors import TranscriptionError
 from diemcau.asr.pipeline import PipelineOptions, Progress, assemble, options_from_settings, transcribe_audio
@@ -123,6 +123,20 @@ def lecture_documents(ctx: WorkerContext, lecture_id: str) -> tuple[str, ...]:
     return tuple("\n".join(pages) for _, pages in found)
 
 
+def align_to_materials(
+    factory: sessionmaker[Session], transcripts: Store, lecture_id: str, documents: tuple[str, ...]
+) -> None:
+    """System corrections from the lecture's materials (``apply_document_alignment``) on the stored transcript.
+    They are derived data, like search: a failure is logged, and the transcript Whisper wrote stands."""
+    try:
+        aligned = apply_document_alignment(factory, transcripts, lecture_id, documents)
+    except Exception:  # noqa: BLE001 - the stored transcript stands; the next transcription aligns again
+        log.exception("transcription: lecture %s not aligned to its materials", lecture_id)
+        return
+    if aligned is not None:
+        log.info("transcription: lecture %s: %d stretches from its materials", lecture_id, len(aligned.replaced))
+
+
 def _transcribe(
     ctx: WorkerContext,
     lecture_id: str,
@@ -163,7 +177,7 @@ def _transcribe(
     ours = stored is not None and bool(stored.settings.get("partial"))  # our own partial: replace it, always
     replace_transcript(factory, transcripts, transcript, force=force or ours, keep_previous_copy=not ours)
     if conf.document_alignment:
-        apply_document_alignment(factory, transcripts, lecture_id, documents)
+        align_to_materials(factory, transcripts, lecture_id, documents)
     content_changed(settings, factory, ctx.stores, lecture_id)
     return transcript
 

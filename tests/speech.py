@@ -24,6 +24,7 @@ class Utterance:
     voice: str = "vi"
     words_per_minute: int = 150
     pause_after: float = 1.0
+    pitch: int = 50  # espeak-ng's -p, 0-99 (50 is its default)
 
 
 def _run(args: Sequence[str]) -> None:
@@ -36,7 +37,20 @@ def synthesize(utterances: Sequence[Utterance], target: Path, extension: str = "
         parts: list[Path] = []
         for number, item in enumerate(utterances):
             speech = Path(scratch) / f"{number}.wav"
-            _run(["espeak-ng", "-v", item.voice, "-s", str(item.words_per_minute), "-w", str(speech), item.text])
+            _run(
+                [
+                    "espeak-ng",
+                    "-v",
+                    item.voice,
+                    "-s",
+                    str(item.words_per_minute),
+                    "-p",
+                    str(item.pitch),
+                    "-w",
+                    str(speech),
+                    item.text,
+                ]
+            )
             parts.append(speech)
             if item.pause_after > 0:
                 parts.append(silence(Path(scratch) / f"{number}-pause.wav", item.pause_after))

@@ -15,8 +15,11 @@ from diemcau.adapters.db.materials import MaterialRecord, find_material, list_ma
 from diemcau.adapters.db.models_materials import LectureMaterialRow
 from diemcau.adapters.material_files import MaterialFiles
 from diemcau.adapters.storage import stores_of
-from diemcau.materials.attach import AttachRequest, attach_material, read_material, remove_material
+from diemcau.asr.pipeline import options_from_settings
 from diemcau.i18n import t
+from diemcau.jobs.context import WorkerContext
+from diemcau.jobs.transcribe_task import lecture_documents
+from diemcau.materials.attach import AttachRequest, attach_material, read_material, remove_material
 from diemcau.materials.errors import MaterialError
 from diemcau.search import indexer
 from diemcau.search.index import SearchIndex
@@ -270,3 +273,16 @@ def test_an_unreadable_file_stays_downloadable_with_its_reason(  # type: ignore[
     assert not attached.record.has_text and rows(session_factory) == 1 and len(stored_files(settings)) == 1
     assert MaterialError(attached.record.state).message() == t("materials.encrypted_pdf")
     assert index.search("đảng viên") == []
+
+
+def test_the_transcription_job_takes_its_vocabulary_from_the_attached_materials(  # type: ignore[no-untyped-def]
+    settings, session_factory, index, lecture, tmp_path
+) -> None:
+    """With ``transcription.document_vocabulary`` on, does the job give Whisper the resolution its attached PDF
+    cites (issue 18), read from the stored material?"""
+    attach(settings, session_factory, index, make_pdf(tmp_path / "nq57.pdf"))
+    documents = lecture_documents(WorkerContext(settings, session_factory), LECTURE)
+    assert len(documents) == 1 and "57-NQ/TW" in documents[0]
+    conf = settings.transcription.model_copy(update={"document_vocabulary": True})
+    hotwords = options_from_settings(settings.model_copy(update={"transcription": conf}), documents).decoding.hotwords
+    assert hotwords is not None and hotwords.startswith("Nghị quyết số 57-NQ/TW")

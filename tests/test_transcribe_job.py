@@ -18,15 +18,19 @@ import pytest
 from typer.testing import CliRunner
 
 from diemcau.adapters.db import transcription_jobs as jobs
-from diemcau.adapters.transcript_edits import apply_edit
+from diemcau.adapters.storage import stores_of
+from diemcau.adapters.transcript_edits import apply_edit, edit_history
 from diemcau.adapters.transcript_store import load_transcript
 from diemcau.apps import setup_steps
 from diemcau.apps.cli import app
 from diemcau.asr.errors import TranscriptionError
+from diemcau.core.corrections import SYSTEM_EDITOR
 from diemcau.jobs.context import install
 from diemcau.jobs.transcribe_task import enqueue_transcription, run_transcription, work_dir
+from diemcau.materials.attach import AttachRequest, attach_material, read_material
 from diemcau.settings import Settings, load_settings
-from tests.asr_fixtures import asr_environ, asr_settings, clips, whisper_dir  # noqa: F401 - fixtures
+from tests.asr_fixtures import SENTENCES, asr_environ, asr_settings, clips, whisper_dir  # noqa: F401 - fixtures
+from tests.material_fixtures import make_docx
 from tests.transcript_fixtures import seed_lecture
 
 LECTURE = "lecJob0001"
@@ -100,6 +104,38 @@ def test_cli_wait_transcribes_here_and_keeps_corrections(
     assert forced.exit_code == 0, forced.output
     again = load_transcript(settings.transcripts_dir, LECTURE)
     assert again is not None and again.segments[0].text == "Thưa các đồng chí, hôm nay"
+
+
+def test_a_sentence_the_attached_document_quotes_comes_out_exact(
+    tmp_path: Path,
+    whisper_dir: Path,
+    clips: dict[str, Path],  # noqa: F811
+) -> None:
+    """The real model on a short clip whose first sentence the lecture's material contains (issue 18): is that
+    sentence the document's exact words after the job, as a system correction, and is the second sentence, not
+    in the document, left as Whisper wrote it?"""
+    environ = asr_environ(tmp_path, whisper_dir, **GREEDY)
+    settings = load_settings(environ)
+    factory = ready(settings)
+    document = make_docx(tmp_path / "nghi-quyet.docx", pages=(SENTENCES[0] + " Câu này không có trong bài giảng.",))
+    stores = stores_of(settings)
+    with document.open("rb") as stream:
+        stored = attach_material(
+            settings, factory, stores.materials, AttachRequest(LECTURE, document.name, "b1002"), stream
+        )
+    assert read_material(settings, factory, stores, None, LECTURE, stored.record.name, stored.record.sha256)
+    done = cli(environ, LECTURE, "--audio", str(clips["speech"]), "--wait")
+    assert done.exit_code == 0, done.output
+    transcript = load_transcript(settings.transcripts_dir, LECTURE)
+    assert transcript is not None
+    text = " ".join(s.text for s in transcript.segments)
+    assert text.startswith(SENTENCES[0])
+    edits = edit_history(factory, LECTURE)
+    assert edits and {e.editor for e in edits} == {SYSTEM_EDITOR}
+    whisper = {e.segment_index: e.before.text for e in edits}
+    heard = " ".join(whisper.get(s.index, s.text) for s in transcript.segments)
+    rest = text.removeprefix(SENTENCES[0]).strip()
+    assert rest and heard.endswith(rest)  # the second sentence: Whisper's words, untouched
 
 
 def _worker(environ: dict[str, str], log: Path) -> subprocess.Popen:

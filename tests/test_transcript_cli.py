@@ -13,6 +13,7 @@ from diemcau.adapters.db.engine import ensure_schema, make_engine, make_sessionm
 from diemcau.adapters.transcript_edits import apply_edit
 from diemcau.apps.cli import app
 from diemcau.core.captions import parse_vtt
+from diemcau.core.corrections import SYSTEM_EDITOR
 from tests.data_dirs import data_dir_environ
 from tests.transcript_fixtures import LECTURE_ID, seed_lecture
 
@@ -128,3 +129,25 @@ def test_a_corrected_transcript_needs_force(env: dict[str, str], tmp_path: Path)
     assert "b1002" in history and "Kính thưa toàn thể các đồng chí" in history
     rows = json.loads(invoke(env, "transcript", "history", LECTURE_ID, "--json").stdout)
     assert rows[0]["changed"] == ["text"] and rows[0]["before"]["text"] == "Kính thưa các đồng chí"
+
+
+def test_a_correction_is_undone_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    """Does ``transcript revert`` put a corrected segment back as a new correction, and refuse an edit that is no
+    longer in place, an unknown one and an unknown lecture with a message and nothing written?"""
+    invoke(env, "transcript", "import", LECTURE_ID, _caption(tmp_path, VTT))
+    factory = make_sessionmaker(make_engine(env["DIEMCAU_DATABASE__URL"]))
+    transcripts = Path(env["DIEMCAU_CONTENT__TRANSCRIPTS_DIR"])
+    apply_edit(factory, transcripts, LECTURE_ID, 0, SYSTEM_EDITOR, text="Kính thưa toàn thể các đồng chí")
+    [edit] = json.loads(invoke(env, "transcript", "history", LECTURE_ID, "--json").stdout)
+    assert invoke(env, "transcript", "history", LECTURE_ID).stdout.startswith(f"{edit['id']}\t")
+    invoke(env, "transcript", "revert", LECTURE_ID, str(edit["id"]), "--editor", "b1002")
+    assert store.load_transcript(transcripts, LECTURE_ID).segments[0].text == "Kính thưa các đồng chí"
+    rows = json.loads(invoke(env, "transcript", "history", LECTURE_ID, "--json").stdout)
+    assert [(r["editor"], r["after"]["text"]) for r in rows][-1] == ("b1002", "Kính thưa các đồng chí")
+    reverted = store.load_transcript(transcripts, LECTURE_ID)
+    stale = invoke(env, "transcript", "revert", LECTURE_ID, str(edit["id"]), code=1)
+    assert "không thể hoàn tác" in stale.output
+    assert "Không có lần sửa số 999999" in invoke(env, "transcript", "revert", LECTURE_ID, "999999", code=1).output
+    assert "Không tìm thấy bài giảng" in invoke(env, "transcript", "revert", "noSuchLec", "1", code=1).output
+    assert store.load_transcript(transcripts, LECTURE_ID) == reverted
+    assert len(json.loads(invoke(env, "transcript", "history", LECTURE_ID, "--json").stdout)) == 2

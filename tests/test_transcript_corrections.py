@@ -15,14 +15,18 @@ from diemcau.adapters import transcript_store as store
 from diemcau.adapters.db.models_transcript import TranscriptEditRow
 from diemcau.adapters.transcript_edits import (
     CorrectedTranscriptError,
+    apply_document_alignment,
     apply_edit,
     check_may_replace,
+    correction_count,
     edit_history,
     reapply_corrections,
     replace_transcript,
+    revert_edit,
 )
-from diemcau.core.corrections import CorrectionError, SegmentState, TranscriptEdit, corrected_segment
+from diemcau.core.corrections import SYSTEM_EDITOR, CorrectionError, SegmentState, TranscriptEdit, corrected_segment
 from diemcau.core.transcript import Segment, Transcript
+from diemcau.jobs.transcribe_task import align_to_materials
 from tests.transcript_fixtures import LECTURE_ID, sample_transcript, seed_lecture, words_of
 
 
@@ -197,3 +201,97 @@ def test_no_corrections_means_the_new_transcript_as_is(session_factory: sessionm
     """Is an uncorrected lecture replaced without asking, and unchanged by re-application?"""
     new = _shifted(sample_transcript(), by=0.0)
     assert replace_transcript(session_factory, lecture, new) == new
+
+
+QUOTED = "Một trăm phần trăm chi bộ ở xã, phường, thị trấn được kết nối hội nghị trực tuyến với cấp ủy cấp trên."
+RESOLUTION = "Nghị quyết số 57-NQ/TW của Bộ Chính trị về chuyển đổi số quốc gia.\n" + QUOTED
+HEARD = "Một chăm phần trăm chi bồ ở xa, phương, thị trấn được kếc nối hội nghi chực tuyếng với cấp úy cấp chên"
+
+
+@pytest.fixture
+def quoting(session_factory: sessionmaker[Session], tmp_path: Path) -> Path:
+    """A lecture whose transcript quotes RESOLUTION (segment 1, as Whisper base heard it) among its own words."""
+    seed_lecture(session_factory)
+    texts = ("Kính thưa các đồng chí", HEARD, "xây dựng đảng")
+    spans = ((0.0, 2.5), (3.0, 9.0), (10.0, 13.5))
+    segments = tuple(Segment(i, s, e, t, words_of(t, s, e)) for i, ((s, e), t) in enumerate(zip(spans, texts)))
+    store.write_transcript(tmp_path, replace(sample_transcript(), segments=segments))
+    return tmp_path
+
+
+def test_the_documents_correct_a_quoted_segment_as_a_versioned_system_edit(
+    session_factory: sessionmaker[Session], quoting: Path
+) -> None:
+    """Is the quoted segment given the document's words, recorded as the system's edit (before/after), with
+    the lecturer's own words untouched and no trainer correction counted?"""
+    aligned = apply_document_alignment(session_factory, quoting, LECTURE_ID, [RESOLUTION])
+    assert aligned is not None and len(aligned.replaced) == 1
+    texts = [s.text for s in store.load_transcript(quoting, LECTURE_ID).segments]
+    assert texts == ["Kính thưa các đồng chí", QUOTED, "xây dựng đảng"]
+    [edit] = edit_history(session_factory, LECTURE_ID)
+    assert (edit.editor, edit.segment_index, edit.before.text, edit.after.text) == (SYSTEM_EDITOR, 1, HEARD, QUOTED)
+    assert correction_count(session_factory, LECTURE_ID) == 0  # a new transcription needs no --force for it
+    assert apply_document_alignment(session_factory, quoting, LECTURE_ID, []) is None
+    again = apply_document_alignment(session_factory, quoting, LECTURE_ID, [RESOLUTION])
+    assert again is not None and len(edit_history(session_factory, LECTURE_ID)) == 1  # nothing left to change
+
+
+def test_a_trainers_correction_is_never_overwritten_by_the_documents(
+    session_factory: sessionmaker[Session], quoting: Path
+) -> None:
+    """A trainer wrote their own text over the quoted segment: does re-alignment leave it, only suggesting?"""
+    own = "Một trăm phần trăm chi bộ được kết nối hội nghị trực tuyến với cấp ủy cấp trên"
+    apply_edit(session_factory, quoting, LECTURE_ID, 1, "b1002", text=own)
+    aligned = apply_document_alignment(session_factory, quoting, LECTURE_ID, [RESOLUTION])
+    assert aligned is not None and aligned.replaced == () and len(aligned.suggested) == 1
+    assert store.load_transcript(quoting, LECTURE_ID).segments[1].text == own
+    assert [e.editor for e in edit_history(session_factory, LECTURE_ID)] == ["b1002"]
+
+
+def test_a_system_correction_can_be_reverted_and_stays_reverted(
+    session_factory: sessionmaker[Session], quoting: Path
+) -> None:
+    """Does reverting the system's edit bring Whisper's text back as the trainer's own correction, which a later
+    alignment and a re-transcription both keep; and is a stale or unknown edit refused with nothing written?"""
+    apply_document_alignment(session_factory, quoting, LECTURE_ID, [RESOLUTION])
+    [system] = edit_history(session_factory, LECTURE_ID)
+    reverted = revert_edit(session_factory, quoting, LECTURE_ID, system.id, "b1002")
+    assert reverted.segments[1].text == HEARD
+    history = edit_history(session_factory, LECTURE_ID)
+    assert [(e.editor, e.after.text) for e in history] == [(SYSTEM_EDITOR, QUOTED), ("b1002", HEARD)]
+    apply_document_alignment(session_factory, quoting, LECTURE_ID, [RESOLUTION])
+    assert store.load_transcript(quoting, LECTURE_ID).segments[1].text == HEARD  # the trainer's choice holds
+    for edit_id, key in ((system.id, "edit_not_current"), (10_000, "edit_not_found")):
+        with pytest.raises(CorrectionError) as caught:
+            revert_edit(session_factory, quoting, LECTURE_ID, edit_id, "b1002")
+        assert caught.value.message_key == key
+    assert len(edit_history(session_factory, LECTURE_ID)) == 2
+    fresh = store.load_transcript(quoting, LECTURE_ID)
+    final = replace_transcript(session_factory, quoting, fresh, force=True)
+    assert final.segments[1].text == HEARD
+
+
+def test_a_new_transcription_drops_system_corrections_without_asking(
+    session_factory: sessionmaker[Session], quoting: Path
+) -> None:
+    """With only system corrections, is a new transcript stored without force and without them (the job
+    aligns the new text again), the old corrections kept in the history?"""
+    heard = store.load_transcript(quoting, LECTURE_ID)
+    apply_document_alignment(session_factory, quoting, LECTURE_ID, [RESOLUTION])
+    check_may_replace(session_factory, quoting, LECTURE_ID, force=False)
+    final = replace_transcript(session_factory, quoting, heard)
+    assert final.segments[1].text == HEARD
+    assert len(edit_history(session_factory, LECTURE_ID)) == 1
+
+
+def test_a_failed_alignment_leaves_whispers_transcript_and_no_edit(
+    session_factory: sessionmaker[Session], quoting: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The job's alignment step on a transcript whose lecture row is gone: is the failure logged, with the
+    stored transcript and the edit table left as they were (it is derived data, like search)?"""
+    orphan = replace(store.load_transcript(quoting, LECTURE_ID), lecture_id="lecGone01")
+    store.write_transcript(quoting, orphan)
+    align_to_materials(session_factory, quoting, "lecGone01", (RESOLUTION,))
+    assert store.load_transcript(quoting, "lecGone01") == orphan
+    assert _rows(session_factory) == 0
+    assert "not aligned to its materials" in caplog.text

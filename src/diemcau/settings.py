@@ -283,6 +283,16 @@ class TranscriptionSettings(_Section):
         description="Steer Party terms with the glossary (<courses folder>/glossary.txt, else the shipped "
         "one) as initial prompt (see docs/transcription.md).",
     )
+    document_vocabulary: bool = Field(
+        False,
+        description="Bias decoding (faster-whisper hotwords) with the lecture's vocabulary: the glossary and the "
+        "terms, names and numbered resolutions of its materials (see docs/transcription.md, issue 18).",
+    )
+    document_alignment: bool = Field(
+        True,
+        description="After transcribing, put the exact words of the lecture's materials over the stretches that "
+        "quote them, as system corrections (reversible; never over a trainer's; docs/transcription.md, issue 18).",
+    )
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero VAD speech probability threshold.")
     vad_min_silence_ms: int = Field(
         300, ge=100, description="Silence that ends a stretch of speech (ms); short, so windows fill up to 30 s."

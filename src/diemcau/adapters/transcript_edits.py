@@ -10,11 +10,19 @@ Re-transcription and caption import go through ``replace_transcript``: a lecture
 replaced with ``force`` (the CLI's ``--force``, the API's confirmation), the current file is kept as
 ``transcript.prev.json``, and every correction is re-applied to the new transcript by time
 (``core.corrections.reapply_corrections``), so none is ever lost.
+
+**System corrections** (issue 18): ``apply_document_alignment`` puts the words of the lecture's documents over
+the stretches of the transcript that quote them (``asr.doc_align``), each changed segment recorded as an edit
+by ``SYSTEM_EDITOR``, all in one transaction with the write. A segment holding a trainer's correction is never
+changed. ``revert_edit`` undoes any edit still in place (the undo is the reverting person's own correction).
+A new transcription does not carry system corrections over and needs no ``force`` for them: it is aligned
+again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,25 +37,32 @@ from diemcau.adapters.transcript_store import (
     load_transcript,
     write_transcript,
 )
+from diemcau.asr.doc_align import AlignOptions, Alignment, align_to_documents
 from diemcau.core.corrections import (
+    SYSTEM_EDITOR,
     CorrectionError,
     SegmentState,
     TranscriptEdit,
     apply_correction,
+    corrected_indexes,
     corrected_segment,
+    current_segment,
     reapply_corrections,
+    trainer_edits,
 )
 from diemcau.core.transcript import Transcript
 
 __all__ = [
     "CorrectedTranscriptError",
     "CorrectionError",
+    "apply_document_alignment",
     "apply_edit",
     "check_may_replace",
     "correction_count",
     "edit_history",
     "reapply_corrections",
     "replace_transcript",
+    "revert_edit",
 ]
 
 
@@ -104,14 +119,14 @@ def _edit_row(lecture_id: str, editor: str, old, new) -> TranscriptEditRow:  # t
 
 
 def _commit_with_write(
-    factory: sessionmaker[Session], transcripts: Store, previous: Transcript, updated: Transcript, row: object
+    factory: sessionmaker[Session], transcripts: Store, previous: Transcript, updated: Transcript, *rows: object
 ) -> None:
     written = False
     try:
         with transaction(factory) as session:
             if session.get(LectureRow, updated.lecture_id) is None:
                 raise CorrectionError("lecture_not_found", lecture=updated.lecture_id)
-            session.add(row)
+            session.add_all(rows)
             session.flush()  # constraint errors surface before the file is touched
             write_transcript(transcripts, updated)
             written = True
@@ -145,9 +160,13 @@ def _edit_of(row: TranscriptEditRow) -> TranscriptEdit:
 
 
 def correction_count(factory: sessionmaker[Session], lecture_id: str) -> int:
-    """How many corrections the lecture has."""
+    """How many corrections people made to the lecture's transcript (system corrections are not counted)."""
     with factory() as session:
-        query = select(func.count()).select_from(TranscriptEditRow).where(TranscriptEditRow.lecture_id == lecture_id)
+        query = (
+            select(func.count())
+            .select_from(TranscriptEditRow)
+            .where(TranscriptEditRow.lecture_id == lecture_id, TranscriptEditRow.editor != SYSTEM_EDITOR)
+        )
         return int(session.scalar(query) or 0)
 
 
@@ -179,10 +198,56 @@ def replace_transcript(
     lecture_id = transcript.lecture_id
     with lecture_lock(transcripts, lecture_id):
         check_may_replace(factory, transcripts, lecture_id, force)
-        final = reapply_corrections(transcript, edit_history(factory, lecture_id))
+        final = reapply_corrections(transcript, trainer_edits(edit_history(factory, lecture_id)))
         if keep_previous_copy:
             keep_previous(transcripts, lecture_id)
         write_transcript(transcripts, final)
         stored = load_transcript(transcripts, lecture_id)  # as written: times rounded to the millisecond
     assert stored is not None
     return stored
+
+
+def apply_document_alignment(
+    factory: sessionmaker[Session],
+    transcripts: Store,
+    lecture_id: str,
+    documents: list[str] | tuple[str, ...],
+    options: AlignOptions = AlignOptions(),
+) -> Alignment | None:
+    """Correct the stored transcript from the lecture's ``documents`` as ``SYSTEM_EDITOR`` (see the module doc);
+    ``None`` when there is no complete transcript or no document. Segments holding a trainer's correction are
+    left alone."""
+    if not documents:
+        return None
+    with lecture_lock(transcripts, lecture_id):
+        transcript = load_transcript(transcripts, lecture_id)
+        if transcript is None or transcript.settings.get("partial"):
+            return None
+        frozen = corrected_indexes(transcript, trainer_edits(edit_history(factory, lecture_id)))
+        aligned = align_to_documents(transcript.segments, documents, options, frozen)
+        changed = [(old, new) for old, new in zip(transcript.segments, aligned.segments) if new != old]
+        if changed:
+            updated = replace(transcript, segments=aligned.segments)
+            rows = [_edit_row(lecture_id, SYSTEM_EDITOR, old, new) for old, new in changed]
+            _commit_with_write(factory, transcripts, transcript, updated, *rows)
+    return aligned
+
+
+def revert_edit(
+    factory: sessionmaker[Session], transcripts: Store, lecture_id: str, edit_id: int, editor: str
+) -> Transcript:
+    """Put back the segment an edit changed (a system correction, or anyone's), recorded as ``editor``'s own
+    correction. Raises ``CorrectionError`` (``edit_not_found``; ``edit_not_current`` when the segment has been
+    changed since) with nothing written."""
+    with lecture_lock(transcripts, lecture_id):
+        edit = next((e for e in edit_history(factory, lecture_id) if e.id == edit_id), None)
+        if edit is None:
+            raise CorrectionError("edit_not_found", edit=edit_id)
+        transcript = load_transcript(transcripts, lecture_id)
+        segment = None if transcript is None else current_segment(transcript, edit.after)
+        if segment is None:
+            raise CorrectionError("edit_not_current", edit=edit_id)
+        before = edit.before
+        return apply_edit(
+            factory, transcripts, lecture_id, segment.index, editor, before.text, before.start, before.end
+        )

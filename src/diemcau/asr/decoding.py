@@ -6,8 +6,8 @@ combination that made base deterministic and stopped its repetition loops on Vie
 windows Whisper believes silent (``no_speech_threshold`` off): the VAD already chose what is speech, and
 Whisper marks synthetic or noisy Vietnamese speech as "no speech" with p≈0.95.
 
-Two guards keep audio from being lost: a window whose output echoes the glossary prompt is decoded again
-without it, and a window whose segments leave too much of its speech uncovered is decoded again as one
+Two guards keep audio from being lost: a window whose output echoes the glossary prompt or the lecture's
+vocabulary (hotwords) is decoded again without them, and a window whose segments leave too much of its speech uncovered is decoded again as one
 segment (``without_timestamps``), which cannot skip ahead. A third drops the sign-offs of video channels that
 Whisper invents over silence and noise (``hallucination.py``).
 """
@@ -50,6 +50,7 @@ class DecodingOptions:
     no_speech_threshold: float = 1.0
     word_timestamps: bool = True
     initial_prompt: str | None = None
+    hotwords: str | None = None  # the lecture's vocabulary (asr/vocabulary.py), given to every window
 
     def whisper_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``WhisperModel.transcribe`` (and the batched pipeline)."""
@@ -132,9 +133,10 @@ def guard(
 ) -> tuple[tuple[Segment, ...], tuple[str, ...]]:
     """Apply the echo, coverage and hallucination guards to a window's first decoding; returns what to keep."""
     notes: list[str] = []
-    if is_prompt_echo(text_of(segments), options.initial_prompt):
+    prompt = " ".join(p for p in (options.initial_prompt, options.hotwords) if p) or None
+    if is_prompt_echo(text_of(segments), prompt):
         notes.append(PROMPT_ECHO)
-        options = replace(options, initial_prompt=None)
+        options = replace(options, initial_prompt=None, hotwords=None)
         segments = _decode(model, audio, window, options.whisper_kwargs())
     if drops_speech(window.speech, segments):
         notes.append(COVERAGE_RETRY)

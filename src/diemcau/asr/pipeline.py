@@ -28,6 +28,7 @@ from diemcau.asr.decoding import (
 from diemcau.asr.normalise import normalise_segments
 from diemcau.asr.prompt import glossary_file, glossary_prompt, load_glossary
 from diemcau.asr.vad import SpeechSpan, VadSettings, detect_speech
+from diemcau.asr.vocabulary import lecture_vocabulary
 from diemcau.asr.windows import Window, plan_windows
 from diemcau.core.transcript import Transcript
 from diemcau.i18n import t
@@ -56,10 +57,13 @@ class PipelineOptions:
         }
 
 
-def options_from_settings(settings: Settings) -> PipelineOptions:
-    """The pipeline options of the ``transcription`` settings, with the glossary prompt when enabled."""
+def options_from_settings(settings: Settings, documents: Sequence[str] = ()) -> PipelineOptions:
+    """The pipeline options of the ``transcription`` settings, with the glossary prompt when enabled, and the
+    vocabulary of the glossary and ``documents`` (the lecture's materials' text) as hotwords when enabled."""
     conf = settings.transcription
-    prompt = glossary_prompt(load_glossary(glossary_file(settings.courses_dir))) if conf.glossary_prompt else None
+    glossary = load_glossary(glossary_file(settings.courses_dir))
+    prompt = glossary_prompt(glossary) if conf.glossary_prompt else None
+    hotwords = glossary_prompt(lecture_vocabulary(glossary, documents)) if conf.document_vocabulary else None
     decoding_options = DecodingOptions(
         beam_size=conf.beam_size,
         temperature=conf.temperature,
@@ -67,6 +71,7 @@ def options_from_settings(settings: Settings) -> PipelineOptions:
         condition_on_previous_text=conf.condition_on_previous_text,
         no_speech_threshold=conf.no_speech_threshold,
         initial_prompt=prompt,
+        hotwords=hotwords,
     )
     vad = VadSettings(conf.vad_threshold, conf.vad_min_silence_ms, max_speech=conf.window_seconds - 1)
     return PipelineOptions(decoding_options, vad, conf.window_seconds, conf.batch_size)

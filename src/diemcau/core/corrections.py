@@ -23,6 +23,10 @@ from typing import Any
 from diemcau.core.transcript import Segment, Transcript, Word
 
 MAX_SEGMENT_TEXT = 2000
+# The editor of the corrections the system makes from the lecture's documents (asr/doc_align.py). They are
+# versioned like a trainer's, but derived: a new transcription drops them and aligns again, while a trainer's
+# correction is carried over (``trainer_edits``). No hub username contains a colon.
+SYSTEM_EDITOR = "system:documents"
 _TOLERANCE = 0.0005  # times are stored to the millisecond
 
 
@@ -71,6 +75,22 @@ class TranscriptEdit:
     def changed(self) -> tuple[str, ...]:
         """Which of ``text``, ``start``, ``end`` the edit changed."""
         return tuple(f for f in ("text", "start", "end") if getattr(self.before, f) != getattr(self.after, f))
+
+
+def trainer_edits(edits: list[TranscriptEdit]) -> list[TranscriptEdit]:
+    """The edits a person made (not ``SYSTEM_EDITOR``): those a new transcription must keep."""
+    return [e for e in edits if e.editor != SYSTEM_EDITOR]
+
+
+def corrected_indexes(transcript: Transcript, edits: list[TranscriptEdit]) -> set[int]:
+    """The indexes of the segments that hold the last state of a chain of ``edits`` (a trainer's text)."""
+    spans = corrected_spans(edits)
+    return {s.index for s in transcript.segments if any(_same(SegmentState.of(s), span) for span in spans)}
+
+
+def current_segment(transcript: Transcript, state: SegmentState) -> Segment | None:
+    """The segment of ``transcript`` whose text and times are ``state`` (an edit's result still in place)."""
+    return next((s for s in transcript.segments if _same(SegmentState.of(s), state)), None)
 
 
 def corrected_segment(

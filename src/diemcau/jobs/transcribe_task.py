@@ -35,9 +35,14 @@ from diemcau.adapters.db import transcription_jobs as db
 from diemcau.adapters.db.lecture_reads import media_of
 from diemcau.adapters.media_store import LocalMediaStore
 from diemcau.adapters.storage import Stores
-from diemcau.adapters.transcript_edits import CorrectedTranscriptError, check_may_replace, replace_transcript
+from diemcau.adapters.transcript_edits import (
+    CorrectedTranscriptError,
+    apply_document_alignment,
+    check_may_replace,
+    replace_transcript,
+)
 from diemcau.adapters.transcript_import import error_message
-from diemcau.adapters.transcript_store import load_transcript, write_transcript
+from diemcau.adapters.transcript_store import Store, load_transcript, write_transcript
 from diemcau.adapters.whisper_model import ModelError, load_whisper_model
 from diemcau.asr.errors import TranscriptionError
 from diemcau.asr.pipeline import PipelineOptions, Progress, assemble, options_from_settings, transcribe_audio
@@ -45,6 +50,7 @@ from diemcau.core.transcript import Transcript
 from diemcau.jobs.context import WorkerContext, current
 from diemcau.jobs.lease import JobLease, LeaseLost, check
 from diemcau.jobs.queue import QueueUnavailable, configure_queue, huey, waiting_calls
+from diemcau.materials.documents import documents_of
 from diemcau.media.audio_file import AUDIO_FILE
 from diemcau.search.content import content_changed
 from diemcau.settings import Settings
@@ -111,6 +117,26 @@ class JobReporter:
             self.on_progress(progress)
 
 
+def lecture_documents(ctx: WorkerContext, lecture_id: str) -> tuple[str, ...]:
+    """The text of each of the lecture's materials (its pages joined), for the lecture's vocabulary."""
+    found = documents_of(ctx.settings, ctx.factory, ctx.stores.materials, lecture_id)
+    return tuple("\n".join(pages) for _, pages in found)
+
+
+def align_to_materials(
+    factory: sessionmaker[Session], transcripts: Store, lecture_id: str, documents: tuple[str, ...]
+) -> None:
+    """System corrections from the lecture's materials (``apply_document_alignment``) on the stored transcript.
+    They are derived data, like search: a failure is logged, and the transcript Whisper wrote stands."""
+    try:
+        aligned = apply_document_alignment(factory, transcripts, lecture_id, documents)
+    except Exception:  # noqa: BLE001 - the stored transcript stands; the next transcription aligns again
+        log.exception("transcription: lecture %s not aligned to its materials", lecture_id)
+        return
+    if aligned is not None:
+        log.info("transcription: lecture %s: %d stretches from its materials", lecture_id, len(aligned.replaced))
+
+
 def _transcribe(
     ctx: WorkerContext,
     lecture_id: str,
@@ -129,7 +155,10 @@ def _transcribe(
         loaded = load_whisper_model(settings, model)
     except ModelError as error:
         raise TranscriptionError("model_missing", detail=str(error)) from error
-    options = options_from_settings(settings)
+    conf = settings.transcription
+    wanted = conf.document_vocabulary or conf.document_alignment
+    documents = lecture_documents(ctx, lecture_id) if wanted else ()
+    options = options_from_settings(settings, documents)
     reporter = JobReporter(settings, ctx.stores, factory, lecture_id, options, loaded.describe(), on_progress, lost)
     db.report(factory, lecture_id, "decode", 0.0)
     transcript = transcribe_audio(
@@ -147,6 +176,8 @@ def _transcribe(
     stored = load_transcript(transcripts, lecture_id)
     ours = stored is not None and bool(stored.settings.get("partial"))  # our own partial: replace it, always
     replace_transcript(factory, transcripts, transcript, force=force or ours, keep_previous_copy=not ours)
+    if conf.document_alignment:
+        align_to_materials(factory, transcripts, lecture_id, documents)
     content_changed(settings, factory, ctx.stores, lecture_id)
     return transcript
 

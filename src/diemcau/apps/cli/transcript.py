@@ -1,4 +1,4 @@
-"""``diemcau transcript``: import captions as a transcript, export a transcript, list its corrections.
+"""``diemcau transcript``: import captions as a transcript, export a transcript, list its corrections, undo one.
 
 Caption and correction errors come from the Vietnamese catalogue (trainers run these commands too).
 """
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from diemcau.adapters.transcript_edits import CorrectedTranscriptError, edit_history
+from diemcau.adapters.transcript_edits import CorrectedTranscriptError, edit_history, revert_edit
 from diemcau.adapters.transcript_import import error_message, import_captions, lecture_exists
 from diemcau.adapters.transcript_store import load_transcript
 from diemcau.apps.cli.common import command_or_exit, factory_or_exit, fail
@@ -22,7 +22,9 @@ from diemcau.core.transcript_json import transcript_to_dict
 from diemcau.i18n import t
 from diemcau.search.content import content_changed
 
-app = typer.Typer(help="Lecture transcripts: caption import and export, correction history.", no_args_is_help=True)
+app = typer.Typer(
+    help="Lecture transcripts: caption import and export, correction history and undo.", no_args_is_help=True
+)
 
 
 class ExportFormat(str, Enum):
@@ -104,9 +106,29 @@ def transcript_history(
         return
     for e in edits:
         typer.echo(
-            f"{e.at:%Y-%m-%d %H:%M:%S}Z\t{e.editor}\t#{e.segment_index}\t{e.before.text!r} -> {e.after.text!r}"
+            f"{e.id}\t{e.at:%Y-%m-%d %H:%M:%S}Z\t{e.editor}\t#{e.segment_index}\t{e.before.text!r} -> {e.after.text!r}"
             f"\t[{e.before.start:g}-{e.before.end:g}] -> [{e.after.start:g}-{e.after.end:g}]"
         )
+
+
+@app.command("revert")
+def transcript_revert(
+    lecture_id: Annotated[str, typer.Argument(metavar="LECTURE_ID")],
+    edit_id: Annotated[int, typer.Argument(metavar="EDIT_ID", help="The id that `history` prints first.")],
+    editor: Annotated[
+        str, typer.Option("--editor", help="Who undoes it (recorded as the new correction's editor).")
+    ] = "cli",
+) -> None:
+    """Undo one correction still in place (a system correction from the lecture's documents, or anyone's): its
+    segment goes back to what it was before, recorded as a new correction, which a new transcription keeps."""
+    cli = command_or_exit()
+    _require_lecture(cli.factory, lecture_id)
+    try:
+        transcript = revert_edit(cli.factory, cli.stores.transcripts, lecture_id, edit_id, editor)
+    except CorrectionError as error:
+        fail(error_message(error))
+    content_changed(cli.settings, cli.factory, cli.stores, lecture_id)
+    typer.echo(f"{lecture_id}: {len(transcript.segments)} segments")
 
 
 def _require_lecture(factory, lecture_id: str) -> None:  # type: ignore[no-untyped-def]

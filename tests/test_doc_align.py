@@ -53,6 +53,7 @@ def test_an_in_document_sentence_heard_with_errors_is_replaced_exactly() -> None
     [match] = aligned.replaced
     assert (match.sentence, match.first_segment, match.last_segment) == (QUOTED, 1, 2)
     assert match.score >= AlignOptions().replace_at
+    assert match.texts == tuple((s.index, s.text) for s in aligned.segments[1:])  # what was written, per segment
 
 
 def test_a_sentence_not_in_the_document_stays_as_whisper_wrote_it() -> None:
@@ -73,6 +74,32 @@ def test_a_near_miss_becomes_a_suggestion_not_a_replacement() -> None:
     assert suggestion.sentence.startswith("Mỗi đảng viên phải gương mẫu")
     assert AlignOptions().suggest_at <= suggestion.score < AlignOptions().replace_at
     assert not suggestion.replaced
+
+
+def test_a_suggestion_carries_each_segments_text_with_the_documents_words() -> None:
+    """What accepting a suggestion would write: each covered segment's whole text, the document's sentence in
+    place of the stretch and the lecturer's words around it kept — while the transcript itself is unchanged?"""
+    paraphrase = "Mỗi đảng viên cần tích cực tham gia các buổi học tập trực tuyến do huyện ủy tổ chức."
+    heard = segments(OPENING, paraphrase)
+    aligned = align_to_documents(heard, [RESOLUTION])
+    assert aligned.segments == heard
+    [suggestion] = aligned.suggested
+    assert [index for index, _ in suggestion.texts] == [0, 1]
+    written = " ".join(text for _, text in suggestion.texts)
+    assert written.startswith("Thưa các ") and written.endswith(" do huyện ủy tổ chức.")
+    assert suggestion.sentence in written and suggestion.heard not in written
+
+
+def test_a_sentence_wrapped_over_lines_of_a_pdf_is_one_sentence() -> None:
+    """A PDF's text breaks lines inside sentences: is a wrapped sentence still found whole (and replaced), while a
+    heading on its own line stays apart?"""
+    wrapped = "NGHỊ QUYẾT\nMột trăm phần trăm chi bộ ở xã, phường, thị trấn được kết nối hội nghị trực tuyến với\ncấp ủy cấp trên."
+    assert [s.text for s in document_sentences([wrapped])] == [QUOTED]
+    heard = segments(
+        OPENING,
+        "Một chăm phần trăm chi bồ ở xa, phương, thị trấn được kếc nối hội nghi chực tuyếng với cấp úy cấp chên.",
+    )
+    assert align_to_documents(heard, [wrapped]).segments[1].text == QUOTED
 
 
 def test_a_weaker_match_is_replaced_only_where_whisper_was_unsure() -> None:

@@ -15,6 +15,8 @@ replaced with ``force`` (the CLI's ``--force``, the API's confirmation), the cur
 the stretches of the transcript that quote them (``asr.doc_align``), each changed segment recorded as an edit
 by ``SYSTEM_EDITOR``, all in one transaction with the write. A segment holding a trainer's correction is never
 changed. ``revert_edit`` undoes any edit still in place (the undo is the reverting person's own correction).
+``document_suggestions`` reads, without writing anything, the stretches whose document words are not in place:
+the studio offers them to the trainer, and accepting one is an ordinary correction (``apply_edit``).
 A new transcription does not carry system corrections over and needs no ``force`` for them: it is aligned
 again.
 """
@@ -37,7 +39,7 @@ from diemcau.adapters.transcript_store import (
     load_transcript,
     write_transcript,
 )
-from diemcau.asr.doc_align import AlignOptions, Alignment, align_to_documents
+from diemcau.asr.doc_align import AlignOptions, Alignment, DocumentMatch, align_to_documents
 from diemcau.core.corrections import (
     SYSTEM_EDITOR,
     CorrectionError,
@@ -59,6 +61,7 @@ __all__ = [
     "apply_edit",
     "check_may_replace",
     "correction_count",
+    "document_suggestions",
     "edit_history",
     "reapply_corrections",
     "replace_transcript",
@@ -231,6 +234,29 @@ def apply_document_alignment(
             rows = [_edit_row(lecture_id, SYSTEM_EDITOR, old, new) for old, new in changed]
             _commit_with_write(factory, transcripts, transcript, updated, *rows)
     return aligned
+
+
+def document_suggestions(
+    factory: sessionmaker[Session],
+    transcripts: Store,
+    lecture_id: str,
+    documents: list[str] | tuple[str, ...],
+    options: AlignOptions = AlignOptions(),
+) -> tuple[DocumentMatch, ...]:
+    """The matches of the stored transcript with the lecture's ``documents`` whose words are not in place yet, in
+    transcript order: those below the replacement threshold, those on a trainer's correction, and any the job did
+    not apply (alignment turned off, a material attached since). Empty without a complete transcript or a
+    document. Writes nothing."""
+    if not documents:
+        return ()
+    transcript = load_transcript(transcripts, lecture_id)
+    if transcript is None or transcript.settings.get("partial"):
+        return ()
+    frozen = corrected_indexes(transcript, trainer_edits(edit_history(factory, lecture_id)))
+    current = {s.index: " ".join(s.text.split()) for s in transcript.segments}
+    aligned = align_to_documents(transcript.segments, documents, options, frozen)
+    pending = [m for m in aligned.matches if any(current.get(i) != " ".join(t.split()) for i, t in m.texts)]
+    return tuple(sorted(pending, key=lambda m: (m.start, m.first_segment)))
 
 
 def revert_edit(

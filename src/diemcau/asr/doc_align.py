@@ -7,6 +7,9 @@ diacritics (``đ`` → ``d``), and with the confusions Whisper makes most on Vie
 *d/gi/r*, *s/x*, *k/q/c*, *ngh/ng*, *gh/g*, and finals *-ng/-nh/-n*, *-c/-ch/-t*, *-y/-i*. "nào bàn chụp tuyến" and
 "giao ban trực tuyến" fold to "nao ban chup tuyen" and "dao ban chut tuyen".
 
+**Sentences** end at ``. ! ? ; : …`` and at line breaks, except where a PDF wrapped a line: a line going on in
+lower case continues the sentence above.
+
 **Matching.** Each document sentence (8 to 60 syllables; longer ones are cut at commas, then every 60 syllables)
 is looked for in the whole folded transcript with rapidfuzz's ``partial_ratio_alignment`` (best window of the
 sentence's length, character level), then the window's ends are moved word by word (±4 words) to the span
@@ -55,6 +58,7 @@ EDGE_WORDS = 4  # how far the refinement moves each end of a stretch
 _INITIALS = (("ngh", "ng"), ("gh", "g"), ("tr", "ch"), ("gi", "d"), ("r", "d"), ("s", "x"), ("k", "c"), ("q", "c"))
 _FINALS = (("ng", "n"), ("nh", "n"), ("ch", "t"), ("c", "t"), ("y", "i"))
 _SENTENCE_END = re.compile(r"(?<=[.!?;:…])\s+|\n+")
+_LINE_BREAK = re.compile(r"[ \t]*\n[ \t]*(?=\w)")
 _MASK = "\x00"
 
 
@@ -70,7 +74,9 @@ class AlignOptions:
 
 @dataclass(frozen=True)
 class DocumentMatch:
-    """A stretch of the transcript that matches a document sentence: ``replaced`` or only suggested."""
+    """A stretch of the transcript that matches a document sentence: ``replaced`` or only suggested. ``texts``
+    holds each covered segment's index and its whole text with the document's words in place of the stretch
+    (what accepting a suggestion writes, one correction per segment)."""
 
     sentence: str
     heard: str
@@ -80,6 +86,7 @@ class DocumentMatch:
     start: float
     end: float
     replaced: bool
+    texts: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,12 @@ class _Folder:
         return self.known[word]
 
 
+def _unwrapped(text: str) -> str:
+    """``text`` with the line breaks of wrapped lines (a PDF's layout) made spaces: a line that goes on in lower
+    case continues the sentence above; any other line break (a heading, a list item) still ends one."""
+    return _LINE_BREAK.sub(lambda m: " " if text[m.end()].islower() else m.group(0), text)
+
+
 def document_sentences(documents: Sequence[str]) -> tuple[_Sentence, ...]:
     """The documents' sentences worth looking for: long enough, de-duplicated, at most ``MAX_SENTENCES``."""
     seen: set[str] = set()  # folded pieces
@@ -165,7 +178,7 @@ def document_sentences(documents: Sequence[str]) -> tuple[_Sentence, ...]:
     kept: list[_Sentence] = []
     folder = _Folder()
     for document in documents:
-        for raw in _SENTENCE_END.split(unicodedata.normalize("NFC", document[:MAX_DOCUMENT_CHARS])):
+        for raw in _SENTENCE_END.split(_unwrapped(unicodedata.normalize("NFC", document[:MAX_DOCUMENT_CHARS]))):
             words = raw.split()
             if " ".join(words) in read:
                 continue
@@ -294,6 +307,24 @@ def _spread(sentence: str, counts: Sequence[int]) -> list[list[str]]:
     return [words[a:b] for a, b in zip([0, *cuts[:-1]], cuts)]
 
 
+def _proposal(segments: Sequence[Segment], words: Sequence[_Word], span: _Span) -> tuple[tuple[int, str], ...]:
+    """Each segment the span covers, by ``index``, with the document's words in place of the span's (as ``_apply``
+    writes them): the words of its first segment before the span and of its last segment after it are kept."""
+    owners = [words[at].segment for at in range(span.first, span.end)]
+    order = sorted(set(owners))
+    parts: dict[int, list[str]] = {position: [] for position in order}
+    lo, hi = span.first, span.end
+    while lo > 0 and words[lo - 1].segment == order[0]:
+        lo -= 1
+    while hi < len(words) and words[hi].segment == order[-1]:
+        hi += 1
+    parts[order[0]] += [w.text for w in words[lo : span.first]]
+    for position, share in zip(order, _spread(span.sentence.text, [owners.count(s) for s in order])):
+        parts[position] += share
+    parts[order[-1]] += [w.text for w in words[span.end : hi]]
+    return tuple((segments[position].index, " ".join(parts[position])) for position in order)
+
+
 def _apply(segments: Sequence[Segment], words: Sequence[_Word], spans: Sequence[_Span]) -> tuple[Segment, ...]:
     plan: dict[int, tuple[int, list[str]]] = {}  # first word of a piece → (its end, the document's words)
     for span in spans:
@@ -355,6 +386,7 @@ def align_to_documents(
             start=segments[words[s.first].segment].start,
             end=segments[words[s.end - 1].segment].end,
             replaced=id(s) in replaced,
+            texts=_proposal(segments, words, s),
         )
         for s in sorted(chosen, key=lambda s: (id(s) not in replaced, s.first))
     ]

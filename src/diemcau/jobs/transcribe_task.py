@@ -50,7 +50,7 @@ from diemcau.core.transcript import Transcript
 from diemcau.jobs.context import WorkerContext, current
 from diemcau.jobs.lease import JobLease, LeaseLost, check
 from diemcau.jobs.queue import QueueUnavailable, configure_queue, huey, waiting_calls
-from diemcau.materials.documents import documents_of
+from diemcau.materials.documents import document_texts
 from diemcau.media.audio_file import AUDIO_FILE
 from diemcau.search.content import content_changed
 from diemcau.settings import Settings
@@ -119,8 +119,7 @@ class JobReporter:
 
 def lecture_documents(ctx: WorkerContext, lecture_id: str) -> tuple[str, ...]:
     """The text of each of the lecture's materials (its pages joined), for the lecture's vocabulary."""
-    found = documents_of(ctx.settings, ctx.factory, ctx.stores.materials, lecture_id)
-    return tuple("\n".join(pages) for _, pages in found)
+    return document_texts(ctx.settings, ctx.factory, ctx.stores.materials, lecture_id)
 
 
 def align_to_materials(

@@ -6,6 +6,8 @@
 * ``unindex_material`` — after a removal: the document's passages go.
 * ``documents_of`` — every searchable material of a lecture, re-read from its file: what the indexer uses when a
   lecture enters the index and on ``diemcau search reindex``.
+* ``document_texts`` — the same, one text per material (its pages joined): what transcription aligns to and the
+  studio's suggestions are made from (issue 18).
 
 Search is derived data: a failure here is logged and never undoes an upload or a removal;
 ``diemcau search reindex`` repairs the index.
@@ -48,3 +50,10 @@ def documents_of(
             yield record.name, extract_bounded(path, kind, limit, bounds_of(settings)).pages
         except MaterialError as error:
             log.error("materials: %r (lecture %s) no longer reads: %s", record.name, lecture_id, error.code)
+
+
+def document_texts(
+    settings: Settings, factory: sessionmaker[Session], materials: SharedVolume, lecture_id: str
+) -> tuple[str, ...]:
+    """The text of each of the lecture's materials that has text (its pages joined), as ``documents_of`` reads it."""
+    return tuple("\n".join(pages) for _, pages in documents_of(settings, factory, materials, lecture_id))

@@ -2,7 +2,8 @@
 
 Who may read: whoever may watch the lecture (``core.visibility``, asked through ``ctx.visibility``: its course's
 audience, the secretaries and committees above it, trainers, admins; members only once the lecture is ready).
-Who may correct and read the history: trainers and admins. A lecture the caller may not see answers 404, like a
+Who may correct, read the history, revert an edit and read the suggestions from the lecture's documents: trainers
+and admins. A lecture the caller may not see answers 404, like a
 missing one. The player's ``<track>`` gets WebVTT rendered from ``transcript.json`` (the store's source of
 truth), with an ETag so a weak link downloads it once.
 """
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from diemcau.adapters.transcript_edits import apply_edit, edit_history
+from diemcau.adapters.transcript_edits import apply_edit, document_suggestions, edit_history
 from diemcau.adapters.transcript_import import error_message
 from diemcau.adapters.transcript_store import load_transcript
 from diemcau.apps.api.plumbing.access import Caller, current_caller
@@ -28,6 +29,7 @@ from diemcau.core.corrections import CorrectionError
 from diemcau.core.roles import Viewer, can_manage_content
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.i18n import t
+from diemcau.materials.documents import document_texts
 from diemcau.search.content import content_changed
 
 router = APIRouter(tags=["transcripts"])
@@ -86,6 +88,30 @@ class EditOut(BaseModel):
     before: SegmentStateOut
     after: SegmentStateOut
     changed: list[str]
+
+
+class SegmentTextOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    index: int
+    text: str
+
+
+class SuggestionOut(BaseModel):
+    """A stretch of the transcript close to a sentence of the lecture's documents, not replaced: accepting it is
+    one ordinary correction (``PATCH .../segments/{index}``) per entry of ``segments``."""
+
+    model_config = ConfigDict(frozen=True)
+    sentence: str = Field(description="The document's sentence.")
+    heard: str = Field(description="The transcript's words it matches.")
+    score: float = Field(description="Similarity of the folded texts, 0-100.")
+    start: float
+    end: float
+    segments: list[SegmentTextOut] = Field(description="Each covered segment's whole text with the sentence in place.")
+
+
+def _staff_only(caller: Caller) -> None:
+    if not can_manage_content(caller.viewer):
+        raise HTTPException(403, t("api.forbidden"))
 
 
 def _visible_lecture(ctx: ApiContext, viewer: Viewer, lecture_id: str) -> None:
@@ -156,8 +182,7 @@ def correct_segment(
     ctx: ApiContext = Depends(context_of),
 ) -> SegmentOut:
     """Correct a segment's text and/or timing (trainers, admins); the edit is kept as a version."""
-    if not can_manage_content(caller.viewer):
-        raise HTTPException(403, t("api.forbidden"))
+    _staff_only(caller)
     _visible_transcript(ctx, caller.viewer, lecture_id)
     try:
         updated = apply_edit(
@@ -186,8 +211,7 @@ def transcript_history(
     lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
 ) -> list[EditOut]:
     """Every correction of the lecture's transcript, oldest first (trainers, admins)."""
-    if not can_manage_content(caller.viewer):
-        raise HTTPException(403, t("api.forbidden"))
+    _staff_only(caller)
     _visible_lecture(ctx, caller.viewer, lecture_id)
     return [
         EditOut(
@@ -200,4 +224,31 @@ def transcript_history(
             changed=list(e.changed),
         )
         for e in edit_history(ctx.factory, lecture_id)
+    ]
+
+
+@router.get(
+    "/api/lectures/{lecture_id}/transcript/suggestions",
+    response_model=list[SuggestionOut],
+    responses={403: {}, **_NOT_FOUND},
+)
+def transcript_suggestions(
+    lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+) -> list[SuggestionOut]:
+    """The document's words for the stretches of the current transcript that are close to a sentence of the
+    lecture's materials but not replaced (``transcript_edits.document_suggestions``), in transcript order
+    (trainers, admins). Empty while the transcript is still being written or the lecture has no material text."""
+    _staff_only(caller)
+    _visible_transcript(ctx, caller.viewer, lecture_id)
+    documents = document_texts(ctx.settings, ctx.factory, ctx.stores.materials, lecture_id)
+    return [
+        SuggestionOut(
+            sentence=m.sentence,
+            heard=m.heard,
+            score=m.score,
+            start=m.start,
+            end=m.end,
+            segments=[SegmentTextOut(index=i, text=text) for i, text in m.texts],
+        )
+        for m in document_suggestions(ctx.factory, ctx.stores.transcripts, lecture_id, documents)
     ]

@@ -8,15 +8,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
-from diemcau.adapters.transcript_store import write_transcript
+from diemcau.adapters.transcript_store import load_transcript, write_transcript
 from diemcau.apps.studio.client import StudioClient
 from diemcau.apps.studio.launch import APP_SCRIPT
 from diemcau.core.transcript import Word
 from diemcau.i18n import t
 from diemcau.settings import Settings
 from tests.apiclient import PREFIX, token_of
+from tests.material_fixtures import pdf_bytes, seed_lecture_material
 from tests.media_fixtures import FAKE_SHA, ffmpeg, seed_lecture_media
-from tests.transcript_fixtures import LECTURE_ID, sample_transcript
+from tests.transcript_fixtures import LECTURE_ID, sample_transcript, words_of
 
 UNSURE_SEGMENT = 2  # "của ban chấp hành trung ương": Whisper was unsure of "chấp"
 
@@ -75,3 +76,29 @@ def button(at: AppTest, label_key: str):  # type: ignore[no-untyped-def]
     """The button (or form submit button) labelled with the catalogue's ``label_key``."""
     label = t(label_key)
     return next(b for b in at.button if b.label == label)
+
+
+# A sentence of the lecture's resolution, and what Whisper base wrote for it (tests/test_doc_align.py): close to
+# the document (a suggestion), not close enough to replace where Whisper was sure of most of its words.
+DOCUMENT_SENTENCE = (
+    "Thứ hai, chuyển đổi số phải được triển khai toàn diện, đồng bộ, lấy người dân và doanh nghiệp làm trung tâm."
+)
+HEARD_SENTENCE = "Thứ thái, kim bôi sô phải, tìm khái và nhinh tầng mô, lấy lì chân và nhịt làm thông tâm."
+QUOTING_SEGMENT = 2
+
+
+def seed_quoting_lecture(settings: Settings, factory: sessionmaker[Session]) -> str:
+    """``seed_correctable_lecture`` whose unsure segment is Whisper's hearing of ``DOCUMENT_SENTENCE`` (one word
+    unsure), with a PDF material holding that sentence among others, wrapped over lines as a PDF lays it out."""
+    seed_correctable_lecture(settings, factory)
+    transcript = load_transcript(settings.transcripts_dir, LECTURE_ID)
+    assert transcript is not None
+    segments = list(transcript.segments)
+    old = segments[QUOTING_SEGMENT]
+    words = list(words_of(HEARD_SENTENCE, old.start, old.end))
+    words[1] = replace(words[1], probability=0.21)
+    segments[QUOTING_SEGMENT] = replace(old, text=HEARD_SENTENCE, words=tuple(words))
+    write_transcript(settings.transcripts_dir, replace(transcript, segments=tuple(segments)))
+    resolution = "Nghị quyết số 57-NQ/TW của Bộ Chính trị về chuyển đổi số quốc gia. " + DOCUMENT_SENTENCE
+    seed_lecture_material(settings, factory, LECTURE_ID, data=pdf_bytes((resolution,)))
+    return LECTURE_ID

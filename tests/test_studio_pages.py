@@ -21,7 +21,17 @@ from tests.material_fixtures import make_encrypted_pdf, pdf_bytes
 from tests.media_fixtures import make_video
 from tests.question_fixtures import AUTHZ_QUESTION, seed_authz_questions
 from tests.quiz_support import AUTHZ_QUIZ, seed_authz_quiz
-from tests.studio_support import UNSURE_SEGMENT, button, seed_correctable_lecture, studio, studio_client, texts
+from tests.studio_support import (
+    DOCUMENT_SENTENCE,
+    QUOTING_SEGMENT,
+    UNSURE_SEGMENT,
+    button,
+    seed_correctable_lecture,
+    seed_quoting_lecture,
+    studio,
+    studio_client,
+    texts,
+)
 from tests.transcript_fixtures import LECTURE_ID
 
 
@@ -333,3 +343,27 @@ def test_a_member_gets_no_studio(api) -> None:
     at = studio(studio_client(client, "member"))
     assert [w.value for w in at.warning] == [t("studio.trainers_only")]
     assert not at.sidebar.radio
+
+
+def test_accept_the_documents_words_for_an_unsure_segment(api) -> None:
+    """Does the trainer see, beside the unsure words, the sentence of the lecture's material that Whisper
+    garbled, and does one click make it the segment's text, saved as the trainer's own versioned edit?"""
+    client, settings, factory = api
+    seed_quoting_lecture(settings, factory)
+    at = studio(studio_client(client), "correct")
+    button(at, "studio.next_unsure").click().run()
+    assert at.number_input(key="correct_number").value == QUOTING_SEGMENT + 1
+    assert ":orange-background[thái,]" in texts(at)
+    [offer] = at.info
+    assert escape_markdown(DOCUMENT_SENTENCE) in offer.value
+    button(at, "studio.suggestion_accept").click().run()
+    assert not at.error and not at.exception, texts(at)
+    assert t("studio.suggestion_accepted") in texts(at)
+    transcript = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/transcript", headers=auth("member")).json()
+    assert transcript["segments"][QUOTING_SEGMENT]["text"] == DOCUMENT_SENTENCE
+    history = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/transcript/history", headers=auth("trainer")).json()
+    assert [(e["segment_index"], e["editor"], e["after"]["text"]) for e in history] == [
+        (QUOTING_SEGMENT, "b1002", DOCUMENT_SENTENCE)
+    ]
+    assert not any(b.label == t("studio.suggestion_accept") for b in at.button)  # nothing left to offer
+    assert next(a for a in at.text_area if a.label == t("studio.field_text")).value == DOCUMENT_SENTENCE

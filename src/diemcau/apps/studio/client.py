@@ -152,6 +152,15 @@ class StudioClient:
         """Every correction of the lecture, oldest first."""
         return self._json("GET", f"/api/lectures/{lecture_id}/transcript/history")
 
+    def transcript_suggestions(self, lecture_id: str) -> list[dict]:
+        """The lecture's documents' words for stretches close to them but not in place (``segments``: each
+        covered segment's text to save, one ordinary correction each)."""
+        return self._json("GET", f"/api/lectures/{lecture_id}/transcript/suggestions")
+
+    def revert_edit(self, lecture_id: str, edit_id: int) -> dict:
+        """Put back the segment an edit changed (a system correction), recorded as the caller's own correction."""
+        return self._json("POST", f"/api/lectures/{lecture_id}/transcript/history/{edit_id}/revert")
+
     def media_bytes(self, lecture_id: str, path: str) -> bytes:
         """A media file of the lecture (``audio.m4a`` for listening to a segment)."""
         return self._call("GET", f"/api/media/{lecture_id}/{path}").content

@@ -2,6 +2,10 @@
 
 Words Whisper was unsure of are highlighted, and "next unsure segment" jumps to where checking pays most.
 Each save is one ``PATCH`` of the API, which keeps the edit as a version (``/transcript/history``).
+
+Beside the segment, the words of the lecture's documents that are close to what Whisper wrote but were not put in
+place (``/transcript/suggestions``, issue 18) are offered; accepting one saves the suggested text of each segment
+it covers, an ordinary correction per segment.
 """
 
 from __future__ import annotations
@@ -51,7 +55,67 @@ def _transcript(api: StudioClient, lecture_id: str, *, fresh: bool = False) -> d
     cache = st.session_state.setdefault("correct_transcripts", {})
     if fresh or lecture_id not in cache:
         cache[lecture_id] = api.transcript(lecture_id)
+        st.session_state.setdefault("correct_suggestions", {}).pop(lecture_id, None)  # made from that transcript
     return cache[lecture_id]
+
+
+def _forget(lecture_id: str) -> None:
+    """Drop the lecture's transcript and suggestions read so far."""
+    for cache in ("correct_transcripts", "correct_suggestions"):
+        st.session_state.setdefault(cache, {}).pop(lecture_id, None)
+
+
+def _lecture_suggestions(api: StudioClient, lecture_id: str) -> list[dict]:
+    """The API's suggestions for the lecture (asked once per transcript read); none from an API without them."""
+    cache = st.session_state.setdefault("correct_suggestions", {})
+    if lecture_id not in cache:
+        try:
+            cache[lecture_id] = api.transcript_suggestions(lecture_id)
+        except ApiError as error:
+            if not error.missing_route:
+                show_error(error)
+            return []
+    return cache[lecture_id]
+
+
+def _suggestions(api: StudioClient, lecture: dict, segment: dict, key: str) -> None:
+    """The documents' words offered for this segment, each with a button that saves them."""
+    mine = [
+        s
+        for s in _lecture_suggestions(api, lecture["id"])
+        if any(c["index"] == segment["index"] for c in s["segments"])
+    ]
+    for number, suggestion in enumerate(mine):
+        text = next(c["text"] for c in suggestion["segments"] if c["index"] == segment["index"])
+        others = len(suggestion["segments"]) - 1
+        st.info(
+            t(
+                "studio.suggestion",
+                sentence=escape_markdown(suggestion["sentence"]),
+                text=escape_markdown(text),
+                score=round(suggestion["score"]),
+            )
+            + (" " + t("studio.suggestion_spans", count=others) if others else "")
+        )
+        if st.button(t("studio.suggestion_accept"), key=f"suggest-{key}-{number}"):
+            _accept(api, lecture, suggestion)
+
+
+def _accept(api: StudioClient, lecture: dict, suggestion: dict) -> None:
+    """Save the suggested text of every segment the suggestion covers (one correction each)."""
+    current = {s["index"]: s["text"] for s in _transcript(api, lecture["id"])["segments"]}
+    try:
+        for change in suggestion["segments"]:
+            if " ".join(change["text"].split()) != " ".join(current.get(change["index"], "").split()):
+                api.correct_segment(lecture["id"], change["index"], text=change["text"])
+    except ApiError as error:
+        show_error(error)
+        return
+    finally:
+        _forget(lecture["id"])  # read again on the next run, whatever was saved
+    st.session_state["correct_revision"] = st.session_state.get("correct_revision", 0) + 1
+    st.session_state["correct_saved"] = t("studio.suggestion_accepted")
+    st.rerun()
 
 
 def _move(segments: list[dict], step: int) -> None:
@@ -91,9 +155,10 @@ def _segment(api: StudioClient, lecture: dict, segment: dict) -> None:
         )
     )
     st.markdown(highlighted(segment))
-    _audio(api, lecture, segment)
     revision = st.session_state.get("correct_revision", 0)
     key = f"{lecture['id']}-{segment['index']}-{revision}"
+    _suggestions(api, lecture, segment, key)
+    _audio(api, lecture, segment)
     with st.form(f"correct-{key}"):
         text = st.text_area(t("studio.field_text"), value=segment["text"], key=f"text-{key}")
         start_col, end_col = st.columns(2)

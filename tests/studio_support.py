@@ -8,9 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
+from diemcau.adapters.transcript_edits import apply_document_alignment
 from diemcau.adapters.transcript_store import load_transcript, write_transcript
 from diemcau.apps.studio.client import StudioClient
 from diemcau.apps.studio.launch import APP_SCRIPT
+from diemcau.asr.doc_align import AlignOptions
 from diemcau.core.transcript import Word
 from diemcau.i18n import t
 from diemcau.settings import Settings
@@ -72,9 +74,9 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def button(at: AppTest, label_key: str):  # type: ignore[no-untyped-def]
-    """The button (or form submit button) labelled with the catalogue's ``label_key``."""
-    label = t(label_key)
+def button(at: AppTest, label_key: str, **params: object):  # type: ignore[no-untyped-def]
+    """The button (or form submit button) labelled with the catalogue's ``label_key`` (filled with ``params``)."""
+    label = t(label_key, **params)
     return next(b for b in at.button if b.label == label)
 
 
@@ -102,3 +104,12 @@ def seed_quoting_lecture(settings: Settings, factory: sessionmaker[Session]) -> 
     resolution = "Nghị quyết số 57-NQ/TW của Bộ Chính trị về chuyển đổi số quốc gia. " + DOCUMENT_SENTENCE
     seed_lecture_material(settings, factory, LECTURE_ID, data=pdf_bytes((resolution,)))
     return LECTURE_ID
+
+
+def seed_system_correction(settings: Settings, factory: sessionmaker[Session]) -> None:
+    """On the lecture of ``seed_quoting_lecture``: the quoted segment corrected by the system from the document
+    (replacing from the suggestion threshold, so the close stretch is replaced), one edit by ``SYSTEM_EDITOR``."""
+    aligned = apply_document_alignment(
+        factory, settings.transcripts_dir, LECTURE_ID, [DOCUMENT_SENTENCE], AlignOptions(replace_at=60.0)
+    )
+    assert aligned is not None and len(aligned.replaced) == 1

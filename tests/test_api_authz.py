@@ -29,6 +29,7 @@ TARGET |= {"quiz_id": AUTHZ_QUIZ, "submission_id": AUTHZ_SUBMISSION}  # its quiz
 TARGET |= {"name": "player.js"}  # a static asset of the member pages
 TARGET |= {"question_id": AUTHZ_QUESTION, "unit": "cb-a1"}  # a1001's question on that lecture, and its cell
 TARGET |= {"material_name": AUTHZ_MATERIAL}  # a PDF attached to that lecture
+TARGET |= {"edit_id": "1"}  # a correction of its transcript (none in the world)
 RECORD_KEYS |= {"/api/quizzes/{course_id}": "quiz_id", "/api/quizzes/{course_id}/{quiz_id}/submissions": "member"}
 RECORD_KEYS |= dict.fromkeys(
     ("/api/lectures/{lecture_id}/questions", "/api/questions/inbox", "/api/org-units/{unit}/questions/unanswered"), "id"
@@ -99,6 +100,13 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/lectures/{lecture_id}/captions.vtt"): READ_LECTURE,
     ("PATCH", "/api/lectures/{lecture_id}/transcript/segments/{index}"): CONTENT_ONLY,
     ("GET", "/api/lectures/{lecture_id}/transcript/history"): CONTENT_ONLY,
+    ("GET", "/api/lectures/{lecture_id}/transcript/suggestions"): CONTENT_ONLY,
+    # The world has no edit to revert: staff pass the checks and get "no such edit".
+    ("POST", "/api/lectures/{lecture_id}/transcript/history/{edit_id}/revert"): {
+        **CONTENT_ONLY,
+        "trainer": 404,
+        "admin": 404,
+    },
     # Everyone logged in may search; which hits each role gets is tested in tests/test_search_api.py.
     ("GET", "/api/search"): {**dict.fromkeys(ROLES, 200), "anonymous": 401},
     ("GET", "/api/lectures"): dict(

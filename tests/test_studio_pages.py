@@ -14,6 +14,7 @@ import pytest
 from diemcau.apps import setup_steps
 from diemcau.apps.studio.quiz_yaml import QuestionValues, QuizValues, to_yaml
 from diemcau.apps.studio.unsure import escape_markdown
+from diemcau.core.corrections import SYSTEM_EDITOR
 from diemcau.i18n import t
 from diemcau.jobs.publish import drain_queue, is_finished
 from tests.apiclient import PREFIX, auth, seeded_client
@@ -23,11 +24,13 @@ from tests.question_fixtures import AUTHZ_QUESTION, seed_authz_questions
 from tests.quiz_support import AUTHZ_QUIZ, seed_authz_quiz
 from tests.studio_support import (
     DOCUMENT_SENTENCE,
+    HEARD_SENTENCE,
     QUOTING_SEGMENT,
     UNSURE_SEGMENT,
     button,
     seed_correctable_lecture,
     seed_quoting_lecture,
+    seed_system_correction,
     studio,
     studio_client,
     texts,
@@ -367,3 +370,23 @@ def test_accept_the_documents_words_for_an_unsure_segment(api) -> None:
     ]
     assert not any(b.label == t("studio.suggestion_accept") for b in at.button)  # nothing left to offer
     assert next(a for a in at.text_area if a.label == t("studio.field_text")).value == DOCUMENT_SENTENCE
+
+
+def test_revert_a_system_correction_from_the_history(api) -> None:
+    """Is the correction the system made from the documents marked as the system's in the segment's history, and
+    does its revert button bring Whisper's words back, recorded as the trainer's edit?"""
+    client, settings, factory = api
+    seed_quoting_lecture(settings, factory)
+    seed_system_correction(settings, factory)
+    at = studio(studio_client(client), "correct")
+    at.number_input(key="correct_number").set_value(QUOTING_SEGMENT + 1).run()
+    assert escape_markdown(t("studio.editor_system")) in texts(at), texts(at)
+    button(at, "studio.revert_button", version=1).click().run()
+    assert not at.error and not at.exception, texts(at)
+    assert t("studio.reverted") in texts(at)
+    segments = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/transcript", headers=auth("member")).json()["segments"]
+    assert segments[QUOTING_SEGMENT]["text"] == HEARD_SENTENCE
+    history = client.get(f"{PREFIX}/api/lectures/{LECTURE_ID}/transcript/history", headers=auth("trainer")).json()
+    assert [(e["editor"], e["system"]) for e in history] == [(SYSTEM_EDITOR, True), ("b1002", False)]
+    assert not any(b.label == t("studio.revert_button", version=1) for b in at.button)  # the trainer's edit: no button
+    assert next(a for a in at.text_area if a.label == t("studio.field_text")).value == HEARD_SENTENCE

@@ -7,8 +7,15 @@ import pytest
 
 from diemcau.adapters import transcript_store as store
 from diemcau.apps import setup_steps
+from diemcau.core.corrections import SYSTEM_EDITOR
 from tests.apiclient import PREFIX, auth, seeded_client
-from tests.studio_support import DOCUMENT_SENTENCE, HEARD_SENTENCE, QUOTING_SEGMENT, seed_quoting_lecture
+from tests.studio_support import (
+    DOCUMENT_SENTENCE,
+    HEARD_SENTENCE,
+    QUOTING_SEGMENT,
+    seed_quoting_lecture,
+    seed_system_correction,
+)
 from tests.transcript_fixtures import LECTURE_ID, sample_transcript, seed_lecture
 
 BASE = f"{PREFIX}/api/lectures/{LECTURE_ID}/transcript"
@@ -81,3 +88,46 @@ def test_hostile_or_missing_lectures_get_a_4xx(api) -> None:
     store.write_transcript(settings.transcripts_dir, sample_transcript("lecNoText1"))
     bare = client.get(f"{PREFIX}/api/lectures/lecNoText1/transcript/suggestions", headers=auth("trainer"))
     assert bare.status_code == 200 and bare.json() == []  # no material: nothing to suggest
+
+
+def test_a_trainer_reverts_a_system_correction(api) -> None:
+    """Is the system's edit marked as such in the history, and does reverting it bring Whisper's words back,
+    recorded as the trainer's own edit — and is a second revert of it refused (409), nothing written?"""
+    client, settings, factory = api
+    seed_system_correction(settings, factory)
+    [system] = client.get(f"{BASE}/history", headers=auth("trainer")).json()
+    assert (system["editor"], system["system"], system["after"]["text"]) == (SYSTEM_EDITOR, True, DOCUMENT_SENTENCE)
+    response = client.post(f"{BASE}/history/{system['id']}/revert", headers=auth("trainer"))
+    assert response.status_code == 200, response.text
+    undo = response.json()
+    assert (undo["editor"], undo["system"], undo["after"]["text"]) == ("b1002", False, HEARD_SENTENCE)
+    segments = client.get(BASE, headers=auth("member")).json()["segments"]
+    assert segments[QUOTING_SEGMENT]["text"] == HEARD_SENTENCE
+    before = store.load_transcript(settings.transcripts_dir, LECTURE_ID)
+    again = client.post(f"{BASE}/history/{system['id']}/revert", headers=auth("admin"))
+    assert again.status_code == 409 and str(system["id"]) in again.json()["detail"]
+    assert store.load_transcript(settings.transcripts_dir, LECTURE_ID) == before
+    assert len(client.get(f"{BASE}/history", headers=auth("trainer")).json()) == 2
+
+
+def test_reverting_is_refused_to_everyone_but_staff_and_to_hostile_ids(api) -> None:
+    """Are members, secretaries, committees, other cells and anonymous callers refused with nothing changed; do an
+    unknown edit, another lecture's edit, and malformed or huge edit ids answer 4xx, never 5xx?"""
+    client, settings, factory = api
+    seed_system_correction(settings, factory)
+    [system] = client.get(f"{BASE}/history", headers=auth("trainer")).json()
+    before = store.load_transcript(settings.transcripts_dir, LECTURE_ID)
+    for role in (*OUTSIDERS, None):
+        response = client.post(f"{BASE}/history/{system['id']}/revert", headers=auth(role))
+        assert response.status_code in ((401, 403) if role is None else (403,)), (role, response.text)
+    seed_lecture(factory, "lecOther01")
+    store.write_transcript(settings.transcripts_dir, sample_transcript("lecOther01"))
+    other = client.post(
+        f"{PREFIX}/api/lectures/lecOther01/transcript/history/{system['id']}/revert", headers=auth("trainer")
+    )
+    assert other.status_code == 404
+    for edit_id in ("999999", "0", "-1", "abc", "1e3", str(2**63), "%00"):
+        response = client.post(f"{BASE}/history/{edit_id}/revert", headers=auth("trainer"))
+        assert 400 <= response.status_code < 500, (edit_id, response.status_code)
+    assert store.load_transcript(settings.transcripts_dir, LECTURE_ID) == before
+    assert len(client.get(f"{BASE}/history", headers=auth("trainer")).json()) == 1

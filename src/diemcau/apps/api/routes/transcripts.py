@@ -18,14 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from diemcau.adapters.transcript_edits import apply_edit, document_suggestions, edit_history
+from diemcau.adapters.transcript_edits import apply_edit, document_suggestions, edit_history, revert_edit
 from diemcau.adapters.transcript_import import error_message
 from diemcau.adapters.transcript_store import load_transcript
 from diemcau.apps.api.plumbing.access import Caller, current_caller
 from diemcau.apps.api.plumbing.context import ApiContext, context_of
-from diemcau.apps.api.schemas.input_rules import Count, MediaSeconds, UtcDateTime
+from diemcau.apps.api.schemas.input_rules import Count, MediaSeconds, RowId, UtcDateTime
 from diemcau.core.captions import render_vtt
-from diemcau.core.corrections import CorrectionError
+from diemcau.core.corrections import SYSTEM_EDITOR, CorrectionError, TranscriptEdit
 from diemcau.core.roles import Viewer, can_manage_content
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.i18n import t
@@ -84,6 +84,7 @@ class EditOut(BaseModel):
     id: int
     segment_index: int
     editor: str
+    system: bool = Field(description="Made by the system from the lecture's documents (issue 18), not by a person.")
     at: UtcDateTime
     before: SegmentStateOut
     after: SegmentStateOut
@@ -107,6 +108,16 @@ class SuggestionOut(BaseModel):
     start: float
     end: float
     segments: list[SegmentTextOut] = Field(description="Each covered segment's whole text with the sentence in place.")
+
+
+_MISSING = frozenset({"segment_not_found", "edit_not_found", "transcript_missing", "lecture_not_found"})
+_CONFLICT = frozenset({"transcript_partial", "edit_not_current"})  # still being written; changed since
+
+
+def _refused(error: CorrectionError) -> HTTPException:
+    """A refused correction or revert with its Vietnamese reason: 404 missing, 409 conflicting, 422 otherwise."""
+    status = 404 if error.message_key in _MISSING else 409 if error.message_key in _CONFLICT else 422
+    return HTTPException(status, error_message(error))
 
 
 def _staff_only(caller: Caller) -> None:
@@ -196,9 +207,7 @@ def correct_segment(
             end=body.end,
         )
     except CorrectionError as error:
-        missing = error.message_key in ("segment_not_found", "transcript_missing", "lecture_not_found")
-        status = 404 if missing else 409 if error.message_key == "transcript_partial" else 422
-        raise HTTPException(status, error_message(error)) from None
+        raise _refused(error) from None
     # searchable as saved
     content_changed(ctx.settings, ctx.factory, ctx.stores, lecture_id, ctx.runtime.search.index())
     return _segment_out(next(s for s in updated.segments if s.index == index), with_words=True)
@@ -213,18 +222,44 @@ def transcript_history(
     """Every correction of the lecture's transcript, oldest first (trainers, admins)."""
     _staff_only(caller)
     _visible_lecture(ctx, caller.viewer, lecture_id)
-    return [
-        EditOut(
-            id=e.id,
-            segment_index=e.segment_index,
-            editor=e.editor,
-            at=e.at.replace(tzinfo=dt.UTC),
-            before=SegmentStateOut(**e.before.to_dict()),
-            after=SegmentStateOut(**e.after.to_dict()),
-            changed=list(e.changed),
-        )
-        for e in edit_history(ctx.factory, lecture_id)
-    ]
+    return [_edit_out(e) for e in edit_history(ctx.factory, lecture_id)]
+
+
+def _edit_out(edit: TranscriptEdit) -> EditOut:
+    return EditOut(
+        id=edit.id,
+        segment_index=edit.segment_index,
+        editor=edit.editor,
+        system=edit.editor == SYSTEM_EDITOR,
+        at=edit.at.replace(tzinfo=dt.UTC),
+        before=SegmentStateOut(**edit.before.to_dict()),
+        after=SegmentStateOut(**edit.after.to_dict()),
+        changed=list(edit.changed),
+    )
+
+
+@router.post(
+    "/api/lectures/{lecture_id}/transcript/history/{edit_id}/revert",
+    response_model=EditOut,
+    responses={403: {}, 409: {"description": "The segment was changed since."}, **_NOT_FOUND},
+)
+def revert_correction(
+    lecture_id: str,
+    edit_id: RowId,
+    caller: Caller = Depends(current_caller),
+    ctx: ApiContext = Depends(context_of),
+) -> EditOut:
+    """Undo one correction of the lecture (a system correction from its documents, or anyone's) while it is still
+    in place: the segment is put back as before it, recorded as the caller's own correction, which this answers
+    with (trainers, admins; ``transcript_edits.revert_edit``)."""
+    _staff_only(caller)
+    _visible_transcript(ctx, caller.viewer, lecture_id)
+    try:
+        revert_edit(ctx.factory, ctx.stores.transcripts, lecture_id, edit_id, caller.viewer.username)
+    except CorrectionError as error:
+        raise _refused(error) from None
+    content_changed(ctx.settings, ctx.factory, ctx.stores, lecture_id, ctx.runtime.search.index())
+    return _edit_out(edit_history(ctx.factory, lecture_id)[-1])
 
 
 @router.get(

@@ -178,7 +178,7 @@ def _segment(api: StudioClient, lecture: dict, segment: dict) -> None:
         _save(api, lecture, segment, text, start, end)
     if message := st.session_state.pop("correct_saved", None):
         st.success(message)
-    _history(api, lecture["id"], segment["index"])
+    _history(api, lecture, segment["index"])
 
 
 def segment_changes(segment: dict, text: str, start: float, end: float) -> dict:
@@ -228,9 +228,11 @@ def _audio(api: StudioClient, lecture: dict, segment: dict) -> None:
     st.audio(str(audio), format="audio/mp4", start_time=int(segment["start"]), end_time=int(segment["end"]) + 1)
 
 
-def _history(api: StudioClient, lecture_id: str, index: int) -> None:
+def _history(api: StudioClient, lecture: dict, index: int) -> None:
+    """The segment's versions; a correction the system made from the documents is marked, and while it is the
+    segment's latest version it can be reverted."""
     try:
-        edits = [e for e in api.transcript_history(lecture_id) if e["segment_index"] == index]
+        edits = [e for e in api.transcript_history(lecture["id"]) if e["segment_index"] == index]
     except ApiError as error:
         show_error(error)
         return
@@ -239,13 +241,35 @@ def _history(api: StudioClient, lecture_id: str, index: int) -> None:
     with st.expander(t("studio.history_heading", count=len(edits))):
         for number, edit in enumerate(edits, 1):
             before, after = escape_markdown(edit["before"]["text"]), escape_markdown(edit["after"]["text"])
+            editor = t("studio.editor_system") if edit.get("system") else edit["editor"]
             st.markdown(
                 t(
                     "studio.history_line",
                     version=number,
-                    editor=edit["editor"],
+                    editor=escape_markdown(editor),
                     at=edit["at"][:16],
                     before=before,
                     after=after,
                 )
             )
+            in_place = number == len(edits)  # a later version replaced it: nothing of it left to revert
+            if (
+                edit.get("system")
+                and in_place
+                and st.button(t("studio.revert_button", version=number), key=f"revert-{edit['id']}")
+            ):
+                _revert(api, lecture, edit)
+
+
+def _revert(api: StudioClient, lecture: dict, edit: dict) -> None:
+    """Undo a correction through the API (the undo is the trainer's own correction)."""
+    try:
+        api.revert_edit(lecture["id"], edit["id"])
+    except ApiError as error:
+        show_error(error)
+        return
+    finally:
+        _forget(lecture["id"])
+    st.session_state["correct_revision"] = st.session_state.get("correct_revision", 0) + 1
+    st.session_state["correct_saved"] = t("studio.reverted")
+    st.rerun()

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
+from diemcau.adapters.db import transcription_jobs as jobs
 from diemcau.adapters.transcript_edits import apply_document_alignment
 from diemcau.adapters.transcript_store import load_transcript, write_transcript
 from diemcau.apps.studio.client import StudioClient
@@ -113,3 +114,9 @@ def seed_system_correction(settings: Settings, factory: sessionmaker[Session]) -
         factory, settings.transcripts_dir, LECTURE_ID, [DOCUMENT_SENTENCE], AlignOptions(replace_at=60.0)
     )
     assert aligned is not None and len(aligned.replaced) == 1
+
+
+def finished_transcription(factory: sessionmaker[Session]) -> None:
+    """The lecture's transcription job, queued and done now (after the materials seeded so far)."""
+    jobs.queue_job(factory, LECTURE_ID)
+    jobs.finish_job(factory, LECTURE_ID)

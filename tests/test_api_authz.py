@@ -101,6 +101,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("PATCH", "/api/lectures/{lecture_id}/transcript/segments/{index}"): CONTENT_ONLY,
     ("GET", "/api/lectures/{lecture_id}/transcript/history"): CONTENT_ONLY,
     ("GET", "/api/lectures/{lecture_id}/transcript/suggestions"): CONTENT_ONLY,
+    ("GET", "/api/lectures/{lecture_id}/transcription"): CONTENT_ONLY,
+    # The trainer queues it again; the admin, right after, finds it queued (busy).
+    ("POST", "/api/lectures/{lecture_id}/transcription"): {**CONTENT_ONLY, "trainer": 202, "admin": 409},
     # The world has no edit to revert: staff pass the checks and get "no such edit".
     ("POST", "/api/lectures/{lecture_id}/transcript/history/{edit_id}/revert"): {
         **CONTENT_ONLY,
@@ -237,6 +240,8 @@ def documented_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-d
 def request_body(method: str, path: str, role: str) -> dict | None:
     if (method, path) == ("POST", "/api/courses"):
         return {"id": f"new-{role.replace('_', '-')}", "title": "Chuyên đề mới", "audience": ["xa-b"]}
+    if (method, path) == ("POST", "/api/lectures/{lecture_id}/transcription"):
+        return {"force": False}
     if method == "PATCH" and path.startswith("/api/lectures/"):
         return {"text": f"Kính thưa các đồng chí ({role})"}  # differs per role, so each edit is a change
     if path.endswith("/progress") and method == "POST":

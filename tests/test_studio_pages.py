@@ -7,18 +7,21 @@ the seeded trainer's token, so every page runs the real routes, database, ffmpeg
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
 
+from diemcau.adapters.db import transcription_jobs as jobs
 from diemcau.apps import setup_steps
 from diemcau.apps.studio.quiz_yaml import QuestionValues, QuizValues, to_yaml
 from diemcau.apps.studio.unsure import escape_markdown
 from diemcau.core.corrections import SYSTEM_EDITOR
 from diemcau.i18n import t
 from diemcau.jobs.publish import drain_queue, is_finished
+from diemcau.jobs.transcribe_task import REQUEST_FILE, work_dir
 from tests.apiclient import PREFIX, auth, seeded_client
-from tests.material_fixtures import make_encrypted_pdf, pdf_bytes
+from tests.material_fixtures import make_encrypted_pdf, pdf_bytes, seed_lecture_material
 from tests.media_fixtures import make_video
 from tests.question_fixtures import AUTHZ_QUESTION, seed_authz_questions
 from tests.quiz_support import AUTHZ_QUIZ, seed_authz_quiz
@@ -28,6 +31,7 @@ from tests.studio_support import (
     QUOTING_SEGMENT,
     UNSURE_SEGMENT,
     button,
+    finished_transcription,
     seed_correctable_lecture,
     seed_quoting_lecture,
     seed_system_correction,
@@ -390,3 +394,28 @@ def test_revert_a_system_correction_from_the_history(api) -> None:
     assert [(e["editor"], e["system"]) for e in history] == [(SYSTEM_EDITOR, True), ("b1002", False)]
     assert not any(b.label == t("studio.revert_button", version=1) for b in at.button)  # the trainer's edit: no button
     assert next(a for a in at.text_area if a.label == t("studio.field_text")).value == HEARD_SENTENCE
+
+
+def test_transcribe_again_once_a_material_changed(api) -> None:
+    """Is nothing offered while the transcript is newer than the materials; once a material is attached after
+    it, does the materials page offer to transcribe again, ask to confirm over a trainer's correction (the API's
+    reason shown), and queue it, confirmed, when the trainer confirms?"""
+    client, settings, factory = api
+    seed_quoting_lecture(settings, factory)
+    finished_transcription(factory)
+    at = studio(studio_client(client), "materials")
+    assert not any(b.label == t("studio.transcribe_again") for b in at.button)
+    seed_lecture_material(settings, factory, LECTURE_ID, name="Phụ lục.pdf")
+    client.patch(
+        f"{PREFIX}/api/lectures/{LECTURE_ID}/transcript/segments/0", json={"text": "Thưa"}, headers=auth("trainer")
+    )
+    at.run()
+    assert t("studio.materials_changed") in texts(at)
+    button(at, "studio.transcribe_again").click().run()
+    assert not at.error and "áp dụng lại" in texts(at), texts(at)  # the API's reason, before confirming
+    assert jobs.load_job(factory, LECTURE_ID).status == "done"
+    button(at, "studio.transcribe_again_confirm").click().run()
+    assert not at.error and not at.exception, texts(at)
+    assert t("studio.transcribing_again") in texts(at)
+    assert jobs.load_job(factory, LECTURE_ID).status == "queued"
+    assert json.loads((work_dir(settings, LECTURE_ID) / REQUEST_FILE).read_text("utf-8"))["force"] is True

@@ -1,18 +1,26 @@
-"""The studio's routes for the lecture's documents (issue 18): suggestions from the materials, and reverting an
-edit (a system correction) — trainers and admins only, as attackers see them."""
+"""The studio's routes for the lecture's documents (issue 18): suggestions from the materials, reverting an edit
+(a system correction), transcribing again once a material changed — trainers and admins only, as attackers see
+them. No Whisper here: transcripts are seeded, and a queued transcription is only checked as queued."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from diemcau.adapters import transcript_store as store
+from diemcau.adapters.db import transcription_jobs as jobs
 from diemcau.apps import setup_steps
 from diemcau.core.corrections import SYSTEM_EDITOR
+from diemcau.i18n import t
+from diemcau.jobs.transcribe_task import REQUEST_FILE, work_dir
 from tests.apiclient import PREFIX, auth, seeded_client
+from tests.material_fixtures import seed_lecture_material
 from tests.studio_support import (
     DOCUMENT_SENTENCE,
     HEARD_SENTENCE,
     QUOTING_SEGMENT,
+    finished_transcription,
     seed_quoting_lecture,
     seed_system_correction,
 )
@@ -131,3 +139,56 @@ def test_reverting_is_refused_to_everyone_but_staff_and_to_hostile_ids(api) -> N
         assert 400 <= response.status_code < 500, (edit_id, response.status_code)
     assert store.load_transcript(settings.transcripts_dir, LECTURE_ID) == before
     assert len(client.get(f"{BASE}/history", headers=auth("trainer")).json()) == 1
+
+
+def test_a_material_attached_after_the_transcript_is_offered_for_transcribing_again(api) -> None:
+    """Is nothing offered while the materials predate the transcription, and is a material with text attached
+    after it reported, so that a trainer's request queues the transcription again (202) — refused while it runs?"""
+    client, settings, factory = api
+    finished_transcription(factory)
+    state = client.get(f"{BASE}ion", headers=auth("trainer")).json()
+    assert (state["status"], state["materials_changed_at"], state["corrections"]) == ("done", None, 0)
+    seed_lecture_material(settings, factory, LECTURE_ID, name="Phụ lục.pdf")
+    state = client.get(f"{BASE}ion", headers=auth("admin")).json()
+    assert state["materials_changed_at"] is not None and state["materials_changed_at"] >= state["transcribed_at"]
+    queued = client.post(f"{BASE}ion", json={}, headers=auth("trainer"))
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["status"] == "queued" and jobs.load_job(factory, LECTURE_ID).status == "queued"
+    again = client.post(f"{BASE}ion", json={}, headers=auth("trainer"))
+    assert again.status_code == 409 and again.json()["detail"] == t("transcript.transcription_busy", lecture=LECTURE_ID)
+
+
+def test_transcribing_a_corrected_transcript_again_needs_confirming(api) -> None:
+    """With a trainer's correction, is the request refused with the reason (corrections kept and re-applied)
+    until confirmed with ``force``, which the queued job carries?"""
+    client, settings, factory = api
+    finished_transcription(factory)
+    client.patch(f"{BASE}/segments/0", json={"text": "Kính thưa các đồng chí đảng viên"}, headers=auth("trainer"))
+    refused = client.post(f"{BASE}ion", json={}, headers=auth("trainer"))
+    assert refused.status_code == 409 and "áp dụng lại" in refused.json()["detail"]
+    assert jobs.load_job(factory, LECTURE_ID).status == "done"
+    confirmed = client.post(f"{BASE}ion", json={"force": True}, headers=auth("trainer"))
+    assert confirmed.status_code == 202 and confirmed.json()["corrections"] == 1
+    request = json.loads((work_dir(settings, LECTURE_ID) / REQUEST_FILE).read_text("utf-8"))
+    assert request["force"] is True
+
+
+def test_transcribing_again_is_refused_to_everyone_but_staff_and_to_hostile_input(api) -> None:
+    """Are members, secretaries, committees, other cells and anonymous callers refused without a job queued; do
+    a lecture without audio, unknown or hostile ids and a body with unknown fields get a 4xx?"""
+    client, settings, factory = api
+    finished_transcription(factory)
+    for role in (*OUTSIDERS, None):
+        for method in ("GET", "POST"):
+            response = client.request(method, f"{BASE}ion", json={"force": True}, headers=auth(role))
+            assert response.status_code in ((401, 403) if role is None else (403,)), (role, method, response.text)
+    assert jobs.load_job(factory, LECTURE_ID).status == "done"
+    seed_lecture(factory, "lecNoAudio")
+    silent = client.post(f"{PREFIX}/api/lectures/lecNoAudio/transcription", json={}, headers=auth("trainer"))
+    assert silent.status_code == 409 and "chưa có âm thanh" in silent.json()["detail"]
+    assert jobs.load_job(factory, "lecNoAudio") is None
+    for lecture in ("khong-co", "..%2F..%2Fetc", "x" * 5000, "%00"):
+        response = client.post(f"{PREFIX}/api/lectures/{lecture}/transcription", json={}, headers=auth("trainer"))
+        assert 400 <= response.status_code < 500, (lecture, response.status_code)
+    for body in ({"force": "có"}, {"model": "large-v3"}, [], "x"):
+        assert client.post(f"{BASE}ion", json=body, headers=auth("trainer")).status_code == 422

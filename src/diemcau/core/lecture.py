@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 import string
+import datetime as dt
+from collections.abc import Iterable
 from enum import StrEnum
 
 LECTURE_ID_LENGTH = 11
@@ -43,6 +45,18 @@ class TranscriptState(StrEnum):
     QUEUED = "queued"  # handed to the transcriber's task (or being transcribed again)
     READY = "ready"  # the transcription ran to its end
     FAILED = "failed"  # the transcription failed (the job's error says why)
+
+
+def materials_changed_since(
+    transcribed_at: dt.datetime | None, uploads: Iterable[dt.datetime | None]
+) -> dt.datetime | None:
+    """The latest of ``uploads`` (of materials with text) after ``transcribed_at`` (when the transcription that
+    made the current transcript was queued: it reads the materials after that), or ``None``: nothing to
+    transcribe again for. A transcript of unknown making (imported captions, no job) is never called stale."""
+    if transcribed_at is None:
+        return None
+    later = [at for at in uploads if at is not None and at > transcribed_at]
+    return max(later, default=None)
 
 
 def new_lecture_id() -> str:

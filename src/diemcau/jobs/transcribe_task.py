@@ -226,13 +226,25 @@ def run_transcription(
 def enqueue_transcription(
     ctx: WorkerContext, lecture_id: str, audio: str = "", model: str = "", force: bool = False
 ) -> str:
+    """Queue a lecture's transcription (``queue_transcription`` with the worker's context); returns the job id."""
+    return queue_transcription(ctx.settings, ctx.factory, lecture_id, audio, model, force)
+
+
+def queue_transcription(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    lecture_id: str,
+    audio: str = "",
+    model: str = "",
+    force: bool = False,
+) -> str:
     """Queue a lecture's transcription (the job row says *queued* at once); returns the job id. A queue that
     cannot be reached only delays it: the recovery sweep queues a job whose task is missing (with the request
-    kept in its work folder) once the queue is back."""
-    job = db.queue_job(ctx.factory, lecture_id)
-    _write_request(work_dir(ctx.settings, lecture_id), audio, model, force)
+    kept in its work folder) once the queue is back. (The API's studio route calls it from its own process.)"""
+    job = db.queue_job(factory, lecture_id)
+    _write_request(work_dir(settings, lecture_id), audio, model, force)
     try:
-        configure_queue(ctx.settings)
+        configure_queue(settings)
         transcribe_lecture(lecture_id, audio, model, force)
     except QueueUnavailable as error:
         log.warning("%s: transcription of %s left to the recovery sweep", error, lecture_id)

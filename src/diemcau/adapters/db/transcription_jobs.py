@@ -6,14 +6,16 @@ Times are naive UTC from Python, like the ingest runs, so SQLite and PostgreSQL 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from diemcau.adapters.db.engine import transaction
+from diemcau.adapters.db.materials import list_materials
 from diemcau.adapters.db.models import JobRow, LectureRow
 from diemcau.adapters.db.models_media import LectureMediaRow
-from diemcau.core.lecture import TranscriptState
+from diemcau.core.lecture import TranscriptState, materials_changed_since
 
 KIND = "transcribe"
 
@@ -110,3 +112,31 @@ def running_jobs(factory: sessionmaker[Session]) -> list[JobRow]:
     """Transcription jobs marked running (some may have lost their worker)."""
     with factory() as session:
         return list(session.scalars(select(JobRow).where(JobRow.kind == KIND, JobRow.status == "running")))
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """Where a lecture's transcription stands, for the studio: the job's ``status`` (``none`` without a job),
+    when the finished one was queued, and the latest upload of a material with text since then."""
+
+    status: str
+    stage: str
+    progress: float
+    error: str
+    transcribed_at: dt.datetime | None
+    materials_changed_at: dt.datetime | None
+
+    @property
+    def busy(self) -> bool:
+        """Is a transcription queued or running?"""
+        return self.status in ("queued", "running")
+
+
+def transcription_of(factory: sessionmaker[Session], lecture_id: str) -> Transcription:
+    """The lecture's ``Transcription`` (``core.lecture.materials_changed_since`` on its materials with text)."""
+    job = load_job(factory, lecture_id)
+    if job is None:
+        return Transcription("none", "", 0.0, "", None, None)
+    made = job.created_at if job.status == "done" else None
+    uploads = [m.uploaded_at for m in list_materials(factory, lecture_id) if m.has_text]
+    return Transcription(job.status, job.stage, job.progress, job.error, made, materials_changed_since(made, uploads))

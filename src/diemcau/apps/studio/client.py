@@ -161,6 +161,14 @@ class StudioClient:
         """Put back the segment an edit changed (a system correction), recorded as the caller's own correction."""
         return self._json("POST", f"/api/lectures/{lecture_id}/transcript/history/{edit_id}/revert")
 
+    def transcription(self, lecture_id: str) -> dict:
+        """Where the lecture's transcription stands, and ``materials_changed_at`` when a material came after it."""
+        return self._json("GET", f"/api/lectures/{lecture_id}/transcription")
+
+    def transcribe_again(self, lecture_id: str, *, force: bool = False) -> dict:
+        """Queue the transcription again (``force``: confirmed over trainers' corrections, which are re-applied)."""
+        return self._json("POST", f"/api/lectures/{lecture_id}/transcription", json={"force": force})
+
     def media_bytes(self, lecture_id: str, path: str) -> bytes:
         """A media file of the lecture (``audio.m4a`` for listening to a segment)."""
         return self._call("GET", f"/api/media/{lecture_id}/{path}").content

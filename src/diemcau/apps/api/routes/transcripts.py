@@ -2,7 +2,8 @@
 
 Who may read: whoever may watch the lecture (``core.visibility``, asked through ``ctx.visibility``: its course's
 audience, the secretaries and committees above it, trainers, admins; members only once the lecture is ready).
-Who may correct, read the history, revert an edit and read the suggestions from the lecture's documents: trainers
+Who may correct, read the history, revert an edit, read the suggestions from the lecture's documents, and see or
+start the lecture's transcription (``/transcription``: offered again once a material changed since): trainers
 and admins. A lecture the caller may not see answers 404, like a
 missing one. The player's ``<track>`` gets WebVTT rendered from ``transcript.json`` (the store's source of
 truth), with an ETag so a weak link downloads it once.
@@ -18,7 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from diemcau.adapters.transcript_edits import apply_edit, document_suggestions, edit_history, revert_edit
+from diemcau.adapters.db.lecture_reads import media_of
+from diemcau.adapters.db.transcription_jobs import Transcription, transcription_of
+from diemcau.adapters.transcript_edits import (
+    CorrectedTranscriptError,
+    apply_edit,
+    check_may_replace,
+    correction_count,
+    document_suggestions,
+    edit_history,
+    revert_edit,
+)
 from diemcau.adapters.transcript_import import error_message
 from diemcau.adapters.transcript_store import load_transcript
 from diemcau.apps.api.plumbing.access import Caller, current_caller
@@ -27,8 +38,10 @@ from diemcau.apps.api.schemas.input_rules import Count, MediaSeconds, RowId, Utc
 from diemcau.core.captions import render_vtt
 from diemcau.core.corrections import SYSTEM_EDITOR, CorrectionError, TranscriptEdit
 from diemcau.core.roles import Viewer, can_manage_content
+from diemcau.asr.errors import TranscriptionError
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.i18n import t
+from diemcau.jobs.transcribe_task import queue_transcription
 from diemcau.materials.documents import document_texts
 from diemcau.search.content import content_changed
 
@@ -118,6 +131,45 @@ def _refused(error: CorrectionError) -> HTTPException:
     """A refused correction or revert with its Vietnamese reason: 404 missing, 409 conflicting, 422 otherwise."""
     status = 404 if error.message_key in _MISSING else 409 if error.message_key in _CONFLICT else 422
     return HTTPException(status, error_message(error))
+
+
+class TranscriptionIn(BaseModel):
+    """Transcribe again; ``force`` confirms replacing a transcript that trainers corrected (their corrections are
+    re-applied to the new one)."""
+
+    model_config = ConfigDict(extra="forbid")
+    force: bool = False
+
+
+class TranscriptionOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    status: str = Field(description="none (never transcribed here), queued, running, done or failed")
+    stage: str
+    progress: float
+    error: str = Field(description="Why the last run failed, in Vietnamese.")
+    transcribed_at: UtcDateTime | None = Field(
+        description="When the transcription of the current transcript was queued."
+    )
+    materials_changed_at: UtcDateTime | None = Field(
+        description="The latest upload of a material with text after that: transcribing again would use it."
+    )
+    corrections: int = Field(description="Trainers' corrections, re-applied to a new transcript.")
+
+
+def _utc(at: dt.datetime | None) -> dt.datetime | None:
+    return None if at is None else at.replace(tzinfo=dt.UTC)
+
+
+def _transcription_out(ctx: ApiContext, lecture_id: str, found: Transcription) -> TranscriptionOut:
+    return TranscriptionOut(
+        status=found.status,
+        stage=found.stage,
+        progress=found.progress,
+        error=found.error,
+        transcribed_at=_utc(found.transcribed_at),
+        materials_changed_at=_utc(found.materials_changed_at),
+        corrections=correction_count(ctx.factory, lecture_id),
+    )
 
 
 def _staff_only(caller: Caller) -> None:
@@ -287,3 +339,43 @@ def transcript_suggestions(
         )
         for m in document_suggestions(ctx.factory, ctx.stores.transcripts, lecture_id, documents)
     ]
+
+
+@router.get("/api/lectures/{lecture_id}/transcription", response_model=TranscriptionOut, responses={403: {}, 404: {}})
+def read_transcription(
+    lecture_id: str, caller: Caller = Depends(current_caller), ctx: ApiContext = Depends(context_of)
+) -> TranscriptionOut:
+    """Where the lecture's transcription stands, and whether a material with text came after it (trainers,
+    admins): the studio offers to transcribe again then."""
+    _staff_only(caller)
+    _visible_lecture(ctx, caller.viewer, lecture_id)
+    return _transcription_out(ctx, lecture_id, transcription_of(ctx.factory, lecture_id))
+
+
+@router.post(
+    "/api/lectures/{lecture_id}/transcription",
+    response_model=TranscriptionOut,
+    status_code=202,
+    responses={403: {}, 404: {}, 409: {"description": "Busy, no audio yet, or corrections to confirm (force)."}},
+)
+def transcribe_again(
+    lecture_id: str,
+    body: TranscriptionIn,
+    caller: Caller = Depends(current_caller),
+    ctx: ApiContext = Depends(context_of),
+) -> TranscriptionOut:
+    """Queue the lecture's transcription again (trainers, admins), with its materials as they are now. Refused
+    (409) while one is queued or running, before the lecture has audio, and — unless ``force`` — when trainers
+    corrected the transcript (the Vietnamese reason says their corrections are kept and re-applied)."""
+    _staff_only(caller)
+    _visible_lecture(ctx, caller.viewer, lecture_id)
+    if transcription_of(ctx.factory, lecture_id).busy:
+        raise HTTPException(409, t("transcript.transcription_busy", lecture=lecture_id))
+    if media_of(ctx.factory, lecture_id) is None:
+        raise HTTPException(409, TranscriptionError("no_audio", lecture=lecture_id).message())
+    try:
+        check_may_replace(ctx.factory, ctx.stores.transcripts, lecture_id, body.force)
+    except CorrectedTranscriptError as error:
+        raise HTTPException(409, error_message(error)) from None
+    queue_transcription(ctx.settings, ctx.factory, lecture_id, force=body.force)
+    return _transcription_out(ctx, lecture_id, transcription_of(ctx.factory, lecture_id))

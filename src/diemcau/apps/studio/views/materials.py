@@ -3,6 +3,10 @@
 The API stores the file at once and a background job reads its text and makes it searchable; a file whose bytes
 show it unusable is refused with the reason, and the listing says, for each material, why it is not searchable
 (still being read, a scan, past the reading bounds, locked or damaged: the API's Vietnamese ``note``).
+
+Once a material with text is attached or replaced after the lecture was transcribed, the page offers to transcribe
+it again (``/transcription``, issue 18: the new transcription uses the documents' vocabulary and is aligned to
+them). Over trainers' corrections the API asks for a confirmation first; the corrections are re-applied.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ def render(api: StudioClient) -> None:
             show_error(error)
         return
     _listing(attached)
+    _transcribe_again(api, lecture)
     with st.form("materials_form", clear_on_submit=True):
         upload = uploader(t("studio.field_material"), "material_file", t("studio.upload_hint_material"), type=ACCEPTED)
         replace = st.checkbox(t("studio.field_replace"))
@@ -60,3 +65,37 @@ def _listing(attached: list[dict]) -> None:
         elif item.get("searchable") is False:
             details.append(t("studio.material_not_searchable"))
         st.markdown(f"- **{escape_markdown(item.get('name', ''))}** · {' · '.join(details)}")
+
+
+CONFIRM_KEY = "materials_confirm_transcribe"  # lecture id → the API's reason, while its confirmation is awaited
+
+
+def _transcribe_again(api: StudioClient, lecture: dict) -> None:
+    """The offer to transcribe again, when a material changed after the transcript was made."""
+    try:
+        state = api.transcription(lecture["id"])
+    except ApiError as error:
+        if not route_missing_notice(error):
+            show_error(error)
+        return
+    if state["status"] in ("queued", "running"):
+        st.info(t("studio.transcribing_again"))
+        return
+    if not state.get("materials_changed_at"):
+        return
+    st.warning(t("studio.materials_changed"))
+    confirming = st.session_state.get(CONFIRM_KEY, {}).get(lecture["id"])
+    if confirming:
+        st.warning(confirming)  # the API's reason: the corrections are kept and re-applied
+    label = t("studio.transcribe_again_confirm" if confirming else "studio.transcribe_again")
+    if st.button(label, key=f"transcribe-again-{lecture['id']}"):
+        try:
+            api.transcribe_again(lecture["id"], force=bool(confirming))
+        except ApiError as error:
+            if error.status == 409 and state.get("corrections") and not confirming:
+                st.session_state.setdefault(CONFIRM_KEY, {})[lecture["id"]] = error.message
+                st.rerun()
+            show_error(error)
+            return
+        st.session_state.get(CONFIRM_KEY, {}).pop(lecture["id"], None)
+        st.rerun()

@@ -14,7 +14,7 @@ from diemcau.apps import setup_steps
 from diemcau.core.corrections import SYSTEM_EDITOR
 from diemcau.i18n import t
 from diemcau.jobs.transcribe_task import REQUEST_FILE, work_dir
-from tests.apiclient import PREFIX, auth, seeded_client
+from tests.apiclient import PREFIX, auth, runtime_of, seeded_client
 from tests.material_fixtures import seed_lecture_material
 from tests.studio_support import (
     DOCUMENT_SENTENCE,
@@ -57,9 +57,12 @@ def test_a_trainer_gets_the_documents_words_for_a_close_stretch(api) -> None:
 
 def test_accepting_a_suggestion_is_an_ordinary_correction_and_it_is_not_offered_again(api) -> None:
     """Once the trainer writes the suggested text through the edit route, is it a versioned edit of theirs, and
-    the suggestion gone?"""
+    the suggestion gone — though the app keeps the first alignment (asking again for the same transcript and
+    documents aligns nothing), never one of a transcript that changed since?"""
     client, _settings, _factory = api
     [suggestion] = client.get(f"{BASE}/suggestions", headers=auth("trainer")).json()
+    assert client.get(f"{BASE}/suggestions", headers=auth("trainer")).json() == [suggestion]
+    assert len(runtime_of(client).caches.alignments) == 1  # the second answer came from the app's cache
     [change] = suggestion["segments"]
     saved = client.patch(f"{BASE}/segments/{change['index']}", json={"text": change["text"]}, headers=auth("trainer"))
     assert saved.status_code == 200, saved.text
@@ -70,6 +73,7 @@ def test_accepting_a_suggestion_is_an_ordinary_correction_and_it_is_not_offered_
         DOCUMENT_SENTENCE,
     )
     assert client.get(f"{BASE}/suggestions", headers=auth("trainer")).json() == []
+    assert len(runtime_of(client).caches.alignments) == 2  # the changed transcript was aligned afresh
 
 
 def test_suggestions_are_refused_to_everyone_but_staff(api) -> None:

@@ -24,7 +24,9 @@ again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable
 from dataclasses import replace
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,6 +69,12 @@ __all__ = [
     "replace_transcript",
     "revert_edit",
 ]
+
+
+class Memo(Protocol):
+    """Where an alignment is kept between requests (the API's ``ApiCaches.alignments``)."""
+
+    def get_or_load(self, key: Hashable, load: Callable[[], Alignment]) -> Alignment: ...
 
 
 class CorrectedTranscriptError(CorrectionError):
@@ -242,11 +250,13 @@ def document_suggestions(
     lecture_id: str,
     documents: list[str] | tuple[str, ...],
     options: AlignOptions = AlignOptions(),
+    memo: Memo | None = None,
 ) -> tuple[DocumentMatch, ...]:
     """The matches of the stored transcript with the lecture's ``documents`` whose words are not in place yet, in
     transcript order: those below the replacement threshold, those on a trainer's correction, and any the job did
     not apply (alignment turned off, a material attached since). Empty without a complete transcript or a
-    document. Writes nothing."""
+    document. Writes nothing. The alignment (up to seconds for long documents) is kept in ``memo``, if given, under
+    the lecture and what it was computed from, so asking again for an unchanged transcript and documents is free."""
     if not documents:
         return ()
     transcript = load_transcript(transcripts, lecture_id)
@@ -254,7 +264,12 @@ def document_suggestions(
         return ()
     frozen = corrected_indexes(transcript, trainer_edits(edit_history(factory, lecture_id)))
     current = {s.index: " ".join(s.text.split()) for s in transcript.segments}
-    aligned = align_to_documents(transcript.segments, documents, options, frozen)
+    inputs = (tuple(documents), tuple((s.index, s.text) for s in transcript.segments), frozenset(frozen), options)
+
+    def align() -> Alignment:
+        return align_to_documents(transcript.segments, documents, options, frozen)
+
+    aligned = align() if memo is None else memo.get_or_load((lecture_id, hash(inputs)), align)
     pending = [m for m in aligned.matches if any(current.get(i) != " ".join(t.split()) for i, t in m.texts)]
     return tuple(sorted(pending, key=lambda m: (m.start, m.first_segment)))
 

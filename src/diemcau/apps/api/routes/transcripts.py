@@ -337,7 +337,9 @@ def transcript_suggestions(
             end=m.end,
             segments=[SegmentTextOut(index=i, text=text) for i, text in m.texts],
         )
-        for m in document_suggestions(ctx.factory, ctx.stores.transcripts, lecture_id, documents)
+        for m in document_suggestions(
+            ctx.factory, ctx.stores.transcripts, lecture_id, documents, memo=ctx.runtime.caches.alignments
+        )
     ]
 
 

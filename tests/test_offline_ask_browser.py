@@ -40,7 +40,7 @@ ASKED = "Xin hỏi: khi không có sóng thì học thế nào?"
 SECOND = "42000003"  # a member of the same cell, enrolled in the same course: the phone's second user
 PROGRESS = "JSON.parse(localStorage.getItem('diemcau.progress.queue') || '[]')"
 MATERIAL = "Tai-lieu-hoc-tap.pdf"
-SCAN = "Ban-chup-nghi-quyet.pdf"  # a scanned PDF over player.offline_material_max_bytes (2 MiB): left out
+SCAN = "Ban-chup-nghi-quyet.pdf"  # a scanned PDF over player.offline_material_max_bytes (1.5 MB): left out
 OPEN_MATERIAL = """async (url) => {
   const response = await fetch(url);
   const headers = ['content-security-policy', 'content-disposition', 'x-content-type-options'];
@@ -85,7 +85,7 @@ def test_offline_a_material_opens_and_a_question_is_sent_once_back_online(
         assert size < page.evaluate("() => window.diemcauOffline.stored()")[0]["bytes"] < scan_size
         assert page.evaluate("(url) => caches.match(url).then(r => r === undefined)", scan)  # the scan: not stored
         skipped = page.text_content(f"#materials li:has(a:text-is('{SCAN}')) .offline-skipped")
-        assert skipped == t("offline.material_skipped", size="2,0 MB")
+        assert skipped == t("offline.material_skipped", size="1,4 MB")
         assert page.query_selector(f"#materials li:has(a:text-is('{MATERIAL}')) .offline-skipped") is None
 
         go_offline(context, True)

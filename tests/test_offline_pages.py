@@ -56,7 +56,7 @@ def test_the_player_offers_the_download_with_the_audio_rendition_and_captions(cl
     assert not re.search(r'<script src="[^"]*offline\.js', html)  # not before the first sound
     # Whose stored lectures and kept work these are; quiz.js, loaded to send kept quiz attempts from any page.
     assert config["member"] == "a1001" and re.fullmatch(rf"{PREFIX}/static/quiz\.js\?v=\w+", config["quiz_script"])
-    assert config["material_max"] == 2 * 1024 * 1024  # player.offline_material_max_bytes: a larger one stays out
+    assert config["material_max"] == 1_500_000  # player.offline_material_max_bytes: materials beyond stay out
 
 
 def test_the_portal_grows_by_less_than_ten_kilobytes_on_a_first_visit(client) -> None:  # noqa: F811

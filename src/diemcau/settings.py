@@ -308,10 +308,11 @@ class PlayerSettings(_Section):
     )
     heartbeat_seconds: int = Field(15, ge=5, le=120, description="How often the player reports progress while playing.")
     offline_material_max_bytes: int = Field(
-        2 * 1024 * 1024,
+        1_500_000,
         ge=0,
-        description="Largest material stored with a lecture for offline study, in bytes; a larger one (a scanned "
-        "PDF) is left out of the offline package, with a note in the player's list, and downloads online as before.",
+        description="Most bytes of materials stored with one lecture for offline study, all together: taken in the "
+        "list's order while they fit, so a one-hour package stays within 12 MB; the rest (a scanned PDF) is left "
+        "out, with a note in the player's list, and downloads online as before.",
     )
 
 

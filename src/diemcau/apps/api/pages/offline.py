@@ -71,7 +71,7 @@ class OfflineLinks:
 
     @property
     def material_max_bytes(self) -> int:
-        """The largest material stored with a lecture (``player.offline_material_max_bytes``)."""
+        """The most bytes of materials stored with one lecture, together (``player.offline_material_max_bytes``)."""
         return self.settings.player.offline_material_max_bytes
 
 

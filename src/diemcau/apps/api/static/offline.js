@@ -60,16 +60,23 @@
     });
   }
   function materialLinks() { return [].slice.call(document.querySelectorAll("#materials li > a[href]")); }
-  function tooLarge(link) {
-    // A material over player.offline_material_max_bytes (a scanned PDF) stays out of the package: it downloads
-    // online as before, and the list says why it is not on the device.
-    return Number(link.getAttribute("data-bytes")) > config.material_max;
+  function materialChoice() {
+    // The materials stored with a lecture: in the list's order, while together they stay within
+    // player.offline_material_max_bytes, so a one-hour package keeps to its 12 MB (docs/player.md). The rest (a
+    // scanned PDF, a heavy slide deck) stays out of the package: it downloads online as before, and the list
+    // says why it is not on the device. {stored, skipped}: the links of each.
+    var room = config.material_max, chosen = { stored: [], skipped: [] };
+    materialLinks().forEach(function (a) {
+      var size = Number(a.getAttribute("data-bytes")) || 0;
+      if (size <= room) { chosen.stored.push(a); room -= size; } else { chosen.skipped.push(a); }
+    });
+    return chosen;
   }
   function materialFiles() {
     // The lecture's materials (the trainer's documents), as the player's "Tài liệu" list links them: stored with
     // the server's own headers (Content-Security-Policy: sandbox, the attachment disposition), which the worker
-    // serves back unchanged with no connection. Those too large are left out (tooLarge).
-    return materialLinks().filter(function (a) { return !tooLarge(a); }).map(function (a) { return a.href; });
+    // serves back unchanged with no connection. Those that do not fit are left out (materialChoice).
+    return materialChoice().stored.map(function (a) { return a.href; });
   }
   function markSkipped(note) {
     // The materials a stored lecture left out get a note in the list (and lose it once the lecture is removed).
@@ -160,7 +167,7 @@
           var note = { id: lecture.id, title: lecture.title, course: lecture.course, page: page, bytes: bytes,
                        member: config.member,
                        stored: new Date().toISOString(), quizzes: quizzes,
-                       skipped: materialLinks().filter(tooLarge).map(function (a) { return a.href; }) };
+                       skipped: materialChoice().skipped.map(function (a) { return a.href; }) };
           return cache.put(noteKey(lecture.id), new Response(JSON.stringify(note),
                                                              { headers: { "Content-Type": "application/json" } }));
         });

@@ -202,6 +202,9 @@ class BenchTokenIdentity:
     async def complete_login(self, request):  # type: ignore[no-untyped-def]
         raise NotImplementedError
 
+    def logout(self, request, then):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
 
 def serve(port: int) -> None:
     """Run the API service (one uvicorn process) on ``port``, as the bench's server subprocess."""

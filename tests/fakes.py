@@ -40,6 +40,10 @@ class StaticTokenIdentity:
         """There is no OAuth dance without a hub."""
         raise HTTPException(404)
 
+    def logout(self, request: Request, then: str) -> Response:
+        """Bearer tokens have no cookie to delete: straight on to ``then``."""
+        return RedirectResponse(then, status_code=302)
+
 
 class TokensThenHub:
     """The test cluster's API hosts' identity (``tests/cluster_api.py``): the seeded users' test tokens first
@@ -60,6 +64,10 @@ class TokensThenHub:
     async def complete_login(self, request: Request) -> Response:
         """The real OAuth callback: the code exchanged with the hub, the service's cookie set."""
         return await self.hub.complete_login(request)
+
+    def logout(self, request: Request, then: str) -> Response:
+        """The real service logout: its cookie deleted, its token forgotten."""
+        return self.hub.logout(request, then)
 
 
 class OfflineHubOAuth(HubOAuth):

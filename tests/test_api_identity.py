@@ -261,6 +261,37 @@ def test_replicas_sharing_redis_ask_the_hub_once_per_token(settings, sqlite_fact
     assert len(list(shared_redis.scan_iter(f"{TOKEN_PREFIX}:*"))) == 1
 
 
+def test_logging_out_ends_the_services_login_on_every_replica(settings, sqlite_factory, shared_redis) -> None:  # type: ignore[no-untyped-def]
+    """A member logs in on a shared phone, then taps *Đăng xuất*: is the service's cookie deleted, the hub's
+    answer about its token forgotten here and in Redis, and the browser sent on to the hub's logout? Before, the
+    cookie outlived the hub's logout and its token was kept up to a minute, so the next member on the phone saw the
+    first one's portal; now the old cookie, replayed at another replica, goes back to the hub, which revoked it.
+    (A replica that had itself seen the token keeps it in memory until its minute is up; nginx keeps each caller
+    on one replica, the one that served the logout.)"""
+    seed_small_province(sqlite_factory)
+    hub = OfflineHubOAuth(users={"member-token": MEMBER_MODEL}, codes={"the-code": "member-token"}, **HUB_CONFIG)
+    phone, other = (_replica(settings, sqlite_factory, hub, shared_redis) for _ in range(2))
+    phone.follow_redirects = False
+    login = phone.get(f"{PREFIX}/", headers={"Accept": "text/html"})
+    state = parse_qs(urlsplit(login.headers["location"]).query)["state"][0]
+    phone.get(f"{PREFIX}/oauth_callback", params={"code": "the-code", "state": state})
+    cookie = phone.cookies.get("service-diemcau")
+    assert phone.get(f"{PREFIX}/api/me").json()["username"] == "a1001"
+    replayed = {"Cookie": f"service-diemcau={cookie}"}
+    assert len(list(shared_redis.scan_iter(f"{TOKEN_PREFIX}:*"))) == 1  # the hub's answer, for every replica
+    asked = len(hub.requests)
+
+    out = phone.get(f"{PREFIX}/logout")
+    assert out.status_code == 302 and out.headers["location"].endswith("/hub/logout")
+    deleted = [c for c in out.headers.get_list("set-cookie") if c.startswith("service-diemcau=")]
+    assert deleted and all("Max-Age=0" in c and f"Path={PREFIX}/" in c for c in deleted)
+    assert phone.get(f"{PREFIX}/api/me").status_code == 401  # the browser has no login here any more
+    assert list(shared_redis.scan_iter(f"{TOKEN_PREFIX}:*")) == []
+    del hub.users["member-token"]  # the hub's logout revoked the token
+    assert other.get(f"{PREFIX}/api/me", headers=replayed).status_code == 401
+    assert len(hub.requests) == asked + 1  # the replayed cookie was checked at the hub again, not taken from a cache
+
+
 def test_a_shared_answer_expires_everywhere_with_the_first(shared_redis) -> None:  # type: ignore[no-untyped-def]
     """Does a replica that reads a shared answer keep it only until the first answer's expiry, and does an answer
     past it, or one that is not the cache's own, count as unknown?"""

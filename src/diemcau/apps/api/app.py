@@ -34,10 +34,18 @@ from diemcau.adapters.passwords import SecretVerifier
 from diemcau.adapters.storage import stores_of
 from diemcau.apps.api.pages import assets, offline, player, portal, quiz_pages, search_pages, staff
 from diemcau.apps.api.pages.environment import page_environment
+from diemcau.apps.api.pages.links import hub_logout_href
 from diemcau.apps.api.plumbing.access import current_caller, install_handlers, load_callers
 from diemcau.apps.api.plumbing.caches import ApiCaches
 from diemcau.apps.api.plumbing.coalesced_loads import CoalescedLoader
-from diemcau.apps.api.plumbing.context import DEFAULT_PREFIX, ApiContext, normalise_prefix, utc_now, vietnam_today
+from diemcau.apps.api.plumbing.context import (
+    DEFAULT_PREFIX,
+    ApiContext,
+    context_of,
+    normalise_prefix,
+    utc_now,
+    vietnam_today,
+)
 from diemcau.apps.api.plumbing.headers import SecurityHeaders, content_security_policy, script_hash
 from diemcau.apps.api.plumbing.identity import Identity
 from diemcau.apps.api.plumbing.input_guard import JsonBodyGuard, LastResort, render_validation_error
@@ -67,7 +75,7 @@ from diemcau.search.indexer import open_index
 from diemcau.settings import Settings
 
 # Routes outside the OpenAPI description, on purpose; tests/test_api_authz.py checks nothing else hides.
-UNDOCUMENTED_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/oauth_callback")})
+UNDOCUMENTED_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/oauth_callback"), ("GET", "/logout")})
 
 
 def _public_router(identity: Identity) -> APIRouter:
@@ -81,6 +89,11 @@ def _public_router(identity: Identity) -> APIRouter:
     @router.get("/oauth_callback", include_in_schema=False)
     async def oauth_callback(request: Request) -> Response:
         return await identity.complete_login(request)
+
+    @router.get("/logout", include_in_schema=False)
+    def logout(request: Request, ctx: ApiContext = Depends(context_of)) -> Response:
+        # No login needed: it only ends one. The portal's "Đăng xuất" comes here, then to the hub's logout.
+        return identity.logout(request, hub_logout_href(ctx.hub_base_url))
 
     return router
 

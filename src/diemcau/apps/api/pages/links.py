@@ -28,7 +28,12 @@ def _dashboard(hub_base_url: str, notebook: str) -> str:
     return _hub_url(hub_base_url, f"hub/user-redirect/{DASHBOARDS}/{notebook}").rstrip("/")
 
 
-def logout_href(hub_base_url: str) -> str:
+def logout_href(prefix: str) -> str:
+    """This service's logout (``app``: its cookie deleted), which goes on to the hub's (``hub_logout_href``)."""
+    return prefix.rstrip("/") + "/logout"
+
+
+def hub_logout_href(hub_base_url: str) -> str:
     """The hub's logout page."""
     return _hub_url(hub_base_url, "hub/logout").rstrip("/")
 
@@ -53,5 +58,5 @@ def links_for(viewer: Viewer, hub_base_url: str, prefix: str) -> list[Link]:
         links.append(Link("lectures", _dashboard(hub_base_url, "lecture.ipynb")))
     if viewer.is_admin:
         links.append(Link("server", _hub_url(hub_base_url, "hub/spawn").rstrip("/")))
-    links.append(Link("logout", logout_href(hub_base_url)))
+    links.append(Link("logout", logout_href(prefix)))
     return links

@@ -194,9 +194,7 @@ def render_player(page: PlayerPage, ctx: ApiContext) -> str:
 
 def not_found_page(ctx: ApiContext) -> HTMLResponse:
     """The 404 page of a lecture that does not exist or that the caller may not see (the same answer)."""
-    page = render_message(
-        ctx.runtime.pages, t("media.lecture_not_found"), logout_href(ctx.hub_base_url), f"{ctx.prefix}/"
-    )
+    page = render_message(ctx.runtime.pages, t("media.lecture_not_found"), logout_href(ctx.prefix), f"{ctx.prefix}/")
     return HTMLResponse(page, 404)
 
 

@@ -52,7 +52,7 @@ def as_page(route):  # type: ignore[no-untyped-def]
             return route(*args, **kwargs)
         except HTTPException as exc:
             ctx = kwargs["ctx"]
-            html = render_message(ctx.runtime.pages, str(exc.detail), logout_href(ctx.hub_base_url), f"{ctx.prefix}/")
+            html = render_message(ctx.runtime.pages, str(exc.detail), logout_href(ctx.prefix), f"{ctx.prefix}/")
             return HTMLResponse(html, exc.status_code)
 
     return page

@@ -112,7 +112,7 @@ def _message_response(request: Request, status: int, message: str, headers: dict
     """``message`` as a page for a browser's navigation (with the way out), as JSON ``detail`` for anything else."""
     if _is_page(request):
         ctx = context_of(request)
-        page = render_message(ctx.runtime.pages, message, logout_href(ctx.hub_base_url), f"{ctx.prefix}/")
+        page = render_message(ctx.runtime.pages, message, logout_href(ctx.prefix), f"{ctx.prefix}/")
         return HTMLResponse(page, status_code=status, headers=headers)
     return JSONResponse({"detail": message}, status_code=status, headers=headers)
 

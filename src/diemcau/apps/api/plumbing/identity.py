@@ -57,6 +57,11 @@ class Identity(Protocol):
         """The response sending a browser to log in, coming back to this request's URL afterwards."""
         ...
 
+    def logout(self, request: Request, then: str) -> Response:
+        """The response ending this service's login in the browser (its cookie deleted, its token forgotten
+        here), then sending it to ``then`` (the hub's logout)."""
+        ...
+
     async def complete_login(self, request: Request) -> Response:
         """Finish a browser login at the OAuth callback."""
         ...
@@ -168,6 +173,18 @@ class HubIdentity:
         response = RedirectResponse(next_url, status_code=302)
         response.delete_cookie(self.hub_auth.state_cookie_name, path=self.hub_auth.cookie_path)
         self._set_cookie(request, response, self.hub_auth.cookie_name, self._sign(token))
+        return response
+
+    def logout(self, request: Request, then: str) -> Response:
+        """``GET {prefix}logout``: delete this service's cookies and forget their token in every replica's cache,
+        then go to the hub's logout. Without it, the cookie outlived the hub's logout, and the hub's answer about
+        its token was kept up to a minute: a second member on a shared phone saw the first one's portal."""
+        token = self._unsign(request.cookies.get(self.hub_auth.cookie_name, ""))
+        if token:
+            self.tokens.forget(token)
+        response = RedirectResponse(then, status_code=302)
+        for name in (self.hub_auth.cookie_name, self.hub_auth.state_cookie_name):
+            self._set_cookie(request, response, name, "", max_age=0, expires=0)
         return response
 
     def _set_cookie(self, request: Request, response: Response, name: str, value: str, **kwargs: Any) -> None:

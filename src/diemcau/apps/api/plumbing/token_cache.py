@@ -90,6 +90,17 @@ class TokenCache:
         except redis.RedisError as error:
             self._complain(error)
 
+    def forget(self, token: str) -> None:
+        """Forget ``token`` here and in Redis (its member logged out): the next request with it asks the hub."""
+        key = digest(token)
+        self._local.pop(key, None)
+        if not self._redis_usable():
+            return
+        try:
+            self.shared.delete(self.prefix + key)  # type: ignore[union-attr]
+        except redis.RedisError as error:
+            self._complain(error)
+
     def _keep(self, key: str, username: str, until: float) -> None:
         if key not in self._local and len(self._local) >= MAX_LOCAL_ENTRIES:  # full: the oldest kept goes
             del self._local[next(iter(self._local))]

@@ -165,6 +165,7 @@ def test_a_stored_lecture_is_studied_offline_and_reaches_the_server_once_back_on
     base = f"{hub.url}services/diemcau"
     token = {"Authorization": f"token {hub.token_for(MEMBER)}"}
     release_offline_quiz(hub, OPEN_QUIZ, "Kiểm tra học khi không có mạng", "2099-12-31")
+    earlier = stored_event_ids(hub, lecture)  # none, unless tests/test_offline_ask_browser.py used the lecture first
     with offline_phone(monkeypatch) as (context, page, errors):
         log_in(page, hub.url, MEMBER)
 
@@ -187,7 +188,7 @@ def test_a_stored_lecture_is_studied_offline_and_reaches_the_server_once_back_on
         quiz_page = f"{base}/quizzes/{COURSE}/{OPEN_QUIZ}"
         assert quiz_page in [q["page"] for q in page.evaluate("() => window.diemcauOffline.stored()")[0]["quizzes"]]
         before = httpx.get(f"{base}/api/lectures/{lecture}/progress", headers=token, timeout=30).json()
-        earlier = stored_event_ids(hub, lecture)  # none here: opened, stored, never played (unless the ask test ran)
+        assert stored_event_ids(hub, lecture) == earlier  # opened, stored, never played: nothing sent
 
         go_offline(context, True)
         page.goto(f"{base}/")

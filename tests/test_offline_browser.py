@@ -232,6 +232,7 @@ def test_a_stored_lecture_is_studied_offline_and_reaches_the_server_once_back_on
         )
         asked = page.evaluate(f"() => {QUESTIONS}")
         assert [(q["text"], q["moment"], q["member"]) for q in asked] == [(ASKED, stopped, MEMBER)]
+        assert questions_on_server(hub, lecture, ASKED) == []  # kept, not sent
 
         page.goto(f"{base}/")  # the stored portal links to the stored quiz
         page.click(f"#offline-list a.offline-quiz[href$='/{OPEN_QUIZ}']")
@@ -245,10 +246,10 @@ def test_a_stored_lecture_is_studied_offline_and_reaches_the_server_once_back_on
         page.wait_for_selector("#q-list .q-queued")
         assert ASKED in page.text_content("#q-list .q-queued")
         assert t("questions.queued") in page.text_content("#q-list .q-queued")
-        # (The unloading page's keepalive send may slip past the harness's offline: it is still in the queue.)
+        # (A send as pages change may slip past the harness's offline, as a keepalive progress post did, and once
+        # the question's: what slipped is still queued, so only the end result is checked on the server below.)
         queued = set(page.evaluate(f"() => {QUEUE}.filter(q => q.lecture === {lecture!r}).map(q => q.event.event_id)"))
         assert len(queued) >= 2  # the seek to the hit, the heartbeat 3 → 23 s
-        assert questions_on_server(hub, lecture, ASKED) == []
         assert quiz_store.member_submissions(hub.factory, MEMBER, COURSE, OPEN_QUIZ) == []
 
         go_offline(context, False)  # the 'online' event: the player sends its queues, quiz.js the kept attempt

@@ -26,7 +26,8 @@ def fits_the_screen(page: Page) -> bool:
 
 def test_a_member_takes_the_quiz_on_a_phone_and_the_secretary_grades_it(hub: HubProcess) -> None:
     """Can a member answer on a 360 px screen, lose the connection, submit anyway, see the score at once, and
-    later see the grade and comment their cell secretary gave the bài thu hoạch?"""
+    later see the grade and comment their cell secretary gave the bài thu hoạch; and is a second attempt,
+    submitted with the connection up, sent and scored at once?"""
     release(hub.settings, hub.factory, COURSE, QUIZ, DEMO_DIR / "courses")
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -70,10 +71,15 @@ def test_a_member_takes_the_quiz_on_a_phone_and_the_secretary_grades_it(hub: Hub
         expect(result).to_contain_text(t("quiz.essay_grade", category="Xuất sắc"))
         expect(result).to_contain_text("Bài thu hoạch sâu sắc, gắn với chi bộ.")
         expect(result).to_contain_text(t("quiz.passed"))
+        token = hub.token_for("42000002")
+        api = f"{hub.url}services/diemcau/api/quizzes/{COURSE}/{QUIZ}"
+        mine = httpx.get(api, headers={"Authorization": f"token {token}"}, timeout=30).json()
+        assert mine["attempts_used"] == 1 and mine["counted_score"] == 10.0
+
+        answer_the_demo_quiz(page)  # the second attempt, submitted with the connection up: sent at once
+        page.click("button[type=submit]")
+        page.wait_for_selector("#attempt-2", timeout=30_000)
+        expect(page.locator("#attempt-2")).to_contain_text(t("quiz.score", score=5, max=10))
+        assert httpx.get(api, headers={"Authorization": f"token {token}"}, timeout=30).json()["attempts_used"] == 2
         assert violations == []  # the pages' scripts (static/quiz.js, quiz_grading.js) all ran under the CSP
         browser.close()
-
-    token = hub.token_for("42000002")
-    api = f"{hub.url}services/diemcau/api/quizzes/{COURSE}/{QUIZ}"
-    mine = httpx.get(api, headers={"Authorization": f"token {token}"}, timeout=30).json()
-    assert mine["attempts_used"] == 1 and mine["counted_score"] == 10.0

@@ -16,10 +16,10 @@ var H={"Content-Type":"application/json","X-Diemcau-Request":"1"};
 function id(){var a=new Uint8Array(12);crypto.getRandomValues(a);return Array.from(a,function(b){return("0"+b.toString(16)).slice(-2)}).join("")}
 function say(text){if(!k)return;if(st)st.textContent=text;else if(text){k.hidden=false;k.querySelector("p").textContent=text}}
 function own(item){return!!k&&item.key.indexOf(c.prefix)===0}
-// A kept attempt's key is diemcau:<member>:<course>/<quiz>:<attempt>:kept; its quiz is what it is sent to.
-function quizOf(key,who){return key.slice(("diemcau:"+who+":").length).split(":")[0]}
+// A kept attempt: its key, its value and its quiz ("<course>/<quiz>", read from the key), the one shape post() sends.
+function entry(key,value,who){return{key:key,value:value,quiz:key.slice(("diemcau:"+who+":").length).split(":")[0]}}
 function kept(who){var found=[],start="diemcau:"+who+":";for(var i=0;i<localStorage.length;i++){var key=localStorage.key(i);
- if(who&&key.indexOf(start)===0&&/:kept$/.test(key)){try{found.push({key:key,value:JSON.parse(localStorage.getItem(key)),quiz:quizOf(key,who)})}catch(e){}}}return found}
+ if(who&&key.indexOf(start)===0&&/:kept$/.test(key)){try{found.push(entry(key,JSON.parse(localStorage.getItem(key)),who))}catch(e){}}}return found}
 function forget(item){var draft=item.key.slice(0,-5);localStorage.removeItem(item.key);localStorage.removeItem(draft);localStorage.removeItem(draft+":cid")}
 function refused(item,reason){item.value.refused=reason;localStorage.setItem(item.key,JSON.stringify(item.value));show()}
 function show(){var bad=kept(member).filter(function(i){return own(i)&&i.value.refused})[0];if(!k)return;k.hidden=!bad;if(!bad)return;
@@ -52,7 +52,7 @@ if(f){var d=f.dataset,cid=localStorage.getItem(d.key+":cid")||id();localStorage.
   clearTimeout(timer);timer=setTimeout(function(){fetch(d.api+"/draft",{method:"PUT",headers:H,credentials:"same-origin",body:JSON.stringify({answers:a})}).catch(function(){})},1500)});
  f.addEventListener("submit",function(e){e.preventDefault();clearTimeout(timer);
   // Kept before it is sent: a closed tab or a dropped link loses nothing; a success forgets it.
-  var item={key:d.key+":kept",value:{cid:cid,answers:collect()},quiz:quizOf(d.key,member)};localStorage.setItem(item.key,JSON.stringify(item.value));
+  var item=entry(d.key+":kept",{cid:cid,answers:collect()},member);localStorage.setItem(item.key,JSON.stringify(item.value));
   busy[item.key]=false;post(item)})}
 if(navigator.onLine)sendKept();else if(kept(member).some(function(i){return own(i)&&!i.value.refused}))say(c.offline);
 window.addEventListener("online",sendKept);

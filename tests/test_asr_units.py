@@ -181,9 +181,21 @@ def test_transcription_settings_are_validated() -> None:
     """Does a wrong transcription setting stop start-up with the key named?"""
     assert load_settings({}).transcription.compute_type == "auto"
     with pytest.raises(SettingsError, match="transcription.batch_size"):
-        load_settings({"DIEMCAU_TRANSCRIPTION__BATCH_SIZE": "0"})
+        load_settings({"DIEMCAU_TRANSCRIPTION__BATCH_SIZE": "-1"})
     with pytest.raises(SettingsError, match="transcription.device"):
         load_settings({"DIEMCAU_TRANSCRIPTION__DEVICE": "tpu"})
+
+
+def test_windows_are_batched_on_a_gpu_unless_the_setting_says_otherwise() -> None:
+    """With batch_size 0 (the default, auto), are windows decoded together (BatchedInferencePipeline) on CUDA and
+    one at a time on CPU, where batching gains nothing, while a set batch_size is kept on either?"""
+    from diemcau.asr.pipeline import GPU_BATCH, batch_size_for, options_from_settings
+
+    assert load_settings({}).transcription.batch_size == 0
+    assert (batch_size_for(0, "cuda"), batch_size_for(0, "cpu")) == (GPU_BATCH, 1) and GPU_BATCH > 1
+    assert (batch_size_for(4, "cuda"), batch_size_for(4, "cpu")) == (4, 4)
+    assert options_from_settings(load_settings({}), device="cuda").batch_size == GPU_BATCH
+    assert options_from_settings(load_settings({})).batch_size == 1
 
 
 def test_model_parts_that_do_not_add_up_are_refused(tmp_path: Path) -> None:

@@ -267,7 +267,13 @@ class TranscriptionSettings(_Section):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto': CUDA when a GPU is present, else CPU.")
     compute_type: str = Field("auto", description="'auto': float16 on CUDA, int8 on CPU; or any CTranslate2 type.")
     cpu_threads: int = Field(0, ge=0, le=256, description="Threads on CPU; 0 = one per core.")
-    batch_size: int = Field(1, ge=1, le=64, description="Windows decoded together (BatchedInferencePipeline) if > 1.")
+    batch_size: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Windows decoded together (BatchedInferencePipeline) if > 1; 0 = auto: "
+        "8 on a GPU (CUDA), 1 on CPU, where batching gains nothing.",
+    )
     beam_size: int = Field(5, ge=1, le=16, description="Beam search width.")
     temperature: float = Field(0.0, ge=0, le=1, description="0: deterministic; no temperature fallback is used.")
     condition_on_previous_text: bool = Field(False, description="False: no repetition loops carried across windows.")

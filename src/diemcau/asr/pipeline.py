@@ -57,9 +57,18 @@ class PipelineOptions:
         }
 
 
-def options_from_settings(settings: Settings, documents: Sequence[str] = ()) -> PipelineOptions:
-    """The pipeline options of the ``transcription`` settings, with the glossary prompt when enabled, and the
-    vocabulary of the glossary and ``documents`` (the lecture's materials' text) as hotwords when enabled."""
+GPU_BATCH = 8  # windows decoded together on a GPU when transcription.batch_size is 0 (auto)
+
+
+def batch_size_for(setting: int, device: str) -> int:
+    """Windows decoded together: the setting, or with 0 (auto) ``GPU_BATCH`` on CUDA and 1 on CPU (pure)."""
+    return setting or (GPU_BATCH if device == "cuda" else 1)
+
+
+def options_from_settings(settings: Settings, documents: Sequence[str] = (), device: str = "cpu") -> PipelineOptions:
+    """The pipeline options of the ``transcription`` settings, with the glossary prompt when enabled, the
+    vocabulary of the glossary and ``documents`` (the lecture's materials' text) as hotwords when enabled, and
+    windows batched on ``device`` as ``batch_size_for`` says (the loaded model's device)."""
     conf = settings.transcription
     glossary = load_glossary(glossary_file(settings.courses_dir))
     prompt = glossary_prompt(glossary) if conf.glossary_prompt else None
@@ -74,7 +83,7 @@ def options_from_settings(settings: Settings, documents: Sequence[str] = ()) -> 
         hotwords=hotwords,
     )
     vad = VadSettings(conf.vad_threshold, conf.vad_min_silence_ms, max_speech=conf.window_seconds - 1)
-    return PipelineOptions(decoding_options, vad, conf.window_seconds, conf.batch_size)
+    return PipelineOptions(decoding_options, vad, conf.window_seconds, batch_size_for(conf.batch_size, device))
 
 
 @dataclass(frozen=True, eq=False)  # holds a numpy array: compare by identity

@@ -157,7 +157,7 @@ def _transcribe(
     conf = settings.transcription
     wanted = conf.document_vocabulary or conf.document_alignment
     documents = lecture_documents(ctx, lecture_id) if wanted else ()
-    options = options_from_settings(settings, documents)
+    options = options_from_settings(settings, documents, loaded.device)
     reporter = JobReporter(settings, ctx.stores, factory, lecture_id, options, loaded.describe(), on_progress, lost)
     db.report(factory, lecture_id, "decode", 0.0)
     transcript = transcribe_audio(

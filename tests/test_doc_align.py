@@ -147,3 +147,23 @@ def test_long_and_repeated_document_sentences_are_bounded() -> None:
     assert all(8 <= len(p.folded.split()) <= 60 for p in pieces)
     assert len({p.folded for p in pieces}) == len(pieces)
     assert sum(p.text == QUOTED for p in pieces) == 1
+
+
+def test_a_sentence_shared_over_captions_is_cut_where_the_speaker_pauses() -> None:
+    """When the document's sentence is shared out over the segments Whisper heard it in, is each cut moved to
+    follow a nearby comma (so "khoa học," is not split over two captions), every word kept once and in order, and
+    a cut with no punctuation near it left where the proportion puts it?"""
+    from diemcau.asr.doc_align import _spread
+
+    sentence = (
+        "Hôm nay chúng ta học tập, quán triệt Nghị quyết số năm mươi bảy của Bộ Chính trị về đột phá phát triển "
+        "khoa học, công nghệ, đổi mới sáng tạo và chuyển đổi số quốc gia."
+    )
+    parts = _spread(sentence, [6, 15, 12])  # the demo lecture: Whisper heard it in segments of these sizes
+    assert [" ".join(part) for part in parts][:2] == [
+        "Hôm nay chúng ta học tập,",
+        "quán triệt Nghị quyết số năm mươi bảy của Bộ Chính trị về đột phá phát triển khoa học,",
+    ]
+    assert [word for part in parts for word in part] == sentence.split()
+    plain = "một hai ba bốn năm sáu bảy tám chín mười mười một mười hai"
+    assert [len(part) for part in _spread(plain, [1, 1])] == [7, 7]

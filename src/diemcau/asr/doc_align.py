@@ -33,7 +33,7 @@ sentences score 67.4–70.8, while its worst false match (an own sentence agains
 
 **Times.** The segments keep their index, start and end. A stretch covering several segments has the
 document's words spread over them in proportion to how many of the stretch's words each segment held (every
-covered segment keeps at least one word), so captions stay in step with the speech. A changed segment loses its
+covered segment keeps at least one word; a cut moves up to three words to follow a comma or a stop), so captions stay in step with the speech. A changed segment loses its
 word timings, as with a trainer's correction; a segment no stretch touches is returned unchanged.
 """
 
@@ -55,6 +55,8 @@ MAX_SENTENCES = 5000  # of all documents together, after de-duplication
 MAX_OCCURRENCES = 3
 MAX_DOCUMENT_CHARS = 1_000_000  # of each document; the rest is not looked at
 EDGE_WORDS = 4  # how far the refinement moves each end of a stretch
+SNAP_WORDS = 3  # how far a cut between two segments moves to follow a comma or a stop
+PAUSES = ",.;:!?…"
 _INITIALS = (("ngh", "ng"), ("gh", "g"), ("tr", "ch"), ("gi", "d"), ("r", "d"), ("s", "x"), ("k", "c"), ("q", "c"))
 _FINALS = (("ng", "n"), ("nh", "n"), ("ch", "t"), ("c", "t"), ("y", "i"))
 _SENTENCE_END = re.compile(r"(?<=[.!?;:…])\s+|\n+")
@@ -295,16 +297,33 @@ def _similar_length(words: Sequence[_Word], span: _Span) -> bool:
 
 
 def _spread(sentence: str, counts: Sequence[int]) -> list[list[str]]:
-    """The sentence's words shared out over segments holding ``counts`` words of the stretch (each ≥ 1)."""
+    """The sentence's words shared out over segments holding ``counts`` words of the stretch (each ≥ 1): in
+    proportion, each cut then moved up to ``SNAP_WORDS`` words to follow a comma or a stop where there is one
+    (Whisper ends its segments at pauses, and a speaker pauses there: "khoa học," stays in one caption)."""
     words = sentence.split()
     total, cuts, seen = sum(counts), [], 0
     for k, count in enumerate(counts):
         seen += count
-        cut = round(len(words) * seen / total) if k < len(counts) - 1 else len(words)
+        last = k == len(counts) - 1
+        cut = round(len(words) * seen / total) if not last else len(words)
         low = (cuts[-1] + 1) if cuts else 1
         high = len(words) - (len(counts) - 1 - k)
-        cuts.append(max(low, min(cut, high)) if low <= high else min(cut, len(words)))
+        if low > high:
+            cuts.append(min(cut, len(words)))
+            continue
+        cut = max(low, min(cut, high))
+        cuts.append(cut if last else _after_a_pause(words, cut, low, high))
     return [words[a:b] for a, b in zip([0, *cuts[:-1]], cuts)]
+
+
+def _after_a_pause(words: Sequence[str], cut: int, low: int, high: int) -> int:
+    """The cut within ``SNAP_WORDS`` of ``cut`` (and within ``low``–``high``) nearest to it that follows a word
+    ending in punctuation; ``cut`` itself when there is none."""
+    for distance in range(SNAP_WORDS + 1):
+        for candidate in sorted({cut - distance, cut + distance}):
+            if low <= candidate <= high and words[candidate - 1][-1] in PAUSES:
+                return candidate
+    return cut
 
 
 def _proposal(segments: Sequence[Segment], words: Sequence[_Word], span: _Span) -> tuple[tuple[int, str], ...]:

@@ -17,9 +17,8 @@ from diemcau.adapters.material_files import MaterialFiles
 from diemcau.adapters.storage import stores_of
 from diemcau.asr.pipeline import options_from_settings
 from diemcau.i18n import t
-from diemcau.jobs.context import WorkerContext
-from diemcau.jobs.transcribe_task import lecture_documents
 from diemcau.materials.attach import AttachRequest, attach_material, read_material, remove_material
+from diemcau.materials.documents import document_texts
 from diemcau.materials.errors import MaterialError
 from diemcau.search import indexer
 from diemcau.search.index import SearchIndex
@@ -281,7 +280,7 @@ def test_the_transcription_job_takes_its_vocabulary_from_the_attached_materials(
     """With ``transcription.document_vocabulary`` on, does the job give Whisper the resolution its attached PDF
     cites (issue 18), read from the stored material?"""
     attach(settings, session_factory, index, make_pdf(tmp_path / "nq57.pdf"))
-    documents = lecture_documents(WorkerContext(settings, session_factory), LECTURE)
+    documents = document_texts(settings, session_factory, stores_of(settings).materials, LECTURE)  # as the job reads
     assert len(documents) == 1 and "57-NQ/TW" in documents[0]
     conf = settings.transcription.model_copy(update={"document_vocabulary": True})
     hotwords = options_from_settings(settings.model_copy(update={"transcription": conf}), documents).decoding.hotwords

@@ -63,6 +63,7 @@ def test_accepting_a_suggestion_is_an_ordinary_correction_and_it_is_not_offered_
     [suggestion] = client.get(f"{BASE}/suggestions", headers=auth("trainer")).json()
     assert client.get(f"{BASE}/suggestions", headers=auth("trainer")).json() == [suggestion]
     assert len(runtime_of(client).caches.alignments) == 1  # the second answer came from the app's cache
+    assert len(runtime_of(client).caches.documents) == 1  # and the material's file was read once
     [change] = suggestion["segments"]
     saved = client.patch(f"{BASE}/segments/{change['index']}", json={"text": change["text"]}, headers=auth("trainer"))
     assert saved.status_code == 200, saved.text
@@ -74,6 +75,7 @@ def test_accepting_a_suggestion_is_an_ordinary_correction_and_it_is_not_offered_
     )
     assert client.get(f"{BASE}/suggestions", headers=auth("trainer")).json() == []
     assert len(runtime_of(client).caches.alignments) == 2  # the changed transcript was aligned afresh
+    assert len(runtime_of(client).caches.documents) == 1  # against the same material, not read again
 
 
 def test_suggestions_are_refused_to_everyone_but_staff(api) -> None:

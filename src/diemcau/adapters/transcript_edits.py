@@ -218,6 +218,17 @@ def replace_transcript(
     return stored
 
 
+def _alignable(
+    factory: sessionmaker[Session], transcripts: Store, lecture_id: str
+) -> tuple[Transcript, set[int]] | None:
+    """The complete stored transcript and the indexes of its segments holding a trainer's correction (the
+    alignment leaves those alone), or ``None`` while there is no transcript or it is still being written."""
+    transcript = load_transcript(transcripts, lecture_id)
+    if transcript is None or transcript.settings.get("partial"):
+        return None
+    return transcript, corrected_indexes(transcript, trainer_edits(edit_history(factory, lecture_id)))
+
+
 def apply_document_alignment(
     factory: sessionmaker[Session],
     transcripts: Store,
@@ -231,10 +242,10 @@ def apply_document_alignment(
     if not documents:
         return None
     with lecture_lock(transcripts, lecture_id):
-        transcript = load_transcript(transcripts, lecture_id)
-        if transcript is None or transcript.settings.get("partial"):
+        found = _alignable(factory, transcripts, lecture_id)
+        if found is None:
             return None
-        frozen = corrected_indexes(transcript, trainer_edits(edit_history(factory, lecture_id)))
+        transcript, frozen = found
         aligned = align_to_documents(transcript.segments, documents, options, frozen)
         changed = [(old, new) for old, new in zip(transcript.segments, aligned.segments) if new != old]
         if changed:
@@ -257,12 +268,10 @@ def document_suggestions(
     not apply (alignment turned off, a material attached since). Empty without a complete transcript or a
     document. Writes nothing. The alignment (up to seconds for long documents) is kept in ``memo``, if given, under
     the lecture and what it was computed from, so asking again for an unchanged transcript and documents is free."""
-    if not documents:
+    found = _alignable(factory, transcripts, lecture_id) if documents else None
+    if found is None:
         return ()
-    transcript = load_transcript(transcripts, lecture_id)
-    if transcript is None or transcript.settings.get("partial"):
-        return ()
-    frozen = corrected_indexes(transcript, trainer_edits(edit_history(factory, lecture_id)))
+    transcript, frozen = found
     current = {s.index: " ".join(s.text.split()) for s in transcript.segments}
     inputs = (tuple(documents), tuple((s.index, s.text) for s in transcript.segments), frozenset(frozen), options)
 

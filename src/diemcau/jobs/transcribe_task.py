@@ -117,11 +117,6 @@ class JobReporter:
             self.on_progress(progress)
 
 
-def lecture_documents(ctx: WorkerContext, lecture_id: str) -> tuple[str, ...]:
-    """The text of each of the lecture's materials (its pages joined), for the lecture's vocabulary."""
-    return document_texts(ctx.settings, ctx.factory, ctx.stores.materials, lecture_id)
-
-
 def align_to_materials(
     factory: sessionmaker[Session], transcripts: Store, lecture_id: str, documents: tuple[str, ...]
 ) -> None:
@@ -156,7 +151,7 @@ def _transcribe(
         raise TranscriptionError("model_missing", detail=str(error)) from error
     conf = settings.transcription
     wanted = conf.document_vocabulary or conf.document_alignment
-    documents = lecture_documents(ctx, lecture_id) if wanted else ()
+    documents = document_texts(settings, factory, ctx.stores.materials, lecture_id) if wanted else ()
     options = options_from_settings(settings, documents, loaded.device)
     reporter = JobReporter(settings, ctx.stores, factory, lecture_id, options, loaded.describe(), on_progress, lost)
     db.report(factory, lecture_id, "decode", 0.0)

@@ -7,7 +7,8 @@
 * ``documents_of`` — every searchable material of a lecture, re-read from its file: what the indexer uses when a
   lecture enters the index and on ``diemcau search reindex``.
 * ``document_texts`` — the same, one text per material (its pages joined): what transcription aligns to and the
-  studio's suggestions are made from (issue 18).
+  studio's suggestions are made from (issue 18); ``documents_version`` names what it would read without reading
+  a file, so the API keeps the texts while it is unchanged.
 
 Search is derived data: a failure here is logged and never undoes an upload or a removal;
 ``diemcau search reindex`` repairs the index.
@@ -50,6 +51,12 @@ def documents_of(
             yield record.name, extract_bounded(path, kind, limit, bounds_of(settings)).pages
         except MaterialError as error:
             log.error("materials: %r (lecture %s) no longer reads: %s", record.name, lecture_id, error.code)
+
+
+def documents_version(factory: sessionmaker[Session], lecture_id: str) -> tuple[tuple[str, str], ...]:
+    """Each material of the lecture that has text, by name and content hash: one query, no file read. While it is
+    unchanged, so is ``document_texts`` (a replaced material has another hash)."""
+    return tuple((record.name, record.sha256) for record in list_materials(factory, lecture_id) if record.has_text)
 
 
 def document_texts(

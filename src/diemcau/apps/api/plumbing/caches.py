@@ -40,7 +40,7 @@ from diemcau.settings import PerfSettings
 V = TypeVar("V")
 JITTER = 0.2  # the API's caches: an entry lives between 80 % and 100 % of its seconds
 MANIFESTS = 256  # media manifests kept (a few hundred bytes each)
-ALIGNMENTS = 32  # transcripts aligned to their lecture's documents, for the studio's suggestions
+ALIGNMENTS = 32  # transcripts aligned to their lecture's documents (and those documents' texts), for the studio
 ALIGNMENT_SECONDS = 3600.0  # keyed by their inputs, so never stale: the lifetime only returns the memory
 
 
@@ -109,12 +109,14 @@ class TtlCache(Generic[V]):
 class ApiCaches:
     """The API's caches in this process besides visibility's: callers (``perf.caller_seconds``), media
     manifests (``perf.lecture_seconds``: a package changes only when a rendition is added to it,
-    ``media.add_opus``, and players then find it within that), and transcripts aligned to their documents (the
-    studio's suggestions: seconds of CPU for a long document, computed once per transcript and documents)."""
+    ``media.add_opus``, and players then find it within that), and, for the studio's suggestions, the lectures'
+    materials' texts (each read from its file in a bounded subprocess) and the transcripts aligned to them (seconds
+    of CPU for a long document): computed once per materials and transcript, by keys that name them."""
 
     callers: TtlCache
     manifests: TtlCache
     alignments: TtlCache  # transcripts aligned to their documents, by what they were computed from
+    documents: TtlCache  # each lecture's materials' texts, by their names and hashes (re-read from files otherwise)
 
     @classmethod
     def from_settings(cls, perf: PerfSettings) -> ApiCaches:
@@ -123,9 +125,10 @@ class ApiCaches:
             TtlCache(perf.caller_seconds, perf.max_entries, jitter=JITTER),
             TtlCache(perf.lecture_seconds, MANIFESTS, jitter=JITTER),
             TtlCache(ALIGNMENT_SECONDS, ALIGNMENTS),
+            TtlCache(ALIGNMENT_SECONDS, ALIGNMENTS),
         )
 
     def clear(self) -> None:
         """Forget every entry of every cache: the next request reads everything afresh."""
-        for cache in (self.callers, self.manifests, self.alignments):
+        for cache in (self.callers, self.manifests, self.alignments, self.documents):
             cache.clear()

@@ -42,7 +42,7 @@ from diemcau.asr.errors import TranscriptionError
 from diemcau.core.transcript import Segment, Transcript
 from diemcau.i18n import t
 from diemcau.jobs.transcribe_task import queue_transcription
-from diemcau.materials.documents import document_texts
+from diemcau.materials.documents import document_texts, documents_version
 from diemcau.search.content import content_changed
 
 router = APIRouter(tags=["transcripts"])
@@ -327,7 +327,10 @@ def transcript_suggestions(
     (trainers, admins). Empty while the transcript is still being written or the lecture has no material text."""
     _staff_only(caller)
     _visible_transcript(ctx, caller.viewer, lecture_id)
-    documents = document_texts(ctx.settings, ctx.factory, ctx.stores.materials, lecture_id)
+    documents = ctx.runtime.caches.documents.get_or_load(  # the files are read (in a bounded subprocess) once
+        (lecture_id, documents_version(ctx.factory, lecture_id)),
+        lambda: document_texts(ctx.settings, ctx.factory, ctx.stores.materials, lecture_id),
+    )
     return [
         SuggestionOut(
             sentence=m.sentence,

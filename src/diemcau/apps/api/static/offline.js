@@ -209,6 +209,16 @@
     // others as soon as a page of this member loads online).
     return notes.filter(function (note) { return note.member === config.member; });
   }
+  function myLectures() { return storedLectures().then(mine); }
+  function keptAttempts(prefix) {
+    // Whether an attempt answered offline is kept on the device under a key starting with ``prefix`` (quiz.js
+    // keeps each as "diemcau:<member>:<course>/<quiz>:<n>:kept").
+    for (var i = 0; i < localStorage.length; i++) {
+      var key = localStorage.key(i);
+      if (key.indexOf(prefix) === 0 && /:kept$/.test(key)) return true;
+    }
+    return false;
+  }
   function whoami() {
     // The member logged in now (GET /api/me), or null when that cannot be known (logged out, no network).
     return fetch(config.prefix + "/api/me", { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -254,12 +264,8 @@
       if (!open) return null;
       var takeable = open.filter(function (q) { return q.can_take; }).map(function (q) { return q.quiz_id; });
       var drop = quizzes.filter(function (quiz) {
-        var path = quizPath(quiz), start = "diemcau:" + member + ":" + path[0] + "/" + path[1] + ":";
-        for (var i = 0; i < localStorage.length; i++) {
-          var key = localStorage.key(i);
-          if (key.indexOf(start) === 0 && /:kept$/.test(key)) return false;
-        }
-        return takeable.indexOf(path[1]) < 0;
+        var path = quizPath(quiz);
+        return !keptAttempts("diemcau:" + member + ":" + path[0] + "/" + path[1] + ":") && takeable.indexOf(path[1]) < 0;
       });
       if (!drop.length) return null;
       return caches.open(cacheName(note.id)).then(function (cache) {
@@ -284,8 +290,8 @@
       markSkipped(note);
     }
     function refresh() {
-      return storedLectures().then(function (notes) {
-        show(mine(notes).filter(function (n) { return n.id === lecture.id; })[0]);
+      return myLectures().then(function (notes) {
+        show(notes.filter(function (n) { return n.id === lecture.id; })[0]);
       });
     }
     box.hidden = false;
@@ -317,9 +323,7 @@
     // the connection is back from the portal and the player too, not only from its quiz page: quiz.js, the one
     // sender (same client id, only the logged-in member's), is loaded here when the device keeps one.
     if (!config.quiz_script || document.getElementById("kept-sender")) return;
-    var keeps = false;
-    for (var i = 0; i < localStorage.length; i++) keeps = keeps || /^diemcau:.+:kept$/.test(localStorage.key(i));
-    if (!keeps) return;
+    if (!keptAttempts("diemcau:")) return;
     var script = document.createElement("script");
     script.id = "kept-sender";
     script.src = config.quiz_script;
@@ -335,8 +339,7 @@
     if (!section || !supported) return Promise.resolve();
     var list = section.querySelector("ul");
     document.getElementById("offline-note").hidden = navigator.onLine;
-    return storedLectures().then(function (notes) {
-      notes = mine(notes);
+    return myLectures().then(function (notes) {
       list.textContent = "";
       notes.sort(function (a, b) { return a.title < b.title ? -1 : 1; }).forEach(function (note) {
         var li = document.createElement("li"), link = document.createElement("a"), meta = document.createElement("span");
@@ -366,8 +369,8 @@
   }
   function searchStored(query) {
     var words = folded(query).split(/\s+/).filter(Boolean);
-    return storedLectures().then(function (notes) {
-      return Promise.all(mine(notes).map(function (note) {
+    return myLectures().then(function (notes) {
+      return Promise.all(notes.map(function (note) {
         return caches.match(note.page).then(function (hit) { return hit ? hit.text() : ""; }).then(function (html) {
           var lines = new DOMParser().parseFromString(html, "text/html").querySelectorAll("#transcript a[data-start]");
           return [].slice.call(lines).filter(function (line) {

@@ -113,9 +113,7 @@ def _accept(api: StudioClient, lecture: dict, suggestion: dict) -> None:
         return
     finally:
         _forget(lecture["id"])  # read again on the next run, whatever was saved
-    st.session_state["correct_revision"] = st.session_state.get("correct_revision", 0) + 1
-    st.session_state["correct_saved"] = t("studio.suggestion_accepted")
-    st.rerun()
+    _saved(t("studio.suggestion_accepted"))
 
 
 def _move(segments: list[dict], step: int) -> None:
@@ -193,6 +191,13 @@ def segment_changes(segment: dict, text: str, start: float, end: float) -> dict:
     return changes
 
 
+def _saved(message: str) -> None:
+    """After a write: the form's fields are drawn afresh (a new revision key), ``message`` is shown, the page reruns."""
+    st.session_state["correct_revision"] = st.session_state.get("correct_revision", 0) + 1
+    st.session_state["correct_saved"] = message
+    st.rerun()
+
+
 def _save(api: StudioClient, lecture: dict, segment: dict, text: str, start: float, end: float) -> None:
     changes = segment_changes(segment, text, start, end)
     if not changes:
@@ -205,9 +210,7 @@ def _save(api: StudioClient, lecture: dict, segment: dict, text: str, start: flo
     except ApiError as error:
         show_error(error)
         return
-    st.session_state["correct_revision"] = st.session_state.get("correct_revision", 0) + 1
-    st.session_state["correct_saved"] = t("studio.saved", version=len(versions))
-    st.rerun()
+    _saved(t("studio.saved", version=len(versions)))
 
 
 def _audio(api: StudioClient, lecture: dict, segment: dict) -> None:
@@ -270,6 +273,4 @@ def _revert(api: StudioClient, lecture: dict, edit: dict) -> None:
         return
     finally:
         _forget(lecture["id"])
-    st.session_state["correct_revision"] = st.session_state.get("correct_revision", 0) + 1
-    st.session_state["correct_saved"] = t("studio.reverted")
-    st.rerun()
+    _saved(t("studio.reverted"))

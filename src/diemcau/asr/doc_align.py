@@ -22,8 +22,8 @@ be found again elsewhere (up to ``MAX_OCCURRENCES`` times; a lecturer repeats a 
 stretch becomes the document's sentence. From ``unsure_replace_at`` up to it, it does so only where Whisper was
 unsure of what it wrote (mean word probability under ``unsure_probability``): a model that heard the words
 clearly and wrote something else most likely heard a speaker who said something else. Any other match from
-``suggest_at`` up is only *suggested* (for the trainer). The values come from the sweep in ``bench/asr_quality.py --documents`` (docs/benchmarks.md,
-issue 18). On a *perfect* transcript of the benchmark lecture, the lecturer's own paraphrase of a document
+``suggest_at`` up is only *suggested* (for the trainer). The values come from the sweep in
+``bench/asr_quality.py --documents`` (docs/benchmarks.md, issue 18). On a *perfect* transcript of the benchmark lecture, the lecturer's own paraphrase of a document
 sentence scores 69.9 against it (64.3 for another): replacing at 70 or below would put the document's words
 over what the speaker really said once the model hears well. Replacing at 72 keeps that margin; on Whisper
 base's transcript it replaces the 12 in-document sentences that score 72.4–89. Base is unsure of nearly all it
@@ -33,8 +33,9 @@ sentences score 67.4–70.8, while its worst false match (an own sentence agains
 
 **Times.** The segments keep their index, start and end. A stretch covering several segments has the
 document's words spread over them in proportion to how many of the stretch's words each segment held (every
-covered segment keeps at least one word; a cut moves up to three words to follow a comma or a stop), so captions stay in step with the speech. A changed segment loses its
-word timings, as with a trainer's correction; a segment no stretch touches is returned unchanged.
+covered segment keeps at least one word; a cut moves up to three words to follow a comma or a stop), so
+captions stay in step with the speech. A changed segment loses its word timings, as with a trainer's
+correction; a segment no stretch touches is returned unchanged.
 """
 
 from __future__ import annotations

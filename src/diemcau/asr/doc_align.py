@@ -23,8 +23,8 @@ stretch becomes the document's sentence. From ``unsure_replace_at`` up to it, it
 unsure of what it wrote (mean word probability under ``unsure_probability``): a model that heard the words
 clearly and wrote something else most likely heard a speaker who said something else. Any other match from
 ``suggest_at`` up is only *suggested* (for the trainer). The values come from the sweep in
-``bench/asr_quality.py --documents`` (docs/benchmarks.md, issue 18). On a *perfect* transcript of the benchmark lecture, the lecturer's own paraphrase of a document
-sentence scores 69.9 against it (64.3 for another): replacing at 70 or below would put the document's words
+``bench/asr_quality.py --documents`` (docs/benchmarks.md, issue 18). On a *perfect* transcript of the benchmark
+lecture, the lecturer's own paraphrase of a document sentence scores 69.9 against it (64.3 for another): replacing at 70 or below would put the document's words
 over what the speaker really said once the model hears well. Replacing at 72 keeps that margin; on Whisper
 base's transcript it replaces the 12 in-document sentences that score 72.4–89. Base is unsure of nearly all it
 writes on this speech (mean word probability 0.41–0.56 over the quoted sentences), and its seven other quoted

@@ -18,18 +18,18 @@ than the sentence). A stretch is replaced only if it has 75–133 % of the sente
 at most a suggestion. A match is kept once per place, best score first: stretches never overlap. A sentence may
 be found again elsewhere (up to ``MAX_OCCURRENCES`` times; a lecturer repeats a key sentence).
 
-**Thresholds** (``AlignOptions``, 0–100, ``fuzz.ratio`` on folded text). At or above ``replace_at`` the
-stretch becomes the document's sentence. From ``unsure_replace_at`` up to it, it does so only where Whisper was
-unsure of what it wrote (mean word probability under ``unsure_probability``): a model that heard the words
-clearly and wrote something else most likely heard a speaker who said something else. Any other match from
-``suggest_at`` up is only *suggested* (for the trainer). The values come from the sweep in
-``bench/asr_quality.py --documents`` (docs/benchmarks.md, issue 18). On a *perfect* transcript of the benchmark
-lecture, the lecturer's own paraphrase of a document sentence scores 69.9 against it (64.3 for another): replacing at 70 or below would put the document's words
-over what the speaker really said once the model hears well. Replacing at 72 keeps that margin; on Whisper
+**Thresholds** (``AlignOptions``, 0–100, ``fuzz.ratio`` on folded text). At or above ``replace_at`` the stretch
+becomes the document's sentence. From ``unsure_replace_at`` up to it, it does so only where Whisper was unsure of
+what it wrote (mean word probability under ``unsure_probability``): a model that heard the words clearly and wrote
+something else most likely heard a speaker who said something else. Any other match from ``suggest_at`` up is only
+*suggested* (for the trainer). The values come from the sweep in ``bench/asr_quality.py --documents``
+(docs/benchmarks.md, issue 18). On a *perfect* transcript of the benchmark lecture, the lecturer's own paraphrase of
+a document sentence scores 69.9 against it (64.3 for another): replacing at 70 or below would put the document's
+words over what the speaker really said once the model hears well. Replacing at 72 keeps that margin; on Whisper
 base's transcript it replaces the 12 in-document sentences that score 72.4–89. Base is unsure of nearly all it
 writes on this speech (mean word probability 0.41–0.56 over the quoted sentences), and its seven other quoted
-sentences score 67.4–70.8, while its worst false match (an own sentence against a document sentence) scores
-58.2: replacing unsure stretches from 65 takes those seven too. Suggestions start at 60.
+sentences score 67.4–70.8, while its worst false match (an own sentence against a document sentence) scores 58.2:
+replacing unsure stretches from 65 takes those seven too. Suggestions start at 60.
 
 **Times.** The segments keep their index, start and end. A stretch covering several segments has the
 document's words spread over them in proportion to how many of the stretch's words each segment held (every

@@ -452,13 +452,14 @@ def test_a_lone_write_meeting_a_row_inserted_meanwhile_runs_again(session_factor
 
 
 def test_how_long_does_a_batch_wait_for_more_writes() -> None:
-    """Does the writer wait about the time two more writes take at the estimated rate, within its bounds, and not
+    """Does the writer wait about the time four more writes take at the estimated rate, within its bounds, and not
     at all when fewer than one more is expected within the longest wait?"""
-    assert gather_wait(1000.0, 0.004, 0.020) == 0.004  # a busy process: the shortest wait
-    assert gather_wait(300.0, 0.004, 0.020) == pytest.approx(2 / 300)  # two more take 6.7 ms
-    assert gather_wait(75.0, 0.004, 0.020) == 0.020  # a replica among many: the longest wait
-    assert gather_wait(40.0, 0.004, 0.020) == 0.0  # not one more expected within 20 ms: never held
-    assert gather_wait(0.0, 0.004, 0.020) == 0.0  # no estimate yet
+    assert gather_wait(1000.0, 0.004, 0.060) == 0.004  # a busy process: the shortest wait
+    assert gather_wait(300.0, 0.004, 0.060) == pytest.approx(4 / 300)  # four more take 13.3 ms
+    assert gather_wait(75.0, 0.004, 0.060) == pytest.approx(4 / 75)  # a replica among many: 53 ms
+    assert gather_wait(20.0, 0.004, 0.060) == 0.060  # the longest wait
+    assert gather_wait(15.0, 0.004, 0.060) == 0.0  # not one more expected within 60 ms: never held
+    assert gather_wait(0.0, 0.004, 0.060) == 0.0  # no estimate yet
     assert gather_wait(1000.0, 0.0, 0.0) == 0.0  # gathering off
 
 
@@ -472,5 +473,5 @@ def test_does_the_arrival_rate_follow_the_writes() -> None:
         steady = arrival_rate(steady, 3, 0.010)
     assert steady == pytest.approx(300.0)
     after_pause = arrival_rate(75.0, 1, 5.0)
-    assert after_pause < 1.0 and gather_wait(after_pause, 0.004, 0.020) == 0.0
+    assert after_pause < 1.0 and gather_wait(after_pause, 0.004, 0.060) == 0.0
     assert arrival_rate(75.0, 7, 0.010) == pytest.approx(75.0 + (700.0 - 75.0) * (1 - math.exp(-0.01)))

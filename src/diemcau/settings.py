@@ -399,11 +399,11 @@ class PerfSettings(_Section):
         "few times the CPU under load). 0 = never wait.",
     )
     gather_max_ms: float = Field(
-        20.0,
+        60.0,
         ge=0,
         le=1000,
         description="The longest a shared progress commit waits for more posts when they arrive steadily but "
-        "slowly (an API replica among many: tens a second): long enough for about two more, at least gather_ms; "
+        "slowly (an API replica among many: tens a second): long enough for about four more, at least gather_ms; "
         "a post after a quiet spell is never held. Fewer, larger commits for a few milliseconds more on answers "
         'nobody watches (the player\'s background heartbeats; docs/benchmarks.md, "Scale-out").',
     )

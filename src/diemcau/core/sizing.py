@@ -69,9 +69,9 @@ def coordination_overhead(
     one: Mapping[str, float], many: Mapping[str, float], rates: Mapping[str, float] | None = None
 ) -> float:
     """The extra CPU of being many, as a fraction: the CPU per second the peak's event mix (``rates``) costs at
-    the per-event costs ``many`` (N replicas, 2 worker hosts), over what it costs at ``one`` (1 replica, 1 worker
-    host), minus 1; ``rates`` defaults to the national evening peak. Both on the same servers, so PostgreSQL
-    against SQLite is not in it."""
+    the per-event costs ``many`` (N replicas and 2 worker hosts as one deployment), over what it costs at ``one``
+    (the control: separate stacks sharing nothing, or 1 replica and 1 worker host), minus 1; ``rates`` defaults to
+    the national evening peak. Both on the same servers, so PostgreSQL against SQLite is not in it."""
     rates = NATIONAL_PEAK.rates() if rates is None else rates
     base = busy_cores(rates, one)
     if base <= 0:

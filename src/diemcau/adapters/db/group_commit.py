@@ -17,9 +17,9 @@ second, a thousand commits. So the writer keeps an estimate of the rate writes a
 expected within ``max_gather_seconds`` it waits after the first of a batch for about ``GATHER_WRITES`` more: the
 time they take to arrive, at least ``gather_seconds`` and at most ``max_gather_seconds``, as PostgreSQL's
 ``commit_delay`` does. At a thousand writes a second that is ``gather_seconds`` (a few milliseconds); at the tens
-a second one API replica of many sees, up to ``max_gather_seconds``, where a commit of one would otherwise cost
-several times the CPU per write of a commit of three (docs/benchmarks.md, "Scale-out"). A write that comes after
-a quiet spell is never held; what waiting costs is latency, on answers nobody watches (the player's background
+a second one API replica of many sees, tens of milliseconds, where a commit of one would otherwise cost several
+times the CPU per write of a commit of five (docs/benchmarks.md, "Scale-out"). A write that comes after a quiet
+spell is never held; what waiting costs is latency, on answers nobody watches (the player's background
 heartbeats).
 
 If the shared transaction fails, each of its requests is run again in a transaction of its own, so one bad
@@ -53,8 +53,10 @@ Work = Callable[[Session], Any]
 Batch = Callable[[Session, list[Any]], list[Any]]
 Queued = tuple[Batch, Any, Future]
 _STOP = object()  # ``close``'s request, queued behind the writes it must answer first
-# How many more writes a batch waits for, at most ``max_gather_seconds`` (the waiting is bounded by time, not count).
-GATHER_WRITES = 2.0
+# How many more writes a batch waits for, at most ``max_gather_seconds`` (the waiting is bounded by time, not count):
+# batches of about five at any rate, each write bearing a fifth of a commit's fixed CPU (2 gave ~1.8 at 75 writes/s,
+# and 20 % more CPU per heartbeat; docs/benchmarks.md, "Scale-out", session 26).
+GATHER_WRITES = 4.0
 # The arrival rate is averaged over about this many seconds (an exponential moving average decaying with time).
 RATE_SECONDS = 1.0
 

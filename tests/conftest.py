@@ -9,6 +9,7 @@ on Redis follows the same rule (``DIEMCAU_REQUIRE_REDIS``; tests/queue_support.p
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,9 +62,31 @@ def postgres_url() -> Iterator[str | None]:
         connection.execute(text(f"CREATE DATABASE {name}"))
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     yield url
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
+    drop_database(name)
+
+
+def drop_database(name: str, attempts: int = 50) -> None:
+    """Drop database ``name`` on the test server, ending its connections (``WITH (FORCE)``).
+
+    An autovacuum worker that PostgreSQL started on a fresh database cannot be ended by the tests' role, which is
+    no superuser ("must be a member of the role whose process is being terminated"): try again once it is gone (it
+    lasts a fraction of a second)."""
+    from sqlalchemy.exc import ProgrammingError
+
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        for attempt in range(attempts):
+            try:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return
+            except ProgrammingError as error:
+                if "pg_signal_backend" not in str(error) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.1)
+    finally:
+        admin.dispose()
 
 
 GRADEBOOKS = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'gradebook\\_%'"

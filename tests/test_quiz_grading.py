@@ -18,7 +18,7 @@ from diemcau.adapters.nbgrader.submission import write_submission
 from diemcau.adapters.quiz_files import parse_quiz_text
 from diemcau.core.quiz_form import public_form
 from diemcau.settings import QuizSettings, Settings
-from tests.conftest import POSTGRES_URL
+from tests.conftest import drop_database
 from tests.quiz_support import ALL_RIGHT, COURSE, quiz_yaml
 
 SOME_WRONG = {"q1": "A", "q2": ["A"], "q3": "true", "q4": "Hà Nôi", "bai_thu_hoach": "Tôi sẽ gương mẫu học tập."}
@@ -178,16 +178,7 @@ def test_the_gradebook_can_live_in_postgresql(settings: Settings, postgres_url) 
     assert result.score == 5
     with Gradebook(gradebook_url(pg_settings, COURSE), COURSE) as gradebook:
         assert gradebook.find_submission("kt", "a1001").score == 5
-    _drop_database(POSTGRES_URL, gradebook_url(pg_settings, COURSE))
-
-
-def _drop_database(admin_url: str, url: str) -> None:
-    from sqlalchemy import create_engine, make_url, text
-
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    engine.dispose()
+    drop_database(make_url(gradebook_url(pg_settings, COURSE)).database)
 
 
 def test_essay_categories_come_from_the_settings(settings: Settings, released) -> None:

@@ -17,9 +17,9 @@ second, a thousand commits. So the writer keeps an estimate of the rate writes a
 expected within ``max_gather_seconds`` it waits after the first of a batch for about ``GATHER_WRITES`` more: the
 time they take to arrive, at least ``gather_seconds`` and at most ``max_gather_seconds``, as PostgreSQL's
 ``commit_delay`` does. At a thousand writes a second that is ``gather_seconds`` (a few milliseconds); at the tens
-a second one API replica of many sees, tens of milliseconds, where a commit of one would otherwise cost several
-times the CPU per write of a commit of five (docs/benchmarks.md, "Scale-out"). A write that comes after a quiet
-spell is never held; what waiting costs is latency, on answers nobody watches (the player's background
+a second one API replica of many sees, tens of milliseconds, where a commit of one would otherwise cost nearly
+three times the CPU per write of a commit of five (docs/benchmarks.md, "Scale-out"). A write that comes after a
+quiet spell is never held; what waiting costs is latency, on answers nobody watches (the player's background
 heartbeats).
 
 If the shared transaction fails, each of its requests is run again in a transaction of its own, so one bad

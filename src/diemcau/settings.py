@@ -404,7 +404,7 @@ class PerfSettings(_Section):
         le=1000,
         description="The longest a shared progress commit waits for more posts when they arrive steadily but "
         "slowly (an API replica among many: tens a second): long enough for about four more, at least gather_ms; "
-        "a post after a quiet spell is never held. Fewer, larger commits for a few milliseconds more on answers "
+        "a post after a quiet spell is never held. Fewer, larger commits for tens of milliseconds more on answers "
         'nobody watches (the player\'s background heartbeats; docs/benchmarks.md, "Scale-out").',
     )
     fast_progress: bool = Field(

@@ -44,12 +44,12 @@ def pick_lecture(api: StudioClient, key: str, *, ready_only: bool = True) -> dic
     return by_id[chosen]
 
 
-def route_missing_notice(error: ApiError) -> bool:
-    """Say "not there yet" for a route the API does not have; ``False`` for any other error."""
+def show_refusal(error: ApiError) -> None:
+    """Say "not there yet" for a route the API does not have; any other refusal as ``show_error``."""
     if error.missing_route:
         st.info(t("studio.not_available"))
-        return True
-    return False
+    else:
+        show_error(error)
 
 
 def _css_text(text: str) -> str:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from diemcau.apps.studio.client import ApiError, StudioClient
 from diemcau.apps.studio.unsure import escape_markdown
-from diemcau.apps.studio.views.common import route_missing_notice, show_error
+from diemcau.apps.studio.views.common import show_error, show_refusal
 from diemcau.i18n import t
 
 SCOPES = ("cell", "all")
@@ -41,8 +41,7 @@ def render(api: StudioClient) -> None:
     try:
         questions = api.inbox(course, "all" if everything else "unanswered", hidden=hidden)
     except ApiError as error:
-        if not route_missing_notice(error):
-            show_error(error)
+        show_refusal(error)
         return
     if not questions:
         st.info(t("studio.hidden_empty" if hidden else "studio.inbox_empty"))

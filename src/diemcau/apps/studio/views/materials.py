@@ -15,7 +15,7 @@ import streamlit as st
 
 from diemcau.apps.studio.client import ApiError, StudioClient
 from diemcau.apps.studio.unsure import escape_markdown
-from diemcau.apps.studio.views.common import pick_lecture, route_missing_notice, show_error, uploader
+from diemcau.apps.studio.views.common import pick_lecture, show_error, show_refusal, uploader
 from diemcau.i18n import t
 
 ACCEPTED = ["pdf", "docx", "pptx"]
@@ -30,8 +30,7 @@ def render(api: StudioClient) -> None:
     try:
         attached = api.materials(lecture["id"])
     except ApiError as error:
-        if not route_missing_notice(error):
-            show_error(error)
+        show_refusal(error)
         return
     _listing(attached)
     _transcribe_again(api, lecture)
@@ -46,8 +45,7 @@ def render(api: StudioClient) -> None:
         try:
             attached = api.attach_material(lecture["id"], upload.name, upload.getvalue(), replace=replace)
         except ApiError as error:
-            if not route_missing_notice(error):
-                show_error(error)
+            show_refusal(error)
             return
         st.success(attached.get("notice") or t("studio.material_attached", name=upload.name))
 
@@ -75,8 +73,7 @@ def _transcribe_again(api: StudioClient, lecture: dict) -> None:
     try:
         state = api.transcription(lecture["id"])
     except ApiError as error:
-        if not route_missing_notice(error):
-            show_error(error)
+        show_refusal(error)
         return
     if state["status"] in ("queued", "running"):
         st.info(t("studio.transcribing_again"))
